@@ -1,0 +1,224 @@
+// CUDA twins of the fused softmax cross-entropy (sparse labels, logits and
+// probabilities). One block per row; block-wide max and sum reductions in
+// shared memory, accumulated in double as on the CPU.
+#include <cuda_runtime.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+#include "fastkeras/cuda/softmax_xent_cuda.h"
+
+namespace {
+
+constexpr int kThreads = 256;
+
+template <typename T>
+__device__ T block_max(T v, T *sh) {
+    sh[threadIdx.x] = v;
+    __syncthreads();
+    for (int s = blockDim.x / 2; s > 0; s >>= 1) {
+        if (threadIdx.x < s) {
+            T o = sh[threadIdx.x + s];
+            sh[threadIdx.x] = o > sh[threadIdx.x] ? o : sh[threadIdx.x];
+        }
+        __syncthreads();
+    }
+    T r = sh[0];
+    __syncthreads();
+    return r;
+}
+
+__device__ double block_sum(double v, double *sh) {
+    sh[threadIdx.x] = v;
+    __syncthreads();
+    for (int s = blockDim.x / 2; s > 0; s >>= 1) {
+        if (threadIdx.x < s) sh[threadIdx.x] += sh[threadIdx.x + s];
+        __syncthreads();
+    }
+    double r = sh[0];
+    __syncthreads();
+    return r;
+}
+
+__device__ inline double clip_prob(double q, double eps) {
+    return q < eps ? eps : (q > 1.0 - eps ? 1.0 - eps : q);
+}
+
+template <typename T>
+__global__ void xent_sparse_rows(int64_t n, int64_t c, const T *__restrict__ x,
+                                 const int64_t *__restrict__ labels, const T *__restrict__ gscale,
+                                 T *__restrict__ grad, T *__restrict__ loss, fk_xent_opts o,
+                                 int *bad) {
+    __shared__ double shd[kThreads];
+    __shared__ T sht[kThreads];
+    int64_t i = blockIdx.x;
+    if (i >= n) return;
+    const T *xi = x + i * c;
+    T *gi = grad ? grad + i * c : nullptr;
+    int64_t y = labels[i];
+    double w = gscale ? (double)gscale[i] : 1.0;
+    double ls = o.label_smoothing, base = ls / (double)c;
+    if (o.has_ignore_class && y == o.ignore_class) {
+        if (loss && threadIdx.x == 0) loss[i] = T(0);
+        if (gi) for (int64_t j = threadIdx.x; j < c; j += blockDim.x) gi[j] = T(0);
+        return;
+    }
+    if (y < 0 || y >= c) {
+        if (threadIdx.x == 0) atomicExch(bad, 1);
+        return;
+    }
+    if (o.from_logits) {
+        T m = -INFINITY;
+        for (int64_t j = threadIdx.x; j < c; j += blockDim.x) m = xi[j] > m ? xi[j] : m;
+        m = block_max<T>(m, sht);
+        double s = 0.0, sx = 0.0;
+        for (int64_t j = threadIdx.x; j < c; j += blockDim.x) {
+            s += exp((double)(xi[j] - m));
+            sx += (double)xi[j];
+        }
+        s = block_sum(s, shd);
+        sx = block_sum(sx, shd);
+        double lse = (double)m + log(s);
+        if (loss && threadIdx.x == 0)
+            loss[i] = T(lse - (1.0 - ls) * (double)xi[y] - base * sx);
+        if (gi)
+            for (int64_t j = threadIdx.x; j < c; j += blockDim.x) {
+                double p = exp((double)xi[j] - lse);
+                gi[j] = T(w * (p - base - (j == y ? 1.0 - ls : 0.0)));
+            }
+    } else {
+        double s = 0.0, slog = 0.0;
+        for (int64_t j = threadIdx.x; j < c; j += blockDim.x) {
+            double cj = clip_prob((double)xi[j], o.epsilon);
+            s += cj;
+            slog += log(cj);
+        }
+        s = block_sum(s, shd);
+        slog = block_sum(slog, shd);
+        double cy = clip_prob((double)xi[y], o.epsilon);
+        if (loss && threadIdx.x == 0)
+            loss[i] = T(log(s) - (1.0 - ls) * log(cy) - base * slog);
+        if (gi)
+            for (int64_t j = threadIdx.x; j < c; j += blockDim.x) {
+                double xj = (double)xi[j];
+                double cj = clip_prob(xj, o.epsilon);
+                double tj = base + (j == y ? 1.0 - ls : 0.0);
+                bool pass = !(xj < o.epsilon) && !(xj > 1.0 - o.epsilon);
+                gi[j] = T(pass ? w * (1.0 / s - tj / cj) : 0.0);
+            }
+    }
+}
+
+int status_of(cudaError_t e) {
+    if (e == cudaSuccess) return FK_OK;
+    if (e == cudaErrorNoDevice || e == cudaErrorInsufficientDriver) return FK_ENODEVICE;
+    if (e == cudaErrorMemoryAllocation) return FK_ENOMEM;
+    return FK_ECUDA;
+}
+
+template <typename T>
+int launch(int64_t n, int64_t c, const T *x, const int64_t *labels, const T *gscale, T *grad,
+           T *loss, const fk_xent_opts *opts, void *stream) {
+    if (n < 0 || c < 1) return FK_EBADSHAPE;
+    if (n == 0) return FK_OK;
+    if (n > 2147483647LL) return FK_EBADSHAPE;
+    if (!x || !labels) return FK_ENULL;
+    fk_xent_opts o;
+    if (opts) o = *opts; else fk_xent_opts_init(&o);
+    if (!(o.label_smoothing >= 0.0 && o.label_smoothing <= 1.0)) return FK_EBADARG;
+    int *bad = nullptr;
+    cudaStream_t st = (cudaStream_t)stream;
+    int rc = status_of(cudaMallocAsync((void **)&bad, sizeof(int), st));
+    if (rc != FK_OK) return rc;
+    cudaMemsetAsync(bad, 0, sizeof(int), st);
+    xent_sparse_rows<T><<<(unsigned)n, kThreads, 0, st>>>(n, c, x, labels, gscale, grad, loss, o,
+                                                          bad);
+    int hbad = 0;
+    rc = status_of(cudaGetLastError());
+    if (rc == FK_OK) rc = status_of(cudaMemcpyAsync(&hbad, bad, sizeof(int),
+                                                    cudaMemcpyDeviceToHost, st));
+    if (rc == FK_OK) rc = status_of(cudaStreamSynchronize(st));
+    cudaFreeAsync(bad, st);
+    if (rc == FK_OK && hbad) rc = FK_ELABEL;
+    return rc;
+}
+
+template <typename T>
+int host_wrapper(int64_t n, int64_t c, const T *x, const int64_t *labels, const T *gscale,
+                 T *grad, T *loss, const fk_xent_opts *opts) {
+    if (n < 0 || c < 1) return FK_EBADSHAPE;
+    if (n == 0) return FK_OK;
+    int count = fk_cuda_device_count();
+    if (count < 0) return count;
+    if (count == 0) return FK_ENODEVICE;
+    size_t nx = (size_t)n * (size_t)c;
+    T *dx = nullptr, *dg = nullptr, *dl = nullptr, *dw = nullptr;
+    int64_t *dy = nullptr;
+    int rc = status_of(cudaMalloc((void **)&dx, nx * sizeof(T)));
+    if (rc == FK_OK) rc = status_of(cudaMalloc((void **)&dy, (size_t)n * sizeof(int64_t)));
+    if (rc == FK_OK && grad) rc = status_of(cudaMalloc((void **)&dg, nx * sizeof(T)));
+    if (rc == FK_OK && loss) rc = status_of(cudaMalloc((void **)&dl, (size_t)n * sizeof(T)));
+    if (rc == FK_OK && gscale) rc = status_of(cudaMalloc((void **)&dw, (size_t)n * sizeof(T)));
+    if (rc == FK_OK) rc = status_of(cudaMemcpy(dx, x, nx * sizeof(T), cudaMemcpyHostToDevice));
+    if (rc == FK_OK)
+        rc = status_of(cudaMemcpy(dy, labels, (size_t)n * sizeof(int64_t), cudaMemcpyHostToDevice));
+    if (rc == FK_OK && gscale)
+        rc = status_of(cudaMemcpy(dw, gscale, (size_t)n * sizeof(T), cudaMemcpyHostToDevice));
+    if (rc == FK_OK) rc = launch<T>(n, c, dx, dy, dw, dg, dl, opts, nullptr);
+    if (rc == FK_OK && grad)
+        rc = status_of(cudaMemcpy(grad, dg, nx * sizeof(T), cudaMemcpyDeviceToHost));
+    if (rc == FK_OK && loss)
+        rc = status_of(cudaMemcpy(loss, dl, (size_t)n * sizeof(T), cudaMemcpyDeviceToHost));
+    cudaFree(dx); cudaFree(dy); cudaFree(dg); cudaFree(dl); cudaFree(dw);
+    return rc;
+}
+
+}  // namespace
+
+extern "C" int fk_cuda_device_count(void) {
+    int count = 0;
+    cudaError_t e = cudaGetDeviceCount(&count);
+    if (e == cudaErrorNoDevice || e == cudaErrorInsufficientDriver) {
+        cudaGetLastError();  // clear the sticky-free error so later calls start clean
+        return 0;
+    }
+    if (e != cudaSuccess) { cudaGetLastError(); return FK_ECUDA; }
+    return count;
+}
+
+extern "C" int fk_cuda_device_name(char *buf, int len) {
+    if (!buf || len < 1) return FK_ENULL;
+    int count = fk_cuda_device_count();
+    if (count < 0) return count;
+    if (count == 0) return FK_ENODEVICE;
+    cudaDeviceProp prop;
+    int rc = status_of(cudaGetDeviceProperties(&prop, 0));
+    if (rc != FK_OK) return rc;
+    strncpy(buf, prop.name, (size_t)len - 1);
+    buf[len - 1] = '\0';
+    return FK_OK;
+}
+
+extern "C" int fk_softmax_xent_sparse_bwd_f32_cuda(int64_t n, int64_t c, const float *x,
+                                                   const int64_t *labels, const float *gscale,
+                                                   float *grad, float *loss,
+                                                   const fk_xent_opts *opts, void *stream) {
+    return launch<float>(n, c, x, labels, gscale, grad, loss, opts, stream);
+}
+extern "C" int fk_softmax_xent_sparse_bwd_f64_cuda(int64_t n, int64_t c, const double *x,
+                                                   const int64_t *labels, const double *gscale,
+                                                   double *grad, double *loss,
+                                                   const fk_xent_opts *opts, void *stream) {
+    return launch<double>(n, c, x, labels, gscale, grad, loss, opts, stream);
+}
+extern "C" int fk_softmax_xent_sparse_bwd_f32_cuda_host(int64_t n, int64_t c, const float *x,
+                                                        const int64_t *labels,
+                                                        const float *gscale, float *grad,
+                                                        float *loss, const fk_xent_opts *opts) {
+    return host_wrapper<float>(n, c, x, labels, gscale, grad, loss, opts);
+}
+extern "C" int fk_softmax_xent_sparse_bwd_f64_cuda_host(int64_t n, int64_t c, const double *x,
+                                                        const int64_t *labels,
+                                                        const double *gscale, double *grad,
+                                                        double *loss, const fk_xent_opts *opts) {
+    return host_wrapper<double>(n, c, x, labels, gscale, grad, loss, opts);
+}

@@ -1,0 +1,31 @@
+/* fastkeras C core: what this build contains and what the CPU offers. */
+#ifndef FASTKERAS_FK_BUILD_H
+#define FASTKERAS_FK_BUILD_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* SIMD levels of the run-time dispatch, lowest to highest. */
+enum fk_simd_level { FK_SIMD_SCALAR = 0, FK_SIMD_AVX2 = 1, FK_SIMD_AVX512 = 2 };
+
+const char *fk_version(void);
+const char *fk_compiler(void);          /* e.g. "GNU 12.2.0" */
+int fk_openmp_enabled(void);            /* 1 if compiled with OpenMP */
+int fk_default_num_threads(void);       /* OpenMP's processor count, 1 without OpenMP */
+int fk_cuda_compiled(void);             /* 1 if the CUDA twins are linked in */
+
+/* Highest level compiled into this library / supported by this CPU. */
+int fk_simd_compiled_max(void);
+int fk_simd_cpu_max(void);
+/* The level kernels dispatch to: min(compiled, cpu, FASTKERAS_SIMD env cap),
+ * resolved once on first use (thread-safe) and fixed for the process. */
+int fk_simd_level(void);
+const char *fk_simd_name(int level);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,31 @@
+/* Internal: per-row float32 primitives behind a run-time dispatch table.
+ * Rows are short enough (a few KB) to stay in L1 between the passes a
+ * kernel makes over them, so a kernel reads its input from memory once. */
+#ifndef FASTKERAS_SIMD_ROWS_H
+#define FASTKERAS_SIMD_ROWS_H
+
+#include <stdint.h>
+
+typedef struct fk_rows_f32 {
+    /* max_j x[j]; NaN is not guaranteed to win, callers rely on x - max turning NaN. */
+    float (*rowmax)(int64_t n, const float *x);
+    /* sum_j exp(x[j] - shift), accumulated in double. */
+    double (*sumexp)(int64_t n, const float *x, float shift);
+    /* out[j] = exp(x[j] - shift); returns the double sum of out. */
+    double (*exp_store_sum)(int64_t n, const float *x, float shift, float *out);
+    /* out[j] = a * out[j] + b * t[j] + c   (t may be NULL: the b term is dropped). */
+    void (*affine)(int64_t n, float *out, float a, const float *t, float b, float c);
+} fk_rows_f32;
+
+extern const fk_rows_f32 fk_rows_f32_scalar;
+#if defined(FK_HAVE_AVX2)
+extern const fk_rows_f32 fk_rows_f32_avx2;
+#endif
+#if defined(FK_HAVE_AVX512)
+extern const fk_rows_f32 fk_rows_f32_avx512;
+#endif
+
+/* The table for fk_simd_level(). */
+const fk_rows_f32 *fk_rows_f32_get(void);
+
+#endif

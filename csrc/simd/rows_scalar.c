@@ -1,0 +1,34 @@
+/* Portable reference versions of the row primitives (any CPU, any compiler). */
+#include <math.h>
+#include "rows.h"
+
+static float rowmax_s(int64_t n, const float *x) {
+    float m = -INFINITY;
+    for (int64_t j = 0; j < n; ++j) m = x[j] > m ? x[j] : m;
+    return m;
+}
+
+static double sumexp_s(int64_t n, const float *x, float shift) {
+    double s = 0.0;
+    for (int64_t j = 0; j < n; ++j) s += (double)expf(x[j] - shift);
+    return s;
+}
+
+static double exp_store_sum_s(int64_t n, const float *x, float shift, float *out) {
+    double s = 0.0;
+    for (int64_t j = 0; j < n; ++j) {
+        out[j] = expf(x[j] - shift);
+        s += (double)out[j];
+    }
+    return s;
+}
+
+static void affine_s(int64_t n, float *out, float a, const float *t, float b, float c) {
+    if (t) {
+        for (int64_t j = 0; j < n; ++j) out[j] = a * out[j] + b * t[j] + c;
+    } else {
+        for (int64_t j = 0; j < n; ++j) out[j] = a * out[j] + c;
+    }
+}
+
+const fk_rows_f32 fk_rows_f32_scalar = {rowmax_s, sumexp_s, exp_store_sum_s, affine_s};

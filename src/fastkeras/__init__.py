@@ -1,0 +1,26 @@
+"""fastkeras: a fast, lean, Keras-compatible deep-learning and metrics library.
+
+``import fastkeras as keras`` runs ordinary tf.keras code; ``fastkeras.ops``
+stands in for ``tf.math``. Hot paths run in a C/OpenMP core.
+"""
+from fastkeras._version import __version__
+from fastkeras import config
+from fastkeras._build_info import build_info, BuildInfo
+from fastkeras.ops.tensor import Tensor, Variable, convert_to_tensor, constant
+from fastkeras.ops.tape import GradientTape
+from fastkeras import ops
+from fastkeras import losses
+
+__all__ = [
+    "__version__",
+    "config",
+    "build_info",
+    "BuildInfo",
+    "Tensor",
+    "Variable",
+    "convert_to_tensor",
+    "constant",
+    "GradientTape",
+    "ops",
+    "losses",
+]

@@ -1,0 +1,1 @@
+"""Compiled kernels (Cython modules over the C core). Internal: use fastkeras.ops."""

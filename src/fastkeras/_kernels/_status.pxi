@@ -1,0 +1,10 @@
+# Turning a C status into a Python exception that names the C function.
+cdef inline int check_status(int status, str func) except -1:
+    if status == 0:
+        return 0
+    msg = f"{func}: {fk_status_str(status).decode()} (status {status})"
+    if status == FK_ENOMEM:
+        raise MemoryError(msg)
+    if status == FK_ENODEVICE or status == FK_ECUDA or status == FK_ENOTBUILT:
+        raise RuntimeError(msg)
+    raise ValueError(msg)

@@ -1,0 +1,67 @@
+# Declarations of the fastkeras C API (csrc/include/fastkeras). Every kernel is
+# noexcept nogil: it returns a status and never touches Python.
+from libc.stdint cimport int64_t
+
+cdef extern from "fastkeras/fk_status.h" nogil:
+    int FK_OK
+    int FK_EBADSHAPE
+    int FK_ENULL
+    int FK_ELABEL
+    int FK_EBADARG
+    int FK_ENOMEM
+    int FK_ENODEVICE
+    int FK_ECUDA
+    int FK_ENOTBUILT
+    const char *fk_status_str(int status) noexcept
+
+cdef extern from "fastkeras/fk_build.h" nogil:
+    const char *fk_version() noexcept
+    const char *fk_compiler() noexcept
+    int fk_openmp_enabled() noexcept
+    int fk_default_num_threads() noexcept
+    int fk_cuda_compiled() noexcept
+    int fk_simd_compiled_max() noexcept
+    int fk_simd_cpu_max() noexcept
+    int fk_simd_level() noexcept
+    const char *fk_simd_name(int level) noexcept
+
+cdef extern from "fastkeras/softmax_xent.h" nogil:
+    ctypedef struct fk_xent_opts:
+        int from_logits
+        double label_smoothing
+        double epsilon
+        int has_ignore_class
+        int64_t ignore_class
+    void fk_xent_opts_init(fk_xent_opts *opts) noexcept
+    int fk_softmax_xent_sparse_fwd_f32(int64_t n, int64_t c, const float *x, const int64_t *labels,
+                                       float *loss, const fk_xent_opts *opts, int n_threads) noexcept
+    int fk_softmax_xent_sparse_fwd_f64(int64_t n, int64_t c, const double *x, const int64_t *labels,
+                                       double *loss, const fk_xent_opts *opts, int n_threads) noexcept
+    int fk_softmax_xent_dense_fwd_f32(int64_t n, int64_t c, const float *x, const float *targets,
+                                      float *loss, const fk_xent_opts *opts, int n_threads) noexcept
+    int fk_softmax_xent_dense_fwd_f64(int64_t n, int64_t c, const double *x, const double *targets,
+                                      double *loss, const fk_xent_opts *opts, int n_threads) noexcept
+    int fk_softmax_xent_sparse_bwd_f32(int64_t n, int64_t c, const float *x, const int64_t *labels,
+                                       const float *gscale, float *grad, float *loss,
+                                       const fk_xent_opts *opts, int n_threads) noexcept
+    int fk_softmax_xent_sparse_bwd_f64(int64_t n, int64_t c, const double *x, const int64_t *labels,
+                                       const double *gscale, double *grad, double *loss,
+                                       const fk_xent_opts *opts, int n_threads) noexcept
+    int fk_softmax_xent_dense_bwd_f32(int64_t n, int64_t c, const float *x, const float *targets,
+                                      const float *gscale, float *grad, float *loss,
+                                      const fk_xent_opts *opts, int n_threads) noexcept
+    int fk_softmax_xent_dense_bwd_f64(int64_t n, int64_t c, const double *x, const double *targets,
+                                      const double *gscale, double *grad, double *loss,
+                                      const fk_xent_opts *opts, int n_threads) noexcept
+
+cdef extern from "fastkeras/cuda/softmax_xent_cuda.h" nogil:
+    int fk_cuda_device_count() noexcept
+    int fk_cuda_device_name(char *buf, int length) noexcept
+    int fk_softmax_xent_sparse_bwd_f32_cuda_host(int64_t n, int64_t c, const float *x,
+                                                 const int64_t *labels, const float *gscale,
+                                                 float *grad, float *loss,
+                                                 const fk_xent_opts *opts) noexcept
+    int fk_softmax_xent_sparse_bwd_f64_cuda_host(int64_t n, int64_t c, const double *x,
+                                                 const int64_t *labels, const double *gscale,
+                                                 double *grad, double *loss,
+                                                 const fk_xent_opts *opts) noexcept

@@ -1,0 +1,101 @@
+"""Process-wide settings: kernel threads, floatx and epsilon (tf.keras.config names).
+
+Threads: ``FASTKERAS_NUM_THREADS`` is read once at import; ``set_num_threads``
+changes the value later. The value is passed to every kernel call as an
+argument (never through ``omp_set_num_threads``), so a change made in one
+thread never disturbs a kernel already running in another, and results are
+identical whatever the thread count.
+"""
+import os
+import threading
+
+__all__ = [
+    "get_num_threads",
+    "set_num_threads",
+    "floatx",
+    "set_floatx",
+    "epsilon",
+    "set_epsilon",
+]
+
+_lock = threading.Lock()
+_FLOATX = "float32"
+_EPSILON = 1e-7
+_ALLOWED_FLOATX = ("float16", "bfloat16", "float32", "float64")
+
+
+def _default_threads():
+    try:
+        from fastkeras._kernels import _core
+
+        return max(1, int(_core.build_facts()["default_num_threads"]))
+    except ImportError:  # pragma: no cover - the compiled core is always built
+        return max(1, os.cpu_count() or 1)
+
+
+def _parse_threads(value, source):
+    if isinstance(value, bool):
+        raise TypeError(f"{source} must be a positive integer, got {value!r}")
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{source} must be a positive integer, got {value!r}") from None
+    if isinstance(value, float) and value != n:
+        raise TypeError(f"{source} must be a positive integer, got {value!r}")
+    if n < 1:
+        raise ValueError(f"{source} must be >= 1, got {n}")
+    return n
+
+
+def _initial_threads():
+    env = os.environ.get("FASTKERAS_NUM_THREADS")
+    if env is None or env.strip() == "":
+        return _default_threads()
+    try:
+        return _parse_threads(env.strip(), "FASTKERAS_NUM_THREADS")
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"invalid environment variable: {exc}") from None
+
+
+_NUM_THREADS = _initial_threads()
+
+
+def get_num_threads():
+    """Number of threads the C kernels use (an upper bound: small inputs run on one)."""
+    return _NUM_THREADS
+
+
+def set_num_threads(n):
+    """Set the number of threads the C kernels use (n >= 1)."""
+    global _NUM_THREADS
+    n = _parse_threads(n, "n")
+    with _lock:
+        _NUM_THREADS = n
+
+
+def floatx():
+    """The default float dtype name, ``"float32"`` unless changed."""
+    return _FLOATX
+
+
+def set_floatx(value):
+    """Set the default float dtype (``"float16"``, ``"bfloat16"``, ``"float32"``, ``"float64"``)."""
+    global _FLOATX
+    value = str(value)
+    if value not in _ALLOWED_FLOATX:
+        raise ValueError(f"Unknown `floatx` value: {value!r}. Expected one of {_ALLOWED_FLOATX}")
+    _FLOATX = value
+
+
+def epsilon():
+    """The fuzz factor used in numeric expressions (Keras' ``epsilon()``, 1e-7)."""
+    return _EPSILON
+
+
+def set_epsilon(value):
+    """Set the fuzz factor used by losses that clip probabilities."""
+    global _EPSILON
+    value = float(value)
+    if not (0.0 < value < 0.5):
+        raise ValueError(f"epsilon must be in (0, 0.5), got {value}")
+    _EPSILON = value

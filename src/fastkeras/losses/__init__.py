@@ -1,0 +1,70 @@
+"""fastkeras.losses: tf.keras' loss functions and classes (names and semantics)."""
+from fastkeras.losses.loss import Loss, LossFunctionWrapper, reduce_weighted_values
+from fastkeras.losses.crossentropy import (
+    CategoricalCrossentropy,
+    SparseCategoricalCrossentropy,
+    categorical_crossentropy,
+    sparse_categorical_crossentropy,
+)
+
+__all__ = [
+    "Loss",
+    "LossFunctionWrapper",
+    "reduce_weighted_values",
+    "CategoricalCrossentropy",
+    "SparseCategoricalCrossentropy",
+    "categorical_crossentropy",
+    "sparse_categorical_crossentropy",
+    "get",
+    "serialize",
+    "deserialize",
+]
+
+_BY_NAME = {
+    "categorical_crossentropy": categorical_crossentropy,
+    "sparse_categorical_crossentropy": sparse_categorical_crossentropy,
+    "CategoricalCrossentropy": CategoricalCrossentropy,
+    "SparseCategoricalCrossentropy": SparseCategoricalCrossentropy,
+}
+
+
+def get(identifier):
+    """A loss from its name, config dict, class, instance or function (keras.losses.get)."""
+    if identifier is None:
+        return None
+    if isinstance(identifier, str):
+        try:
+            obj = _BY_NAME[identifier]
+        except KeyError:
+            raise ValueError(
+                f"Could not interpret loss identifier: {identifier!r}. "
+                f"Known names: {sorted(_BY_NAME)}"
+            ) from None
+        return obj() if isinstance(obj, type) else obj
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    if isinstance(identifier, type) and issubclass(identifier, Loss):
+        return identifier()
+    if callable(identifier):
+        return identifier
+    raise ValueError(f"Could not interpret loss identifier: {identifier!r}")
+
+
+def serialize(loss):
+    """{"class_name": ..., "config": ...} for a Loss instance (Keras' layout)."""
+    if isinstance(loss, Loss):
+        return {"class_name": type(loss).__name__, "config": loss.get_config()}
+    if callable(loss) and getattr(loss, "__name__", None) in _BY_NAME:
+        return loss.__name__
+    raise ValueError(f"Cannot serialize {loss!r}")
+
+
+def deserialize(config, custom_objects=None):
+    """Inverse of serialize."""
+    if isinstance(config, str):
+        return get(config)
+    name = config.get("class_name")
+    cls = (custom_objects or {}).get(name) or _BY_NAME.get(name)
+    if not isinstance(cls, type):
+        raise ValueError(f"Unknown loss class {name!r}")
+    return cls.from_config(config.get("config", {}))

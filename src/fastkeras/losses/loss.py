@@ -1,0 +1,175 @@
+"""The ``Loss`` base class and Keras 3's reduction rules."""
+import numpy as np
+
+from fastkeras import config
+from fastkeras.ops import math as _m
+from fastkeras.ops.tensor import Tensor, as_array, convert_to_tensor
+
+__all__ = [
+    "Loss",
+    "LossFunctionWrapper",
+    "reduce_weighted_values",
+    "standardize_reduction",
+    "squeeze_or_expand",
+]
+
+_REDUCTIONS = ("sum_over_batch_size", "sum", None, "none", "mean", "mean_with_sample_weight")
+
+
+def standardize_reduction(reduction):
+    if reduction not in _REDUCTIONS:
+        raise ValueError(
+            f"Invalid value for argument `reduction`. Expected one of {_REDUCTIONS}. "
+            f"Received: reduction={reduction!r}"
+        )
+    return reduction
+
+
+def _snake(name):
+    out = []
+    for i, ch in enumerate(name):
+        if ch.isupper() and i and not name[i - 1].isupper():
+            out.append("_")
+        out.append(ch.lower())
+    return "".join(out)
+
+
+def squeeze_or_expand(shape1, shape2):
+    """Keras' rule for ranks that differ by one with a trailing 1: returns new shapes.
+
+    A rank-1 side is expanded, otherwise the trailing 1 is squeezed."""
+    s1, s2 = tuple(shape1), tuple(shape2)
+    if len(s1) == len(s2) + 1 and s1 and s1[-1] == 1:
+        if len(s2) == 1:
+            s2 = s2 + (1,)
+        else:
+            s1 = s1[:-1]
+    elif len(s2) == len(s1) + 1 and s2 and s2[-1] == 1:
+        if len(s1) == 1:
+            s1 = s1 + (1,)
+        else:
+            s2 = s2[:-1]
+    return s1, s2
+
+
+def _weight_shapes(vshape, wshape, name="sample_weight"):
+    new_v, new_w = squeeze_or_expand(vshape, wshape)
+    try:
+        out = np.broadcast_shapes(new_v, new_w)
+    except ValueError:
+        out = None
+    if out != new_v:
+        raise ValueError(
+            f"`{name}` with shape {tuple(wshape)} cannot be applied to per-sample losses of "
+            f"shape {tuple(vshape)}"
+        )
+    return new_v, new_w
+
+
+def _reshape(x, shape):
+    if tuple(x.shape) == tuple(shape):
+        return x
+    return _m.reshape(x, shape) if isinstance(x, Tensor) else x.reshape(shape)
+
+
+def reduce_weighted_values(values, sample_weight=None, mask=None,
+                           reduction="sum_over_batch_size", dtype=None):
+    """Weight, mask and reduce per-sample losses exactly as Keras 3 does (differentiable)."""
+    reduction = standardize_reduction(reduction)
+    values = convert_to_tensor(values, dtype=dtype)
+    weight = None
+    if sample_weight is not None:
+        sw = sample_weight if isinstance(sample_weight, Tensor) else as_array(sample_weight)
+        if sw.dtype.kind not in "fiub":
+            raise TypeError(f"`sample_weight` must hold numbers, got dtype {sw.dtype}")
+        vshape, wshape = _weight_shapes(values.shape, sw.shape)
+        values = _reshape(values, vshape)
+        if isinstance(sw, Tensor):
+            weight = _reshape(_m.cast(sw, values.dtype) if sw.dtype != values.dtype else sw, wshape)
+        else:
+            weight = sw.astype(values.dtype).reshape(wshape)
+    if mask is not None:
+        mask = as_array(mask).astype(bool).reshape(values.shape)
+        if reduction in ("mean", "sum_over_batch_size"):
+            valid = int(mask.sum())
+            float_mask = np.where(mask, mask.size / valid if valid else 0.0, 0.0)
+        else:
+            float_mask = mask.astype(np.float64)
+        float_mask = float_mask.astype(values.dtype)
+        weight = float_mask if weight is None else (
+            _m.multiply(weight, float_mask) if isinstance(weight, Tensor) else weight * float_mask
+        )
+    if weight is not None:
+        values = _m.multiply(values, weight)
+    vshape = values.shape
+    if reduction in (None, "none") or vshape == () or vshape == (0,):
+        return values
+    total = _m.sum(values)
+    if reduction == "sum":
+        return total
+    if reduction == "mean_with_sample_weight" and weight is not None:
+        divisor = float(np.sum(as_array(weight), dtype=np.float64))
+    else:
+        divisor = float(np.prod(vshape))
+    if divisor == 0.0:  # Keras' divide_no_nan
+        return _m.multiply(total, np.asarray(0.0, dtype=values.dtype))
+    return _m.divide(total, np.asarray(divisor, dtype=values.dtype))
+
+
+class Loss:
+    """Base class of losses (keras.losses.Loss).
+
+    Subclasses implement ``call(y_true, y_pred)`` returning per-sample losses
+    with fastkeras.ops; ``__call__`` converts inputs to ``dtype`` (floatx by
+    default), applies ``sample_weight`` and the reduction.
+    """
+
+    def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None):
+        self.name = name or _snake(type(self).__name__)
+        self.reduction = standardize_reduction(reduction)
+        self._dtype = np.dtype(dtype or (config.floatx() if config.floatx() != "bfloat16" else "float32"))
+
+    @property
+    def dtype(self):
+        return self._dtype.name
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        fast = self._fused_call(y_true, y_pred, sample_weight)
+        if fast is not None:
+            return fast
+        y_pred = convert_to_tensor(y_pred, dtype=self._dtype)
+        y_true = convert_to_tensor(y_true, dtype=self._dtype)
+        losses = self.call(y_true, y_pred)
+        mask = getattr(losses, "_keras_mask", None)
+        return reduce_weighted_values(losses, sample_weight, mask, self.reduction, self._dtype)
+
+    def _fused_call(self, y_true, y_pred, sample_weight):
+        """Built-in losses return a fused result here; None means the generic path."""
+        return None
+
+    def call(self, y_true, y_pred):
+        raise NotImplementedError(f"{type(self).__name__} must implement call(y_true, y_pred)")
+
+    def get_config(self):
+        return {"name": self.name, "reduction": self.reduction, "dtype": self.dtype}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+class LossFunctionWrapper(Loss):
+    """A Loss built from a per-sample function and its keyword arguments."""
+
+    def __init__(self, fn, reduction="sum_over_batch_size", name=None, dtype=None, **kwargs):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        self.fn = fn
+        self._fn_kwargs = kwargs
+
+    def call(self, y_true, y_pred):
+        return self.fn(y_true, y_pred, **self._fn_kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(self._fn_kwargs)
+        return config

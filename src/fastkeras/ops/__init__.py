@@ -1,0 +1,49 @@
+"""fastkeras.ops: differentiable operations on numpy data (keras.ops names).
+
+Use them where tf.keras code uses ``tf.math`` / ``tf.*``: they accept numpy
+arrays, lists, scalars, Tensors and Variables, and a GradientTape records them.
+"""
+from fastkeras.ops.tensor import Tensor, Variable, convert_to_tensor, constant, is_tensor
+from fastkeras.ops.tape import GradientTape
+from fastkeras.ops.math import (
+    add,
+    subtract,
+    multiply,
+    divide,
+    negative,
+    power,
+    square,
+    sqrt,
+    exp,
+    log,
+    sum,
+    mean,
+    reshape,
+    cast,
+)
+from fastkeras.ops.nn import sparse_categorical_crossentropy, categorical_crossentropy
+
+__all__ = [
+    "Tensor",
+    "Variable",
+    "convert_to_tensor",
+    "constant",
+    "is_tensor",
+    "GradientTape",
+    "add",
+    "subtract",
+    "multiply",
+    "divide",
+    "negative",
+    "power",
+    "square",
+    "sqrt",
+    "exp",
+    "log",
+    "sum",
+    "mean",
+    "reshape",
+    "cast",
+    "sparse_categorical_crossentropy",
+    "categorical_crossentropy",
+]

@@ -1,0 +1,227 @@
+"""Element-wise and reduction ops with their backward beside their forward.
+
+Each op computes its value with numpy, wraps it in a Tensor and, only when a
+tape is active, records a closure that maps the upstream gradient to the
+inputs' gradients (broadcast dimensions summed back out).
+"""
+import numpy as np
+
+from fastkeras.ops import tape as _tape
+from fastkeras.ops.tensor import Tensor, as_array
+
+__all__ = [
+    "add",
+    "subtract",
+    "multiply",
+    "divide",
+    "negative",
+    "power",
+    "square",
+    "sqrt",
+    "exp",
+    "log",
+    "sum",
+    "mean",
+    "reshape",
+    "cast",
+    "getitem",
+]
+
+
+def _operand(x):
+    """numpy value of an op input; Python scalars stay scalars (weakly typed, as in tf)."""
+    if isinstance(x, (int, float, bool)) and not isinstance(x, np.generic):
+        return x
+    return as_array(x)
+
+
+def make(value, inputs, backward):
+    """Wrap an op's value and record its backward on the active tapes."""
+    out = Tensor(np.asarray(value))
+    if _tape.is_recording():
+        _tape.record(inputs, out, backward)
+    return out
+
+
+def unbroadcast(g, shape):
+    """Sum g over the axes that broadcasting added or stretched to reach g.shape."""
+    shape = tuple(shape)
+    if g.shape == shape:
+        return g
+    extra = g.ndim - len(shape)
+    if extra > 0:
+        g = g.sum(axis=tuple(range(extra)))
+    axes = tuple(i for i, d in enumerate(shape) if d == 1 and g.shape[i] != 1)
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    return g.reshape(shape)
+
+
+def _shape(v):
+    return np.shape(v)
+
+
+def add(x1, x2):
+    a, b = _operand(x1), _operand(x2)
+
+    def backward(g, needs):
+        return (
+            unbroadcast(g, _shape(a)) if needs[0] else None,
+            unbroadcast(g, _shape(b)) if needs[1] else None,
+        )
+
+    return make(np.add(a, b), (x1, x2), backward)
+
+
+def subtract(x1, x2):
+    a, b = _operand(x1), _operand(x2)
+
+    def backward(g, needs):
+        return (
+            unbroadcast(g, _shape(a)) if needs[0] else None,
+            unbroadcast(-g, _shape(b)) if needs[1] else None,
+        )
+
+    return make(np.subtract(a, b), (x1, x2), backward)
+
+
+def multiply(x1, x2):
+    a, b = _operand(x1), _operand(x2)
+
+    def backward(g, needs):
+        return (
+            unbroadcast(g * b, _shape(a)) if needs[0] else None,
+            unbroadcast(g * a, _shape(b)) if needs[1] else None,
+        )
+
+    return make(np.multiply(a, b), (x1, x2), backward)
+
+
+def divide(x1, x2):
+    a, b = _operand(x1), _operand(x2)
+    out = np.true_divide(a, b)
+
+    def backward(g, needs):
+        return (
+            unbroadcast(g / b, _shape(a)) if needs[0] else None,
+            unbroadcast(-g * out / b, _shape(b)) if needs[1] else None,
+        )
+
+    return make(out, (x1, x2), backward)
+
+
+def negative(x):
+    a = _operand(x)
+    return make(np.negative(a), (x,), lambda g, needs: (-g,))
+
+
+def power(x1, x2):
+    a, b = _operand(x1), _operand(x2)
+    out = np.power(a, b)
+
+    def backward(g, needs):
+        ga = gb = None
+        if needs[0]:
+            ga = unbroadcast(g * b * np.power(a, np.subtract(b, 1)), _shape(a))
+        if needs[1]:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gb = unbroadcast(g * out * np.log(a), _shape(b))
+        return ga, gb
+
+    return make(out, (x1, x2), backward)
+
+
+def square(x):
+    a = _operand(x)
+    return make(np.square(a), (x,), lambda g, needs: (g * 2 * a,))
+
+
+def sqrt(x):
+    a = _operand(x)
+    out = np.sqrt(a)
+    return make(out, (x,), lambda g, needs: (g / (2 * out),))
+
+
+def exp(x):
+    a = _operand(x)
+    out = np.exp(a)
+    return make(out, (x,), lambda g, needs: (g * out,))
+
+
+def log(x):
+    a = _operand(x)
+    return make(np.log(a), (x,), lambda g, needs: (g / a,))
+
+
+def _norm_axis(axis, ndim):
+    if axis is None:
+        return None
+    axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
+    out = []
+    for ax in axes:
+        ax = int(ax)
+        if not -ndim <= ax < max(ndim, 1):
+            raise ValueError(f"axis {ax} is out of bounds for a tensor of rank {ndim}")
+        out.append(ax % ndim if ndim else 0)
+    return tuple(out)
+
+
+def _expand_reduced(g, shape, axes, keepdims):
+    if not keepdims and axes is not None:
+        g = np.expand_dims(g, axes)
+    return np.broadcast_to(g, shape)
+
+
+def sum(x, axis=None, keepdims=False):
+    a = as_array(x)
+    axes = _norm_axis(axis, a.ndim)
+    out = np.sum(a, axis=axes, keepdims=keepdims)
+
+    def backward(g, needs):
+        return (_expand_reduced(g, a.shape, axes, keepdims).astype(a.dtype, copy=True),)
+
+    return make(out, (x,), backward)
+
+
+def mean(x, axis=None, keepdims=False):
+    a = as_array(x)
+    axes = _norm_axis(axis, a.ndim)
+    out = np.mean(a, axis=axes, keepdims=keepdims)
+    count = a.size if axes is None else int(np.prod([a.shape[i] for i in axes]))
+
+    def backward(g, needs):
+        return ((_expand_reduced(g, a.shape, axes, keepdims) / max(count, 1)).astype(a.dtype),)
+
+    return make(out, (x,), backward)
+
+
+def reshape(x, newshape):
+    a = as_array(x)
+    out = np.reshape(a, newshape)
+    return make(out, (x,), lambda g, needs: (np.reshape(g, a.shape),))
+
+
+def cast(x, dtype):
+    a = as_array(x)
+    dtype = np.dtype(dtype)
+    out = a.astype(dtype)
+    differentiable = a.dtype.kind == "f" and dtype.kind == "f"
+
+    def backward(g, needs):
+        return (g.astype(a.dtype) if differentiable else None,)
+
+    return make(out, (x,), backward)
+
+
+def getitem(x, key):
+    a = as_array(x)
+    if isinstance(key, Tensor):
+        key = key._value
+    out = a[key]
+
+    def backward(g, needs):
+        full = np.zeros(a.shape, dtype=g.dtype)
+        np.add.at(full, key, g)
+        return (full,)
+
+    return make(np.array(out), (x,), backward)

@@ -1,0 +1,243 @@
+"""``Tensor`` and ``Variable``: thin, immutable / mutable wrappers of numpy arrays.
+
+A Tensor is what ops return (``.numpy()``, ``.shape``, ``.dtype`` and the
+Python operators, as in tf). A Variable is mutable state (``assign``...) that
+a ``GradientTape`` watches automatically when it is trainable.
+"""
+import numpy as np
+
+from fastkeras import config
+
+__all__ = ["Tensor", "Variable", "convert_to_tensor", "constant", "as_array", "is_tensor"]
+
+
+def _floatx_dtype():
+    return np.dtype(config.floatx()) if config.floatx() != "bfloat16" else np.dtype("float32")
+
+
+def as_array(x, dtype=None):
+    """The numpy value of x: Tensors/Variables unwrap, Python data follows tf's
+    conversion rules (Python floats become floatx, not float64)."""
+    if isinstance(x, Tensor):
+        v = x._value
+    elif isinstance(x, np.ndarray):
+        v = x
+    elif isinstance(x, np.generic):
+        v = np.asarray(x)
+    else:
+        v = np.asarray(x)
+        if v.dtype.kind == "f" and v.dtype != _floatx_dtype():
+            v = v.astype(_floatx_dtype())
+    if dtype is not None:
+        dtype = np.dtype(dtype)
+        if v.dtype != dtype:
+            v = v.astype(dtype)
+    return v
+
+
+def is_tensor(x):
+    return isinstance(x, Tensor)
+
+
+class Tensor:
+    """An immutable n-dimensional array produced by fastkeras ops."""
+
+    __slots__ = ("_value", "_keras_mask", "__weakref__")
+    __array_priority__ = 100  # numpy defers to our operators
+
+    def __init__(self, value):
+        self._value = value if isinstance(value, np.ndarray) else np.asarray(value)
+        self._keras_mask = None
+
+    # ---- inspection
+    def numpy(self):
+        """The value as a numpy array (a 0-d array prints as a scalar)."""
+        v = self._value
+        return v[()] if v.ndim == 0 else v
+
+    @property
+    def shape(self):
+        return self._value.shape
+
+    @property
+    def dtype(self):
+        return self._value.dtype
+
+    @property
+    def ndim(self):
+        return self._value.ndim
+
+    def __array__(self, dtype=None, copy=None):
+        v = self._value
+        if dtype is not None and v.dtype != dtype:
+            return v.astype(dtype)
+        return v.copy() if copy else v
+
+    def __len__(self):
+        if self._value.ndim == 0:
+            raise TypeError("len() of a scalar tensor")
+        return len(self._value)
+
+    def __iter__(self):
+        if self._value.ndim == 0:
+            raise TypeError("iteration over a scalar tensor")
+        return (self[i] for i in range(len(self._value)))
+
+    def __float__(self):
+        return float(self._value)
+
+    def __int__(self):
+        return int(self._value)
+
+    def __index__(self):
+        return self._value.__index__()
+
+    def __bool__(self):
+        return bool(self._value)
+
+    def __format__(self, spec):
+        if self._value.ndim == 0:
+            return format(self._value[()], spec)
+        return format(str(self), spec)
+
+    def __repr__(self):
+        v = self._value
+        body = str(v[()]) if v.ndim == 0 else np.array2string(v, separator=" ")
+        return f"fastkeras.Tensor({body}, shape={self.shape}, dtype={self.dtype})"
+
+    __str__ = __repr__
+
+    def __hash__(self):
+        return id(self)
+
+    # ---- arithmetic (differentiable; see fastkeras.ops.math)
+    def __add__(self, other):
+        return _m.add(self, other)
+
+    def __radd__(self, other):
+        return _m.add(other, self)
+
+    def __sub__(self, other):
+        return _m.subtract(self, other)
+
+    def __rsub__(self, other):
+        return _m.subtract(other, self)
+
+    def __mul__(self, other):
+        return _m.multiply(self, other)
+
+    def __rmul__(self, other):
+        return _m.multiply(other, self)
+
+    def __truediv__(self, other):
+        return _m.divide(self, other)
+
+    def __rtruediv__(self, other):
+        return _m.divide(other, self)
+
+    def __neg__(self):
+        return _m.negative(self)
+
+    def __pos__(self):
+        return self
+
+    def __pow__(self, other):
+        return _m.power(self, other)
+
+    def __rpow__(self, other):
+        return _m.power(other, self)
+
+    def __getitem__(self, key):
+        return _m.getitem(self, key)
+
+    # ---- comparisons (not differentiable)
+    def __eq__(self, other):
+        return Tensor(np.equal(self._value, as_array(other)))
+
+    def __ne__(self, other):
+        return Tensor(np.not_equal(self._value, as_array(other)))
+
+    def __lt__(self, other):
+        return Tensor(np.less(self._value, as_array(other)))
+
+    def __le__(self, other):
+        return Tensor(np.less_equal(self._value, as_array(other)))
+
+    def __gt__(self, other):
+        return Tensor(np.greater(self._value, as_array(other)))
+
+    def __ge__(self, other):
+        return Tensor(np.greater_equal(self._value, as_array(other)))
+
+
+class Variable(Tensor):
+    """Mutable state with tf.Variable's API: assign, assign_add, assign_sub, numpy."""
+
+    __slots__ = ("trainable", "name")
+
+    def __init__(self, initial_value, trainable=True, name=None, dtype=None):
+        if callable(initial_value):
+            initial_value = initial_value()
+        value = np.array(as_array(initial_value, dtype), copy=True)
+        super().__init__(value)
+        self.trainable = bool(trainable)
+        self.name = name or "Variable"
+
+    def _coerce(self, value, what):
+        v = as_array(value)
+        if v.shape != self._value.shape:
+            try:
+                v = np.broadcast_to(v, self._value.shape) if v.ndim == 0 else v
+            except ValueError:
+                pass
+            if v.shape != self._value.shape:
+                raise ValueError(
+                    f"{what}: value has shape {v.shape}, but the variable has shape "
+                    f"{self._value.shape}"
+                )
+        return v.astype(self._value.dtype, copy=True)
+
+    def assign(self, value):
+        self._value = self._coerce(value, "assign")
+        return self
+
+    def assign_add(self, delta):
+        self._value = self._value + self._coerce(delta, "assign_add")
+        return self
+
+    def assign_sub(self, delta):
+        self._value = self._value - self._coerce(delta, "assign_sub")
+        return self
+
+    def value(self):
+        return Tensor(self._value)
+
+    def read_value(self):
+        return Tensor(self._value)
+
+    def __repr__(self):
+        v = self._value
+        body = str(v[()]) if v.ndim == 0 else np.array2string(v, separator=" ")
+        return f"<fastkeras.Variable '{self.name}' shape={self.shape} dtype={self.dtype}, numpy={body}>"
+
+    __str__ = __repr__
+
+
+def convert_to_tensor(value, dtype=None):
+    """Return value as a Tensor (the same object if it already is one of that dtype)."""
+    if isinstance(value, Tensor) and (dtype is None or value.dtype == np.dtype(dtype)):
+        return value
+    if isinstance(value, Tensor):
+        return _m.cast(value, dtype)
+    return Tensor(as_array(value, dtype))
+
+
+def constant(value, dtype=None, shape=None):
+    """tf.constant: a Tensor from Python or numpy data, optionally broadcast to shape."""
+    v = as_array(value, dtype)
+    if shape is not None:
+        v = np.broadcast_to(v, tuple(shape)).copy() if v.size == 1 else v.reshape(shape)
+    return Tensor(np.array(v, copy=True))
+
+
+from fastkeras.ops import math as _m  # noqa: E402  (operators need the ops, ops need Tensor)
