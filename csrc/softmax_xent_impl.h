@@ -11,19 +11,19 @@ static inline T FK_FN(clip_prob)(double q, double eps) {
     return (T)(q < eps ? eps : (q > 1.0 - eps ? 1.0 - eps : q));
 }
 
-/* One row, logits, sparse label y (already range-checked). */
+/* One row, logits, sparse label y (already range-checked). The loss is formed
+ * as log(s) + (m - x_y) so that huge logits do not cancel catastrophically. */
 static inline void FK_FN(row_logits_sparse)(int64_t c, const T *x, int64_t y, double w,
                                              T *g, T *loss, double ls, const ROWS_T *rows) {
     (void)rows;
     T m = ROWMAX(c, x);
     double s = g ? EXPSTORE(c, x, m, g) : SUMEXP(c, x, m);
     if (loss) {
-        double lse = (double)m + log(s);
-        double l = lse - (1.0 - ls) * (double)x[y];
+        double l = log(s) + (1.0 - ls) * ((double)m - (double)x[y]);
         if (ls > 0.0) {
-            double sx = 0.0;
-            for (int64_t j = 0; j < c; ++j) sx += (double)x[j];
-            l -= ls / (double)c * sx;  /* the smoothed target sums to 1 */
+            double smx = 0.0;
+            for (int64_t j = 0; j < c; ++j) smx += (double)m - (double)x[j];
+            l += ls / (double)c * smx;  /* the smoothed target sums to 1 */
         }
         *loss = (T)l;
     }
@@ -33,23 +33,24 @@ static inline void FK_FN(row_logits_sparse)(int64_t c, const T *x, int64_t y, do
     }
 }
 
-/* One row, logits, dense targets t. */
+/* One row, logits, dense targets t: loss = sum_j t_j (log(s) + m - x_j). */
 static inline void FK_FN(row_logits_dense)(int64_t c, const T *x, const T *t, double w,
                                             T *g, T *loss, double ls, const ROWS_T *rows) {
     (void)rows;
-    double st = 0.0, stx = 0.0, sx = 0.0;
+    T m = ROWMAX(c, x);
+    double st = 0.0, stmx = 0.0, smx = 0.0;
     for (int64_t j = 0; j < c; ++j) {
+        double d = (double)m - (double)x[j];
         st += (double)t[j];
-        stx += (double)t[j] * (double)x[j];
+        if (t[j] != (T)0) stmx += (double)t[j] * d;  /* a -inf logit with t = 0 adds 0, not NaN */
+        smx += d;
     }
     if (ls > 0.0) {
-        for (int64_t j = 0; j < c; ++j) sx += (double)x[j];
         st = st * (1.0 - ls) + ls;
-        stx = stx * (1.0 - ls) + ls / (double)c * sx;
+        stmx = stmx * (1.0 - ls) + ls / (double)c * smx;
     }
-    T m = ROWMAX(c, x);
     double s = g ? EXPSTORE(c, x, m, g) : SUMEXP(c, x, m);
-    if (loss) *loss = (T)(((double)m + log(s)) * st - stx);
+    if (loss) *loss = (T)(log(s) * st + stmx);
     if (g) AFFINE(c, g, (T)(w * st / s), t, (T)(-w * (1.0 - ls)), (T)(-w * ls / (double)c));
 }
 
