@@ -122,8 +122,9 @@ int launch(int64_t n, int64_t c, const T *x, const int64_t *labels, const T *gsc
     if (n == 0) return FK_OK;
     if (n > 2147483647LL) return FK_EBADSHAPE;
     if (!x || !labels) return FK_ENULL;
-    fk_xent_opts o;
-    if (opts) o = *opts; else fk_xent_opts_init(&o);
+    // Defaults spelled out here: fk_cuda must not depend back on fk_core (static link order).
+    fk_xent_opts o = {1, 0.0, 1e-7, 0, -1};
+    if (opts) o = *opts;
     if (!(o.label_smoothing >= 0.0 && o.label_smoothing <= 1.0)) return FK_EBADARG;
     int *bad = nullptr;
     cudaStream_t st = (cudaStream_t)stream;
