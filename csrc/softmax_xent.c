@@ -7,6 +7,11 @@
 
 /* Below this many elements a call runs on one thread: the fork/join costs more. */
 #define FK_XENT_GRAIN 32768
+/* Gradients at least this large are written with streaming stores (no
+ * read-for-ownership of output lines that would only be overwritten); rows of
+ * up to FK_STREAM_MAX_C classes are staged in a stack buffer in L1/L2. */
+#define FK_STREAM_MIN_BYTES (8.0 * 1024 * 1024)
+#define FK_STREAM_MAX_C 4096
 
 void fk_xent_opts_init(fk_xent_opts *opts) {
     if (!opts) return;
@@ -16,6 +21,8 @@ void fk_xent_opts_init(fk_xent_opts *opts) {
     opts->has_ignore_class = 0;
     opts->ignore_class = -1;
 }
+
+#define FK_PREFETCH_MAX_BYTES (32 * 1024)
 
 static int fk_xent_check(int64_t n, int64_t c, const void *x, const int64_t *labels,
                          const void *targets, const fk_xent_opts *o) {
@@ -42,12 +49,15 @@ static inline double rowmax_d(int64_t n, const double *x) {
     for (int64_t j = 0; j < n; ++j) m = x[j] > m ? x[j] : m;
     return m;
 }
-static inline double sumexp_d(int64_t n, const double *x, double shift) {
+static inline double sumexp_d(int64_t n, const double *x, double shift, const double *pf) {
+    (void)pf;
     double s = 0.0;
     for (int64_t j = 0; j < n; ++j) s += exp(x[j] - shift);
     return s;
 }
-static inline double exp_store_sum_d(int64_t n, const double *x, double shift, double *out) {
+static inline double exp_store_sum_d(int64_t n, const double *x, double shift, double *out,
+                                     const double *pf) {
+    (void)pf;
     double s = 0.0;
     for (int64_t j = 0; j < n; ++j) {
         out[j] = exp(x[j] - shift);
@@ -67,10 +77,16 @@ static inline void affine_d(int64_t n, double *out, double a, const double *t, d
 #define ROWS_T fk_rows_f32
 #define ROWS_GET() fk_rows_f32_get()
 #define ROWMAX(n, x) rows->rowmax((n), (x))
-#define SUMEXP(n, x, m) rows->sumexp((n), (x), (m))
-#define EXPSTORE(n, x, m, g) rows->exp_store_sum((n), (x), (m), (g))
+#define SUMEXP(n, x, m, pf) rows->sumexp((n), (x), (m), (pf))
+#define EXPSTORE(n, x, m, g, pf) rows->exp_store_sum((n), (x), (m), (g), (pf))
 #define AFFINE(n, g, a, t, b, c) rows->affine((n), (g), (a), (t), (b), (c))
+#define AFFINE_OUT(n, g, a, t, b, c, out) \
+    ((out) == (g) ? rows->affine((n), (g), (a), (t), (b), (c)) \
+                  : rows->affine_stream((n), (g), (a), (t), (b), (c), (out)))
+#define FK_XENT_STREAM 1
 #include "softmax_xent_impl.h"
+#undef FK_XENT_STREAM
+#undef AFFINE_OUT
 #undef T
 #undef SUF
 #undef ROWS_T
@@ -86,7 +102,8 @@ static inline void affine_d(int64_t n, double *out, double a, const double *t, d
 #define ROWS_T void
 #define ROWS_GET() ((const void *)0)
 #define ROWMAX(n, x) rowmax_d((n), (x))
-#define SUMEXP(n, x, m) sumexp_d((n), (x), (m))
-#define EXPSTORE(n, x, m, g) exp_store_sum_d((n), (x), (m), (g))
+#define SUMEXP(n, x, m, pf) sumexp_d((n), (x), (m), (pf))
+#define EXPSTORE(n, x, m, g, pf) exp_store_sum_d((n), (x), (m), (g), (pf))
 #define AFFINE(n, g, a, t, b, c) affine_d((n), (g), (a), (t), (b), (c))
+#define AFFINE_OUT(n, g, a, t, b, c, out) affine_d((n), (g), (a), (t), (b), (c))
 #include "softmax_xent_impl.h"

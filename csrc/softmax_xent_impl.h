@@ -14,10 +14,11 @@ static inline T FK_FN(clip_prob)(double q, double eps) {
 /* One row, logits, sparse label y (already range-checked). The loss is formed
  * as log(s) + (m - x_y) so that huge logits do not cancel catastrophically. */
 static inline void FK_FN(row_logits_sparse)(int64_t c, const T *x, int64_t y, double w,
-                                             T *g, T *loss, double ls, const ROWS_T *rows) {
+                                             T *g, T *loss, double ls, const ROWS_T *rows,
+                                             const T *pf, T *gout) {
     (void)rows;
     T m = ROWMAX(c, x);
-    double s = g ? EXPSTORE(c, x, m, g) : SUMEXP(c, x, m);
+    double s = g ? EXPSTORE(c, x, m, g, pf) : SUMEXP(c, x, m, pf);
     if (loss) {
         double l = log(s) + (1.0 - ls) * ((double)m - (double)x[y]);
         if (ls > 0.0) {
@@ -28,14 +29,18 @@ static inline void FK_FN(row_logits_sparse)(int64_t c, const T *x, int64_t y, do
         *loss = (T)l;
     }
     if (g) {
-        AFFINE(c, g, (T)(w / s), (const T *)0, (T)0, (T)(-w * ls / (double)c));
-        g[y] -= (T)(w * (1.0 - ls));
+        /* g_j = a e_j + c0, and at the label a (e_y - (1-ls) s) + c0 = a e_y + c0 - w (1-ls):
+         * folding the label term into e_y lets one affine pass (possibly
+         * streaming) write the finished row. */
+        g[y] = (T)((double)g[y] - (1.0 - ls) * s);
+        AFFINE_OUT(c, g, (T)(w / s), (const T *)0, (T)0, (T)(-w * ls / (double)c), gout);
     }
 }
 
 /* One row, logits, dense targets t: loss = sum_j t_j (log(s) + m - x_j). */
 static inline void FK_FN(row_logits_dense)(int64_t c, const T *x, const T *t, double w,
-                                            T *g, T *loss, double ls, const ROWS_T *rows) {
+                                            T *g, T *loss, double ls, const ROWS_T *rows,
+                                            const T *pf, T *gout) {
     (void)rows;
     T m = ROWMAX(c, x);
     double st = 0.0, stmx = 0.0, smx = 0.0;
@@ -49,9 +54,9 @@ static inline void FK_FN(row_logits_dense)(int64_t c, const T *x, const T *t, do
         st = st * (1.0 - ls) + ls;
         stmx = stmx * (1.0 - ls) + ls / (double)c * smx;
     }
-    double s = g ? EXPSTORE(c, x, m, g) : SUMEXP(c, x, m);
+    double s = g ? EXPSTORE(c, x, m, g, pf) : SUMEXP(c, x, m, pf);
     if (loss) *loss = (T)(log(s) * st + stmx);
-    if (g) AFFINE(c, g, (T)(w * st / s), t, (T)(-w * (1.0 - ls)), (T)(-w * ls / (double)c));
+    if (g) AFFINE_OUT(c, g, (T)(w * st / s), t, (T)(-w * (1.0 - ls)), (T)(-w * ls / (double)c), gout);
 }
 
 /* One row, probabilities, sparse label y: Keras clips each p, takes log, and
@@ -127,6 +132,13 @@ static int FK_FN(xent_core)(int64_t n, int64_t c, const T *x, const int64_t *lab
     const ROWS_T *rows = ROWS_GET();
     const double ls = opts.label_smoothing, eps = opts.epsilon;
     const int nt = fk_xent_threads(n, c, n_threads);
+    /* Rows are computed from L1 after a first pass; fetching the next row
+     * meanwhile overlaps the memory traffic with the arithmetic. */
+    const int prefetch = c * (int64_t)sizeof(T) <= FK_PREFETCH_MAX_BYTES;
+#ifdef FK_XENT_STREAM
+    const int stream = grad && c <= FK_STREAM_MAX_C &&
+                       (double)n * (double)c * sizeof(T) >= FK_STREAM_MIN_BYTES;
+#endif
     int bad = 0;
 #ifdef _OPENMP
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1) reduction(| : bad)
@@ -134,6 +146,14 @@ static int FK_FN(xent_core)(int64_t n, int64_t c, const T *x, const int64_t *lab
     for (int64_t i = 0; i < n; ++i) {
         const T *xi = x + i * c;
         T *gi = grad ? grad + i * c : (T *)0;
+        const T *pf = (prefetch && i + 1 < n) ? xi + c : (const T *)0;
+        /* Large outputs: the logits rows are built in an L1 scratch and the last
+         * pass streams them out (gdst); otherwise gi is built in place. */
+        T *gdst = gi;
+#ifdef FK_XENT_STREAM
+        T row[FK_STREAM_MAX_C];
+        if (stream && opts.from_logits) gi = row;
+#endif
         T *li = loss ? loss + i : (T *)0;
         double w = gscale ? (double)gscale[i] : 1.0;
         if (labels) {
@@ -141,19 +161,18 @@ static int FK_FN(xent_core)(int64_t n, int64_t c, const T *x, const int64_t *lab
             if (opts.has_ignore_class && y == opts.ignore_class) {
                 if (li) *li = (T)0;
                 if (gi) memset(gi, 0, (size_t)c * sizeof(T));
-                continue;
-            }
-            if (y < 0 || y >= c) {
+            } else if (y < 0 || y >= c) {
                 bad = 1;
                 if (li) *li = (T)NAN;
                 if (gi) for (int64_t j = 0; j < c; ++j) gi[j] = (T)NAN;
-                continue;
+            } else if (opts.from_logits) {
+                FK_FN(row_logits_sparse)(c, xi, y, w, gi, li, ls, rows, pf, gdst);
+            } else {
+                FK_FN(row_probs_sparse)(c, xi, y, w, gi, li, ls, eps);
             }
-            if (opts.from_logits) FK_FN(row_logits_sparse)(c, xi, y, w, gi, li, ls, rows);
-            else FK_FN(row_probs_sparse)(c, xi, y, w, gi, li, ls, eps);
         } else {
             const T *ti = targets + i * c;
-            if (opts.from_logits) FK_FN(row_logits_dense)(c, xi, ti, w, gi, li, ls, rows);
+            if (opts.from_logits) FK_FN(row_logits_dense)(c, xi, ti, w, gi, li, ls, rows, pf, gdst);
             else FK_FN(row_probs_dense)(c, xi, ti, w, gi, li, ls, eps);
         }
     }

@@ -18,6 +18,8 @@ static inline double fk_hsum256d(__m256d v) {
 #define VLOAD(p) _mm256_loadu_ps(p)
 #define VSTORE(p, v) _mm256_storeu_ps((p), (v))
 #define VSET1(a) _mm256_set1_ps(a)
+#define VADD(a, b) _mm256_add_ps((a), (b))
+#define VSTREAM(p, v) _mm256_stream_ps((p), (v))
 #define VSUB(a, b) _mm256_sub_ps((a), (b))
 #define VMUL(a, b) _mm256_mul_ps((a), (b))
 #define VMAX(a, b) _mm256_max_ps((a), (b))

@@ -1,5 +1,6 @@
 /* Portable reference versions of the row primitives (any CPU, any compiler). */
 #include <math.h>
+#include <string.h>
 #include "rows.h"
 
 static float rowmax_s(int64_t n, const float *x) {
@@ -8,13 +9,16 @@ static float rowmax_s(int64_t n, const float *x) {
     return m;
 }
 
-static double sumexp_s(int64_t n, const float *x, float shift) {
+static double sumexp_s(int64_t n, const float *x, float shift, const float *pf) {
+    (void)pf;
     double s = 0.0;
     for (int64_t j = 0; j < n; ++j) s += (double)expf(x[j] - shift);
     return s;
 }
 
-static double exp_store_sum_s(int64_t n, const float *x, float shift, float *out) {
+static double exp_store_sum_s(int64_t n, const float *x, float shift, float *out,
+                              const float *pf) {
+    (void)pf;
     double s = 0.0;
     for (int64_t j = 0; j < n; ++j) {
         out[j] = expf(x[j] - shift);
@@ -31,4 +35,11 @@ static void affine_s(int64_t n, float *out, float a, const float *t, float b, fl
     }
 }
 
-const fk_rows_f32 fk_rows_f32_scalar = {rowmax_s, sumexp_s, exp_store_sum_s, affine_s};
+static void affine_stream_s(int64_t n, const float *src, float a, const float *t, float b,
+                            float c, float *dst) {
+    if (dst != src) memcpy(dst, src, (size_t)n * sizeof(float));
+    affine_s(n, dst, a, t, b, c);
+}
+
+const fk_rows_f32 fk_rows_f32_scalar = {rowmax_s, sumexp_s, exp_store_sum_s, affine_s,
+                                        affine_stream_s};

@@ -1,0 +1,3 @@
+from fastkeras.bench.runner import main
+
+raise SystemExit(main())
