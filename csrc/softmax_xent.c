@@ -20,6 +20,7 @@ void fk_xent_opts_init(fk_xent_opts *opts) {
     opts->epsilon = 1e-7;
     opts->has_ignore_class = 0;
     opts->ignore_class = -1;
+    opts->grad_scale = 1.0;
 }
 
 #define FK_PREFETCH_MAX_BYTES (32 * 1024)
@@ -31,6 +32,7 @@ static int fk_xent_check(int64_t n, int64_t c, const void *x, const int64_t *lab
     if (n > 0 && (!x || (!labels && !targets))) return FK_ENULL;
     if (!(o->label_smoothing >= 0.0 && o->label_smoothing <= 1.0)) return FK_EBADARG;
     if (!o->from_logits && !(o->epsilon > 0.0 && o->epsilon < 0.5)) return FK_EBADARG;
+    if (!(o->grad_scale == o->grad_scale)) return FK_EBADARG;
     return FK_OK;
 }
 

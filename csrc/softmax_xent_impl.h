@@ -155,7 +155,7 @@ static int FK_FN(xent_core)(int64_t n, int64_t c, const T *x, const int64_t *lab
         if (stream && opts.from_logits) gi = row;
 #endif
         T *li = loss ? loss + i : (T *)0;
-        double w = gscale ? (double)gscale[i] : 1.0;
+        double w = gscale ? (double)gscale[i] * opts.grad_scale : opts.grad_scale;
         if (labels) {
             int64_t y = labels[i];
             if (opts.has_ignore_class && y == opts.ignore_class) {

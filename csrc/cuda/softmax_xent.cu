@@ -55,7 +55,7 @@ __global__ void xent_sparse_rows(int64_t n, int64_t c, const T *__restrict__ x,
     const T *xi = x + i * c;
     T *gi = grad ? grad + i * c : nullptr;
     int64_t y = labels[i];
-    double w = gscale ? (double)gscale[i] : 1.0;
+    double w = gscale ? (double)gscale[i] * o.grad_scale : o.grad_scale;
     double ls = o.label_smoothing, base = ls / (double)c;
     if (o.has_ignore_class && y == o.ignore_class) {
         if (loss && threadIdx.x == 0) loss[i] = T(0);
@@ -123,7 +123,7 @@ int launch(int64_t n, int64_t c, const T *x, const int64_t *labels, const T *gsc
     if (n > 2147483647LL) return FK_EBADSHAPE;
     if (!x || !labels) return FK_ENULL;
     // Defaults spelled out here: fk_cuda must not depend back on fk_core (static link order).
-    fk_xent_opts o = {1, 0.0, 1e-7, 0, -1};
+    fk_xent_opts o = {1, 0.0, 1e-7, 0, -1, 1.0};
     if (opts) o = *opts;
     if (!(o.label_smoothing >= 0.0 && o.label_smoothing <= 1.0)) return FK_EBADARG;
     int *bad = nullptr;

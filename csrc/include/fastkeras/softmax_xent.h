@@ -30,9 +30,10 @@ typedef struct fk_xent_opts {
     double epsilon;           /* clipping for probabilities, in (0, 0.5) */
     int has_ignore_class;     /* sparse only: rows whose label == ignore_class are skipped */
     int64_t ignore_class;
+    double grad_scale;        /* multiplies every gradient row (with gscale); default 1 */
 } fk_xent_opts;
 
-/* Fill opts with tf.keras defaults (from_logits=1, no smoothing, eps=1e-7). */
+/* Fill opts with tf.keras defaults (from_logits=1, no smoothing, eps=1e-7, grad_scale=1). */
 void fk_xent_opts_init(fk_xent_opts *opts);
 
 /* Forward only. loss: [N] per-row loss. */

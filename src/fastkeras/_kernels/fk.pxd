@@ -32,6 +32,7 @@ cdef extern from "fastkeras/softmax_xent.h" nogil:
         double epsilon
         int has_ignore_class
         int64_t ignore_class
+        double grad_scale
     void fk_xent_opts_init(fk_xent_opts *opts) noexcept
     int fk_softmax_xent_sparse_fwd_f32(int64_t n, int64_t c, const float *x, const int64_t *labels,
                                        float *loss, const fk_xent_opts *opts, int n_threads) noexcept

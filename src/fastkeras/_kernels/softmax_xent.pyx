@@ -15,9 +15,10 @@ include "_status.pxi"
 
 
 cdef fk_xent_opts make_opts(bint from_logits, double label_smoothing, double epsilon,
-                            object ignore_class):
+                            object ignore_class, double grad_scale=1.0):
     cdef fk_xent_opts o
     fk_xent_opts_init(&o)
+    o.grad_scale = grad_scale
     o.from_logits = from_logits
     o.label_smoothing = label_smoothing
     o.epsilon = epsilon
@@ -35,8 +36,10 @@ cdef inline void check_rows(Py_ssize_t rows, Py_ssize_t n, str what) except *:
 def sparse(const floating[:, ::1] x, const int64_t[::1] labels, const floating[::1] gscale=None, *,
            bint want_loss=True, bint want_grad=False, bint from_logits=True,
            double label_smoothing=0.0, double epsilon=1e-7, object ignore_class=None,
-           int n_threads=1):
-    """Per-row loss and/or gradient for integer labels. Returns (loss, grad)."""
+           double grad_scale=1.0, int n_threads=1):
+    """Per-row loss and/or gradient for integer labels. Returns (loss, grad).
+
+    grad[i] = grad_scale * gscale[i] * d loss_i / d x[i] (gscale None: 1)."""
     cdef Py_ssize_t n = x.shape[0], c = x.shape[1]
     check_rows(labels.shape[0], n, "labels")
     if gscale is not None:
@@ -62,7 +65,7 @@ def sparse(const floating[:, ::1] x, const int64_t[::1] labels, const floating[:
     if n > 0:
         xp = &x[0, 0]
         yp = &labels[0]
-    cdef fk_xent_opts o = make_opts(from_logits, label_smoothing, epsilon, ignore_class)
+    cdef fk_xent_opts o = make_opts(from_logits, label_smoothing, epsilon, ignore_class, grad_scale)
     cdef int st
     with nogil:
         if floating is float:
@@ -81,7 +84,8 @@ def sparse(const floating[:, ::1] x, const int64_t[::1] labels, const floating[:
 
 def dense(const floating[:, ::1] x, const floating[:, ::1] targets, const floating[::1] gscale=None, *,
           bint want_loss=True, bint want_grad=False, bint from_logits=True,
-          double label_smoothing=0.0, double epsilon=1e-7, int n_threads=1):
+          double label_smoothing=0.0, double epsilon=1e-7, double grad_scale=1.0,
+          int n_threads=1):
     """Per-row loss and/or gradient for dense targets. Returns (loss, grad)."""
     cdef Py_ssize_t n = x.shape[0], c = x.shape[1]
     if targets.shape[0] != n or targets.shape[1] != c:
@@ -110,7 +114,7 @@ def dense(const floating[:, ::1] x, const floating[:, ::1] targets, const floati
     if n > 0:
         xp = &x[0, 0]
         tp = &targets[0, 0]
-    cdef fk_xent_opts o = make_opts(from_logits, label_smoothing, epsilon, None)
+    cdef fk_xent_opts o = make_opts(from_logits, label_smoothing, epsilon, None, grad_scale)
     cdef int st
     with nogil:
         if floating is float:
@@ -129,7 +133,8 @@ def dense(const floating[:, ::1] x, const floating[:, ::1] targets, const floati
 
 def sparse_cuda(const floating[:, ::1] x, const int64_t[::1] labels, const floating[::1] gscale=None, *,
                 bint want_loss=True, bint want_grad=True, bint from_logits=True,
-                double label_smoothing=0.0, double epsilon=1e-7, object ignore_class=None):
+                double label_smoothing=0.0, double epsilon=1e-7, object ignore_class=None,
+                double grad_scale=1.0):
     """The CUDA twin on host arrays (copies to the device and back).
 
     Raises RuntimeError in CPU-only builds or when no device is present."""
@@ -158,7 +163,7 @@ def sparse_cuda(const floating[:, ::1] x, const int64_t[::1] labels, const float
     if n > 0:
         xp = &x[0, 0]
         yp = &labels[0]
-    cdef fk_xent_opts o = make_opts(from_logits, label_smoothing, epsilon, ignore_class)
+    cdef fk_xent_opts o = make_opts(from_logits, label_smoothing, epsilon, ignore_class, grad_scale)
     cdef int st
     with nogil:
         if floating is float:

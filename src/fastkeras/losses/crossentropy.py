@@ -6,6 +6,7 @@ reduced loss in one pass over y_pred: the backward then only scales a buffer
 that already exists, so forward + backward reads the logits once and writes
 the gradient once.
 """
+import math
 import warnings
 
 import numpy as np
@@ -89,17 +90,15 @@ def fused_reduced(p, y_true, y_pred, sample_weight, reduction):
     elif reduction == "mean_with_sample_weight" and weight is not None:
         divisor = float(weight.sum())
     else:
-        divisor = float(np.prod(vshape))
+        divisor = float(math.prod(vshape))
     scale = 0.0 if divisor == 0.0 else 1.0 / divisor
     need_grad = _nn.tracked(y_pred)
-    gscale = None
-    if need_grad and (row_w is not None or scale != 1.0):
-        gscale = (row_w * scale if row_w is not None else np.full(n, scale)).astype(p.x.dtype)
-    loss, grad = p.kernel(gscale, want_loss=True, want_grad=need_grad)
+    gscale = None if row_w is None or not need_grad else row_w.astype(p.x.dtype)
+    loss, grad = p.kernel(gscale, want_loss=True, want_grad=need_grad, grad_scale=scale)
     if row_w is not None:
         total = float(np.dot(loss.astype(np.float64), row_w))
     else:
-        total = float(np.sum(loss, dtype=np.float64))
+        total = float(loss.sum(dtype=np.float64))
     value = np.asarray(total * scale, dtype=p.result_dtype)
 
     def backward(g, needs):

@@ -5,6 +5,8 @@ keras.ops (per-sample losses, differentiable with respect to ``output``). The
 preparation helpers validate everything before a C kernel sees the data: every
 error names the argument and says what was expected.
 """
+import math
+
 import numpy as np
 
 from fastkeras import config
@@ -62,12 +64,33 @@ class XentProblem:
     __slots__ = ("x", "y", "t", "batch_shape", "moved_shape", "axis", "result_dtype",
                  "orig_dtype", "opts", "valid")
 
-    def kernel(self, gscale=None, want_loss=True, want_grad=False):
-        if self.y is not None:
+    def kernel(self, gscale=None, want_loss=True, want_grad=False, grad_scale=1.0):
+        """Run the fused kernel: (per-row loss or None, gradient or None)."""
+        if self.y is None:
+            return _kx.dense(self.x, self.t, gscale, want_loss=want_loss, want_grad=want_grad,
+                             grad_scale=grad_scale, n_threads=config.get_num_threads(),
+                             **self.opts)
+        try:
             return _kx.sparse(self.x, self.y, gscale, want_loss=want_loss, want_grad=want_grad,
-                              n_threads=config.get_num_threads(), **self.opts)
-        return _kx.dense(self.x, self.t, gscale, want_loss=want_loss, want_grad=want_grad,
-                         n_threads=config.get_num_threads(), **self.opts)
+                              grad_scale=grad_scale, n_threads=config.get_num_threads(),
+                              **self.opts)
+        except ValueError as exc:
+            # The kernel checks the label range in its single pass; the message
+            # naming the offending label is only built on this error path.
+            if "label out of range" in str(exc):
+                self._raise_label_error()
+            raise
+
+    def _raise_label_error(self):
+        c = self.x.shape[1]
+        y = self.y
+        if "ignore_class" in self.opts:
+            y = y[y != self.opts["ignore_class"]]
+        bad = y[(y < 0) | (y >= c)]
+        raise ValueError(
+            f"`y_true` contains the label {int(bad[0])}, outside the valid range [0, {c}) "
+            f"for y_pred with {c} classes"
+        )
 
     def grad_to_input(self, grad):
         """Kernel gradient [N, C] back to the layout and dtype of y_pred."""
@@ -85,7 +108,7 @@ def _finish(p, x, from_logits, label_smoothing, epsilon):
     c = x.shape[-1]
     if c == 0:
         raise ValueError(f"`y_pred` has an empty class axis (shape {x.shape})")
-    n = int(np.prod(x.shape[:-1], dtype=np.int64)) if x.ndim > 1 else 1
+    n = math.prod(x.shape[:-1])
     if n == 0:
         raise ValueError(f"`y_pred` is an empty batch (shape {x.shape}); expected at least one sample")
     p.moved_shape = x.shape
@@ -121,21 +144,11 @@ def prepare_sparse(target, output, from_logits=False, axis=-1, ignore_class=None
     if ignore_class is not None:
         if isinstance(ignore_class, bool) or not isinstance(ignore_class, (int, np.integer)):
             raise TypeError(f"`ignore_class` must be an int or None, got {ignore_class!r}")
-        valid = y != ignore_class
-        check = y[valid]
         p.opts["ignore_class"] = int(ignore_class)
-        p.valid = valid
+        p.valid = y != ignore_class
     else:
-        check, p.valid = y, None
-    if check.size:
-        lo, hi = int(check.min()), int(check.max())
-        if lo < 0 or hi >= c:
-            bad = lo if lo < 0 else hi
-            raise ValueError(
-                f"`y_true` contains the label {bad}, outside the valid range [0, {c}) "
-                f"for y_pred with {c} classes"
-            )
-    p.y = y
+        p.valid = None
+    p.y = y  # the range [0, c) is checked by the kernel (see XentProblem.kernel)
     return p
 
 
