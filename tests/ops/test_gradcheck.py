@@ -110,6 +110,10 @@ def test_class_axis_first(rng):
     ("sum_keepdims", lambda v: ops.sum(v, axis=0, keepdims=True) * v, False),
     ("reshape", lambda v: ops.reshape(v, (-1,)) * np.arange(6.0), False),
     ("getitem", lambda v: v[1:, ::2] * 3.0, False),
+    ("matmul", lambda v: ops.matmul(v, np.arange(12.0).reshape(3, 4)), False),
+    ("matmul_left", lambda v: np.arange(4.0).reshape(2, 2) @ v, False),
+    ("matmul_vec", lambda v: ops.matmul(v, np.array([1.0, -2.0, 0.5])), False),
+    ("matmul_batched", lambda v: ops.matmul(np.ones((3, 4, 2)), v), False),
     ("operators", lambda v: (v * 2.0 - 1.0) / (v * v + 1.0) + (-v) ** 2, False),
     ("broadcast", lambda v: v + ops.sum(v, axis=1, keepdims=True), False),
 ])

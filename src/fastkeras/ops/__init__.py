@@ -20,6 +20,7 @@ from fastkeras.ops.math import (
     mean,
     reshape,
     cast,
+    matmul,
 )
 from fastkeras.ops.nn import sparse_categorical_crossentropy, categorical_crossentropy
 
@@ -44,6 +45,7 @@ __all__ = [
     "mean",
     "reshape",
     "cast",
+    "matmul",
     "sparse_categorical_crossentropy",
     "categorical_crossentropy",
 ]

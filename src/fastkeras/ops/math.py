@@ -25,6 +25,7 @@ __all__ = [
     "reshape",
     "cast",
     "getitem",
+    "matmul",
 ]
 
 
@@ -225,3 +226,26 @@ def getitem(x, key):
         return (full,)
 
     return make(np.array(out), (x,), backward)
+
+
+def matmul(x1, x2):
+    """Matrix product with numpy's broadcasting rules (1-D operands included)."""
+    a, b = as_array(x1), as_array(x2)
+    out = np.matmul(a, b)
+
+    def backward(g, needs):
+        ga = gb = None
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        g2 = g
+        if a.ndim == 1:
+            g2 = np.expand_dims(g2, -2)
+        if b.ndim == 1:
+            g2 = np.expand_dims(g2, -1)
+        if needs[0]:
+            ga = unbroadcast(np.matmul(g2, np.swapaxes(b2, -1, -2)), a2.shape).reshape(a.shape)
+        if needs[1]:
+            gb = unbroadcast(np.matmul(np.swapaxes(a2, -1, -2), g2), b2.shape).reshape(b.shape)
+        return ga, gb
+
+    return make(out, (x1, x2), backward)

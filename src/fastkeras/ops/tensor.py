@@ -150,6 +150,12 @@ class Tensor:
     def __getitem__(self, key):
         return _m.getitem(self, key)
 
+    def __matmul__(self, other):
+        return _m.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return _m.matmul(other, self)
+
     # ---- comparisons (not differentiable)
     def __eq__(self, other):
         return Tensor(np.equal(self._value, as_array(other)))
