@@ -1,10 +1,17 @@
 """Benchmark runner: interleaved, median-based comparison against NumPy and TensorFlow.
 
 Method (so that numbers from shared, noisy machines mean something):
-  * every implementation of a workload is timed in the same run, interleaved
-    round-robin, so that background load hits them alike;
-  * "cold" mode (the default) streams a buffer larger than the last-level cache
-    between timed calls, so each call reads its inputs from memory;
+  * every implementation of a workload is timed in the same run, interleaved in
+    a random order each round, so that background load (and the threads one
+    library leaves spinning) hits them alike;
+  * "cold" mode (the default) reads a buffer larger than the last-level cache
+    between timed calls, so each call reads its inputs from memory; the buffer
+    is only read, so the cache holds clean lines and no write-back of someone
+    else's data is charged to the call that follows;
+  * --cooldown adds a pause before each call; it defaults to 0 because on a
+    virtual machine an idle virtual CPU is halted, and the first parallel call
+    after a pause then waits milliseconds for it (measured: 2-7 ms instead of
+    1.3 ms for the softmax row), which is not what a training loop sees;
   * medians and the inter-quartile range are reported, never a single time;
   * the machine's memory bandwidth is measured in the same run (1 and 2
     threads, best of the two), giving each row a bandwidth-bound time;
@@ -103,7 +110,24 @@ def measure_bandwidth(nbytes=256 * 2**20, repeats=7):
     return best
 
 
-def run_benchmarks(repeats=30, warmup=3, cold=True, name_filter=None, progress=True):
+def _evict(buf):
+    """Read a buffer larger than the last-level cache, on every core.
+
+    Read-only, so the cache is left holding clean lines (no write-back of this
+    buffer is charged to the next call); on all cores, so no virtual CPU is
+    halted when the timed call starts (waking one costs milliseconds on a VM)."""
+    n = os.cpu_count() or 1
+    parts = np.array_split(buf, n)
+    threads = [threading.Thread(target=np.sum, args=(p,)) for p in parts[1:]]
+    for t in threads:
+        t.start()
+    np.sum(parts[0])
+    for t in threads:
+        t.join()
+
+
+def run_benchmarks(repeats=30, warmup=3, cold=True, name_filter=None, progress=True,
+                   cooldown=0.0):
     """Run every workload; returns a dict with the environment and per-row results."""
     import fastkeras as fk
 
@@ -118,11 +142,16 @@ def run_benchmarks(repeats=30, warmup=3, cold=True, name_filter=None, progress=T
     for w, impls in made:
         names = list(impls)
         times = {k: [] for k in names}
+        order_rng = np.random.default_rng(2024)
         for rep in range(warmup + repeats):
-            order = names[rep % len(names):] + names[: rep % len(names)]  # rotate: interleaved
+            # A fresh random order each round: no implementation always follows the
+            # same one (TensorFlow's pool threads keep spinning for a while after a call).
+            order = [names[i] for i in order_rng.permutation(len(names))]
             for k in order:
+                if cooldown:
+                    time.sleep(cooldown)
                 if evict is not None:
-                    np.add(evict, 1.0, out=evict)
+                    _evict(evict)
                 t0 = time.perf_counter()
                 impls[k]()
                 dt = time.perf_counter() - t0
@@ -149,6 +178,7 @@ def run_benchmarks(repeats=30, warmup=3, cold=True, name_filter=None, progress=T
         "machine": {"cpu": _cpu_model(), "cores": os.cpu_count(), "platform": platform.platform()},
         "fastkeras": {k: info[k] for k in ("version", "simd", "num_threads", "openmp")},
         "mode": "cold (caches evicted between calls)" if cold else "warm",
+        "cooldown_s": cooldown,
         "repeats": repeats,
         "memory_bandwidth_GBps": bandwidth / 1e9,
         "loadavg_before": load_before,
@@ -224,6 +254,8 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=30, help="timed runs per implementation")
     ap.add_argument("--warmup", type=int, default=3, help="untimed runs first")
     ap.add_argument("--warm", action="store_true", help="do not evict caches between calls")
+    ap.add_argument("--cooldown", type=float, default=0.0,
+                    help="seconds of idle before each timed call (default 0)")
     ap.add_argument("--filter", default=None, help="only workloads whose name contains this")
     ap.add_argument("--threads", type=int, default=None, help="fastkeras kernel threads")
     ap.add_argument("--out", default="bench-results", help="folder for results.md / results.json")
@@ -237,7 +269,7 @@ def main(argv=None):
     if args.threads is not None:
         fk.config.set_num_threads(args.threads)
     res = run_benchmarks(args.repeats, args.warmup, cold=not args.warm, name_filter=args.filter,
-                         progress=not args.quiet)
+                         progress=not args.quiet, cooldown=max(0.0, args.cooldown))
     md = to_markdown(res)
     print(md)
     os.makedirs(args.out, exist_ok=True)
