@@ -233,6 +233,8 @@ def plot(res, path):
     labels, values = [], []
     for row in res["rows"]:
         for k, sp in row["speedup_of_fastkeras"].items():
+            if k.startswith("fastkeras"):
+                continue  # variants of ourselves are in the table, not the chart
             labels.append(f"{row['workload'][:38]}\nvs {k}")
             values.append(sp)
     ax.barh(range(len(values)), values, color="#3b7dd8")
