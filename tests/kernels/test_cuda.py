@@ -16,7 +16,7 @@ def test_cuda_entry_points_fail_cleanly_without_a_device():
     y = np.array([0, 1], np.int64)
     expected = "not compiled" if not info["cuda_compiled"] else "no CUDA device"
     with pytest.raises(RuntimeError, match=expected):
-        kx.sparse_cuda(x, y)
+        kx.sparse(x, y, cuda=True)
     assert _core.cuda_device_count() == 0
 
 
@@ -31,7 +31,8 @@ def test_cuda_matches_cpu(dtype, from_logits):
     y = rng.integers(0, 1000, size=257)
     w = rng.uniform(size=257).astype(dtype)
     cpu = kx.sparse(x, y, w, want_grad=True, from_logits=from_logits, label_smoothing=0.1)
-    gpu = kx.sparse_cuda(x, y, w, want_grad=True, from_logits=from_logits, label_smoothing=0.1)
+    gpu = kx.sparse(x, y, w, want_grad=True, from_logits=from_logits, label_smoothing=0.1,
+                    cuda=True)
     rtol = 1e-5 if dtype == np.float32 else 1e-12
     np.testing.assert_allclose(gpu[0], cpu[0], rtol=rtol, atol=1e-6)
     np.testing.assert_allclose(gpu[1], cpu[1], rtol=rtol, atol=1e-7)
@@ -40,4 +41,4 @@ def test_cuda_matches_cpu(dtype, from_logits):
 @pytest.mark.skipif(not has_device, reason="needs the CUDA build and a GPU")
 def test_cuda_bad_label_is_an_exception():
     with pytest.raises(ValueError, match="label out of range"):
-        kx.sparse_cuda(np.zeros((2, 3), np.float32), np.array([0, 9], np.int64))
+        kx.sparse(np.zeros((2, 3), np.float32), np.array([0, 9], np.int64), cuda=True)
