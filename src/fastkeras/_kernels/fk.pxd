@@ -1,6 +1,6 @@
 # Declarations of the fastkeras C API (csrc/include/fastkeras). Every kernel is
 # noexcept nogil: it returns a status and never touches Python.
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, int32_t
 
 cdef extern from "fastkeras/fk_status.h" nogil:
     int FK_OK
@@ -66,3 +66,56 @@ cdef extern from "fastkeras/cuda/softmax_xent_cuda.h" nogil:
                                                  const int64_t *labels, const double *gscale,
                                                  double *grad, double *loss,
                                                  const fk_xent_opts *opts) noexcept
+
+cdef extern from "fastkeras/conv.h" nogil:
+    ctypedef struct fk_conv_geom:
+        int64_t n
+        int64_t[3] in_ "in"
+        int64_t[3] out
+        int64_t[3] k
+        int64_t[3] stride
+        int64_t[3] dil
+        int64_t[3] pad
+        int64_t cin
+        int64_t cout
+        int64_t groups
+    int fk_conv_check(const fk_conv_geom *g) noexcept
+    int64_t fk_conv_workspace_size(const fk_conv_geom *g, int elem_size, int n_threads) noexcept
+    int fk_conv_fwd_f32(const fk_conv_geom *g, const float *x, const float *w, const float *bias,
+                        float *y, void *ws, int64_t ws_bytes, int n_threads) noexcept
+    int fk_conv_fwd_f64(const fk_conv_geom *g, const double *x, const double *w,
+                        const double *bias, double *y, void *ws, int64_t ws_bytes,
+                        int n_threads) noexcept
+    int fk_conv_bwd_data_f32(const fk_conv_geom *g, const float *dy, const float *w, float *dx,
+                             void *ws, int64_t ws_bytes, int n_threads) noexcept
+    int fk_conv_bwd_data_f64(const fk_conv_geom *g, const double *dy, const double *w,
+                             double *dx, void *ws, int64_t ws_bytes, int n_threads) noexcept
+    int fk_conv_bwd_filter_f32(const fk_conv_geom *g, const float *x, const float *dy, float *dw,
+                               float *db, void *ws, int64_t ws_bytes, int n_threads) noexcept
+    int fk_conv_bwd_filter_f64(const fk_conv_geom *g, const double *x, const double *dy,
+                               double *dw, double *db, void *ws, int64_t ws_bytes,
+                               int n_threads) noexcept
+    const char *fk_blas_name() noexcept
+
+cdef extern from "fastkeras/pool.h" nogil:
+    ctypedef struct fk_pool_geom:
+        int64_t n
+        int64_t[3] in_ "in"
+        int64_t[3] out
+        int64_t[3] k
+        int64_t[3] stride
+        int64_t[3] pad
+        int64_t c
+    int fk_pool_check(const fk_pool_geom *g) noexcept
+    int fk_maxpool_fwd_f32(const fk_pool_geom *g, const float *x, float *y, int32_t *argmax,
+                           int n_threads) noexcept
+    int fk_maxpool_fwd_f64(const fk_pool_geom *g, const double *x, double *y, int32_t *argmax,
+                           int n_threads) noexcept
+    int fk_maxpool_bwd_f32(const fk_pool_geom *g, const float *dy, const int32_t *argmax,
+                           float *dx, int n_threads) noexcept
+    int fk_maxpool_bwd_f64(const fk_pool_geom *g, const double *dy, const int32_t *argmax,
+                           double *dx, int n_threads) noexcept
+    int fk_avgpool_fwd_f32(const fk_pool_geom *g, const float *x, float *y, int n_threads) noexcept
+    int fk_avgpool_fwd_f64(const fk_pool_geom *g, const double *x, double *y, int n_threads) noexcept
+    int fk_avgpool_bwd_f32(const fk_pool_geom *g, const float *dy, float *dx, int n_threads) noexcept
+    int fk_avgpool_bwd_f64(const fk_pool_geom *g, const double *dy, double *dx, int n_threads) noexcept

@@ -23,6 +23,7 @@ from fastkeras.ops.math import (
     matmul,
 )
 from fastkeras.ops.nn import sparse_categorical_crossentropy, categorical_crossentropy
+from fastkeras.ops.conv import conv, depthwise_conv, max_pool, average_pool
 
 __all__ = [
     "Tensor",
@@ -48,4 +49,8 @@ __all__ = [
     "matmul",
     "sparse_categorical_crossentropy",
     "categorical_crossentropy",
+    "conv",
+    "depthwise_conv",
+    "max_pool",
+    "average_pool",
 ]

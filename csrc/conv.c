@@ -1,0 +1,144 @@
+/* Convolution kernels (float32 and float64 from one body) and the BLAS glue. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#include "blas.h"
+#include "fastkeras/conv.h"
+
+/* Groups whose per-group channel product is at most this use direct loops. */
+#define FK_DIRECT_MAX 16
+/* Target size of one thread's im2col tile (fits the 1-2 MB L2 with the GEMM's panels). */
+#define FK_COL_TILE_BYTES (512 * 1024)
+/* Fixed number of partial-dW slots: independent of n_threads, so dW is too. */
+#define FK_MAX_SLOTS 8
+
+#if defined(FK_BLAS_OPENBLAS)
+void FK_BLAS(openblas_set_num_threads)(int n);
+char *FK_BLAS(openblas_get_config)(void);
+#endif
+
+static int g_blas_state = 0; /* 0: not yet, 1: in progress, 2: done */
+
+void fk_blas_init(void) {
+    if (__atomic_load_n(&g_blas_state, __ATOMIC_ACQUIRE) == 2) return;
+    int expected = 0;
+    if (__atomic_compare_exchange_n(&g_blas_state, &expected, 1, 0, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE)) {
+#if defined(FK_BLAS_OPENBLAS)
+        FK_BLAS(openblas_set_num_threads)(1);
+#endif
+        __atomic_store_n(&g_blas_state, 2, __ATOMIC_RELEASE);
+        return;
+    }
+    while (__atomic_load_n(&g_blas_state, __ATOMIC_ACQUIRE) != 2) {
+    }
+}
+
+const char *fk_blas_name(void) {
+#if defined(FK_BLAS_OPENBLAS)
+    static char buf[160];
+    static int done = 0;
+    if (!__atomic_load_n(&done, __ATOMIC_ACQUIRE)) {
+        const char *cfg = FK_BLAS(openblas_get_config)();
+        snprintf(buf, sizeof buf, "%s (%s)", FK_BLAS_LABEL, cfg ? cfg : "OpenBLAS");
+        __atomic_store_n(&done, 1, __ATOMIC_RELEASE);
+    }
+    return buf;
+#else
+    return FK_BLAS_LABEL;
+#endif
+}
+
+static int mul_ok(int64_t a, int64_t b, int64_t *out) {
+    if (a < 0 || b < 0) return 0;
+    if (a != 0 && b > INT64_MAX / a) return 0;
+    *out = a * b;
+    return 1;
+}
+
+int fk_conv_check(const fk_conv_geom *g) {
+    if (!g) return FK_ENULL;
+    if (g->n < 0 || g->cin < 1 || g->cout < 1 || g->groups < 1) return FK_EBADSHAPE;
+    if (g->cin % g->groups || g->cout % g->groups) return FK_EBADSHAPE;
+    for (int d = 0; d < 3; ++d) {
+        if (g->in[d] < 1 || g->out[d] < 1 || g->k[d] < 1) return FK_EBADSHAPE;
+        if (g->stride[d] < 1 || g->dil[d] < 1 || g->pad[d] < 0) return FK_EBADARG;
+    }
+    int64_t taps, kdim, pin, pout, t;
+    if (!mul_ok(g->k[0], g->k[1], &t) || !mul_ok(t, g->k[2], &taps)) return FK_EBADSHAPE;
+    if (!mul_ok(taps, g->cin / g->groups, &kdim) || kdim > INT_MAX / 8) return FK_EBADSHAPE;
+    if (!mul_ok(kdim, g->cout, &t) || t > INT_MAX) return FK_EBADSHAPE;
+    if (!mul_ok(g->in[0], g->in[1], &t) || !mul_ok(t, g->in[2], &pin)) return FK_EBADSHAPE;
+    if (!mul_ok(g->out[0], g->out[1], &t) || !mul_ok(t, g->out[2], &pout)) return FK_EBADSHAPE;
+    if (!mul_ok(pin, g->cin, &t) || !mul_ok(t, g->n, &t) || t > INT64_MAX / 8) return FK_EBADSHAPE;
+    if (!mul_ok(pout, g->cout, &t) || !mul_ok(t, g->n, &t) || t > INT64_MAX / 8) return FK_EBADSHAPE;
+    if (g->cin > INT_MAX / 8 || g->cout > INT_MAX / 8) return FK_EBADSHAPE;
+    return FK_OK;
+}
+
+static int64_t fk_conv_kdim(const fk_conv_geom *g) {
+    return g->k[0] * g->k[1] * g->k[2] * (g->cin / g->groups);
+}
+
+/* Output pixels per work item: a function of the geometry only. */
+static int64_t fk_conv_tile(const fk_conv_geom *g, int es) {
+    const int64_t P = g->out[0] * g->out[1] * g->out[2];
+    int64_t tile = FK_COL_TILE_BYTES / (fk_conv_kdim(g) * es);
+    if (tile < 32) tile = 32;
+    if (tile > 4096) tile = 4096;
+    /* small batches: split images so that there are at least 8 work items */
+    if (g->n < 8) {
+        int64_t per_img = (8 + g->n - 1) / (g->n > 0 ? g->n : 1);
+        int64_t t = (P + per_img - 1) / per_img;
+        if (t < 16) t = 16;
+        if (t < tile) tile = t;
+    }
+    if (tile > P) tile = P;
+    return tile < 1 ? 1 : tile;
+}
+
+static int64_t fk_conv_slots(const fk_conv_geom *g) {
+    return g->n < FK_MAX_SLOTS ? (g->n > 0 ? g->n : 1) : FK_MAX_SLOTS;
+}
+
+static int fk_conv_pointwise(const fk_conv_geom *g) {
+    for (int d = 0; d < 3; ++d)
+        if (g->k[d] != 1 || g->stride[d] != 1 || g->pad[d] != 0 || g->in[d] != g->out[d]) return 0;
+    return g->groups == 1;
+}
+
+static int fk_conv_threads(const fk_conv_geom *g, int requested) {
+    int nt = requested < 1 ? 1 : requested;
+    const double flops = 2.0 * (double)g->n * (double)(g->out[0] * g->out[1] * g->out[2]) *
+                         (double)fk_conv_kdim(g) * (double)(g->cout / g->groups) * g->groups;
+    if (flops < 2e5) nt = 1; /* a fork/join costs more than the work */
+    return nt;
+}
+
+int64_t fk_conv_workspace_size(const fk_conv_geom *g, int elem_size, int n_threads) {
+    if (fk_conv_check(g) != FK_OK || (elem_size != 4 && elem_size != 8)) return -1;
+    const int64_t nt = fk_conv_threads(g, n_threads);
+    const int64_t K = fk_conv_kdim(g), tile = fk_conv_tile(g, elem_size);
+    const int64_t S = fk_conv_slots(g);
+    return elem_size * (nt * tile * K + S * K * g->cout) + 8 * S * g->cout + 64;
+}
+
+#define T float
+#define SUF f32
+#define GEMM FK_BLAS(cblas_sgemm)
+#include "conv_impl.h"
+#undef T
+#undef SUF
+#undef GEMM
+
+#define T double
+#define SUF f64
+#define GEMM FK_BLAS(cblas_dgemm)
+#include "conv_impl.h"
+#undef T
+#undef SUF
+#undef GEMM

@@ -1,0 +1,311 @@
+/* Body of the convolution kernels, included once per dtype by conv.c with
+ * T, SUF and GEMM (the BLAS gemm for T) defined. */
+
+#define FK_CAT_(a, b) a##_##b
+#define FK_CAT(a, b) FK_CAT_(a, b)
+#define FK_FN(name) FK_CAT(name, SUF)
+
+/* Gather the receptive fields of output pixels [p0, p0+np) of one image,
+ * channels [c0, c0+cg), into col [np, K*cg] (zeros where the window leaves
+ * the input). Column order (kd, kh, kw, c) matches the kernel's layout. */
+static void FK_FN(im2col)(const fk_conv_geom *g, const T *x, int64_t p0, int64_t np, int64_t c0,
+                          int64_t cg, T *col) {
+    const int64_t Ho = g->out[1], Wo = g->out[2];
+    const int64_t Di = g->in[0], Hi = g->in[1], Wi = g->in[2];
+    for (int64_t p = p0; p < p0 + np; ++p) {
+        const int64_t od = p / (Ho * Wo), oh = (p / Wo) % Ho, ow = p % Wo;
+        T *row = col + (p - p0) * g->k[0] * g->k[1] * g->k[2] * cg;
+        for (int64_t kd = 0; kd < g->k[0]; ++kd) {
+            const int64_t id = od * g->stride[0] - g->pad[0] + kd * g->dil[0];
+            for (int64_t kh = 0; kh < g->k[1]; ++kh) {
+                const int64_t ih = oh * g->stride[1] - g->pad[1] + kh * g->dil[1];
+                const int okdh = id >= 0 && id < Di && ih >= 0 && ih < Hi;
+                for (int64_t kw = 0; kw < g->k[2]; ++kw, row += cg) {
+                    const int64_t iw = ow * g->stride[2] - g->pad[2] + kw * g->dil[2];
+                    if (okdh && iw >= 0 && iw < Wi)
+                        memcpy(row, x + ((id * Hi + ih) * Wi + iw) * g->cin + c0,
+                               (size_t)cg * sizeof(T));
+                    else
+                        memset(row, 0, (size_t)cg * sizeof(T));
+                }
+            }
+        }
+    }
+}
+
+/* The adjoint of im2col: add col rows back onto the input positions they came from. */
+static void FK_FN(col2im)(const fk_conv_geom *g, const T *col, int64_t p0, int64_t np, int64_t c0,
+                          int64_t cg, T *dx) {
+    const int64_t Ho = g->out[1], Wo = g->out[2];
+    const int64_t Di = g->in[0], Hi = g->in[1], Wi = g->in[2];
+    for (int64_t p = p0; p < p0 + np; ++p) {
+        const int64_t od = p / (Ho * Wo), oh = (p / Wo) % Ho, ow = p % Wo;
+        const T *row = col + (p - p0) * g->k[0] * g->k[1] * g->k[2] * cg;
+        for (int64_t kd = 0; kd < g->k[0]; ++kd) {
+            const int64_t id = od * g->stride[0] - g->pad[0] + kd * g->dil[0];
+            for (int64_t kh = 0; kh < g->k[1]; ++kh) {
+                const int64_t ih = oh * g->stride[1] - g->pad[1] + kh * g->dil[1];
+                const int okdh = id >= 0 && id < Di && ih >= 0 && ih < Hi;
+                for (int64_t kw = 0; kw < g->k[2]; ++kw, row += cg) {
+                    const int64_t iw = ow * g->stride[2] - g->pad[2] + kw * g->dil[2];
+                    if (!(okdh && iw >= 0 && iw < Wi)) continue;
+                    T *d = dx + ((id * Hi + ih) * Wi + iw) * g->cin + c0;
+                    for (int64_t c = 0; c < cg; ++c) d[c] += row[c];
+                }
+            }
+        }
+    }
+}
+
+/* Direct loops for tiny per-group channel products (depthwise and friends),
+ * where a GEMM of width 1 would waste the BLAS. One output pixel, all groups. */
+static void FK_FN(direct_pixel)(const fk_conv_geom *g, const T *x, const T *w, const T *bias,
+                                int64_t p, T *y) {
+    const int64_t Ho = g->out[1], Wo = g->out[2], Di = g->in[0], Hi = g->in[1], Wi = g->in[2];
+    const int64_t cig = g->cin / g->groups, cog = g->cout / g->groups;
+    const int64_t od = p / (Ho * Wo), oh = (p / Wo) % Ho, ow = p % Wo;
+    for (int64_t co = 0; co < g->cout; ++co) y[co] = bias ? bias[co] : (T)0;
+    const T *wk = w;
+    for (int64_t kd = 0; kd < g->k[0]; ++kd) {
+        const int64_t id = od * g->stride[0] - g->pad[0] + kd * g->dil[0];
+        for (int64_t kh = 0; kh < g->k[1]; ++kh) {
+            const int64_t ih = oh * g->stride[1] - g->pad[1] + kh * g->dil[1];
+            for (int64_t kw = 0; kw < g->k[2]; ++kw, wk += cig * g->cout) {
+                const int64_t iw = ow * g->stride[2] - g->pad[2] + kw * g->dil[2];
+                if (id < 0 || id >= Di || ih < 0 || ih >= Hi || iw < 0 || iw >= Wi) continue;
+                const T *xi = x + ((id * Hi + ih) * Wi + iw) * g->cin;
+                for (int64_t gr = 0; gr < g->groups; ++gr)
+                    for (int64_t ci = 0; ci < cig; ++ci) {
+                        const T xv = xi[gr * cig + ci];
+                        const T *wr = wk + ci * g->cout + gr * cog;
+                        T *yr = y + gr * cog;
+                        for (int64_t co = 0; co < cog; ++co) yr[co] += xv * wr[co];
+                    }
+            }
+        }
+    }
+}
+
+static int FK_FN(use_direct)(const fk_conv_geom *g) {
+    return g->groups > 1 && (g->cin / g->groups) * (g->cout / g->groups) <= FK_DIRECT_MAX;
+}
+
+int FK_FN(fk_conv_fwd)(const fk_conv_geom *g, const T *x, const T *w, const T *bias, T *y,
+                       void *ws, int64_t ws_bytes, int n_threads) {
+    int st = fk_conv_check(g);
+    if (st != FK_OK) return st;
+    if (!x || !w || !y) return FK_ENULL;
+    const int nt = fk_conv_threads(g, n_threads);
+    if (ws_bytes < fk_conv_workspace_size(g, (int)sizeof(T), nt) || (!ws && ws_bytes > 0))
+        return FK_EBADARG;
+    fk_blas_init();
+    const int64_t P = g->out[0] * g->out[1] * g->out[2];
+    const int64_t Pin = g->in[0] * g->in[1] * g->in[2];
+    const int64_t cig = g->cin / g->groups, cog = g->cout / g->groups;
+    const int64_t K = g->k[0] * g->k[1] * g->k[2] * cig;
+    const int64_t tile = fk_conv_tile(g, (int)sizeof(T));
+    const int64_t tiles = (P + tile - 1) / tile;
+    const int direct = FK_FN(use_direct)(g);
+    const int pointwise = fk_conv_pointwise(g);
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+#endif
+    for (int64_t item = 0; item < g->n * tiles; ++item) {
+        const int64_t img = item / tiles, p0 = (item % tiles) * tile;
+        const int64_t np = P - p0 < tile ? P - p0 : tile;
+        const T *xi = x + img * Pin * g->cin;
+        T *yi = y + img * P * g->cout;
+        if (direct) {
+            for (int64_t p = p0; p < p0 + np; ++p) FK_FN(direct_pixel)(g, xi, w, bias, p, yi + p * g->cout);
+            continue;
+        }
+#ifdef _OPENMP
+        T *col = (T *)ws + (int64_t)omp_get_thread_num() * tile * K;
+#else
+        T *col = (T *)ws;
+#endif
+        T *yt = yi + p0 * g->cout;
+        const T beta = bias ? (T)1 : (T)0;
+        if (bias)
+            for (int64_t p = 0; p < np; ++p) memcpy(yt + p * g->cout, bias, (size_t)g->cout * sizeof(T));
+        for (int64_t gr = 0; gr < g->groups; ++gr) {
+            const T *a = col;
+            int64_t lda = K;
+            if (pointwise) {
+                a = xi + p0 * g->cin;
+                lda = g->cin;
+            } else {
+                FK_FN(im2col)(g, xi, p0, np, gr * cig, cig, col);
+            }
+            GEMM(FK_CblasRowMajor, FK_CblasNoTrans, FK_CblasNoTrans, (int)np, (int)cog, (int)K,
+                 (T)1, a, (int)lda, w + gr * cog, (int)g->cout, beta, yt + gr * cog,
+                 (int)g->cout);
+        }
+    }
+    return FK_OK;
+}
+
+int FK_FN(fk_conv_bwd_data)(const fk_conv_geom *g, const T *dy, const T *w, T *dx, void *ws,
+                            int64_t ws_bytes, int n_threads) {
+    int st = fk_conv_check(g);
+    if (st != FK_OK) return st;
+    if (!dy || !w || !dx) return FK_ENULL;
+    const int nt = fk_conv_threads(g, n_threads);
+    if (ws_bytes < fk_conv_workspace_size(g, (int)sizeof(T), nt) || (!ws && ws_bytes > 0))
+        return FK_EBADARG;
+    fk_blas_init();
+    const int64_t P = g->out[0] * g->out[1] * g->out[2];
+    const int64_t Pin = g->in[0] * g->in[1] * g->in[2];
+    const int64_t cig = g->cin / g->groups, cog = g->cout / g->groups;
+    const int64_t K = g->k[0] * g->k[1] * g->k[2] * cig;
+    const int64_t tile = fk_conv_tile(g, (int)sizeof(T));
+    const int direct = FK_FN(use_direct)(g);
+    const int pointwise = fk_conv_pointwise(g);
+    /* One image per work item: windows of neighbouring tiles overlap in dx. */
+    const int nti = (int)(g->n < nt ? g->n : nt);
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(nti) if (nti > 1)
+#endif
+    for (int64_t img = 0; img < g->n; ++img) {
+        const T *dyi = dy + img * P * g->cout;
+        T *dxi = dx + img * Pin * g->cin;
+#ifdef _OPENMP
+        T *col = (T *)ws + (int64_t)omp_get_thread_num() * tile * K;
+#else
+        T *col = (T *)ws;
+#endif
+        if (!pointwise) memset(dxi, 0, (size_t)(Pin * g->cin) * sizeof(T));
+        for (int64_t p0 = 0; p0 < P; p0 += tile) {
+            const int64_t np = P - p0 < tile ? P - p0 : tile;
+            const T *dyt = dyi + p0 * g->cout;
+            if (direct) {
+                /* dcol[p, (k, ci)] for every group, written group-interleaved as im2col reads */
+                for (int64_t gr = 0; gr < g->groups; ++gr) {
+                    for (int64_t p = 0; p < np; ++p) {
+                        T *row = col + p * K;
+                        const T *dyr = dyt + p * g->cout + gr * cog;
+                        for (int64_t kk = 0; kk < g->k[0] * g->k[1] * g->k[2]; ++kk)
+                            for (int64_t ci = 0; ci < cig; ++ci) {
+                                const T *wr = w + (kk * cig + ci) * g->cout + gr * cog;
+                                T acc = (T)0;
+                                for (int64_t co = 0; co < cog; ++co) acc += dyr[co] * wr[co];
+                                row[kk * cig + ci] = acc;
+                            }
+                    }
+                    FK_FN(col2im)(g, col, p0, np, gr * cig, cig, dxi);
+                }
+                continue;
+            }
+            for (int64_t gr = 0; gr < g->groups; ++gr) {
+                if (pointwise) {
+                    GEMM(FK_CblasRowMajor, FK_CblasNoTrans, FK_CblasTrans, (int)np, (int)cig,
+                         (int)cog, (T)1, dyt + gr * cog, (int)g->cout, w + gr * cog,
+                         (int)g->cout, (T)0, dxi + p0 * g->cin + gr * cig, (int)g->cin);
+                } else {
+                    GEMM(FK_CblasRowMajor, FK_CblasNoTrans, FK_CblasTrans, (int)np, (int)K,
+                         (int)cog, (T)1, dyt + gr * cog, (int)g->cout, w + gr * cog,
+                         (int)g->cout, (T)0, col, (int)K);
+                    FK_FN(col2im)(g, col, p0, np, gr * cig, cig, dxi);
+                }
+            }
+        }
+    }
+    return FK_OK;
+}
+
+int FK_FN(fk_conv_bwd_filter)(const fk_conv_geom *g, const T *x, const T *dy, T *dw, T *db,
+                              void *ws, int64_t ws_bytes, int n_threads) {
+    int st = fk_conv_check(g);
+    if (st != FK_OK) return st;
+    if (!x || !dy || !dw) return FK_ENULL;
+    const int nt = fk_conv_threads(g, n_threads);
+    if (ws_bytes < fk_conv_workspace_size(g, (int)sizeof(T), nt) || (!ws && ws_bytes > 0))
+        return FK_EBADARG;
+    fk_blas_init();
+    const int64_t P = g->out[0] * g->out[1] * g->out[2];
+    const int64_t Pin = g->in[0] * g->in[1] * g->in[2];
+    const int64_t cig = g->cin / g->groups, cog = g->cout / g->groups;
+    const int64_t K = g->k[0] * g->k[1] * g->k[2] * cig;
+    const int64_t tile = fk_conv_tile(g, (int)sizeof(T));
+    const int direct = FK_FN(use_direct)(g);
+    const int pointwise = fk_conv_pointwise(g);
+    /* Images are dealt to a fixed number of slots (independent of n_threads);
+     * each slot accumulates its own partial dW in image order, and the slots
+     * are summed in slot order: the same arithmetic whatever the thread count. */
+    const int64_t S = fk_conv_slots(g);
+    const int64_t wsize = K * g->cout;
+    T *cols = (T *)ws;
+    T *partial = cols + (int64_t)nt * tile * K;
+    size_t db_off = ((size_t)((int64_t)nt * tile * K + S * wsize) * sizeof(T) + 7) & ~(size_t)7;
+    double *dbp = (double *)((char *)ws + db_off);
+    const int nts = (int)(S < nt ? S : nt);
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(nts) if (nts > 1)
+#endif
+    for (int64_t s = 0; s < S; ++s) {
+#ifdef _OPENMP
+        T *col = cols + (int64_t)omp_get_thread_num() * tile * K;
+#else
+        T *col = cols;
+#endif
+        T *dws = partial + s * wsize;
+        double *dbs = dbp + s * g->cout;
+        memset(dws, 0, (size_t)wsize * sizeof(T));
+        for (int64_t c = 0; c < g->cout; ++c) dbs[c] = 0.0;
+        for (int64_t img = s; img < g->n; img += S) {
+            const T *xi = x + img * Pin * g->cin;
+            const T *dyi = dy + img * P * g->cout;
+            for (int64_t p0 = 0; p0 < P; p0 += tile) {
+                const int64_t np = P - p0 < tile ? P - p0 : tile;
+                const T *dyt = dyi + p0 * g->cout;
+                for (int64_t p = 0; p < np; ++p)
+                    for (int64_t c = 0; c < g->cout; ++c) dbs[c] += (double)dyt[p * g->cout + c];
+                for (int64_t gr = 0; gr < g->groups; ++gr) {
+                    const T *a = col;
+                    int64_t lda = K;
+                    if (pointwise) {
+                        a = xi + p0 * g->cin + gr * cig;
+                        lda = g->cin;
+                    } else {
+                        FK_FN(im2col)(g, xi, p0, np, gr * cig, cig, col);
+                    }
+                    if (direct) {
+                        for (int64_t p = 0; p < np; ++p)
+                            for (int64_t kk = 0; kk < K; ++kk) {
+                                const T av = a[p * lda + kk];
+                                T *dr = dws + kk * g->cout + gr * cog;
+                                const T *dyr = dyt + p * g->cout + gr * cog;
+                                for (int64_t co = 0; co < cog; ++co) dr[co] += av * dyr[co];
+                            }
+                    } else {
+                        GEMM(FK_CblasRowMajor, FK_CblasTrans, FK_CblasNoTrans, (int)K, (int)cog,
+                             (int)np, (T)1, a, (int)lda, dyt + gr * cog, (int)g->cout, (T)1,
+                             dws + gr * cog, (int)g->cout);
+                    }
+                }
+            }
+        }
+    }
+    /* Ordered reduction of the slots (parallel over elements, serial over slots). */
+    const int64_t chunk = 4096;
+    const int ntr = (int)(wsize / chunk + 1 < nt ? wsize / chunk + 1 : nt);
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(ntr) if (ntr > 1)
+#endif
+    for (int64_t e = 0; e < wsize; ++e) {
+        double acc = 0.0;
+        for (int64_t s = 0; s < S; ++s) acc += (double)partial[s * wsize + e];
+        dw[e] = (T)acc;
+    }
+    if (db)
+        for (int64_t c = 0; c < g->cout; ++c) {
+            double acc = 0.0;
+            for (int64_t s = 0; s < S; ++s) acc += dbp[s * g->cout + c];
+            db[c] = (T)acc;
+        }
+    return FK_OK;
+}
+
+#undef FK_FN
+#undef FK_CAT
+#undef FK_CAT_

@@ -1,0 +1,43 @@
+/* Pooling kernels (float32 and float64 from one body). Direct loops,
+ * vectorised over the contiguous channel axis. */
+#include <limits.h>
+#include <stdint.h>
+#include <string.h>
+#include "fastkeras/pool.h"
+
+int fk_pool_check(const fk_pool_geom *g) {
+    if (!g) return FK_ENULL;
+    if (g->n < 0 || g->c < 1) return FK_EBADSHAPE;
+    int64_t pin = 1, pout = 1;
+    for (int d = 0; d < 3; ++d) {
+        if (g->in[d] < 1 || g->out[d] < 1 || g->k[d] < 1) return FK_EBADSHAPE;
+        if (g->stride[d] < 1 || g->pad[d] < 0 || g->pad[d] >= g->k[d]) return FK_EBADARG;
+        /* the last window must start inside the input */
+        if ((g->out[d] - 1) * g->stride[d] - g->pad[d] >= g->in[d]) return FK_EBADSHAPE;
+        if (g->in[d] > INT32_MAX || g->out[d] > INT32_MAX) return FK_EBADSHAPE;
+        pin *= g->in[d];
+        pout *= g->out[d];
+        if (pin > INT32_MAX || pout > INT32_MAX) return FK_EBADSHAPE; /* argmax is int32 */
+    }
+    if (g->c > INT64_MAX / 8 / pin || (g->n > 0 && g->c * pin > INT64_MAX / 8 / g->n))
+        return FK_EBADSHAPE;
+    return FK_OK;
+}
+
+static int fk_pool_threads(const fk_pool_geom *g, int requested) {
+    int nt = requested < 1 ? 1 : requested;
+    const double work = (double)g->n * (double)(g->out[0] * g->out[1] * g->out[2]) *
+                        (double)(g->k[0] * g->k[1] * g->k[2]) * (double)g->c;
+    if (work < 32768) nt = 1;
+    return nt;
+}
+
+#define T float
+#define SUF f32
+#include "pool_impl.h"
+#undef T
+#undef SUF
+
+#define T double
+#define SUF f64
+#include "pool_impl.h"

@@ -1,0 +1,122 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
+"""Cython bridge to the convolution kernels.
+
+Arrays travel flat (C-contiguous 1-D views of the channels-last tensors); the
+geometry is a dict built and validated by fastkeras.ops.conv. Sizes are
+re-checked here against the geometry before the GIL is released.
+"""
+from libc.stdint cimport int64_t
+from cython cimport floating
+import numpy as np
+
+from fastkeras._kernels.fk cimport *
+
+include "_status.pxi"
+
+
+cdef fk_conv_geom make_geom(dict g) except *:
+    cdef fk_conv_geom c
+    cdef int d
+    c.n = g["n"]
+    for d in range(3):
+        c.in_[d] = g["in"][d]
+        c.out[d] = g["out"][d]
+        c.k[d] = g["k"][d]
+        c.stride[d] = g["stride"][d]
+        c.dil[d] = g["dil"][d]
+        c.pad[d] = g["pad"][d]
+    c.cin = g["cin"]
+    c.cout = g["cout"]
+    c.groups = g["groups"]
+    check_status(fk_conv_check(&c), "fk_conv_check")
+    return c
+
+
+cdef inline void expect(Py_ssize_t got, int64_t want, str what) except *:
+    if got != want:
+        raise ValueError(f"{what} has {got} elements, expected {want}")
+
+
+cdef object workspace(fk_conv_geom *c, int elem_size, int n_threads):
+    cdef int64_t nbytes = fk_conv_workspace_size(c, elem_size, n_threads)
+    if nbytes < 0:
+        raise ValueError("fk_conv_workspace_size: invalid geometry")
+    return np.empty(max(nbytes, 1), dtype=np.uint8)
+
+
+def blas_name():
+    return fk_blas_name().decode()
+
+
+def forward(dict geom, const floating[::1] x, const floating[::1] w, const floating[::1] bias,
+            floating[::1] y, int n_threads=1):
+    """y = conv(x, w) (+ bias). All arrays flat, channels-last."""
+    cdef fk_conv_geom c = make_geom(geom)
+    cdef int64_t pin = c.in_[0] * c.in_[1] * c.in_[2], pout = c.out[0] * c.out[1] * c.out[2]
+    expect(x.shape[0], c.n * pin * c.cin, "x")
+    expect(w.shape[0], c.k[0] * c.k[1] * c.k[2] * (c.cin // c.groups) * c.cout, "kernel")
+    expect(y.shape[0], c.n * pout * c.cout, "y")
+    if bias is not None:
+        expect(bias.shape[0], c.cout, "bias")
+    ws = workspace(&c, sizeof(floating), n_threads)
+    cdef unsigned char[::1] wsv = ws
+    cdef const floating *bp = &bias[0] if bias is not None else NULL
+    cdef int st
+    if c.n == 0:
+        return
+    with nogil:
+        if floating is float:
+            st = fk_conv_fwd_f32(&c, &x[0], &w[0], bp, &y[0], &wsv[0], wsv.shape[0], n_threads)
+        else:
+            st = fk_conv_fwd_f64(&c, &x[0], &w[0], bp, &y[0], &wsv[0], wsv.shape[0], n_threads)
+    check_status(st, "fk_conv_fwd")
+
+
+def backward_data(dict geom, const floating[::1] dy, const floating[::1] w, floating[::1] dx,
+                  int n_threads=1):
+    """dx = d conv / d x applied to dy (overwritten)."""
+    cdef fk_conv_geom c = make_geom(geom)
+    cdef int64_t pin = c.in_[0] * c.in_[1] * c.in_[2], pout = c.out[0] * c.out[1] * c.out[2]
+    expect(dy.shape[0], c.n * pout * c.cout, "dy")
+    expect(w.shape[0], c.k[0] * c.k[1] * c.k[2] * (c.cin // c.groups) * c.cout, "kernel")
+    expect(dx.shape[0], c.n * pin * c.cin, "dx")
+    if c.n == 0:
+        return
+    ws = workspace(&c, sizeof(floating), n_threads)
+    cdef unsigned char[::1] wsv = ws
+    cdef int st
+    with nogil:
+        if floating is float:
+            st = fk_conv_bwd_data_f32(&c, &dy[0], &w[0], &dx[0], &wsv[0], wsv.shape[0], n_threads)
+        else:
+            st = fk_conv_bwd_data_f64(&c, &dy[0], &w[0], &dx[0], &wsv[0], wsv.shape[0], n_threads)
+    check_status(st, "fk_conv_bwd_data")
+
+
+def backward_filter(dict geom, const floating[::1] x, const floating[::1] dy, floating[::1] dw,
+                    floating[::1] db, int n_threads=1):
+    """dw (and db = sum of dy, when given) from x and dy (overwritten)."""
+    cdef fk_conv_geom c = make_geom(geom)
+    cdef int64_t pin = c.in_[0] * c.in_[1] * c.in_[2], pout = c.out[0] * c.out[1] * c.out[2]
+    expect(x.shape[0], c.n * pin * c.cin, "x")
+    expect(dy.shape[0], c.n * pout * c.cout, "dy")
+    expect(dw.shape[0], c.k[0] * c.k[1] * c.k[2] * (c.cin // c.groups) * c.cout, "dkernel")
+    if db is not None:
+        expect(db.shape[0], c.cout, "dbias")
+    cdef floating *dbp = &db[0] if db is not None else NULL
+    if c.n == 0:
+        dw[:] = 0
+        if db is not None:
+            db[:] = 0
+        return
+    ws = workspace(&c, sizeof(floating), n_threads)
+    cdef unsigned char[::1] wsv = ws
+    cdef int st
+    with nogil:
+        if floating is float:
+            st = fk_conv_bwd_filter_f32(&c, &x[0], &dy[0], &dw[0], dbp, &wsv[0], wsv.shape[0],
+                                        n_threads)
+        else:
+            st = fk_conv_bwd_filter_f64(&c, &x[0], &dy[0], &dw[0], dbp, &wsv[0], wsv.shape[0],
+                                        n_threads)
+    check_status(st, "fk_conv_bwd_filter")

@@ -1,0 +1,99 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
+"""Cython bridge to the pooling kernels (flat channels-last arrays, dict geometry)."""
+from libc.stdint cimport int64_t, int32_t
+from cython cimport floating
+import numpy as np
+
+from fastkeras._kernels.fk cimport *
+
+include "_status.pxi"
+
+
+cdef fk_pool_geom make_geom(dict g) except *:
+    cdef fk_pool_geom c
+    cdef int d
+    c.n = g["n"]
+    for d in range(3):
+        c.in_[d] = g["in"][d]
+        c.out[d] = g["out"][d]
+        c.k[d] = g["k"][d]
+        c.stride[d] = g["stride"][d]
+        c.pad[d] = g["pad"][d]
+    c.c = g["c"]
+    check_status(fk_pool_check(&c), "fk_pool_check")
+    return c
+
+
+cdef inline void expect(Py_ssize_t got, int64_t want, str what) except *:
+    if got != want:
+        raise ValueError(f"{what} has {got} elements, expected {want}")
+
+
+def max_forward(dict geom, const floating[::1] x, floating[::1] y, int32_t[::1] argmax,
+                int n_threads=1):
+    cdef fk_pool_geom c = make_geom(geom)
+    cdef int64_t pin = c.in_[0] * c.in_[1] * c.in_[2], pout = c.out[0] * c.out[1] * c.out[2]
+    expect(x.shape[0], c.n * pin * c.c, "x")
+    expect(y.shape[0], c.n * pout * c.c, "y")
+    if argmax is not None:
+        expect(argmax.shape[0], c.n * pout * c.c, "argmax")
+    if c.n == 0:
+        return
+    cdef int32_t *ap = &argmax[0] if argmax is not None else NULL
+    cdef int st
+    with nogil:
+        if floating is float:
+            st = fk_maxpool_fwd_f32(&c, &x[0], &y[0], ap, n_threads)
+        else:
+            st = fk_maxpool_fwd_f64(&c, &x[0], &y[0], ap, n_threads)
+    check_status(st, "fk_maxpool_fwd")
+
+
+def max_backward(dict geom, const floating[::1] dy, const int32_t[::1] argmax, floating[::1] dx,
+                 int n_threads=1):
+    cdef fk_pool_geom c = make_geom(geom)
+    cdef int64_t pin = c.in_[0] * c.in_[1] * c.in_[2], pout = c.out[0] * c.out[1] * c.out[2]
+    expect(dy.shape[0], c.n * pout * c.c, "dy")
+    expect(argmax.shape[0], c.n * pout * c.c, "argmax")
+    expect(dx.shape[0], c.n * pin * c.c, "dx")
+    if c.n == 0:
+        return
+    cdef int st
+    with nogil:
+        if floating is float:
+            st = fk_maxpool_bwd_f32(&c, &dy[0], &argmax[0], &dx[0], n_threads)
+        else:
+            st = fk_maxpool_bwd_f64(&c, &dy[0], &argmax[0], &dx[0], n_threads)
+    check_status(st, "fk_maxpool_bwd")
+
+
+def avg_forward(dict geom, const floating[::1] x, floating[::1] y, int n_threads=1):
+    cdef fk_pool_geom c = make_geom(geom)
+    cdef int64_t pin = c.in_[0] * c.in_[1] * c.in_[2], pout = c.out[0] * c.out[1] * c.out[2]
+    expect(x.shape[0], c.n * pin * c.c, "x")
+    expect(y.shape[0], c.n * pout * c.c, "y")
+    if c.n == 0:
+        return
+    cdef int st
+    with nogil:
+        if floating is float:
+            st = fk_avgpool_fwd_f32(&c, &x[0], &y[0], n_threads)
+        else:
+            st = fk_avgpool_fwd_f64(&c, &x[0], &y[0], n_threads)
+    check_status(st, "fk_avgpool_fwd")
+
+
+def avg_backward(dict geom, const floating[::1] dy, floating[::1] dx, int n_threads=1):
+    cdef fk_pool_geom c = make_geom(geom)
+    cdef int64_t pin = c.in_[0] * c.in_[1] * c.in_[2], pout = c.out[0] * c.out[1] * c.out[2]
+    expect(dy.shape[0], c.n * pout * c.c, "dy")
+    expect(dx.shape[0], c.n * pin * c.c, "dx")
+    if c.n == 0:
+        return
+    cdef int st
+    with nogil:
+        if floating is float:
+            st = fk_avgpool_bwd_f32(&c, &dy[0], &dx[0], n_threads)
+        else:
+            st = fk_avgpool_bwd_f64(&c, &dy[0], &dx[0], n_threads)
+    check_status(st, "fk_avgpool_bwd")

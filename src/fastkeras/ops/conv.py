@@ -1,0 +1,282 @@
+"""Convolution and pooling ops (keras.ops names) on the C kernels, with backward.
+
+Shapes follow tf.keras: inputs are (batch..., spatial..., channels) for
+"channels_last" (the default) or (batch..., channels, spatial...) for
+"channels_first"; extra leading batch dimensions are accepted (tf.keras 2
+does, Keras 3 does not) and flattened into the batch. Kernels are
+(spatial..., in_channels / groups, out_channels); ``groups`` is inferred
+from the kernel as keras.ops.conv does.
+"""
+import math
+
+import numpy as np
+
+from fastkeras import config
+from fastkeras._kernels import conv as _kc
+from fastkeras._kernels import pool as _kp
+from fastkeras.ops.math import make
+from fastkeras.ops.tensor import as_array
+
+__all__ = ["conv", "depthwise_conv", "max_pool", "average_pool", "conv_output_shape"]
+
+_PADDINGS = ("valid", "same", "causal")
+
+
+def _tuple(value, n, name, minimum=1):
+    """An int or a sequence of n ints, each >= minimum."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        out = (int(value),) * n
+    else:
+        try:
+            out = tuple(int(v) for v in value)
+        except TypeError:
+            raise ValueError(f"`{name}` must be an int or a tuple of {n} ints, got {value!r}") from None
+        if len(out) != n or any(isinstance(v, bool) for v in value):
+            raise ValueError(f"`{name}` must be an int or a tuple of {n} ints, got {value!r}")
+    if any(v < minimum for v in out):
+        raise ValueError(f"`{name}` values must be >= {minimum}, got {value!r}")
+    return out
+
+
+def _data_format(data_format):
+    fmt = data_format or "channels_last"
+    if fmt not in ("channels_last", "channels_first"):
+        raise ValueError(
+            f"`data_format` must be 'channels_last' or 'channels_first', got {data_format!r}")
+    return fmt
+
+
+def _padding(padding, nd, allow_causal):
+    p = str(padding).lower() if isinstance(padding, str) else padding
+    if p not in _PADDINGS or (p == "causal" and not allow_causal):
+        allowed = "'valid', 'same' or 'causal' (1-D convolution only)" if allow_causal or nd == 1 \
+            else "'valid' or 'same'"
+        raise ValueError(f"`padding` must be {allowed}, got {padding!r}")
+    return p
+
+
+def _float_pair(a, b, names):
+    """Compute arrays in a common float32/float64 dtype; returns (a, b, dtype)."""
+    va, vb = as_array(a), as_array(b)
+    for v, n in zip((va, vb), names):
+        if v.dtype.kind not in "fiub":
+            raise TypeError(f"`{n}` must hold numbers, got dtype {v.dtype}")
+    dt = np.result_type(va.dtype, vb.dtype)
+    if dt != np.float64:
+        dt = np.dtype(np.float32) if dt.kind != "f" or dt.itemsize <= 4 else np.dtype(np.float64)
+    if dt.kind == "f" and dt.itemsize < 4:
+        dt = np.dtype(np.float32)
+    return va.astype(dt, copy=False), vb.astype(dt, copy=False), dt
+
+
+def _to_channels_last(x, nd, fmt):
+    """(batch..., spatial..., C) view/copy and the batch shape."""
+    if fmt == "channels_first":
+        x = np.moveaxis(x, x.ndim - nd - 1, -1)
+    batch = x.shape[: x.ndim - nd - 1]
+    return np.ascontiguousarray(x), batch
+
+
+def _from_channels_last(y, nd, fmt):
+    if fmt == "channels_first":
+        y = np.moveaxis(y, -1, y.ndim - nd - 1)
+    return y
+
+
+def _pad3(values, nd, fill):
+    return (fill,) * (3 - nd) + tuple(values)
+
+
+def conv_output_shape(in_sizes, kernel_size, strides, padding, dilation):
+    """(out sizes, padding before) per spatial dim, by tf.keras' rules."""
+    out, pad = [], []
+    for i, k, s, d in zip(in_sizes, kernel_size, strides, dilation):
+        eff = (k - 1) * d + 1
+        if padding == "valid":
+            o, p = (i - eff) // s + 1 if i >= eff else 0, 0
+        elif padding == "same":
+            o = -(-i // s)
+            p = max((o - 1) * s + eff - i, 0) // 2
+        else:  # causal: left padding only
+            p = eff - 1
+            o = (i + p - eff) // s + 1
+        out.append(o)
+        pad.append(p)
+    return tuple(out), tuple(pad)
+
+
+def _conv_problem(x, kernel, strides, padding, data_format, dilation_rate):
+    xv, kv, dt = _float_pair(x, kernel, ("inputs", "kernel"))
+    nd = kv.ndim - 2
+    if nd not in (1, 2, 3):
+        raise ValueError(
+            f"`kernel` must have rank 3, 4 or 5 (spatial dims, in_channels/groups, filters), "
+            f"got shape {kv.shape}")
+    if xv.ndim < nd + 2:
+        raise ValueError(
+            f"`inputs` for a {nd}-D convolution must have rank >= {nd + 2} "
+            f"(batch, spatial dims, channels), got shape {xv.shape}")
+    fmt = _data_format(data_format)
+    pad_mode = _padding(padding, nd, nd == 1)
+    strides = _tuple(strides, nd, "strides")
+    dil = _tuple(dilation_rate, nd, "dilation_rate")
+    if max(strides) > 1 and max(dil) > 1:
+        raise ValueError(
+            f"`strides` > 1 is not supported together with `dilation_rate` > 1: got "
+            f"strides={strides}, dilation_rate={dil}")
+    xc, batch = _to_channels_last(xv, nd, fmt)
+    cin = xc.shape[-1]
+    cin_g, cout = kv.shape[-2], kv.shape[-1]
+    if cin_g < 1 or cout < 1 or cin % cin_g:
+        raise ValueError(
+            f"`kernel` expects {cin_g} input channels per group, which does not divide the "
+            f"{cin} channels of `inputs` (inputs shape {xv.shape}, kernel shape {kv.shape})")
+    groups = cin // cin_g
+    if cout % groups:
+        raise ValueError(
+            f"the {cout} filters of `kernel` are not divisible by groups={groups}")
+    spatial = xc.shape[len(batch):-1]
+    if min(spatial) < 1:
+        raise ValueError(f"`inputs` has an empty spatial dimension: shape {xv.shape}")
+    ksz = kv.shape[:nd]
+    out, pad = conv_output_shape(spatial, ksz, strides, pad_mode, dil)
+    if min(out) < 1:
+        raise ValueError(
+            f"the kernel (size {tuple(ksz)}, dilation {dil}) is larger than the "
+            f"{'padded ' if pad_mode != 'valid' else ''}input (spatial size {tuple(spatial)})")
+    n = math.prod(batch)
+    geom = {
+        "n": n, "in": _pad3(spatial, nd, 1), "out": _pad3(out, nd, 1), "k": _pad3(ksz, nd, 1),
+        "stride": _pad3(strides, nd, 1), "dil": _pad3(dil, nd, 1), "pad": _pad3(pad, nd, 0),
+        "cin": cin, "cout": cout, "groups": groups,
+    }
+    return xc, np.ascontiguousarray(kv), dt, geom, batch, tuple(out), nd, fmt
+
+
+def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1, *,
+         bias=None):
+    """N-D convolution (keras.ops.conv), differentiable in inputs, kernel and bias.
+
+    ``bias`` (fastkeras extension) is added in the same pass; ``padding`` is
+    "valid", "same" or, for 1-D, "causal".
+    """
+    xc, kc, dt, geom, batch, out, nd, fmt = _conv_problem(
+        inputs, kernel, strides, padding, data_format, dilation_rate)
+    bv = None
+    if bias is not None:
+        bv = as_array(bias)
+        if bv.dtype.kind not in "fiub":
+            raise TypeError(f"`bias` must hold numbers, got dtype {bv.dtype}")
+        if bv.shape != (geom["cout"],):
+            raise ValueError(f"`bias` must have shape ({geom['cout']},), got {bv.shape}")
+        bv = np.ascontiguousarray(bv, dtype=dt)
+    y = np.empty(batch + out + (geom["cout"],), dtype=dt)
+    nt = config.get_num_threads()
+    _kc.forward(geom, xc.reshape(-1), kc.reshape(-1), bv, y.reshape(-1), nt)
+    x_dtype, k_dtype = as_array(inputs).dtype, as_array(kernel).dtype
+
+    def backward(g, needs):
+        gc, _ = _to_channels_last(np.asarray(g, dtype=dt), nd, fmt)
+        gx = gk = gb = None
+        if needs[0]:
+            dx = np.empty(xc.shape, dtype=dt)
+            _kc.backward_data(geom, gc.reshape(-1), kc.reshape(-1), dx.reshape(-1), nt)
+            gx = _from_channels_last(dx, nd, fmt).astype(x_dtype, copy=False)
+        if needs[1] or (len(needs) > 2 and needs[2]):
+            dk = np.empty(kc.shape, dtype=dt)
+            db = np.empty(geom["cout"], dtype=dt) if len(needs) > 2 and needs[2] else None
+            _kc.backward_filter(geom, xc.reshape(-1), gc.reshape(-1), dk.reshape(-1), db, nt)
+            gk = dk.astype(k_dtype, copy=False) if needs[1] else None
+            gb = db
+        return (gx, gk, gb) if bias is not None else (gx, gk)
+
+    value = _from_channels_last(y, nd, fmt)
+    inputs_ = (inputs, kernel, bias) if bias is not None else (inputs, kernel)
+    return make(value, inputs_, backward)
+
+
+def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None,
+                   dilation_rate=1):
+    """Depthwise convolution (keras.ops.depthwise_conv): kernel (spatial..., C, multiplier).
+
+    Runs as a grouped convolution with groups = C; output channel c*multiplier+m."""
+    kv = as_array(kernel)
+    if kv.ndim < 3:
+        raise ValueError(f"`kernel` must have rank >= 3, got shape {kv.shape}")
+    from fastkeras.ops.math import reshape
+
+    k2 = reshape(kernel, kv.shape[:-2] + (1, kv.shape[-2] * kv.shape[-1]))
+    return conv(inputs, k2, strides, padding, data_format, dilation_rate)
+
+
+def _pool_problem(inputs, pool_size, strides, padding, data_format):
+    xv = as_array(inputs)
+    if xv.dtype.kind not in "fiub":
+        raise TypeError(f"`inputs` must hold numbers, got dtype {xv.dtype}")
+    dt = np.dtype(np.float64) if xv.dtype == np.float64 else np.dtype(np.float32)
+    xv = xv.astype(dt, copy=False)
+    if isinstance(pool_size, (int, np.integer)):
+        nd = xv.ndim - 2
+        if nd not in (1, 2, 3):
+            raise ValueError(
+                f"`inputs` must have rank 3, 4 or 5 for pooling with an int pool_size, "
+                f"got shape {xv.shape}")
+    else:
+        nd = len(tuple(pool_size))
+        if nd not in (1, 2, 3):
+            raise ValueError(f"`pool_size` must have 1, 2 or 3 entries, got {pool_size!r}")
+    if xv.ndim < nd + 2:
+        raise ValueError(
+            f"`inputs` for {nd}-D pooling must have rank >= {nd + 2}, got shape {xv.shape}")
+    fmt = _data_format(data_format)
+    pad_mode = _padding(padding, nd, False)
+    k = _tuple(pool_size, nd, "pool_size")
+    s = k if strides is None else _tuple(strides, nd, "strides")
+    xc, batch = _to_channels_last(xv, nd, fmt)
+    spatial = xc.shape[len(batch):-1]
+    out, pad = conv_output_shape(spatial, k, s, pad_mode, (1,) * nd)
+    if min(out) < 1:
+        raise ValueError(
+            f"`pool_size` {k} is larger than the input's spatial size {tuple(spatial)} "
+            f"with padding='valid'")
+    geom = {"n": math.prod(batch), "in": _pad3(spatial, nd, 1), "out": _pad3(out, nd, 1),
+            "k": _pad3(k, nd, 1), "stride": _pad3(s, nd, 1), "pad": _pad3(pad, nd, 0),
+            "c": xc.shape[-1]}
+    return xc, dt, geom, batch, tuple(out), nd, fmt
+
+
+def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
+    """Max pooling (keras.ops.max_pool); the gradient goes to the first maximum of each window."""
+    xc, dt, geom, batch, out, nd, fmt = _pool_problem(inputs, pool_size, strides, padding,
+                                                      data_format)
+    y = np.empty(batch + out + (geom["c"],), dtype=dt)
+    argmax = np.empty(y.size, dtype=np.int32)
+    nt = config.get_num_threads()
+    _kp.max_forward(geom, xc.reshape(-1), y.reshape(-1), argmax, nt)
+    x_dtype = as_array(inputs).dtype
+
+    def backward(g, needs):
+        gc, _ = _to_channels_last(np.asarray(g, dtype=dt), nd, fmt)
+        dx = np.empty(xc.shape, dtype=dt)
+        _kp.max_backward(geom, gc.reshape(-1), argmax, dx.reshape(-1), nt)
+        return (_from_channels_last(dx, nd, fmt).astype(x_dtype, copy=False),)
+
+    return make(_from_channels_last(y, nd, fmt), (inputs,), backward)
+
+
+def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
+    """Average pooling (keras.ops.average_pool); "same" padding is not counted in the mean."""
+    xc, dt, geom, batch, out, nd, fmt = _pool_problem(inputs, pool_size, strides, padding,
+                                                      data_format)
+    y = np.empty(batch + out + (geom["c"],), dtype=dt)
+    nt = config.get_num_threads()
+    _kp.avg_forward(geom, xc.reshape(-1), y.reshape(-1), nt)
+    x_dtype = as_array(inputs).dtype
+
+    def backward(g, needs):
+        gc, _ = _to_channels_last(np.asarray(g, dtype=dt), nd, fmt)
+        dx = np.empty(xc.shape, dtype=dt)
+        _kp.avg_backward(geom, gc.reshape(-1), dx.reshape(-1), nt)
+        return (_from_channels_last(dx, nd, fmt).astype(x_dtype, copy=False),)
+
+    return make(_from_channels_last(y, nd, fmt), (inputs,), backward)

@@ -1,0 +1,165 @@
+"""Convolution and pooling vs TensorFlow: outputs and gradients, float32 and float64,
+over a hypothesis grid of shapes and options."""
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+import fastkeras as fk
+from fastkeras import ops
+
+TOL = {np.float32: dict(rtol=2e-4, atol=2e-4), np.float64: dict(rtol=1e-10, atol=1e-10)}
+
+
+def tf_conv(tf, x, k, strides, padding, dil, groups, data_format):
+    """Reference: per-group tf.nn.convolution (causal = left padding + valid)."""
+    if data_format == "channels_first":
+        x = tf.experimental.numpy.moveaxis(x, 1, -1)
+    if padding == "causal":
+        pad = (k.shape[0] - 1) * dil[0]
+        x = tf.pad(x, [[0, 0], [pad, 0], [0, 0]])
+        padding = "valid"
+    xs = tf.split(x, groups, axis=-1)
+    ks = tf.split(k, groups, axis=-1)
+    tfmt = {3: "NWC", 4: "NHWC", 5: "NDHWC"}[len(k.shape)]  # explicit: eager Conv3D grad needs it
+    ys = [tf.nn.convolution(a, b, strides=list(strides), padding=padding.upper(),
+                            dilations=list(dil), data_format=tfmt) for a, b in zip(xs, ks)]
+    y = tf.concat(ys, axis=-1)
+    if data_format == "channels_first":
+        y = tf.experimental.numpy.moveaxis(y, -1, 1)
+    return y
+
+
+@st.composite
+def conv_cases(draw):
+    nd = draw(st.sampled_from([1, 2, 3]))
+    groups = draw(st.sampled_from([1, 1, 2, 3]))
+    cin_g = draw(st.integers(1, 3))
+    cout_g = draw(st.integers(1, 3))
+    k = tuple(draw(st.integers(1, 3)) for _ in range(nd))
+    dilate = draw(st.booleans())
+    strides = tuple(1 for _ in range(nd)) if dilate else tuple(draw(st.integers(1, 3)) for _ in range(nd))
+    dil = tuple(draw(st.integers(1, 2)) for _ in range(nd)) if dilate else (1,) * nd
+    padding = draw(st.sampled_from(["valid", "same"] + (["causal"] if nd == 1 else [])))
+    size_max = {1: 12, 2: 8, 3: 5}[nd]
+    spatial = tuple(draw(st.integers((k[i] - 1) * dil[i] + 1, size_max + (k[i] - 1) * dil[i]))
+                    for i in range(nd))
+    batch = draw(st.integers(1, 3))
+    fmt = draw(st.sampled_from(["channels_last", "channels_first"]))
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    use_bias = draw(st.booleans())
+    return nd, groups, cin_g, cout_g, k, strides, dil, padding, spatial, batch, fmt, dtype, use_bias
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=conv_cases(), seed=st.integers(0, 2**31 - 1))
+def test_conv_matches_tensorflow(tf, case, seed):
+    nd, groups, cin_g, cout_g, k, strides, dil, padding, spatial, batch, fmt, dtype, use_bias = case
+    rng = np.random.default_rng(seed)
+    cin, cout = cin_g * groups, cout_g * groups
+    xshape = (batch,) + spatial + (cin,) if fmt == "channels_last" else (batch, cin) + spatial
+    x = rng.normal(size=xshape).astype(dtype)
+    w = rng.normal(size=k + (cin_g, cout)).astype(dtype)
+    b = rng.normal(size=cout).astype(dtype)
+    tx, tw, tb = tf.Variable(x), tf.Variable(w), tf.Variable(b)
+    with tf.GradientTape() as tape:
+        ref = tf_conv(tf, tx, tw, strides, padding, dil, groups, fmt)
+        if use_bias:
+            ref = ref + (tb if fmt == "channels_last" else tf.reshape(tb, (-1,) + (1,) * nd))
+        r = rng.normal(size=ref.shape).astype(dtype)
+        ref_loss = tf.reduce_sum(ref * r)
+    ref_g = tape.gradient(ref_loss, [tx, tw, tb])
+    fx, fw, fb = fk.Variable(x), fk.Variable(w), fk.Variable(b)
+    with fk.GradientTape() as tape:
+        if use_bias and fmt == "channels_last":
+            out = ops.conv(fx, fw, strides, padding, fmt, dil, bias=fb)
+        else:
+            out = ops.conv(fx, fw, strides, padding, fmt, dil)
+            if use_bias:
+                out = out + ops.reshape(fb, (-1,) + (1,) * nd)
+        loss = ops.sum(out * r)
+    g = tape.gradient(loss, [fx, fw, fb])
+    assert out.shape == tuple(ref.shape) and out.dtype == dtype
+    np.testing.assert_allclose(out.numpy(), ref.numpy(), **TOL[dtype])
+    for got, want in zip(g, ref_g):
+        if want is None:
+            continue
+        np.testing.assert_allclose(got.numpy(), want.numpy(), **TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("multiplier", [1, 2])
+def test_depthwise_matches_tensorflow(tf, rng, dtype, multiplier):
+    x = rng.normal(size=(2, 9, 9, 4)).astype(dtype)
+    w = rng.normal(size=(3, 3, 4, multiplier)).astype(dtype)
+    tx, tw = tf.Variable(x), tf.Variable(w)
+    with tf.GradientTape() as tape:
+        ref = tf.nn.depthwise_conv2d(tx, tw, [1, 2, 2, 1], "SAME")
+        ref_loss = tf.reduce_sum(ref * ref)
+    ref_g = tape.gradient(ref_loss, [tx, tw])
+    fx, fw = fk.Variable(x), fk.Variable(w)
+    with fk.GradientTape() as tape:
+        out = ops.depthwise_conv(fx, fw, 2, "same")
+        loss = ops.sum(out * out)
+    g = tape.gradient(loss, [fx, fw])
+    np.testing.assert_allclose(out.numpy(), ref.numpy(), **TOL[dtype])
+    for got, want in zip(g, ref_g):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), **TOL[dtype])
+
+
+@st.composite
+def pool_cases(draw):
+    nd = draw(st.sampled_from([1, 2, 3]))
+    k = tuple(draw(st.integers(1, 3)) for _ in range(nd))
+    strides = tuple(draw(st.integers(1, 3)) for _ in range(nd))
+    padding = draw(st.sampled_from(["valid", "same"]))
+    size_max = {1: 12, 2: 8, 3: 5}[nd]
+    spatial = tuple(draw(st.integers(k[i], size_max)) for i in range(nd))
+    batch = draw(st.integers(1, 3))
+    c = draw(st.integers(1, 5))
+    fmt = draw(st.sampled_from(["channels_last", "channels_first"]))
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    kind = draw(st.sampled_from(["max", "avg"]))
+    ties = draw(st.booleans())
+    return nd, k, strides, padding, spatial, batch, c, fmt, dtype, kind, ties
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=pool_cases(), seed=st.integers(0, 2**31 - 1))
+def test_pool_matches_tensorflow(tf, case, seed):
+    nd, k, strides, padding, spatial, batch, c, fmt, dtype, kind, ties = case
+    rng = np.random.default_rng(seed)
+    shape = (batch,) + spatial + (c,) if fmt == "channels_last" else (batch, c) + spatial
+    # ties: small integers, so windows often hold several equal maxima
+    x = (rng.integers(0, 3, size=shape) if ties else rng.normal(size=shape)).astype(dtype)
+    tfmt = {1: "NWC", 2: "NHWC", 3: "NDHWC"}[nd]
+    tol = TOL[dtype]
+    xt = np.moveaxis(x, 1, -1) if fmt == "channels_first" else x
+    if nd == 3 and dtype == np.float64:  # TensorFlow's 3-D pooling has no float64 kernel
+        xt, tol = xt.astype(np.float32), TOL[np.float32]
+    tx = tf.Variable(xt)
+    with tf.GradientTape() as tape:
+        fn = tf.nn.max_pool if kind == "max" else tf.nn.avg_pool
+        ref = fn(tx, list(k), list(strides), padding.upper(), data_format=tfmt)
+        r = rng.normal(size=ref.shape).astype(xt.dtype)
+        ref_loss = tf.reduce_sum(ref * r)
+    ref_g = tape.gradient(ref_loss, tx).numpy()
+    ref_v = ref.numpy()
+    if fmt == "channels_first":
+        ref_v, ref_g, r = (np.moveaxis(a, -1, 1) for a in (ref_v, ref_g, r))
+    fx = fk.Variable(x)
+    with fk.GradientTape() as tape:
+        fn = ops.max_pool if kind == "max" else ops.average_pool
+        out = fn(fx, k, strides, padding, fmt)
+        loss = ops.sum(out * r)
+    g = tape.gradient(loss, fx).numpy()
+    np.testing.assert_allclose(out.numpy(), ref_v, **tol)
+    np.testing.assert_allclose(g, ref_g, **tol)
+
+
+def test_causal_conv1d_matches_keras_layer(tf, rng):
+    x = rng.normal(size=(3, 10, 4)).astype(np.float32)
+    layer = tf.keras.layers.Conv1D(5, 3, padding="causal", dilation_rate=2)
+    ref = layer(x).numpy()
+    w, b = (v.numpy() for v in layer.weights)
+    out = ops.conv(x, w, 1, "causal", dilation_rate=2, bias=b).numpy()
+    np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-5)
