@@ -1,0 +1,140 @@
+"""Convolution/pooling: determinism across threads, the seed examples, bad input."""
+import numpy as np
+import pytest
+
+import fastkeras as fk
+from fastkeras import ops
+from fastkeras._kernels import conv as kc
+
+
+def _conv_all(x, w, b, strides, padding, groups_kernel=None):
+    v, k = fk.Variable(x), fk.Variable(w if groups_kernel is None else groups_kernel)
+    bb = fk.Variable(b)
+    with fk.GradientTape() as tape:
+        y = ops.conv(v, k, strides, padding, bias=bb)
+        loss = ops.sum(y * y)
+    return [y.numpy()] + [g.numpy() for g in tape.gradient(loss, [v, k, bb])]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("groups", [1, 2, 8])
+def test_identical_for_1_and_2_threads(rng, dtype, groups):
+    x = rng.normal(size=(9, 17, 15, 8)).astype(dtype)
+    w = rng.normal(size=(3, 3, 8 // groups, 16)).astype(dtype)
+    b = rng.normal(size=16).astype(dtype)
+    before = fk.config.get_num_threads()
+    try:
+        results = []
+        for n in (1, 2, 3):
+            fk.config.set_num_threads(n)
+            res = _conv_all(x, w, b, 1, "same")
+            xp = fk.Variable(x)
+            with fk.GradientTape() as tape:
+                y = ops.max_pool(xp, 3, 2, "same") + ops.average_pool(xp, 2, 1, "valid")[:, :9, :8]
+                loss = ops.sum(y * y)
+            res += [y.numpy(), tape.gradient(loss, xp).numpy()]
+            results.append(res)
+        for r in results[1:]:
+            for a, b_ in zip(r, results[0]):
+                assert np.array_equal(a, b_)
+    finally:
+        fk.config.set_num_threads(before)
+
+
+def test_seed_conv_shapes():
+    """../shared/seeds/001 sections 3.6-3.8 (the layers' shapes, at the op level)."""
+    rng = np.random.default_rng(0)
+    k3 = rng.normal(size=(3, 3, 3, 2)).astype(np.float32)
+    x = rng.normal(size=(4, 28, 28, 3)).astype(np.float32)
+    assert ops.conv(x, k3).shape == (4, 26, 26, 2)
+    assert ops.conv(x, k3, dilation_rate=2).shape == (4, 24, 24, 2)
+    assert ops.conv(x, k3, padding="same").shape == (4, 28, 28, 2)
+    assert ops.conv(rng.normal(size=(4, 7, 28, 28, 3)), k3).shape == (4, 7, 26, 26, 2)
+    k1 = rng.normal(size=(3, 128, 32))
+    assert ops.conv(rng.normal(size=(4, 10, 128)), k1).shape == (4, 8, 32)
+    assert ops.conv(rng.normal(size=(4, 7, 10, 128)), k1).shape == (4, 7, 8, 32)
+    k3d = rng.normal(size=(3, 3, 3, 1, 2))
+    assert ops.conv(rng.normal(size=(4, 28, 28, 28, 1)), k3d).shape == (4, 26, 26, 26, 2)
+    assert ops.conv(rng.normal(size=(4, 7, 28, 28, 28, 1)), k3d).shape == (4, 7, 26, 26, 26, 2)
+    # 3.5: Conv2D(64, 3, 3) on (3, 32, 32) channels_last -> (1, 10, 64)
+    assert ops.conv(np.zeros((1, 3, 32, 32)), np.zeros((3, 3, 32, 64)), 3).shape == (1, 1, 10, 64)
+
+
+def test_seed_max_pooling_printed_tensors():
+    """../shared/seeds/001 section 3.9: the exact printed results."""
+    x = np.array([[1., 2., 3.], [4., 5., 6.], [7., 8., 9.]], np.float32).reshape(1, 3, 3, 1)
+    y = ops.max_pool(x, (2, 2), (1, 1), "valid")
+    assert y.shape == (1, 2, 2, 1) and y.dtype == np.float32
+    assert y.numpy().reshape(2, 2).tolist() == [[5.0, 6.0], [8.0, 9.0]]
+    x = np.arange(1, 17, dtype=np.float32).reshape(1, 4, 4, 1)
+    y = ops.max_pool(x, (2, 2), (2, 2), "valid")
+    assert y.numpy().reshape(2, 2).tolist() == [[6.0, 8.0], [14.0, 16.0]]
+    assert "shape=(1, 2, 2, 1), dtype=float32" in repr(y)
+
+
+def test_same_average_pooling_excludes_padding():
+    x = np.ones((1, 3, 3, 1), np.float32)
+    y = ops.average_pool(x, 2, 2, "same").numpy()
+    assert y.shape == (1, 2, 2, 1) and np.all(y == 1.0)
+
+
+@pytest.mark.parametrize("call,message", [
+    (lambda: ops.conv(np.zeros((1, 4, 4, 3)), np.zeros((5, 5, 3, 2))), "larger than the input"),
+    (lambda: ops.conv(np.zeros((1, 4, 4, 3)), np.zeros((3, 3, 3, 2)), dilation_rate=2),
+     "larger than the input"),
+    (lambda: ops.conv(np.zeros((1, 4, 4, 3)), np.zeros((2, 2, 3, 2)), strides=0),
+     "`strides` values must be >= 1"),
+    (lambda: ops.conv(np.zeros((1, 4, 4, 3)), np.zeros((2, 2, 3, 2)), strides=-1),
+     "`strides` values must be >= 1"),
+    (lambda: ops.conv(np.zeros((1, 4, 4, 3)), np.zeros((2, 2, 3, 2)), dilation_rate=0),
+     "`dilation_rate` values must be >= 1"),
+    (lambda: ops.conv(np.zeros((1, 8, 8, 3)), np.zeros((2, 2, 3, 2)), strides=2, dilation_rate=2),
+     "`strides` > 1 is not supported together with `dilation_rate` > 1"),
+    (lambda: ops.conv(np.zeros((1, 8, 8, 6)), np.zeros((2, 2, 4, 2))), "does not divide"),
+    (lambda: ops.conv(np.zeros((1, 8, 8, 3)), np.zeros((2, 2, 2, 2))), "does not divide"),
+    (lambda: ops.conv(np.zeros((1, 8, 8, 4)), np.zeros((2, 2, 2, 3))), "not divisible by groups"),
+    (lambda: ops.conv(np.zeros((8, 8, 3)), np.zeros((2, 2, 3, 2))), "must have rank >= 4"),
+    (lambda: ops.conv(np.zeros((1, 8, 3)), np.zeros((2, 2))), "`kernel` must have rank 3, 4 or 5"),
+    (lambda: ops.conv(np.zeros((1, 8, 8, 3)), np.zeros((2, 2, 3, 2)), padding="full"),
+     "`padding` must be 'valid' or 'same'"),
+    (lambda: ops.conv(np.zeros((1, 8, 8, 3)), np.zeros((2, 2, 3, 2)), padding="causal"),
+     "`padding` must be 'valid' or 'same'"),
+    (lambda: ops.conv(np.zeros((1, 8, 8, 3)), np.zeros((2, 2, 3, 2)), data_format="NHWC"),
+     "`data_format` must be"),
+    (lambda: ops.conv(np.zeros((1, 8, 8, 3)), np.zeros((2, 2, 3, 2)), bias=np.zeros(3)),
+     "`bias` must have shape \\(2,\\)"),
+    (lambda: ops.conv(np.array([["a"]]), np.zeros((2, 2, 3, 2))), "`inputs` must hold numbers"),
+    (lambda: ops.conv(np.zeros((1, 0, 8, 3)), np.zeros((2, 2, 3, 2))), "empty spatial dimension"),
+    (lambda: ops.max_pool(np.zeros((1, 2, 2, 1)), 3), "larger than the input"),
+    (lambda: ops.max_pool(np.zeros((1, 4, 4, 1)), 2, 0), "`strides` values must be >= 1"),
+    (lambda: ops.max_pool(np.zeros((4, 4)), 2), "must have rank 3, 4 or 5"),
+    (lambda: ops.average_pool(np.zeros((1, 4, 4, 1)), (2, 2, 2, 2)), "`pool_size` must have 1, 2 or 3"),
+    (lambda: ops.average_pool(np.zeros((1, 4, 4, 1)), (2, 2), padding="causal"), "`padding` must be"),
+])
+def test_bad_input_messages(call, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        call()
+
+
+def test_empty_batch_gives_empty_output():
+    y = ops.conv(np.zeros((0, 5, 5, 3), np.float32), np.zeros((3, 3, 3, 2), np.float32))
+    assert y.shape == (0, 3, 3, 2)
+
+
+def test_kernel_level_checks_refuse_inconsistent_sizes():
+    geom = {"n": 1, "in": (1, 4, 4), "out": (1, 3, 3), "k": (1, 2, 2), "stride": (1, 1, 1),
+            "dil": (1, 1, 1), "pad": (0, 0, 0), "cin": 3, "cout": 2, "groups": 1}
+    x, w, y = np.zeros(48, np.float32), np.zeros(24, np.float32), np.zeros(18, np.float32)
+    kc.forward(geom, x, w, None, y)
+    with pytest.raises(ValueError, match="x has 47 elements, expected 48"):
+        kc.forward(geom, x[:47], w, None, y)
+    with pytest.raises(ValueError, match="fk_conv_check: invalid shape"):
+        kc.forward(dict(geom, groups=2), x, w, None, y)
+    with pytest.raises(ValueError, match="fk_conv_check: invalid argument"):
+        kc.forward(dict(geom, stride=(1, 0, 1)), x, w, None, y)
+    with pytest.raises(ValueError, match="fk_conv_check: invalid shape"):
+        kc.forward(dict(geom, k=(1, 2**40, 2**40)), x, w, None, y)
+
+
+def test_blas_is_reported():
+    assert "OpenBLAS" in kc.blas_name() or "BLAS" in kc.blas_name()
