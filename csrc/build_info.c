@@ -1,5 +1,6 @@
 /* Build facts and the once-per-process SIMD dispatch decision. */
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -105,6 +106,31 @@ int fk_simd_level(void) {
         __atomic_store_n(&g_level, lvl, __ATOMIC_RELEASE);
     }
     return lvl;
+}
+
+double fk_peak_gflops(int n_threads, double seconds) {
+    const fk_rows_f32 *rows = fk_rows_f32_get();
+    const int64_t iters = 1 << 20;
+    int nt = n_threads < 1 ? 1 : n_threads;
+    double best = 0.0;
+    struct timespec t0, t1;
+    for (int rep = 0; rep < 3; ++rep) {
+        double flops = 0.0, elapsed = 0.0;
+        int64_t rounds = 0;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        do {
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nt) reduction(+ : flops)
+#endif
+            flops += rows->fma_probe(iters);
+            ++rounds;
+            clock_gettime(CLOCK_MONOTONIC, &t1);
+            elapsed = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+        } while (elapsed < seconds / 3.0 && rounds < 100000);
+        double g = flops / elapsed / 1e9;
+        best = g > best ? g : best;
+    }
+    return best;
 }
 
 const fk_rows_f32 *fk_rows_f32_get(void) {

@@ -33,8 +33,8 @@ int FK_FN(fk_maxpool_fwd)(const fk_pool_geom *g, const T *x, T *y, int32_t *argm
     for (int64_t item = 0; item < g->n * P; ++item) {
         const int64_t img = item / P, p = item % P;
         const T *xi = x + img * Pin * C;
-        T *yo = y + item * C;
-        int32_t *ao = argmax ? argmax + item * C : (int32_t *)0;
+        T *restrict yo = y + item * C;
+        int32_t *restrict ao = argmax ? argmax + item * C : (int32_t *)0;
         int64_t lo[3], hi[3];
         FK_FN(window)(g, p, lo, hi);
         int first = 1;
@@ -42,16 +42,20 @@ int FK_FN(fk_maxpool_fwd)(const fk_pool_geom *g, const T *x, T *y, int32_t *argm
             for (int64_t h = lo[1]; h < hi[1]; ++h)
                 for (int64_t w = lo[2]; w < hi[2]; ++w) {
                     const int64_t idx = (d * g->in[1] + h) * g->in[2] + w;
-                    const T *xr = xi + idx * C;
+                    const T *restrict xr = xi + idx * C;
+                    const int32_t id32 = (int32_t)idx;
                     if (first) {
                         memcpy(yo, xr, (size_t)C * sizeof(T));
                         if (ao) for (int64_t c = 0; c < C; ++c) ao[c] = (int32_t)idx;
                         first = 0;
                     } else if (ao) {
                         for (int64_t c = 0; c < C; ++c) {
-                            const int gt = xr[c] > yo[c]; /* strict: the first maximum wins */
-                            yo[c] = gt ? xr[c] : yo[c];
-                            ao[c] = gt ? (int32_t)idx : ao[c];
+                            const T v = xr[c], m = yo[c];
+                            const int32_t a = ao[c];
+                            /* strict: the first maximum in window order wins */
+                            const int32_t gt = -(int32_t)(v > m); /* all ones or zero */
+                            yo[c] = v > m ? v : m;
+                            ao[c] = (a & ~gt) | (id32 & gt); /* branch-free: vectorises */
                         }
                     } else {
                         for (int64_t c = 0; c < C; ++c) yo[c] = xr[c] > yo[c] ? xr[c] : yo[c];
@@ -81,13 +85,17 @@ int FK_FN(fk_maxpool_bwd)(const fk_pool_geom *g, const T *dy, const int32_t *arg
         memset(dxi, 0, (size_t)(Pin * C) * sizeof(T));
         const T *dyi = dy + img * P * C;
         const int32_t *ai = argmax + img * P * C;
-        for (int64_t e = 0; e < P * C; ++e) {
-            const int64_t idx = ai[e];
-            if (idx < 0 || idx >= Pin) { /* never trust an index buffer blindly */
-                bad = 1;
-                continue;
+        for (int64_t p = 0; p < P; ++p) {
+            const int32_t *ap = ai + p * C;
+            const T *dyp = dyi + p * C;
+            for (int64_t c = 0; c < C; ++c) {
+                const int64_t idx = ap[c];
+                if (idx < 0 || idx >= Pin) { /* never trust an index buffer blindly */
+                    bad = 1;
+                    continue;
+                }
+                dxi[idx * C + c] += dyp[c];
             }
-            dxi[idx * C + e % C] += dyi[e];
         }
     }
     return bad ? FK_EBADARG : FK_OK;

@@ -22,6 +22,9 @@ typedef struct fk_rows_f32 {
      * output is then written without first being read into the cache. */
     void (*affine_stream)(int64_t n, const float *src, float a, const float *t, float b, float c,
                           float *dst);
+    /* Peak-arithmetic probe: iters rounds of independent FMAs in registers;
+     * returns the float32 FLOPs executed (for the benchmark's compute bound). */
+    double (*fma_probe)(int64_t iters);
 } fk_rows_f32;
 
 extern const fk_rows_f32 fk_rows_f32_scalar;

@@ -143,4 +143,27 @@ static void affine_stream_v(int64_t n, const float *src, float a, const float *t
     _mm_sfence(); /* streamed data is visible to other threads before we return */
 }
 
-const fk_rows_f32 FK_ROWS_TABLE = {rowmax_v, sumexp_v, exp_store_sum_v, affine_v, affine_stream_v};
+/* 12 independent FMA chains: enough to cover the FMA latency on both pipes. */
+static double fma_probe_v(int64_t iters) {
+    const VF b = VSET1(0.999999f), c = VSET1(1e-7f);
+    /* distinct starting values, so the compiler cannot merge the chains */
+    VF a0 = VSET1(1.00f), a1 = VSET1(1.01f), a2 = VSET1(1.02f), a3 = VSET1(1.03f),
+       a4 = VSET1(1.04f), a5 = VSET1(1.05f), a6 = VSET1(1.06f), a7 = VSET1(1.07f),
+       a8 = VSET1(1.08f), a9 = VSET1(1.09f), a10 = VSET1(1.10f), a11 = VSET1(1.11f);
+    for (int64_t i = 0; i < iters; ++i) {
+        a0 = VFMADD(a0, b, c); a1 = VFMADD(a1, b, c); a2 = VFMADD(a2, b, c);
+        a3 = VFMADD(a3, b, c); a4 = VFMADD(a4, b, c); a5 = VFMADD(a5, b, c);
+        a6 = VFMADD(a6, b, c); a7 = VFMADD(a7, b, c); a8 = VFMADD(a8, b, c);
+        a9 = VFMADD(a9, b, c); a10 = VFMADD(a10, b, c); a11 = VFMADD(a11, b, c);
+    }
+    VF s = VADD(VADD(VADD(a0, a1), VADD(a2, a3)), VADD(VADD(a4, a5), VADD(a6, a7)));
+    s = VADD(s, VADD(VADD(a8, a9), VADD(a10, a11)));
+    float out[VL];
+    VSTORE(out, s);
+    volatile float sink = out[0];
+    (void)sink;
+    return 2.0 * 12.0 * VL * (double)iters;
+}
+
+const fk_rows_f32 FK_ROWS_TABLE = {rowmax_v, sumexp_v, exp_store_sum_v, affine_v, affine_stream_v,
+                                   fma_probe_v};

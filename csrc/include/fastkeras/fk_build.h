@@ -25,6 +25,10 @@ int fk_simd_cpu_max(void);
 int fk_simd_level(void);
 const char *fk_simd_name(int level);
 
+/* Measured float32 peak of this machine in GFLOP/s: register-only FMA chains
+ * at the dispatched SIMD level on n_threads threads for about `seconds`. */
+double fk_peak_gflops(int n_threads, double seconds);
+
 #ifdef __cplusplus
 }
 #endif

@@ -42,3 +42,16 @@ def cuda_device_name():
 
 def status_str(int status):
     return fk_status_str(status).decode()
+
+
+def peak_gflops(int n_threads=1, double seconds=0.3):
+    """Measured float32 FMA peak (GFLOP/s) on n_threads threads (benchmark yardstick)."""
+    cdef double g
+    with nogil:
+        g = fk_peak_gflops(n_threads, seconds)
+    return g
+
+
+def blas_name():
+    """The BLAS the convolution kernels use."""
+    return fk_blas_name().decode()

@@ -2,7 +2,7 @@
 """Cython bridge to the convolution kernels.
 
 Arrays travel flat (C-contiguous 1-D views of the channels-last tensors); the
-geometry is a dict built and validated by fastkeras.ops.conv. Sizes are
+geometry is a dict built and validated by fastkeras.ops.convolution. Sizes are
 re-checked here against the geometry before the GIL is released.
 """
 from libc.stdint cimport int64_t

@@ -24,6 +24,7 @@ cdef extern from "fastkeras/fk_build.h" nogil:
     int fk_simd_cpu_max() noexcept
     int fk_simd_level() noexcept
     const char *fk_simd_name(int level) noexcept
+    double fk_peak_gflops(int n_threads, double seconds) noexcept
 
 cdef extern from "fastkeras/softmax_xent.h" nogil:
     ctypedef struct fk_xent_opts:

@@ -126,6 +126,14 @@ def _evict(buf):
         t.join()
 
 
+def measure_peak_flops(n_threads):
+    """Float32 FLOP/s this machine can execute: independent FMA chains in registers
+    at the dispatched SIMD width on every kernel thread (fk_peak_gflops)."""
+    from fastkeras._kernels import _core
+
+    return _core.peak_gflops(n_threads, 0.5) * 1e9
+
+
 def run_benchmarks(repeats=30, warmup=3, cold=True, name_filter=None, progress=True,
                    cooldown=0.0):
     """Run every workload; returns a dict with the environment and per-row results."""
@@ -134,6 +142,8 @@ def run_benchmarks(repeats=30, warmup=3, cold=True, name_filter=None, progress=T
     workloads = [w for w in WORKLOADS if not name_filter or name_filter in w.name]
     load_before = os.getloadavg()
     bandwidth = measure_bandwidth()
+    peak = measure_peak_flops(fk.config.get_num_threads()) if any(w.flops for w in workloads) \
+        else None
     evict = np.zeros(EVICT_BYTES // 8) if cold else None
     made = [(w, w.make()) for w in workloads]
     total = sum(len(impls) * (repeats + warmup) for _, impls in made)
@@ -150,7 +160,7 @@ def run_benchmarks(repeats=30, warmup=3, cold=True, name_filter=None, progress=T
             for k in order:
                 if cooldown:
                     time.sleep(cooldown)
-                if evict is not None:
+                if evict is not None and w.cold is not False:
                     _evict(evict)
                 t0 = time.perf_counter()
                 impls[k]()
@@ -160,15 +170,23 @@ def run_benchmarks(repeats=30, warmup=3, cold=True, name_filter=None, progress=T
                 bar.step(f"{w.name}: {k}")
         med = {k: statistics.median(v) for k, v in times.items()}
         q = {k: (float(np.percentile(v, 25)), float(np.percentile(v, 75))) for k, v in times.items()}
-        bound = w.bytes_moved / bandwidth
+        if w.bytes_moved:
+            bound, bound_kind = w.bytes_moved / bandwidth, "bandwidth"
+        elif w.flops and peak:
+            bound, bound_kind = w.flops / peak, "compute"
+        else:
+            bound, bound_kind = None, None
         ref = med[w.reference]
         rows.append({
             "workload": w.name,
+            "mode": "warm" if (w.cold is False or not cold) else "cold",
             "median_s": med,
             "iqr_s": q,
             "speedup_of_fastkeras": {k: med[k] / ref for k in names if k != w.reference},
-            "bandwidth_bound_s": bound,
-            "fraction_of_bound": {k: bound / med[k] for k in names if k.startswith("fastkeras")},
+            "bound_s": bound,
+            "bound_kind": bound_kind,
+            "gflops": {k: w.flops / med[k] / 1e9 for k in names} if w.flops else None,
+            "fraction_of_bound": {k: bound / med[k] for k in names} if bound else {},
             "samples": len(times[w.reference]),
         })
     bar.close()
@@ -181,6 +199,7 @@ def run_benchmarks(repeats=30, warmup=3, cold=True, name_filter=None, progress=T
         "cooldown_s": cooldown,
         "repeats": repeats,
         "memory_bandwidth_GBps": bandwidth / 1e9,
+        "peak_GFLOPs": peak / 1e9 if peak else None,
         "loadavg_before": load_before,
         "loadavg_after": os.getloadavg(),
         "rows": rows,
@@ -192,20 +211,29 @@ def _ms(s):
 
 
 def to_markdown(res):
+    peak = res.get("peak_GFLOPs")
     lines = [
         f"Benchmark of {res['date']} on {res['machine']['cpu']} ({res['machine']['cores']} cores), "
         f"fastkeras {res['fastkeras']['version']} ({res['fastkeras']['simd']}, "
         f"{res['fastkeras']['num_threads']} threads), {res['mode']}, medians of "
         f"{res['repeats']} interleaved runs; measured memory bandwidth "
-        f"{res['memory_bandwidth_GBps']:.1f} GB/s; load average "
-        f"{res['loadavg_before'][0]:.2f} before, {res['loadavg_after'][0]:.2f} after.",
+        f"{res['memory_bandwidth_GBps']:.1f} GB/s"
+        + (f", float32 FMA peak {peak:.0f} GFLOP/s" if peak else "")
+        + f"; load average {res['loadavg_before'][0]:.2f} before, "
+        f"{res['loadavg_after'][0]:.2f} after.",
         "",
     ]
     for row in res["rows"]:
-        lines.append(f"**{row['workload']}** (bandwidth bound {_ms(row['bandwidth_bound_s'])} ms)")
+        kind = row.get("bound_kind")
+        head = f"**{row['workload']}**"
+        if row.get("bound_s"):
+            head += f" ({kind} bound {_ms(row['bound_s'])} ms, {row['mode']})"
+        lines.append(head)
         lines.append("")
-        lines.append("| implementation | median ms | IQR ms | fastkeras speed-up | % of bandwidth bound |")
-        lines.append("|---|---:|---:|---:|---:|")
+        gf = row.get("gflops")
+        lines.append("| implementation | median ms | IQR ms | fastkeras speed-up | "
+                     + ("GFLOP/s | " if gf else "") + f"% of {kind or 'physical'} bound |")
+        lines.append("|---|---:|---:|---:|" + ("---:|" if gf else "") + "---:|")
         for k, med in row["median_s"].items():
             lo, hi = row["iqr_s"][k]
             sp = row["speedup_of_fastkeras"].get(k)
@@ -213,7 +241,8 @@ def to_markdown(res):
             lines.append(
                 f"| {k} | {_ms(med)} | {_ms(lo)}–{_ms(hi)} | "
                 f"{'%.1fx' % sp if sp is not None else '—'} | "
-                f"{'%.0f%%' % (100 * fr) if fr is not None else '—'} |"
+                + (f"{gf[k]:.0f} | " if gf else "")
+                + f"{'%.0f%%' % (100 * fr) if fr is not None else '—'} |"
             )
         lines.append("")
     return "\n".join(lines)

@@ -14,11 +14,14 @@ class Workload:
     which with the measured bandwidth gives the bandwidth-bound time.
     """
 
-    def __init__(self, name, make, bytes_moved, reference="fastkeras"):
+    def __init__(self, name, make, bytes_moved=None, flops=None, reference="fastkeras",
+                 cold=None):
         self.name = name
         self.make = make
-        self.bytes_moved = bytes_moved
+        self.bytes_moved = bytes_moved  # minimum memory traffic, for the bandwidth bound
+        self.flops = flops  # arithmetic, for the compute bound
         self.reference = reference
+        self.cold = cold  # None: the runner's mode; False: always warm (latency rows)
 
 
 def _xent_data(n, c, seed=0):
@@ -96,10 +99,183 @@ def make_xent(n=4096, c=1000):
     return impls
 
 
+def _tf():
+    try:
+        import os
+
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        import tensorflow as tf
+
+        return tf
+    except ImportError:
+        return None
+
+
+def _numpy_conv2d_same(x, w):
+    """NHWC 'same' 3x3 convolution with NumPy: padded sliding windows + one matmul."""
+    kh, kw = w.shape[:2]
+    xp = np.pad(x, ((0, 0), (kh // 2, kh // 2), (kw // 2, kw // 2), (0, 0)))
+    win = np.lib.stride_tricks.sliding_window_view(xp, (kh, kw), axis=(1, 2))
+    # win: [N, H, W, C, kh, kw] -> [N*H*W, kh*kw*C] in the kernel's (kh, kw, C) order
+    cols = win.transpose(0, 1, 2, 4, 5, 3).reshape(-1, kh * kw * x.shape[3])
+    return (cols @ w.reshape(-1, w.shape[3])).reshape(x.shape[:3] + (w.shape[3],)), cols
+
+
+def make_conv(n=32, h=64, w=64, cin=32, cout=64, k=3):
+    """Conv2D 3x3 'same' forward + backward (input and kernel gradients)."""
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((n, h, w, cin), dtype=np.float32)
+    kern = (rng.standard_normal((k, k, cin, cout), dtype=np.float32) * 0.1).astype(np.float32)
+    dy = rng.standard_normal((n, h, w, cout), dtype=np.float32)
+    impls = {}
+
+    def numpy_conv():
+        y, cols = _numpy_conv2d_same(x, kern)
+        dyf = dy.reshape(-1, cout)
+        dw = (cols.T @ dyf).reshape(kern.shape)
+        dcols = (dyf @ kern.reshape(-1, cout).T).reshape(n, h, w, k, k, cin)
+        dxp = np.zeros((n, h + k - 1, w + k - 1, cin), np.float32)
+        for i in range(k):
+            for j in range(k):
+                dxp[:, i:i + h, j:j + w, :] += dcols[:, :, :, i, j, :]
+        return y, dw, dxp[:, k // 2:k // 2 + h, k // 2:k // 2 + w]
+
+    impls["numpy"] = numpy_conv
+    tf = _tf()
+    if tf is not None:
+        tx, tk, tdy = tf.constant(x), tf.Variable(kern), tf.constant(dy)
+
+        @tf.function
+        def tf_step(xx, dd):
+            with tf.GradientTape() as tape:
+                tape.watch(xx)
+                y = tf.nn.conv2d(xx, tk, 1, "SAME")
+            return tape.gradient(y, [xx, tk], output_gradients=dd)
+
+        tf_step(tx, tdy)
+
+        def tensorflow():
+            gx, gk = tf_step(tx, tdy)
+            return gx.numpy(), gk.numpy()
+
+        impls["tensorflow"] = tensorflow
+
+    import fastkeras as fk
+    from fastkeras import ops
+
+    vx, vk = fk.Variable(x), fk.Variable(kern)
+
+    def fastkeras_conv():
+        with fk.GradientTape() as tape:
+            y = ops.conv(vx, vk, 1, "same")
+        return tape.gradient(y, [vx, vk], output_gradients=[dy])
+
+    impls["fastkeras"] = fastkeras_conv
+    return impls
+
+
+def make_maxpool(n=32, h=64, w=64, c=64):
+    """MaxPooling2D 2x2 forward + backward."""
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((n, h, w, c), dtype=np.float32)
+    dy = rng.standard_normal((n, h // 2, w // 2, c), dtype=np.float32)
+    impls = {}
+
+    def numpy_pool():
+        xr = x.reshape(n, h // 2, 2, w // 2, 2, c)
+        y = xr.max(axis=(2, 4))
+        mask = xr == y[:, :, None, :, None, :]
+        dx = (mask * dy[:, :, None, :, None, :]).reshape(x.shape)
+        return y, dx
+
+    impls["numpy"] = numpy_pool
+    tf = _tf()
+    if tf is not None:
+        tx, tdy = tf.constant(x), tf.constant(dy)
+
+        @tf.function
+        def tf_step(xx, dd):
+            with tf.GradientTape() as tape:
+                tape.watch(xx)
+                y = tf.nn.max_pool2d(xx, 2, 2, "VALID")
+            return y, tape.gradient(y, xx, output_gradients=dd)
+
+        tf_step(tx, tdy)
+
+        def tensorflow():
+            y, gx = tf_step(tx, tdy)
+            return y.numpy(), gx.numpy()
+
+        impls["tensorflow"] = tensorflow
+
+    import fastkeras as fk
+    from fastkeras import ops
+
+    vx = fk.Variable(x)
+
+    def fastkeras_pool():
+        with fk.GradientTape() as tape:
+            y = ops.max_pool(vx, 2, 2, "valid")
+        return y, tape.gradient(y, vx, output_gradients=dy)
+
+    impls["fastkeras"] = fastkeras_pool
+    return impls
+
+
+def make_small_conv():
+    """Conv2D 3x3, 32 filters, on one 28x28x1 image: forward latency (inference)."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((1, 28, 28, 1), dtype=np.float32)
+    kern = rng.standard_normal((3, 3, 1, 32), dtype=np.float32)
+    bias = rng.standard_normal(32, dtype=np.float32)
+    impls = {}
+
+    def numpy_small():
+        win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
+        cols = win.transpose(0, 1, 2, 4, 5, 3).reshape(-1, 9)
+        return cols @ kern.reshape(9, 32) + bias
+
+    impls["numpy"] = numpy_small
+    tf = _tf()
+    if tf is not None:
+        layer = tf.keras.layers.Conv2D(32, 3)
+        layer(x)
+        layer.set_weights([kern, bias])
+
+        def tensorflow_eager():
+            return layer(x).numpy()
+
+        impls["tensorflow (eager layer)"] = tensorflow_eager
+
+    from fastkeras import ops
+
+    def fastkeras_small():
+        return ops.conv(x, kern, bias=bias).numpy()
+
+    impls["fastkeras"] = fastkeras_small
+    return impls
+
+
 WORKLOADS = [
     Workload(
         "softmax xent fwd+bwd [4096,1000] f32, int labels",
         make_xent,
         bytes_moved=2 * 4096 * 1000 * 4 + 4096 * 8,
+    ),
+    Workload(
+        "Conv2D 3x3 same fwd+bwd [32,64,64,32]->64 f32",
+        make_conv,
+        flops=3 * 2 * 32 * 64 * 64 * 3 * 3 * 32 * 64,
+    ),
+    Workload(
+        "MaxPooling2D 2x2 fwd+bwd [32,64,64,64] f32",
+        make_maxpool,
+        bytes_moved=4 * (2 * 32 * 64 * 64 * 64 + 2 * 32 * 32 * 32 * 64),
+    ),
+    Workload(
+        "Conv2D 3x3 fwd [1,28,28,1]->32 f32, latency (warm)",
+        make_small_conv,
+        flops=2 * 26 * 26 * 9 * 32,
+        cold=False,
     ),
 ]

@@ -23,7 +23,7 @@ from fastkeras.ops.math import (
     matmul,
 )
 from fastkeras.ops.nn import sparse_categorical_crossentropy, categorical_crossentropy
-from fastkeras.ops.conv import conv, depthwise_conv, max_pool, average_pool
+from fastkeras.ops.convolution import conv, depthwise_conv, max_pool, average_pool
 
 __all__ = [
     "Tensor",
