@@ -7,6 +7,8 @@
 #include "fastkeras/fk_build.h"
 #include "fastkeras/fk_status.h"
 #include "fastkeras/softmax_xent.h"
+#include "fastkeras/conv.h"
+#include "fastkeras/pool.h"
 
 static int failures = 0;
 #define CHECK(cond, ...) do { if (!(cond)) { ++failures; \
@@ -86,12 +88,47 @@ static void test_bad_input(void) {
     CHECK(fk_softmax_xent_sparse_fwd_f32(0, 2, NULL, NULL, NULL, NULL, 1) == FK_OK, "empty");
 }
 
+static void test_conv_and_pool(void) {
+    /* x = 1..9 as a 3x3 image, kernel 2x2 of ones, one channel: window sums */
+    float x[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9}, w[4] = {1, 1, 1, 1}, b[1] = {0.5f}, y[4];
+    fk_conv_geom g = {1, {1, 3, 3}, {1, 2, 2}, {1, 2, 2}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}, 1, 1, 1};
+    CHECK(fk_conv_check(&g) == FK_OK, "geometry");
+    int64_t ws_bytes = fk_conv_workspace_size(&g, 4, 2);
+    void *ws = malloc((size_t)ws_bytes);
+    int st = fk_conv_fwd_f32(&g, x, w, b, y, ws, ws_bytes, 2);
+    CHECK(st == FK_OK, "conv status %d", st);
+    const float want[4] = {12.5f, 16.5f, 24.5f, 28.5f};
+    for (int i = 0; i < 4; ++i) CHECK(y[i] == want[i], "conv y[%d] = %g", i, y[i]);
+    float dy[4] = {1, 1, 1, 1}, dw[4], db[1], dx[9];
+    CHECK(fk_conv_bwd_filter_f32(&g, x, dy, dw, db, ws, ws_bytes, 2) == FK_OK, "bwd filter");
+    CHECK(dw[0] == 12 && dw[3] == 28 && db[0] == 4, "dw %g %g db %g", dw[0], dw[3], db[0]);
+    CHECK(fk_conv_bwd_data_f32(&g, dy, w, dx, ws, ws_bytes, 2) == FK_OK, "bwd data");
+    CHECK(dx[0] == 1 && dx[4] == 4 && dx[8] == 1, "dx %g %g %g", dx[0], dx[4], dx[8]);
+    CHECK(fk_conv_fwd_f32(&g, x, w, b, y, ws, 1, 2) == FK_EBADARG, "short workspace refused");
+    g.groups = 2;
+    CHECK(fk_conv_check(&g) == FK_EBADSHAPE, "groups must divide channels");
+    free(ws);
+
+    fk_pool_geom pg = {1, {1, 3, 3}, {1, 2, 2}, {1, 2, 2}, {1, 1, 1}, {0, 0, 0}, 1};
+    float py[4];
+    int32_t am[4];
+    CHECK(fk_maxpool_fwd_f32(&pg, x, py, am, 1) == FK_OK, "maxpool");
+    CHECK(py[0] == 5 && py[1] == 6 && py[2] == 8 && py[3] == 9, "maxpool values (seed 3.9)");
+    CHECK(fk_maxpool_bwd_f32(&pg, dy, am, dx, 1) == FK_OK, "maxpool bwd");
+    CHECK(dx[4] == 1 && dx[8] == 1 && dx[0] == 0, "maxpool grad to the argmax");
+    am[2] = 99;
+    CHECK(fk_maxpool_bwd_f32(&pg, dy, am, dx, 1) == FK_EBADARG, "corrupt argmax refused");
+    pg.pad[1] = 2;
+    CHECK(fk_pool_check(&pg) == FK_EBADARG, "padding >= window refused");
+}
+
 int main(void) {
     printf("fastkeras C core %s (%s), simd %s, openmp %d\n", fk_version(), fk_compiler(),
            fk_simd_name(fk_simd_level()), fk_openmp_enabled());
     test_small_exact();
     test_logits_vs_reference_and_threads();
     test_bad_input();
+    test_conv_and_pool();
     if (failures) {
         printf("%d failed\n", failures);
         return 1;

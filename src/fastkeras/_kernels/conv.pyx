@@ -120,3 +120,31 @@ def backward_filter(dict geom, const floating[::1] x, const floating[::1] dy, fl
             st = fk_conv_bwd_filter_f64(&c, &x[0], &dy[0], &dw[0], dbp, &wsv[0], wsv.shape[0],
                                         n_threads)
     check_status(st, "fk_conv_bwd_filter")
+
+
+def cuda_pass(int which, dict geom, const floating[::1] a, const floating[::1] b,
+              const floating[::1] bias, floating[::1] out, floating[::1] out2):
+    """The CUDA twin of one pass on host arrays (0 forward, 1 backward data, 2
+    backward filter; out2 = dbias for pass 2). RuntimeError without CUDA/device."""
+    cdef fk_conv_geom c = make_geom(geom)
+    cdef int64_t pin = c.in_[0] * c.in_[1] * c.in_[2], pout = c.out[0] * c.out[1] * c.out[2]
+    cdef int64_t nx = c.n * pin * c.cin, ny = c.n * pout * c.cout
+    cdef int64_t nw = c.k[0] * c.k[1] * c.k[2] * (c.cin // c.groups) * c.cout
+    if which not in (0, 1, 2):
+        raise ValueError(f"which must be 0, 1 or 2, got {which}")
+    expect(a.shape[0], ny if which == 1 else nx, "a")
+    expect(b.shape[0], ny if which == 2 else nw, "b")
+    expect(out.shape[0], (ny, nx, nw)[which], "out")
+    if bias is not None:
+        expect(bias.shape[0], c.cout, "bias")
+    if out2 is not None:
+        expect(out2.shape[0], c.cout, "out2")
+    cdef const floating *bp = &bias[0] if bias is not None else NULL
+    cdef floating *o2 = &out2[0] if out2 is not None else NULL
+    cdef int st
+    with nogil:
+        if floating is float:
+            st = fk_conv_f32_cuda_host(which, &c, &a[0], &b[0], bp, &out[0], o2)
+        else:
+            st = fk_conv_f64_cuda_host(which, &c, &a[0], &b[0], bp, &out[0], o2)
+    check_status(st, "fk_conv_cuda_host")

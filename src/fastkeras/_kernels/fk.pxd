@@ -120,3 +120,13 @@ cdef extern from "fastkeras/pool.h" nogil:
     int fk_avgpool_fwd_f64(const fk_pool_geom *g, const double *x, double *y, int n_threads) noexcept
     int fk_avgpool_bwd_f32(const fk_pool_geom *g, const float *dy, float *dx, int n_threads) noexcept
     int fk_avgpool_bwd_f64(const fk_pool_geom *g, const double *dy, double *dx, int n_threads) noexcept
+
+cdef extern from "fastkeras/cuda/conv_cuda.h" nogil:
+    int fk_conv_f32_cuda_host(int which, const fk_conv_geom *g, const float *a, const float *b,
+                              const float *bias, float *out, float *out2) noexcept
+    int fk_conv_f64_cuda_host(int which, const fk_conv_geom *g, const double *a, const double *b,
+                              const double *bias, double *out, double *out2) noexcept
+    int fk_pool_f32_cuda_host(int which, const fk_pool_geom *g, const float *inp, float *out,
+                              int32_t *argmax) noexcept
+    int fk_pool_f64_cuda_host(int which, const fk_pool_geom *g, const double *inp, double *out,
+                              int32_t *argmax) noexcept

@@ -97,3 +97,29 @@ def avg_backward(dict geom, const floating[::1] dy, floating[::1] dx, int n_thre
         else:
             st = fk_avgpool_bwd_f64(&c, &dy[0], &dx[0], n_threads)
     check_status(st, "fk_avgpool_bwd")
+
+
+def cuda_pass(int which, dict geom, const floating[::1] inp, floating[::1] out,
+              int32_t[::1] argmax):
+    """The CUDA twin of one pooling pass on host arrays (0 max forward, 1 max
+    backward, 2 average forward, 3 average backward). RuntimeError without CUDA/device."""
+    cdef fk_pool_geom c = make_geom(geom)
+    cdef int64_t pin = c.in_[0] * c.in_[1] * c.in_[2], pout = c.out[0] * c.out[1] * c.out[2]
+    cdef int64_t nx = c.n * pin * c.c, ny = c.n * pout * c.c
+    if which not in (0, 1, 2, 3):
+        raise ValueError(f"which must be 0, 1, 2 or 3, got {which}")
+    cdef bint fwd = which == 0 or which == 2
+    expect(inp.shape[0], nx if fwd else ny, "input")
+    expect(out.shape[0], ny if fwd else nx, "out")
+    if which == 1 and argmax is None:
+        raise ValueError("argmax is required for the max backward pass")
+    if argmax is not None:
+        expect(argmax.shape[0], ny, "argmax")
+    cdef int32_t *ap = &argmax[0] if argmax is not None else NULL
+    cdef int st
+    with nogil:
+        if floating is float:
+            st = fk_pool_f32_cuda_host(which, &c, &inp[0], &out[0], ap)
+        else:
+            st = fk_pool_f64_cuda_host(which, &c, &inp[0], &out[0], ap)
+    check_status(st, "fk_pool_cuda_host")
