@@ -101,6 +101,39 @@ int FK_FN(fk_maxpool_bwd)(const fk_pool_geom *g, const T *dy, const int32_t *arg
     return bad ? FK_EBADARG : FK_OK;
 }
 
+int FK_FN(fk_maxpool_bwd_ties)(const fk_pool_geom *g, const T *x, const T *y, const T *dy,
+                               T *dx, int n_threads) {
+    int st = fk_pool_check(g);
+    if (st != FK_OK) return st;
+    if (!x || !y || !dy || !dx) return FK_ENULL;
+    const int64_t P = g->out[0] * g->out[1] * g->out[2];
+    const int64_t Pin = g->in[0] * g->in[1] * g->in[2];
+    const int64_t C = g->c;
+    const int nt = fk_pool_threads(g, n_threads);
+    const int nti = (int)(g->n < nt ? g->n : nt);
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(nti) if (nti > 1)
+#endif
+    for (int64_t img = 0; img < g->n; ++img) {
+        T *dxi = dx + img * Pin * C;
+        const T *xi = x + img * Pin * C;
+        memset(dxi, 0, (size_t)(Pin * C) * sizeof(T));
+        for (int64_t p = 0; p < P; ++p) {
+            const T *yo = y + (img * P + p) * C, *dyo = dy + (img * P + p) * C;
+            int64_t lo[3], hi[3];
+            FK_FN(window)(g, p, lo, hi);
+            for (int64_t d = lo[0]; d < hi[0]; ++d)
+                for (int64_t h = lo[1]; h < hi[1]; ++h)
+                    for (int64_t w = lo[2]; w < hi[2]; ++w) {
+                        const int64_t off = ((d * g->in[1] + h) * g->in[2] + w) * C;
+                        for (int64_t c = 0; c < C; ++c)
+                            dxi[off + c] += xi[off + c] == yo[c] ? dyo[c] : (T)0;
+                    }
+        }
+    }
+    return FK_OK;
+}
+
 int FK_FN(fk_avgpool_fwd)(const fk_pool_geom *g, const T *x, T *y, int n_threads) {
     int st = fk_pool_check(g);
     if (st != FK_OK) return st;

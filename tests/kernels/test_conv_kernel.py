@@ -138,3 +138,17 @@ def test_kernel_level_checks_refuse_inconsistent_sizes():
 
 def test_blas_is_reported():
     assert "OpenBLAS" in kc.blas_name() or "BLAS" in kc.blas_name()
+
+
+@pytest.mark.parametrize("nd,vals,k,s,expected", [
+    (1, [1, 1, 2, 2], 2, 2, [1, 0, 1, 0]),   # 1-D/2-D: the first maximum takes the gradient
+    (2, [1, 1, 1, 1], 3, 1, [1, 1, 0, 0]),
+    (3, [1, 1, 2, 2], 2, 2, [1, 1, 1, 1]),   # 3-D: every tied maximum does (TensorFlow's rule)
+    (3, [1, 1, 1, 1], 3, 1, [1, 2, 2, 1]),
+])
+def test_max_pool_tie_rules_match_tensorflow(nd, vals, k, s, expected):
+    x = fk.Variable(np.array(vals, np.float32).reshape((1,) + (1,) * (nd - 1) + (4, 1)))
+    with fk.GradientTape() as tape:
+        y = ops.max_pool(x, (1,) * (nd - 1) + (k,), (1,) * (nd - 1) + (s,))
+        loss = ops.sum(y)
+    assert tape.gradient(loss, x).numpy().ravel().tolist() == expected

@@ -18,6 +18,18 @@ def tf_conv(tf, x, k, strides, padding, dil, groups, data_format):
         pad = (k.shape[0] - 1) * dil[0]
         x = tf.pad(x, [[0, 0], [pad, 0], [0, 0]])
         padding = "valid"
+    if padding == "same" and len(k.shape) == 5 and x.dtype == tf.float64:
+        # TensorFlow's float64 Conv3D (Eigen) places "SAME" padding differently from its
+        # float32 path and from its documented rule when a kernel dim is smaller than the
+        # stride (in=3, k=1, s=3 reads x[1], float32 reads x[0]); pad explicitly by the rule.
+        pads = [[0, 0]]
+        for i in range(3):
+            size, kk, s, d = x.shape[1 + i], k.shape[i], strides[i], dil[i]
+            out = -(-size // s)
+            total = max((out - 1) * s + (kk - 1) * d + 1 - size, 0)
+            pads.append([total // 2, total - total // 2])
+        x = tf.pad(x, pads + [[0, 0]])
+        padding = "valid"
     xs = tf.split(x, groups, axis=-1)
     ks = tf.split(k, groups, axis=-1)
     tfmt = {3: "NWC", 4: "NHWC", 5: "NDHWC"}[len(k.shape)]  # explicit: eager Conv3D grad needs it

@@ -37,6 +37,13 @@ int fk_maxpool_bwd_f32(const fk_pool_geom *g, const float *dy, const int32_t *ar
                        int n_threads);
 int fk_maxpool_bwd_f64(const fk_pool_geom *g, const double *dy, const int32_t *argmax,
                        double *dx, int n_threads);
+/* dx (overwritten) where every element equal to its window's maximum receives
+ * that window's gradient: TensorFlow's rule for 3-D max pooling, whose gradient
+ * goes to all tied maxima. x and y are the forward input and output. */
+int fk_maxpool_bwd_ties_f32(const fk_pool_geom *g, const float *x, const float *y,
+                            const float *dy, float *dx, int n_threads);
+int fk_maxpool_bwd_ties_f64(const fk_pool_geom *g, const double *x, const double *y,
+                            const double *dy, double *dx, int n_threads);
 int fk_avgpool_fwd_f32(const fk_pool_geom *g, const float *x, float *y, int n_threads);
 int fk_avgpool_fwd_f64(const fk_pool_geom *g, const double *x, double *y, int n_threads);
 int fk_avgpool_bwd_f32(const fk_pool_geom *g, const float *dy, float *dx, int n_threads);

@@ -116,6 +116,10 @@ cdef extern from "fastkeras/pool.h" nogil:
                            float *dx, int n_threads) noexcept
     int fk_maxpool_bwd_f64(const fk_pool_geom *g, const double *dy, const int32_t *argmax,
                            double *dx, int n_threads) noexcept
+    int fk_maxpool_bwd_ties_f32(const fk_pool_geom *g, const float *x, const float *y,
+                                const float *dy, float *dx, int n_threads) noexcept
+    int fk_maxpool_bwd_ties_f64(const fk_pool_geom *g, const double *x, const double *y,
+                                const double *dy, double *dx, int n_threads) noexcept
     int fk_avgpool_fwd_f32(const fk_pool_geom *g, const float *x, float *y, int n_threads) noexcept
     int fk_avgpool_fwd_f64(const fk_pool_geom *g, const double *x, double *y, int n_threads) noexcept
     int fk_avgpool_bwd_f32(const fk_pool_geom *g, const float *dy, float *dx, int n_threads) noexcept

@@ -67,6 +67,26 @@ def max_backward(dict geom, const floating[::1] dy, const int32_t[::1] argmax, f
     check_status(st, "fk_maxpool_bwd")
 
 
+def max_backward_ties(dict geom, const floating[::1] x, const floating[::1] y,
+                      const floating[::1] dy, floating[::1] dx, int n_threads=1):
+    """dx where every element equal to its window's maximum gets the window's gradient."""
+    cdef fk_pool_geom c = make_geom(geom)
+    cdef int64_t pin = c.in_[0] * c.in_[1] * c.in_[2], pout = c.out[0] * c.out[1] * c.out[2]
+    expect(x.shape[0], c.n * pin * c.c, "x")
+    expect(y.shape[0], c.n * pout * c.c, "y")
+    expect(dy.shape[0], c.n * pout * c.c, "dy")
+    expect(dx.shape[0], c.n * pin * c.c, "dx")
+    if c.n == 0:
+        return
+    cdef int st
+    with nogil:
+        if floating is float:
+            st = fk_maxpool_bwd_ties_f32(&c, &x[0], &y[0], &dy[0], &dx[0], n_threads)
+        else:
+            st = fk_maxpool_bwd_ties_f64(&c, &x[0], &y[0], &dy[0], &dx[0], n_threads)
+    check_status(st, "fk_maxpool_bwd_ties")
+
+
 def avg_forward(dict geom, const floating[::1] x, floating[::1] y, int n_threads=1):
     cdef fk_pool_geom c = make_geom(geom)
     cdef int64_t pin = c.in_[0] * c.in_[1] * c.in_[2], pout = c.out[0] * c.out[1] * c.out[2]

@@ -246,11 +246,16 @@ def _pool_problem(inputs, pool_size, strides, padding, data_format):
 
 
 def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
-    """Max pooling (keras.ops.max_pool); the gradient goes to the first maximum of each window."""
+    """Max pooling (keras.ops.max_pool).
+
+    Gradients follow TensorFlow: in 1-D and 2-D each window's gradient goes to
+    its first maximum (window order); in 3-D every element equal to the
+    window's maximum receives it (TensorFlow's MaxPool3DGrad)."""
     xc, dt, geom, batch, out, nd, fmt = _pool_problem(inputs, pool_size, strides, padding,
                                                       data_format)
     y = np.empty(batch + out + (geom["c"],), dtype=dt)
-    argmax = np.empty(y.size, dtype=np.int32)
+    ties = nd == 3
+    argmax = None if ties else np.empty(y.size, dtype=np.int32)
     nt = config.get_num_threads()
     _kp.max_forward(geom, xc.reshape(-1), y.reshape(-1), argmax, nt)
     x_dtype = as_array(inputs).dtype
@@ -258,7 +263,11 @@ def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None)
     def backward(g, needs):
         gc, _ = _to_channels_last(np.asarray(g, dtype=dt), nd, fmt)
         dx = np.empty(xc.shape, dtype=dt)
-        _kp.max_backward(geom, gc.reshape(-1), argmax, dx.reshape(-1), nt)
+        if ties:
+            _kp.max_backward_ties(geom, xc.reshape(-1), y.reshape(-1), gc.reshape(-1),
+                                  dx.reshape(-1), nt)
+        else:
+            _kp.max_backward(geom, gc.reshape(-1), argmax, dx.reshape(-1), nt)
         return (_from_channels_last(dx, nd, fmt).astype(x_dtype, copy=False),)
 
     return make(_from_channels_last(y, nd, fmt), (inputs,), backward)
