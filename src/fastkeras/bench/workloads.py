@@ -170,7 +170,21 @@ def make_conv(n=32, h=64, w=64, cin=32, cout=64, k=3):
             y = ops.conv(vx, vk, 1, "same")
         return tape.gradient(y, [vx, vk], output_gradients=[dy])
 
+    import fastkeras.ops.convolution as conv_ops
+    from fastkeras._kernels import conv as kc
+
+    _, _, _, geom, _, _, _, _ = conv_ops._conv_problem(x, kern, 1, "same", None, 1)
+    y_buf, dx_buf, dk_buf = np.empty(dy.shape, np.float32), np.empty_like(x), np.empty_like(kern)
+
+    def fastkeras_kernels():
+        nt = fk.config.get_num_threads()
+        kc.forward(geom, x.reshape(-1), kern.reshape(-1), None, y_buf.reshape(-1), nt)
+        kc.backward_data(geom, dy.reshape(-1), kern.reshape(-1), dx_buf.reshape(-1), nt)
+        kc.backward_filter(geom, x.reshape(-1), dy.reshape(-1), dk_buf.reshape(-1), None, nt)
+        return y_buf, dx_buf, dk_buf
+
     impls["fastkeras"] = fastkeras_conv
+    impls["fastkeras (raw kernels, reused buffers)"] = fastkeras_kernels
     return impls
 
 
@@ -218,7 +232,22 @@ def make_maxpool(n=32, h=64, w=64, c=64):
             y = ops.max_pool(vx, 2, 2, "valid")
         return y, tape.gradient(y, vx, output_gradients=dy)
 
+    import fastkeras.ops.convolution as conv_ops
+    from fastkeras._kernels import pool as kp
+
+    _, _, geom, _, _, _, _ = conv_ops._pool_problem(x, 2, 2, "valid", None)
+    y_buf = np.empty(dy.shape, np.float32)
+    arg_buf = np.empty(dy.size, np.int32)
+    dx_buf = np.empty_like(x)
+
+    def fastkeras_kernels():
+        nt = fk.config.get_num_threads()
+        kp.max_forward(geom, x.reshape(-1), y_buf.reshape(-1), arg_buf, nt)
+        kp.max_backward(geom, dy.reshape(-1), arg_buf, dx_buf.reshape(-1), nt)
+        return y_buf, dx_buf
+
     impls["fastkeras"] = fastkeras_pool
+    impls["fastkeras (raw kernels, reused buffers)"] = fastkeras_kernels
     return impls
 
 
