@@ -16,6 +16,13 @@
 #define FK_COL_TILE_BYTES (1024 * 1024)
 /* Fixed number of partial-dW slots: independent of n_threads, so dW is too. */
 #define FK_MAX_SLOTS 8
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define FK_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define FK_CLONES
+#endif
+/* Below this many input or output channels the Winograd GEMMs are too thin. */
+#define FK_WINO_MIN_CHANNELS 8
 
 #if defined(FK_BLAS_OPENBLAS)
 void FK_BLAS(openblas_set_num_threads)(int n);
@@ -102,6 +109,33 @@ static int64_t fk_conv_tile(const fk_conv_geom *g, int es) {
     return tile < 1 ? 1 : tile;
 }
 
+/* Winograd F(2x2,3x3) applies to 2-D 3x3 stride-1 undilated ungrouped convolutions
+ * with enough channels for its per-position GEMMs to run at BLAS speed. */
+static int fk_conv_wino_ok(const fk_conv_geom *g) {
+    if (g->k[0] != 1 || g->k[1] != 3 || g->k[2] != 3) return 0;
+    if (g->in[0] != 1 || g->out[0] != 1 || g->pad[0] != 0 || g->groups != 1) return 0;
+    for (int d = 0; d < 3; ++d)
+        if (g->stride[d] != 1 || g->dil[d] != 1) return 0;
+    return g->cin >= FK_WINO_MIN_CHANNELS && g->cout >= FK_WINO_MIN_CHANNELS;
+}
+
+/* Tiles per Winograd work item: the V and M planes (16 x tiles x (Ci + Co)) fit
+ * in about 1.5 MB of L2. A function of the geometry only. */
+static int64_t fk_wino_chunk(int64_t ci, int64_t co, int es, int64_t tiles) {
+    int64_t chunk = (3 * 512 * 1024) / (16 * (ci + co) * es);
+    if (chunk < 16) chunk = 16;
+    if (chunk > 512) chunk = 512;
+    if (tiles > 0 && chunk > tiles) chunk = tiles;
+    return chunk;
+}
+
+static int64_t fk_wino_workspace(const fk_conv_geom *g, int es, int64_t nt) {
+    if (!fk_conv_wino_ok(g)) return 0;
+    const int64_t ci = g->cin, co = g->cout;
+    const int64_t chunk = fk_wino_chunk(ci, co, es, 0);
+    return es * (16 * ci * co + (ci > co ? ci : co) + nt * 16 * chunk * (ci + co));
+}
+
 static int64_t fk_conv_slots(const fk_conv_geom *g) {
     return g->n < FK_MAX_SLOTS ? (g->n > 0 ? g->n : 1) : FK_MAX_SLOTS;
 }
@@ -125,12 +159,15 @@ int64_t fk_conv_workspace_size(const fk_conv_geom *g, int elem_size, int n_threa
     const int64_t nt = fk_conv_threads(g, n_threads);
     const int64_t K = fk_conv_kdim(g), tile = fk_conv_tile(g, elem_size);
     const int64_t S = fk_conv_slots(g);
-    return elem_size * (nt * tile * K + S * K * g->cout) + 8 * S * g->cout + 64;
+    const int64_t direct = elem_size * (nt * tile * K + S * K * g->cout) + 8 * S * g->cout + 64;
+    const int64_t wino = fk_wino_workspace(g, elem_size, nt) + 64;
+    return direct > wino ? direct : wino;
 }
 
 #define T float
 #define SUF f32
 #define GEMM FK_BLAS(cblas_sgemm)
+#include "conv_wino_impl.h"
 #include "conv_impl.h"
 #undef T
 #undef SUF
@@ -139,6 +176,7 @@ int64_t fk_conv_workspace_size(const fk_conv_geom *g, int elem_size, int n_threa
 #define T double
 #define SUF f64
 #define GEMM FK_BLAS(cblas_dgemm)
+#include "conv_wino_impl.h"
 #include "conv_impl.h"
 #undef T
 #undef SUF

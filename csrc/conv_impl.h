@@ -99,6 +99,11 @@ int FK_FN(fk_conv_fwd)(const fk_conv_geom *g, const T *x, const T *w, const T *b
     if (ws_bytes < fk_conv_workspace_size(g, (int)sizeof(T), nt) || (!ws && ws_bytes > 0))
         return FK_EBADARG;
     fk_blas_init();
+    if (fk_conv_wino_ok(g)) {
+        FK_FN(wino_run)(g->n, g->in[1], g->in[2], g->cin, x, g->out[1], g->out[2], g->cout,
+                        g->pad[1], g->pad[2], w, 0, bias, y, ws, nt);
+        return FK_OK;
+    }
     const int64_t P = g->out[0] * g->out[1] * g->out[2];
     const int64_t Pin = g->in[0] * g->in[1] * g->in[2];
     const int64_t cig = g->cin / g->groups, cog = g->cout / g->groups;
@@ -154,6 +159,13 @@ int FK_FN(fk_conv_bwd_data)(const fk_conv_geom *g, const T *dy, const T *w, T *d
     if (ws_bytes < fk_conv_workspace_size(g, (int)sizeof(T), nt) || (!ws && ws_bytes > 0))
         return FK_EBADARG;
     fk_blas_init();
+    if (fk_conv_wino_ok(g)) {
+        /* dx[i] = sum_k dy[i + pad - k] w[k]: a 3x3 correlation of dy with the
+         * flipped, channel-transposed kernel and padding 2 - pad */
+        FK_FN(wino_run)(g->n, g->out[1], g->out[2], g->cout, dy, g->in[1], g->in[2], g->cin,
+                        2 - g->pad[1], 2 - g->pad[2], w, 1, (const T *)0, dx, ws, nt);
+        return FK_OK;
+    }
     const int64_t P = g->out[0] * g->out[1] * g->out[2];
     const int64_t Pin = g->in[0] * g->in[1] * g->in[2];
     const int64_t cig = g->cin / g->groups, cog = g->cout / g->groups;

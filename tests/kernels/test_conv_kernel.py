@@ -152,3 +152,37 @@ def test_max_pool_tie_rules_match_tensorflow(nd, vals, k, s, expected):
         y = ops.max_pool(x, (1,) * (nd - 1) + (k,), (1,) * (nd - 1) + (s,))
         loss = ops.sum(y)
     assert tape.gradient(loss, x).numpy().ravel().tolist() == expected
+
+
+def _direct_conv2d(x, w, pad):
+    """Reference 2-D correlation in float64 (NHWC, 'valid' after explicit padding)."""
+    xp = np.pad(x.astype(np.float64), ((0, 0), (pad, pad), (pad, pad), (0, 0)))
+    kh, kw = w.shape[:2]
+    ho, wo = xp.shape[1] - kh + 1, xp.shape[2] - kw + 1
+    return sum(np.einsum("nhwc,co->nhwo", xp[:, a:a + ho, b:b + wo, :], w[a, b].astype(np.float64))
+               for a in range(kh) for b in range(kw))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("padding,shape", [("same", (3, 9, 7)), ("valid", (2, 8, 11)),
+                                           ("same", (1, 1, 1)), ("same", (2, 2, 5))])
+def test_winograd_path_matches_direct_products(rng, dtype, padding, shape):
+    """3x3 stride-1 2-D convolutions with >= 8 channels take the Winograd F(2x2,3x3) path,
+    forward and input gradient; compare both with float64 direct products."""
+    n, h, w_ = shape
+    x = rng.normal(size=(n, h, w_, 8)).astype(dtype)
+    k = rng.normal(size=(3, 3, 8, 12)).astype(dtype)
+    if padding == "valid" and (h < 3 or w_ < 3):
+        pytest.skip("kernel larger than input")
+    pad = 1 if padding == "same" else 0
+    v = fk.Variable(x)
+    dy = rng.normal(size=_direct_conv2d(x, k, pad).shape)
+    with fk.GradientTape() as tape:
+        y = ops.conv(v, k, 1, padding)
+    gx = tape.gradient(y, v, output_gradients=[dy]).numpy()
+    ref = _direct_conv2d(x, k, pad)
+    # input gradient = correlation of dy with the flipped, transposed kernel
+    ref_gx = _direct_conv2d(dy, k[::-1, ::-1].transpose(0, 1, 3, 2), 2 - pad)
+    tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(y.numpy(), ref, **tol)
+    np.testing.assert_allclose(gx, ref_gx, **tol)

@@ -61,3 +61,11 @@ def test_depthwise_gradients(rng):
     x = rng.normal(size=(1, 5, 5, 3))
     w = rng.normal(size=(3, 3, 3, 2))
     check_many(lambda xx, ww: ops.depthwise_conv(xx, ww, 1, "same"), [x, w], rng)
+
+
+def test_winograd_conv_gradients(rng):
+    """A 3x3 stride-1 convolution with 8 channels: the Winograd path, checked by differences."""
+    x = rng.normal(size=(1, 5, 4, 8))
+    w = rng.normal(size=(3, 3, 8, 8))
+    b = rng.normal(size=8)
+    check_many(lambda xx, ww, bb: ops.conv(xx, ww, 1, "same", bias=bb), [x, w, b], rng)
