@@ -129,11 +129,17 @@ static int64_t fk_wino_chunk(int64_t ci, int64_t co, int es, int64_t tiles) {
     return chunk;
 }
 
+static int64_t fk_conv_slots(const fk_conv_geom *g);
+
 static int64_t fk_wino_workspace(const fk_conv_geom *g, int es, int64_t nt) {
     if (!fk_conv_wino_ok(g)) return 0;
-    const int64_t ci = g->cin, co = g->cout;
+    const int64_t ci = g->cin, co = g->cout, S = fk_conv_slots(g);
     const int64_t chunk = fk_wino_chunk(ci, co, es, 0);
-    return es * (16 * ci * co + (ci > co ? ci : co) + nt * 16 * chunk * (ci + co));
+    const int64_t zlen = ci > co ? ci : co;
+    /* forward/data: U, zeros, per-thread V+M; filter: zeros, slot partials, per-thread V+D, db */
+    const int64_t fwd = 16 * ci * co + zlen + nt * 16 * chunk * (ci + co);
+    const int64_t filt = zlen + S * 16 * ci * co + nt * 16 * chunk * (ci + co);
+    return es * (fwd > filt ? fwd : filt) + 8 * S * co + 16;
 }
 
 static int64_t fk_conv_slots(const fk_conv_geom *g) {

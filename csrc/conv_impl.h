@@ -234,6 +234,10 @@ int FK_FN(fk_conv_bwd_filter)(const fk_conv_geom *g, const T *x, const T *dy, T 
     if (ws_bytes < fk_conv_workspace_size(g, (int)sizeof(T), nt) || (!ws && ws_bytes > 0))
         return FK_EBADARG;
     fk_blas_init();
+    if (fk_conv_wino_ok(g)) {
+        FK_FN(wino_filter_run)(g, x, dy, dw, db, ws, nt);
+        return FK_OK;
+    }
     const int64_t P = g->out[0] * g->out[1] * g->out[2];
     const int64_t Pin = g->in[0] * g->in[1] * g->in[2];
     const int64_t cig = g->cin / g->groups, cog = g->cout / g->groups;

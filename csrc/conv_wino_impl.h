@@ -36,15 +36,11 @@ static void FK_FN(wino_kernel)(const T *w, int64_t ci_n, int64_t co_n, int flip,
         }
 }
 
-/* One chunk of tiles [t0, t0+nt) of one image: x [H][W][Ci] -> y [Ho][Wo][Co].
- * The transforms are vectorised over the contiguous channel axis, compiled for
- * AVX-512, AVX2 and the baseline with run-time selection (FK_CLONES). */
-FK_CLONES static void FK_FN(wino_chunk)(int64_t H, int64_t W, int64_t Ci, const T *x, int64_t Ho,
-                              int64_t Wo, int64_t Co, int64_t ph, int64_t pw, const T *U,
-                              const T *bias, int64_t t0, int64_t nt, T *V, T *M, const T *zeros,
-                              T *y) {
-    const int64_t tw = (Wo + 1) / 2;
-    /* input transform V[k][t][c] = (B^T d B)[k] */
+/* Input transform of tiles [t0, t0+nt): V[k][t][c] = (B^T d B)[k] of the 4x4
+ * input tile at (2 ti - ph, 2 tj - pw) (zeros outside the image). */
+FK_CLONES static void FK_FN(wino_input)(int64_t H, int64_t W, int64_t Ci, const T *x, int64_t tw,
+                                        int64_t ph, int64_t pw, int64_t t0, int64_t nt, T *V,
+                                        const T *zeros) {
     for (int64_t t = 0; t < nt; ++t) {
         const int64_t ti = (t0 + t) / tw, tj = (t0 + t) % tw;
         const int64_t r0 = 2 * ti - ph, c0 = 2 * tj - pw;
@@ -74,6 +70,17 @@ FK_CLONES static void FK_FN(wino_chunk)(int64_t H, int64_t W, int64_t Ci, const 
             }
         }
     }
+}
+
+/* One chunk of tiles [t0, t0+nt) of one image: x [H][W][Ci] -> y [Ho][Wo][Co].
+ * The transforms are vectorised over the contiguous channel axis, compiled for
+ * AVX-512, AVX2 and the baseline with run-time selection (FK_CLONES). */
+FK_CLONES static void FK_FN(wino_chunk)(int64_t H, int64_t W, int64_t Ci, const T *x, int64_t Ho,
+                              int64_t Wo, int64_t Co, int64_t ph, int64_t pw, const T *U,
+                              const T *bias, int64_t t0, int64_t nt, T *V, T *M, const T *zeros,
+                              T *y) {
+    const int64_t tw = (Wo + 1) / 2;
+    FK_FN(wino_input)(H, W, Ci, x, tw, ph, pw, t0, nt, V, zeros);
     /* 16 products over channels */
     for (int k = 0; k < 16; ++k)
         GEMM(FK_CblasRowMajor, FK_CblasNoTrans, FK_CblasNoTrans, (int)nt, (int)Co, (int)Ci, (T)1,
@@ -140,6 +147,121 @@ static void FK_FN(wino_run)(int64_t n, int64_t H, int64_t W, int64_t Ci, const T
         FK_FN(wino_chunk)(H, W, Ci, x + img * H * W * Ci, Ho, Wo, Co, ph, pw, U, bias, t0, ntl, V,
                           M, zeros, y + img * Ho * Wo * Co);
     }
+}
+
+/* Weight gradient of one chunk: Wt[k] += V[k]^T D[k] with D[k] = (A e A^T)[k]
+ * for the 2x2 output-gradient tile e (zeros beyond the output). */
+FK_CLONES static void FK_FN(wino_filter_chunk)(int64_t H, int64_t W, int64_t Ci, const T *x,
+                                               int64_t Ho, int64_t Wo, int64_t Co, const T *dy,
+                                               int64_t ph, int64_t pw, int64_t t0, int64_t nt,
+                                               T *V, T *D, const T *zeros, T *Wt) {
+    const int64_t tw = (Wo + 1) / 2;
+    FK_FN(wino_input)(H, W, Ci, x, tw, ph, pw, t0, nt, V, zeros);
+    for (int64_t t = 0; t < nt; ++t) {
+        const int64_t ti = (t0 + t) / tw, tj = (t0 + t) % tw;
+        const int64_t oh = 2 * ti, ow = 2 * tj;
+        const int h2 = oh + 1 < Ho, w2 = ow + 1 < Wo;
+        const T *e00 = dy + (oh * Wo + ow) * Co;
+        const T *e01 = w2 ? e00 + Co : zeros;
+        const T *e10 = h2 ? e00 + Wo * Co : zeros;
+        const T *e11 = (h2 && w2) ? e00 + (Wo + 1) * Co : zeros;
+        T *restrict d = D + t * Co;
+        const int64_t ks = nt * Co;
+#pragma GCC ivdep
+        for (int64_t c = 0; c < Co; ++c) {
+            const T a00 = e00[c], a01 = e01[c], a10 = e10[c], a11 = e11[c];
+            /* rows: (e0, e0 + e1, e0 - e1, -e1) for each of the 2 columns */
+            const T r[4][2] = {{a00, a01}, {a00 + a10, a01 + a11}, {a00 - a10, a01 - a11},
+                               {-a10, -a11}};
+            for (int a = 0; a < 4; ++a) {
+                d[(a * 4 + 0) * ks + c] = r[a][0];
+                d[(a * 4 + 1) * ks + c] = r[a][0] + r[a][1];
+                d[(a * 4 + 2) * ks + c] = r[a][0] - r[a][1];
+                d[(a * 4 + 3) * ks + c] = -r[a][1];
+            }
+        }
+    }
+    for (int k = 0; k < 16; ++k)
+        GEMM(FK_CblasRowMajor, FK_CblasTrans, FK_CblasNoTrans, (int)Ci, (int)Co, (int)nt, (T)1,
+             V + k * nt * Ci, (int)Ci, D + k * nt * Co, (int)Co, (T)1, Wt + k * Ci * Co, (int)Co);
+}
+
+/* dW (and db) over n images: slot partials in the transformed domain, summed in
+ * slot order, then dW[a][b] = G^T Wt G per (ci, co). */
+static void FK_FN(wino_filter_run)(const fk_conv_geom *g, const T *x, const T *dy, T *dw, T *db,
+                                   void *ws, int nt_req) {
+    const int64_t H = g->in[1], W = g->in[2], Ho = g->out[1], Wo = g->out[2];
+    const int64_t Ci = g->cin, Co = g->cout, n = g->n;
+    const int64_t tiles = ((Ho + 1) / 2) * ((Wo + 1) / 2);
+    const int64_t chunk = fk_wino_chunk(Ci, Co, (int)sizeof(T), tiles);
+    const int64_t S = fk_conv_slots(g);
+    const int64_t zlen = Ci > Co ? Ci : Co;
+    const int64_t per_thread_len = 16 * fk_wino_chunk(Ci, Co, (int)sizeof(T), 0) * (Ci + Co);
+    const int nts = (int)(S < nt_req ? S : nt_req);
+    T *zeros = (T *)ws;
+    T *partial = zeros + zlen;                 /* S x 16 x Ci x Co */
+    T *per_thread = partial + S * 16 * Ci * Co; /* nts x (V, D) */
+    size_t db_off = ((size_t)(zlen + S * 16 * Ci * Co + (int64_t)nts * per_thread_len) *
+                     sizeof(T) + 7) & ~(size_t)7;
+    double *dbp = (double *)((char *)ws + db_off);
+    memset(zeros, 0, (size_t)zlen * sizeof(T));
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(nts) if (nts > 1)
+#endif
+    for (int64_t s = 0; s < S; ++s) {
+#ifdef _OPENMP
+        const int64_t tid = omp_get_thread_num();
+#else
+        const int64_t tid = 0;
+#endif
+        T *V = per_thread + tid * per_thread_len;
+        T *D = V + 16 * chunk * Ci;
+        T *Wt = partial + s * 16 * Ci * Co;
+        double *dbs = dbp + s * Co;
+        memset(Wt, 0, (size_t)(16 * Ci * Co) * sizeof(T));
+        for (int64_t c = 0; c < Co; ++c) dbs[c] = 0.0;
+        for (int64_t img = s; img < n; img += S) {
+            const T *xi = x + img * H * W * Ci;
+            const T *dyi = dy + img * Ho * Wo * Co;
+            for (int64_t r = 0; r < Ho * Wo; ++r)
+                for (int64_t c = 0; c < Co; ++c) dbs[c] += (double)dyi[r * Co + c];
+            for (int64_t t0 = 0; t0 < tiles; t0 += chunk) {
+                const int64_t ntl = tiles - t0 < chunk ? tiles - t0 : chunk;
+                FK_FN(wino_filter_chunk)(H, W, Ci, xi, Ho, Wo, Co, dyi, g->pad[1], g->pad[2], t0,
+                                         ntl, V, D, zeros, Wt);
+            }
+        }
+    }
+    const int ntr = (int)((Ci * Co) / 1024 + 1 < nt_req ? (Ci * Co) / 1024 + 1 : nt_req);
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(ntr) if (ntr > 1)
+#endif
+    for (int64_t e = 0; e < Ci * Co; ++e) {
+        double u[16], m[4][3];
+        for (int k = 0; k < 16; ++k) {
+            double acc = 0.0;
+            for (int64_t s = 0; s < S; ++s) acc += (double)partial[(s * 16 + k) * Ci * Co + e];
+            u[k] = acc;
+        }
+        /* m = U G (4x3), then dW = G^T m (3x3); G rows: (1,0,0) (.5,.5,.5) (.5,-.5,.5) (0,0,1) */
+        for (int a = 0; a < 4; ++a) {
+            const double *ua = u + 4 * a;
+            m[a][0] = ua[0] + 0.5 * (ua[1] + ua[2]);
+            m[a][1] = 0.5 * (ua[1] - ua[2]);
+            m[a][2] = 0.5 * (ua[1] + ua[2]) + ua[3];
+        }
+        for (int b = 0; b < 3; ++b) {
+            dw[(0 * 3 + b) * Ci * Co + e] = (T)(m[0][b] + 0.5 * (m[1][b] + m[2][b]));
+            dw[(1 * 3 + b) * Ci * Co + e] = (T)(0.5 * (m[1][b] - m[2][b]));
+            dw[(2 * 3 + b) * Ci * Co + e] = (T)(0.5 * (m[1][b] + m[2][b]) + m[3][b]);
+        }
+    }
+    if (db)
+        for (int64_t c = 0; c < Co; ++c) {
+            double acc = 0.0;
+            for (int64_t s = 0; s < S; ++s) acc += dbp[s * Co + c];
+            db[c] = (T)acc;
+        }
 }
 
 #undef FK_FN

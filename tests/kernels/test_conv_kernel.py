@@ -186,3 +186,28 @@ def test_winograd_path_matches_direct_products(rng, dtype, padding, shape):
     tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(y.numpy(), ref, **tol)
     np.testing.assert_allclose(gx, ref_gx, **tol)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("padding,shape", [("same", (3, 9, 7)), ("valid", (9, 8, 11)),
+                                           ("same", (1, 1, 1)), ("same", (2, 2, 5))])
+def test_winograd_kernel_gradient_matches_direct_products(rng, dtype, padding, shape):
+    n, h, w_ = shape
+    if padding == "valid" and (h < 3 or w_ < 3):
+        pytest.skip("kernel larger than input")
+    x = rng.normal(size=(n, h, w_, 8)).astype(dtype)
+    k = rng.normal(size=(3, 3, 8, 12)).astype(dtype)
+    b = rng.normal(size=12).astype(dtype)
+    pad = 1 if padding == "same" else 0
+    dy = rng.normal(size=_direct_conv2d(x, k, pad).shape)
+    vk, vb = fk.Variable(k), fk.Variable(b)
+    with fk.GradientTape() as tape:
+        y = ops.conv(x, vk, 1, padding, bias=vb)
+    gk, gb = (g.numpy() for g in tape.gradient(y, [vk, vb], output_gradients=[dy]))
+    xp = np.pad(x.astype(np.float64), ((0, 0), (pad, pad), (pad, pad), (0, 0)))
+    ho, wo = dy.shape[1:3]
+    ref = np.stack([np.stack([np.einsum("nhwc,nhwo->co", xp[:, a:a + ho, c:c + wo], dy)
+                              for c in range(3)]) for a in range(3)])
+    tol = dict(rtol=1e-4, atol=1e-3) if dtype == np.float32 else dict(rtol=1e-11, atol=1e-11)
+    np.testing.assert_allclose(gk, ref, **tol)
+    np.testing.assert_allclose(gb, dy.sum(axis=(0, 1, 2)), **tol)
