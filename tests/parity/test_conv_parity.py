@@ -175,3 +175,30 @@ def test_causal_conv1d_matches_keras_layer(tf, rng):
     w, b = (v.numpy() for v in layer.weights)
     out = ops.conv(x, w, 1, "causal", dilation_rate=2, bias=b).numpy()
     np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("nd", [1, 2, 3])
+@pytest.mark.parametrize("fmt", ["channels_last", "channels_first"])
+@pytest.mark.parametrize("kind", ["avg", "max"])
+def test_global_pooling_matches_keras_layers(tf, rng, dtype, nd, fmt, kind):
+    spatial = (5, 4, 3)[:nd]
+    shape = (2,) + spatial + (3,) if fmt == "channels_last" else (2, 3) + spatial
+    x = rng.integers(0, 3, size=shape).astype(dtype)  # ties in the max
+    cls = {("avg", 1): "GlobalAveragePooling1D", ("avg", 2): "GlobalAveragePooling2D",
+           ("avg", 3): "GlobalAveragePooling3D", ("max", 1): "GlobalMaxPooling1D",
+           ("max", 2): "GlobalMaxPooling2D", ("max", 3): "GlobalMaxPooling3D"}[(kind, nd)]
+    layer = getattr(tf.keras.layers, cls)(data_format=fmt, dtype=dtype.__name__)
+    tx = tf.Variable(x)
+    with tf.GradientTape() as tape:
+        ref = layer(tx)
+        r = rng.normal(size=ref.shape).astype(dtype)
+        ref_loss = tf.reduce_sum(ref * r)
+    ref_g = tape.gradient(ref_loss, tx).numpy()
+    fx = fk.Variable(x)
+    fn = ops.global_average_pool if kind == "avg" else ops.global_max_pool
+    with fk.GradientTape() as tape:
+        out = fn(fx, fmt, spatial_dims=nd)
+        loss = ops.sum(out * r)
+    np.testing.assert_allclose(out.numpy(), ref.numpy(), **TOL[dtype])
+    np.testing.assert_allclose(tape.gradient(loss, fx).numpy(), ref_g, **TOL[dtype])

@@ -21,9 +21,18 @@ from fastkeras.ops.math import (
     reshape,
     cast,
     matmul,
+    max,
+    min,
 )
 from fastkeras.ops.nn import sparse_categorical_crossentropy, categorical_crossentropy
-from fastkeras.ops.convolution import conv, depthwise_conv, max_pool, average_pool
+from fastkeras.ops.convolution import (
+    conv,
+    depthwise_conv,
+    max_pool,
+    average_pool,
+    global_average_pool,
+    global_max_pool,
+)
 
 __all__ = [
     "Tensor",
@@ -47,10 +56,14 @@ __all__ = [
     "reshape",
     "cast",
     "matmul",
+    "max",
+    "min",
     "sparse_categorical_crossentropy",
     "categorical_crossentropy",
     "conv",
     "depthwise_conv",
     "max_pool",
     "average_pool",
+    "global_average_pool",
+    "global_max_pool",
 ]

@@ -17,7 +17,15 @@ from fastkeras._kernels import pool as _kp
 from fastkeras.ops.math import make
 from fastkeras.ops.tensor import as_array
 
-__all__ = ["conv", "depthwise_conv", "max_pool", "average_pool", "conv_output_shape"]
+__all__ = [
+    "conv",
+    "depthwise_conv",
+    "max_pool",
+    "average_pool",
+    "global_average_pool",
+    "global_max_pool",
+    "conv_output_shape",
+]
 
 _PADDINGS = ("valid", "same", "causal")
 
@@ -289,3 +297,31 @@ def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=N
         return (_from_channels_last(dx, nd, fmt).astype(x_dtype, copy=False),)
 
     return make(_from_channels_last(y, nd, fmt), (inputs,), backward)
+
+
+def _global_axes(x, data_format, nd):
+    v = as_array(x)
+    if v.ndim < 3:
+        raise ValueError(f"`inputs` for global pooling must have rank >= 3, got shape {v.shape}")
+    fmt = _data_format(data_format)
+    nd = v.ndim - 2 if nd is None else nd
+    if nd < 1 or v.ndim < nd + 2:
+        raise ValueError(f"`inputs` of shape {v.shape} has no {nd} spatial dimensions")
+    if fmt == "channels_last":
+        return tuple(range(v.ndim - nd - 1, v.ndim - 1))
+    return tuple(range(v.ndim - nd, v.ndim))
+
+
+def global_average_pool(inputs, data_format=None, keepdims=False, spatial_dims=None):
+    """Mean over the spatial axes (what GlobalAveragePooling1D/2D/3D compute)."""
+    from fastkeras.ops.math import mean
+
+    return mean(inputs, axis=_global_axes(inputs, data_format, spatial_dims), keepdims=keepdims)
+
+
+def global_max_pool(inputs, data_format=None, keepdims=False, spatial_dims=None):
+    """Maximum over the spatial axes (GlobalMaxPooling1D/2D/3D); tied maxima share the
+    gradient equally, as TensorFlow's reduce_max does."""
+    from fastkeras.ops.math import max as max_
+
+    return max_(inputs, axis=_global_axes(inputs, data_format, spatial_dims), keepdims=keepdims)

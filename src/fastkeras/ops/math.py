@@ -4,6 +4,8 @@ Each op computes its value with numpy, wraps it in a Tensor and, only when a
 tape is active, records a closure that maps the upstream gradient to the
 inputs' gradients (broadcast dimensions summed back out).
 """
+import builtins
+
 import numpy as np
 
 from fastkeras.ops import tape as _tape
@@ -26,6 +28,8 @@ __all__ = [
     "cast",
     "getitem",
     "matmul",
+    "max",
+    "min",
 ]
 
 
@@ -161,7 +165,7 @@ def _norm_axis(axis, ndim):
     out = []
     for ax in axes:
         ax = int(ax)
-        if not -ndim <= ax < max(ndim, 1):
+        if not -ndim <= ax < builtins.max(ndim, 1):
             raise ValueError(f"axis {ax} is out of bounds for a tensor of rank {ndim}")
         out.append(ax % ndim if ndim else 0)
     return tuple(out)
@@ -191,7 +195,7 @@ def mean(x, axis=None, keepdims=False):
     count = a.size if axes is None else int(np.prod([a.shape[i] for i in axes]))
 
     def backward(g, needs):
-        return ((_expand_reduced(g, a.shape, axes, keepdims) / max(count, 1)).astype(a.dtype),)
+        return ((_expand_reduced(g, a.shape, axes, keepdims) / builtins.max(count, 1)).astype(a.dtype),)
 
     return make(out, (x,), backward)
 
@@ -249,3 +253,28 @@ def matmul(x1, x2):
         return ga, gb
 
     return make(out, (x1, x2), backward)
+
+
+def _extreme(x, axis, keepdims, fn):
+    a = as_array(x)
+    axes = _norm_axis(axis, a.ndim)
+    out = fn(a, axis=axes, keepdims=keepdims)
+
+    def backward(g, needs):
+        # tf.reduce_max / reduce_min: the gradient is split equally among tied extremes
+        full = _expand_reduced(out, a.shape, axes, keepdims)
+        mask = (a == full).astype(a.dtype if a.dtype.kind == "f" else np.float64)
+        count = mask.sum(axis=axes, keepdims=True) if axes is not None else mask.sum()
+        return (mask * _expand_reduced(g, a.shape, axes, keepdims) / count,)
+
+    return make(out, (x,), backward)
+
+
+def max(x, axis=None, keepdims=False):
+    """Maximum over axes (keras.ops.max); ties share the gradient equally, as in TensorFlow."""
+    return _extreme(x, axis, keepdims, np.max)
+
+
+def min(x, axis=None, keepdims=False):
+    """Minimum over axes (keras.ops.min); ties share the gradient equally, as in TensorFlow."""
+    return _extreme(x, axis, keepdims, np.min)
