@@ -16,6 +16,8 @@ __all__ = [
     "set_floatx",
     "epsilon",
     "set_epsilon",
+    "get_buffer_cache_limit",
+    "set_buffer_cache_limit",
 ]
 
 _lock = threading.Lock()
@@ -99,3 +101,22 @@ def set_epsilon(value):
     if not (0.0 < value < 0.5):
         raise ValueError(f"epsilon must be in (0, 0.5), got {value}")
     _EPSILON = value
+
+
+_BUFFER_CACHE_LIMIT = 512 << 20
+
+
+def get_buffer_cache_limit():
+    """Bytes of freed large output buffers fastkeras may keep for reuse (512 MB default)."""
+    return _BUFFER_CACHE_LIMIT
+
+
+def set_buffer_cache_limit(nbytes):
+    """Bound the buffer cache (see fastkeras.ops.buffers); 0 disables it and frees its buffers."""
+    global _BUFFER_CACHE_LIMIT
+    if isinstance(nbytes, bool) or not isinstance(nbytes, int) or nbytes < 0:
+        raise ValueError(f"nbytes must be an int >= 0, got {nbytes!r}")
+    from fastkeras._kernels import _alloc
+
+    _alloc.set_limit(nbytes)
+    _BUFFER_CACHE_LIMIT = nbytes

@@ -14,6 +14,7 @@ import numpy as np
 from fastkeras import config
 from fastkeras._kernels import conv as _kc
 from fastkeras._kernels import pool as _kp
+from fastkeras.ops import buffers
 from fastkeras.ops.math import make
 from fastkeras.ops.tensor import as_array
 
@@ -178,7 +179,7 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
         if bv.shape != (geom["cout"],):
             raise ValueError(f"`bias` must have shape ({geom['cout']},), got {bv.shape}")
         bv = np.ascontiguousarray(bv, dtype=dt)
-    y = np.empty(batch + out + (geom["cout"],), dtype=dt)
+    y = buffers.empty(batch + out + (geom["cout"],), dt)
     nt = config.get_num_threads()
     _kc.forward(geom, xc.reshape(-1), kc.reshape(-1), bv, y.reshape(-1), nt)
     x_dtype, k_dtype = as_array(inputs).dtype, as_array(kernel).dtype
@@ -187,7 +188,7 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
         gc, _ = _to_channels_last(np.asarray(g, dtype=dt), nd, fmt)
         gx = gk = gb = None
         if needs[0]:
-            dx = np.empty(xc.shape, dtype=dt)
+            dx = buffers.empty(xc.shape, dt)
             _kc.backward_data(geom, gc.reshape(-1), kc.reshape(-1), dx.reshape(-1), nt)
             gx = _from_channels_last(dx, nd, fmt).astype(x_dtype, copy=False)
         if needs[1] or (len(needs) > 2 and needs[2]):
@@ -261,16 +262,16 @@ def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None)
     window's maximum receives it (TensorFlow's MaxPool3DGrad)."""
     xc, dt, geom, batch, out, nd, fmt = _pool_problem(inputs, pool_size, strides, padding,
                                                       data_format)
-    y = np.empty(batch + out + (geom["c"],), dtype=dt)
+    y = buffers.empty(batch + out + (geom["c"],), dt)
     ties = nd == 3
-    argmax = None if ties else np.empty(y.size, dtype=np.int32)
+    argmax = None if ties else buffers.empty((y.size,), np.int32)
     nt = config.get_num_threads()
     _kp.max_forward(geom, xc.reshape(-1), y.reshape(-1), argmax, nt)
     x_dtype = as_array(inputs).dtype
 
     def backward(g, needs):
         gc, _ = _to_channels_last(np.asarray(g, dtype=dt), nd, fmt)
-        dx = np.empty(xc.shape, dtype=dt)
+        dx = buffers.empty(xc.shape, dt)
         if ties:
             _kp.max_backward_ties(geom, xc.reshape(-1), y.reshape(-1), gc.reshape(-1),
                                   dx.reshape(-1), nt)
@@ -285,14 +286,14 @@ def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=N
     """Average pooling (keras.ops.average_pool); "same" padding is not counted in the mean."""
     xc, dt, geom, batch, out, nd, fmt = _pool_problem(inputs, pool_size, strides, padding,
                                                       data_format)
-    y = np.empty(batch + out + (geom["c"],), dtype=dt)
+    y = buffers.empty(batch + out + (geom["c"],), dt)
     nt = config.get_num_threads()
     _kp.avg_forward(geom, xc.reshape(-1), y.reshape(-1), nt)
     x_dtype = as_array(inputs).dtype
 
     def backward(g, needs):
         gc, _ = _to_channels_last(np.asarray(g, dtype=dt), nd, fmt)
-        dx = np.empty(xc.shape, dtype=dt)
+        dx = buffers.empty(xc.shape, dt)
         _kp.avg_backward(geom, gc.reshape(-1), dx.reshape(-1), nt)
         return (_from_channels_last(dx, nd, fmt).astype(x_dtype, copy=False),)
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from fastkeras import config
 from fastkeras._kernels import softmax_xent as _kx
+from fastkeras.ops import buffers
 from fastkeras.ops import tape as _tape
 from fastkeras.ops.math import make
 from fastkeras.ops.tensor import Tensor, as_array
@@ -66,6 +67,12 @@ class XentProblem:
 
     def kernel(self, gscale=None, want_loss=True, want_grad=False, grad_scale=1.0):
         """Run the fused kernel: (per-row loss or None, gradient or None)."""
+        if want_grad and self.x.nbytes >= buffers.CACHE_MIN_BYTES:
+            with buffers.cached():  # the gradient buffer comes from the buffer cache
+                return self._kernel(gscale, want_loss, want_grad, grad_scale)
+        return self._kernel(gscale, want_loss, want_grad, grad_scale)
+
+    def _kernel(self, gscale, want_loss, want_grad, grad_scale):
         if self.y is None:
             return _kx.dense(self.x, self.t, gscale, want_loss=want_loss, want_grad=want_grad,
                              grad_scale=grad_scale, n_threads=config.get_num_threads(),
