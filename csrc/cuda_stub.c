@@ -39,10 +39,10 @@ int fk_conv_f64_cuda_host(int which, const fk_conv_geom *g, const double *a, con
     return FK_ENOTBUILT;
 }
 int fk_pool_f32_cuda_host(int which, const fk_pool_geom *g, const float *in, float *out,
-                          int32_t *argmax) {
+                          uint8_t *argmax) {
     return FK_ENOTBUILT;
 }
 int fk_pool_f64_cuda_host(int which, const fk_pool_geom *g, const double *in, double *out,
-                          int32_t *argmax) {
+                          uint8_t *argmax) {
     return FK_ENOTBUILT;
 }

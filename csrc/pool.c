@@ -2,6 +2,7 @@
  * vectorised over the contiguous channel axis. */
 #include <limits.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include "fastkeras/pool.h"
 
@@ -22,6 +23,15 @@ int fk_pool_check(const fk_pool_geom *g) {
     if (g->c > INT64_MAX / 8 / pin || (g->n > 0 && g->c * pin > INT64_MAX / 8 / g->n))
         return FK_EBADSHAPE;
     return FK_OK;
+}
+
+/* First input position (possibly negative: padding) of output pixel p's window. */
+static inline void fk_pool_window_start(const fk_pool_geom *g, int64_t p, int64_t s0[3]) {
+    const int64_t o0 = p / (g->out[1] * g->out[2]), o1 = (p / g->out[2]) % g->out[1];
+    const int64_t o2 = p % g->out[2];
+    s0[0] = o0 * g->stride[0] - g->pad[0];
+    s0[1] = o1 * g->stride[1] - g->pad[1];
+    s0[2] = o2 * g->stride[2] - g->pad[2];
 }
 
 static int fk_pool_threads(const fk_pool_geom *g, int requested) {

@@ -18,11 +18,12 @@ static inline void FK_FN(window)(const fk_pool_geom *g, int64_t p, int64_t lo[3]
     }
 }
 
-int FK_FN(fk_maxpool_fwd)(const fk_pool_geom *g, const T *x, T *y, int32_t *argmax,
+int FK_FN(fk_maxpool_fwd)(const fk_pool_geom *g, const T *x, T *y, uint8_t *argmax,
                           int n_threads) {
     int st = fk_pool_check(g);
     if (st != FK_OK) return st;
     if (!x || !y) return FK_ENULL;
+    if (argmax && g->k[0] * g->k[1] * g->k[2] > 256) return FK_EBADARG;
     const int64_t P = g->out[0] * g->out[1] * g->out[2];
     const int64_t Pin = g->in[0] * g->in[1] * g->in[2];
     const int64_t C = g->c;
@@ -34,28 +35,29 @@ int FK_FN(fk_maxpool_fwd)(const fk_pool_geom *g, const T *x, T *y, int32_t *argm
         const int64_t img = item / P, p = item % P;
         const T *xi = x + img * Pin * C;
         T *restrict yo = y + item * C;
-        int32_t *restrict ao = argmax ? argmax + item * C : (int32_t *)0;
-        int64_t lo[3], hi[3];
+        uint8_t *restrict ao = argmax ? argmax + item * C : (uint8_t *)0;
+        int64_t lo[3], hi[3], s0[3];
         FK_FN(window)(g, p, lo, hi);
+        fk_pool_window_start(g, p, s0);
         int first = 1;
         for (int64_t d = lo[0]; d < hi[0]; ++d)
             for (int64_t h = lo[1]; h < hi[1]; ++h)
                 for (int64_t w = lo[2]; w < hi[2]; ++w) {
-                    const int64_t idx = (d * g->in[1] + h) * g->in[2] + w;
-                    const T *restrict xr = xi + idx * C;
-                    const int32_t id32 = (int32_t)idx;
+                    const T *restrict xr = xi + ((d * g->in[1] + h) * g->in[2] + w) * C;
+                    const uint8_t loc =
+                        (uint8_t)(((d - s0[0]) * g->k[1] + (h - s0[1])) * g->k[2] + (w - s0[2]));
                     if (first) {
                         memcpy(yo, xr, (size_t)C * sizeof(T));
-                        if (ao) for (int64_t c = 0; c < C; ++c) ao[c] = (int32_t)idx;
+                        if (ao) memset(ao, loc, (size_t)C);
                         first = 0;
                     } else if (ao) {
                         for (int64_t c = 0; c < C; ++c) {
                             const T v = xr[c], m = yo[c];
-                            const int32_t a = ao[c];
-                            /* strict: the first maximum in window order wins */
-                            const int32_t gt = -(int32_t)(v > m); /* all ones or zero */
+                            const uint8_t a = ao[c];
+                            /* strict: the first maximum in window order wins; branch-free */
+                            const uint8_t gt = (uint8_t)(-(int)(v > m));
                             yo[c] = v > m ? v : m;
-                            ao[c] = (a & ~gt) | (id32 & gt); /* branch-free: vectorises */
+                            ao[c] = (uint8_t)((a & (uint8_t)~gt) | (loc & gt));
                         }
                     } else {
                         for (int64_t c = 0; c < C; ++c) yo[c] = xr[c] > yo[c] ? xr[c] : yo[c];
@@ -65,44 +67,92 @@ int FK_FN(fk_maxpool_fwd)(const fk_pool_geom *g, const T *x, T *y, int32_t *argm
     return FK_OK;
 }
 
-int FK_FN(fk_maxpool_bwd)(const fk_pool_geom *g, const T *dy, const int32_t *argmax, T *dx,
+/* Non-overlapping windows: every dx element belongs to at most one window, so
+ * dx can be gathered row by row (no zeroing pass, no scatter) and streamed out. */
+static void FK_FN(maxpool_bwd_gather)(const fk_pool_geom *g, const T *dy, const uint8_t *argmax,
+                                      T *dx, int nt) {
+    const int64_t P = g->out[0] * g->out[1] * g->out[2];
+    const int64_t Pin = g->in[0] * g->in[1] * g->in[2];
+    const int64_t C = g->c, W = g->in[2];
+    const int64_t rows = g->n * g->in[0] * g->in[1];
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+#endif
+    for (int64_t r = 0; r < rows; ++r) {
+        const int64_t img = r / (g->in[0] * g->in[1]);
+        const int64_t d = (r / g->in[1]) % g->in[0], h = r % g->in[1];
+        T *restrict out = dx + img * Pin * C + (d * g->in[1] + h) * W * C;
+        /* the window row covering (d, h), if any */
+        const int64_t od = (d + g->pad[0]) / g->stride[0], oh = (h + g->pad[1]) / g->stride[1];
+        const int64_t kd = (d + g->pad[0]) % g->stride[0], kh = (h + g->pad[1]) % g->stride[1];
+        const int covered = od < g->out[0] && oh < g->out[1] && kd < g->k[0] && kh < g->k[1];
+        for (int64_t w = 0; w < W; ++w) {
+            T *restrict o = out + w * C;
+            const int64_t ow = (w + g->pad[2]) / g->stride[2], kw = (w + g->pad[2]) % g->stride[2];
+            if (!covered || ow >= g->out[2] || kw >= g->k[2]) {
+                memset(o, 0, (size_t)C * sizeof(T));
+                continue;
+            }
+            const int64_t e = (img * P + (od * g->out[1] + oh) * g->out[2] + ow) * C;
+            const uint8_t loc = (uint8_t)((kd * g->k[1] + kh) * g->k[2] + kw);
+            const uint8_t *restrict a = argmax + e;
+            const T *restrict dyo = dy + e;
+            for (int64_t c = 0; c < C; ++c) o[c] = a[c] == loc ? dyo[c] : (T)0;
+        }
+    }
+}
+
+int FK_FN(fk_maxpool_bwd)(const fk_pool_geom *g, const T *dy, const uint8_t *argmax, T *dx,
                           int n_threads) {
     int st = fk_pool_check(g);
     if (st != FK_OK) return st;
     if (!dy || !argmax || !dx) return FK_ENULL;
+    const int64_t taps = g->k[0] * g->k[1] * g->k[2];
+    if (taps > 256) return FK_EBADARG;
     const int64_t P = g->out[0] * g->out[1] * g->out[2];
     const int64_t Pin = g->in[0] * g->in[1] * g->in[2];
     const int64_t C = g->c;
     const int nt = fk_pool_threads(g, n_threads);
+    int overlap = 0;
+    for (int d = 0; d < 3; ++d) overlap |= g->stride[d] < g->k[d];
+    if (!overlap) {
+        /* an index outside the window can only point at no element: harmless here */
+        FK_FN(maxpool_bwd_gather)(g, dy, argmax, dx, nt);
+        return FK_OK;
+    }
     const int nti = (int)(g->n < nt ? g->n : nt);
     int bad = 0;
-    /* One image per work item: overlapping windows add into the same dx. */
+    /* Overlapping windows: one image per work item, zero then add in window order. */
 #ifdef _OPENMP
 #pragma omp parallel for schedule(static) num_threads(nti) if (nti > 1) reduction(| : bad)
 #endif
     for (int64_t img = 0; img < g->n; ++img) {
         T *dxi = dx + img * Pin * C;
         memset(dxi, 0, (size_t)(Pin * C) * sizeof(T));
-        const T *dyi = dy + img * P * C;
-        const int32_t *ai = argmax + img * P * C;
         for (int64_t p = 0; p < P; ++p) {
-            const int32_t *ap = ai + p * C;
-            const T *dyp = dyi + p * C;
+            int64_t s0[3];
+            fk_pool_window_start(g, p, s0);
+            const uint8_t *ap = argmax + (img * P + p) * C;
+            const T *dyp = dy + (img * P + p) * C;
             for (int64_t c = 0; c < C; ++c) {
-                const int64_t idx = ap[c];
-                if (idx < 0 || idx >= Pin) { /* never trust an index buffer blindly */
+                const int64_t loc = ap[c];
+                const int64_t d = s0[0] + loc / (g->k[1] * g->k[2]);
+                const int64_t h = s0[1] + (loc / g->k[2]) % g->k[1];
+                const int64_t w = s0[2] + loc % g->k[2];
+                if (loc >= taps || d < 0 || d >= g->in[0] || h < 0 || h >= g->in[1] || w < 0 ||
+                    w >= g->in[2]) { /* never trust an index buffer blindly */
                     bad = 1;
                     continue;
                 }
-                dxi[idx * C + c] += dyp[c];
+                dxi[((d * g->in[1] + h) * g->in[2] + w) * C + c] += dyp[c];
             }
         }
     }
     return bad ? FK_EBADARG : FK_OK;
 }
 
-int FK_FN(fk_maxpool_bwd_ties)(const fk_pool_geom *g, const T *x, const T *y, const T *dy,
-                               T *dx, int n_threads) {
+int FK_FN(fk_maxpool_bwd_recompute)(const fk_pool_geom *g, const T *x, const T *y, const T *dy,
+                                    T *dx, int all_ties, int n_threads) {
     int st = fk_pool_check(g);
     if (st != FK_OK) return st;
     if (!x || !y || !dy || !dx) return FK_ENULL;
@@ -111,27 +161,44 @@ int FK_FN(fk_maxpool_bwd_ties)(const fk_pool_geom *g, const T *x, const T *y, co
     const int64_t C = g->c;
     const int nt = fk_pool_threads(g, n_threads);
     const int nti = (int)(g->n < nt ? g->n : nt);
+    int oom = 0;
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(nti) if (nti > 1)
+#pragma omp parallel for schedule(static) num_threads(nti) if (nti > 1) reduction(| : oom)
 #endif
     for (int64_t img = 0; img < g->n; ++img) {
         T *dxi = dx + img * Pin * C;
         const T *xi = x + img * Pin * C;
         memset(dxi, 0, (size_t)(Pin * C) * sizeof(T));
+        /* first-maximum mode marks, per channel, windows already credited */
+        unsigned char *done = all_ties ? (unsigned char *)0 : (unsigned char *)calloc((size_t)C, 1);
+        if (!all_ties && !done) {
+            oom = 1;
+            continue;
+        }
         for (int64_t p = 0; p < P; ++p) {
             const T *yo = y + (img * P + p) * C, *dyo = dy + (img * P + p) * C;
             int64_t lo[3], hi[3];
             FK_FN(window)(g, p, lo, hi);
+            if (done) memset(done, 0, (size_t)C);
             for (int64_t d = lo[0]; d < hi[0]; ++d)
                 for (int64_t h = lo[1]; h < hi[1]; ++h)
                     for (int64_t w = lo[2]; w < hi[2]; ++w) {
                         const int64_t off = ((d * g->in[1] + h) * g->in[2] + w) * C;
-                        for (int64_t c = 0; c < C; ++c)
-                            dxi[off + c] += xi[off + c] == yo[c] ? dyo[c] : (T)0;
+                        if (all_ties) {
+                            for (int64_t c = 0; c < C; ++c)
+                                dxi[off + c] += xi[off + c] == yo[c] ? dyo[c] : (T)0;
+                        } else {
+                            for (int64_t c = 0; c < C; ++c)
+                                if (!done[c] && xi[off + c] == yo[c]) {
+                                    dxi[off + c] += dyo[c];
+                                    done[c] = 1;
+                                }
+                        }
                     }
         }
+        free(done);
     }
-    return FK_OK;
+    return oom ? FK_ENOMEM : FK_OK;
 }
 
 int FK_FN(fk_avgpool_fwd)(const fk_pool_geom *g, const T *x, T *y, int n_threads) {

@@ -143,7 +143,7 @@ __global__ void bias_grad(Dims d, const T *dy, T *db) {
 }
 
 template <typename T>
-__global__ void pool_fwd(Dims d, const T *x, T *y, int32_t *argmax, bool is_max) {
+__global__ void pool_fwd(Dims d, const T *x, T *y, uint8_t *argmax, bool is_max) {
     const int64_t P = d.out[0] * d.out[1] * d.out[2], Pin = d.in[0] * d.in[1] * d.in[2];
     const int64_t C = d.cin, total = d.n * P * C;
     for (int64_t e = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; e < total;
@@ -157,7 +157,7 @@ __global__ void pool_fwd(Dims d, const T *x, T *y, int32_t *argmax, bool is_max)
             hi[t] = s + d.k[t] > d.in[t] ? d.in[t] : s + d.k[t];
         }
         T best = T(0), sum = T(0);
-        int32_t arg = 0;
+        uint8_t arg = 0;
         bool first = true;
         for (int64_t a = lo[0]; a < hi[0]; ++a)
             for (int64_t b = lo[1]; b < hi[1]; ++b)
@@ -166,7 +166,10 @@ __global__ void pool_fwd(Dims d, const T *x, T *y, int32_t *argmax, bool is_max)
                     const T v = x[(img * Pin + idx) * C + c];
                     if (first || v > best) {  // strict: the first maximum wins, as on the CPU
                         best = v;
-                        arg = (int32_t)idx;
+                        // position inside the window, as the CPU kernels record it
+                        arg = (uint8_t)((((a - (o[0] * d.stride[0] - d.pad[0])) * d.k[1]) +
+                                         (b - (o[1] * d.stride[1] - d.pad[1]))) * d.k[2] +
+                                        (q - (o[2] * d.stride[2] - d.pad[2])));
                         first = false;
                     }
                     sum += v;
@@ -181,7 +184,7 @@ __global__ void pool_fwd(Dims d, const T *x, T *y, int32_t *argmax, bool is_max)
 }
 
 template <typename T>
-__global__ void pool_bwd(Dims d, const T *dy, const int32_t *argmax, T *dx, bool is_max) {
+__global__ void pool_bwd(Dims d, const T *dy, const uint8_t *argmax, T *dx, bool is_max) {
     const int64_t P = d.out[0] * d.out[1] * d.out[2], Pin = d.in[0] * d.in[1] * d.in[2];
     const int64_t C = d.cin, total = d.n * Pin * C;
     for (int64_t e = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; e < total;
@@ -201,7 +204,10 @@ __global__ void pool_bwd(Dims d, const T *dy, const int32_t *argmax, T *dx, bool
                 for (int64_t q = olo[2]; q <= ohi[2]; ++q) {
                     const int64_t po = (a * d.out[1] + b) * d.out[2] + q, oe = (img * P + po) * C + c;
                     if (is_max) {
-                        if (argmax[oe] == pi) acc += dy[oe];
+                        const int64_t loc = ((i[0] - (a * d.stride[0] - d.pad[0])) * d.k[1] +
+                                             (i[1] - (b * d.stride[1] - d.pad[1]))) * d.k[2] +
+                                            (i[2] - (q * d.stride[2] - d.pad[2]));
+                        if (argmax[oe] == loc) acc += dy[oe];
                     } else {
                         int64_t cnt = 1, o[3] = {a, b, q};
                         for (int t = 0; t < 3; ++t) {
@@ -286,10 +292,11 @@ int conv_host(int which, const fk_conv_geom *g, const T *a, const T *b, const T 
 }
 
 template <typename T>
-int pool_host(int which, const fk_pool_geom *g, const T *in, T *out, int32_t *argmax) {
+int pool_host(int which, const fk_pool_geom *g, const T *in, T *out, uint8_t *argmax) {
     int rc = fk_pool_check(g);
     if (rc != FK_OK) return rc;
     if (!in || !out || (which == 1 && !argmax)) return FK_ENULL;
+    if (which <= 1 && argmax && g->k[0] * g->k[1] * g->k[2] > 256) return FK_EBADARG;
     int count = 0;
     rc = status_of(cudaGetDeviceCount(&count));
     if (rc != FK_OK || count == 0) { cudaGetLastError(); return FK_ENODEVICE; }
@@ -302,17 +309,17 @@ int pool_host(int which, const fk_pool_geom *g, const T *in, T *out, int32_t *ar
     rc = up(&din, in, (fwd ? nx : ny) * sizeof(T), bufs);
     if (rc == FK_OK) rc = up(&dout, nullptr, (fwd ? ny : nx) * sizeof(T), bufs);
     if (rc == FK_OK && is_max && argmax)
-        rc = up(&darg, which == 1 ? argmax : nullptr, ny * sizeof(int32_t), bufs);
+        rc = up(&darg, which == 1 ? argmax : nullptr, ny * sizeof(uint8_t), bufs);
     if (rc != FK_OK) return rc;
     if (fwd)
-        pool_fwd<T><<<blocks_for(ny), kThreads>>>(d, (T *)din, (T *)dout, (int32_t *)darg, is_max);
+        pool_fwd<T><<<blocks_for(ny), kThreads>>>(d, (T *)din, (T *)dout, (uint8_t *)darg, is_max);
     else
-        pool_bwd<T><<<blocks_for(nx), kThreads>>>(d, (T *)din, (int32_t *)darg, (T *)dout, is_max);
+        pool_bwd<T><<<blocks_for(nx), kThreads>>>(d, (T *)din, (uint8_t *)darg, (T *)dout, is_max);
     rc = status_of(cudaGetLastError());
     if (rc == FK_OK)
         rc = status_of(cudaMemcpy(out, dout, (fwd ? ny : nx) * sizeof(T), cudaMemcpyDeviceToHost));
     if (rc == FK_OK && which == 0 && argmax)
-        rc = status_of(cudaMemcpy(argmax, darg, ny * sizeof(int32_t), cudaMemcpyDeviceToHost));
+        rc = status_of(cudaMemcpy(argmax, darg, ny * sizeof(uint8_t), cudaMemcpyDeviceToHost));
     return rc;
 }
 
@@ -328,10 +335,10 @@ extern "C" int fk_conv_f64_cuda_host(int which, const fk_conv_geom *g, const dou
     return conv_host<double>(which, g, a, b, bias, out, out2);
 }
 extern "C" int fk_pool_f32_cuda_host(int which, const fk_pool_geom *g, const float *in, float *out,
-                                     int32_t *argmax) {
+                                     uint8_t *argmax) {
     return pool_host<float>(which, g, in, out, argmax);
 }
 extern "C" int fk_pool_f64_cuda_host(int which, const fk_pool_geom *g, const double *in,
-                                     double *out, int32_t *argmax) {
+                                     double *out, uint8_t *argmax) {
     return pool_host<double>(which, g, in, out, argmax);
 }

@@ -111,10 +111,11 @@ static void test_conv_and_pool(void) {
 
     fk_pool_geom pg = {1, {1, 3, 3}, {1, 2, 2}, {1, 2, 2}, {1, 1, 1}, {0, 0, 0}, 1};
     float py[4];
-    int32_t am[4];
+    uint8_t am[4];
     CHECK(fk_maxpool_fwd_f32(&pg, x, py, am, 1) == FK_OK, "maxpool");
     CHECK(py[0] == 5 && py[1] == 6 && py[2] == 8 && py[3] == 9, "maxpool values (seed 3.9)");
     CHECK(fk_maxpool_bwd_f32(&pg, dy, am, dx, 1) == FK_OK, "maxpool bwd");
+    CHECK(am[0] == 3 && am[3] == 3, "argmax is the window position (bottom-right here)");
     CHECK(dx[4] == 1 && dx[8] == 1 && dx[0] == 0, "maxpool grad to the argmax");
     am[2] = 99;
     CHECK(fk_maxpool_bwd_f32(&pg, dy, am, dx, 1) == FK_EBADARG, "corrupt argmax refused");

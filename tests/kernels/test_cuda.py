@@ -106,7 +106,7 @@ def test_pool_cuda_matches_cpu(dtype):
     dy = rng.normal(size=ny).astype(dtype)
     xf = xc.reshape(-1)
     y1, y2 = np.empty(ny, dtype), np.empty(ny, dtype)
-    a1, a2 = np.empty(ny, np.int32), np.empty(ny, np.int32)
+    a1, a2 = np.empty(ny, np.uint8), np.empty(ny, np.uint8)
     kp.max_forward(geom, xf, y1, a1)
     kp.cuda_pass(0, geom, xf, y2, a2)
     assert np.array_equal(y1, y2) and np.array_equal(a1, a2)

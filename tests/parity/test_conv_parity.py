@@ -202,3 +202,21 @@ def test_global_pooling_matches_keras_layers(tf, rng, dtype, nd, fmt, kind):
         loss = ops.sum(out * r)
     np.testing.assert_allclose(out.numpy(), ref.numpy(), **TOL[dtype])
     np.testing.assert_allclose(tape.gradient(loss, fx).numpy(), ref_g, **TOL[dtype])
+
+
+@pytest.mark.parametrize("padding", ["valid", "same"])
+def test_max_pool_windows_over_256_elements(tf, rng, padding):
+    """Windows too large for the byte-sized argmax recompute the first maximum from x and y."""
+    x = rng.integers(0, 3, size=(2, 20, 19, 3)).astype(np.float32)
+    tx = tf.Variable(x)
+    with tf.GradientTape() as tape:
+        ref = tf.nn.max_pool2d(tx, 17, 2, padding.upper())
+        r = rng.normal(size=ref.shape).astype(np.float32)
+        loss = tf.reduce_sum(ref * r)
+    ref_g = tape.gradient(loss, tx).numpy()
+    fx = fk.Variable(x)
+    with fk.GradientTape() as tape:
+        out = ops.max_pool(fx, 17, 2, padding)
+        floss = ops.sum(out * r)
+    np.testing.assert_allclose(out.numpy(), ref.numpy())
+    np.testing.assert_allclose(tape.gradient(floss, fx).numpy(), ref_g, rtol=1e-6, atol=1e-6)

@@ -4,9 +4,10 @@
  * 2-D use size 1 in the leading spatial dims. pad[] is the padding before each
  * dim; padded positions never win a max and are not counted by the average
  * (tf.keras' "same" semantics). Max pooling can record, per output element,
- * the flat input pixel (d*Hi + h)*Wi + w of its maximum (the first one in
- * window order on ties, as TensorFlow's CPU kernels do); the backward pass
- * sends each gradient there. */
+ * the position of its maximum inside the window, (kd*Kh + kh)*Kw + kw as a
+ * byte (windows of up to 256 elements; the first maximum in window order on
+ * ties, as TensorFlow's 1-D/2-D CPU kernels do); the backward pass sends each
+ * gradient there. */
 #ifndef FASTKERAS_POOL_H
 #define FASTKERAS_POOL_H
 
@@ -27,23 +28,25 @@ typedef struct fk_pool_geom {
 /* FK_OK if sizes are positive, pad < k, and every window has a valid element. */
 int fk_pool_check(const fk_pool_geom *g);
 
-/* argmax: [N, Do, Ho, Wo, C] int32 or NULL. */
-int fk_maxpool_fwd_f32(const fk_pool_geom *g, const float *x, float *y, int32_t *argmax,
+/* argmax: [N, Do, Ho, Wo, C] window positions, or NULL (required <= 256 taps). */
+int fk_maxpool_fwd_f32(const fk_pool_geom *g, const float *x, float *y, uint8_t *argmax,
                        int n_threads);
-int fk_maxpool_fwd_f64(const fk_pool_geom *g, const double *x, double *y, int32_t *argmax,
+int fk_maxpool_fwd_f64(const fk_pool_geom *g, const double *x, double *y, uint8_t *argmax,
                        int n_threads);
-/* dx (overwritten) from dy and the argmax recorded by the forward pass. */
-int fk_maxpool_bwd_f32(const fk_pool_geom *g, const float *dy, const int32_t *argmax, float *dx,
+/* dx (overwritten) from dy and the argmax recorded by the forward pass. Windows
+ * that do not overlap are gathered row by row (one write of dx, no zeroing pass). */
+int fk_maxpool_bwd_f32(const fk_pool_geom *g, const float *dy, const uint8_t *argmax, float *dx,
                        int n_threads);
-int fk_maxpool_bwd_f64(const fk_pool_geom *g, const double *dy, const int32_t *argmax,
+int fk_maxpool_bwd_f64(const fk_pool_geom *g, const double *dy, const uint8_t *argmax,
                        double *dx, int n_threads);
-/* dx (overwritten) where every element equal to its window's maximum receives
- * that window's gradient: TensorFlow's rule for 3-D max pooling, whose gradient
- * goes to all tied maxima. x and y are the forward input and output. */
-int fk_maxpool_bwd_ties_f32(const fk_pool_geom *g, const float *x, const float *y,
-                            const float *dy, float *dx, int n_threads);
-int fk_maxpool_bwd_ties_f64(const fk_pool_geom *g, const double *x, const double *y,
-                            const double *dy, double *dx, int n_threads);
+/* dx (overwritten) recomputed from the forward input x and output y, for any
+ * window size: all_ties = 1 gives every element equal to its window's maximum
+ * the window's gradient (TensorFlow's rule for 3-D max pooling); all_ties = 0
+ * gives it to the first maximum in window order only. */
+int fk_maxpool_bwd_recompute_f32(const fk_pool_geom *g, const float *x, const float *y,
+                                 const float *dy, float *dx, int all_ties, int n_threads);
+int fk_maxpool_bwd_recompute_f64(const fk_pool_geom *g, const double *x, const double *y,
+                                 const double *dy, double *dx, int all_ties, int n_threads);
 int fk_avgpool_fwd_f32(const fk_pool_geom *g, const float *x, float *y, int n_threads);
 int fk_avgpool_fwd_f64(const fk_pool_geom *g, const double *x, double *y, int n_threads);
 int fk_avgpool_bwd_f32(const fk_pool_geom *g, const float *dy, float *dx, int n_threads);

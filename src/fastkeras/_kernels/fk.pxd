@@ -1,6 +1,6 @@
 # Declarations of the fastkeras C API (csrc/include/fastkeras). Every kernel is
 # noexcept nogil: it returns a status and never touches Python.
-from libc.stdint cimport int64_t, int32_t
+from libc.stdint cimport int64_t, int32_t, uint8_t
 
 cdef extern from "fastkeras/fk_status.h" nogil:
     int FK_OK
@@ -108,18 +108,20 @@ cdef extern from "fastkeras/pool.h" nogil:
         int64_t[3] pad
         int64_t c
     int fk_pool_check(const fk_pool_geom *g) noexcept
-    int fk_maxpool_fwd_f32(const fk_pool_geom *g, const float *x, float *y, int32_t *argmax,
+    int fk_maxpool_fwd_f32(const fk_pool_geom *g, const float *x, float *y, uint8_t *argmax,
                            int n_threads) noexcept
-    int fk_maxpool_fwd_f64(const fk_pool_geom *g, const double *x, double *y, int32_t *argmax,
+    int fk_maxpool_fwd_f64(const fk_pool_geom *g, const double *x, double *y, uint8_t *argmax,
                            int n_threads) noexcept
-    int fk_maxpool_bwd_f32(const fk_pool_geom *g, const float *dy, const int32_t *argmax,
+    int fk_maxpool_bwd_f32(const fk_pool_geom *g, const float *dy, const uint8_t *argmax,
                            float *dx, int n_threads) noexcept
-    int fk_maxpool_bwd_f64(const fk_pool_geom *g, const double *dy, const int32_t *argmax,
+    int fk_maxpool_bwd_f64(const fk_pool_geom *g, const double *dy, const uint8_t *argmax,
                            double *dx, int n_threads) noexcept
-    int fk_maxpool_bwd_ties_f32(const fk_pool_geom *g, const float *x, const float *y,
-                                const float *dy, float *dx, int n_threads) noexcept
-    int fk_maxpool_bwd_ties_f64(const fk_pool_geom *g, const double *x, const double *y,
-                                const double *dy, double *dx, int n_threads) noexcept
+    int fk_maxpool_bwd_recompute_f32(const fk_pool_geom *g, const float *x, const float *y,
+                                     const float *dy, float *dx, int all_ties,
+                                     int n_threads) noexcept
+    int fk_maxpool_bwd_recompute_f64(const fk_pool_geom *g, const double *x, const double *y,
+                                     const double *dy, double *dx, int all_ties,
+                                     int n_threads) noexcept
     int fk_avgpool_fwd_f32(const fk_pool_geom *g, const float *x, float *y, int n_threads) noexcept
     int fk_avgpool_fwd_f64(const fk_pool_geom *g, const double *x, double *y, int n_threads) noexcept
     int fk_avgpool_bwd_f32(const fk_pool_geom *g, const float *dy, float *dx, int n_threads) noexcept
@@ -131,6 +133,6 @@ cdef extern from "fastkeras/cuda/conv_cuda.h" nogil:
     int fk_conv_f64_cuda_host(int which, const fk_conv_geom *g, const double *a, const double *b,
                               const double *bias, double *out, double *out2) noexcept
     int fk_pool_f32_cuda_host(int which, const fk_pool_geom *g, const float *inp, float *out,
-                              int32_t *argmax) noexcept
+                              uint8_t *argmax) noexcept
     int fk_pool_f64_cuda_host(int which, const fk_pool_geom *g, const double *inp, double *out,
-                              int32_t *argmax) noexcept
+                              uint8_t *argmax) noexcept

@@ -1,6 +1,6 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
 """Cython bridge to the pooling kernels (flat channels-last arrays, dict geometry)."""
-from libc.stdint cimport int64_t, int32_t
+from libc.stdint cimport int64_t, int32_t, uint8_t
 from cython cimport floating
 import numpy as np
 
@@ -29,7 +29,7 @@ cdef inline void expect(Py_ssize_t got, int64_t want, str what) except *:
         raise ValueError(f"{what} has {got} elements, expected {want}")
 
 
-def max_forward(dict geom, const floating[::1] x, floating[::1] y, int32_t[::1] argmax,
+def max_forward(dict geom, const floating[::1] x, floating[::1] y, uint8_t[::1] argmax,
                 int n_threads=1):
     cdef fk_pool_geom c = make_geom(geom)
     cdef int64_t pin = c.in_[0] * c.in_[1] * c.in_[2], pout = c.out[0] * c.out[1] * c.out[2]
@@ -39,7 +39,7 @@ def max_forward(dict geom, const floating[::1] x, floating[::1] y, int32_t[::1] 
         expect(argmax.shape[0], c.n * pout * c.c, "argmax")
     if c.n == 0:
         return
-    cdef int32_t *ap = &argmax[0] if argmax is not None else NULL
+    cdef uint8_t *ap = &argmax[0] if argmax is not None else NULL
     cdef int st
     with nogil:
         if floating is float:
@@ -49,7 +49,7 @@ def max_forward(dict geom, const floating[::1] x, floating[::1] y, int32_t[::1] 
     check_status(st, "fk_maxpool_fwd")
 
 
-def max_backward(dict geom, const floating[::1] dy, const int32_t[::1] argmax, floating[::1] dx,
+def max_backward(dict geom, const floating[::1] dy, const uint8_t[::1] argmax, floating[::1] dx,
                  int n_threads=1):
     cdef fk_pool_geom c = make_geom(geom)
     cdef int64_t pin = c.in_[0] * c.in_[1] * c.in_[2], pout = c.out[0] * c.out[1] * c.out[2]
@@ -67,9 +67,11 @@ def max_backward(dict geom, const floating[::1] dy, const int32_t[::1] argmax, f
     check_status(st, "fk_maxpool_bwd")
 
 
-def max_backward_ties(dict geom, const floating[::1] x, const floating[::1] y,
-                      const floating[::1] dy, floating[::1] dx, int n_threads=1):
-    """dx where every element equal to its window's maximum gets the window's gradient."""
+def max_backward_recompute(dict geom, const floating[::1] x, const floating[::1] y,
+                           const floating[::1] dy, floating[::1] dx, bint all_ties,
+                           int n_threads=1):
+    """dx from the forward input and output: every tied maximum (all_ties) or the first
+    maximum of each window gets the window's gradient."""
     cdef fk_pool_geom c = make_geom(geom)
     cdef int64_t pin = c.in_[0] * c.in_[1] * c.in_[2], pout = c.out[0] * c.out[1] * c.out[2]
     expect(x.shape[0], c.n * pin * c.c, "x")
@@ -81,10 +83,12 @@ def max_backward_ties(dict geom, const floating[::1] x, const floating[::1] y,
     cdef int st
     with nogil:
         if floating is float:
-            st = fk_maxpool_bwd_ties_f32(&c, &x[0], &y[0], &dy[0], &dx[0], n_threads)
+            st = fk_maxpool_bwd_recompute_f32(&c, &x[0], &y[0], &dy[0], &dx[0], all_ties,
+                                              n_threads)
         else:
-            st = fk_maxpool_bwd_ties_f64(&c, &x[0], &y[0], &dy[0], &dx[0], n_threads)
-    check_status(st, "fk_maxpool_bwd_ties")
+            st = fk_maxpool_bwd_recompute_f64(&c, &x[0], &y[0], &dy[0], &dx[0], all_ties,
+                                              n_threads)
+    check_status(st, "fk_maxpool_bwd_recompute")
 
 
 def avg_forward(dict geom, const floating[::1] x, floating[::1] y, int n_threads=1):
@@ -120,7 +124,7 @@ def avg_backward(dict geom, const floating[::1] dy, floating[::1] dx, int n_thre
 
 
 def cuda_pass(int which, dict geom, const floating[::1] inp, floating[::1] out,
-              int32_t[::1] argmax):
+              uint8_t[::1] argmax):
     """The CUDA twin of one pooling pass on host arrays (0 max forward, 1 max
     backward, 2 average forward, 3 average backward). RuntimeError without CUDA/device."""
     cdef fk_pool_geom c = make_geom(geom)
@@ -135,7 +139,7 @@ def cuda_pass(int which, dict geom, const floating[::1] inp, floating[::1] out,
         raise ValueError("argmax is required for the max backward pass")
     if argmax is not None:
         expect(argmax.shape[0], ny, "argmax")
-    cdef int32_t *ap = &argmax[0] if argmax is not None else NULL
+    cdef uint8_t *ap = &argmax[0] if argmax is not None else NULL
     cdef int st
     with nogil:
         if floating is float:

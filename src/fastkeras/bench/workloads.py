@@ -237,7 +237,7 @@ def make_maxpool(n=32, h=64, w=64, c=64):
 
     _, _, geom, _, _, _, _ = conv_ops._pool_problem(x, 2, 2, "valid", None)
     y_buf = np.empty(dy.shape, np.float32)
-    arg_buf = np.empty(dy.size, np.int32)
+    arg_buf = np.empty(dy.size, np.uint8)
     dx_buf = np.empty_like(x)
 
     def fastkeras_kernels():

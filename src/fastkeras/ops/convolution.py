@@ -264,7 +264,9 @@ def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None)
                                                       data_format)
     y = buffers.empty(batch + out + (geom["c"],), dt)
     ties = nd == 3
-    argmax = None if ties else buffers.empty((y.size,), np.int32)
+    taps = geom["k"][0] * geom["k"][1] * geom["k"][2]
+    # a byte per output records the window position of its (first) maximum
+    argmax = None if ties or taps > 256 else buffers.empty((y.size,), np.uint8)
     nt = config.get_num_threads()
     _kp.max_forward(geom, xc.reshape(-1), y.reshape(-1), argmax, nt)
     x_dtype = as_array(inputs).dtype
@@ -272,9 +274,9 @@ def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None)
     def backward(g, needs):
         gc, _ = _to_channels_last(np.asarray(g, dtype=dt), nd, fmt)
         dx = buffers.empty(xc.shape, dt)
-        if ties:
-            _kp.max_backward_ties(geom, xc.reshape(-1), y.reshape(-1), gc.reshape(-1),
-                                  dx.reshape(-1), nt)
+        if argmax is None:
+            _kp.max_backward_recompute(geom, xc.reshape(-1), y.reshape(-1), gc.reshape(-1),
+                                       dx.reshape(-1), ties, nt)
         else:
             _kp.max_backward(geom, gc.reshape(-1), argmax, dx.reshape(-1), nt)
         return (_from_channels_last(dx, nd, fmt).astype(x_dtype, copy=False),)

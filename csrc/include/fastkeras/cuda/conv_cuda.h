@@ -24,9 +24,9 @@ int fk_conv_f64_cuda_host(int which, const fk_conv_geom *g, const double *a, con
 /* which: 0 max forward (y and argmax), 1 max backward (dx from dy, argmax),
  * 2 average forward, 3 average backward. */
 int fk_pool_f32_cuda_host(int which, const fk_pool_geom *g, const float *in, float *out,
-                          int32_t *argmax);
+                          uint8_t *argmax);
 int fk_pool_f64_cuda_host(int which, const fk_pool_geom *g, const double *in, double *out,
-                          int32_t *argmax);
+                          uint8_t *argmax);
 
 #ifdef __cplusplus
 }
