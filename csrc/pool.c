@@ -34,6 +34,15 @@ static inline void fk_pool_window_start(const fk_pool_geom *g, int64_t p, int64_
     s0[2] = o2 * g->stride[2] - g->pad[2];
 }
 
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define FK_CLONES __attribute__((target_clones("arch=skylake-avx512", "avx2", "default")))
+#else
+#define FK_CLONES
+#endif
+
+/* Channels per block of the max-pool forward's int32 position tracker. */
+#define FK_POOL_CBLOCK 256
+
 static int fk_pool_threads(const fk_pool_geom *g, int requested) {
     int nt = requested < 1 ? 1 : requested;
     const double work = (double)g->n * (double)(g->out[0] * g->out[1] * g->out[2]) *

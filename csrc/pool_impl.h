@@ -18,6 +18,24 @@ static inline void FK_FN(window)(const fk_pool_geom *g, int64_t p, int64_t lo[3]
     }
 }
 
+/* yo = max(yo, xr), ai = loc where xr wins (strictly: the first maximum in window
+ * order stays). int32 positions keep the loop one element width, so it vectorises. */
+static inline void FK_FN(max_update)(int64_t C, const T *restrict xr, T *restrict yo,
+                                     int32_t *restrict ai, int32_t loc) {
+    for (int64_t c = 0; c < C; ++c) {
+        const T v = xr[c], m = yo[c];
+        const int32_t gt = -(int32_t)(v > m); /* all ones or zero */
+        yo[c] = v > m ? v : m;
+        ai[c] = (ai[c] & ~gt) | (loc & gt);
+    }
+}
+
+/* o = dy where the recorded window position equals loc, else 0 (per ISA, as above). */
+FK_CLONES static void FK_FN(gather_row)(int64_t C, const uint8_t *restrict a, uint8_t loc,
+                                        const T *restrict dyo, T *restrict o) {
+    for (int64_t c = 0; c < C; ++c) o[c] = a[c] == loc ? dyo[c] : (T)0;
+}
+
 int FK_FN(fk_maxpool_fwd)(const fk_pool_geom *g, const T *x, T *y, uint8_t *argmax,
                           int n_threads) {
     int st = fk_pool_check(g);
@@ -39,30 +57,31 @@ int FK_FN(fk_maxpool_fwd)(const fk_pool_geom *g, const T *x, T *y, uint8_t *argm
         int64_t lo[3], hi[3], s0[3];
         FK_FN(window)(g, p, lo, hi);
         fk_pool_window_start(g, p, s0);
-        int first = 1;
-        for (int64_t d = lo[0]; d < hi[0]; ++d)
-            for (int64_t h = lo[1]; h < hi[1]; ++h)
-                for (int64_t w = lo[2]; w < hi[2]; ++w) {
-                    const T *restrict xr = xi + ((d * g->in[1] + h) * g->in[2] + w) * C;
-                    const uint8_t loc =
-                        (uint8_t)(((d - s0[0]) * g->k[1] + (h - s0[1])) * g->k[2] + (w - s0[2]));
-                    if (first) {
-                        memcpy(yo, xr, (size_t)C * sizeof(T));
-                        if (ao) memset(ao, loc, (size_t)C);
-                        first = 0;
-                    } else if (ao) {
-                        for (int64_t c = 0; c < C; ++c) {
-                            const T v = xr[c], m = yo[c];
-                            const uint8_t a = ao[c];
-                            /* strict: the first maximum in window order wins; branch-free */
-                            const uint8_t gt = (uint8_t)(-(int)(v > m));
-                            yo[c] = v > m ? v : m;
-                            ao[c] = (uint8_t)((a & (uint8_t)~gt) | (loc & gt));
+        /* channels in blocks: positions are tracked as int32 and narrowed at the end */
+        for (int64_t c0 = 0; c0 < C; c0 += FK_POOL_CBLOCK) {
+            const int64_t cb = C - c0 < FK_POOL_CBLOCK ? C - c0 : FK_POOL_CBLOCK;
+            int32_t ai[FK_POOL_CBLOCK];
+            int first = 1;
+            for (int64_t d = lo[0]; d < hi[0]; ++d)
+                for (int64_t h = lo[1]; h < hi[1]; ++h)
+                    for (int64_t w = lo[2]; w < hi[2]; ++w) {
+                        const T *restrict xr = xi + ((d * g->in[1] + h) * g->in[2] + w) * C + c0;
+                        const int32_t loc =
+                            (int32_t)(((d - s0[0]) * g->k[1] + (h - s0[1])) * g->k[2] + (w - s0[2]));
+                        if (first) {
+                            memcpy(yo + c0, xr, (size_t)cb * sizeof(T));
+                            for (int64_t c = 0; c < cb; ++c) ai[c] = loc;
+                            first = 0;
+                        } else if (ao) {
+                            FK_FN(max_update)(cb, xr, yo + c0, ai, loc);
+                        } else {
+                            T *restrict yb = yo + c0;
+                            for (int64_t c = 0; c < cb; ++c) yb[c] = xr[c] > yb[c] ? xr[c] : yb[c];
                         }
-                    } else {
-                        for (int64_t c = 0; c < C; ++c) yo[c] = xr[c] > yo[c] ? xr[c] : yo[c];
                     }
-                }
+            if (ao)
+                for (int64_t c = 0; c < cb; ++c) ao[c0 + c] = (uint8_t)ai[c];
+        }
     }
     return FK_OK;
 }
@@ -95,9 +114,7 @@ static void FK_FN(maxpool_bwd_gather)(const fk_pool_geom *g, const T *dy, const 
             }
             const int64_t e = (img * P + (od * g->out[1] + oh) * g->out[2] + ow) * C;
             const uint8_t loc = (uint8_t)((kd * g->k[1] + kh) * g->k[2] + kw);
-            const uint8_t *restrict a = argmax + e;
-            const T *restrict dyo = dy + e;
-            for (int64_t c = 0; c < C; ++c) o[c] = a[c] == loc ? dyo[c] : (T)0;
+            FK_FN(gather_row)(C, argmax + e, loc, dy + e, o);
         }
     }
 }
