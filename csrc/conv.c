@@ -170,6 +170,19 @@ int64_t fk_conv_workspace_size(const fk_conv_geom *g, int elem_size, int n_threa
     return direct > wino ? direct : wino;
 }
 
+/* The checks every pass starts with: geometry, pointers, thread count, workspace. */
+static int fk_conv_begin(const fk_conv_geom *g, int es, const void *a, const void *b,
+                         const void *c, const void *ws, int64_t ws_bytes, int n_threads,
+                         int *nt) {
+    int st = fk_conv_check(g);
+    if (st != FK_OK) return st;
+    if (!a || !b || !c) return FK_ENULL;
+    *nt = fk_conv_threads(g, n_threads);
+    if (ws_bytes < fk_conv_workspace_size(g, es, *nt) || (!ws && ws_bytes > 0)) return FK_EBADARG;
+    fk_blas_init();
+    return FK_OK;
+}
+
 #define T float
 #define SUF f32
 #define GEMM FK_BLAS(cblas_sgemm)

@@ -92,13 +92,9 @@ static int FK_FN(use_direct)(const fk_conv_geom *g) {
 
 int FK_FN(fk_conv_fwd)(const fk_conv_geom *g, const T *x, const T *w, const T *bias, T *y,
                        void *ws, int64_t ws_bytes, int n_threads) {
-    int st = fk_conv_check(g);
+    int nt;
+    int st = fk_conv_begin(g, (int)sizeof(T), x, w, y, ws, ws_bytes, n_threads, &nt);
     if (st != FK_OK) return st;
-    if (!x || !w || !y) return FK_ENULL;
-    const int nt = fk_conv_threads(g, n_threads);
-    if (ws_bytes < fk_conv_workspace_size(g, (int)sizeof(T), nt) || (!ws && ws_bytes > 0))
-        return FK_EBADARG;
-    fk_blas_init();
     if (fk_conv_wino_ok(g)) {
         FK_FN(wino_run)(g->n, g->in[1], g->in[2], g->cin, x, g->out[1], g->out[2], g->cout,
                         g->pad[1], g->pad[2], w, 0, bias, y, ws, nt);
@@ -152,13 +148,9 @@ int FK_FN(fk_conv_fwd)(const fk_conv_geom *g, const T *x, const T *w, const T *b
 
 int FK_FN(fk_conv_bwd_data)(const fk_conv_geom *g, const T *dy, const T *w, T *dx, void *ws,
                             int64_t ws_bytes, int n_threads) {
-    int st = fk_conv_check(g);
+    int nt;
+    int st = fk_conv_begin(g, (int)sizeof(T), dy, w, dx, ws, ws_bytes, n_threads, &nt);
     if (st != FK_OK) return st;
-    if (!dy || !w || !dx) return FK_ENULL;
-    const int nt = fk_conv_threads(g, n_threads);
-    if (ws_bytes < fk_conv_workspace_size(g, (int)sizeof(T), nt) || (!ws && ws_bytes > 0))
-        return FK_EBADARG;
-    fk_blas_init();
     if (fk_conv_wino_ok(g)) {
         /* dx[i] = sum_k dy[i + pad - k] w[k]: a 3x3 correlation of dy with the
          * flipped, channel-transposed kernel and padding 2 - pad */
@@ -227,13 +219,9 @@ int FK_FN(fk_conv_bwd_data)(const fk_conv_geom *g, const T *dy, const T *w, T *d
 
 int FK_FN(fk_conv_bwd_filter)(const fk_conv_geom *g, const T *x, const T *dy, T *dw, T *db,
                               void *ws, int64_t ws_bytes, int n_threads) {
-    int st = fk_conv_check(g);
+    int nt;
+    int st = fk_conv_begin(g, (int)sizeof(T), x, dy, dw, ws, ws_bytes, n_threads, &nt);
     if (st != FK_OK) return st;
-    if (!x || !dy || !dw) return FK_ENULL;
-    const int nt = fk_conv_threads(g, n_threads);
-    if (ws_bytes < fk_conv_workspace_size(g, (int)sizeof(T), nt) || (!ws && ws_bytes > 0))
-        return FK_EBADARG;
-    fk_blas_init();
     if (fk_conv_wino_ok(g)) {
         FK_FN(wino_filter_run)(g, x, dy, dw, db, ws, nt);
         return FK_OK;
