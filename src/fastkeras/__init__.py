@@ -10,6 +10,7 @@ from fastkeras.ops.tensor import Tensor, Variable, convert_to_tensor, constant
 from fastkeras.ops.tape import GradientTape
 from fastkeras import ops
 from fastkeras import losses
+from fastkeras import optimizers
 
 __all__ = [
     "__version__",
@@ -23,4 +24,5 @@ __all__ = [
     "GradientTape",
     "ops",
     "losses",
+    "optimizers",
 ]

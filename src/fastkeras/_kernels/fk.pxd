@@ -136,3 +136,28 @@ cdef extern from "fastkeras/cuda/conv_cuda.h" nogil:
                               uint8_t *argmax) noexcept
     int fk_pool_f64_cuda_host(int which, const fk_pool_geom *g, const double *inp, double *out,
                               uint8_t *argmax) noexcept
+
+cdef extern from "fastkeras/optim.h" nogil:
+    ctypedef struct fk_optim_args:
+        int kind
+        double lr
+        double beta1
+        double beta2
+        double epsilon
+        double rho
+        double momentum
+        int amsgrad
+        int centered
+        double alpha
+        double c1
+        double c2
+        double vcorr
+        double weight_decay
+        double clipvalue
+        double ema_momentum
+    int fk_optim_step_f32(const fk_optim_args *a, int64_t ntensors, const int64_t *sizes,
+                          float **params, const float **grads, const double *gscale,
+                          float ***slots, float **ema, int n_threads) noexcept
+    int fk_optim_step_f64(const fk_optim_args *a, int64_t ntensors, const int64_t *sizes,
+                          double **params, const double **grads, const double *gscale,
+                          double ***slots, double **ema, int n_threads) noexcept

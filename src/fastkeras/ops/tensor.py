@@ -215,11 +215,17 @@ class Variable(Tensor):
         self._value = self._value - self._coerce(delta, "assign_sub")
         return self
 
+    def numpy(self):
+        """A copy of the current value (optimizers update the variable's buffer in place)."""
+        v = self._value
+        return v[()].copy() if v.ndim == 0 else v.copy()
+
     def value(self):
-        return Tensor(self._value)
+        """A Tensor snapshot of the current value."""
+        return Tensor(self._value.copy())
 
     def read_value(self):
-        return Tensor(self._value)
+        return self.value()
 
     def __repr__(self):
         v = self._value

@@ -1,0 +1,168 @@
+/* Body of the fused optimizer step, included once per dtype (T, SUF, SQRT). The
+ * arithmetic follows Keras 3's update_step formulas operation by operation in T,
+ * so trajectories track tf.keras closely. */
+
+#define FK_CAT_(a, b) a##_##b
+#define FK_CAT(a, b) FK_CAT_(a, b)
+#define FK_FN(name) FK_CAT(name, SUF)
+
+/* One contiguous run of elements of one tensor. */
+static void FK_FN(optim_run)(const fk_optim_args *a, int64_t n, T *restrict p,
+                             const T *restrict gr, T gs, T *restrict s0, T *restrict s1,
+                             T *restrict s2, T *restrict ema) {
+    const T lr = (T)a->lr, b1 = (T)a->beta1, b2 = (T)a->beta2, eps = (T)a->epsilon;
+    const T rho = (T)a->rho, mom = (T)a->momentum, alpha = (T)a->alpha;
+    const T c1 = (T)a->c1, c2 = (T)a->c2, vcorr = (T)a->vcorr;
+    const T wd = (T)a->weight_decay, cv = (T)a->clipvalue, one = (T)1;
+    const T em = (T)a->ema_momentum;
+    const int clip = a->clipvalue > 0, decay = a->weight_decay != 0.0, use_ema = ema != 0;
+    for (int64_t i = 0; i < n; ++i) {
+        T g = gr[i] * gs;
+        if (clip) g = g < -cv ? -cv : (g > cv ? cv : g);
+        T w = p[i];
+        if (decay) w = w - w * wd * lr;
+        switch (a->kind) {
+        case FK_OPT_SGD:
+            w = w - g * lr;
+            break;
+        case FK_OPT_MOMENTUM: {
+            const T m = s0[i] * mom - g * lr;
+            s0[i] = m;
+            w = w + m;
+            break;
+        }
+        case FK_OPT_NESTEROV: {
+            const T m = s0[i] * mom - g * lr;
+            s0[i] = m;
+            w = w + (m * mom - g * lr);
+            break;
+        }
+        case FK_OPT_ADAM: {
+            const T m = s0[i] + (g - s0[i]) * (one - b1);
+            T v = s1[i] + (g * g - s1[i]) * (one - b2);
+            s0[i] = m;
+            s1[i] = v;
+            if (a->amsgrad) {
+                v = s2[i] > v ? s2[i] : v;
+                s2[i] = v;
+            }
+            w = w - (m * alpha) / (SQRT(v) + eps);
+            break;
+        }
+        case FK_OPT_ADAGRAD: {
+            const T acc = s0[i] + g * g;
+            s0[i] = acc;
+            w = w - (lr * g) / SQRT(acc + eps);
+            break;
+        }
+        case FK_OPT_ADADELTA: {
+            const T ag = rho * s0[i] + (one - rho) * (g * g);
+            const T dv = -((SQRT(s1[i] + eps) * g) / SQRT(ag + eps));
+            s0[i] = ag;
+            s1[i] = rho * s1[i] + (one - rho) * (dv * dv);
+            w = w + lr * dv;
+            break;
+        }
+        case FK_OPT_RMSPROP: {
+            const T v = rho * s0[i] + (one - rho) * (g * g);
+            s0[i] = v;
+            T den;
+            if (a->centered) {
+                const T mg = rho * s2[i] + (one - rho) * g;
+                s2[i] = mg;
+                den = v - mg * mg + eps;
+            } else {
+                den = v + eps;
+            }
+            const T inc = (lr * g) / SQRT(den);
+            if (a->momentum > 0) {
+                const T mo = mom * s1[i] + inc;
+                s1[i] = mo;
+                w = w - mo;
+            } else {
+                w = w - inc;
+            }
+            break;
+        }
+        case FK_OPT_ADAMAX: {
+            const T m = s0[i] + (g - s0[i]) * (one - b1);
+            const T ag = g < 0 ? -g : g;
+            const T bu = b2 * s1[i];
+            const T u = bu > ag ? bu : ag;
+            s0[i] = m;
+            s1[i] = u;
+            w = w - (lr * m) / (alpha * (u + eps));
+            break;
+        }
+        case FK_OPT_NADAM: {
+            const T m = s0[i] + (g - s0[i]) * (one - b1);
+            const T v = s1[i] + (g * g - s1[i]) * (one - b2);
+            s0[i] = m;
+            s1[i] = v;
+            const T mh = c1 * m + c2 * g;
+            const T vh = v / vcorr;
+            w = w - (mh * lr) / (SQRT(vh) + eps);
+            break;
+        }
+        case FK_OPT_LION: {
+            const T c = s0[i] * b1 + g * (one - b1);
+            const T sg = c > 0 ? one : (c < 0 ? -one : (T)0);
+            w = w - lr * sg;
+            s0[i] = s0[i] * b2 + g * (one - b2);
+            break;
+        }
+        default:
+            break;
+        }
+        p[i] = w;
+        if (use_ema) ema[i] = em * ema[i] + (one - em) * w;
+    }
+}
+
+int FK_FN(fk_optim_step)(const fk_optim_args *a, int64_t ntensors, const int64_t *sizes,
+                         T *const *params, const T *const *grads, const double *gscale,
+                         T *const *const *slots, T *const *ema, int n_threads) {
+    int st = fk_optim_check(a, ntensors, sizes, (const void *const *)params,
+                            (const void *const *)grads, (const void *const *const *)slots,
+                            (const void *const *)ema);
+    if (st != FK_OK) return st;
+    /* Work items: fixed blocks of FK_OPTIM_BLOCK elements of one tensor. */
+    int64_t items = 0;
+    for (int64_t t = 0; t < ntensors; ++t) items += (sizes[t] + FK_OPTIM_BLOCK - 1) / FK_OPTIM_BLOCK;
+    int64_t total = 0;
+    for (int64_t t = 0; t < ntensors; ++t) total += sizes[t];
+    int nt = n_threads < 1 ? 1 : n_threads;
+    if (total < FK_OPTIM_GRAIN || items < 2) nt = 1;
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nt) if (nt > 1)
+#endif
+    {
+        int64_t t = 0, first_item = 0; /* the tensor holding the current item, found incrementally */
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+        for (int64_t it = 0; it < items; ++it) {
+            if (it < first_item) {
+                t = 0;
+                first_item = 0;
+            }
+            while ((sizes[t] + FK_OPTIM_BLOCK - 1) / FK_OPTIM_BLOCK <= it - first_item) {
+                first_item += (sizes[t] + FK_OPTIM_BLOCK - 1) / FK_OPTIM_BLOCK;
+                ++t;
+            }
+            const int64_t off = (it - first_item) * FK_OPTIM_BLOCK;
+            const int64_t n = sizes[t] - off < FK_OPTIM_BLOCK ? sizes[t] - off : FK_OPTIM_BLOCK;
+            T *s0 = slots && slots[0] && slots[0][t] ? slots[0][t] + off : (T *)0;
+            T *s1 = slots && slots[1] && slots[1][t] ? slots[1][t] + off : (T *)0;
+            T *s2 = slots && slots[2] && slots[2][t] ? slots[2][t] + off : (T *)0;
+            T *em = ema && ema[t] ? ema[t] + off : (T *)0;
+            FK_FN(optim_run)(a, n, params[t] + off, grads[t] + off,
+                             gscale ? (T)gscale[t] : (T)1, s0, s1, s2, em);
+        }
+    }
+    return FK_OK;
+}
+
+#undef FK_FN
+#undef FK_CAT
+#undef FK_CAT_

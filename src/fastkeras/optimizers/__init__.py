@@ -1,0 +1,41 @@
+"""fastkeras.optimizers: tf.keras' optimizers on a fused multi-tensor C step."""
+from fastkeras.optimizers import schedules
+from fastkeras.optimizers.optimizer import Optimizer
+from fastkeras.optimizers.sgd import SGD
+from fastkeras.optimizers.adam import Adam, AdamW
+from fastkeras.optimizers.rmsprop import RMSprop
+from fastkeras.optimizers.adagrad import Adagrad, Adadelta
+from fastkeras.optimizers.adamax import Adamax, Nadam, Lion
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax",
+           "Nadam", "Lion", "schedules", "get", "serialize", "deserialize"]
+
+_BY_NAME = {c.__name__.lower(): c for c in (SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax,
+                                             Nadam, Lion)}
+
+
+def get(identifier):
+    """An optimizer from a name ("adam", "SGD"...), a config dict or an instance."""
+    if isinstance(identifier, Optimizer):
+        return identifier
+    if isinstance(identifier, str):
+        cls = _BY_NAME.get(identifier.lower())
+        if cls is None:
+            raise ValueError(f"Could not interpret optimizer identifier: {identifier!r}. "
+                             f"Known names: {sorted(_BY_NAME)}")
+        return cls()
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    raise ValueError(f"Could not interpret optimizer identifier: {identifier!r}")
+
+
+def serialize(optimizer):
+    return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
+
+
+def deserialize(config, custom_objects=None):
+    name = config["class_name"]
+    cls = (custom_objects or {}).get(name) or _BY_NAME.get(name.lower())
+    if cls is None:
+        raise ValueError(f"Unknown optimizer {name!r}")
+    return cls.from_config(config.get("config", {}), custom_objects)
