@@ -1,5 +1,5 @@
 """Adagrad and Adadelta."""
-from fastkeras.optimizers.optimizer import Optimizer, _check_float
+from fastkeras.optimizers.optimizer import Optimizer, _check_float, f32
 
 __all__ = ["Adagrad", "Adadelta"]
 
@@ -19,8 +19,9 @@ class Adagrad(Optimizer):
 
     def build(self, var_list):
         super().build(var_list)
+        # Keras' Constant initializer goes through a float32 constant
         self._slots[0] = [self.add_variable_from_reference(
-            v, "accumulator", initializer=self.initial_accumulator_value) for v in var_list]
+            v, "accumulator", initializer=f32(self.initial_accumulator_value)) for v in var_list]
 
     def _fused_args(self, lr, dtype):
         return {"kind": "adagrad", "lr": lr, "epsilon": self.epsilon}

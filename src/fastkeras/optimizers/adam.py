@@ -1,7 +1,7 @@
 """Adam (with AMSGrad) and AdamW."""
 import numpy as np
 
-from fastkeras.optimizers.optimizer import Optimizer, _check_float
+from fastkeras.optimizers.optimizer import Optimizer, _check_float, f32
 
 __all__ = ["Adam", "AdamW"]
 
@@ -29,10 +29,10 @@ class Adam(Optimizer):
                               for v in var_list]
 
     def _fused_args(self, lr, dtype):
-        t = int(self.iterations.numpy()) + 1
+        t = self._step() + 1
         f = np.dtype(dtype).type
         # bias corrections in the variable's precision, as Keras computes them
-        b1p, b2p = f(self.beta_1) ** f(t), f(self.beta_2) ** f(t)
+        b1p, b2p = f(f32(self.beta_1)) ** f(t), f(f32(self.beta_2)) ** f(t)
         alpha = f(lr) * np.sqrt(f(1) - b2p) / (f(1) - b1p)
         return {"kind": "adam", "lr": lr, "beta1": self.beta_1, "beta2": self.beta_2,
                 "epsilon": self.epsilon, "amsgrad": self.amsgrad, "alpha": float(alpha)}

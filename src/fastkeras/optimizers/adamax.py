@@ -1,7 +1,7 @@
 """Adamax, Nadam and Lion."""
 import numpy as np
 
-from fastkeras.optimizers.optimizer import Optimizer, _check_float
+from fastkeras.optimizers.optimizer import Optimizer, _check_float, f32
 
 __all__ = ["Adamax", "Nadam", "Lion"]
 
@@ -26,9 +26,9 @@ class Adamax(Optimizer):
 
     def _fused_args(self, lr, dtype):
         f = np.dtype(dtype).type
-        t = int(self.iterations.numpy()) + 1
+        t = self._step() + 1
         return {"kind": "adamax", "lr": lr, "beta1": self.beta_1, "beta2": self.beta_2,
-                "epsilon": self.epsilon, "alpha": float(f(1) - f(self.beta_1) ** f(t))}
+                "epsilon": self.epsilon, "alpha": float(f(1) - f(f32(self.beta_1)) ** f(t))}
 
     def get_config(self):
         config = super().get_config()
@@ -53,28 +53,29 @@ class Nadam(Optimizer):
         super().build(var_list)
         self._slots[0] = [self.add_variable_from_reference(v, "momentum") for v in var_list]
         self._slots[1] = [self.add_variable_from_reference(v, "velocity") for v in var_list]
-        self._u_product = self.add_variable((), initializer="ones", dtype="float32",
+        # the product of the momentum schedule, in the first variable's dtype as in Keras
+        dtype = var_list[0].dtype if var_list else "float32"
+        self._u_product = self.add_variable((), initializer="ones", dtype=dtype,
                                             name="u_product")
 
     def _before_fused_step(self):
-        # the product of the momentum schedule, kept in float32 as Keras keeps it
-        f = np.float32
-        t = f(int(self.iterations.numpy()) + 1)
+        f = self._u_product.dtype.type
+        t = f(self._step() + 1)
         u = self._u_product._value
         self._u_product.assign(u * f(self.beta_1) * (f(1.0) - f(0.5) * np.power(f(0.96), t)))
 
     def _fused_args(self, lr, dtype):
         f = np.dtype(dtype).type
-        t, t1 = f(int(self.iterations.numpy()) + 1), f(int(self.iterations.numpy()) + 2)
-        b1, decay = f(self.beta_1), f(0.96)
+        t, t1 = f(self._step() + 1), f(self._step() + 2)
+        b1, decay = f(f32(self.beta_1)), f(f32(0.96))
         u_t = b1 * (f(1.0) - f(0.5) * decay ** t)
         u_t_1 = b1 * (f(1.0) - f(0.5) * decay ** t1)
         u_prod = f(self._u_product._value)
         u_prod_1 = u_prod * u_t_1
-        return {"kind": "nadam", "lr": lr, "beta1": self.beta_1, "beta2": self.beta_2,
+        return {"kind": "nadam", "lr": lr, "beta1": f32(self.beta_1), "beta2": f32(self.beta_2),
                 "epsilon": self.epsilon, "c1": float(u_t_1 / (f(1) - u_prod_1)),
                 "c2": float((f(1) - u_t) / (f(1) - u_prod)),
-                "vcorr": float(f(1) - f(self.beta_2) ** t)}
+                "vcorr": float(f(1) - f(f32(self.beta_2)) ** t)}
 
     def get_config(self):
         config = super().get_config()
@@ -99,7 +100,7 @@ class Lion(Optimizer):
         self._slots[0] = [self.add_variable_from_reference(v, "momentum") for v in var_list]
 
     def _fused_args(self, lr, dtype):
-        return {"kind": "lion", "lr": lr, "beta1": self.beta_1, "beta2": self.beta_2}
+        return {"kind": "lion", "lr": lr, "beta1": f32(self.beta_1), "beta2": f32(self.beta_2)}
 
     def get_config(self):
         config = super().get_config()

@@ -24,6 +24,12 @@ __all__ = ["Optimizer"]
 _LEGACY = {"lr": "learning_rate"}
 
 
+def f32(x):
+    """x rounded through float32. Keras casts some hyper-parameters with ops.cast, which
+    makes a float32 tensor first: in float64 those are float32 values (tf.keras does it)."""
+    return float(np.float32(x))
+
+
 def _check_float(value, name, minimum=None, allow_none=True):
     if value is None:
         if allow_none:
@@ -91,8 +97,9 @@ class Optimizer:
                 raise ValueError("`gradient_accumulation_steps` must be an integer >= 2, got "
                                  f"{gradient_accumulation_steps!r}")
         self.gradient_accumulation_steps = gradient_accumulation_steps
-        self.iterations = Variable(np.int64(0), trainable=False, name="iteration",
-                                   dtype="int64")
+        # every apply() call counts here; `iterations` divides by the accumulation steps
+        self._iterations = Variable(np.int64(0), trainable=False, name="iteration",
+                                    dtype="int64")
         self._set_lr(learning_rate)
         self.built = False
         self._variables = []
@@ -103,6 +110,16 @@ class Optimizer:
         self._ema = []
         self._exclude_ids = set()
         self._exclude_names = ()
+
+    @property
+    def iterations(self):
+        """Optimizer steps taken (calls to apply // gradient_accumulation_steps)."""
+        if self.gradient_accumulation_steps:
+            return Tensor(np.int64(int(self._iterations.numpy()) // self.gradient_accumulation_steps))
+        return self._iterations
+
+    def _step(self):
+        return int(self.iterations.numpy())
 
     # ---- learning rate
     def _set_lr(self, value):
@@ -117,7 +134,7 @@ class Optimizer:
     def _current_lr(self):
         lr = self._learning_rate
         if isinstance(lr, _schedules.LearningRateSchedule):
-            value = lr(int(self.iterations.numpy()))
+            value = lr(int(self._iterations.numpy()))  # Keras evaluates schedules on raw calls
         elif callable(lr):
             value = lr()
         else:
@@ -190,7 +207,7 @@ class Optimizer:
     @property
     def variables(self):
         """[iterations] + every state variable, in creation order (save/restore these)."""
-        return [self.iterations] + list(self._variables)
+        return [self._iterations] + list(self._variables)
 
     def exclude_from_weight_decay(self, var_list=None, var_names=None):
         """Exclude variables (or names containing one of var_names) from weight decay."""
@@ -248,7 +265,7 @@ class Optimizer:
             if v.dtype.kind != "f":
                 raise TypeError(f"variable '{v.name}' has dtype {v.dtype}; optimizers update "
                                 "float variables")
-            kept_g.append(np.ascontiguousarray(ga, dtype=v.dtype))
+            kept_g.append(ga.astype(v.dtype, order="C", copy=False))  # keeps 0-d shapes
             kept_v.append(v)
         if missing:
             warnings.warn(f"Gradients do not exist for variables {missing} when minimizing the "
@@ -276,7 +293,7 @@ class Optimizer:
         grads, variables = self._prepare(grads, trainable_variables)
         if grads:
             if self.loss_scale_factor is not None:
-                grads = [g / g.dtype.type(self.loss_scale_factor) for g in grads]
+                grads = [np.asarray(g / g.dtype.type(self.loss_scale_factor)) for g in grads]
             if self._accumulate(grads, variables):
                 self._update(grads, variables)
             if self.use_ema:  # every call, as Keras does
@@ -285,7 +302,7 @@ class Optimizer:
                 constraint = getattr(v, "constraint", None)
                 if constraint is not None:
                     v.assign(constraint(v))
-        self.iterations.assign(self.iterations.numpy() + 1)
+        self._iterations.assign(self._iterations.numpy() + 1)
 
     def _accumulate(self, grads, variables):
         """Gradient accumulation: True on the steps that update (grads become the mean)."""
@@ -293,12 +310,12 @@ class Optimizer:
         if not steps:
             return True
         accs = [self._accumulators[self._index[id(v)]] for v in variables]
-        if (int(self.iterations.numpy()) + 1) % steps != 0:
+        if (int(self._iterations.numpy()) + 1) % steps != 0:
             for g, acc in zip(grads, accs):
                 np.add(acc._value, g, out=acc._value)
             return False
         for i, (g, acc) in enumerate(zip(grads, accs)):
-            grads[i] = (g + acc._value) / g.dtype.type(steps)
+            grads[i] = np.asarray((g + acc._value) / g.dtype.type(steps))  # 0-d stays an array
             acc._value[...] = 0
         return True
 
@@ -355,7 +372,7 @@ class Optimizer:
             groups.setdefault((v.dtype, decay), []).append(i)
         for (dtype, decay), idx in groups.items():
             args = self._fused_args(lr, dtype)
-            args["weight_decay"] = float(self.weight_decay) if decay else 0.0
+            args["weight_decay"] = f32(self.weight_decay) if decay else 0.0
             args["clipvalue"] = float(self.clipvalue or 0.0)
             params = [variables[i]._value for i in idx]
             gs = [grads[i] for i in idx]
@@ -366,13 +383,13 @@ class Optimizer:
                      None if scales is None else scales[idx], config.get_num_threads())
 
     def _ema_step(self):
-        first = int(self.iterations.numpy()) == 0
+        first = self._step() == 0
         m = 0.0 if first else self.ema_momentum
         for v, avg in zip(self._trainable_variables, self._ema):
             t = v.dtype.type
             avg._value = t(m) * avg._value + (t(1) - t(m)) * v._value
         freq = self.ema_overwrite_frequency
-        if freq and (int(self.iterations.numpy()) + 1) % freq == 0:
+        if freq and (self._step() + 1) % freq == 0:
             self.finalize_variable_values(self._trainable_variables)
 
     def finalize_variable_values(self, var_list):

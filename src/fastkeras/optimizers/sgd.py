@@ -1,5 +1,5 @@
 """SGD with optional (Nesterov) momentum."""
-from fastkeras.optimizers.optimizer import Optimizer, _check_float
+from fastkeras.optimizers.optimizer import Optimizer, _check_float, f32
 
 __all__ = ["SGD"]
 
@@ -26,7 +26,7 @@ class SGD(Optimizer):
 
     def _fused_args(self, lr, dtype):
         kind = "sgd" if self.momentum == 0 else ("nesterov" if self.nesterov else "momentum")
-        return {"kind": kind, "lr": lr, "momentum": self.momentum}
+        return {"kind": kind, "lr": lr, "momentum": f32(self.momentum)}
 
     def get_config(self):
         config = super().get_config()
