@@ -7,6 +7,12 @@
 #define FK_OPTIM_BLOCK 16384
 #define FK_OPTIM_GRAIN 65536
 
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define FK_CLONES __attribute__((target_clones("arch=skylake-avx512", "avx2", "default")))
+#else
+#define FK_CLONES
+#endif
+
 /* Which slots a kind reads and writes, so missing buffers are refused up front. */
 static int fk_optim_needs(const fk_optim_args *a, int k) {
     switch (a->kind) {

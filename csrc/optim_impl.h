@@ -6,118 +6,111 @@
 #define FK_CAT(a, b) FK_CAT_(a, b)
 #define FK_FN(name) FK_CAT(name, SUF)
 
-/* One contiguous run of elements of one tensor. */
-static void FK_FN(optim_run)(const fk_optim_args *a, int64_t n, T *restrict p,
-                             const T *restrict gr, T gs, T *restrict s0, T *restrict s1,
-                             T *restrict s2, T *restrict ema) {
+/* The loop shared by every optimizer: gradient scaling and clipping, decoupled
+ * weight decay, BODY (which updates w and the slots), the store and the EMA. The
+ * kind is fixed for the whole loop, so each expansion vectorises; the flags are
+ * loop-invariant (the compiler unswitches them). */
+#define FK_OPT_LOOP1(DECAY, EMA, BODY)                                          \
+    for (int64_t i = 0; i < n; ++i) {                                            \
+        T g = gr[i] * gs;                                                        \
+        g = g < -cv ? -cv : (g > cv ? cv : g); /* cv = inf when not clipping */  \
+        T w = p[i];                                                              \
+        if (DECAY) w = w - w * wd * lr;                                          \
+        BODY                                                                     \
+        p[i] = w;                                                                \
+        if (EMA) ema[i] = em * ema[i] + (one - em) * w;                          \
+    }
+/* Decay and EMA become compile-time constants in each of the four copies, so
+ * the loops have no control flow left and vectorise. */
+#define FK_OPT_LOOP(BODY)                                                        \
+    if (decay) {                                                                 \
+        if (use_ema) { FK_OPT_LOOP1(1, 1, BODY) } else { FK_OPT_LOOP1(1, 0, BODY) } \
+    } else {                                                                     \
+        if (use_ema) { FK_OPT_LOOP1(0, 1, BODY) } else { FK_OPT_LOOP1(0, 0, BODY) } \
+    }
+
+/* One contiguous run of elements of one tensor (compiled per ISA: FK_CLONES). */
+FK_CLONES static void FK_FN(optim_run)(const fk_optim_args *a, int64_t n, T *restrict p,
+                                       const T *restrict gr, T gs, T *restrict s0,
+                                       T *restrict s1, T *restrict s2, T *restrict ema) {
     const T lr = (T)a->lr, b1 = (T)a->beta1, b2 = (T)a->beta2, eps = (T)a->epsilon;
     const T rho = (T)a->rho, mom = (T)a->momentum, alpha = (T)a->alpha;
     const T c1 = (T)a->c1, c2 = (T)a->c2, vcorr = (T)a->vcorr;
-    const T wd = (T)a->weight_decay, cv = (T)a->clipvalue, one = (T)1;
+    const T wd = (T)a->weight_decay, one = (T)1;
+    const T cv = a->clipvalue > 0 ? (T)a->clipvalue : (T)INFINITY;
     const T em = (T)a->ema_momentum;
-    const int clip = a->clipvalue > 0, decay = a->weight_decay != 0.0, use_ema = ema != 0;
-    for (int64_t i = 0; i < n; ++i) {
-        T g = gr[i] * gs;
-        if (clip) g = g < -cv ? -cv : (g > cv ? cv : g);
-        T w = p[i];
-        if (decay) w = w - w * wd * lr;
-        switch (a->kind) {
-        case FK_OPT_SGD:
-            w = w - g * lr;
-            break;
-        case FK_OPT_MOMENTUM: {
-            const T m = s0[i] * mom - g * lr;
-            s0[i] = m;
-            w = w + m;
-            break;
+    const int decay = a->weight_decay != 0.0, use_ema = ema != 0;
+    switch (a->kind) {
+    case FK_OPT_SGD:
+        FK_OPT_LOOP(w = w - g * lr;)
+        break;
+    case FK_OPT_MOMENTUM:
+        FK_OPT_LOOP(const T m = s0[i] * mom - g * lr; s0[i] = m; w = w + m;)
+        break;
+    case FK_OPT_NESTEROV:
+        FK_OPT_LOOP(const T m = s0[i] * mom - g * lr; s0[i] = m; w = w + (m * mom - g * lr);)
+        break;
+    case FK_OPT_ADAM:
+        if (a->amsgrad) {
+            FK_OPT_LOOP(const T m = s0[i] + (g - s0[i]) * (one - b1);
+                        T v = s1[i] + (g * g - s1[i]) * (one - b2); s0[i] = m; s1[i] = v;
+                        v = s2[i] > v ? s2[i] : v; s2[i] = v;
+                        w = w - (m * alpha) / (SQRT(v) + eps);)
+        } else {
+            FK_OPT_LOOP(const T m = s0[i] + (g - s0[i]) * (one - b1);
+                        const T v = s1[i] + (g * g - s1[i]) * (one - b2); s0[i] = m; s1[i] = v;
+                        w = w - (m * alpha) / (SQRT(v) + eps);)
         }
-        case FK_OPT_NESTEROV: {
-            const T m = s0[i] * mom - g * lr;
-            s0[i] = m;
-            w = w + (m * mom - g * lr);
-            break;
+        break;
+    case FK_OPT_ADAGRAD:
+        FK_OPT_LOOP(const T acc = s0[i] + g * g; s0[i] = acc;
+                    w = w - (lr * g) / SQRT(acc + eps);)
+        break;
+    case FK_OPT_ADADELTA:
+        FK_OPT_LOOP(const T ag = rho * s0[i] + (one - rho) * (g * g);
+                    const T dv = -((SQRT(s1[i] + eps) * g) / SQRT(ag + eps)); s0[i] = ag;
+                    s1[i] = rho * s1[i] + (one - rho) * (dv * dv); w = w + lr * dv;)
+        break;
+    case FK_OPT_RMSPROP:
+        if (a->centered && a->momentum > 0) {
+            FK_OPT_LOOP(const T v = rho * s0[i] + (one - rho) * (g * g); s0[i] = v;
+                        const T mg = rho * s2[i] + (one - rho) * g; s2[i] = mg;
+                        const T inc = (lr * g) / SQRT(v - mg * mg + eps);
+                        const T mo = mom * s1[i] + inc; s1[i] = mo; w = w - mo;)
+        } else if (a->centered) {
+            FK_OPT_LOOP(const T v = rho * s0[i] + (one - rho) * (g * g); s0[i] = v;
+                        const T mg = rho * s2[i] + (one - rho) * g; s2[i] = mg;
+                        w = w - (lr * g) / SQRT(v - mg * mg + eps);)
+        } else if (a->momentum > 0) {
+            FK_OPT_LOOP(const T v = rho * s0[i] + (one - rho) * (g * g); s0[i] = v;
+                        const T inc = (lr * g) / SQRT(v + eps);
+                        const T mo = mom * s1[i] + inc; s1[i] = mo; w = w - mo;)
+        } else {
+            FK_OPT_LOOP(const T v = rho * s0[i] + (one - rho) * (g * g); s0[i] = v;
+                        w = w - (lr * g) / SQRT(v + eps);)
         }
-        case FK_OPT_ADAM: {
-            const T m = s0[i] + (g - s0[i]) * (one - b1);
-            T v = s1[i] + (g * g - s1[i]) * (one - b2);
-            s0[i] = m;
-            s1[i] = v;
-            if (a->amsgrad) {
-                v = s2[i] > v ? s2[i] : v;
-                s2[i] = v;
-            }
-            w = w - (m * alpha) / (SQRT(v) + eps);
-            break;
-        }
-        case FK_OPT_ADAGRAD: {
-            const T acc = s0[i] + g * g;
-            s0[i] = acc;
-            w = w - (lr * g) / SQRT(acc + eps);
-            break;
-        }
-        case FK_OPT_ADADELTA: {
-            const T ag = rho * s0[i] + (one - rho) * (g * g);
-            const T dv = -((SQRT(s1[i] + eps) * g) / SQRT(ag + eps));
-            s0[i] = ag;
-            s1[i] = rho * s1[i] + (one - rho) * (dv * dv);
-            w = w + lr * dv;
-            break;
-        }
-        case FK_OPT_RMSPROP: {
-            const T v = rho * s0[i] + (one - rho) * (g * g);
-            s0[i] = v;
-            T den;
-            if (a->centered) {
-                const T mg = rho * s2[i] + (one - rho) * g;
-                s2[i] = mg;
-                den = v - mg * mg + eps;
-            } else {
-                den = v + eps;
-            }
-            const T inc = (lr * g) / SQRT(den);
-            if (a->momentum > 0) {
-                const T mo = mom * s1[i] + inc;
-                s1[i] = mo;
-                w = w - mo;
-            } else {
-                w = w - inc;
-            }
-            break;
-        }
-        case FK_OPT_ADAMAX: {
-            const T m = s0[i] + (g - s0[i]) * (one - b1);
-            const T ag = g < 0 ? -g : g;
-            const T bu = b2 * s1[i];
-            const T u = bu > ag ? bu : ag;
-            s0[i] = m;
-            s1[i] = u;
-            w = w - (lr * m) / (alpha * (u + eps));
-            break;
-        }
-        case FK_OPT_NADAM: {
-            const T m = s0[i] + (g - s0[i]) * (one - b1);
-            const T v = s1[i] + (g * g - s1[i]) * (one - b2);
-            s0[i] = m;
-            s1[i] = v;
-            const T mh = c1 * m + c2 * g;
-            const T vh = v / vcorr;
-            w = w - (mh * lr) / (SQRT(vh) + eps);
-            break;
-        }
-        case FK_OPT_LION: {
-            const T c = s0[i] * b1 + g * (one - b1);
-            const T sg = c > 0 ? one : (c < 0 ? -one : (T)0);
-            w = w - lr * sg;
-            s0[i] = s0[i] * b2 + g * (one - b2);
-            break;
-        }
-        default:
-            break;
-        }
-        p[i] = w;
-        if (use_ema) ema[i] = em * ema[i] + (one - em) * w;
+        break;
+    case FK_OPT_ADAMAX:
+        FK_OPT_LOOP(const T m = s0[i] + (g - s0[i]) * (one - b1); const T ag = g < 0 ? -g : g;
+                    const T bu = b2 * s1[i]; const T u = bu > ag ? bu : ag; s0[i] = m; s1[i] = u;
+                    w = w - (lr * m) / (alpha * (u + eps));)
+        break;
+    case FK_OPT_NADAM:
+        FK_OPT_LOOP(const T m = s0[i] + (g - s0[i]) * (one - b1);
+                    const T v = s1[i] + (g * g - s1[i]) * (one - b2); s0[i] = m; s1[i] = v;
+                    w = w - ((c1 * m + c2 * g) * lr) / (SQRT(v / vcorr) + eps);)
+        break;
+    case FK_OPT_LION:
+        FK_OPT_LOOP(const T c = s0[i] * b1 + g * (one - b1);
+                    const T sg = c > 0 ? one : (c < 0 ? -one : (T)0); w = w - lr * sg;
+                    s0[i] = s0[i] * b2 + g * (one - b2);)
+        break;
+    default:
+        break;
     }
 }
+#undef FK_OPT_LOOP
+#undef FK_OPT_LOOP1
 
 int FK_FN(fk_optim_step)(const fk_optim_args *a, int64_t ntensors, const int64_t *sizes,
                          T *const *params, const T *const *grads, const double *gscale,

@@ -285,6 +285,99 @@ def make_small_conv():
     return impls
 
 
+def make_optimizer(kind, layout):
+    """One optimizer step over 10M float32 parameters (one tensor, or 200 x 50k)."""
+    rng = np.random.default_rng(4)
+    shapes = [(10_000_000,)] if layout == "1x10M" else [(50_000,)] * 200
+    params = [rng.standard_normal(s, dtype=np.float32) for s in shapes]
+    grads = [rng.standard_normal(s, dtype=np.float32) for s in shapes]
+    impls = {}
+    lr, b1, b2, eps, mom, wd = 1e-3, 0.9, 0.999, 1e-7, 0.9, 0.004
+
+    if kind == "sgd-momentum":
+        ms = [np.zeros_like(p) for p in params]
+        tmp = [np.empty_like(p) for p in params]
+
+        def numpy_step():
+            for p, g, m, t in zip(params, grads, ms, tmp):
+                np.multiply(m, mom, out=m)
+                np.multiply(g, lr, out=t)
+                np.subtract(m, t, out=m)
+                np.add(p, m, out=p)
+    else:
+        ms = [np.zeros_like(p) for p in params]
+        vs = [np.zeros_like(p) for p in params]
+        tmp = [np.empty_like(p) for p in params]
+        state = {"t": 0}
+
+        def numpy_step():
+            state["t"] += 1
+            t_ = state["t"]
+            alpha = lr * np.sqrt(1 - b2**t_) / (1 - b1**t_)
+            for p, g, m, v, t in zip(params, grads, ms, vs, tmp):
+                if kind == "adamw":
+                    np.multiply(p, 1 - wd * lr, out=p)
+                np.subtract(g, m, out=t)
+                np.multiply(t, 1 - b1, out=t)
+                np.add(m, t, out=m)
+                np.multiply(g, g, out=t)
+                np.subtract(t, v, out=t)
+                np.multiply(t, 1 - b2, out=t)
+                np.add(v, t, out=v)
+                np.sqrt(v, out=t)
+                np.add(t, eps, out=t)
+                np.divide(m, t, out=t)
+                np.multiply(t, alpha, out=t)
+                np.subtract(p, t, out=p)
+
+    impls["numpy"] = numpy_step
+    tf = _tf()
+    ctor = {"adam": "Adam", "adamw": "AdamW", "sgd-momentum": "SGD"}[kind]
+    kwargs = {"momentum": mom} if kind == "sgd-momentum" else {}
+    if tf is not None:
+        tvars = [tf.Variable(p) for p in params]
+        tgrads = [tf.constant(g) for g in grads]
+        topt = getattr(tf.keras.optimizers, ctor)(**kwargs)
+
+        @tf.function
+        def tf_step():
+            topt.apply_gradients(zip(tgrads, tvars))
+
+        tf_step()
+
+        def tensorflow():
+            tf_step()
+            return tvars[0].numpy()[:1]  # force completion, copies one element
+
+        impls["tensorflow"] = tensorflow
+
+    import fastkeras as fk
+
+    fvars = [fk.Variable(p) for p in params]
+    fopt = getattr(fk.optimizers, ctor)(**kwargs)
+    fopt.build(fvars)
+    pairs = list(zip(grads, fvars))
+
+    def fastkeras_step():
+        fopt.apply_gradients(pairs)
+
+    impls["fastkeras"] = fastkeras_step
+    return impls
+
+
+def _optimizer_workloads():
+    rows = []
+    for kind, streams in (("adam", 7), ("adamw", 7), ("sgd-momentum", 5)):
+        for layout in ("1x10M", "200x50k"):
+            rows.append(Workload(
+                f"{kind} step, 10M f32 params ({layout})",
+                lambda kind=kind, layout=layout: make_optimizer(kind, layout),
+                bytes_moved=streams * 4 * 10_000_000,
+                cold=False,  # 200+ MB per step: caches cannot hold it anyway
+            ))
+    return rows
+
+
 WORKLOADS = [
     Workload(
         "softmax xent fwd+bwd [4096,1000] f32, int labels",
@@ -307,3 +400,5 @@ WORKLOADS = [
         cold=False,  # a latency row: no throughput bound applies
     ),
 ]
+
+WORKLOADS += _optimizer_workloads()
