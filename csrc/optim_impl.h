@@ -102,7 +102,8 @@ FK_CLONES static void FK_FN(optim_run)(const fk_optim_args *a, int64_t n, T *res
         break;
     case FK_OPT_LION:
         FK_OPT_LOOP(const T c = s0[i] * b1 + g * (one - b1);
-                    const T sg = c > 0 ? one : (c < 0 ? -one : (T)0); w = w - lr * sg;
+                    const T sg = c != c ? c : (T)(c > 0) - (T)(c < 0); /* sign, NaN stays */
+                    w = w - lr * sg;
                     s0[i] = s0[i] * b2 + g * (one - b2);)
         break;
     default:

@@ -79,11 +79,16 @@ class _Progress:
             self.bar.close()
 
 
-def measure_bandwidth(nbytes=256 * 2**20, repeats=7):
-    """Read+write bandwidth in bytes/s (STREAM 'scale' convention), best of 1 and 2 threads."""
+def measure_bandwidth(nbytes=256 * 2**20, repeats=7, in_place=False):
+    """Read+write bandwidth in bytes/s, best of 1 and 2 threads.
+
+    in_place=False: STREAM's "scale" (b = s a, counted as 2 bytes moved per byte
+    of a; the write-allocate reads of b are not counted, as in STREAM).
+    in_place=True: a *= s, where every written line was just read: the full
+    physical read+write bandwidth, the yardstick for in-place updates."""
     n = nbytes // 8
     src = np.ones(n)
-    dst = np.empty(n)
+    dst = src if in_place else np.empty(n)
     np.multiply(src, 1.0, out=dst)  # fault the pages in
 
     def one_thread():
@@ -144,6 +149,8 @@ def run_benchmarks(repeats=30, warmup=3, cold=True, name_filter=None, progress=T
     workloads = [w for w in WORKLOADS if not name_filter or name_filter in w.name]
     load_before = os.getloadavg()
     bandwidth = measure_bandwidth()
+    bandwidth_in_place = measure_bandwidth(in_place=True) if any(w.in_place for w in workloads) \
+        else None
     peak = measure_peak_flops(fk.config.get_num_threads()) if any(w.flops for w in workloads) \
         else None
     evict = np.zeros(EVICT_BYTES // 8) if cold else None
@@ -173,7 +180,8 @@ def run_benchmarks(repeats=30, warmup=3, cold=True, name_filter=None, progress=T
         med = {k: statistics.median(v) for k, v in times.items()}
         q = {k: (float(np.percentile(v, 25)), float(np.percentile(v, 75))) for k, v in times.items()}
         if w.bytes_moved:
-            bound, bound_kind = w.bytes_moved / bandwidth, "bandwidth"
+            bw = bandwidth_in_place if w.in_place else bandwidth
+            bound, bound_kind = w.bytes_moved / bw, "bandwidth"
         elif w.flops and peak:
             bound, bound_kind = w.flops / peak, "compute"
         else:
@@ -201,6 +209,7 @@ def run_benchmarks(repeats=30, warmup=3, cold=True, name_filter=None, progress=T
         "cooldown_s": cooldown,
         "repeats": repeats,
         "memory_bandwidth_GBps": bandwidth / 1e9,
+        "memory_bandwidth_in_place_GBps": bandwidth_in_place / 1e9 if bandwidth_in_place else None,
         "peak_GFLOPs": peak / 1e9 if peak else None,
         "loadavg_before": load_before,
         "loadavg_after": os.getloadavg(),
@@ -219,7 +228,9 @@ def to_markdown(res):
         f"fastkeras {res['fastkeras']['version']} ({res['fastkeras']['simd']}, "
         f"{res['fastkeras']['num_threads']} threads), {res['mode']}, medians of "
         f"{res['repeats']} interleaved runs; measured memory bandwidth "
-        f"{res['memory_bandwidth_GBps']:.1f} GB/s"
+        f"{res['memory_bandwidth_GBps']:.1f} GB/s (STREAM scale)"
+        + (f", {res['memory_bandwidth_in_place_GBps']:.1f} GB/s in place"
+           if res.get("memory_bandwidth_in_place_GBps") else "")
         + (f", float32 FMA peak {peak:.0f} GFLOP/s" if peak else "")
         + f"; load average {res['loadavg_before'][0]:.2f} before, "
         f"{res['loadavg_after'][0]:.2f} after.",

@@ -15,13 +15,16 @@ class Workload:
     """
 
     def __init__(self, name, make, bytes_moved=None, flops=None, reference="fastkeras",
-                 cold=None):
+                 cold=None, in_place=False):
         self.name = name
         self.make = make
         self.bytes_moved = bytes_moved  # minimum memory traffic, for the bandwidth bound
         self.flops = flops  # arithmetic, for the compute bound
         self.reference = reference
         self.cold = cold  # None: the runner's mode; False: always warm (latency rows)
+        # in-place updates write lines they have just read: no write-allocate reads,
+        # so their bound uses the in-place bandwidth (STREAM's convention would undercount)
+        self.in_place = in_place
 
 
 def _xent_data(n, c, seed=0):
@@ -374,6 +377,7 @@ def _optimizer_workloads():
                 lambda kind=kind, layout=layout: make_optimizer(kind, layout),
                 bytes_moved=streams * 4 * 10_000_000,
                 cold=False,  # 200+ MB per step: caches cannot hold it anyway
+                in_place=True,
             ))
     return rows
 
