@@ -9,6 +9,7 @@
 #include "fastkeras/softmax_xent.h"
 #include "fastkeras/conv.h"
 #include "fastkeras/pool.h"
+#include "fastkeras/optim.h"
 
 static int failures = 0;
 #define CHECK(cond, ...) do { if (!(cond)) { ++failures; \
@@ -123,6 +124,32 @@ static void test_conv_and_pool(void) {
     CHECK(fk_pool_check(&pg) == FK_EBADARG, "padding >= window refused");
 }
 
+static void test_optim(void) {
+    /* SGD with momentum over two tensors in one call */
+    float p0[3] = {1, 2, 3}, p1[2] = {-1, 0}, g0[3] = {1, 1, 1}, g1[2] = {2, -2};
+    float m0[3] = {0}, m1[2] = {0};
+    float *params[2] = {p0, p1}, *mom[2] = {m0, m1};
+    const float *grads[2] = {g0, g1};
+    float *const *slots[3] = {mom, NULL, NULL};
+    int64_t sizes[2] = {3, 2};
+    fk_optim_args a;
+    memset(&a, 0, sizeof a);
+    a.kind = FK_OPT_MOMENTUM;
+    a.lr = 0.5;
+    a.momentum = 0.9;
+    a.ema_momentum = -1;
+    CHECK(fk_optim_step_f32(&a, 2, sizes, params, grads, NULL, slots, NULL, 2) == FK_OK, "step");
+    CHECK(p0[0] == 0.5f && p1[0] == -2.0f && p1[1] == 1.0f, "values %g %g %g", p0[0], p1[0], p1[1]);
+    CHECK(fk_optim_step_f32(&a, 2, sizes, params, grads, NULL, slots, NULL, 2) == FK_OK, "step 2");
+    CHECK(fabsf(p0[0] - (0.5f - 0.45f - 0.5f)) < 1e-6f, "momentum p0 %g", p0[0]);
+    a.kind = FK_OPT_ADAM;
+    CHECK(fk_optim_step_f32(&a, 2, sizes, params, grads, NULL, slots, NULL, 2) == FK_ENULL,
+          "Adam without its second slot is refused");
+    a.lr = NAN;
+    CHECK(fk_optim_step_f32(&a, 2, sizes, params, grads, NULL, slots, NULL, 2) == FK_EBADARG,
+          "NaN learning rate refused");
+}
+
 int main(void) {
     printf("fastkeras C core %s (%s), simd %s, openmp %d\n", fk_version(), fk_compiler(),
            fk_simd_name(fk_simd_level()), fk_openmp_enabled());
@@ -130,6 +157,7 @@ int main(void) {
     test_logits_vs_reference_and_threads();
     test_bad_input();
     test_conv_and_pool();
+    test_optim();
     if (failures) {
         printf("%d failed\n", failures);
         return 1;
