@@ -6,7 +6,23 @@ from fastkeras.optimizers.optimizer import Optimizer, _check_float, f32
 __all__ = ["Adamax", "Nadam", "Lion"]
 
 
-class Adamax(Optimizer):
+class _Betas(Optimizer):
+    """The (beta_1, beta_2, epsilon) arguments Adamax and Nadam share."""
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, name=None,
+                 **kwargs):
+        super().__init__(learning_rate=learning_rate, name=name, **kwargs)
+        self.beta_1 = _check_float(beta_1, "beta_1", allow_none=False)
+        self.beta_2 = _check_float(beta_2, "beta_2", allow_none=False)
+        self.epsilon = _check_float(epsilon, "epsilon", minimum=0.0, allow_none=False)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon)
+        return config
+
+
+class Adamax(_Betas):
     """Adamax (keras.optimizers.Adamax): learning_rate=0.001, beta_1=0.9, beta_2=0.999,
     epsilon=1e-7."""
 
@@ -14,10 +30,7 @@ class Adamax(Optimizer):
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                  name="adamax", **kwargs):
-        super().__init__(learning_rate=learning_rate, name=name, **kwargs)
-        self.beta_1 = _check_float(beta_1, "beta_1", allow_none=False)
-        self.beta_2 = _check_float(beta_2, "beta_2", allow_none=False)
-        self.epsilon = _check_float(epsilon, "epsilon", minimum=0.0, allow_none=False)
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, name, **kwargs)
 
     def build(self, var_list):
         super().build(var_list)
@@ -30,13 +43,8 @@ class Adamax(Optimizer):
         return {"kind": "adamax", "lr": lr, "beta1": self.beta_1, "beta2": self.beta_2,
                 "epsilon": self.epsilon, "alpha": float(f(1) - f(f32(self.beta_1)) ** f(t))}
 
-    def get_config(self):
-        config = super().get_config()
-        config.update(beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon)
-        return config
 
-
-class Nadam(Optimizer):
+class Nadam(_Betas):
     """Nadam (keras.optimizers.Nadam): learning_rate=0.001, beta_1=0.9, beta_2=0.999,
     epsilon=1e-7, with Keras' momentum schedule (0.96 decay)."""
 
@@ -44,10 +52,7 @@ class Nadam(Optimizer):
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                  name="nadam", **kwargs):
-        super().__init__(learning_rate=learning_rate, name=name, **kwargs)
-        self.beta_1 = _check_float(beta_1, "beta_1", allow_none=False)
-        self.beta_2 = _check_float(beta_2, "beta_2", allow_none=False)
-        self.epsilon = _check_float(epsilon, "epsilon", minimum=0.0, allow_none=False)
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, name, **kwargs)
 
     def build(self, var_list):
         super().build(var_list)
@@ -76,11 +81,6 @@ class Nadam(Optimizer):
                 "epsilon": self.epsilon, "c1": float(u_t_1 / (f(1) - u_prod_1)),
                 "c2": float((f(1) - u_t) / (f(1) - u_prod)),
                 "vcorr": float(f(1) - f(f32(self.beta_2)) ** t)}
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon)
-        return config
 
 
 class Lion(Optimizer):
