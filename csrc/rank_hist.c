@@ -1,0 +1,110 @@
+/* Histogram (binned) and radix-sort (exact) engines for AUC, KS and thresholded counts. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#include "fastkeras/rank_hist.h"
+
+/* Elements per chunk, fixed partial-sum slots (independent of n_threads), and the
+ * size below which one thread does the work. */
+#define FK_HIST_CHUNK 65536
+#define FK_HIST_SLOTS 64
+#define FK_HIST_GRAIN 262144
+
+/* Order-preserving 64-bit keys: negative floats have all bits flipped, others the
+ * sign bit set; -0.0 and +0.0 map to one key (they compare equal). NaN never
+ * reaches here (checked by the caller). */
+static inline uint64_t fk_key_f64(double x) {
+    if (x == 0.0) x = 0.0;
+    uint64_t u;
+    memcpy(&u, &x, sizeof u);
+    return (u >> 63) ? ~u : (u | (1ull << 63));
+}
+static inline uint64_t fk_key_f32(float x) { return fk_key_f64((double)x); }
+
+/* Stable LSD radix sort of (keys, idx) by keys, 11 bits per pass; passes whose
+ * digit is the same for every key are skipped (float32 data widened to double
+ * have 29 zero low bits). Parallel histograms and scatter over fixed blocks. */
+#define FK_RADIX_BITS 11
+#define FK_RADIX_SIZE (1 << FK_RADIX_BITS)
+static int fk_radix_sort_u64(int64_t n, uint64_t *keys, uint32_t *idx, int n_threads) {
+    uint64_t *k2 = (uint64_t *)malloc((size_t)n * sizeof(uint64_t));
+    uint32_t *i2 = (uint32_t *)malloc((size_t)n * sizeof(uint32_t));
+    const int nb = 8; /* fixed blocks: the scatter order is the same for any thread count */
+    size_t *hist = (size_t *)malloc((size_t)nb * FK_RADIX_SIZE * sizeof(size_t));
+    if (!k2 || !i2 || !hist) {
+        free(k2);
+        free(i2);
+        free(hist);
+        return FK_ENOMEM;
+    }
+    int nt = n_threads < 1 ? 1 : n_threads;
+    if (n < FK_HIST_GRAIN) nt = 1;
+    uint64_t *src = keys, *dst = k2;
+    uint32_t *isrc = idx, *idst = i2;
+    for (int shift = 0; shift < 64; shift += FK_RADIX_BITS) {
+        memset(hist, 0, (size_t)nb * FK_RADIX_SIZE * sizeof(size_t));
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+#endif
+        for (int b = 0; b < nb; ++b) {
+            const int64_t lo = n * b / nb, hi = n * (b + 1) / nb;
+            size_t *h = hist + (size_t)b * FK_RADIX_SIZE;
+            for (int64_t i = lo; i < hi; ++i) ++h[(src[i] >> shift) & (FK_RADIX_SIZE - 1)];
+        }
+        /* skip a pass where one digit holds every key */
+        int single = 0;
+        for (int d = 0; d < FK_RADIX_SIZE && !single; ++d) {
+            size_t tot = 0;
+            for (int b = 0; b < nb; ++b) tot += hist[(size_t)b * FK_RADIX_SIZE + d];
+            if (tot == (size_t)n) single = 1;
+            else if (tot) break;
+        }
+        if (single) continue;
+        size_t off = 0; /* exclusive prefix over (digit, block): stable */
+        for (int d = 0; d < FK_RADIX_SIZE; ++d)
+            for (int b = 0; b < nb; ++b) {
+                size_t c = hist[(size_t)b * FK_RADIX_SIZE + d];
+                hist[(size_t)b * FK_RADIX_SIZE + d] = off;
+                off += c;
+            }
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+#endif
+        for (int b = 0; b < nb; ++b) {
+            const int64_t lo = n * b / nb, hi = n * (b + 1) / nb;
+            size_t *h = hist + (size_t)b * FK_RADIX_SIZE;
+            for (int64_t i = lo; i < hi; ++i) {
+                const size_t p = h[(src[i] >> shift) & (FK_RADIX_SIZE - 1)]++;
+                dst[p] = src[i];
+                idst[p] = isrc[i];
+            }
+        }
+        uint64_t *t = src; src = dst; dst = t;
+        uint32_t *ti = isrc; isrc = idst; idst = ti;
+    }
+    if (src != keys) {
+        memcpy(keys, src, (size_t)n * sizeof(uint64_t));
+        memcpy(idx, isrc, (size_t)n * sizeof(uint32_t));
+    }
+    free(k2);
+    free(i2);
+    free(hist);
+    return FK_OK;
+}
+
+#define T float
+#define SUF f32
+#define KEYFN fk_key_f32
+#include "rank_hist_impl.h"
+#undef T
+#undef SUF
+#undef KEYFN
+
+#define T double
+#define SUF f64
+#define KEYFN fk_key_f64
+#include "rank_hist_impl.h"
