@@ -11,6 +11,7 @@ from fastkeras.ops.tape import GradientTape
 from fastkeras import ops
 from fastkeras import losses
 from fastkeras import optimizers
+from fastkeras import metrics
 
 __all__ = [
     "__version__",
@@ -25,4 +26,5 @@ __all__ = [
     "ops",
     "losses",
     "optimizers",
+    "metrics",
 ]

@@ -161,3 +161,15 @@ cdef extern from "fastkeras/optim.h" nogil:
     int fk_optim_step_f64(const fk_optim_args *a, int64_t ntensors, const int64_t *sizes,
                           double **params, const double **grads, const double *gscale,
                           double ***slots, double **ema, int n_threads) noexcept
+
+cdef extern from "fastkeras/rank_hist.h" nogil:
+    int fk_rank_hist_f32(int64_t n, const float *scores, const uint8_t *labels,
+                         const float *weights, int64_t num_thresholds, double *pos, double *neg,
+                         int n_threads) noexcept
+    int fk_rank_hist_f64(int64_t n, const double *scores, const uint8_t *labels,
+                         const double *weights, int64_t num_thresholds, double *pos, double *neg,
+                         int n_threads) noexcept
+    int fk_rank_exact_f32(int64_t n, const float *scores, const uint8_t *labels,
+                          const float *weights, double *auc, double *ks, int n_threads) noexcept
+    int fk_rank_exact_f64(int64_t n, const double *scores, const uint8_t *labels,
+                          const double *weights, double *auc, double *ks, int n_threads) noexcept

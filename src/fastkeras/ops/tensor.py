@@ -179,15 +179,18 @@ class Tensor:
 class Variable(Tensor):
     """Mutable state with tf.Variable's API: assign, assign_add, assign_sub, numpy."""
 
-    __slots__ = ("trainable", "name")
+    __slots__ = ("trainable", "name", "aggregation", "constraint")
 
-    def __init__(self, initial_value, trainable=True, name=None, dtype=None):
+    def __init__(self, initial_value, trainable=True, name=None, dtype=None, aggregation="none",
+                 constraint=None):
         if callable(initial_value):
             initial_value = initial_value()
         value = np.array(as_array(initial_value, dtype), copy=True)
         super().__init__(value)
         self.trainable = bool(trainable)
         self.name = name or "Variable"
+        self.aggregation = aggregation
+        self.constraint = constraint
 
     def _coerce(self, value, what):
         v = as_array(value)

@@ -1,0 +1,197 @@
+"""The Metric base class and the reduction metrics (keras.metrics names and semantics)."""
+import numpy as np
+
+from fastkeras import config
+from fastkeras.losses.loss import squeeze_or_expand
+from fastkeras.ops.tensor import Tensor, Variable, as_array
+
+__all__ = ["Metric", "Sum", "Mean", "MeanMetricWrapper", "to_numpy"]
+
+
+def to_numpy(x, name, dtype=None):
+    """An input as a numpy array (Tensors, Variables, lists, memmap chunks)."""
+    v = as_array(x)
+    if v.dtype.kind not in "biuf":
+        raise TypeError(f"`{name}` must hold numbers, got dtype {v.dtype}")
+    return v.astype(dtype, copy=False) if dtype is not None else v
+
+
+def _snake(name):
+    out = []
+    for i, ch in enumerate(name):
+        if ch.isupper() and i and not name[i - 1].isupper():
+            out.append("_")
+        out.append(ch.lower())
+    return "".join(out)
+
+
+class Metric:
+    """Base class of stateful metrics (keras.metrics.Metric).
+
+    Subclasses create their state with ``add_variable`` (or ``add_weight``) and
+    implement ``update_state`` and ``result``; ``reset_state`` restores the
+    initial values and ``merge_state`` adds other metrics' states (every
+    built-in state is additive). Calling the metric updates it and returns
+    the result.
+    """
+
+    def __init__(self, dtype=None, name=None):
+        self.name = name or _snake(type(self).__name__)
+        self._dtype = np.dtype(dtype or (config.floatx() if config.floatx() != "bfloat16"
+                                         else "float32"))
+        self._variables = []
+        self._initial = []
+
+    @property
+    def dtype(self):
+        return self._dtype.name
+
+    @property
+    def variables(self):
+        return list(self._variables)
+
+    def add_variable(self, shape, initializer="zeros", dtype=None, aggregation="sum", name=None):
+        """A state variable (non-trainable), reset to `initializer` by reset_state."""
+        dtype = np.dtype(dtype or self._dtype)
+        shape = tuple(shape) if shape is not None else ()
+        if initializer in ("zeros", None):
+            value = np.zeros(shape, dtype)
+        elif initializer == "ones":
+            value = np.ones(shape, dtype)
+        else:
+            value = np.broadcast_to(np.asarray(initializer, dtype), shape).copy()
+        var = Variable(value, trainable=False, name=name or "metric_variable", dtype=dtype)
+        var.aggregation = aggregation
+        self._variables.append(var)
+        self._initial.append(value.copy())
+        return var
+
+    def add_weight(self, name=None, shape=(), initializer="zeros", dtype=None, aggregation="sum"):
+        """tf.keras 2 spelling of add_variable (name first)."""
+        return self.add_variable(shape, initializer, dtype, aggregation, name)
+
+    def update_state(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} must implement update_state()")
+
+    def result(self):
+        raise NotImplementedError(f"{type(self).__name__} must implement result()")
+
+    def reset_state(self):
+        for var, init in zip(self._variables, self._initial):
+            var.assign(init)
+
+    def reset_states(self):
+        """The tf.keras 2 spelling of reset_state."""
+        self.reset_state()
+
+    def merge_state(self, metrics):
+        """Add the states of other metrics of the same kind into this one."""
+        for other in metrics:
+            if type(other) is not type(self) or len(other._variables) != len(self._variables):
+                raise ValueError(f"cannot merge {type(other).__name__} into {type(self).__name__}")
+            for mine, theirs in zip(self._variables, other._variables):
+                if mine.shape != theirs.shape:
+                    raise ValueError(f"state {mine.name!r} has shape {mine.shape} here and "
+                                     f"{theirs.shape} in the merged metric")
+                agg = getattr(mine, "aggregation", "sum")
+                if agg == "sum":
+                    mine.assign(mine._value + theirs._value)
+                elif agg == "max":
+                    mine.assign(np.maximum(mine._value, theirs._value))
+                else:
+                    raise ValueError(f"state {mine.name!r} cannot be merged ({agg})")
+
+    def __call__(self, *args, **kwargs):
+        self.update_state(*args, **kwargs)
+        return self.result()
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}>"
+
+
+def _samplewise(values, sample_weight, dtype):
+    """Keras' reduce_to_samplewise_values: weights applied, extra axes averaged."""
+    values = np.asarray(values, dtype=dtype)
+    if sample_weight is not None:
+        sw = to_numpy(sample_weight, "sample_weight", dtype)
+        vshape, wshape = squeeze_or_expand(values.shape, sw.shape)
+        values, sw = values.reshape(vshape), sw.reshape(wshape)
+        wnd = sw.ndim
+        if values.ndim > wnd:
+            values = values.mean(axis=tuple(range(wnd, values.ndim)))
+        try:
+            sw = np.broadcast_to(sw, values.shape)
+        except ValueError:
+            raise ValueError(f"`sample_weight` with shape {sw.shape} cannot be applied to "
+                             f"values of shape {values.shape}") from None
+        values = values * sw
+        if wnd > 1:
+            sw = sw.mean(axis=tuple(range(1, wnd)))
+        return values, sw
+    if values.ndim > 1:
+        values = values.mean(axis=tuple(range(1, values.ndim)))
+    return values, None
+
+
+class Sum(Metric):
+    """The (weighted) sum of the values (keras.metrics.Sum)."""
+
+    def __init__(self, name="sum", dtype=None):
+        super().__init__(dtype=dtype, name=name)
+        self.total = self.add_variable((), name="total")
+
+    def update_state(self, values, sample_weight=None):
+        values, _ = _samplewise(to_numpy(values, "values"), sample_weight, self._dtype)
+        self.total.assign(self.total._value + values.sum(dtype=np.float64))
+
+    def result(self):
+        return Tensor(np.asarray(self.total._value, self._dtype))
+
+
+class Mean(Metric):
+    """The (weighted) mean of the values (keras.metrics.Mean)."""
+
+    def __init__(self, name="mean", dtype=None):
+        super().__init__(dtype=dtype, name=name)
+        self.total = self.add_variable((), name="total")
+        self.count = self.add_variable((), name="count")
+
+    def update_state(self, values, sample_weight=None):
+        values, sw = _samplewise(to_numpy(values, "values"), sample_weight, self._dtype)
+        self.total.assign(self.total._value + values.sum(dtype=np.float64))
+        if sw is not None:
+            n = sw.sum(dtype=np.float64)
+        else:
+            n = values.shape[0] if values.ndim >= 1 else 1
+        self.count.assign(self.count._value + n)
+
+    def result(self):
+        c = float(self.count._value)
+        return Tensor(np.asarray(float(self.total._value) / c if c else 0.0, self._dtype))
+
+
+class MeanMetricWrapper(Mean):
+    """The mean of fn(y_true, y_pred, **kwargs) over all samples seen."""
+
+    def __init__(self, fn, name=None, dtype=None, **kwargs):
+        super().__init__(name=name or getattr(fn, "__name__", "mean"), dtype=dtype)
+        self._fn = fn
+        self._fn_kwargs = kwargs
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        values = self._fn(y_true, y_pred, **self._fn_kwargs)
+        if isinstance(values, Tensor):
+            values = values._value
+        super().update_state(values, sample_weight)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(self._fn_kwargs)
+        return config

@@ -1,0 +1,336 @@
+"""Threshold metrics on the C rank engine: AUC, KS, confusion counts, Precision, Recall.
+
+State is a pair of score histograms (positives, negatives) over tf.keras'
+threshold layout, so batches, chunks of a memmap and other processes' states
+simply add (``merge_state``). Binned mode places each score in its threshold
+interval: a value equals tf.keras' for the same thresholds, and differs from
+the exact (sorted) AUC by at most the mass of positive/negative pairs that
+share an interval (about 1/num_thresholds of the pairs for smooth score
+distributions); ``roc_auc_score`` and ``ks_statistic`` compute exact values.
+"""
+import numpy as np
+
+from fastkeras import config
+from fastkeras._kernels import rank as _kr
+from fastkeras.metrics.metric import Metric, to_numpy
+from fastkeras.ops.tensor import Tensor
+
+__all__ = ["AUC", "KS", "TruePositives", "FalsePositives", "TrueNegatives", "FalseNegatives",
+           "Precision", "Recall", "roc_auc_score", "ks_statistic", "prepare_scores"]
+
+
+def prepare_scores(y_true, y_pred, sample_weight=None, nan="raise", binary=True,
+                   from_logits=False):
+    """Flattened (scores, labels, weights) checked for the rank engine.
+
+    nan="raise" refuses NaN scores; nan="drop" drops those samples."""
+    p = to_numpy(y_pred, "y_pred")
+    t = to_numpy(y_true, "y_true")
+    if t.size != p.size:
+        raise ValueError(f"`y_true` has {t.size} values and `y_pred` has {p.size}: the lengths "
+                         "must match")
+    p = p.reshape(-1)
+    t = t.reshape(-1)
+    if p.dtype not in (np.float32, np.float64):
+        p = p.astype(np.float32)
+    if from_logits:
+        p = (1.0 / (1.0 + np.exp(-p.astype(np.float64)))).astype(p.dtype)
+    w = None
+    if sample_weight is not None:
+        w = to_numpy(sample_weight, "sample_weight")
+        w = np.broadcast_to(w.reshape(-1) if w.size == t.size or w.ndim else w, t.shape)
+        w = np.ascontiguousarray(w, dtype=p.dtype)
+        if np.any(w < 0) or not np.all(np.isfinite(w)):
+            raise ValueError("`sample_weight` must be finite and >= 0")
+    bad = np.isnan(p)
+    if bad.any():
+        if nan == "drop":
+            keep = ~bad
+            p, t = p[keep], t[keep]
+            w = w[keep] if w is not None else None
+        else:
+            raise ValueError(f"`y_pred` contains {int(bad.sum())} NaN scores; pass "
+                             "nan='drop' to ignore those samples")
+    if binary:
+        if t.dtype.kind == "f" and not np.all((t == 0) | (t == 1)):
+            raise ValueError("`y_true` must hold binary labels (0/1) for this metric")
+        if t.dtype.kind in "iu" and (t.min(initial=0) < 0 or t.max(initial=0) > 1):
+            raise ValueError("`y_true` must hold binary labels (0/1) for this metric")
+        t = t.astype(np.uint8)
+    return np.ascontiguousarray(p), np.ascontiguousarray(t), w
+
+
+def _hist(p, t, w, num_thresholds, pos, neg):
+    _kr.hist(p, t, w, num_thresholds, pos, neg, config.get_num_threads())
+
+
+def _counts(pos, neg):
+    """tp, fp, tn, fn at each of the T thresholds from the [T+1] histograms."""
+    # counts above threshold i = sum of buckets k > i
+    tp = np.cumsum(pos[::-1])[::-1][1:]
+    fp = np.cumsum(neg[::-1])[::-1][1:]
+    P, N = pos.sum(), neg.sum()
+    return tp, fp, N - fp, P - tp
+
+
+def _div(a, b):
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(b != 0, a / np.where(b != 0, b, 1), 0.0)
+
+
+class _HistMetric(Metric):
+    """Positive/negative score histograms over evenly spaced thresholds."""
+
+    def __init__(self, num_thresholds=200, name=None, dtype=None, from_logits=False,
+                 multi_label=False, num_labels=None):
+        super().__init__(dtype=dtype, name=name)
+        if isinstance(num_thresholds, bool) or not isinstance(num_thresholds, (int, np.integer)) \
+                or num_thresholds <= 1:
+            raise ValueError(f"Argument `num_thresholds` must be an integer > 1. "
+                             f"Received: num_thresholds={num_thresholds}")
+        self.num_thresholds = int(num_thresholds)
+        self.from_logits = bool(from_logits)
+        self.multi_label = bool(multi_label)
+        self.num_labels = num_labels
+        shape = (self.num_thresholds + 1,) if not multi_label or num_labels is None else \
+            (self.num_thresholds + 1, num_labels)
+        self.pos = self.add_variable(shape, dtype="float64", name="positives")
+        self.neg = self.add_variable(shape, dtype="float64", name="negatives")
+        self._built = not multi_label or num_labels is not None
+
+    def _build_labels(self, n):
+        shape = (self.num_thresholds + 1, n)
+        for var, init_i in ((self.pos, 0), (self.neg, 1)):
+            var.assign(np.zeros(shape))
+            self._initial[init_i] = np.zeros(shape)
+        self.num_labels = n
+        self._built = True
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        if self.multi_label:
+            t, p = to_numpy(y_true, "y_true"), to_numpy(y_pred, "y_pred")
+            if t.shape != p.shape or p.ndim != 2:
+                raise ValueError(f"multi_label metrics need y_true and y_pred of shape "
+                                 f"(batch, labels); got {t.shape} and {p.shape}")
+            if not self._built:
+                self._build_labels(p.shape[1])
+            sw = None if sample_weight is None else np.broadcast_to(
+                to_numpy(sample_weight, "sample_weight").reshape(-1, *([1] if np.ndim(sample_weight) else [])), p.shape)
+            pos, neg = self.pos._value, self.neg._value
+            for j in range(p.shape[1]):
+                pj, tj, wj = prepare_scores(t[:, j], p[:, j], None if sw is None else sw[:, j],
+                                            from_logits=self.from_logits)
+                hp, hn = np.ascontiguousarray(pos[:, j]), np.ascontiguousarray(neg[:, j])
+                _hist(pj, tj, wj, self.num_thresholds, hp, hn)
+                pos[:, j], neg[:, j] = hp, hn
+            return
+        p, t, w = prepare_scores(y_true, y_pred, sample_weight, from_logits=self.from_logits)
+        _hist(p, t, w, self.num_thresholds, self.pos._value, self.neg._value)
+
+    def _confusion(self):
+        return _counts(self.pos._value, self.neg._value)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(num_thresholds=self.num_thresholds, from_logits=self.from_logits,
+                      multi_label=self.multi_label, num_labels=self.num_labels)
+        return config
+
+
+class AUC(_HistMetric):
+    """Area under the ROC or PR curve (keras.metrics.AUC), on score histograms.
+
+    Args: num_thresholds (200), curve ("ROC" or "PR"), summation_method
+    ("interpolation", "minoring", "majoring"), multi_label, num_labels,
+    label_weights, from_logits, name, dtype.
+    """
+
+    def __init__(self, num_thresholds=200, curve="ROC", summation_method="interpolation",
+                 name=None, dtype=None, thresholds=None, multi_label=False, num_labels=None,
+                 label_weights=None, from_logits=False):
+        if thresholds is not None:
+            raise ValueError("fastkeras' AUC uses evenly spaced thresholds (num_thresholds); "
+                             "pass num_thresholds instead of `thresholds`")
+        if curve.upper() not in ("ROC", "PR"):
+            raise ValueError(f"Invalid AUC curve value: {curve!r}. Expected 'ROC' or 'PR'")
+        if summation_method not in ("interpolation", "minoring", "majoring"):
+            raise ValueError(f"Invalid AUC summation method value: {summation_method!r}")
+        super().__init__(num_thresholds, name or "auc", dtype, from_logits, multi_label,
+                         num_labels)
+        self.curve = curve.upper()
+        self.summation_method = summation_method
+        self.label_weights = None if label_weights is None else np.asarray(label_weights,
+                                                                            np.float64)
+
+    def _per_label(self, values):
+        if not self.multi_label:
+            return float(values)
+        if self.label_weights is None:
+            return float(np.mean(values))
+        return float(_div(np.sum(values * self.label_weights), np.sum(self.label_weights)))
+
+    def result(self):
+        tp, fp, tn, fn = self._confusion()
+        T = self.num_thresholds
+        if self.curve == "PR" and self.summation_method == "interpolation":
+            dtp = tp[:T - 1] - tp[1:]
+            p = tp + fp
+            dp = p[:T - 1] - p[1:]
+            slope = _div(dtp, np.maximum(dp, 0))
+            intercept = tp[1:] - slope * p[1:]
+            ok = (p[:T - 1] > 0) & (p[1:] > 0)
+            ratio = np.where(ok, _div(p[:T - 1], np.maximum(p[1:], 0)), 1.0)
+            inc = _div(slope * (dtp + intercept * np.log(ratio)), np.maximum(tp[1:] + fn[1:], 0))
+            value = self._per_label(np.sum(inc, axis=0))
+        else:
+            recall = _div(tp, tp + fn)
+            if self.curve == "ROC":
+                x, y = _div(fp, fp + tn), recall
+            else:
+                x, y = recall, _div(tp, tp + fp)
+            if self.summation_method == "interpolation":
+                h = (y[:T - 1] + y[1:]) / 2.0
+            elif self.summation_method == "minoring":
+                h = np.minimum(y[:T - 1], y[1:])
+            else:
+                h = np.maximum(y[:T - 1], y[1:])
+            value = self._per_label(np.sum((x[:T - 1] - x[1:]) * h, axis=0))
+        return Tensor(np.asarray(value, self._dtype))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(curve=self.curve, summation_method=self.summation_method,
+                      label_weights=None if self.label_weights is None
+                      else self.label_weights.tolist())
+        return config
+
+
+class KS(_HistMetric):
+    """Kolmogorov-Smirnov statistic between the score distributions of positives and
+    negatives: max over thresholds of |TPR - FPR| (a fastkeras metric; see also
+    ks_statistic for the exact value)."""
+
+    def __init__(self, num_thresholds=200, name="ks", dtype=None, from_logits=False):
+        super().__init__(num_thresholds, name, dtype, from_logits)
+
+    def result(self):
+        pos, neg = self.pos._value, self.neg._value
+        P, N = pos.sum(), neg.sum()
+        if not (P > 0 and N > 0):
+            return Tensor(np.asarray(0.0, self._dtype))
+        d = np.abs(np.cumsum(pos) / P - np.cumsum(neg) / N)
+        return Tensor(np.asarray(d.max(), self._dtype))
+
+
+class _Thresholds(Metric):
+    """Counts at arbitrary thresholds (pred > threshold), as tf.keras' confusion metrics."""
+
+    def __init__(self, thresholds=None, name=None, dtype=None, default=0.5):
+        super().__init__(dtype=dtype, name=name)
+        th = default if thresholds is None else thresholds
+        self._scalar = np.ndim(th) == 0
+        self.thresholds = np.atleast_1d(np.asarray(th, np.float64))
+        if np.any(self.thresholds < 0) or np.any(self.thresholds > 1):
+            raise ValueError(f"Threshold values must be in [0, 1]. Received: {thresholds}")
+        n = self.thresholds.size
+        self.tp = self.add_variable((n,), dtype="float64", name="true_positives")
+        self.fp = self.add_variable((n,), dtype="float64", name="false_positives")
+        self.tn = self.add_variable((n,), dtype="float64", name="true_negatives")
+        self.fn = self.add_variable((n,), dtype="float64", name="false_negatives")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        p, t, w = prepare_scores(y_true, y_pred, sample_weight)
+        w = np.ones(p.shape) if w is None else w.astype(np.float64)
+        above = p[None, :].astype(np.float64) > self.thresholds[:, None]
+        y = t.astype(bool)[None, :]
+        self.tp.assign(self.tp._value + (above & y) @ w)
+        self.fp.assign(self.fp._value + (above & ~y) @ w)
+        self.tn.assign(self.tn._value + (~above & ~y) @ w)
+        self.fn.assign(self.fn._value + (~above & y) @ w)
+
+    def _out(self, v):
+        v = np.asarray(v, self._dtype)
+        return Tensor(v[0] if self._scalar else v)
+
+    def get_config(self):
+        config = super().get_config()
+        config["thresholds"] = float(self.thresholds[0]) if self._scalar else self.thresholds.tolist()
+        return config
+
+
+class TruePositives(_Thresholds):
+    def __init__(self, thresholds=None, name="true_positives", dtype=None):
+        super().__init__(thresholds, name, dtype)
+
+    def result(self):
+        return self._out(self.tp._value)
+
+
+class FalsePositives(_Thresholds):
+    def __init__(self, thresholds=None, name="false_positives", dtype=None):
+        super().__init__(thresholds, name, dtype)
+
+    def result(self):
+        return self._out(self.fp._value)
+
+
+class TrueNegatives(_Thresholds):
+    def __init__(self, thresholds=None, name="true_negatives", dtype=None):
+        super().__init__(thresholds, name, dtype)
+
+    def result(self):
+        return self._out(self.tn._value)
+
+
+class FalseNegatives(_Thresholds):
+    def __init__(self, thresholds=None, name="false_negatives", dtype=None):
+        super().__init__(thresholds, name, dtype)
+
+    def result(self):
+        return self._out(self.fn._value)
+
+
+class Precision(_Thresholds):
+    """TP / (TP + FP) at thresholds (default 0.5)."""
+
+    def __init__(self, thresholds=None, name="precision", dtype=None):
+        super().__init__(thresholds, name, dtype)
+
+    def result(self):
+        return self._out(_div(self.tp._value, self.tp._value + self.fp._value))
+
+
+class Recall(_Thresholds):
+    """TP / (TP + FN) at thresholds (default 0.5)."""
+
+    def __init__(self, thresholds=None, name="recall", dtype=None):
+        super().__init__(thresholds, name, dtype)
+
+    def result(self):
+        return self._out(_div(self.tp._value, self.tp._value + self.fn._value))
+
+
+def _exact(y_true, y_score, sample_weight, nan):
+    p, t, w = prepare_scores(y_true, y_score, sample_weight, nan=nan)
+    if p.size == 0:
+        raise ValueError("`y_score` is empty: at least one positive and one negative are needed")
+    P = float(t.sum()) if w is None else float(w[t == 1].sum())
+    N = float(t.size - t.sum()) if w is None else float(w[t == 0].sum())
+    if not (P > 0 and N > 0):
+        raise ValueError("Only one class present in `y_true`: ROC AUC and KS are not defined "
+                         "in that case")
+    return _kr.exact(p, t, w, config.get_num_threads())
+
+
+def roc_auc_score(y_true, y_score, sample_weight=None, nan="raise"):
+    """Exact ROC AUC (ties count one half): scikit-learn's roc_auc_score, by a radix sort."""
+    return _exact(y_true, y_score, sample_weight, nan)[0]
+
+
+def ks_statistic(y_true, y_score, sample_weight=None, nan="raise"):
+    """Exact two-sample Kolmogorov-Smirnov statistic between the scores of positives and
+    negatives: scipy.stats.ks_2samp(...).statistic (weighted CDFs when weights are given)."""
+    return _exact(y_true, y_score, sample_weight, nan)[1]
+
+
