@@ -116,8 +116,9 @@ class Metric:
         return f"<{type(self).__name__} name={self.name}>"
 
 
-def _samplewise(values, sample_weight, dtype):
-    """Keras' reduce_to_samplewise_values: weights applied, extra axes averaged."""
+def _samplewise(values, sample_weight, dtype, reduce=np.mean):
+    """Keras' reduce_to_samplewise_values: weights applied, extra axes reduced
+    (averaged for Mean, summed for Sum)."""
     values = np.asarray(values, dtype=dtype)
     if sample_weight is not None:
         sw = to_numpy(sample_weight, "sample_weight", dtype)
@@ -125,7 +126,7 @@ def _samplewise(values, sample_weight, dtype):
         values, sw = values.reshape(vshape), sw.reshape(wshape)
         wnd = sw.ndim
         if values.ndim > wnd:
-            values = values.mean(axis=tuple(range(wnd, values.ndim)))
+            values = reduce(values, axis=tuple(range(wnd, values.ndim)))
         try:
             sw = np.broadcast_to(sw, values.shape)
         except ValueError:
@@ -133,10 +134,10 @@ def _samplewise(values, sample_weight, dtype):
                              f"values of shape {values.shape}") from None
         values = values * sw
         if wnd > 1:
-            sw = sw.mean(axis=tuple(range(1, wnd)))
+            sw = reduce(sw, axis=tuple(range(1, wnd)))
         return values, sw
     if values.ndim > 1:
-        values = values.mean(axis=tuple(range(1, values.ndim)))
+        values = reduce(values, axis=tuple(range(1, values.ndim)))
     return values, None
 
 
@@ -148,7 +149,7 @@ class Sum(Metric):
         self.total = self.add_variable((), name="total")
 
     def update_state(self, values, sample_weight=None):
-        values, _ = _samplewise(to_numpy(values, "values"), sample_weight, self._dtype)
+        values, _ = _samplewise(to_numpy(values, "values"), sample_weight, self._dtype, np.sum)
         self.total.assign(self.total._value + values.sum(dtype=np.float64))
 
     def result(self):

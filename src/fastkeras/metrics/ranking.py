@@ -39,6 +39,8 @@ def prepare_scores(y_true, y_pred, sample_weight=None, nan="raise", binary=True,
     if sample_weight is not None:
         w = to_numpy(sample_weight, "sample_weight")
         w = np.broadcast_to(w.reshape(-1) if w.size == t.size or w.ndim else w, t.shape)
+        if w.dtype == np.float64 and p.dtype == np.float32:
+            p = p.astype(np.float64)  # exact widening: weights keep their float64 precision
         w = np.ascontiguousarray(w, dtype=p.dtype)
         if np.any(w < 0) or not np.all(np.isfinite(w)):
             raise ValueError("`sample_weight` must be finite and >= 0")
@@ -67,9 +69,9 @@ def _hist(p, t, w, num_thresholds, pos, neg):
 def _counts(pos, neg):
     """tp, fp, tn, fn at each of the T thresholds from the [T+1] histograms."""
     # counts above threshold i = sum of buckets k > i
-    tp = np.cumsum(pos[::-1])[::-1][1:]
-    fp = np.cumsum(neg[::-1])[::-1][1:]
-    P, N = pos.sum(), neg.sum()
+    tp = np.cumsum(pos[::-1], axis=0)[::-1][1:]
+    fp = np.cumsum(neg[::-1], axis=0)[::-1][1:]
+    P, N = pos.sum(axis=0), neg.sum(axis=0)
     return tp, fp, N - fp, P - tp
 
 
@@ -102,7 +104,7 @@ class _HistMetric(Metric):
     def _build_labels(self, n):
         shape = (self.num_thresholds + 1, n)
         for var, init_i in ((self.pos, 0), (self.neg, 1)):
-            var.assign(np.zeros(shape))
+            var._value = np.zeros(shape)  # the state takes its shape from the first batch
             self._initial[init_i] = np.zeros(shape)
         self.num_labels = n
         self._built = True
