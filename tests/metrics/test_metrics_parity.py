@@ -213,3 +213,50 @@ def test_histograms_identical_for_any_thread_count(rng):
     for r in results[1:]:
         assert np.array_equal(r[0], results[0][0]) and np.array_equal(r[1], results[0][1])
         assert r[2] == results[0][2]
+
+
+@pytest.mark.parametrize("name,value", [("SensitivityAtSpecificity", 0.7),
+                                        ("SpecificityAtSensitivity", 0.6),
+                                        ("PrecisionAtRecall", 0.5), ("RecallAtPrecision", 0.65)])
+def test_at_value_metrics_match_tf_keras(tf, rng, name, value):
+    ref = getattr(tf.keras.metrics, name)(value, num_thresholds=100)
+    mine = getattr(metrics, name)(value, num_thresholds=100)
+    for y, s, w in _batches(rng, n=300):
+        ref.update_state(y, s, sample_weight=w)
+        mine.update_state(y, s, sample_weight=w)
+    np.testing.assert_allclose(float(mine.result()), float(ref.result()), rtol=1e-6)
+
+
+@pytest.mark.parametrize("average", [None, "micro", "macro", "weighted"])
+@pytest.mark.parametrize("threshold", [None, 0.4])
+@pytest.mark.parametrize("beta", [1.0, 2.0])
+def test_fbeta_matches_tf_keras(tf, rng, average, threshold, beta):
+    y = np.eye(4)[rng.integers(0, 4, size=60)].astype(np.float32)
+    p = rng.uniform(size=(60, 4)).astype(np.float32)
+    w = rng.uniform(size=60).astype(np.float32)
+    ref = tf.keras.metrics.FBetaScore(average=average, beta=beta, threshold=threshold)
+    mine = metrics.FBetaScore(average=average, beta=beta, threshold=threshold)
+    ref.update_state(y, p, sample_weight=w)
+    mine.update_state(y, p, sample_weight=w)
+    np.testing.assert_allclose(np.asarray(mine.result()), ref.result().numpy(), rtol=1e-5,
+                               atol=1e-7)
+
+
+@pytest.mark.parametrize("name,kwargs", [("BinaryCrossentropy", {}),
+                                         ("BinaryCrossentropy", {"from_logits": True,
+                                                                 "label_smoothing": 0.1}),
+                                         ("CategoricalCrossentropy", {}),
+                                         ("SparseCategoricalCrossentropy", {"from_logits": True})])
+def test_crossentropy_metrics_match_tf_keras(tf, rng, name, kwargs):
+    p = rng.uniform(0.01, 1, size=(20, 3)).astype(np.float32)
+    if name == "BinaryCrossentropy":
+        y = rng.integers(0, 2, size=(20, 3)).astype(np.float32)
+    elif name == "CategoricalCrossentropy":
+        p = p / p.sum(-1, keepdims=True)
+        y = np.eye(3)[rng.integers(0, 3, size=20)].astype(np.float32)
+    else:
+        y = rng.integers(0, 3, size=20)
+    ref, mine = getattr(tf.keras.metrics, name)(**kwargs), getattr(metrics, name)(**kwargs)
+    ref.update_state(y, p)
+    mine.update_state(y, p)
+    np.testing.assert_allclose(float(mine.result()), float(ref.result()), rtol=1e-6)

@@ -8,7 +8,12 @@ from fastkeras.metrics.accuracy import (
 )
 from fastkeras.metrics.ranking import (
     AUC, KS, TruePositives, FalsePositives, TrueNegatives, FalseNegatives, Precision, Recall,
+    SensitivityAtSpecificity, SpecificityAtSensitivity, PrecisionAtRecall, RecallAtPrecision,
     roc_auc_score, ks_statistic,
+)
+from fastkeras.metrics.fbeta import (
+    FBetaScore, F1Score, binary_crossentropy, BinaryCrossentropy, CategoricalCrossentropy,
+    SparseCategoricalCrossentropy,
 )
 from fastkeras.metrics.regression import (
     MeanSquaredError, MeanAbsoluteError, RootMeanSquaredError, MeanAbsolutePercentageError,
@@ -21,7 +26,10 @@ __all__ = [
     "Accuracy", "BinaryAccuracy", "CategoricalAccuracy", "SparseCategoricalAccuracy",
     "TopKCategoricalAccuracy", "SparseTopKCategoricalAccuracy",
     "AUC", "KS", "TruePositives", "FalsePositives", "TrueNegatives", "FalseNegatives",
-    "Precision", "Recall", "roc_auc_score", "ks_statistic",
+    "Precision", "Recall", "roc_auc_score", "ks_statistic", "SensitivityAtSpecificity",
+    "SpecificityAtSensitivity", "PrecisionAtRecall", "RecallAtPrecision", "FBetaScore", "F1Score",
+    "binary_crossentropy", "BinaryCrossentropy", "CategoricalCrossentropy",
+    "SparseCategoricalCrossentropy",
     "MeanSquaredError", "MeanAbsoluteError", "RootMeanSquaredError",
     "MeanAbsolutePercentageError", "get",
 ]
@@ -38,6 +46,9 @@ _BY_NAME = {
     "rmse": RootMeanSquaredError, "root_mean_squared_error": RootMeanSquaredError,
     "mape": MeanAbsolutePercentageError,
     "mean_absolute_percentage_error": MeanAbsolutePercentageError,
+    "binary_crossentropy": BinaryCrossentropy, "categorical_crossentropy": CategoricalCrossentropy,
+    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+    "f1_score": F1Score, "fbeta_score": FBetaScore,
 }
 
 

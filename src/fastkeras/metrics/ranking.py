@@ -16,7 +16,9 @@ from fastkeras.metrics.metric import Metric, to_numpy
 from fastkeras.ops.tensor import Tensor
 
 __all__ = ["AUC", "KS", "TruePositives", "FalsePositives", "TrueNegatives", "FalseNegatives",
-           "Precision", "Recall", "roc_auc_score", "ks_statistic", "prepare_scores"]
+           "Precision", "Recall", "SensitivityAtSpecificity", "SpecificityAtSensitivity",
+           "PrecisionAtRecall", "RecallAtPrecision", "roc_auc_score", "ks_statistic",
+           "prepare_scores"]
 
 
 def prepare_scores(y_true, y_pred, sample_weight=None, nan="raise", binary=True,
@@ -336,3 +338,78 @@ def ks_statistic(y_true, y_score, sample_weight=None, nan="raise"):
     return _exact(y_true, y_score, sample_weight, nan)[1]
 
 
+
+
+class _AtValue(_HistMetric):
+    """Best value of one rate subject to a constraint on another, over evenly spaced
+    thresholds (keras.metrics' SensitivitySpecificityBase family)."""
+
+    def __init__(self, value, num_thresholds=200, class_id=None, name=None, dtype=None):
+        if not 0 <= float(value) <= 1:
+            raise ValueError(f"Argument `{self._arg}` must be in the range [0, 1]. "
+                             f"Received: {self._arg}={value}")
+        if isinstance(num_thresholds, bool) or not isinstance(num_thresholds, (int, np.integer)) \
+                or num_thresholds <= 1:
+            raise ValueError(f"Argument `num_thresholds` must be an integer > 1. "
+                             f"Received: num_thresholds={num_thresholds}")
+        super().__init__(num_thresholds, name, dtype)
+        self.value = float(value)
+        self.class_id = class_id
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        if self.class_id is not None:
+            t, p = to_numpy(y_true, "y_true"), to_numpy(y_pred, "y_pred")
+            y_true, y_pred = t[..., self.class_id], p[..., self.class_id]
+        super().update_state(y_true, y_pred, sample_weight)
+
+    def _rates(self):
+        tp, fp, tn, fn = self._confusion()
+        return {"sensitivity": _div(tp, tp + fn), "specificity": _div(tn, tn + fp),
+                "recall": _div(tp, tp + fn), "precision": _div(tp, tp + fp)}
+
+    def result(self):
+        r = self._rates()
+        feasible = r[self._constrained] >= self.value
+        best = np.max(np.where(feasible, r[self._dependent], 0.0), initial=0.0)
+        return Tensor(np.asarray(best, self._dtype))
+
+    def get_config(self):
+        config = Metric.get_config(self)
+        config.update({self._arg: self.value, "num_thresholds": self.num_thresholds,
+                       "class_id": self.class_id})
+        return config
+
+
+class SensitivityAtSpecificity(_AtValue):
+    """Best sensitivity (TP / (TP + FN)) where specificity >= `specificity`."""
+    _arg, _constrained, _dependent = "specificity", "specificity", "sensitivity"
+
+    def __init__(self, specificity, num_thresholds=200, class_id=None, name=None, dtype=None):
+        super().__init__(specificity, num_thresholds, class_id,
+                         name or "sensitivity_at_specificity", dtype)
+
+
+class SpecificityAtSensitivity(_AtValue):
+    """Best specificity (TN / (TN + FP)) where sensitivity >= `sensitivity`."""
+    _arg, _constrained, _dependent = "sensitivity", "sensitivity", "specificity"
+
+    def __init__(self, sensitivity, num_thresholds=200, class_id=None, name=None, dtype=None):
+        super().__init__(sensitivity, num_thresholds, class_id,
+                         name or "specificity_at_sensitivity", dtype)
+
+
+class PrecisionAtRecall(_AtValue):
+    """Best precision where recall >= `recall`."""
+    _arg, _constrained, _dependent = "recall", "recall", "precision"
+
+    def __init__(self, recall, num_thresholds=200, class_id=None, name=None, dtype=None):
+        super().__init__(recall, num_thresholds, class_id, name or "precision_at_recall", dtype)
+
+
+class RecallAtPrecision(_AtValue):
+    """Best recall where precision >= `precision`."""
+    _arg, _constrained, _dependent = "precision", "precision", "recall"
+
+    def __init__(self, precision, num_thresholds=200, class_id=None, name=None, dtype=None):
+        super().__init__(precision, num_thresholds, class_id, name or "recall_at_precision",
+                         dtype)

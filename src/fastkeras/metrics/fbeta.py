@@ -1,0 +1,132 @@
+"""F-beta / F1 scores and the probabilistic (cross-entropy) metrics."""
+import numpy as np
+
+from fastkeras.losses.crossentropy import categorical_crossentropy, sparse_categorical_crossentropy
+from fastkeras.metrics.metric import Metric, MeanMetricWrapper, to_numpy
+from fastkeras.ops.tensor import Tensor
+
+__all__ = ["FBetaScore", "F1Score", "binary_crossentropy", "BinaryCrossentropy",
+           "CategoricalCrossentropy", "SparseCategoricalCrossentropy"]
+
+
+def _div(a, b):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(b != 0, a / np.where(b != 0, b, 1), 0.0)
+
+
+class FBetaScore(Metric):
+    """F-beta score over classes (keras.metrics.FBetaScore).
+
+    y_true and y_pred are (batch, classes); threshold=None marks each row's maximum as the
+    prediction, else y_pred > threshold. average: None (per class), "micro", "macro",
+    "weighted" (by support)."""
+
+    def __init__(self, average=None, beta=1.0, threshold=None, name="fbeta_score", dtype=None):
+        super().__init__(dtype=dtype, name=name)
+        if average not in (None, "micro", "macro", "weighted"):
+            raise ValueError("Invalid `average` argument value. Expected one of: "
+                             f"{{None, 'micro', 'macro', 'weighted'}}. Received: average={average}")
+        if not float(beta) > 0:
+            raise ValueError(f"`beta` must be > 0, got {beta}")
+        if threshold is not None and not 0 < float(threshold) <= 1:
+            raise ValueError(f"`threshold` must be in (0, 1], got {threshold}")
+        self.average, self.beta, self.threshold = average, float(beta), threshold
+        self._built = False
+
+    def _build(self, n):
+        for nm in ("true_positives", "false_positives", "false_negatives", "intermediate_weights"):
+            setattr(self, nm, self.add_variable((n,), dtype="float64", name=nm))
+        self._built = True
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        t = to_numpy(y_true, "y_true").astype(np.float64)
+        p = to_numpy(y_pred, "y_pred").astype(np.float64)
+        if t.shape != p.shape or p.ndim != 2:
+            raise ValueError(f"FBetaScore expects y_true and y_pred of shape (batch, classes); "
+                             f"got {t.shape} and {p.shape}")
+        if not self._built:
+            self._build(p.shape[1])
+        if self.threshold is None:
+            pred = (p == p.max(axis=-1, keepdims=True)).astype(np.float64)
+        else:
+            pred = (p > self.threshold).astype(np.float64)
+        w = np.ones((p.shape[0], 1)) if sample_weight is None else \
+            to_numpy(sample_weight, "sample_weight").astype(np.float64).reshape(-1, 1)
+        self.true_positives.assign(self.true_positives._value + (pred * t * w).sum(0))
+        self.false_positives.assign(self.false_positives._value + (pred * (1 - t) * w).sum(0))
+        self.false_negatives.assign(self.false_negatives._value + ((1 - pred) * t * w).sum(0))
+        self.intermediate_weights.assign(self.intermediate_weights._value + (t * w).sum(0))
+
+    def result(self):
+        if not self._built:
+            return Tensor(np.asarray(0.0, self._dtype))
+        tp, fp, fn = (v._value for v in (self.true_positives, self.false_positives,
+                                          self.false_negatives))
+        if self.average == "micro":
+            tp, fp, fn = tp.sum(), fp.sum(), fn.sum()
+        precision, recall = _div(tp, tp + fp), _div(tp, tp + fn)
+        b2 = self.beta ** 2
+        f = _div((1 + b2) * precision * recall, b2 * precision + recall)
+        if self.average == "macro":
+            f = np.mean(f)
+        elif self.average == "weighted":
+            w = self.intermediate_weights._value
+            f = _div(np.sum(f * w), np.sum(w))
+        return Tensor(np.asarray(f, self._dtype))
+
+    def reset_state(self):
+        if self._built:
+            super().reset_state()
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(average=self.average, beta=self.beta, threshold=self.threshold)
+        return config
+
+
+class F1Score(FBetaScore):
+    """F1 score (beta = 1) over classes (keras.metrics.F1Score)."""
+
+    def __init__(self, average=None, threshold=None, name="f1_score", dtype=None):
+        super().__init__(average=average, beta=1.0, threshold=threshold, name=name, dtype=dtype)
+
+    def get_config(self):
+        config = super().get_config()
+        del config["beta"]
+        return config
+
+
+def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
+    """Per-sample binary cross-entropy (mean over `axis`), Keras 3's clipping rules."""
+    t = to_numpy(y_true, "y_true").astype(np.float64)
+    p = to_numpy(y_pred, "y_pred").astype(np.float64)
+    if label_smoothing:
+        t = t * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    if from_logits:
+        bce = np.maximum(p, 0) - p * t + np.log1p(np.exp(-np.abs(p)))
+    else:
+        eps = 1e-7
+        p = np.clip(p, eps, 1 - eps)
+        bce = -(t * np.log(p) + (1 - t) * np.log(1 - p))
+    return Tensor(np.mean(bce, axis=axis).astype(np.float32))
+
+
+class BinaryCrossentropy(MeanMetricWrapper):
+    def __init__(self, name="binary_crossentropy", dtype=None, from_logits=False,
+                 label_smoothing=0.0):
+        super().__init__(binary_crossentropy, name=name, dtype=dtype, from_logits=from_logits,
+                         label_smoothing=label_smoothing)
+
+
+class CategoricalCrossentropy(MeanMetricWrapper):
+    def __init__(self, name="categorical_crossentropy", dtype=None, from_logits=False,
+                 label_smoothing=0.0, axis=-1):
+        super().__init__(categorical_crossentropy, name=name, dtype=dtype,
+                         from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
+
+
+class SparseCategoricalCrossentropy(MeanMetricWrapper):
+    def __init__(self, name="sparse_categorical_crossentropy", dtype=None, from_logits=False,
+                 axis=-1):
+        super().__init__(sparse_categorical_crossentropy, name=name, dtype=dtype,
+                         from_logits=from_logits, axis=axis)
