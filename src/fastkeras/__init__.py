@@ -13,6 +13,14 @@ from fastkeras import losses
 from fastkeras import optimizers
 from fastkeras import metrics
 
+
+def function(fn=None, **kwargs):
+    """Stands for tf.function: fastkeras runs eagerly, so this returns fn unchanged."""
+    if fn is None:
+        return lambda f: f
+    return fn
+
+
 __all__ = [
     "__version__",
     "config",
@@ -27,4 +35,5 @@ __all__ = [
     "losses",
     "optimizers",
     "metrics",
+    "function",
 ]

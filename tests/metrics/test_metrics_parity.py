@@ -260,3 +260,69 @@ def test_crossentropy_metrics_match_tf_keras(tf, rng, name, kwargs):
     ref.update_state(y, p)
     mine.update_state(y, p)
     np.testing.assert_allclose(float(mine.result()), float(ref.result()), rtol=1e-6)
+
+
+def test_document_custom_metrics_run_as_written():
+    """../shared/seeds/000 (KS) and 002 (CategoricalTruePositives) with tf -> fastkeras.ops."""
+    import fastkeras as keras
+    from fastkeras import ops
+
+    class KSMetric(keras.metrics.Metric):
+        def __init__(self, name="ks", **kwargs):
+            super(KSMetric, self).__init__(name=name, **kwargs)
+            self.true_positives = self.add_weight(name="tp", shape=(101,), initializer="zeros")
+            self.false_positives = self.add_weight(name="fp", shape=(101,), initializer="zeros")
+
+        @keras.function
+        def update_state(self, y_true, y_pred):
+            y_true = ops.cast(ops.reshape(y_true, (-1,)), "bool")
+            y_pred = ops.cast(100 * ops.reshape(y_pred, (-1,)), "int32")
+            for i in ops.arange(0, ops.reshape(y_true, (-1,)).shape[0]):
+                if y_true[i]:
+                    self.true_positives[y_pred[i]].assign(self.true_positives[y_pred[i]] + 1.0)
+                else:
+                    self.false_positives[y_pred[i]].assign(self.false_positives[y_pred[i]] + 1.0)
+            return (self.true_positives, self.false_positives)
+
+        @keras.function
+        def result(self):
+            cum_positive_ratio = ops.true_divide(ops.cumsum(self.true_positives),
+                                                 ops.sum(self.true_positives))
+            cum_negative_ratio = ops.true_divide(ops.cumsum(self.false_positives),
+                                                 ops.sum(self.false_positives))
+            return ops.max(ops.abs(cum_positive_ratio - cum_negative_ratio))
+
+    y_true = ops.constant([[1], [1], [1], [0], [1], [1], [1], [0], [0], [0], [1], [0], [1], [0]])
+    y_pred = ops.constant([[0.6], [0.1], [0.4], [0.5], [0.7], [0.7], [0.7], [0.4], [0.4], [0.5],
+                           [0.8], [0.3], [0.5], [0.3]])
+    myks = KSMetric()
+    myks.update_state(y_true, y_pred)
+    assert abs(float(myks.result()) - 0.625) < 1e-7
+
+    class CategoricalTruePositives(keras.metrics.Metric):
+        def __init__(self, name="categorical_true_positives", **kwargs):
+            super(CategoricalTruePositives, self).__init__(name=name, **kwargs)
+            self.true_positives = self.add_weight(name="ctp", initializer="zeros")
+            self.b = self.add_weight(name="b", initializer="random_uniform")
+
+        def update_state(self, y_true, y_pred, sample_weight=None):
+            y_pred = ops.reshape(ops.argmax(y_pred, axis=1), (-1, 1))
+            values = ops.cast(y_true, "int32") == ops.cast(y_pred, "int32")
+            values = ops.cast(values, "float32")
+            if sample_weight is not None:
+                sample_weight = ops.cast(sample_weight, "float32")
+                values = ops.multiply(values, sample_weight)
+            self.true_positives.assign_add(ops.sum(values))
+
+        def result(self):
+            return self.true_positives
+
+        def reset_states(self):
+            self.true_positives.assign(0.0)
+
+    m = CategoricalTruePositives()
+    m.update_state([[1], [0], [2]], [[0.1, 0.8, 0.1], [0.2, 0.7, 0.1], [0.1, 0.2, 0.7]])
+    assert float(m.result().numpy()) == 2.0
+    assert abs(float(m.b.numpy())) <= 0.05
+    m.reset_states()
+    assert float(m.result().numpy()) == 0.0

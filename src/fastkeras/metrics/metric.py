@@ -58,6 +58,10 @@ class Metric:
             value = np.zeros(shape, dtype)
         elif initializer == "ones":
             value = np.ones(shape, dtype)
+        elif initializer == "random_uniform":  # Keras' RandomUniform(-0.05, 0.05)
+            value = np.random.default_rng().uniform(-0.05, 0.05, size=shape).astype(dtype)
+        elif initializer == "random_normal":  # Keras' RandomNormal(0, 0.05)
+            value = np.random.default_rng().normal(0.0, 0.05, size=shape).astype(dtype)
         else:
             value = np.broadcast_to(np.asarray(initializer, dtype), shape).copy()
         var = Variable(value, trainable=False, name=name or "metric_variable", dtype=dtype)

@@ -23,6 +23,13 @@ from fastkeras.ops.math import (
     matmul,
     max,
     min,
+    abs,
+    cumsum,
+    argmax,
+    argmin,
+    arange,
+    equal,
+    true_divide,
 )
 from fastkeras.ops.nn import sparse_categorical_crossentropy, categorical_crossentropy
 from fastkeras.ops.convolution import (
@@ -58,6 +65,13 @@ __all__ = [
     "matmul",
     "max",
     "min",
+    "abs",
+    "cumsum",
+    "argmax",
+    "argmin",
+    "arange",
+    "equal",
+    "true_divide",
     "sparse_categorical_crossentropy",
     "categorical_crossentropy",
     "conv",

@@ -9,7 +9,7 @@ import builtins
 import numpy as np
 
 from fastkeras.ops import tape as _tape
-from fastkeras.ops.tensor import Tensor, as_array
+from fastkeras.ops.tensor import Tensor, Variable, VariableSlice, as_array
 
 __all__ = [
     "add",
@@ -30,6 +30,13 @@ __all__ = [
     "matmul",
     "max",
     "min",
+    "abs",
+    "cumsum",
+    "argmax",
+    "argmin",
+    "arange",
+    "equal",
+    "true_divide",
 ]
 
 
@@ -208,7 +215,7 @@ def reshape(x, newshape):
 
 def cast(x, dtype):
     a = as_array(x)
-    dtype = np.dtype(dtype)
+    dtype = np.dtype(getattr(dtype, "name", dtype))
     out = a.astype(dtype)
     differentiable = a.dtype.kind == "f" and dtype.kind == "f"
 
@@ -219,17 +226,24 @@ def cast(x, dtype):
 
 
 def getitem(x, key):
+    """x[key], differentiable; a Variable's slice can also be assigned (tf semantics)."""
     a = as_array(x)
     if isinstance(key, Tensor):
         key = key._value
-    out = a[key]
+    if isinstance(key, np.ndarray) and key.ndim == 0:
+        key = key.item()
 
     def backward(g, needs):
         full = np.zeros(a.shape, dtype=g.dtype)
         np.add.at(full, key, g)
         return (full,)
 
-    return make(np.array(out), (x,), backward)
+    if isinstance(x, Variable):
+        out = VariableSlice(x, key)
+        if _tape.is_recording():
+            _tape.record((x,), out, backward)
+        return out
+    return make(np.array(a[key]), (x,), backward)
 
 
 def matmul(x1, x2):
@@ -278,3 +292,51 @@ def max(x, axis=None, keepdims=False):
 def min(x, axis=None, keepdims=False):
     """Minimum over axes (keras.ops.min); ties share the gradient equally, as in TensorFlow."""
     return _extreme(x, axis, keepdims, np.min)
+
+
+def abs(x):
+    """|x|; the gradient is sign(x) (0 at 0, as in TensorFlow)."""
+    a = _operand(x)
+    return make(np.abs(a), (x,), lambda g, needs: (g * np.sign(a),))
+
+
+def cumsum(x, axis=None):
+    """Cumulative sum (keras.ops.cumsum / tf.cumsum); flattened when axis is None."""
+    a = as_array(x)
+    ax = None if axis is None else int(axis)
+    out = np.cumsum(a, axis=ax)
+
+    def backward(g, needs):
+        if ax is None:
+            r = np.flip(np.cumsum(np.flip(g.reshape(-1)))).reshape(a.shape)
+        else:
+            r = np.flip(np.cumsum(np.flip(g, axis=ax), axis=ax), axis=ax)
+        return (r,)
+
+    return make(out, (x,), backward)
+
+
+def argmax(x, axis=None, keepdims=False):
+    """Index of the maximum (not differentiable)."""
+    a = as_array(x)
+    return Tensor(np.argmax(a, axis=axis, keepdims=keepdims))
+
+
+def argmin(x, axis=None, keepdims=False):
+    a = as_array(x)
+    return Tensor(np.argmin(a, axis=axis, keepdims=keepdims))
+
+
+def arange(start, stop=None, step=1, dtype=None):
+    """keras.ops.arange (tf.range): a 1-D Tensor of evenly spaced values."""
+    if stop is None:
+        start, stop = 0, start
+    return Tensor(np.arange(int(as_array(start)), int(as_array(stop)), int(as_array(step)),
+                            dtype=dtype or np.int32))
+
+
+def equal(x1, x2):
+    return Tensor(np.equal(as_array(x1), as_array(x2)))
+
+
+true_divide = divide

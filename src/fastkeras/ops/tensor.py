@@ -8,7 +8,8 @@ import numpy as np
 
 from fastkeras import config
 
-__all__ = ["Tensor", "Variable", "convert_to_tensor", "constant", "as_array", "is_tensor"]
+__all__ = ["Tensor", "Variable", "VariableSlice", "convert_to_tensor", "constant", "as_array",
+           "is_tensor"]
 
 
 def _floatx_dtype():
@@ -236,6 +237,31 @@ class Variable(Tensor):
         return f"<fastkeras.Variable '{self.name}' shape={self.shape} dtype={self.dtype}, numpy={body}>"
 
     __str__ = __repr__
+
+
+class VariableSlice(Tensor):
+    """``variable[key]``: a snapshot Tensor of the slice with ``assign`` / ``assign_add`` /
+    ``assign_sub`` writing back into the variable (tf's sliced assignment)."""
+
+    __slots__ = ("_parent", "_key")
+
+    def __init__(self, parent, key):
+        super().__init__(np.array(parent._value[key], copy=True))
+        self._parent = parent
+        self._key = key
+
+    def assign(self, value):
+        v = as_array(value).astype(self._parent.dtype)
+        new = self._parent._value.copy()
+        new[self._key] = v
+        self._parent._value = new
+        return self._parent
+
+    def assign_add(self, delta):
+        return self.assign(self._value + as_array(delta))
+
+    def assign_sub(self, delta):
+        return self.assign(self._value - as_array(delta))
 
 
 def convert_to_tensor(value, dtype=None):
