@@ -15,6 +15,7 @@ from fastkeras.metrics.fbeta import (
     FBetaScore, F1Score, binary_crossentropy, BinaryCrossentropy, CategoricalCrossentropy,
     SparseCategoricalCrossentropy,
 )
+from fastkeras.metrics.distributed import compute_dask
 from fastkeras.metrics.regression import (
     MeanSquaredError, MeanAbsoluteError, RootMeanSquaredError, MeanAbsolutePercentageError,
 )
@@ -31,7 +32,7 @@ __all__ = [
     "binary_crossentropy", "BinaryCrossentropy", "CategoricalCrossentropy",
     "SparseCategoricalCrossentropy",
     "MeanSquaredError", "MeanAbsoluteError", "RootMeanSquaredError",
-    "MeanAbsolutePercentageError", "get",
+    "MeanAbsolutePercentageError", "get", "compute_dask",
 ]
 
 _BY_NAME = {

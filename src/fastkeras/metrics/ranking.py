@@ -218,6 +218,11 @@ class KS(_HistMetric):
     def __init__(self, num_thresholds=200, name="ks", dtype=None, from_logits=False):
         super().__init__(num_thresholds, name, dtype, from_logits)
 
+    def get_config(self):
+        config = super().get_config()
+        del config["multi_label"], config["num_labels"]
+        return config
+
     def result(self):
         pos, neg = self.pos._value, self.neg._value
         P, N = pos.sum(), neg.sum()
