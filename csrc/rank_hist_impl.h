@@ -5,15 +5,17 @@
 #define FK_FN(name) FK_CAT(name, SUF)
 
 /* Number of tf.keras thresholds strictly below s (see rank_hist.h). */
-static inline int64_t FK_FN(bucket)(T s, int64_t T_) {
+static inline int64_t FK_FN(bucket)(T s, int64_t T_, T scale) {
+    const T q = s * scale; /* scale = T - 1 */
+    if (q > 0 && q <= scale) { /* 0 < s <= 1, the common case: ceil(q) - 1 interior thresholds */
+        const int64_t k = (int64_t)q;
+        return 1 + k - ((T)k == q);
+    }
     const T eps = (T)1e-7;
-    if (!(s > -eps)) return 0;
+    if (!(s > -eps)) return 0;      /* also NaN (flagged by the caller) */
     if (s > (T)1 + eps) return T_;
     if (s > (T)1) return T_ - 1;
-    double q = ceil((double)s * (double)(T_ - 1)) - 1.0;
-    int64_t k = q < 0 ? 0 : (int64_t)q;
-    if (k > T_ - 2) k = T_ - 2;
-    return 1 + k;
+    return 1;                        /* -eps < s <= 0 */
 }
 
 int FK_FN(fk_rank_hist)(int64_t n, const T *scores, const uint8_t *labels, const T *weights,
@@ -23,39 +25,70 @@ int FK_FN(fk_rank_hist)(int64_t n, const T *scores, const uint8_t *labels, const
     if (n == 0) return FK_OK;
     const int64_t nb = num_thresholds + 1;
     const int64_t S = FK_HIST_SLOTS;
-    double *part = (double *)calloc((size_t)(S * 2 * nb), sizeof(double));
+    /* per slot: 4 interleaved (bucket, label) histograms, so that runs of equal
+     * buckets do not serialise on one counter */
+    double *part = (double *)calloc((size_t)(S * 4 * 2 * nb), sizeof(double));
     if (!part) return FK_ENOMEM;
     const int64_t chunks = (n + FK_HIST_CHUNK - 1) / FK_HIST_CHUNK;
+    const T scale = (T)(num_thresholds - 1);
     int nt = n_threads < 1 ? 1 : n_threads;
     if (n < FK_HIST_GRAIN) nt = 1;
-    int bad = 0;
+    int bad = 0; /* 1: a label outside {0, 1}; 2: a NaN score */
     /* slot s sums chunks s, s + S, ... in order: the same sums whatever the threads */
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1) reduction(| : bad)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (nt > 1) reduction(| : bad)
 #endif
-    for (int64_t s = 0; s < S; ++s) {
-        double *hp = part + s * 2 * nb, *hn = hp + nb;
+    for (int64_t s = 0; s < S; ++s) { /* slots are independent: any schedule gives the same sums */
+        double *h = part + s * 4 * 2 * nb;
         for (int64_t c = s; c < chunks; c += S) {
             const int64_t lo = c * FK_HIST_CHUNK;
             const int64_t hi = lo + FK_HIST_CHUNK < n ? lo + FK_HIST_CHUNK : n;
-            for (int64_t i = lo; i < hi; ++i) {
-                const int64_t k = FK_FN(bucket)(scores[i], num_thresholds);
-                const double w = weights ? (double)weights[i] : 1.0;
-                const uint8_t y = labels[i];
-                if (y > 1) bad = 1;
-                if (y) hp[k] += w;
-                else hn[k] += w;
+            int flags = 0;
+            double *h0 = h, *h1 = h + 2 * nb, *h2 = h + 4 * nb, *h3 = h + 6 * nb;
+            if (weights) {
+                for (int64_t i = lo; i < hi; ++i) {
+                    const T v = scores[i];
+                    const uint8_t y = labels[i];
+                    flags |= (y > 1) | ((v != v) << 1);
+                    h[(i & 3) * 2 * nb + 2 * FK_FN(bucket)(v, num_thresholds, scale) + (y & 1)] +=
+                        (double)weights[i];
+                }
+            } else {
+                /* unrolled by 4 over 4 sub-histograms: independent read-modify-writes */
+                int64_t i = lo;
+                for (; i + 4 <= hi; i += 4) {
+                    const T v0 = scores[i], v1 = scores[i + 1], v2 = scores[i + 2],
+                            v3 = scores[i + 3];
+                    const uint8_t y0 = labels[i], y1 = labels[i + 1], y2 = labels[i + 2],
+                                  y3 = labels[i + 3];
+                    flags |= ((y0 | y1 | y2 | y3) > 1) |
+                             (((v0 != v0) | (v1 != v1) | (v2 != v2) | (v3 != v3)) << 1);
+                    h0[2 * FK_FN(bucket)(v0, num_thresholds, scale) + (y0 & 1)] += 1.0;
+                    h1[2 * FK_FN(bucket)(v1, num_thresholds, scale) + (y1 & 1)] += 1.0;
+                    h2[2 * FK_FN(bucket)(v2, num_thresholds, scale) + (y2 & 1)] += 1.0;
+                    h3[2 * FK_FN(bucket)(v3, num_thresholds, scale) + (y3 & 1)] += 1.0;
+                }
+                for (; i < hi; ++i) {
+                    const T v = scores[i];
+                    const uint8_t y = labels[i];
+                    flags |= (y > 1) | ((v != v) << 1);
+                    h0[2 * FK_FN(bucket)(v, num_thresholds, scale) + (y & 1)] += 1.0;
+                }
             }
+            bad |= flags;
         }
     }
     if (!bad)
         for (int64_t s = 0; s < S; ++s)
-            for (int64_t k = 0; k < nb; ++k) {
-                pos[k] += part[s * 2 * nb + k];
-                neg[k] += part[s * 2 * nb + nb + k];
+            for (int r = 0; r < 4; ++r) {
+                const double *h = part + (s * 4 + r) * 2 * nb;
+                for (int64_t k = 0; k < nb; ++k) {
+                    neg[k] += h[2 * k];
+                    pos[k] += h[2 * k + 1];
+                }
             }
     free(part);
-    return bad ? FK_ELABEL : FK_OK;
+    return (bad & 1) ? FK_ELABEL : (bad ? FK_EBADARG : FK_OK);
 }
 
 int FK_FN(fk_rank_exact)(int64_t n, const T *scores, const uint8_t *labels, const T *weights,
@@ -63,8 +96,10 @@ int FK_FN(fk_rank_exact)(int64_t n, const T *scores, const uint8_t *labels, cons
     if (n < 0 || n > (int64_t)UINT32_MAX) return FK_EBADSHAPE;
     if (!auc || !ks || (n > 0 && (!scores || !labels))) return FK_ENULL;
     if (n == 0) return FK_EBADARG;
-    for (int64_t i = 0; i < n; ++i)
-        if (labels[i] > 1) return FK_ELABEL;
+    int flags = 0;
+    for (int64_t i = 0; i < n; ++i) flags |= (labels[i] > 1) | ((scores[i] != scores[i]) << 1);
+    if (flags & 1) return FK_ELABEL;
+    if (flags) return FK_EBADARG; /* a NaN score */
     uint64_t *keys = (uint64_t *)malloc((size_t)n * sizeof(uint64_t));
     uint32_t *idx = (uint32_t *)malloc((size_t)n * sizeof(uint32_t));
     if (!keys || !idx) {

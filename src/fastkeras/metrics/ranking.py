@@ -13,7 +13,7 @@ import numpy as np
 from fastkeras import config
 from fastkeras._kernels import rank as _kr
 from fastkeras.metrics.metric import Metric, to_numpy
-from fastkeras.ops.tensor import Tensor
+from fastkeras.ops.tensor import Tensor, as_array
 
 __all__ = ["AUC", "KS", "TruePositives", "FalsePositives", "TrueNegatives", "FalseNegatives",
            "Precision", "Recall", "SensitivityAtSpecificity", "SpecificityAtSensitivity",
@@ -64,8 +64,35 @@ def prepare_scores(y_true, y_pred, sample_weight=None, nan="raise", binary=True,
     return np.ascontiguousarray(p), np.ascontiguousarray(t), w
 
 
+_FAST_LABELS = (np.dtype(np.int8), np.dtype(np.uint8), np.dtype(np.bool_))
+
+
+def _fast_inputs(y_true, y_pred, sample_weight):
+    """Zero-copy (scores, labels) when the data already suit the kernel: float32/64 scores,
+    int8/uint8/bool labels, no weights. The kernel checks labels and NaN itself."""
+    if sample_weight is not None:
+        return None
+    p, t = as_array(y_pred), as_array(y_true)
+    if p.dtype not in (np.float32, np.float64) or t.dtype not in _FAST_LABELS or p.size != t.size:
+        return None
+    return np.ascontiguousarray(p).reshape(-1), np.ascontiguousarray(t).reshape(-1).view(np.uint8)
+
+
+def _kernel_errors(exc, p):
+    msg = str(exc)
+    if "label out of range" in msg:
+        raise ValueError("`y_true` must hold binary labels (0/1) for this metric") from None
+    if "invalid argument" in msg and np.isnan(p).any():
+        raise ValueError(f"`y_pred` contains {int(np.isnan(p).sum())} NaN scores; pass "
+                         "nan='drop' to ignore those samples") from None
+    raise exc
+
+
 def _hist(p, t, w, num_thresholds, pos, neg):
-    _kr.hist(p, t, w, num_thresholds, pos, neg, config.get_num_threads())
+    try:
+        _kr.hist(p, t, w, num_thresholds, pos, neg, config.get_num_threads())
+    except ValueError as exc:
+        _kernel_errors(exc, p)
 
 
 def _counts(pos, neg):
@@ -128,6 +155,11 @@ class _HistMetric(Metric):
                 hp, hn = np.ascontiguousarray(pos[:, j]), np.ascontiguousarray(neg[:, j])
                 _hist(pj, tj, wj, self.num_thresholds, hp, hn)
                 pos[:, j], neg[:, j] = hp, hn
+            return
+        fast = None if self.from_logits else _fast_inputs(y_true, y_pred, sample_weight)
+        if fast is not None:
+            p, t = fast
+            _hist(p, t, None, self.num_thresholds, self.pos._value, self.neg._value)
             return
         p, t, w = prepare_scores(y_true, y_pred, sample_weight, from_logits=self.from_logits)
         _hist(p, t, w, self.num_thresholds, self.pos._value, self.neg._value)
@@ -321,6 +353,15 @@ class Recall(_Thresholds):
 
 
 def _exact(y_true, y_score, sample_weight, nan):
+    fast = _fast_inputs(y_true, y_score, sample_weight) if nan == "raise" else None
+    if fast is not None and fast[0].size:
+        try:
+            return _kr.exact(fast[0], fast[1], None, config.get_num_threads())
+        except ValueError as exc:
+            if "invalid argument" in str(exc) and not np.isnan(fast[0]).any():
+                raise ValueError("Only one class present in `y_true`: ROC AUC and KS are not "
+                                 "defined in that case") from None
+            _kernel_errors(exc, fast[0])
     p, t, w = prepare_scores(y_true, y_score, sample_weight, nan=nan)
     if p.size == 0:
         raise ValueError("`y_score` is empty: at least one positive and one negative are needed")
