@@ -40,11 +40,15 @@ int FK_FN(fk_rank_hist)(int64_t n, const T *scores, const uint8_t *labels, const
 #endif
     for (int64_t s = 0; s < S; ++s) { /* slots are independent: any schedule gives the same sums */
         double *h = part + s * 4 * 2 * nb;
+        uint32_t *cnt = weights ? (uint32_t *)0 : (uint32_t *)malloc((size_t)(8 * nb) * sizeof(uint32_t));
+        if (!weights && !cnt) {
+            bad |= 4;
+            continue;
+        }
         for (int64_t c = s; c < chunks; c += S) {
             const int64_t lo = c * FK_HIST_CHUNK;
             const int64_t hi = lo + FK_HIST_CHUNK < n ? lo + FK_HIST_CHUNK : n;
             int flags = 0;
-            double *h0 = h, *h1 = h + 2 * nb, *h2 = h + 4 * nb, *h3 = h + 6 * nb;
             if (weights) {
                 for (int64_t i = lo; i < hi; ++i) {
                     const T v = scores[i];
@@ -54,7 +58,10 @@ int FK_FN(fk_rank_hist)(int64_t n, const T *scores, const uint8_t *labels, const
                         (double)weights[i];
                 }
             } else {
-                /* unrolled by 4 over 4 sub-histograms: independent read-modify-writes */
+                /* unrolled by 4 over 4 integer sub-histograms (independent read-modify-
+                 * writes; a chunk holds < 2^32 elements), flushed to the slot's doubles */
+                uint32_t *c0 = cnt, *c1 = cnt + 2 * nb, *c2 = cnt + 4 * nb, *c3 = cnt + 6 * nb;
+                memset(cnt, 0, (size_t)(8 * nb) * sizeof(uint32_t));
                 int64_t i = lo;
                 for (; i + 4 <= hi; i += 4) {
                     const T v0 = scores[i], v1 = scores[i + 1], v2 = scores[i + 2],
@@ -63,20 +70,22 @@ int FK_FN(fk_rank_hist)(int64_t n, const T *scores, const uint8_t *labels, const
                                   y3 = labels[i + 3];
                     flags |= ((y0 | y1 | y2 | y3) > 1) |
                              (((v0 != v0) | (v1 != v1) | (v2 != v2) | (v3 != v3)) << 1);
-                    h0[2 * FK_FN(bucket)(v0, num_thresholds, scale) + (y0 & 1)] += 1.0;
-                    h1[2 * FK_FN(bucket)(v1, num_thresholds, scale) + (y1 & 1)] += 1.0;
-                    h2[2 * FK_FN(bucket)(v2, num_thresholds, scale) + (y2 & 1)] += 1.0;
-                    h3[2 * FK_FN(bucket)(v3, num_thresholds, scale) + (y3 & 1)] += 1.0;
+                    ++c0[2 * FK_FN(bucket)(v0, num_thresholds, scale) + (y0 & 1)];
+                    ++c1[2 * FK_FN(bucket)(v1, num_thresholds, scale) + (y1 & 1)];
+                    ++c2[2 * FK_FN(bucket)(v2, num_thresholds, scale) + (y2 & 1)];
+                    ++c3[2 * FK_FN(bucket)(v3, num_thresholds, scale) + (y3 & 1)];
                 }
                 for (; i < hi; ++i) {
                     const T v = scores[i];
                     const uint8_t y = labels[i];
                     flags |= (y > 1) | ((v != v) << 1);
-                    h0[2 * FK_FN(bucket)(v, num_thresholds, scale) + (y & 1)] += 1.0;
+                    ++c0[2 * FK_FN(bucket)(v, num_thresholds, scale) + (y & 1)];
                 }
+                for (int64_t b = 0; b < 8 * nb; ++b) h[b] += (double)cnt[b];
             }
             bad |= flags;
         }
+        free(cnt);
     }
     if (!bad)
         for (int64_t s = 0; s < S; ++s)
@@ -88,15 +97,20 @@ int FK_FN(fk_rank_hist)(int64_t n, const T *scores, const uint8_t *labels, const
                 }
             }
     free(part);
+    if (bad & 4) return FK_ENOMEM;
     return (bad & 1) ? FK_ELABEL : (bad ? FK_EBADARG : FK_OK);
 }
 
 int FK_FN(fk_rank_exact)(int64_t n, const T *scores, const uint8_t *labels, const T *weights,
                          double *auc, double *ks, int n_threads) {
-    if (n < 0 || n > (int64_t)UINT32_MAX) return FK_EBADSHAPE;
+    if (n < 0 || n > (int64_t)INT32_MAX) return FK_EBADSHAPE; /* 31-bit indices */
     if (!auc || !ks || (n > 0 && (!scores || !labels))) return FK_ENULL;
     if (n == 0) return FK_EBADARG;
     int flags = 0;
+    const int ntk = n >= FK_HIST_GRAIN && n_threads > 1 ? n_threads : 1;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(ntk) if (ntk > 1) reduction(| : flags)
+#endif
     for (int64_t i = 0; i < n; ++i) flags |= (labels[i] > 1) | ((scores[i] != scores[i]) << 1);
     if (flags & 1) return FK_ELABEL;
     if (flags) return FK_EBADARG; /* a NaN score */
@@ -107,9 +121,14 @@ int FK_FN(fk_rank_exact)(int64_t n, const T *scores, const uint8_t *labels, cons
         free(idx);
         return FK_ENOMEM;
     }
+    /* payload: the sample index, with the label in bit 31 so the scan after the
+     * sort reads labels sequentially (weights alone need the random access) */
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(ntk) if (ntk > 1)
+#endif
     for (int64_t i = 0; i < n; ++i) {
         keys[i] = KEYFN(scores[i]);
-        idx[i] = (uint32_t)i;
+        idx[i] = (uint32_t)i | ((uint32_t)labels[i] << 31);
     }
     int st = fk_radix_sort_u64(n, keys, idx, n_threads);
     if (st != FK_OK) {
@@ -130,20 +149,21 @@ int FK_FN(fk_rank_exact)(int64_t n, const T *scores, const uint8_t *labels, cons
         return FK_EBADARG;
     }
     double neg_below = 0.0, pos_below = 0.0, area = 0.0, d = 0.0;
+    const double inv_p = 1.0 / P, inv_n = 1.0 / N;
     for (int64_t i = 0; i < n;) {
         int64_t j = i;
         double gp = 0.0, gn = 0.0;
         while (j < n && keys[j] == keys[i]) {
             const uint32_t o = idx[j];
-            const double w = weights ? (double)weights[o] : 1.0;
-            if (labels[o]) gp += w;
+            const double w = weights ? (double)weights[o & 0x7fffffffu] : 1.0;
+            if (o >> 31) gp += w;
             else gn += w;
             ++j;
         }
         area += gp * (neg_below + 0.5 * gn);
         neg_below += gn;
         pos_below += gp;
-        const double diff = fabs(pos_below / P - neg_below / N);
+        const double diff = fabs(pos_below * inv_p - neg_below * inv_n);
         d = diff > d ? diff : d;
         i = j;
     }

@@ -155,14 +155,16 @@ def run_benchmarks(repeats=30, warmup=3, cold=True, name_filter=None, progress=T
         else None
     evict = np.zeros(EVICT_BYTES // 8) if cold else None
     made = [(w, w.make()) for w in workloads]
-    total = sum(len(impls) * (repeats + warmup) for _, impls in made)
+    total = sum(len(impls) * ((min(repeats, w.repeats) + 1) if w.repeats else (repeats + warmup))
+                for w, impls in made)
     bar = _Progress(total, quiet=not progress)
     rows = []
     for w, impls in made:
         names = list(impls)
         times = {k: [] for k in names}
         order_rng = np.random.default_rng(2024)
-        for rep in range(warmup + repeats):
+        reps = min(repeats, w.repeats) if w.repeats else repeats
+        for rep in range(min(warmup, 1 if w.repeats else warmup) + reps):
             # A fresh random order each round: no implementation always follows the
             # same one (TensorFlow's pool threads keep spinning for a while after a call).
             order = [names[i] for i in order_rng.permutation(len(names))]
@@ -174,7 +176,7 @@ def run_benchmarks(repeats=30, warmup=3, cold=True, name_filter=None, progress=T
                 t0 = time.perf_counter()
                 impls[k]()
                 dt = time.perf_counter() - t0
-                if rep >= warmup:
+                if rep >= min(warmup, 1 if w.repeats else warmup):
                     times[k].append(dt)
                 bar.step(f"{w.name}: {k}")
         med = {k: statistics.median(v) for k, v in times.items()}

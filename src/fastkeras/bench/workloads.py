@@ -15,7 +15,7 @@ class Workload:
     """
 
     def __init__(self, name, make, bytes_moved=None, flops=None, reference="fastkeras",
-                 cold=None, in_place=False):
+                 cold=None, in_place=False, repeats=None):
         self.name = name
         self.make = make
         self.bytes_moved = bytes_moved  # minimum memory traffic, for the bandwidth bound
@@ -25,6 +25,7 @@ class Workload:
         # in-place updates write lines they have just read: no write-allocate reads,
         # so their bound uses the in-place bandwidth (STREAM's convention would undercount)
         self.in_place = in_place
+        self.repeats = repeats  # fewer timed runs for multi-second rows
 
 
 def _xent_data(n, c, seed=0):
@@ -405,4 +406,74 @@ WORKLOADS = [
     ),
 ]
 
+def make_rank(n, which, with_slow_baselines):
+    """AUC or KS over n float32 scores with int8 labels."""
+    rng = np.random.default_rng(5)
+    y = rng.integers(0, 2, size=n).astype(np.int8)
+    s = np.clip(rng.uniform(size=n).astype(np.float32) * 0.8 + 0.2 * y, 0, 1).astype(np.float32)
+    impls = {}
+
+    def numpy_bincount():
+        # the honest baseline: one histogram of (bucket, label) pairs, then the curve
+        h = np.bincount((s * 199).astype(np.int64) * 2 + y, minlength=400).reshape(200, 2)
+        pos, neg = np.cumsum(h[::-1, 1]), np.cumsum(h[::-1, 0])
+        tpr, fpr = pos / pos[-1], neg / neg[-1]
+        if which == "ks":
+            return np.max(np.abs(tpr - fpr))
+        return np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2)
+
+    impls["numpy bincount"] = numpy_bincount
+    if with_slow_baselines:
+        if which == "auc":
+            try:
+                from sklearn.metrics import roc_auc_score as sk_auc
+
+                impls["scikit-learn"] = lambda: sk_auc(y, s)
+            except ImportError:
+                pass
+        else:
+            try:
+                from scipy.stats import ks_2samp
+
+                impls["scipy ks_2samp"] = lambda: ks_2samp(s[y == 1], s[y == 0]).statistic
+            except ImportError:
+                pass
+    tf = _tf()
+    if tf is not None and which == "auc":
+        ty, ts = tf.constant(y), tf.constant(s)
+
+        def tensorflow():
+            m = tf.keras.metrics.AUC()
+            m.update_state(ty, ts)
+            return float(m.result())
+
+        impls["tensorflow"] = tensorflow
+
+    import fastkeras as fk
+
+    cls = fk.metrics.AUC if which == "auc" else fk.metrics.KS
+    exact = fk.metrics.roc_auc_score if which == "auc" else fk.metrics.ks_statistic
+
+    def fastkeras_binned():
+        m = cls()
+        m.update_state(y, s)
+        return float(m.result())
+
+    impls["fastkeras"] = fastkeras_binned
+    impls["fastkeras exact"] = lambda: exact(y, s)
+    return impls
+
+
+def _rank_workloads():
+    rows = []
+    for n, label, slow, reps in ((10_000_000, "10M", True, 5), (100_000_000, "100M", False, 3)):
+        for which in ("auc", "ks"):
+            rows.append(Workload(
+                f"{which.upper()} on {label} f32 scores, int8 labels (binned 200 thresholds)",
+                lambda n=n, which=which, slow=slow: make_rank(n, which, slow),
+                bytes_moved=5 * n, cold=False, repeats=reps))
+    return rows
+
+
 WORKLOADS += _optimizer_workloads()
+WORKLOADS += _rank_workloads()
