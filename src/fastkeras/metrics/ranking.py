@@ -5,8 +5,9 @@ threshold layout, so batches, chunks of a memmap and other processes' states
 simply add (``merge_state``). Binned mode places each score in its threshold
 interval: a value equals tf.keras' for the same thresholds, and differs from
 the exact (sorted) AUC by at most the mass of positive/negative pairs that
-share an interval (about 1/num_thresholds of the pairs for smooth score
-distributions); ``roc_auc_score`` and ``ks_statistic`` compute exact values.
+share an interval (at most about 1/num_thresholds of the pairs; much less for
+smooth distributions, which the trapezoid rule handles well);
+``roc_auc_score`` and ``ks_statistic`` compute exact values.
 """
 import numpy as np
 
