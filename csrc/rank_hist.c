@@ -13,6 +13,14 @@
 #define FK_HIST_CHUNK 65536
 #define FK_HIST_SLOTS 64
 #define FK_HIST_GRAIN 262144
+/* Elements whose histogram cells are computed together (vectorised) before counting. */
+#define FK_HIST_BLOCK 1024
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define FK_CLONES __attribute__((target_clones("arch=skylake-avx512", "avx2", "default")))
+#else
+#define FK_CLONES
+#endif
 
 /* Order-preserving 64-bit keys: negative floats have all bits flipped, others the
  * sign bit set; -0.0 and +0.0 map to one key (they compare equal). NaN never

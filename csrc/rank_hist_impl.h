@@ -18,6 +18,25 @@ static inline int64_t FK_FN(bucket)(T s, int64_t T_, T scale) {
     return 1;                        /* -eps < s <= 0 */
 }
 
+/* Histogram cell (2 * bucket + label) of a block of elements, or -1 if some score
+ * is outside (0, 1] (then the caller uses FK_FN(bucket) per element). Branch-free,
+ * so it vectorises; compiled per ISA (FK_CLONES). flags as in fk_rank_hist. */
+FK_CLONES static int FK_FN(cells_block)(int64_t n, const T *restrict s, const uint8_t *restrict y,
+                                        T scale, int32_t *restrict cell, int *flags) {
+    int out = 0, f = 0;
+    for (int64_t i = 0; i < n; ++i) {
+        const T v = s[i];
+        const T q = v * scale;
+        out |= !(q > 0) | (q > scale); /* also NaN */
+        const int32_t k = (int32_t)q;
+        const int32_t kk = k - ((T)k == q);
+        f |= (y[i] > 1);
+        cell[i] = 2 * (1 + kk) + (y[i] & 1);
+    }
+    *flags |= f;
+    return out ? -1 : 0;
+}
+
 int FK_FN(fk_rank_hist)(int64_t n, const T *scores, const uint8_t *labels, const T *weights,
                         int64_t num_thresholds, double *pos, double *neg, int n_threads) {
     if (n < 0 || num_thresholds < 2 || num_thresholds > (1 << 24)) return FK_EBADSHAPE;
@@ -62,24 +81,26 @@ int FK_FN(fk_rank_hist)(int64_t n, const T *scores, const uint8_t *labels, const
                  * writes; a chunk holds < 2^32 elements), flushed to the slot's doubles */
                 uint32_t *c0 = cnt, *c1 = cnt + 2 * nb, *c2 = cnt + 4 * nb, *c3 = cnt + 6 * nb;
                 memset(cnt, 0, (size_t)(8 * nb) * sizeof(uint32_t));
-                int64_t i = lo;
-                for (; i + 4 <= hi; i += 4) {
-                    const T v0 = scores[i], v1 = scores[i + 1], v2 = scores[i + 2],
-                            v3 = scores[i + 3];
-                    const uint8_t y0 = labels[i], y1 = labels[i + 1], y2 = labels[i + 2],
-                                  y3 = labels[i + 3];
-                    flags |= ((y0 | y1 | y2 | y3) > 1) |
-                             (((v0 != v0) | (v1 != v1) | (v2 != v2) | (v3 != v3)) << 1);
-                    ++c0[2 * FK_FN(bucket)(v0, num_thresholds, scale) + (y0 & 1)];
-                    ++c1[2 * FK_FN(bucket)(v1, num_thresholds, scale) + (y1 & 1)];
-                    ++c2[2 * FK_FN(bucket)(v2, num_thresholds, scale) + (y2 & 1)];
-                    ++c3[2 * FK_FN(bucket)(v3, num_thresholds, scale) + (y3 & 1)];
-                }
-                for (; i < hi; ++i) {
-                    const T v = scores[i];
-                    const uint8_t y = labels[i];
-                    flags |= (y > 1) | ((v != v) << 1);
-                    ++c0[2 * FK_FN(bucket)(v, num_thresholds, scale) + (y & 1)];
+                int32_t cell[FK_HIST_BLOCK];
+                for (int64_t b0 = lo; b0 < hi; b0 += FK_HIST_BLOCK) {
+                    const int64_t m = hi - b0 < FK_HIST_BLOCK ? hi - b0 : FK_HIST_BLOCK;
+                    if (FK_FN(cells_block)(m, scores + b0, labels + b0, scale, cell, &flags) < 0) {
+                        /* some score outside (0, 1] (or NaN): exact rule per element */
+                        for (int64_t i = 0; i < m; ++i) {
+                            const T v = scores[b0 + i];
+                            flags |= (v != v) << 1;
+                            cell[i] = (int32_t)(2 * FK_FN(bucket)(v, num_thresholds, scale) +
+                                                (labels[b0 + i] & 1));
+                        }
+                    }
+                    int64_t i = 0;
+                    for (; i + 4 <= m; i += 4) {
+                        ++c0[cell[i]];
+                        ++c1[cell[i + 1]];
+                        ++c2[cell[i + 2]];
+                        ++c3[cell[i + 3]];
+                    }
+                    for (; i < m; ++i) ++c0[cell[i]];
                 }
                 for (int64_t b = 0; b < 8 * nb; ++b) h[b] += (double)cnt[b];
             }
