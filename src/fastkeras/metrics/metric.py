@@ -2,7 +2,7 @@
 import numpy as np
 
 from fastkeras import config
-from fastkeras.losses.loss import squeeze_or_expand
+from fastkeras.losses.loss import _snake, squeeze_or_expand
 from fastkeras.ops.tensor import Tensor, Variable, as_array
 
 __all__ = ["Metric", "Sum", "Mean", "MeanMetricWrapper", "to_numpy"]
@@ -14,15 +14,6 @@ def to_numpy(x, name, dtype=None):
     if v.dtype.kind not in "biuf":
         raise TypeError(f"`{name}` must hold numbers, got dtype {v.dtype}")
     return v.astype(dtype, copy=False) if dtype is not None else v
-
-
-def _snake(name):
-    out = []
-    for i, ch in enumerate(name):
-        if ch.isupper() and i and not name[i - 1].isupper():
-            out.append("_")
-        out.append(ch.lower())
-    return "".join(out)
 
 
 class Metric:
