@@ -31,89 +31,103 @@ static inline uint64_t fk_key_f64(double x) {
     memcpy(&u, &x, sizeof u);
     return (u >> 63) ? ~u : (u | (1ull << 63));
 }
-static inline uint64_t fk_key_f32(float x) { return fk_key_f64((double)x); }
+static inline uint32_t fk_key_f32(float x) {
+    if (x == 0.0f) x = 0.0f;
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    return (u >> 31) ? ~u : (u | (1u << 31));
+}
 
 /* Stable LSD radix sort of (keys, idx) by keys, 8 bits per pass (256 write streams
- * per block stay cache-friendly); passes whose
- * digit is the same for every key are skipped (float32 data widened to double
- * have 29 zero low bits). Parallel histograms and scatter over fixed blocks. */
+ * per block stay cache-friendly); passes whose digit is the same for every key are
+ * skipped. Parallel histograms and scatter over fixed blocks (deterministic).
+ * Defined for 32-bit keys (float32 scores) and 64-bit keys (float64). */
 #define FK_RADIX_BITS 8
 #define FK_RADIX_SIZE (1 << FK_RADIX_BITS)
-static int fk_radix_sort_u64(int64_t n, uint64_t *keys, uint32_t *idx, int n_threads) {
-    uint64_t *k2 = (uint64_t *)malloc((size_t)n * sizeof(uint64_t));
-    uint32_t *i2 = (uint32_t *)malloc((size_t)n * sizeof(uint32_t));
-    const int nb = 8; /* fixed blocks: the scatter order is the same for any thread count */
-    size_t *hist = (size_t *)malloc((size_t)nb * FK_RADIX_SIZE * sizeof(size_t));
-    if (!k2 || !i2 || !hist) {
-        free(k2);
-        free(i2);
-        free(hist);
-        return FK_ENOMEM;
+#define FK_DEFINE_RADIX(NAME, KT, KBITS)                                                   \
+    static int NAME(int64_t n, KT *keys, uint32_t *idx, int n_threads) {                    \
+        KT *k2 = (KT *)malloc((size_t)n * sizeof(KT));                                      \
+        uint32_t *i2 = (uint32_t *)malloc((size_t)n * sizeof(uint32_t));                    \
+        const int nb = 8;                                                                   \
+        size_t *hist = (size_t *)malloc((size_t)nb * FK_RADIX_SIZE * sizeof(size_t));       \
+        if (!k2 || !i2 || !hist) {                                                          \
+            free(k2);                                                                       \
+            free(i2);                                                                       \
+            free(hist);                                                                     \
+            return FK_ENOMEM;                                                               \
+        }                                                                                   \
+        int nt = n_threads < 1 ? 1 : n_threads;                                             \
+        if (n < FK_HIST_GRAIN) nt = 1;                                                      \
+        KT *src = keys, *dst = k2;                                                          \
+        uint32_t *isrc = idx, *idst = i2;                                                   \
+        for (int shift = 0; shift < KBITS; shift += FK_RADIX_BITS) {                        \
+            memset(hist, 0, (size_t)nb * FK_RADIX_SIZE * sizeof(size_t));                   \
+            _Pragma("omp parallel for schedule(static) num_threads(nt) if (nt > 1)")        \
+            for (int b = 0; b < nb; ++b) {                                                  \
+                const int64_t lo = n * b / nb, hi = n * (b + 1) / nb;                       \
+                size_t *h = hist + (size_t)b * FK_RADIX_SIZE;                               \
+                for (int64_t i = lo; i < hi; ++i) ++h[(src[i] >> shift) & (FK_RADIX_SIZE - 1)]; \
+            }                                                                               \
+            int single = 0;                                                                 \
+            for (int d = 0; d < FK_RADIX_SIZE && !single; ++d) {                            \
+                size_t tot = 0;                                                             \
+                for (int b = 0; b < nb; ++b) tot += hist[(size_t)b * FK_RADIX_SIZE + d];    \
+                if (tot == (size_t)n) single = 1;                                           \
+                else if (tot) break;                                                        \
+            }                                                                               \
+            if (single) continue;                                                           \
+            size_t off = 0;                                                                 \
+            for (int d = 0; d < FK_RADIX_SIZE; ++d)                                         \
+                for (int b = 0; b < nb; ++b) {                                              \
+                    size_t c = hist[(size_t)b * FK_RADIX_SIZE + d];                         \
+                    hist[(size_t)b * FK_RADIX_SIZE + d] = off;                              \
+                    off += c;                                                               \
+                }                                                                           \
+            _Pragma("omp parallel for schedule(static) num_threads(nt) if (nt > 1)")        \
+            for (int b = 0; b < nb; ++b) {                                                  \
+                const int64_t lo = n * b / nb, hi = n * (b + 1) / nb;                       \
+                size_t *h = hist + (size_t)b * FK_RADIX_SIZE;                               \
+                for (int64_t i = lo; i < hi; ++i) {                                         \
+                    const size_t p = h[(src[i] >> shift) & (FK_RADIX_SIZE - 1)]++;          \
+                    dst[p] = src[i];                                                        \
+                    idst[p] = isrc[i];                                                      \
+                }                                                                           \
+            }                                                                               \
+            KT *t = src;                                                                    \
+            src = dst;                                                                      \
+            dst = t;                                                                        \
+            uint32_t *ti = isrc;                                                            \
+            isrc = idst;                                                                    \
+            idst = ti;                                                                      \
+        }                                                                                   \
+        if (src != keys) {                                                                  \
+            memcpy(keys, src, (size_t)n * sizeof(KT));                                      \
+            memcpy(idx, isrc, (size_t)n * sizeof(uint32_t));                                \
+        }                                                                                   \
+        free(k2);                                                                           \
+        free(i2);                                                                           \
+        free(hist);                                                                         \
+        return FK_OK;                                                                       \
     }
-    int nt = n_threads < 1 ? 1 : n_threads;
-    if (n < FK_HIST_GRAIN) nt = 1;
-    uint64_t *src = keys, *dst = k2;
-    uint32_t *isrc = idx, *idst = i2;
-    for (int shift = 0; shift < 64; shift += FK_RADIX_BITS) {
-        memset(hist, 0, (size_t)nb * FK_RADIX_SIZE * sizeof(size_t));
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-#endif
-        for (int b = 0; b < nb; ++b) {
-            const int64_t lo = n * b / nb, hi = n * (b + 1) / nb;
-            size_t *h = hist + (size_t)b * FK_RADIX_SIZE;
-            for (int64_t i = lo; i < hi; ++i) ++h[(src[i] >> shift) & (FK_RADIX_SIZE - 1)];
-        }
-        /* skip a pass where one digit holds every key */
-        int single = 0;
-        for (int d = 0; d < FK_RADIX_SIZE && !single; ++d) {
-            size_t tot = 0;
-            for (int b = 0; b < nb; ++b) tot += hist[(size_t)b * FK_RADIX_SIZE + d];
-            if (tot == (size_t)n) single = 1;
-            else if (tot) break;
-        }
-        if (single) continue;
-        size_t off = 0; /* exclusive prefix over (digit, block): stable */
-        for (int d = 0; d < FK_RADIX_SIZE; ++d)
-            for (int b = 0; b < nb; ++b) {
-                size_t c = hist[(size_t)b * FK_RADIX_SIZE + d];
-                hist[(size_t)b * FK_RADIX_SIZE + d] = off;
-                off += c;
-            }
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-#endif
-        for (int b = 0; b < nb; ++b) {
-            const int64_t lo = n * b / nb, hi = n * (b + 1) / nb;
-            size_t *h = hist + (size_t)b * FK_RADIX_SIZE;
-            for (int64_t i = lo; i < hi; ++i) {
-                const size_t p = h[(src[i] >> shift) & (FK_RADIX_SIZE - 1)]++;
-                dst[p] = src[i];
-                idst[p] = isrc[i];
-            }
-        }
-        uint64_t *t = src; src = dst; dst = t;
-        uint32_t *ti = isrc; isrc = idst; idst = ti;
-    }
-    if (src != keys) {
-        memcpy(keys, src, (size_t)n * sizeof(uint64_t));
-        memcpy(idx, isrc, (size_t)n * sizeof(uint32_t));
-    }
-    free(k2);
-    free(i2);
-    free(hist);
-    return FK_OK;
-}
+
+FK_DEFINE_RADIX(fk_radix_sort_u32, uint32_t, 32)
+FK_DEFINE_RADIX(fk_radix_sort_u64, uint64_t, 64)
 
 #define T float
 #define SUF f32
 #define KEYFN fk_key_f32
+#define KEY_T uint32_t
+#define RADIX_SORT fk_radix_sort_u32
 #include "rank_hist_impl.h"
 #undef T
 #undef SUF
 #undef KEYFN
+#undef KEY_T
+#undef RADIX_SORT
 
 #define T double
 #define SUF f64
 #define KEYFN fk_key_f64
+#define KEY_T uint64_t
+#define RADIX_SORT fk_radix_sort_u64
 #include "rank_hist_impl.h"

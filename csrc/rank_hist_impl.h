@@ -135,7 +135,7 @@ int FK_FN(fk_rank_exact)(int64_t n, const T *scores, const uint8_t *labels, cons
     for (int64_t i = 0; i < n; ++i) flags |= (labels[i] > 1) | ((scores[i] != scores[i]) << 1);
     if (flags & 1) return FK_ELABEL;
     if (flags) return FK_EBADARG; /* a NaN score */
-    uint64_t *keys = (uint64_t *)malloc((size_t)n * sizeof(uint64_t));
+    KEY_T *keys = (KEY_T *)malloc((size_t)n * sizeof(KEY_T));
     uint32_t *idx = (uint32_t *)malloc((size_t)n * sizeof(uint32_t));
     if (!keys || !idx) {
         free(keys);
@@ -151,7 +151,7 @@ int FK_FN(fk_rank_exact)(int64_t n, const T *scores, const uint8_t *labels, cons
         keys[i] = KEYFN(scores[i]);
         idx[i] = (uint32_t)i | ((uint32_t)labels[i] << 31);
     }
-    int st = fk_radix_sort_u64(n, keys, idx, n_threads);
+    int st = RADIX_SORT(n, keys, idx, n_threads);
     if (st != FK_OK) {
         free(keys);
         free(idx);
@@ -177,8 +177,9 @@ int FK_FN(fk_rank_exact)(int64_t n, const T *scores, const uint8_t *labels, cons
         while (j < n && keys[j] == keys[i]) {
             const uint32_t o = idx[j];
             const double w = weights ? (double)weights[o & 0x7fffffffu] : 1.0;
-            if (o >> 31) gp += w;
-            else gn += w;
+            const double lab = (double)(o >> 31); /* branch-free: labels are random */
+            gp += w * lab;
+            gn += w - w * lab;
             ++j;
         }
         area += gp * (neg_below + 0.5 * gn);
