@@ -326,3 +326,26 @@ def test_document_custom_metrics_run_as_written():
     assert abs(float(m.b.numpy())) <= 0.05
     m.reset_states()
     assert float(m.result().numpy()) == 0.0
+
+
+@pytest.mark.parametrize("name", ["Precision", "Recall"])
+@pytest.mark.parametrize("kwargs", [{"top_k": 2}, {"class_id": 1}, {"top_k": 1, "class_id": 2},
+                                    {"thresholds": [0.3, 0.6], "class_id": 0}])
+def test_precision_recall_top_k_and_class_id_match_tf_keras(tf, rng, name, kwargs):
+    y = rng.integers(0, 2, size=(50, 4)).astype(np.float32)
+    p = rng.uniform(size=(50, 4)).astype(np.float32)
+    ref, mine = getattr(tf.keras.metrics, name)(**kwargs), getattr(metrics, name)(**kwargs)
+    ref.update_state(y, p)
+    mine.update_state(y, p)
+    np.testing.assert_allclose(np.asarray(mine.result()), ref.result().numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("curve", ["ROC", "PR"])
+def test_auc_with_explicit_thresholds_matches_tf_keras(tf, rng, curve):
+    th = [0.1, 0.25, 0.3, 0.5, 0.75, 0.9]
+    ref = tf.keras.metrics.AUC(thresholds=th, curve=curve)
+    mine = metrics.AUC(thresholds=th, curve=curve)
+    for y, s, w in _batches(rng, n=200):
+        ref.update_state(y, s, sample_weight=w)
+        mine.update_state(y, s, sample_weight=w)
+    np.testing.assert_allclose(float(mine.result()), float(ref.result()), rtol=1e-6)

@@ -111,6 +111,15 @@ def _div(a, b):
         return np.where(b != 0, a / np.where(b != 0, b, 1), 0.0)
 
 
+def _hist_at(p, t, w, thresholds, pos, neg):
+    """Histograms over arbitrary sorted thresholds: bucket = thresholds strictly below."""
+    k = np.searchsorted(thresholds, p.astype(np.float64), side="left")
+    ww = np.ones(p.shape) if w is None else w.astype(np.float64)
+    y = t.astype(bool)
+    pos += np.bincount(k[y], weights=ww[y], minlength=pos.shape[0])
+    neg += np.bincount(k[~y], weights=ww[~y], minlength=neg.shape[0])
+
+
 class _HistMetric(Metric):
     """Positive/negative score histograms over evenly spaced thresholds."""
 
@@ -157,6 +166,10 @@ class _HistMetric(Metric):
                 _hist(pj, tj, wj, self.num_thresholds, hp, hn)
                 pos[:, j], neg[:, j] = hp, hn
             return
+        if getattr(self, "_thresholds", None) is not None:
+            p, t, w = prepare_scores(y_true, y_pred, sample_weight, from_logits=self.from_logits)
+            _hist_at(p, t, w, self._thresholds, self.pos._value, self.neg._value)
+            return
         fast = None if self.from_logits else _fast_inputs(y_true, y_pred, sample_weight)
         if fast is not None:
             p, t = fast
@@ -186,9 +199,14 @@ class AUC(_HistMetric):
     def __init__(self, num_thresholds=200, curve="ROC", summation_method="interpolation",
                  name=None, dtype=None, thresholds=None, multi_label=False, num_labels=None,
                  label_weights=None, from_logits=False):
+        self._thresholds = None
         if thresholds is not None:
-            raise ValueError("fastkeras' AUC uses evenly spaced thresholds (num_thresholds); "
-                             "pass num_thresholds instead of `thresholds`")
+            th = np.sort(np.asarray(thresholds, np.float64).reshape(-1))
+            if th.size == 0 or np.any(th < 0) or np.any(th > 1):
+                raise ValueError(f"Threshold values must be in [0, 1]. Received: {thresholds}")
+            # tf.keras adds -epsilon and 1 + epsilon around the given thresholds
+            self._thresholds = np.concatenate([[-1e-7], th, [1 + 1e-7]])
+            num_thresholds = self._thresholds.size
         if curve.upper() not in ("ROC", "PR"):
             raise ValueError(f"Invalid AUC curve value: {curve!r}. Expected 'ROC' or 'PR'")
         if summation_method not in ("interpolation", "minoring", "majoring"):
@@ -239,7 +257,11 @@ class AUC(_HistMetric):
         config = super().get_config()
         config.update(curve=self.curve, summation_method=self.summation_method,
                       label_weights=None if self.label_weights is None
-                      else self.label_weights.tolist())
+                      else self.label_weights.tolist(),
+                      thresholds=None if self._thresholds is None
+                      else self._thresholds[1:-1].tolist())
+        if self._thresholds is not None:
+            del config["num_thresholds"]
         return config
 
 
@@ -268,12 +290,16 @@ class KS(_HistMetric):
 class _Thresholds(Metric):
     """Counts at arbitrary thresholds (pred > threshold), as tf.keras' confusion metrics."""
 
-    def __init__(self, thresholds=None, name=None, dtype=None, default=0.5):
+    def __init__(self, thresholds=None, name=None, dtype=None, default=0.5, top_k=None,
+                 class_id=None):
         super().__init__(dtype=dtype, name=name)
+        self.top_k, self.class_id = top_k, class_id
+        if top_k is not None and thresholds is None:
+            default = -np.inf  # tf.keras: with top_k, every kept prediction counts
         th = default if thresholds is None else thresholds
         self._scalar = np.ndim(th) == 0
         self.thresholds = np.atleast_1d(np.asarray(th, np.float64))
-        if np.any(self.thresholds < 0) or np.any(self.thresholds > 1):
+        if thresholds is not None and (np.any(self.thresholds < 0) or np.any(self.thresholds > 1)):
             raise ValueError(f"Threshold values must be in [0, 1]. Received: {thresholds}")
         n = self.thresholds.size
         self.tp = self.add_variable((n,), dtype="float64", name="true_positives")
@@ -282,6 +308,16 @@ class _Thresholds(Metric):
         self.fn = self.add_variable((n,), dtype="float64", name="false_negatives")
 
     def update_state(self, y_true, y_pred, sample_weight=None):
+        if self.top_k is not None or self.class_id is not None:
+            t, p = to_numpy(y_true, "y_true"), to_numpy(y_pred, "y_pred").astype(np.float64)
+            if self.top_k is not None:  # predictions outside each row's top k never count
+                kth = -np.sort(-p, axis=-1)[..., self.top_k - 1:self.top_k]
+                p = np.where(p >= kth, p, -np.inf)
+            if self.class_id is not None:
+                t, p = t[..., self.class_id], p[..., self.class_id]
+                if sample_weight is not None and np.ndim(sample_weight) == t.ndim + 1:
+                    sample_weight = to_numpy(sample_weight, "sample_weight")[..., self.class_id]
+            y_true, y_pred = t, p
         p, t, w = prepare_scores(y_true, y_pred, sample_weight)
         w = np.ones(p.shape) if w is None else w.astype(np.float64)
         above = p[None, :].astype(np.float64) > self.thresholds[:, None]
@@ -298,6 +334,10 @@ class _Thresholds(Metric):
     def get_config(self):
         config = super().get_config()
         config["thresholds"] = float(self.thresholds[0]) if self._scalar else self.thresholds.tolist()
+        if isinstance(self, (Precision, Recall)):
+            config.update(top_k=self.top_k, class_id=self.class_id)
+            if self.top_k is not None and not np.isfinite(self.thresholds).all():
+                config["thresholds"] = None
         return config
 
 
@@ -334,20 +374,21 @@ class FalseNegatives(_Thresholds):
 
 
 class Precision(_Thresholds):
-    """TP / (TP + FP) at thresholds (default 0.5)."""
+    """TP / (TP + FP) at thresholds (default 0.5); top_k keeps each row's k highest
+    predictions only; class_id looks at one class."""
 
-    def __init__(self, thresholds=None, name="precision", dtype=None):
-        super().__init__(thresholds, name, dtype)
+    def __init__(self, thresholds=None, top_k=None, class_id=None, name="precision", dtype=None):
+        super().__init__(thresholds, name, dtype, top_k=top_k, class_id=class_id)
 
     def result(self):
         return self._out(_div(self.tp._value, self.tp._value + self.fp._value))
 
 
 class Recall(_Thresholds):
-    """TP / (TP + FN) at thresholds (default 0.5)."""
+    """TP / (TP + FN) at thresholds (default 0.5); top_k and class_id as in Precision."""
 
-    def __init__(self, thresholds=None, name="recall", dtype=None):
-        super().__init__(thresholds, name, dtype)
+    def __init__(self, thresholds=None, top_k=None, class_id=None, name="recall", dtype=None):
+        super().__init__(thresholds, name, dtype, top_k=top_k, class_id=class_id)
 
     def result(self):
         return self._out(_div(self.tp._value, self.tp._value + self.fn._value))
