@@ -8,6 +8,22 @@
 #endif
 #include "fastkeras/rank_hist.h"
 
+#ifdef FK_RANK_PROFILE /* development aid: phase timings of the exact path on stderr */
+#include <stdio.h>
+#include <time.h>
+static double fk_prof_now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+#define FK_PROF_START() double fk_prof_t = fk_prof_now()
+#define FK_PROF(what) do { double t_ = fk_prof_now(); \
+    fprintf(stderr, "%s %.1f ms\n", what, (t_ - fk_prof_t) * 1e3); fk_prof_t = t_; } while (0)
+#else
+#define FK_PROF_START() ((void)0)
+#define FK_PROF(what) ((void)0)
+#endif
+
 /* Elements per chunk, fixed partial-sum slots (independent of n_threads), and the
  * size below which one thread does the work. */
 #define FK_HIST_CHUNK 65536
@@ -15,6 +31,8 @@
 #define FK_HIST_GRAIN 262144
 /* Elements whose histogram cells are computed together (vectorised) before counting. */
 #define FK_HIST_BLOCK 1024
+/* Fixed blocks of the exact path's scan (parallel, thread-count invariant). */
+#define FK_SCAN_BLOCKS 16
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
 #define FK_CLONES __attribute__((target_clones("arch=skylake-avx512", "avx2", "default")))

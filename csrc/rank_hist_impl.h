@@ -127,6 +127,7 @@ int FK_FN(fk_rank_exact)(int64_t n, const T *scores, const uint8_t *labels, cons
     if (n < 0 || n > (int64_t)INT32_MAX) return FK_EBADSHAPE; /* 31-bit indices */
     if (!auc || !ks || (n > 0 && (!scores || !labels))) return FK_ENULL;
     if (n == 0) return FK_EBADARG;
+    FK_PROF_START();
     int flags = 0;
     const int ntk = n >= FK_HIST_GRAIN && n_threads > 1 ? n_threads : 1;
 #ifdef _OPENMP
@@ -151,44 +152,91 @@ int FK_FN(fk_rank_exact)(int64_t n, const T *scores, const uint8_t *labels, cons
         keys[i] = KEYFN(scores[i]);
         idx[i] = (uint32_t)i | ((uint32_t)labels[i] << 31);
     }
+    FK_PROF("checks+keys");
     int st = RADIX_SORT(n, keys, idx, n_threads);
+    FK_PROF("sort");
     if (st != FK_OK) {
         free(keys);
         free(idx);
         return st;
     }
-    /* totals, then one scan over groups of equal scores */
+    /* The scan runs over FK_SCAN_BLOCKS fixed blocks of the sorted keys, each cut at
+     * a group boundary (equal scores stay together): block totals in parallel, then
+     * each block's area and largest CDF gap from its starting offsets, summed in block
+     * order. A fixed partition keeps the result independent of n_threads. */
+    int64_t cut[FK_SCAN_BLOCKS + 1];
+    cut[0] = 0;
+    for (int b = 1; b < FK_SCAN_BLOCKS; ++b) {
+        int64_t c = n * b / FK_SCAN_BLOCKS;
+        if (c < cut[b - 1]) c = cut[b - 1];
+        while (c > 0 && c < n && keys[c] == keys[c - 1]) ++c;
+        cut[b] = c;
+    }
+    cut[FK_SCAN_BLOCKS] = n;
+    double bp[FK_SCAN_BLOCKS], bn[FK_SCAN_BLOCKS], barea[FK_SCAN_BLOCKS], bd[FK_SCAN_BLOCKS];
+    const int nts = n >= FK_HIST_GRAIN && n_threads > 1 ? n_threads : 1;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(nts) if (nts > 1)
+#endif
+    for (int b = 0; b < FK_SCAN_BLOCKS; ++b) {
+        double sp = 0.0, sn = 0.0;
+        for (int64_t j = cut[b]; j < cut[b + 1]; ++j) {
+            const uint32_t o = idx[j];
+            const double w = weights ? (double)weights[o & 0x7fffffffu] : 1.0;
+            const double lab = (double)(o >> 31);
+            sp += w * lab;
+            sn += w - w * lab;
+        }
+        bp[b] = sp;
+        bn[b] = sn;
+    }
     double P = 0.0, N = 0.0;
-    for (int64_t i = 0; i < n; ++i) {
-        const double w = weights ? (double)weights[i] : 1.0;
-        if (labels[i]) P += w;
-        else N += w;
+    for (int b = 0; b < FK_SCAN_BLOCKS; ++b) {
+        P += bp[b];
+        N += bn[b];
     }
     if (!(P > 0) || !(N > 0)) {
         free(keys);
         free(idx);
         return FK_EBADARG;
     }
-    double neg_below = 0.0, pos_below = 0.0, area = 0.0, d = 0.0;
     const double inv_p = 1.0 / P, inv_n = 1.0 / N;
-    for (int64_t i = 0; i < n;) {
-        int64_t j = i;
-        double gp = 0.0, gn = 0.0;
-        while (j < n && keys[j] == keys[i]) {
-            const uint32_t o = idx[j];
-            const double w = weights ? (double)weights[o & 0x7fffffffu] : 1.0;
-            const double lab = (double)(o >> 31); /* branch-free: labels are random */
-            gp += w * lab;
-            gn += w - w * lab;
-            ++j;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(nts) if (nts > 1)
+#endif
+    for (int b = 0; b < FK_SCAN_BLOCKS; ++b) {
+        double pos_below = 0.0, neg_below = 0.0, area = 0.0, d = 0.0;
+        for (int c = 0; c < b; ++c) {
+            pos_below += bp[c];
+            neg_below += bn[c];
         }
-        area += gp * (neg_below + 0.5 * gn);
-        neg_below += gn;
-        pos_below += gp;
-        const double diff = fabs(pos_below * inv_p - neg_below * inv_n);
-        d = diff > d ? diff : d;
-        i = j;
+        for (int64_t i = cut[b]; i < cut[b + 1];) {
+            int64_t j = i;
+            double gp = 0.0, gn = 0.0;
+            while (j < cut[b + 1] && keys[j] == keys[i]) {
+                const uint32_t o = idx[j];
+                const double w = weights ? (double)weights[o & 0x7fffffffu] : 1.0;
+                const double lab = (double)(o >> 31); /* branch-free: labels are random */
+                gp += w * lab;
+                gn += w - w * lab;
+                ++j;
+            }
+            area += gp * (neg_below + 0.5 * gn);
+            neg_below += gn;
+            pos_below += gp;
+            const double diff = fabs(pos_below * inv_p - neg_below * inv_n);
+            d = diff > d ? diff : d;
+            i = j;
+        }
+        barea[b] = area;
+        bd[b] = d;
     }
+    double area = 0.0, d = 0.0;
+    for (int b = 0; b < FK_SCAN_BLOCKS; ++b) {
+        area += barea[b];
+        d = bd[b] > d ? bd[b] : d;
+    }
+    FK_PROF("scan");
     *auc = area / (P * N);
     *ks = d;
     free(keys);
