@@ -128,14 +128,7 @@ int FK_FN(fk_rank_exact)(int64_t n, const T *scores, const uint8_t *labels, cons
     if (!auc || !ks || (n > 0 && (!scores || !labels))) return FK_ENULL;
     if (n == 0) return FK_EBADARG;
     FK_PROF_START();
-    int flags = 0;
     const int ntk = n >= FK_HIST_GRAIN && n_threads > 1 ? n_threads : 1;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(ntk) if (ntk > 1) reduction(| : flags)
-#endif
-    for (int64_t i = 0; i < n; ++i) flags |= (labels[i] > 1) | ((scores[i] != scores[i]) << 1);
-    if (flags & 1) return FK_ELABEL;
-    if (flags) return FK_EBADARG; /* a NaN score */
     KEY_T *keys = (KEY_T *)malloc((size_t)n * sizeof(KEY_T));
     uint32_t *idx = (uint32_t *)malloc((size_t)n * sizeof(uint32_t));
     if (!keys || !idx) {
@@ -143,14 +136,23 @@ int FK_FN(fk_rank_exact)(int64_t n, const T *scores, const uint8_t *labels, cons
         free(idx);
         return FK_ENOMEM;
     }
-    /* payload: the sample index, with the label in bit 31 so the scan after the
-     * sort reads labels sequentially (weights alone need the random access) */
+    /* one pass: keys, payload (the sample index, with the label in bit 31 so the scan
+     * after the sort reads labels sequentially), and the label / NaN checks */
+    int flags = 0;
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(ntk) if (ntk > 1)
+#pragma omp parallel for schedule(static) num_threads(ntk) if (ntk > 1) reduction(| : flags)
 #endif
     for (int64_t i = 0; i < n; ++i) {
-        keys[i] = KEYFN(scores[i]);
-        idx[i] = (uint32_t)i | ((uint32_t)labels[i] << 31);
+        const T v = scores[i];
+        const uint8_t y = labels[i];
+        flags |= (y > 1) | ((v != v) << 1);
+        keys[i] = KEYFN(v);
+        idx[i] = (uint32_t)i | ((uint32_t)(y & 1) << 31);
+    }
+    if (flags) {
+        free(keys);
+        free(idx);
+        return (flags & 1) ? FK_ELABEL : FK_EBADARG; /* a label outside {0,1}, or a NaN */
     }
     FK_PROF("checks+keys");
     int st = RADIX_SORT(n, keys, idx, n_threads);
