@@ -10,6 +10,7 @@
 #include "fastkeras/conv.h"
 #include "fastkeras/pool.h"
 #include "fastkeras/optim.h"
+#include "fastkeras/rank_hist.h"
 
 static int failures = 0;
 #define CHECK(cond, ...) do { if (!(cond)) { ++failures; \
@@ -150,6 +151,32 @@ static void test_optim(void) {
           "NaN learning rate refused");
 }
 
+static void test_rank(void) {
+    /* the KS example of the documents: 14 scores, KS 0.625 */
+    const float s[14] = {0.6f, 0.1f, 0.4f, 0.5f, 0.7f, 0.7f, 0.7f, 0.4f, 0.4f, 0.5f, 0.8f, 0.3f,
+                         0.5f, 0.3f};
+    const uint8_t y[14] = {1, 1, 1, 0, 1, 1, 1, 0, 0, 0, 1, 0, 1, 0};
+    double auc = 0, ks = 0;
+    CHECK(fk_rank_exact_f32(14, s, y, NULL, &auc, &ks, 2) == FK_OK, "exact");
+    CHECK(fabs(ks - 0.625) < 1e-12, "ks %g", ks);
+    CHECK(fabs(auc - 0.7916666666666666) < 1e-12, "auc %g", auc);
+    double pos[201] = {0}, neg[201] = {0};
+    CHECK(fk_rank_hist_f32(14, s, y, NULL, 200, pos, neg, 2) == FK_OK, "hist");
+    double tp = 0, fn = 0;
+    for (int k = 0; k < 201; ++k) { tp += pos[k]; fn += neg[k]; }
+    CHECK(tp == 8 && fn == 6, "counts %g %g", tp, fn);
+    uint8_t bad[14];
+    memcpy(bad, y, sizeof bad);
+    bad[3] = 2;
+    CHECK(fk_rank_hist_f32(14, s, bad, NULL, 200, pos, neg, 1) == FK_ELABEL, "label 2 refused");
+    float sn[14];
+    memcpy(sn, s, sizeof sn);
+    sn[5] = NAN;
+    CHECK(fk_rank_exact_f32(14, sn, y, NULL, &auc, &ks, 1) == FK_EBADARG, "NaN refused");
+    const uint8_t ones[3] = {1, 1, 1};
+    CHECK(fk_rank_exact_f32(3, s, ones, NULL, &auc, &ks, 1) == FK_EBADARG, "one class refused");
+}
+
 int main(void) {
     printf("fastkeras C core %s (%s), simd %s, openmp %d\n", fk_version(), fk_compiler(),
            fk_simd_name(fk_simd_level()), fk_openmp_enabled());
@@ -158,6 +185,7 @@ int main(void) {
     test_bad_input();
     test_conv_and_pool();
     test_optim();
+    test_rank();
     if (failures) {
         printf("%d failed\n", failures);
         return 1;
