@@ -129,43 +129,72 @@ int FK_FN(fk_rank_exact)(int64_t n, const T *scores, const uint8_t *labels, cons
     if (n == 0) return FK_EBADARG;
     FK_PROF_START();
     const int ntk = n >= FK_HIST_GRAIN && n_threads > 1 ? n_threads : 1;
-    KEY_T *keys = (KEY_T *)malloc((size_t)n * sizeof(KEY_T));
-    uint32_t *idx = (uint32_t *)malloc((size_t)n * sizeof(uint32_t));
+    KEY_T *keys = (KEY_T *)fk_big_alloc((size_t)n * sizeof(KEY_T));
+    uint32_t *idx = (uint32_t *)fk_big_alloc((size_t)n * sizeof(uint32_t));
     if (!keys || !idx) {
-        free(keys);
-        free(idx);
+        fk_big_free(keys);
+        fk_big_free(idx);
         return FK_ENOMEM;
     }
-    /* one pass: keys, payload (the sample index, with the label in bit 31 so the scan
-     * after the sort reads labels sequentially), and the label / NaN checks */
+    /* one pass over FK_SCAN_BLOCKS fixed blocks of the input: keys, payload (the sample
+     * index, with the label in bit 31 so the scan after the sort reads labels
+     * sequentially), the label / NaN checks, and each block's positive and negative
+     * totals (summed in block order below: the same totals whatever n_threads) */
     int flags = 0;
+    double ip[FK_SCAN_BLOCKS], in_[FK_SCAN_BLOCKS];
 #ifdef _OPENMP
 #pragma omp parallel for schedule(static) num_threads(ntk) if (ntk > 1) reduction(| : flags)
 #endif
-    for (int64_t i = 0; i < n; ++i) {
-        const T v = scores[i];
-        const uint8_t y = labels[i];
-        flags |= (y > 1) | ((v != v) << 1);
-        keys[i] = KEYFN(v);
-        idx[i] = (uint32_t)i | ((uint32_t)(y & 1) << 31);
+    for (int b = 0; b < FK_SCAN_BLOCKS; ++b) {
+        const int64_t lo = n * b / FK_SCAN_BLOCKS, hi = n * (b + 1) / FK_SCAN_BLOCKS;
+        double sp = 0.0, sw = 0.0;
+        int64_t cp = 0;
+        int f = 0;
+        for (int64_t i = lo; i < hi; ++i) {
+            const T v = scores[i];
+            const uint8_t y = labels[i];
+            f |= (y > 1) | ((v != v) << 1);
+            keys[i] = KEYFN(v);
+            idx[i] = (uint32_t)i | ((uint32_t)(y & 1) << 31);
+            cp += y & 1;
+        }
+        if (weights)
+            for (int64_t i = lo; i < hi; ++i) {
+                const double w = (double)weights[i];
+                sp += (labels[i] & 1) ? w : 0.0;
+                sw += w;
+            }
+        ip[b] = weights ? sp : (double)cp;
+        in_[b] = weights ? sw - sp : (double)(hi - lo - cp);
+        flags |= f;
     }
     if (flags) {
-        free(keys);
-        free(idx);
+        fk_big_free(keys);
+        fk_big_free(idx);
         return (flags & 1) ? FK_ELABEL : FK_EBADARG; /* a label outside {0,1}, or a NaN */
+    }
+    double P = 0.0, N = 0.0;
+    for (int b = 0; b < FK_SCAN_BLOCKS; ++b) {
+        P += ip[b];
+        N += in_[b];
+    }
+    if (!(P > 0) || !(N > 0)) {
+        fk_big_free(keys);
+        fk_big_free(idx);
+        return FK_EBADARG;
     }
     FK_PROF("checks+keys");
     int st = RADIX_SORT(n, keys, idx, n_threads);
     FK_PROF("sort");
     if (st != FK_OK) {
-        free(keys);
-        free(idx);
+        fk_big_free(keys);
+        fk_big_free(idx);
         return st;
     }
     /* The scan runs over FK_SCAN_BLOCKS fixed blocks of the sorted keys, each cut at
-     * a group boundary (equal scores stay together): block totals in parallel, then
-     * each block's area and largest CDF gap from its starting offsets, summed in block
-     * order. A fixed partition keeps the result independent of n_threads. */
+     * a group boundary (equal scores stay together), in parallel; the blocks' results
+     * are combined in block order. A fixed partition keeps the result independent of
+     * n_threads. */
     int64_t cut[FK_SCAN_BLOCKS + 1];
     cut[0] = 0;
     for (int b = 1; b < FK_SCAN_BLOCKS; ++b) {
@@ -175,74 +204,111 @@ int FK_FN(fk_rank_exact)(int64_t n, const T *scores, const uint8_t *labels, cons
         cut[b] = c;
     }
     cut[FK_SCAN_BLOCKS] = n;
-    double bp[FK_SCAN_BLOCKS], bn[FK_SCAN_BLOCKS], barea[FK_SCAN_BLOCKS], bd[FK_SCAN_BLOCKS];
+    /* One pass per block, relative to the block's start: its positive / negative
+     * totals, its area with the negatives below counted from the block's start, and the
+     * extremes of (positives / P - negatives / N) at its group ends. The sequential
+     * combination below adds the offsets. Branch-free over groups: an element closes
+     * its group when the next key differs (e = 1.0), and the per-group updates are
+     * multiplied by e (exact: e is 0 or 1). */
     const int nts = n >= FK_HIST_GRAIN && n_threads > 1 ? n_threads : 1;
+    double area = 0.0, d = 0.0;
+    if (!weights) {
+        /* Unweighted: integer counts, exact. Twice the area (ties count one half) and
+         * lp * N - ln * P (the CDF gap times P * N) fit in int64 for n < 2^31. */
+        const int64_t Pi = (int64_t)P, Ni = (int64_t)N;
+        int64_t bp[FK_SCAN_BLOCKS], bn[FK_SCAN_BLOCKS], barea[FK_SCAN_BLOCKS];
+        int64_t bmax[FK_SCAN_BLOCKS], bmin[FK_SCAN_BLOCKS];
 #ifdef _OPENMP
 #pragma omp parallel for schedule(static) num_threads(nts) if (nts > 1)
 #endif
-    for (int b = 0; b < FK_SCAN_BLOCKS; ++b) {
-        double sp = 0.0, sn = 0.0;
-        for (int64_t j = cut[b]; j < cut[b + 1]; ++j) {
-            const uint32_t o = idx[j];
-            const double w = weights ? (double)weights[o & 0x7fffffffu] : 1.0;
-            const double lab = (double)(o >> 31);
-            sp += w * lab;
-            sn += w - w * lab;
+        for (int b = 0; b < FK_SCAN_BLOCKS; ++b) {
+            int64_t lp = 0, ln = 0, ar = 0, gp = 0, gn = 0, mx = 0, mn = 0;
+            const int64_t lo = cut[b], hi = cut[b + 1];
+            for (int64_t j = lo; j < hi; ++j) {
+                const int64_t lab = (int64_t)(idx[j] >> 31);
+                gp += lab;
+                gn += 1 - lab;
+                /* set-and-or, not ||: a branch here mispredicts on every tie */
+                const KEY_T kn = keys[j + 1 < hi ? j + 1 : j];
+                const int64_t m = -(int64_t)((j + 1 == hi) | (kn != keys[j]));
+                ar += (gp * (2 * ln + gn)) & m;
+                ln += gn & m;
+                lp += gp & m;
+                const int64_t rel = lp * Ni - ln * Pi;
+                mx = rel > mx ? rel : mx;
+                mn = rel < mn ? rel : mn;
+                gp &= ~m;
+                gn &= ~m;
+            }
+            bp[b] = lp;
+            bn[b] = ln;
+            barea[b] = ar;
+            bmax[b] = mx;
+            bmin[b] = mn;
         }
-        bp[b] = sp;
-        bn[b] = sn;
-    }
-    double P = 0.0, N = 0.0;
-    for (int b = 0; b < FK_SCAN_BLOCKS; ++b) {
-        P += bp[b];
-        N += bn[b];
-    }
-    if (!(P > 0) || !(N > 0)) {
-        free(keys);
-        free(idx);
-        return FK_EBADARG;
-    }
-    const double inv_p = 1.0 / P, inv_n = 1.0 / N;
+        int64_t ar = 0, di = 0, pb = 0, nb = 0;
+        for (int b = 0; b < FK_SCAN_BLOCKS; ++b) {
+            ar += barea[b] + 2 * bp[b] * nb;
+            const int64_t c = pb * Ni - nb * Pi;
+            const int64_t h = llabs(c + bmax[b]), l = llabs(c + bmin[b]);
+            di = h > di ? h : di;
+            di = l > di ? l : di;
+            pb += bp[b];
+            nb += bn[b];
+        }
+        area = 0.5 * (double)ar;
+        d = (double)di / (P * N);
+    } else {
+        /* Weighted: the same in double, the per-group updates multiplied by e (0 or 1,
+         * so exact); branch-free. */
+        double bp[FK_SCAN_BLOCKS], bn[FK_SCAN_BLOCKS], barea[FK_SCAN_BLOCKS];
+        double bmax[FK_SCAN_BLOCKS], bmin[FK_SCAN_BLOCKS];
+        const double inv_p = 1.0 / P, inv_n = 1.0 / N;
 #ifdef _OPENMP
 #pragma omp parallel for schedule(static) num_threads(nts) if (nts > 1)
 #endif
-    for (int b = 0; b < FK_SCAN_BLOCKS; ++b) {
-        double pos_below = 0.0, neg_below = 0.0, area = 0.0, d = 0.0;
-        for (int c = 0; c < b; ++c) {
-            pos_below += bp[c];
-            neg_below += bn[c];
-        }
-        for (int64_t i = cut[b]; i < cut[b + 1];) {
-            int64_t j = i;
-            double gp = 0.0, gn = 0.0;
-            while (j < cut[b + 1] && keys[j] == keys[i]) {
+        for (int b = 0; b < FK_SCAN_BLOCKS; ++b) {
+            double lp = 0.0, ln = 0.0, ar = 0.0, gp = 0.0, gn = 0.0, mx = 0.0, mn = 0.0;
+            const int64_t lo = cut[b], hi = cut[b + 1];
+            for (int64_t j = lo; j < hi; ++j) {
                 const uint32_t o = idx[j];
-                const double w = weights ? (double)weights[o & 0x7fffffffu] : 1.0;
-                const double lab = (double)(o >> 31); /* branch-free: labels are random */
+                const double w = (double)weights[o & 0x7fffffffu];
+                const double lab = (double)(o >> 31);
                 gp += w * lab;
                 gn += w - w * lab;
-                ++j;
+                const KEY_T kn = keys[j + 1 < hi ? j + 1 : j];
+                const double e = (double)((j + 1 == hi) | (kn != keys[j]));
+                ar += e * (gp * (ln + 0.5 * gn));
+                ln += e * gn;
+                lp += e * gp;
+                const double rel = lp * inv_p - ln * inv_n;
+                mx = rel > mx ? rel : mx;
+                mn = rel < mn ? rel : mn;
+                gp -= e * gp;
+                gn -= e * gn;
             }
-            area += gp * (neg_below + 0.5 * gn);
-            neg_below += gn;
-            pos_below += gp;
-            const double diff = fabs(pos_below * inv_p - neg_below * inv_n);
-            d = diff > d ? diff : d;
-            i = j;
+            bp[b] = lp;
+            bn[b] = ln;
+            barea[b] = ar;
+            bmax[b] = mx;
+            bmin[b] = mn;
         }
-        barea[b] = area;
-        bd[b] = d;
-    }
-    double area = 0.0, d = 0.0;
-    for (int b = 0; b < FK_SCAN_BLOCKS; ++b) {
-        area += barea[b];
-        d = bd[b] > d ? bd[b] : d;
+        double pb = 0.0, nb = 0.0;
+        for (int b = 0; b < FK_SCAN_BLOCKS; ++b) {
+            area += barea[b] + bp[b] * nb;
+            const double c = pb * inv_p - nb * inv_n;
+            const double h = fabs(c + bmax[b]), l = fabs(c + bmin[b]);
+            d = h > d ? h : d;
+            d = l > d ? l : d;
+            pb += bp[b];
+            nb += bn[b];
+        }
     }
     FK_PROF("scan");
     *auc = area / (P * N);
     *ks = d;
-    free(keys);
-    free(idx);
+    fk_big_free(keys);
+    fk_big_free(idx);
     return FK_OK;
 }
 
