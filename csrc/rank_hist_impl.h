@@ -161,6 +161,7 @@ int FK_FN(fk_rank_exact)(int64_t n, const T *scores, const uint8_t *labels, cons
         if (weights)
             for (int64_t i = lo; i < hi; ++i) {
                 const double w = (double)weights[i];
+                f |= (!(w >= 0.0) | (w > 1.7976931348623157e308)) << 2; /* < 0, NaN, inf */
                 sp += (labels[i] & 1) ? w : 0.0;
                 sw += w;
             }
@@ -171,7 +172,8 @@ int FK_FN(fk_rank_exact)(int64_t n, const T *scores, const uint8_t *labels, cons
     if (flags) {
         fk_big_free(keys);
         fk_big_free(idx);
-        return (flags & 1) ? FK_ELABEL : FK_EBADARG; /* a label outside {0,1}, or a NaN */
+        /* a label outside {0,1}; else a NaN score or a weight that is not finite and >= 0 */
+        return (flags & 1) ? FK_ELABEL : FK_EBADARG;
     }
     double P = 0.0, N = 0.0;
     for (int b = 0; b < FK_SCAN_BLOCKS; ++b) {
@@ -261,6 +263,18 @@ int FK_FN(fk_rank_exact)(int64_t n, const T *scores, const uint8_t *labels, cons
     } else {
         /* Weighted: the same in double, the per-group updates multiplied by e (0 or 1,
          * so exact); branch-free. */
+        /* The weights in sorted order first: a loop of independent gathers keeps many
+         * cache misses in flight, which the scan's dependency chain would not. */
+        T *ws = (T *)fk_big_alloc((size_t)n * sizeof(T));
+        if (!ws) {
+            fk_big_free(keys);
+            fk_big_free(idx);
+            return FK_ENOMEM;
+        }
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(nts) if (nts > 1)
+#endif
+        for (int64_t j = 0; j < n; ++j) ws[j] = weights[idx[j] & 0x7fffffffu];
         double bp[FK_SCAN_BLOCKS], bn[FK_SCAN_BLOCKS], barea[FK_SCAN_BLOCKS];
         double bmax[FK_SCAN_BLOCKS], bmin[FK_SCAN_BLOCKS];
         const double inv_p = 1.0 / P, inv_n = 1.0 / N;
@@ -271,9 +285,8 @@ int FK_FN(fk_rank_exact)(int64_t n, const T *scores, const uint8_t *labels, cons
             double lp = 0.0, ln = 0.0, ar = 0.0, gp = 0.0, gn = 0.0, mx = 0.0, mn = 0.0;
             const int64_t lo = cut[b], hi = cut[b + 1];
             for (int64_t j = lo; j < hi; ++j) {
-                const uint32_t o = idx[j];
-                const double w = (double)weights[o & 0x7fffffffu];
-                const double lab = (double)(o >> 31);
+                const double w = (double)ws[j];
+                const double lab = (double)(idx[j] >> 31);
                 gp += w * lab;
                 gn += w - w * lab;
                 const KEY_T kn = keys[j + 1 < hi ? j + 1 : j];
@@ -303,6 +316,7 @@ int FK_FN(fk_rank_exact)(int64_t n, const T *scores, const uint8_t *labels, cons
             pb += bp[b];
             nb += bn[b];
         }
+        fk_big_free(ws);
     }
     FK_PROF("scan");
     *auc = area / (P * N);

@@ -381,3 +381,18 @@ def test_exact_large_input_threads_and_ties(rng, weighted):
     else:
         ref_ks = ks_2samp(s[y == 1], s[y == 0]).statistic
     assert abs(got[0][1] - ref_ks) <= 1e-12
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bad", [-1.0, np.nan, np.inf])
+def test_exact_refuses_bad_weights(rng, dtype, bad):
+    """Weights of the scores' dtype go to the kernel without a copy; it checks them."""
+    y = rng.integers(0, 2, size=1000).astype(np.int8)
+    s = rng.uniform(size=1000).astype(dtype)
+    w = rng.uniform(size=1000).astype(dtype)
+    w[7] = bad
+    for fn in (metrics.roc_auc_score, metrics.ks_statistic):
+        with pytest.raises(ValueError, match="`sample_weight` must be finite and >= 0"):
+            fn(y, s, sample_weight=w)
+    with pytest.raises(ValueError, match="Only one class"):
+        metrics.roc_auc_score(y, s, sample_weight=np.zeros(1000, dtype))

@@ -31,7 +31,8 @@ int fk_rank_hist_f64(int64_t n, const double *scores, const uint8_t *labels,
                      int n_threads);
 
 /* auc: P(score_pos > score_neg) + 0.5 P(equal), weighted; ks: sup |F_pos - F_neg|.
- * FK_EBADARG if one class has zero total weight (AUC undefined). */
+ * FK_ELABEL for a label outside {0, 1}; FK_EBADARG for a NaN score, a weight that is
+ * not finite and >= 0, or one class with zero total weight (AUC undefined). */
 int fk_rank_exact_f32(int64_t n, const float *scores, const uint8_t *labels, const float *weights,
                       double *auc, double *ks, int n_threads);
 int fk_rank_exact_f64(int64_t n, const double *scores, const uint8_t *labels,

@@ -68,15 +68,22 @@ def prepare_scores(y_true, y_pred, sample_weight=None, nan="raise", binary=True,
 _FAST_LABELS = (np.dtype(np.int8), np.dtype(np.uint8), np.dtype(np.bool_))
 
 
-def _fast_inputs(y_true, y_pred, sample_weight):
-    """Zero-copy (scores, labels) when the data already suit the kernel: float32/64 scores,
-    int8/uint8/bool labels, no weights. The kernel checks labels and NaN itself."""
-    if sample_weight is not None:
+def _fast_inputs(y_true, y_pred, sample_weight, weighted_ok=False):
+    """Zero-copy (scores, labels, weights) when the data already suit the kernel: float32/64
+    scores, int8/uint8/bool labels, and no weights (or, where weighted_ok, weights of the
+    scores' dtype and size, which the kernel checks). The kernel checks labels and NaN itself."""
+    if sample_weight is not None and not weighted_ok:
         return None
     p, t = as_array(y_pred), as_array(y_true)
     if p.dtype not in (np.float32, np.float64) or t.dtype not in _FAST_LABELS or p.size != t.size:
         return None
-    return np.ascontiguousarray(p).reshape(-1), np.ascontiguousarray(t).reshape(-1).view(np.uint8)
+    w = None
+    if sample_weight is not None:
+        w = as_array(sample_weight)
+        if w.dtype != p.dtype or w.size != p.size:
+            return None
+        w = np.ascontiguousarray(w).reshape(-1)
+    return np.ascontiguousarray(p).reshape(-1), np.ascontiguousarray(t).reshape(-1).view(np.uint8), w
 
 
 def _kernel_errors(exc, p):
@@ -172,7 +179,7 @@ class _HistMetric(Metric):
             return
         fast = None if self.from_logits else _fast_inputs(y_true, y_pred, sample_weight)
         if fast is not None:
-            p, t = fast
+            p, t, _ = fast
             _hist(p, t, None, self.num_thresholds, self.pos._value, self.neg._value)
             return
         p, t, w = prepare_scores(y_true, y_pred, sample_weight, from_logits=self.from_logits)
@@ -395,15 +402,19 @@ class Recall(_Thresholds):
 
 
 def _exact(y_true, y_score, sample_weight, nan):
-    fast = _fast_inputs(y_true, y_score, sample_weight) if nan == "raise" else None
+    fast = _fast_inputs(y_true, y_score, sample_weight, weighted_ok=True) \
+        if nan == "raise" else None
     if fast is not None and fast[0].size:
+        p, t, w = fast
         try:
-            return _kr.exact(fast[0], fast[1], None, config.get_num_threads())
+            return _kr.exact(p, t, w, config.get_num_threads())
         except ValueError as exc:
-            if "invalid argument" in str(exc) and not np.isnan(fast[0]).any():
+            if "invalid argument" in str(exc) and not np.isnan(p).any():
+                if w is not None and (np.any(w < 0) or not np.all(np.isfinite(w))):
+                    raise ValueError("`sample_weight` must be finite and >= 0") from None
                 raise ValueError("Only one class present in `y_true`: ROC AUC and KS are not "
                                  "defined in that case") from None
-            _kernel_errors(exc, fast[0])
+            _kernel_errors(exc, p)
     p, t, w = prepare_scores(y_true, y_score, sample_weight, nan=nan)
     if p.size == 0:
         raise ValueError("`y_score` is empty: at least one positive and one negative are needed")
