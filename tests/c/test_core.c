@@ -175,6 +175,16 @@ static void test_rank(void) {
     CHECK(fk_rank_exact_f32(14, sn, y, NULL, &auc, &ks, 1) == FK_EBADARG, "NaN refused");
     const uint8_t ones[3] = {1, 1, 1};
     CHECK(fk_rank_exact_f32(3, s, ones, NULL, &auc, &ks, 1) == FK_EBADARG, "one class refused");
+    /* unit weights give the unweighted answers; bad weights are refused */
+    float w[14];
+    for (int i = 0; i < 14; ++i) w[i] = 1.0f;
+    CHECK(fk_rank_exact_f32(14, s, y, w, &auc, &ks, 2) == FK_OK, "weighted exact");
+    CHECK(fabs(ks - 0.625) < 1e-12 && fabs(auc - 0.7916666666666666) < 1e-12, "weighted %g %g",
+          auc, ks);
+    w[4] = -1.0f;
+    CHECK(fk_rank_exact_f32(14, s, y, w, &auc, &ks, 1) == FK_EBADARG, "negative weight refused");
+    w[4] = INFINITY;
+    CHECK(fk_rank_exact_f32(14, s, y, w, &auc, &ks, 1) == FK_EBADARG, "inf weight refused");
 }
 
 int main(void) {
