@@ -172,8 +172,6 @@ def test_winograd_path_matches_direct_products(rng, dtype, padding, shape):
     n, h, w_ = shape
     x = rng.normal(size=(n, h, w_, 8)).astype(dtype)
     k = rng.normal(size=(3, 3, 8, 12)).astype(dtype)
-    if padding == "valid" and (h < 3 or w_ < 3):
-        pytest.skip("kernel larger than input")
     pad = 1 if padding == "same" else 0
     v = fk.Variable(x)
     dy = rng.normal(size=_direct_conv2d(x, k, pad).shape)
@@ -193,8 +191,6 @@ def test_winograd_path_matches_direct_products(rng, dtype, padding, shape):
                                            ("same", (1, 1, 1)), ("same", (2, 2, 5))])
 def test_winograd_kernel_gradient_matches_direct_products(rng, dtype, padding, shape):
     n, h, w_ = shape
-    if padding == "valid" and (h < 3 or w_ < 3):
-        pytest.skip("kernel larger than input")
     x = rng.normal(size=(n, h, w_, 8)).astype(dtype)
     k = rng.normal(size=(3, 3, 8, 12)).astype(dtype)
     b = rng.normal(size=12).astype(dtype)

@@ -8,3 +8,9 @@ cdef inline int check_status(int status, str func) except -1:
     if status == FK_ENODEVICE or status == FK_ECUDA or status == FK_ENOTBUILT:
         raise RuntimeError(msg)
     raise ValueError(msg)
+
+
+# A flat array's length against the size the geometry implies, before the GIL is released.
+cdef inline void expect(Py_ssize_t got, long long want, str what) except *:
+    if got != want:
+        raise ValueError(f"{what} has {got} elements, expected {want}")

@@ -32,9 +32,19 @@ cdef fk_conv_geom make_geom(dict g) except *:
     return c
 
 
-cdef inline void expect(Py_ssize_t got, int64_t want, str what) except *:
-    if got != want:
-        raise ValueError(f"{what} has {got} elements, expected {want}")
+cdef inline int64_t x_size(fk_conv_geom *c) noexcept:
+    """Elements of the convolution input (x, dx)."""
+    return c.n * c.in_[0] * c.in_[1] * c.in_[2] * c.cin
+
+
+cdef inline int64_t y_size(fk_conv_geom *c) noexcept:
+    """Elements of the convolution output (y, dy)."""
+    return c.n * c.out[0] * c.out[1] * c.out[2] * c.cout
+
+
+cdef inline int64_t w_size(fk_conv_geom *c) noexcept:
+    """Elements of the kernel (w, dw)."""
+    return c.k[0] * c.k[1] * c.k[2] * (c.cin // c.groups) * c.cout
 
 
 cdef object workspace(fk_conv_geom *c, int elem_size, int n_threads):
@@ -52,18 +62,18 @@ def forward(dict geom, const floating[::1] x, const floating[::1] w, const float
             floating[::1] y, int n_threads=1):
     """y = conv(x, w) (+ bias). All arrays flat, channels-last."""
     cdef fk_conv_geom c = make_geom(geom)
-    cdef int64_t pin = c.in_[0] * c.in_[1] * c.in_[2], pout = c.out[0] * c.out[1] * c.out[2]
-    expect(x.shape[0], c.n * pin * c.cin, "x")
-    expect(w.shape[0], c.k[0] * c.k[1] * c.k[2] * (c.cin // c.groups) * c.cout, "kernel")
-    expect(y.shape[0], c.n * pout * c.cout, "y")
+    cdef int64_t nx = x_size(&c), ny = y_size(&c), nw = w_size(&c)
+    expect(x.shape[0], nx, "x")
+    expect(w.shape[0], nw, "kernel")
+    expect(y.shape[0], ny, "y")
     if bias is not None:
         expect(bias.shape[0], c.cout, "bias")
+    if c.n == 0:
+        return
     ws = workspace(&c, sizeof(floating), n_threads)
     cdef unsigned char[::1] wsv = ws
     cdef const floating *bp = &bias[0] if bias is not None else NULL
     cdef int st
-    if c.n == 0:
-        return
     with nogil:
         if floating is float:
             st = fk_conv_fwd_f32(&c, &x[0], &w[0], bp, &y[0], &wsv[0], wsv.shape[0], n_threads)
@@ -76,10 +86,10 @@ def backward_data(dict geom, const floating[::1] dy, const floating[::1] w, floa
                   int n_threads=1):
     """dx = d conv / d x applied to dy (overwritten)."""
     cdef fk_conv_geom c = make_geom(geom)
-    cdef int64_t pin = c.in_[0] * c.in_[1] * c.in_[2], pout = c.out[0] * c.out[1] * c.out[2]
-    expect(dy.shape[0], c.n * pout * c.cout, "dy")
-    expect(w.shape[0], c.k[0] * c.k[1] * c.k[2] * (c.cin // c.groups) * c.cout, "kernel")
-    expect(dx.shape[0], c.n * pin * c.cin, "dx")
+    cdef int64_t nx = x_size(&c), ny = y_size(&c), nw = w_size(&c)
+    expect(dy.shape[0], ny, "dy")
+    expect(w.shape[0], nw, "kernel")
+    expect(dx.shape[0], nx, "dx")
     if c.n == 0:
         return
     ws = workspace(&c, sizeof(floating), n_threads)
@@ -97,10 +107,10 @@ def backward_filter(dict geom, const floating[::1] x, const floating[::1] dy, fl
                     floating[::1] db, int n_threads=1):
     """dw (and db = sum of dy, when given) from x and dy (overwritten)."""
     cdef fk_conv_geom c = make_geom(geom)
-    cdef int64_t pin = c.in_[0] * c.in_[1] * c.in_[2], pout = c.out[0] * c.out[1] * c.out[2]
-    expect(x.shape[0], c.n * pin * c.cin, "x")
-    expect(dy.shape[0], c.n * pout * c.cout, "dy")
-    expect(dw.shape[0], c.k[0] * c.k[1] * c.k[2] * (c.cin // c.groups) * c.cout, "dkernel")
+    cdef int64_t nx = x_size(&c), ny = y_size(&c), nw = w_size(&c)
+    expect(x.shape[0], nx, "x")
+    expect(dy.shape[0], ny, "dy")
+    expect(dw.shape[0], nw, "dkernel")
     if db is not None:
         expect(db.shape[0], c.cout, "dbias")
     cdef floating *dbp = &db[0] if db is not None else NULL
@@ -127,9 +137,7 @@ def cuda_pass(int which, dict geom, const floating[::1] a, const floating[::1] b
     """The CUDA twin of one pass on host arrays (0 forward, 1 backward data, 2
     backward filter; out2 = dbias for pass 2). RuntimeError without CUDA/device."""
     cdef fk_conv_geom c = make_geom(geom)
-    cdef int64_t pin = c.in_[0] * c.in_[1] * c.in_[2], pout = c.out[0] * c.out[1] * c.out[2]
-    cdef int64_t nx = c.n * pin * c.cin, ny = c.n * pout * c.cout
-    cdef int64_t nw = c.k[0] * c.k[1] * c.k[2] * (c.cin // c.groups) * c.cout
+    cdef int64_t nx = x_size(&c), ny = y_size(&c), nw = w_size(&c)
     if which not in (0, 1, 2):
         raise ValueError(f"which must be 0, 1 or 2, got {which}")
     expect(a.shape[0], ny if which == 1 else nx, "a")

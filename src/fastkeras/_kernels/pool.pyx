@@ -24,19 +24,24 @@ cdef fk_pool_geom make_geom(dict g) except *:
     return c
 
 
-cdef inline void expect(Py_ssize_t got, int64_t want, str what) except *:
-    if got != want:
-        raise ValueError(f"{what} has {got} elements, expected {want}")
+cdef inline int64_t x_size(fk_pool_geom *c) noexcept:
+    """Elements of the pooling input (x, dx)."""
+    return c.n * c.in_[0] * c.in_[1] * c.in_[2] * c.c
+
+
+cdef inline int64_t y_size(fk_pool_geom *c) noexcept:
+    """Elements of the pooling output (y, dy, argmax)."""
+    return c.n * c.out[0] * c.out[1] * c.out[2] * c.c
 
 
 def max_forward(dict geom, const floating[::1] x, floating[::1] y, uint8_t[::1] argmax,
                 int n_threads=1):
     cdef fk_pool_geom c = make_geom(geom)
-    cdef int64_t pin = c.in_[0] * c.in_[1] * c.in_[2], pout = c.out[0] * c.out[1] * c.out[2]
-    expect(x.shape[0], c.n * pin * c.c, "x")
-    expect(y.shape[0], c.n * pout * c.c, "y")
+    cdef int64_t nx = x_size(&c), ny = y_size(&c)
+    expect(x.shape[0], nx, "x")
+    expect(y.shape[0], ny, "y")
     if argmax is not None:
-        expect(argmax.shape[0], c.n * pout * c.c, "argmax")
+        expect(argmax.shape[0], ny, "argmax")
     if c.n == 0:
         return
     cdef uint8_t *ap = &argmax[0] if argmax is not None else NULL
@@ -52,10 +57,10 @@ def max_forward(dict geom, const floating[::1] x, floating[::1] y, uint8_t[::1] 
 def max_backward(dict geom, const floating[::1] dy, const uint8_t[::1] argmax, floating[::1] dx,
                  int n_threads=1):
     cdef fk_pool_geom c = make_geom(geom)
-    cdef int64_t pin = c.in_[0] * c.in_[1] * c.in_[2], pout = c.out[0] * c.out[1] * c.out[2]
-    expect(dy.shape[0], c.n * pout * c.c, "dy")
-    expect(argmax.shape[0], c.n * pout * c.c, "argmax")
-    expect(dx.shape[0], c.n * pin * c.c, "dx")
+    cdef int64_t nx = x_size(&c), ny = y_size(&c)
+    expect(dy.shape[0], ny, "dy")
+    expect(argmax.shape[0], ny, "argmax")
+    expect(dx.shape[0], nx, "dx")
     if c.n == 0:
         return
     cdef int st
@@ -73,11 +78,11 @@ def max_backward_recompute(dict geom, const floating[::1] x, const floating[::1]
     """dx from the forward input and output: every tied maximum (all_ties) or the first
     maximum of each window gets the window's gradient."""
     cdef fk_pool_geom c = make_geom(geom)
-    cdef int64_t pin = c.in_[0] * c.in_[1] * c.in_[2], pout = c.out[0] * c.out[1] * c.out[2]
-    expect(x.shape[0], c.n * pin * c.c, "x")
-    expect(y.shape[0], c.n * pout * c.c, "y")
-    expect(dy.shape[0], c.n * pout * c.c, "dy")
-    expect(dx.shape[0], c.n * pin * c.c, "dx")
+    cdef int64_t nx = x_size(&c), ny = y_size(&c)
+    expect(x.shape[0], nx, "x")
+    expect(y.shape[0], ny, "y")
+    expect(dy.shape[0], ny, "dy")
+    expect(dx.shape[0], nx, "dx")
     if c.n == 0:
         return
     cdef int st
@@ -93,9 +98,9 @@ def max_backward_recompute(dict geom, const floating[::1] x, const floating[::1]
 
 def avg_forward(dict geom, const floating[::1] x, floating[::1] y, int n_threads=1):
     cdef fk_pool_geom c = make_geom(geom)
-    cdef int64_t pin = c.in_[0] * c.in_[1] * c.in_[2], pout = c.out[0] * c.out[1] * c.out[2]
-    expect(x.shape[0], c.n * pin * c.c, "x")
-    expect(y.shape[0], c.n * pout * c.c, "y")
+    cdef int64_t nx = x_size(&c), ny = y_size(&c)
+    expect(x.shape[0], nx, "x")
+    expect(y.shape[0], ny, "y")
     if c.n == 0:
         return
     cdef int st
@@ -109,9 +114,9 @@ def avg_forward(dict geom, const floating[::1] x, floating[::1] y, int n_threads
 
 def avg_backward(dict geom, const floating[::1] dy, floating[::1] dx, int n_threads=1):
     cdef fk_pool_geom c = make_geom(geom)
-    cdef int64_t pin = c.in_[0] * c.in_[1] * c.in_[2], pout = c.out[0] * c.out[1] * c.out[2]
-    expect(dy.shape[0], c.n * pout * c.c, "dy")
-    expect(dx.shape[0], c.n * pin * c.c, "dx")
+    cdef int64_t nx = x_size(&c), ny = y_size(&c)
+    expect(dy.shape[0], ny, "dy")
+    expect(dx.shape[0], nx, "dx")
     if c.n == 0:
         return
     cdef int st
@@ -128,8 +133,7 @@ def cuda_pass(int which, dict geom, const floating[::1] inp, floating[::1] out,
     """The CUDA twin of one pooling pass on host arrays (0 max forward, 1 max
     backward, 2 average forward, 3 average backward). RuntimeError without CUDA/device."""
     cdef fk_pool_geom c = make_geom(geom)
-    cdef int64_t pin = c.in_[0] * c.in_[1] * c.in_[2], pout = c.out[0] * c.out[1] * c.out[2]
-    cdef int64_t nx = c.n * pin * c.c, ny = c.n * pout * c.c
+    cdef int64_t nx = x_size(&c), ny = y_size(&c)
     if which not in (0, 1, 2, 3):
         raise ValueError(f"which must be 0, 1, 2 or 3, got {which}")
     cdef bint fwd = which == 0 or which == 2

@@ -41,6 +41,9 @@ from fastkeras.ops.convolution import (
     global_max_pool,
 )
 
+from fastkeras.ops import math as _math
+
+# the math ops' names come from fastkeras.ops.math (its getitem backs Tensor[...] only)
 __all__ = [
     "Tensor",
     "Variable",
@@ -48,30 +51,7 @@ __all__ = [
     "constant",
     "is_tensor",
     "GradientTape",
-    "add",
-    "subtract",
-    "multiply",
-    "divide",
-    "negative",
-    "power",
-    "square",
-    "sqrt",
-    "exp",
-    "log",
-    "sum",
-    "mean",
-    "reshape",
-    "cast",
-    "matmul",
-    "max",
-    "min",
-    "abs",
-    "cumsum",
-    "argmax",
-    "argmin",
-    "arange",
-    "equal",
-    "true_divide",
+    *(name for name in _math.__all__ if name != "getitem"),
     "sparse_categorical_crossentropy",
     "categorical_crossentropy",
     "conv",

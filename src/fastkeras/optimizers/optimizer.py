@@ -358,8 +358,9 @@ class Optimizer:
         raise NotImplementedError(f"{type(self).__name__} must implement update_step()")
 
     def _fused_args(self, lr, dtype):
-        """The kernel arguments of this optimizer at the current step (built-ins)."""
-        raise NotImplementedError
+        """The kernel arguments of this optimizer at the current step (built-ins only:
+        custom optimizers take the update_step path and never reach this)."""
+        raise NotImplementedError(f"{type(self).__name__} has no fused kernel")
 
     def _before_fused_step(self):
         """Per-step state updates that precede the per-variable updates (Nadam)."""

@@ -19,7 +19,8 @@ class LearningRateSchedule:
         raise NotImplementedError(f"{type(self).__name__} must implement __call__(step)")
 
     def get_config(self):
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must implement get_config() to be "
+                                  "serialized")
 
     @classmethod
     def from_config(cls, config):
