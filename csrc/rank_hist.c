@@ -31,6 +31,8 @@ static double fk_prof_now(void) {
 #define FK_HIST_GRAIN 262144
 /* Elements whose histogram cells are computed together (vectorised) before counting. */
 #define FK_HIST_BLOCK 1024
+/* Blocks ahead that the counting loop prefetches. */
+#define FK_HIST_PREFETCH 2
 /* Fixed blocks of the exact path's scan (parallel, thread-count invariant). */
 #define FK_SCAN_BLOCKS 16
 

@@ -44,9 +44,11 @@ int FK_FN(fk_rank_hist)(int64_t n, const T *scores, const uint8_t *labels, const
     if (n == 0) return FK_OK;
     const int64_t nb = num_thresholds + 1;
     const int64_t S = FK_HIST_SLOTS;
-    /* per slot: 4 interleaved (bucket, label) histograms, so that runs of equal
-     * buckets do not serialise on one counter */
-    double *part = (double *)calloc((size_t)(S * 4 * 2 * nb), sizeof(double));
+    /* per slot, weighted: 4 interleaved (bucket, label) histograms, so that runs of
+     * equal buckets do not serialise on one counter; unweighted: one (the integer
+     * sub-histograms are summed into it) */
+    const int R = weights ? 4 : 1;
+    double *part = (double *)calloc((size_t)(S * R * 2 * nb), sizeof(double));
     if (!part) return FK_ENOMEM;
     const int64_t chunks = (n + FK_HIST_CHUNK - 1) / FK_HIST_CHUNK;
     const T scale = (T)(num_thresholds - 1);
@@ -58,7 +60,7 @@ int FK_FN(fk_rank_hist)(int64_t n, const T *scores, const uint8_t *labels, const
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (nt > 1) reduction(| : bad)
 #endif
     for (int64_t s = 0; s < S; ++s) { /* slots are independent: any schedule gives the same sums */
-        double *h = part + s * 4 * 2 * nb;
+        double *h = part + s * R * 2 * nb;
         uint32_t *cnt = weights ? (uint32_t *)0 : (uint32_t *)malloc((size_t)(8 * nb) * sizeof(uint32_t));
         if (!weights && !cnt) {
             bad |= 4;
@@ -94,6 +96,27 @@ int FK_FN(fk_rank_hist)(int64_t n, const T *scores, const uint8_t *labels, const
                         }
                     }
                     int64_t i = 0;
+                    /* While counting (bound by the load-add-store chain, about one
+                     * element per cycle), prefetch the block after next: the memory
+                     * reads overlap the counting instead of following it. Measured on
+                     * the 2-core VM: equal when memory is fast, 1.3-1.5x faster
+                     * when its latency is high. */
+                    const int64_t ahead = b0 + FK_HIST_PREFETCH * FK_HIST_BLOCK;
+                    if (ahead + FK_HIST_BLOCK <= hi) {
+                        const char *ps = (const char *)(scores + ahead);
+                        const char *py = (const char *)(labels + ahead);
+                        for (; i + 16 <= m; i += 16) {
+                            __builtin_prefetch(ps + i * (int64_t)sizeof(T));
+                            if (sizeof(T) == 8) __builtin_prefetch(ps + i * 8 + 64);
+                            if (!(i & 63)) __builtin_prefetch(py + i);
+                            for (int j = 0; j < 16; j += 4) {
+                                ++c0[cell[i + j]];
+                                ++c1[cell[i + j + 1]];
+                                ++c2[cell[i + j + 2]];
+                                ++c3[cell[i + j + 3]];
+                            }
+                        }
+                    }
                     for (; i + 4 <= m; i += 4) {
                         ++c0[cell[i]];
                         ++c1[cell[i + 1]];
@@ -102,7 +125,8 @@ int FK_FN(fk_rank_hist)(int64_t n, const T *scores, const uint8_t *labels, const
                     }
                     for (; i < m; ++i) ++c0[cell[i]];
                 }
-                for (int64_t b = 0; b < 8 * nb; ++b) h[b] += (double)cnt[b];
+                for (int64_t b = 0; b < 2 * nb; ++b)
+                    h[b] += (double)((uint64_t)c0[b] + c1[b] + c2[b] + c3[b]);
             }
             bad |= flags;
         }
@@ -110,8 +134,8 @@ int FK_FN(fk_rank_hist)(int64_t n, const T *scores, const uint8_t *labels, const
     }
     if (!bad)
         for (int64_t s = 0; s < S; ++s)
-            for (int r = 0; r < 4; ++r) {
-                const double *h = part + (s * 4 + r) * 2 * nb;
+            for (int r = 0; r < R; ++r) {
+                const double *h = part + (s * R + r) * 2 * nb;
                 for (int64_t k = 0; k < nb; ++k) {
                     neg[k] += h[2 * k];
                     pos[k] += h[2 * k + 1];
