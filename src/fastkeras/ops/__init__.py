@@ -5,43 +5,23 @@ arrays, lists, scalars, Tensors and Variables, and a GradientTape records them.
 """
 from fastkeras.ops.tensor import Tensor, Variable, convert_to_tensor, constant, is_tensor
 from fastkeras.ops.tape import GradientTape
-from fastkeras.ops.math import (
-    add,
-    subtract,
-    multiply,
-    divide,
-    negative,
-    power,
-    square,
-    sqrt,
-    exp,
-    log,
-    sum,
-    mean,
-    reshape,
-    cast,
-    matmul,
-    max,
-    min,
-    abs,
-    cumsum,
-    argmax,
-    argmin,
-    arange,
-    equal,
-    true_divide,
-)
+from fastkeras.ops import math as _math
+from fastkeras.ops import array as _array
+from fastkeras.ops import activation_ops as _act
+from fastkeras.ops.math import *  # noqa: F401,F403  (names listed in math.__all__)
+from fastkeras.ops.array import *  # noqa: F401,F403
+from fastkeras.ops.activation_ops import *  # noqa: F401,F403
 from fastkeras.ops.nn import sparse_categorical_crossentropy, categorical_crossentropy
 from fastkeras.ops.convolution import (
     conv,
+    conv_transpose,
     depthwise_conv,
+    separable_conv,
     max_pool,
     average_pool,
     global_average_pool,
     global_max_pool,
 )
-
-from fastkeras.ops import math as _math
 
 # the math ops' names come from fastkeras.ops.math (its getitem backs Tensor[...] only)
 __all__ = [
@@ -52,10 +32,14 @@ __all__ = [
     "is_tensor",
     "GradientTape",
     *(name for name in _math.__all__ if name != "getitem"),
+    *_array.__all__,
+    *_act.__all__,
     "sparse_categorical_crossentropy",
     "categorical_crossentropy",
     "conv",
+    "conv_transpose",
     "depthwise_conv",
+    "separable_conv",
     "max_pool",
     "average_pool",
     "global_average_pool",

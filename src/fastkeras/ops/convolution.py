@@ -20,7 +20,9 @@ from fastkeras.ops.tensor import as_array
 
 __all__ = [
     "conv",
+    "conv_transpose",
     "depthwise_conv",
+    "separable_conv",
     "max_pool",
     "average_pool",
     "global_average_pool",
@@ -216,6 +218,97 @@ def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None,
 
     k2 = reshape(kernel, kv.shape[:-2] + (1, kv.shape[-2] * kv.shape[-1]))
     return conv(inputs, k2, strides, padding, data_format, dilation_rate)
+
+
+def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=None,
+                   data_format=None, dilation_rate=1, *, bias=None):
+    """Transposed convolution (keras.ops.conv_transpose): the gradient of a
+    convolution with respect to its input. kernel is (spatial..., filters,
+    in_channels); the output size follows tf.keras' deconv_output_length."""
+    xv, kv, dt = _float_pair(inputs, kernel, ("inputs", "kernel"))
+    nd = kv.ndim - 2
+    if nd not in (1, 2, 3):
+        raise ValueError(f"`kernel` must have rank 3, 4 or 5 (spatial dims, filters, "
+                         f"in_channels), got shape {kv.shape}")
+    if xv.ndim < nd + 2:
+        raise ValueError(f"`inputs` for a {nd}-D transposed convolution must have rank >= "
+                         f"{nd + 2}, got shape {xv.shape}")
+    fmt = _data_format(data_format)
+    pad_mode = _padding(padding, nd, False)
+    strides = _tuple(strides, nd, "strides")
+    dil = _tuple(dilation_rate, nd, "dilation_rate")
+    opad = None if output_padding is None else _tuple(output_padding, nd, "output_padding",
+                                                      minimum=0)
+    if max(strides) > 1 and max(dil) > 1:
+        raise ValueError(
+            f"`strides` > 1 is not supported together with `dilation_rate` > 1: got "
+            f"strides={strides}, dilation_rate={dil}")
+    xc, batch = _to_channels_last(xv, nd, fmt)
+    cout, cin = kv.shape[-2], kv.shape[-1]  # transposed: filters out, in_channels in
+    if xc.shape[-1] != cin:
+        raise ValueError(f"`inputs` has {xc.shape[-1]} channels, but `kernel` (shape "
+                         f"{kv.shape}) expects {cin}")
+    spatial = xc.shape[len(batch):-1]
+    ksz = kv.shape[:nd]
+    big, pad = [], []
+    for k_i, (i, k, s, d) in enumerate(zip(spatial, ksz, strides, dil)):
+        eff = (k - 1) * d + 1
+        if opad is None:
+            L = i * s + max(eff - s, 0) if pad_mode == "valid" else i * s
+        else:
+            if opad[k_i] >= s:
+                raise ValueError(f"`output_padding` {opad} must be smaller than `strides` "
+                                 f"{strides}")
+            L = (i - 1) * s + eff - 2 * (eff // 2 if pad_mode == "same" else 0) + opad[k_i]
+        p = max((i - 1) * s + eff - L, 0) // 2 if pad_mode == "same" else 0
+        big.append(L)
+        pad.append(p)
+    n = math.prod(batch)
+    geom = {
+        "n": n, "in": _pad3(big, nd, 1), "out": _pad3(spatial, nd, 1), "k": _pad3(ksz, nd, 1),
+        "stride": _pad3(strides, nd, 1), "dil": _pad3(dil, nd, 1), "pad": _pad3(pad, nd, 0),
+        "cin": cout, "cout": cin, "groups": 1,
+    }
+    kc = np.ascontiguousarray(kv)
+    nt = config.get_num_threads()
+    y = np.empty(batch + tuple(big) + (cout,), dt)
+    if n:
+        _kc.backward_data(geom, xc.reshape(-1), kc.reshape(-1), y.reshape(-1), nt)
+    bv = None
+    if bias is not None:
+        bv = as_array(bias)
+        if bv.shape != (cout,):
+            raise ValueError(f"`bias` must have shape ({cout},), got {bv.shape}")
+        y += bv.astype(dt, copy=False)
+    x_dtype, k_dtype = as_array(inputs).dtype, as_array(kernel).dtype
+
+    def backward(g, needs):
+        gc, _ = _to_channels_last(np.asarray(g, dtype=dt), nd, fmt)
+        gx = gk = gb = None
+        if needs[0]:
+            dx = np.empty(xc.shape, dt)
+            if n:
+                _kc.forward(geom, gc.reshape(-1), kc.reshape(-1), None, dx.reshape(-1), nt)
+            gx = _from_channels_last(dx, nd, fmt).astype(x_dtype, copy=False)
+        if needs[1]:
+            dk = np.zeros(kc.shape, dtype=dt)
+            if n:
+                _kc.backward_filter(geom, gc.reshape(-1), xc.reshape(-1), dk.reshape(-1), None, nt)
+            gk = dk.astype(k_dtype, copy=False)
+        if bias is not None and needs[2]:
+            gb = gc.reshape(-1, cout).sum(axis=0)
+        return (gx, gk, gb) if bias is not None else (gx, gk)
+
+    value = _from_channels_last(y, nd, fmt)
+    inputs_ = (inputs, kernel, bias) if bias is not None else (inputs, kernel)
+    return make(value, inputs_, backward)
+
+
+def separable_conv(inputs, depthwise_kernel, pointwise_kernel, strides=1, padding="valid",
+                   data_format=None, dilation_rate=1):
+    """Depthwise convolution followed by a 1x1 pointwise one (keras.ops.separable_conv)."""
+    y = depthwise_conv(inputs, depthwise_kernel, strides, padding, data_format, dilation_rate)
+    return conv(y, pointwise_kernel, 1, "valid", data_format, 1)
 
 
 def _pool_problem(inputs, pool_size, strides, padding, data_format):

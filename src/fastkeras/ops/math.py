@@ -340,3 +340,329 @@ def equal(x1, x2):
 
 
 true_divide = divide
+
+
+# ---------------------------------------------------------------- more element-wise ops
+def _unary(x, fn, grad):
+    """y = fn(a) with dy/da = grad(a, y) (element-wise)."""
+    a = _operand(x)
+    a = a if isinstance(a, np.ndarray) else as_array(a)
+    out = fn(a)
+    return make(out, (x,), lambda g, needs: (g * grad(a, out),))
+
+
+def log1p(x):
+    return _unary(x, np.log1p, lambda a, y: 1 / (1 + a))
+
+
+def expm1(x):
+    return _unary(x, np.expm1, lambda a, y: y + 1)
+
+
+def sign(x):
+    """sign(x); its gradient is zero (as TensorFlow's)."""
+    return _unary(x, np.sign, lambda a, y: np.zeros_like(y))
+
+
+def tanh(x):
+    return _unary(x, np.tanh, lambda a, y: 1 - y * y)
+
+
+def sin(x):
+    return _unary(x, np.sin, lambda a, y: np.cos(a))
+
+
+def cos(x):
+    return _unary(x, np.cos, lambda a, y: -np.sin(a))
+
+
+def reciprocal(x):
+    return _unary(x, np.reciprocal, lambda a, y: -y * y)
+
+
+def rsqrt(x):
+    return _unary(x, lambda a: 1 / np.sqrt(a), lambda a, y: -0.5 * y / a)
+
+
+def _piecewise_constant(fn):
+    def op(x):
+        return Tensor(fn(as_array(x)))  # zero gradient almost everywhere: not recorded
+    op.__name__ = fn.__name__
+    op.__doc__ = f"{fn.__name__}(x), element-wise (gradient zero, not recorded)."
+    return op
+
+
+floor = _piecewise_constant(np.floor)
+ceil = _piecewise_constant(np.ceil)
+round = _piecewise_constant(np.round)  # half to even, as tf.round
+
+
+def maximum(x1, x2):
+    """Element-wise maximum; where x1 >= x2 the gradient goes to x1 (as TensorFlow)."""
+    a, b = _operand(x1), _operand(x2)
+    out = np.maximum(a, b)
+
+    def backward(g, needs):
+        m = np.greater_equal(a, b)
+        return (unbroadcast(np.where(m, g, 0), _shape(a)) if needs[0] else None,
+                unbroadcast(np.where(m, 0, g), _shape(b)) if needs[1] else None)
+
+    return make(out, (x1, x2), backward)
+
+
+def minimum(x1, x2):
+    """Element-wise minimum; where x1 <= x2 the gradient goes to x1 (as TensorFlow)."""
+    a, b = _operand(x1), _operand(x2)
+    out = np.minimum(a, b)
+
+    def backward(g, needs):
+        m = np.less_equal(a, b)
+        return (unbroadcast(np.where(m, g, 0), _shape(a)) if needs[0] else None,
+                unbroadcast(np.where(m, 0, g), _shape(b)) if needs[1] else None)
+
+    return make(out, (x1, x2), backward)
+
+
+def clip(x, x_min, x_max):
+    """clip(x, x_min, x_max) (tf.clip_by_value): the gradient passes where
+    x_min <= x <= x_max and goes to the bound that clipped elsewhere."""
+    a, lo, hi = as_array(x), _operand(x_min), _operand(x_max)
+    out = np.minimum(np.maximum(a, lo), hi).astype(a.dtype, copy=False)
+
+    def backward(g, needs):
+        below, above = np.less(a, lo), np.greater(a, hi)
+        return (np.where(below | above, 0, g).astype(a.dtype, copy=False),
+                unbroadcast(np.where(below & ~above, g, 0), _shape(lo)) if needs[1] else None,
+                unbroadcast(np.where(above, g, 0), _shape(hi)) if needs[2] else None)
+
+    return make(out, (x, x_min, x_max), backward)
+
+
+def where(condition, x1=None, x2=None):
+    """where(condition, x1, x2), differentiable in x1 and x2; with only the
+    condition, the indices of its true entries (keras.ops.where)."""
+    c = as_array(condition).astype(bool)
+    if x1 is None and x2 is None:
+        return tuple(Tensor(i) for i in np.nonzero(c))
+    if x1 is None or x2 is None:
+        raise ValueError("`x1` and `x2` must both be given (or neither)")
+    a, b = _operand(x1), _operand(x2)
+    out = np.where(c, a, b)
+
+    def backward(g, needs):
+        return (None,
+                unbroadcast(np.where(c, g, 0), _shape(a)) if needs[1] else None,
+                unbroadcast(np.where(c, 0, g), _shape(b)) if needs[2] else None)
+
+    return make(out, (condition, x1, x2), backward)
+
+
+def prod(x, axis=None, keepdims=False):
+    """Product over axes; the gradient is exact with zeros in the input (products of
+    the other factors, not prod / x)."""
+    a = as_array(x)
+    axes = _norm_axis(axis, a.ndim)
+    out = np.prod(a, axis=axes, keepdims=keepdims)
+
+    def backward(g, needs):
+        ax = tuple(range(a.ndim)) if axes is None else axes
+        rest = tuple(i for i in range(a.ndim) if i not in ax)
+        perm = rest + ax
+        t = np.transpose(a, perm)
+        lead = t.shape[:len(rest)]
+        flat = t.reshape(lead + (-1,))
+        ones = np.ones(lead + (1,), a.dtype)
+        left = np.cumprod(np.concatenate([ones, flat[..., :-1]], -1), -1)
+        right = np.flip(np.cumprod(np.flip(np.concatenate([flat[..., 1:], ones], -1), -1), -1), -1)
+        others = (left * right).reshape(t.shape)
+        gx = np.transpose(others, np.argsort(perm)) * _expand_reduced(g, a.shape, axes, keepdims)
+        return (gx.astype(a.dtype, copy=False),)
+
+    return make(out, (x,), backward)
+
+
+def var(x, axis=None, keepdims=False):
+    """Population variance (keras.ops.var), differentiable."""
+    m = mean(x, axis=axis, keepdims=True)
+    return mean(square(subtract(x, m)), axis=axis, keepdims=keepdims)
+
+
+def std(x, axis=None, keepdims=False):
+    return sqrt(var(x, axis=axis, keepdims=keepdims))
+
+
+def logsumexp(x, axis=None, keepdims=False):
+    """log(sum(exp(x))) over axes, computed stably; the gradient is the softmax."""
+    a = as_array(x)
+    axes = _norm_axis(axis, a.ndim)
+    m = np.max(a, axis=axes, keepdims=True) if a.size else np.zeros((1,) * a.ndim, a.dtype)
+    m = np.where(np.isfinite(m), m, 0)
+    s = np.sum(np.exp(a - m), axis=axes, keepdims=True)
+    full = np.log(s) + m
+    out = full if keepdims else (np.squeeze(full, axis=axes) if axes is not None else full.reshape(()))
+
+    def backward(g, needs):
+        return ((np.exp(a - full) * _expand_reduced(g, a.shape, axes, keepdims)).astype(a.dtype),)
+
+    return make(out.astype(a.dtype, copy=False), (x,), backward)
+
+
+# ---------------------------------------------------------------- einsum / dot
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _einsum_parse(subscripts, shapes):
+    """Explicit subscripts (ellipsis expanded): ([input labels], output labels)."""
+    s = subscripts.replace(" ", "")
+    ins, _, out = s.partition("->")
+    in_list = ins.split(",")
+    if len(in_list) != len(shapes):
+        raise ValueError(f"einsum: {len(in_list)} operands in {subscripts!r}, "
+                         f"got {len(shapes)} arrays")
+    used = set(c for c in s if c.isalpha())
+    free = [c for c in _LETTERS if c not in used]
+    ell_nd = 0
+    for lab, shp in zip(in_list, shapes):
+        if "..." in lab:
+            ell_nd = builtins.max(ell_nd, len(shp) - (len(lab) - 3))
+    ell = "".join(free[:ell_nd])
+    expanded = []
+    for lab, shp in zip(in_list, shapes):
+        if "..." in lab:
+            n = len(shp) - (len(lab) - 3)
+            lab = lab.replace("...", ell[ell_nd - n:] if n else "")
+        expanded.append(lab)
+    if "->" in s:
+        out = out.replace("...", ell)
+    else:
+        counts = {}
+        for lab in expanded:
+            for c in lab:
+                counts[c] = counts.get(c, 0) + 1
+        out = ell + "".join(sorted(c for c, k in counts.items() if k == 1 and c not in ell))
+    return expanded, out
+
+
+def einsum(subscripts, *operands):
+    """Einstein summation (keras.ops.einsum), differentiable for the common cases:
+    products, contractions, transposes, batch dimensions and ellipses (an operand
+    with a repeated label, i.e. a diagonal, is not differentiable)."""
+    arrays = [as_array(o) for o in operands]
+    ins, out_lab = _einsum_parse(subscripts, [a.shape for a in arrays])
+    spec = ",".join(ins) + "->" + out_lab
+    out = np.einsum(spec, *arrays)
+
+    def backward(g, needs):
+        grads = []
+        for i, need in enumerate(needs):
+            if not need:
+                grads.append(None)
+                continue
+            lab = ins[i]
+            if len(set(lab)) != len(lab):
+                raise NotImplementedError(
+                    f"einsum: no gradient for operand {i} with a repeated label ({lab!r})")
+            others = [ins[j] for j in range(len(ins)) if j != i]
+            avail = set(out_lab).union(*others) if others else set(out_lab)
+            keep = "".join(c for c in lab if c in avail)
+            r = np.einsum(",".join([out_lab] + others) + "->" + keep, g,
+                          *[arrays[j] for j in range(len(ins)) if j != i])
+            if keep != lab:  # labels only this operand has: summed, so broadcast back
+                r = np.expand_dims(r, tuple(k for k, c in enumerate(lab) if c not in avail))
+                r = np.broadcast_to(r, arrays[i].shape)
+            grads.append(np.ascontiguousarray(r, dtype=arrays[i].dtype)
+                         if arrays[i].dtype.kind == "f" else r)
+        return tuple(grads)
+
+    return make(out, tuple(operands), backward)
+
+
+def dot(x1, x2):
+    """numpy.dot semantics (keras.ops.dot): scalars multiply, 1-D and 2-D operands
+    take the matrix product, N-D contracts the last axis of x1 with the second-to-
+    last of x2."""
+    a, b = as_array(x1), as_array(x2)
+    if a.ndim == 0 or b.ndim == 0:
+        return multiply(x1, x2)
+    if b.ndim <= 2:
+        return matmul(x1, x2)
+    la = _LETTERS[:a.ndim]
+    lb = _LETTERS[a.ndim:a.ndim + b.ndim - 2] + la[-1] + _LETTERS[a.ndim + b.ndim - 2]
+    return einsum(f"{la},{lb}->{la[:-1]}{lb[:-2]}{lb[-1]}", x1, x2)
+
+
+def tensordot(x1, x2, axes=2):
+    """tensordot (keras.ops.tensordot), via einsum."""
+    a, b = as_array(x1), as_array(x2)
+    if isinstance(axes, (int, np.integer)):
+        ax_a, ax_b = list(range(a.ndim - axes, a.ndim)), list(range(axes))
+    else:
+        ax_a, ax_b = axes
+        ax_a = [ax_a] if np.ndim(ax_a) == 0 else list(ax_a)
+        ax_b = [ax_b] if np.ndim(ax_b) == 0 else list(ax_b)
+    ax_a = [int(i) % a.ndim for i in ax_a]
+    ax_b = [int(i) % b.ndim for i in ax_b]
+    la = list(_LETTERS[:a.ndim])
+    lb = list(_LETTERS[a.ndim:a.ndim + b.ndim])
+    for i, j in zip(ax_a, ax_b):
+        lb[j] = la[i]
+    out = [c for k, c in enumerate(la) if k not in ax_a] + [c for k, c in enumerate(lb)
+                                                           if k not in ax_b]
+    return einsum(f"{''.join(la)},{''.join(lb)}->{''.join(out)}", x1, x2)
+
+
+# ---------------------------------------------------------------- comparisons and logic
+def _compare(fn):
+    def op(x1, x2):
+        return Tensor(fn(as_array(x1), as_array(x2)))
+    op.__name__ = fn.__name__
+    op.__doc__ = f"Element-wise {fn.__name__} (not differentiable)."
+    return op
+
+
+not_equal = _compare(np.not_equal)
+greater = _compare(np.greater)
+greater_equal = _compare(np.greater_equal)
+less = _compare(np.less)
+less_equal = _compare(np.less_equal)
+logical_and = _compare(np.logical_and)
+logical_or = _compare(np.logical_or)
+logical_xor = _compare(np.logical_xor)
+
+
+def logical_not(x):
+    return Tensor(np.logical_not(as_array(x)))
+
+
+def isnan(x):
+    return Tensor(np.isnan(as_array(x)))
+
+
+def isfinite(x):
+    return Tensor(np.isfinite(as_array(x)))
+
+
+def isinf(x):
+    return Tensor(np.isinf(as_array(x)))
+
+
+def stop_gradient(x):
+    """The value of x, cut from the tape (tf.stop_gradient)."""
+    return Tensor(np.array(as_array(x), copy=True))
+
+
+def all(x, axis=None, keepdims=False):
+    return Tensor(np.all(as_array(x), axis=axis, keepdims=keepdims))
+
+
+def any(x, axis=None, keepdims=False):
+    return Tensor(np.any(as_array(x), axis=axis, keepdims=keepdims))
+
+
+__all__ += [
+    "log1p", "expm1", "sign", "tanh", "sin", "cos", "reciprocal", "rsqrt", "floor", "ceil",
+    "round", "maximum", "minimum", "clip", "where", "prod", "var", "std", "logsumexp", "einsum",
+    "dot", "tensordot", "not_equal", "greater", "greater_equal", "less", "less_equal",
+    "logical_and", "logical_or", "logical_xor", "logical_not", "isnan", "isfinite", "isinf",
+    "stop_gradient", "all", "any",
+]
