@@ -12,6 +12,13 @@ from fastkeras import ops
 from fastkeras import losses
 from fastkeras import optimizers
 from fastkeras import metrics
+from fastkeras import activations
+from fastkeras import initializers
+from fastkeras import regularizers
+from fastkeras import constraints
+from fastkeras import layers
+from fastkeras import utils
+from fastkeras.layers import Input
 
 
 def function(fn=None, **kwargs):
@@ -35,5 +42,12 @@ __all__ = [
     "losses",
     "optimizers",
     "metrics",
+    "activations",
+    "initializers",
+    "regularizers",
+    "constraints",
+    "layers",
+    "utils",
+    "Input",
     "function",
 ]

@@ -42,6 +42,17 @@ def record(inputs, output, backward):
         tape._record(inputs, output, backward)
 
 
+@contextmanager
+def paused():
+    """No tape of this thread records inside (shape inference, metric updates)."""
+    saved = getattr(_state, "stack", None)
+    _state.stack = []
+    try:
+        yield
+    finally:
+        _state.stack = saved
+
+
 def tracked_by_any(x):
     """True when an active tape would record an op reading x."""
     stack = getattr(_state, "stack", None)

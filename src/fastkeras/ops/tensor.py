@@ -180,7 +180,7 @@ class Tensor:
 class Variable(Tensor):
     """Mutable state with tf.Variable's API: assign, assign_add, assign_sub, numpy."""
 
-    __slots__ = ("trainable", "name", "aggregation", "constraint")
+    __slots__ = ("trainable", "name", "aggregation", "constraint", "_regularizer", "path")
 
     def __init__(self, initial_value, trainable=True, name=None, dtype=None, aggregation="none",
                  constraint=None):
@@ -192,6 +192,8 @@ class Variable(Tensor):
         self.name = name or "Variable"
         self.aggregation = aggregation
         self.constraint = constraint
+        self._regularizer = None
+        self.path = self.name
 
     def _coerce(self, value, what):
         v = as_array(value)

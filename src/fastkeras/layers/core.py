@@ -1,0 +1,333 @@
+"""Core layers: Dense, Activation, Dropout, Flatten, Reshape, Permute, RepeatVector,
+Lambda, Embedding (tf.keras names, arguments and defaults)."""
+import math
+
+import numpy as np
+
+from fastkeras import _rng, activations, constraints, initializers, regularizers
+from fastkeras import ops
+from fastkeras.layers.base import InputSpec, Layer
+from fastkeras.ops.tensor import as_array
+
+__all__ = ["Dense", "Activation", "Dropout", "Flatten", "Reshape", "Permute", "RepeatVector",
+           "Lambda", "Embedding", "Identity"]
+
+
+def _ser(module, obj):
+    return None if obj is None else module.serialize(obj)
+
+
+class Dense(Layer):
+    """outputs = activation(inputs @ kernel + bias), on the last axis of inputs."""
+
+    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
+                 lora_rank=None, **kwargs):
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units < 1:
+            raise ValueError(f"Dense: `units` must be a positive integer, got {units!r}")
+        self.units = int(units)
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+        self.input_spec = InputSpec(min_ndim=2)
+
+    def build(self, input_shape):
+        last = input_shape[-1] if len(input_shape) else None
+        if last is None:
+            raise ValueError(f"Dense layer {self.name!r}: the last dimension of the inputs must "
+                             f"be known, got input shape {tuple(input_shape)}")
+        self.kernel = self.add_weight(shape=(last, self.units), initializer=self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint, name="kernel")
+        self.bias = self.add_weight(shape=(self.units,), initializer=self.bias_initializer,
+                                    regularizer=self.bias_regularizer,
+                                    constraint=self.bias_constraint, name="bias") \
+            if self.use_bias else None
+        self.input_spec = InputSpec(min_ndim=2, axes={-1: last})
+        self.built = True
+
+    def call(self, inputs):
+        y = ops.matmul(inputs, self.kernel)
+        if self.bias is not None:
+            y = ops.add(y, self.bias)
+        return self.activation(y) if self.activation is not activations.linear else y
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def get_config(self):
+        c = super().get_config()
+        c.update(units=self.units, activation=activations.serialize(self.activation),
+                 use_bias=self.use_bias,
+                 kernel_initializer=_ser(initializers, self.kernel_initializer),
+                 bias_initializer=_ser(initializers, self.bias_initializer),
+                 kernel_regularizer=_ser(regularizers, self.kernel_regularizer),
+                 bias_regularizer=_ser(regularizers, self.bias_regularizer),
+                 kernel_constraint=_ser(constraints, self.kernel_constraint),
+                 bias_constraint=_ser(constraints, self.bias_constraint))
+        return c
+
+
+class Activation(Layer):
+    """Applies an activation function (by name or callable)."""
+
+    def __init__(self, activation, **kwargs):
+        super().__init__(**kwargs)
+        self.activation = activations.get(activation)
+
+    def call(self, inputs):
+        return self.activation(inputs)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        c = super().get_config()
+        c["activation"] = activations.serialize(self.activation)
+        return c
+
+
+class Identity(Layer):
+    def call(self, inputs):
+        return inputs
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+class Dropout(Layer):
+    """Zeroes a fraction ``rate`` of the inputs in training (scaling the rest by
+    1 / (1 - rate)); the identity at inference."""
+
+    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if not 0 <= float(rate) <= 1:
+            raise ValueError(f"Dropout: `rate` must be in [0, 1], got {rate!r}")
+        self.rate = float(rate)
+        self.noise_shape = None if noise_shape is None else tuple(noise_shape)
+        self.seed = seed
+        self._gen = np.random.default_rng(seed if seed is not None else _rng.draw_seed())
+
+    def call(self, inputs, training=False):
+        if not training or self.rate == 0:
+            return inputs
+        x = as_array(inputs)
+        if self.rate == 1:
+            return ops.multiply(inputs, np.zeros((), x.dtype))
+        shape = x.shape if self.noise_shape is None else tuple(
+            x.shape[i] if d is None else d for i, d in enumerate(self.noise_shape))
+        keep = (self._gen.random(shape) >= self.rate).astype(x.dtype)
+        return ops.multiply(inputs, keep / x.dtype.type(1 - self.rate))
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        c = super().get_config()
+        c.update(rate=self.rate, noise_shape=self.noise_shape, seed=self.seed)
+        return c
+
+
+class Flatten(Layer):
+    """(batch, ...) -> (batch, prod(...)); channels_first inputs are moved to channels
+    last first, as tf.keras does."""
+
+    def __init__(self, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.data_format = data_format or "channels_last"
+
+    def call(self, inputs):
+        x = inputs
+        if self.data_format == "channels_first" and x.ndim > 2:
+            x = ops.transpose(x, (0,) + tuple(range(2, x.ndim)) + (1,))
+        return ops.reshape(x, (x.shape[0], -1) if x.ndim > 1 else (x.shape[0], 1))
+
+    def compute_output_shape(self, input_shape):
+        rest = input_shape[1:]
+        n = None if any(d is None for d in rest) else int(math.prod(rest))
+        return (input_shape[0], n if rest else 1)
+
+    def get_config(self):
+        c = super().get_config()
+        c["data_format"] = self.data_format
+        return c
+
+
+class Reshape(Layer):
+    """(batch, ...) -> (batch,) + target_shape; one entry may be -1."""
+
+    def __init__(self, target_shape, **kwargs):
+        super().__init__(**kwargs)
+        self.target_shape = tuple(int(d) for d in target_shape)
+        if sum(d == -1 for d in self.target_shape) > 1 or any(
+                d < -1 or d == 0 for d in self.target_shape):
+            raise ValueError(f"Reshape: `target_shape` may hold one -1 and positive sizes, got "
+                             f"{target_shape!r}")
+
+    def _resolve(self, input_shape):
+        rest = input_shape[1:]
+        if any(d is None for d in rest):
+            return tuple(None if d == -1 else d for d in self.target_shape)
+        total = int(math.prod(rest))
+        known = int(math.prod(d for d in self.target_shape if d != -1))
+        if -1 in self.target_shape:
+            if known == 0 or total % known:
+                raise ValueError(f"Reshape {self.name!r}: cannot reshape an input of shape "
+                                 f"{tuple(input_shape)} to {self.target_shape}")
+            return tuple(total // known if d == -1 else d for d in self.target_shape)
+        if known != total:
+            raise ValueError(f"Reshape {self.name!r}: total size of the new array must be "
+                             f"unchanged, input shape {tuple(input_shape)}, target shape "
+                             f"{self.target_shape}")
+        return self.target_shape
+
+    def call(self, inputs):
+        return ops.reshape(inputs, (inputs.shape[0],) + self._resolve(inputs.shape))
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0],) + self._resolve(input_shape)
+
+    def get_config(self):
+        c = super().get_config()
+        c["target_shape"] = list(self.target_shape)
+        return c
+
+
+class Permute(Layer):
+    """Permute the non-batch axes; dims are 1-based (Permute((2, 1)))."""
+
+    def __init__(self, dims, **kwargs):
+        super().__init__(**kwargs)
+        self.dims = tuple(int(d) for d in dims)
+        if sorted(self.dims) != list(range(1, len(self.dims) + 1)):
+            raise ValueError(f"Permute: `dims` must be a permutation of 1..{len(self.dims)}, "
+                             f"got {dims!r}")
+
+    def call(self, inputs):
+        if inputs.ndim != len(self.dims) + 1:
+            raise ValueError(f"Permute {self.name!r}: dims {self.dims} need inputs of rank "
+                             f"{len(self.dims) + 1}, got shape {inputs.shape}")
+        return ops.transpose(inputs, (0,) + self.dims)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0],) + tuple(input_shape[d] for d in self.dims)
+
+    def get_config(self):
+        c = super().get_config()
+        c["dims"] = list(self.dims)
+        return c
+
+
+class RepeatVector(Layer):
+    """(batch, features) -> (batch, n, features)."""
+
+    def __init__(self, n, **kwargs):
+        super().__init__(**kwargs)
+        self.n = int(n)
+        self.input_spec = InputSpec(ndim=2)
+
+    def call(self, inputs):
+        return ops.repeat(ops.expand_dims(inputs, 1), self.n, axis=1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.n, input_shape[1])
+
+    def get_config(self):
+        c = super().get_config()
+        c["n"] = self.n
+        return c
+
+
+class Lambda(Layer):
+    """Wraps a function of the inputs as a layer (keras.layers.Lambda)."""
+
+    def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
+        super().__init__(**kwargs)
+        if not callable(function):
+            raise TypeError(f"Lambda: `function` must be callable, got {function!r}")
+        self.function = function
+        self.arguments = dict(arguments or {})
+        self._output_shape = output_shape
+
+    def call(self, inputs, mask=None, training=None):
+        return self.function(inputs, **self.arguments)
+
+    def compute_output_shape(self, input_shape):
+        if self._output_shape is None:
+            return super().compute_output_shape(input_shape)
+        if callable(self._output_shape):
+            return tuple(self._output_shape(input_shape))
+        return (input_shape[0],) + tuple(self._output_shape)
+
+    def get_config(self):
+        c = super().get_config()
+        c.update(function=getattr(self.function, "__name__", repr(self.function)),
+                 arguments=self.arguments)
+        return c
+
+
+class Embedding(Layer):
+    """Integer indices -> rows of an (input_dim, output_dim) matrix."""
+
+    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
+                 embeddings_regularizer=None, embeddings_constraint=None, mask_zero=False,
+                 input_length=None, activity_regularizer=None, **kwargs):
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        if int(input_dim) < 1 or int(output_dim) < 1:
+            raise ValueError(f"Embedding: `input_dim` and `output_dim` must be positive, got "
+                             f"{input_dim!r} and {output_dim!r}")
+        self.input_dim, self.output_dim = int(input_dim), int(output_dim)
+        self.embeddings_initializer = initializers.get(
+            "random_uniform" if embeddings_initializer == "uniform" else embeddings_initializer)
+        self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
+        self.embeddings_constraint = constraints.get(embeddings_constraint)
+        self.mask_zero = bool(mask_zero)
+        self.input_length = input_length
+        self.autocast = False
+
+    def build(self, input_shape=None):
+        self.embeddings = self.add_weight(shape=(self.input_dim, self.output_dim),
+                                          initializer=self.embeddings_initializer,
+                                          regularizer=self.embeddings_regularizer,
+                                          constraint=self.embeddings_constraint,
+                                          name="embeddings")
+        self.built = True
+
+    def call(self, inputs):
+        idx = as_array(inputs)
+        if idx.dtype.kind not in "iu":
+            if idx.dtype.kind == "f" and np.all(idx == np.round(idx)):
+                idx = idx.astype(np.int64)
+            else:
+                raise TypeError(f"Embedding {self.name!r}: inputs must be integer indices, "
+                                f"got dtype {idx.dtype}")
+        if idx.size and (idx.min() < 0 or idx.max() >= self.input_dim):
+            raise ValueError(f"Embedding {self.name!r}: indices must be in [0, {self.input_dim}),"
+                             f" got values in [{idx.min()}, {idx.max()}]")
+        return ops.take(self.embeddings, idx, axis=0)
+
+    def compute_mask(self, inputs, mask=None):
+        return None if not self.mask_zero else ops.not_equal(inputs, 0)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape) + (self.output_dim,)
+
+    @property
+    def _output_dtypes(self):
+        return [np.dtype(self.dtype)]
+
+    def get_config(self):
+        c = super().get_config()
+        c.update(input_dim=self.input_dim, output_dim=self.output_dim,
+                 embeddings_initializer=_ser(initializers, self.embeddings_initializer),
+                 embeddings_regularizer=_ser(regularizers, self.embeddings_regularizer),
+                 embeddings_constraint=_ser(constraints, self.embeddings_constraint),
+                 mask_zero=self.mask_zero)
+        return c
