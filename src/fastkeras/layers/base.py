@@ -199,12 +199,17 @@ class Layer:
     def layers(self):
         return list(self._layers)
 
-    def _all_weights(self):
+    def _own_vars(self):
         seen, out = set(), []
         for w in self._weights_own + self._tracked_vars:
             if id(w) not in seen:
                 seen.add(id(w))
                 out.append(w)
+        return out
+
+    def _all_weights(self):
+        out = self._own_vars()
+        seen = {id(w) for w in out}
         for layer in self._layers:
             for w in layer._all_weights():
                 if id(w) not in seen:
@@ -225,7 +230,7 @@ class Layer:
     def trainable_weights(self):
         if not self.trainable:
             return []
-        own = [w for w in self._weights_own + self._tracked_vars if w.trainable]
+        own = [w for w in self._own_vars() if w.trainable]
         seen = {id(w) for w in own}
         for layer in self._layers:
             for w in layer.trainable_weights:
