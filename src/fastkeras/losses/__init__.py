@@ -6,6 +6,24 @@ from fastkeras.losses.crossentropy import (
     categorical_crossentropy,
     sparse_categorical_crossentropy,
 )
+from fastkeras.losses import regression as _regression
+from fastkeras.losses.regression import (
+    BinaryCrossentropy,
+    MeanAbsoluteError,
+    MeanAbsolutePercentageError,
+    MeanSquaredError,
+    MeanSquaredLogarithmicError,
+    binary_crossentropy,
+    mean_absolute_error,
+    mean_absolute_percentage_error,
+    mean_squared_error,
+    mean_squared_logarithmic_error,
+)
+
+mse = MSE = mean_squared_error
+mae = MAE = mean_absolute_error
+mape = MAPE = mean_absolute_percentage_error
+msle = MSLE = mean_squared_logarithmic_error
 
 __all__ = [
     "Loss",
@@ -15,6 +33,7 @@ __all__ = [
     "SparseCategoricalCrossentropy",
     "categorical_crossentropy",
     "sparse_categorical_crossentropy",
+    *_regression.__all__,
     "get",
     "serialize",
     "deserialize",
@@ -25,6 +44,9 @@ _BY_NAME = {
     "sparse_categorical_crossentropy": sparse_categorical_crossentropy,
     "CategoricalCrossentropy": CategoricalCrossentropy,
     "SparseCategoricalCrossentropy": SparseCategoricalCrossentropy,
+    **{name: getattr(_regression, name) for name in _regression.__all__},
+    "mse": mean_squared_error, "mae": mean_absolute_error,
+    "mape": mean_absolute_percentage_error, "msle": mean_squared_logarithmic_error,
 }
 
 

@@ -124,6 +124,11 @@ class Loss:
     default), applies ``sample_weight`` and the reduction.
     """
 
+    # defaults for subclasses whose __init__ does not call super().__init__ (the source
+    # documents' FocalLoss does this; tf.keras 2 tolerated it)
+    reduction = "sum_over_batch_size"
+    _dtype = None
+
     def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None):
         self.name = name or _snake(type(self).__name__)
         self.reduction = standardize_reduction(reduction)
@@ -131,17 +136,31 @@ class Loss:
 
     @property
     def dtype(self):
-        return self._dtype.name
+        return self._compute_dtype().name
+
+    def _compute_dtype(self):
+        if self._dtype is not None:
+            return self._dtype
+        return np.dtype(config.floatx() if config.floatx() != "bfloat16" else "float32")
+
+    @property
+    def name(self):
+        return self.__dict__.get("name") or _snake(type(self).__name__)
+
+    @name.setter
+    def name(self, value):
+        self.__dict__["name"] = value
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         fast = self._fused_call(y_true, y_pred, sample_weight)
         if fast is not None:
             return fast
-        y_pred = convert_to_tensor(y_pred, dtype=self._dtype)
-        y_true = convert_to_tensor(y_true, dtype=self._dtype)
+        dt = self._compute_dtype()
+        y_pred = convert_to_tensor(y_pred, dtype=dt)
+        y_true = convert_to_tensor(y_true, dtype=dt)
         losses = self.call(y_true, y_pred)
         mask = getattr(losses, "_keras_mask", None)
-        return reduce_weighted_values(losses, sample_weight, mask, self.reduction, self._dtype)
+        return reduce_weighted_values(losses, sample_weight, mask, self.reduction, dt)
 
     def _fused_call(self, y_true, y_pred, sample_weight):
         """Built-in losses return a fused result here; None means the generic path."""
