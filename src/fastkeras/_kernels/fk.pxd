@@ -185,3 +185,13 @@ cdef extern from "fastkeras/elementwise.h" nogil:
                         int n_threads) noexcept
     int fk_gelu_bwd_f64(int64_t n, const double *x, const double *g, double *dx,
                         int approximate, int n_threads) noexcept
+
+cdef extern from "fastkeras/activation.h" nogil:
+    int fk_act_fwd_f32(int kind, int64_t n, const float *x, float *y, double alpha,
+                       int n_threads) noexcept
+    int fk_act_fwd_f64(int kind, int64_t n, const double *x, double *y, double alpha,
+                       int n_threads) noexcept
+    int fk_act_bwd_f32(int kind, int64_t n, const float *x, const float *y, const float *g,
+                       float *dx, double alpha, int n_threads) noexcept
+    int fk_act_bwd_f64(int kind, int64_t n, const double *x, const double *y, const double *g,
+                       double *dx, double alpha, int n_threads) noexcept

@@ -10,17 +10,15 @@ import numpy as np
 
 from fastkeras import config
 from fastkeras._kernels import elementwise as _ke
+from fastkeras.ops import buffers
 from fastkeras.ops.math import _norm_axis, make
 from fastkeras.ops.tensor import as_array
 
 __all__ = [
     "relu", "relu6", "leaky_relu", "elu", "selu", "gelu", "sigmoid", "hard_sigmoid",
     "hard_silu", "hard_swish", "silu", "swish", "softplus", "softsign", "mish", "log_sigmoid",
-    "softmax", "log_softmax", "erf",
+    "softmax", "log_softmax", "erf", "tanh",
 ]
-
-SELU_ALPHA = 1.6732632423543772848170429916717
-SELU_SCALE = 1.0507009873554804934193349852946
 
 
 def _float(x, name="x"):
@@ -32,70 +30,68 @@ def _float(x, name="x"):
     return a
 
 
-def _elementwise(x, fwd, grad):
+def _c_input(a):
+    c = np.ascontiguousarray(a if a.dtype in (np.float32, np.float64) else a.astype(np.float32))
+    return c.reshape(-1), c
+
+
+def _act(x, name, alpha=0.0, keep_output=False):
+    """y = f(x) and its backward in one pass each, in the C core (activation.h)."""
     a = _float(x)
-    out = fwd(a)
-    return make(out, (x,), lambda g, needs: ((g * grad(a, out)).astype(a.dtype, copy=False),))
+    flat, c = _c_input(a)
+    y = buffers.empty(c.shape, c.dtype)
+    kind = _ke.KINDS[name]
+    nt = config.get_num_threads()
+    _ke.act_forward(kind, flat, y.reshape(-1), alpha, nt)
+
+    def backward(g, needs):
+        gc = np.ascontiguousarray(g, dtype=c.dtype).reshape(-1)
+        dx = buffers.empty(c.shape, c.dtype)
+        _ke.act_backward(kind, flat, y.reshape(-1) if keep_output else None, gc,
+                         dx.reshape(-1), alpha, nt)
+        return (dx.astype(a.dtype, copy=False),)
+
+    return make(y.astype(a.dtype, copy=False), (x,), backward)
 
 
 def relu(x):
-    return _elementwise(x, lambda a: np.maximum(a, 0).astype(a.dtype, copy=False),
-                        lambda a, y: a > 0)
+    return _act(x, "relu")
 
 
 def relu6(x):
-    return _elementwise(x, lambda a: np.clip(a, 0, 6).astype(a.dtype, copy=False),
-                        lambda a, y: (a > 0) & (a < 6))
+    return _act(x, "relu6")
 
 
 def leaky_relu(x, negative_slope=0.2):
     """max(x, negative_slope * x); TensorFlow keeps the slope as a float32 attribute, so
     it is rounded to float32 here too (float64 results then agree to the last bit)."""
-    s = float(np.float32(negative_slope))
-    return _elementwise(x, lambda a: np.where(a > 0, a, a * a.dtype.type(s)),
-                        lambda a, y: np.where(a > 0, 1, s).astype(a.dtype))
+    return _act(x, "leaky_relu", float(np.float32(negative_slope)))
 
 
 def elu(x, alpha=1.0):
-    al = float(alpha)
-    return _elementwise(x, lambda a: np.where(a > 0, a, a.dtype.type(al) * np.expm1(np.minimum(a, 0))),
-                        lambda a, y: np.where(a > 0, 1, al * np.exp(np.minimum(a, 0))).astype(a.dtype))
+    return _act(x, "elu", float(alpha))
 
 
 def selu(x):
-    return _elementwise(
-        x,
-        lambda a: (a.dtype.type(SELU_SCALE) * np.where(
-            a > 0, a, a.dtype.type(SELU_ALPHA) * np.expm1(np.minimum(a, 0)))).astype(a.dtype),
-        lambda a, y: (SELU_SCALE * np.where(a > 0, 1, SELU_ALPHA * np.exp(np.minimum(a, 0))))
-        .astype(a.dtype))
-
-
-def _sigmoid(a):
-    # stable for large |a|: exp of a non-positive number only
-    e = np.exp(-np.abs(a))
-    return np.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
+    return _act(x, "selu")
 
 
 def sigmoid(x):
-    return _elementwise(x, _sigmoid, lambda a, y: y * (1 - y))
+    return _act(x, "sigmoid", keep_output=True)
+
+
+def tanh(x):
+    return _act(x, "tanh", keep_output=True)
 
 
 def hard_sigmoid(x):
     """relu6(x + 3) / 6 (Keras 3)."""
-    return _elementwise(x, lambda a: (np.clip(a + 3, 0, 6) / 6).astype(a.dtype, copy=False),
-                        lambda a, y: ((a > -3) & (a < 3)) / 6.0)
+    return _act(x, "hard_sigmoid")
 
 
 def hard_silu(x):
     """x * hard_sigmoid(x)."""
-    def fwd(a):
-        return (a * np.clip(a + 3, 0, 6) / 6).astype(a.dtype, copy=False)
-
-    def grad(a, y):
-        return np.where(a <= -3, 0.0, np.where(a >= 3, 1.0, (2 * a + 3) / 6))
-
-    return _elementwise(x, fwd, grad)
+    return _act(x, "hard_silu")
 
 
 hard_swish = hard_silu
@@ -103,57 +99,45 @@ hard_swish = hard_silu
 
 def silu(x):
     """x * sigmoid(x) (swish)."""
-    a = _float(x)
-    s = _sigmoid(a)
-    return make((a * s).astype(a.dtype, copy=False), (x,),
-                lambda g, needs: ((g * (s + a * s * (1 - s))).astype(a.dtype, copy=False),))
+    return _act(x, "silu")
 
 
 swish = silu
 
 
-def _softplus(a):
-    return (np.log1p(np.exp(-np.abs(a))) + np.maximum(a, 0)).astype(a.dtype, copy=False)
-
-
 def softplus(x):
-    return _elementwise(x, _softplus, lambda a, y: _sigmoid(a))
+    """log(1 + exp(x)), computed stably."""
+    return _act(x, "softplus")
 
 
 def softsign(x):
-    return _elementwise(x, lambda a: a / (1 + np.abs(a)), lambda a, y: 1 / np.square(1 + np.abs(a)))
+    return _act(x, "softsign")
 
 
 def mish(x):
     """x * tanh(softplus(x))."""
-    a = _float(x)
-    t = np.tanh(_softplus(a))
-    return make((a * t).astype(a.dtype, copy=False), (x,),
-                lambda g, needs: ((g * (t + a * (1 - t * t) * _sigmoid(a))).astype(a.dtype),))
+    return _act(x, "mish")
 
 
 def log_sigmoid(x):
     """-softplus(-x), computed stably."""
-    return _elementwise(x, lambda a: -_softplus(-a), lambda a, y: _sigmoid(-a))
-
-
-def _c_input(a):
-    c = np.ascontiguousarray(a if a.dtype in (np.float32, np.float64) else a.astype(np.float32))
-    return c.reshape(-1), c
+    return _act(x, "log_sigmoid")
 
 
 def gelu(x, approximate=True):
     """Gaussian error linear unit (Keras 3 default: the tanh approximation); C kernel."""
+    if approximate:
+        return _act(x, "gelu_tanh")
     a = _float(x)
     flat, c = _c_input(a)
     y = np.empty_like(c)
     nt = config.get_num_threads()
-    _ke.gelu_forward(flat, y.reshape(-1), bool(approximate), nt)
+    _ke.gelu_forward(flat, y.reshape(-1), False, nt)
 
     def backward(g, needs):
         gc = np.ascontiguousarray(g, dtype=c.dtype).reshape(-1)
         dx = np.empty_like(c)
-        _ke.gelu_backward(flat, gc, dx.reshape(-1), bool(approximate), nt)
+        _ke.gelu_backward(flat, gc, dx.reshape(-1), False, nt)
         return (dx.astype(a.dtype, copy=False),)
 
     return make(y.astype(a.dtype, copy=False), (x,), backward)
