@@ -52,8 +52,9 @@ FK_CLONES static void FK_FN(act_fwd_block)(int kind, int64_t n, const T *restric
         break;
     case FK_ACT_GELU_TANH:
         for (int64_t i = 0; i < n; ++i) {
+            /* 0.5 (1 + tanh(u)) = sigmoid(2u): no cancellation where tanh(u) -> -1 */
             const T v = x[i];
-            y[i] = (T)0.5 * v * ((T)1 + TANH((T)SQRT_2_PI * (v + (T)0.044715 * v * v * v)));
+            y[i] = v * SIGMOID((T)(2 * SQRT_2_PI) * (v + (T)0.044715 * v * v * v));
         }
         break;
     default:
@@ -134,9 +135,9 @@ FK_CLONES static void FK_FN(act_bwd_block)(int kind, int64_t n, const T *restric
     case FK_ACT_GELU_TANH:
         for (int64_t i = 0; i < n; ++i) {
             const T v = x[i];
-            const T t = TANH((T)SQRT_2_PI * (v + (T)0.044715 * v * v * v));
-            const T du = (T)SQRT_2_PI * ((T)1 + (T)(3 * 0.044715) * v * v);
-            dx[i] = g[i] * ((T)0.5 * ((T)1 + t) + (T)0.5 * v * ((T)1 - t * t) * du);
+            const T s = SIGMOID((T)(2 * SQRT_2_PI) * (v + (T)0.044715 * v * v * v));
+            const T du2 = (T)(2 * SQRT_2_PI) * ((T)1 + (T)(3 * 0.044715) * v * v);
+            dx[i] = g[i] * (s + v * s * ((T)1 - s) * du2);
         }
         break;
     default:

@@ -3,7 +3,7 @@
  * fk_act_fwd: y = f(x). fk_act_bwd: dx = g * f'(x) (y = f(x) may be passed to
  * save work for the kinds whose derivative is a function of y: sigmoid, tanh;
  * NULL recomputes it). float32 uses branch-free polynomial exp / log / tanh that
- * the compiler vectorises (relative error under 2e-7); float64 uses libm.
+ * the compiler vectorises (relative error under 5e-7); float64 uses libm.
  * Derivatives at the kinks follow TensorFlow (relu: 0 at 0; relu6: 0 at 0 and 6;
  * leaky_relu / elu / selu: the negative branch at 0; hard_sigmoid: 0 at +-3).
  * alpha: leaky_relu's slope, elu's alpha (ignored by the other kinds). */
