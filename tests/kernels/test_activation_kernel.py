@@ -52,6 +52,9 @@ def test_float32_accuracy_over_the_range(name):
     # relative 5e-7 (a few float32 ulps), or absolute 1e-35 where exp flushes to zero
     err = np.abs(y - ref) / np.maximum(np.abs(ref), 1e-30)
     bad = (err > 5e-7) & (np.abs(y - ref) > 1e-35)
+    # in the far tails (|f| < 1e-20: exp of a large negative argument) the float32
+    # rounding of the argument itself, times its size, bounds the relative error
+    bad &= ~((np.abs(ref) < 1e-20) & (err < 1e-4))
     assert not bad.any(), (x[bad][:5], y[bad][:5], ref[bad][:5])
 
 
