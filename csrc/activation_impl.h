@@ -57,6 +57,9 @@ FK_CLONES static void FK_FN(act_fwd_block)(int kind, int64_t n, const T *restric
             y[i] = v * SIGMOID((T)(2 * SQRT_2_PI) * (v + (T)0.044715 * v * v * v));
         }
         break;
+    case FK_ACT_GELU_ERF:
+        for (int64_t i = 0; i < n; ++i) y[i] = x[i] * NCDF(x[i]);
+        break;
     default:
         break;
     }
@@ -139,6 +142,10 @@ FK_CLONES static void FK_FN(act_bwd_block)(int kind, int64_t n, const T *restric
             const T du2 = (T)(2 * SQRT_2_PI) * ((T)1 + (T)(3 * 0.044715) * v * v);
             dx[i] = g[i] * (s + v * s * ((T)1 - s) * du2);
         }
+        break;
+    case FK_ACT_GELU_ERF:
+        for (int64_t i = 0; i < n; ++i)
+            dx[i] = g[i] * (NCDF(x[i]) + x[i] * (T)INV_SQRT_2PI * EXP((T)-0.5 * x[i] * x[i]));
         break;
     default:
         break;

@@ -12,6 +12,11 @@ def _sig(x):
     return np.where(x >= 0, 1 / (1 + np.exp(-np.abs(x))), np.exp(-np.abs(x)) / (1 + np.exp(-np.abs(x))))
 
 
+def _erfc(x):
+    import math
+    return np.vectorize(math.erfc)(x)
+
+
 def _softplus(x):
     return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
 
@@ -31,6 +36,7 @@ REF = {
     "hard_silu": lambda x, a: x * np.clip(x + 3, 0, 6) / 6,
     "mish": lambda x, a: x * np.tanh(_softplus(x)),
     "log_sigmoid": lambda x, a: -_softplus(-x),
+    "gelu_erf": lambda x, a: x * 0.5 * _erfc(-x / np.sqrt(2)),
     # 0.5 (1 + tanh(u)) written as sigmoid(2u), which float64 evaluates without cancelling
     "gelu_tanh": lambda x, a: x * _sig(2 * np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3)),
 }

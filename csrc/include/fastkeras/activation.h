@@ -33,6 +33,7 @@ enum fk_act_kind {
     FK_ACT_MISH,
     FK_ACT_LOG_SIGMOID,
     FK_ACT_GELU_TANH,
+    FK_ACT_GELU_ERF,
     FK_ACT_COUNT
 };
 

@@ -1,5 +1,5 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
-"""Cython bridge to the element-wise activations (erf, GELU forward and backward).
+"""Cython bridge to the element-wise kernels: erf, and the activations (activation.h).
 
 Arrays are 1-D, contiguous, of one float dtype and of one size; checked here
 before the GIL is released."""
@@ -26,40 +26,9 @@ def erf(const floating[::1] x, floating[::1] out, int n_threads=1):
     check_status(st, "fk_erf")
 
 
-def gelu_forward(const floating[::1] x, floating[::1] y, bint approximate, int n_threads=1):
-    cdef int64_t n = x.shape[0]
-    if y.shape[0] != n:
-        raise ValueError(f"y has {y.shape[0]} elements, expected {n}")
-    if n == 0:
-        return
-    cdef int st
-    with nogil:
-        if floating is float:
-            st = fk_gelu_fwd_f32(n, &x[0], &y[0], approximate, n_threads)
-        else:
-            st = fk_gelu_fwd_f64(n, &x[0], &y[0], approximate, n_threads)
-    check_status(st, "fk_gelu_fwd")
-
-
-def gelu_backward(const floating[::1] x, const floating[::1] g, floating[::1] dx,
-                  bint approximate, int n_threads=1):
-    cdef int64_t n = x.shape[0]
-    if g.shape[0] != n or dx.shape[0] != n:
-        raise ValueError(f"g and dx must have {n} elements, got {g.shape[0]} and {dx.shape[0]}")
-    if n == 0:
-        return
-    cdef int st
-    with nogil:
-        if floating is float:
-            st = fk_gelu_bwd_f32(n, &x[0], &g[0], &dx[0], approximate, n_threads)
-        else:
-            st = fk_gelu_bwd_f64(n, &x[0], &g[0], &dx[0], approximate, n_threads)
-    check_status(st, "fk_gelu_bwd")
-
-
 KINDS = {name: i for i, name in enumerate((
     "relu", "relu6", "leaky_relu", "elu", "selu", "sigmoid", "tanh", "softplus", "softsign",
-    "silu", "hard_sigmoid", "hard_silu", "mish", "log_sigmoid", "gelu_tanh"))}
+    "silu", "hard_sigmoid", "hard_silu", "mish", "log_sigmoid", "gelu_tanh", "gelu_erf"))}
 
 
 def act_forward(int kind, const floating[::1] x, floating[::1] y, double alpha=0.0,

@@ -177,14 +177,6 @@ cdef extern from "fastkeras/rank_hist.h" nogil:
 cdef extern from "fastkeras/elementwise.h" nogil:
     int fk_erf_f32(int64_t n, const float *x, float *out, int n_threads) noexcept
     int fk_erf_f64(int64_t n, const double *x, double *out, int n_threads) noexcept
-    int fk_gelu_fwd_f32(int64_t n, const float *x, float *y, int approximate,
-                        int n_threads) noexcept
-    int fk_gelu_fwd_f64(int64_t n, const double *x, double *y, int approximate,
-                        int n_threads) noexcept
-    int fk_gelu_bwd_f32(int64_t n, const float *x, const float *g, float *dx, int approximate,
-                        int n_threads) noexcept
-    int fk_gelu_bwd_f64(int64_t n, const double *x, const double *g, double *dx,
-                        int approximate, int n_threads) noexcept
 
 cdef extern from "fastkeras/activation.h" nogil:
     int fk_act_fwd_f32(int kind, int64_t n, const float *x, float *y, double alpha,

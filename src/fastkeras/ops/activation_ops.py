@@ -125,22 +125,9 @@ def log_sigmoid(x):
 
 
 def gelu(x, approximate=True):
-    """Gaussian error linear unit (Keras 3 default: the tanh approximation); C kernel."""
-    if approximate:
-        return _act(x, "gelu_tanh")
-    a = _float(x)
-    flat, c = _c_input(a)
-    y = np.empty_like(c)
-    nt = config.get_num_threads()
-    _ke.gelu_forward(flat, y.reshape(-1), False, nt)
-
-    def backward(g, needs):
-        gc = np.ascontiguousarray(g, dtype=c.dtype).reshape(-1)
-        dx = np.empty_like(c)
-        _ke.gelu_backward(flat, gc, dx.reshape(-1), False, nt)
-        return (dx.astype(a.dtype, copy=False),)
-
-    return make(y.astype(a.dtype, copy=False), (x,), backward)
+    """Gaussian error linear unit (Keras 3's ops default: the tanh approximation);
+    exact: x * Phi(x)."""
+    return _act(x, "gelu_tanh" if approximate else "gelu_erf")
 
 
 def erf(x):
