@@ -477,3 +477,60 @@ def _rank_workloads():
 
 WORKLOADS += _optimizer_workloads()
 WORKLOADS += _rank_workloads()
+
+
+def make_activation(which, n=4096, c=1024):
+    """An activation, forward and backward (upstream gradient given), float32."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(n, c)).astype(np.float32)
+    g = rng.normal(size=(n, c)).astype(np.float32)
+    impls = {}
+    if which == "sigmoid":
+        def numpy_():
+            y = 1 / (1 + np.exp(-x))
+            return y, g * y * (1 - y)
+
+        impls["numpy"] = numpy_
+    else:  # exact GELU: numpy has no erf, so the reference is the tanh form's cost
+        def numpy_():
+            u = np.float32(np.sqrt(2 / np.pi)) * (x + np.float32(0.044715) * x * x * x)
+            t = np.tanh(u)
+            y = 0.5 * x * (1 + t)
+            du = np.float32(np.sqrt(2 / np.pi)) * (1 + np.float32(3 * 0.044715) * x * x)
+            return y, g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du)
+
+        impls["numpy (tanh form)"] = numpy_
+    tf = _tf()
+    if tf is not None:
+        tx, tg = tf.constant(x), tf.constant(g)
+        act = getattr(tf.keras.activations, which)
+
+        @tf.function
+        def step(v, up):
+            with tf.GradientTape() as tape:
+                tape.watch(v)
+                y = act(v)
+            return y, tape.gradient(y, v, output_gradients=up)
+
+        step(tx, tg)
+        impls["tensorflow"] = lambda: step(tx, tg)
+    import fastkeras as fk
+
+    fn = getattr(fk.activations, which)
+    v = fk.Variable(x)
+
+    def fastkeras():
+        with fk.GradientTape() as tape:
+            y = fn(v)
+        return y, tape.gradient(y, v, output_gradients=g)
+
+    impls["fastkeras"] = fastkeras
+    return impls
+
+
+WORKLOADS += [
+    Workload(f"{which} activation fwd+bwd [4096,1024] f32", lambda which=which:
+             make_activation(which),
+             bytes_moved=5 * 4096 * 1024 * 4)  # read x, write y; read x and g, write dx
+    for which in ("sigmoid", "gelu")
+]
