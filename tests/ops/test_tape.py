@@ -132,3 +132,27 @@ def test_tensor_repr_and_numpy():
     assert repr(t) == "fastkeras.Tensor(0.5, shape=(), dtype=float32)"
     assert t.numpy() == np.float32(0.5)
     assert np.asarray(fk.constant([1, 2])).tolist() == [1, 2]
+
+
+def test_slice_gradients_accumulate_without_touching_shared_arrays():
+    import fastkeras as fk
+    from fastkeras import ops
+
+    x = fk.Variable(np.arange(12.0).reshape(3, 4))
+    with fk.GradientTape() as tape:
+        parts = [x[:, i] * (i + 1.0) for i in range(4)]  # basic slices
+        fancy = ops.sum(x[np.array([0, 0, 2])])  # advanced index, repeated row
+        total = ops.sum(ops.stack(parts)) + fancy + ops.sum(x)
+    g = tape.gradient(total, x).numpy()
+    expected = np.tile([1.0, 2.0, 3.0, 4.0], (3, 1)) + 1.0
+    expected[0] += 2.0
+    expected[2] += 1.0
+    np.testing.assert_array_equal(g, expected)
+    # an upstream gradient handed to several inputs is never modified in place
+    up = np.ones((3, 4))
+    with fk.GradientTape() as tape:
+        y = x + 0.0
+        z = y[0:2] * 1.0
+    gy = tape.gradient([y, z], x, output_gradients=[up, np.ones((2, 4))]).numpy()
+    assert up.tolist() == np.ones((3, 4)).tolist()
+    np.testing.assert_array_equal(gy, np.vstack([np.full((2, 4), 2.0), np.ones((1, 4))]))

@@ -3,6 +3,7 @@ import builtins
 
 import numpy as np
 
+from fastkeras.ops import tape as _tape
 from fastkeras.ops.math import _norm_axis, make, unbroadcast
 from fastkeras.ops.tensor import Tensor, as_array, _floatx_dtype
 
@@ -114,11 +115,9 @@ def split(x, indices_or_sections, axis=0):
         lo, hi = int(starts[k]), int(starts[k + 1])
 
         def backward(g, needs, lo=lo, hi=hi):
-            full = np.zeros(a.shape, g.dtype)
             idx = [slice(None)] * a.ndim
             idx[ax] = slice(lo, hi)
-            full[tuple(idx)] = g
-            return (full,)
+            return (_tape.SliceGrad(a.shape, g.dtype, tuple(idx), g),)
 
         outs.append(make(np.array(p), (x,), backward))
     return outs

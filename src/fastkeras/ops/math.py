@@ -234,9 +234,7 @@ def getitem(x, key):
         key = key.item()
 
     def backward(g, needs):
-        full = np.zeros(a.shape, dtype=g.dtype)
-        np.add.at(full, key, g)
-        return (full,)
+        return (_tape.SliceGrad(a.shape, g.dtype, key, g),)
 
     if isinstance(x, Variable):
         out = VariableSlice(x, key)

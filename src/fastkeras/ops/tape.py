@@ -61,6 +61,54 @@ def tracked_by_any(x):
     return any(t._would_track(x) for t in stack)
 
 
+class SliceGrad:
+    """A gradient that is zero except at ``key`` (the backward of an indexing op).
+
+    The tape adds it into the input's accumulated gradient in place, so T slices of
+    one tensor (a recurrent layer reading each time step) cost O(T * slice), not T
+    full-size zero arrays."""
+
+    __slots__ = ("shape", "dtype", "key", "value", "basic")
+
+    def __init__(self, shape, dtype, key, value):
+        self.shape, self.dtype, self.key, self.value = tuple(shape), np.dtype(dtype), key, value
+        # basic slicing (ints, slices, Ellipsis, None) selects each element at most once
+        parts = key if isinstance(key, tuple) else (key,)
+        self.basic = all(isinstance(k, (int, np.integer, slice)) or k is Ellipsis or k is None
+                         for k in parts)
+
+    def add_into(self, dense):
+        if self.basic:
+            dense[self.key] += self.value
+        else:
+            np.add.at(dense, self.key, self.value)
+        return dense
+
+    def dense(self):
+        return self.add_into(np.zeros(self.shape, self.dtype))
+
+
+def _accumulate(grads, owned, i, ig):
+    """grads[i] += ig, where ig is an array or a SliceGrad; arrays the tape allocated
+    itself (in owned, id -> array) are updated in place, others are never written."""
+    cur = grads.get(i)
+    if isinstance(ig, SliceGrad):
+        if cur is None or id(cur) not in owned:
+            cur = ig.dense() if cur is None else ig.add_into(np.array(cur, dtype=np.result_type(
+                cur.dtype, ig.dtype), copy=True))
+            owned[id(cur)] = cur
+            grads[i] = cur
+        else:
+            ig.add_into(cur)
+        return
+    if cur is None:
+        grads[i] = ig
+    else:
+        new = cur + ig
+        owned[id(new)] = new
+        grads[i] = new
+
+
 def _flatten(structure):
     if isinstance(structure, dict):
         return [v for k in structure for v in _flatten(structure[k])]
@@ -217,6 +265,9 @@ class GradientTape:
             )
             grads[id(t)] = grads[id(t)] + g if id(t) in grads else g
 
+        # gradient arrays this call allocated, by id (safe to update in place); holding
+        # them keeps their ids from being reused by other arrays
+        owned = {}
         for out_id, ids, bw in reversed(live):
             g = grads.get(out_id)
             if g is None:
@@ -225,7 +276,7 @@ class GradientTape:
             in_grads = bw(g, needs)
             for i, need, ig in zip(ids, needs, in_grads):
                 if need and ig is not None:
-                    grads[i] = grads[i] + ig if i in grads else ig
+                    _accumulate(grads, owned, i, ig)
 
         results = []
         for s in srcs:
