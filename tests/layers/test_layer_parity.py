@@ -81,6 +81,24 @@ CASES = [
     ("minimum", "Minimum", dict(), [(3, 4), (3, 4)], False),
     ("concatenate", "Concatenate", dict(axis=1), [(3, 4), (3, 2)], False),
     ("dot", "Dot", dict(axes=1), [(3, 4), (3, 4)], False),
+    ("conv2d_channels_first", "Conv2D", dict(filters=3, kernel_size=3, padding="same",
+                                             data_format="channels_first"), (2, 2, 5, 6), False),
+    ("conv3d_transpose", "Conv3DTranspose", dict(filters=2, kernel_size=2, strides=2),
+     (1, 2, 3, 2, 3), False),
+    ("depthwise1d", "DepthwiseConv1D", dict(kernel_size=3, depth_multiplier=2, padding="same"),
+     (2, 7, 3), False),
+    ("separable1d", "SeparableConv1D", dict(filters=4, kernel_size=3), (2, 7, 3), False),
+    ("avgpool3d", "AveragePooling3D", dict(pool_size=2), (2, 4, 4, 4, 2), False),
+    ("gap1d", "GlobalAveragePooling1D", dict(), (2, 6, 3), False),
+    ("gap3d_keep", "GlobalAveragePooling3D", dict(keepdims=True), (2, 3, 3, 3, 2), False),
+    ("zeropad3d", "ZeroPadding3D", dict(padding=1), (1, 2, 3, 2, 2), False),
+    ("crop1d", "Cropping1D", dict(cropping=(1, 2)), (2, 6, 3), False),
+    ("crop3d", "Cropping3D", dict(cropping=1), (1, 4, 5, 4, 2), False),
+    ("upsample3d", "UpSampling3D", dict(size=2), (1, 2, 3, 2, 2), False),
+    ("maxpool2d_channels_first", "MaxPooling2D", dict(pool_size=2, data_format="channels_first"),
+     (2, 3, 4, 6), False),
+    ("flatten_channels_first", "Flatten", dict(data_format="channels_first"), (2, 3, 2, 2),
+     False),
     ("simple_rnn", "SimpleRNN", dict(units=4), (2, 5, 3), False),
     ("simple_rnn_seq_back", "SimpleRNN", dict(units=3, return_sequences=True,
                                               go_backwards=True), (2, 4, 3), False),
@@ -96,7 +114,7 @@ CASES = [
 # (~5e-8 relative error) and tf.image.resize (computes bilinear resizing in float32)
 F64_LOOSE = {"dense_gelu": 1e-7, "upsample2d_bilinear": 1e-6}
 # TensorFlow has no float64 kernel for these on the CPU: the reference runs in float32
-TF_NO_F64 = {"maxpool3d"}
+TF_NO_F64 = {"maxpool3d", "avgpool3d", "conv2d_channels_first"}
 
 
 def _inputs(rng, shape, dtype):
