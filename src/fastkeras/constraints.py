@@ -4,6 +4,7 @@ A constraint maps a weight's value to its projected value; layers hand their
 constraints to the Variables, and optimizers apply them after each update."""
 import numpy as np
 
+from fastkeras._serialization import Family
 from fastkeras.ops.tensor import Tensor, as_array
 
 __all__ = ["Constraint", "MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm", "get", "serialize",
@@ -95,25 +96,5 @@ _CLASSES = {"MaxNorm": MaxNorm, "MinMaxNorm": MinMaxNorm, "NonNeg": NonNeg,
             "non_neg": NonNeg, "unit_norm": UnitNorm}
 
 
-def serialize(constraint):
-    return {"module": "keras.constraints", "class_name": type(constraint).__name__,
-            "config": constraint.get_config(), "registered_name": None}
-
-
-def deserialize(config, custom_objects=None):
-    name = config["class_name"] if isinstance(config, dict) else config
-    cfg = config.get("config", {}) if isinstance(config, dict) else {}
-    cls = (custom_objects or {}).get(name) or _CLASSES.get(name)
-    if cls is None:
-        raise ValueError(f"Unknown constraint: {name!r}. Known: {sorted(_CLASSES)}")
-    return cls(**cfg)
-
-
-def get(identifier):
-    if identifier is None:
-        return None
-    if isinstance(identifier, (str, dict)):
-        return deserialize(identifier)
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret constraint identifier: {identifier!r}")
+_family = Family("constraint", "keras.constraints", _CLASSES)
+serialize, deserialize, get = _family.serialize, _family.deserialize, _family.get

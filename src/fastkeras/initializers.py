@@ -9,6 +9,7 @@ import math
 import numpy as np
 
 from fastkeras import _rng, config
+from fastkeras._serialization import Family
 
 __all__ = [
     "Initializer", "Zeros", "Ones", "Constant", "RandomNormal", "RandomUniform",
@@ -258,28 +259,12 @@ glorot_uniform, glorot_normal, he_uniform, he_normal = GlorotUniform, GlorotNorm
 lecun_uniform, lecun_normal = LecunUniform, LecunNormal
 
 
-def serialize(initializer):
-    return {"module": "keras.initializers", "class_name": type(initializer).__name__,
-            "config": initializer.get_config(), "registered_name": None}
-
-
-def deserialize(config, custom_objects=None):
-    name = config["class_name"] if isinstance(config, dict) else config
-    cfg = config.get("config", {}) if isinstance(config, dict) else {}
-    cls = (custom_objects or {}).get(name) or _CLASSES.get(name) or _ALIASES.get(name)
-    if cls is None:
-        raise ValueError(f"Unknown initializer: {name!r}. Known: {sorted(_ALIASES)}")
-    return cls(**cfg)
+_family = Family("initializer", "keras.initializers", {**_CLASSES, **_ALIASES})
+serialize, deserialize = _family.serialize, _family.deserialize
 
 
 def get(identifier):
     """An initializer from a name, a serialized dict, an instance, a class or a callable."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, (str, dict)):
-        return deserialize(identifier)
     if isinstance(identifier, type) and issubclass(identifier, Initializer):
         return identifier()
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret initializer identifier: {identifier!r}")
+    return _family.get(identifier)

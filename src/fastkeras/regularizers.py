@@ -1,6 +1,7 @@
 """fastkeras.regularizers: L1, L2, L1L2 (keras.regularizers); their values are added
 to the training loss, differentiably (fastkeras ops)."""
 from fastkeras import ops as _ops
+from fastkeras._serialization import Family
 
 __all__ = ["Regularizer", "L1", "L2", "L1L2", "l1", "l2", "l1_l2", "get", "serialize",
            "deserialize"]
@@ -71,25 +72,5 @@ l1, l2 = L1, L2
 _CLASSES = {"L1": L1, "L2": L2, "L1L2": L1L2, "l1": L1, "l2": L2, "l1_l2": l1_l2}
 
 
-def serialize(regularizer):
-    return {"module": "keras.regularizers", "class_name": type(regularizer).__name__,
-            "config": regularizer.get_config(), "registered_name": None}
-
-
-def deserialize(config, custom_objects=None):
-    name = config["class_name"] if isinstance(config, dict) else config
-    cfg = config.get("config", {}) if isinstance(config, dict) else {}
-    cls = (custom_objects or {}).get(name) or _CLASSES.get(name)
-    if cls is None:
-        raise ValueError(f"Unknown regularizer: {name!r}. Known: {sorted(_CLASSES)}")
-    return cls(**cfg)
-
-
-def get(identifier):
-    if identifier is None:
-        return None
-    if isinstance(identifier, (str, dict)):
-        return deserialize(identifier)
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret regularizer identifier: {identifier!r}")
+_family = Family("regularizer", "keras.regularizers", _CLASSES)
+serialize, deserialize, get = _family.serialize, _family.deserialize, _family.get

@@ -5,7 +5,7 @@ import pytest
 import fastkeras as fk
 from fastkeras import ops
 
-from .test_gradcheck import numeric_grad
+from _gradcheck import numeric_grad  # tests/ is on sys.path (its conftest.py)
 
 
 def check_many(fn, arrays, rng, rtol=1e-6, atol=1e-8):

@@ -4,7 +4,7 @@ import numpy as np
 from fastkeras import activations, constraints, initializers, regularizers
 from fastkeras import ops
 from fastkeras.layers.base import InputSpec, Layer
-from fastkeras.layers.core import _ser
+from fastkeras.layers.core import weight_config
 from fastkeras.ops import convolution as _conv
 
 __all__ = [
@@ -134,12 +134,7 @@ class _Conv(Layer):
                  padding=self.padding, data_format=self.data_format,
                  dilation_rate=self.dilation_rate,
                  activation=activations.serialize(self.activation), use_bias=self.use_bias,
-                 kernel_initializer=_ser(initializers, self.kernel_initializer),
-                 bias_initializer=_ser(initializers, self.bias_initializer),
-                 kernel_regularizer=_ser(regularizers, self.kernel_regularizer),
-                 bias_regularizer=_ser(regularizers, self.bias_regularizer),
-                 kernel_constraint=_ser(constraints, self.kernel_constraint),
-                 bias_constraint=_ser(constraints, self.bias_constraint))
+                 **weight_config(self, "kernel", "bias"))
         if self.transpose:
             c["output_padding"] = self.output_padding
         else:
@@ -244,12 +239,7 @@ class _DepthwiseConv(Layer):
                  depth_multiplier=self.depth_multiplier, data_format=self.data_format,
                  dilation_rate=self.dilation_rate,
                  activation=activations.serialize(self.activation), use_bias=self.use_bias,
-                 depthwise_initializer=_ser(initializers, self.depthwise_initializer),
-                 bias_initializer=_ser(initializers, self.bias_initializer),
-                 depthwise_regularizer=_ser(regularizers, self.depthwise_regularizer),
-                 bias_regularizer=_ser(regularizers, self.bias_regularizer),
-                 depthwise_constraint=_ser(constraints, self.depthwise_constraint),
-                 bias_constraint=_ser(constraints, self.bias_constraint))
+                 **weight_config(self, "depthwise", "bias"))
         return c
 
 
@@ -319,6 +309,16 @@ class _SeparableConv(Layer):
                 self.bias, (-1,) + (1,) * self.rank)
             y = ops.add(y, b)
         return self.activation(y) if self.activation is not activations.linear else y
+
+
+    def get_config(self):
+        c = super().get_config()
+        c.update(filters=self.filters, kernel_size=self.kernel_size, strides=self.strides,
+                 padding=self.padding, data_format=self.data_format,
+                 dilation_rate=self.dilation_rate, depth_multiplier=self.depth_multiplier,
+                 activation=activations.serialize(self.activation), use_bias=self.use_bias,
+                 **weight_config(self, "depthwise", "pointwise", "bias"))
+        return c
 
 
 class SeparableConv1D(_SeparableConv):

@@ -13,8 +13,22 @@ __all__ = ["Dense", "Activation", "Dropout", "Flatten", "Reshape", "Permute", "R
            "Lambda", "Embedding", "Identity"]
 
 
-def _ser(module, obj):
-    return None if obj is None else module.serialize(obj)
+_FAMILIES = {"initializer": initializers, "regularizer": regularizers, "constraint": constraints}
+
+
+def config_of(obj, *names):
+    """{name: serialized value} of a layer's initializer / regularizer / constraint
+    attributes (the family is the name's last word)."""
+    out = {}
+    for n in names:
+        v = getattr(obj, n)
+        out[n] = None if v is None else _FAMILIES[n.rsplit("_", 1)[1]].serialize(v)
+    return out
+
+
+def weight_config(obj, *prefixes):
+    """config_of for <prefix>_initializer / _regularizer / _constraint of each prefix."""
+    return config_of(obj, *[f"{p}_{k}" for p in prefixes for k in _FAMILIES])
 
 
 class Dense(Layer):
@@ -65,13 +79,7 @@ class Dense(Layer):
     def get_config(self):
         c = super().get_config()
         c.update(units=self.units, activation=activations.serialize(self.activation),
-                 use_bias=self.use_bias,
-                 kernel_initializer=_ser(initializers, self.kernel_initializer),
-                 bias_initializer=_ser(initializers, self.bias_initializer),
-                 kernel_regularizer=_ser(regularizers, self.kernel_regularizer),
-                 bias_regularizer=_ser(regularizers, self.bias_regularizer),
-                 kernel_constraint=_ser(constraints, self.kernel_constraint),
-                 bias_constraint=_ser(constraints, self.bias_constraint))
+                 use_bias=self.use_bias, **weight_config(self, "kernel", "bias"))
         return c
 
 
@@ -326,8 +334,5 @@ class Embedding(Layer):
     def get_config(self):
         c = super().get_config()
         c.update(input_dim=self.input_dim, output_dim=self.output_dim,
-                 embeddings_initializer=_ser(initializers, self.embeddings_initializer),
-                 embeddings_regularizer=_ser(regularizers, self.embeddings_regularizer),
-                 embeddings_constraint=_ser(constraints, self.embeddings_constraint),
-                 mask_zero=self.mask_zero)
+                 mask_zero=self.mask_zero, **weight_config(self, "embeddings"))
         return c

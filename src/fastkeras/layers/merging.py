@@ -5,7 +5,7 @@ import numpy as np
 from fastkeras import activations, constraints, initializers, regularizers
 from fastkeras import ops
 from fastkeras.layers.base import Layer
-from fastkeras.layers.core import _ser
+from fastkeras.layers.core import weight_config
 from fastkeras.ops import activation_ops as _a
 
 __all__ = ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot",
@@ -251,10 +251,7 @@ class PReLU(_Elementwise):
 
     def get_config(self):
         c = super().get_config()
-        c.update(alpha_initializer=_ser(initializers, self.alpha_initializer),
-                 alpha_regularizer=_ser(regularizers, self.alpha_regularizer),
-                 alpha_constraint=_ser(constraints, self.alpha_constraint),
-                 shared_axes=self.shared_axes)
+        c.update(shared_axes=self.shared_axes, **weight_config(self, "alpha"))
         return c
 
 

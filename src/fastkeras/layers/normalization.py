@@ -4,7 +4,7 @@ import numpy as np
 from fastkeras import constraints, initializers, regularizers
 from fastkeras import ops
 from fastkeras.layers.base import Layer
-from fastkeras.layers.core import _ser
+from fastkeras.layers.core import config_of, weight_config
 from fastkeras.ops.tensor import as_array
 
 __all__ = ["BatchNormalization", "LayerNormalization"]
@@ -97,16 +97,8 @@ class BatchNormalization(Layer):
     def get_config(self):
         c = super().get_config()
         c.update(axis=self.axis, momentum=self.momentum, epsilon=self.epsilon,
-                 center=self.center, scale=self.scale,
-                 beta_initializer=_ser(initializers, self.beta_initializer),
-                 gamma_initializer=_ser(initializers, self.gamma_initializer),
-                 moving_mean_initializer=_ser(initializers, self.moving_mean_initializer),
-                 moving_variance_initializer=_ser(initializers,
-                                                  self.moving_variance_initializer),
-                 beta_regularizer=_ser(regularizers, self.beta_regularizer),
-                 gamma_regularizer=_ser(regularizers, self.gamma_regularizer),
-                 beta_constraint=_ser(constraints, self.beta_constraint),
-                 gamma_constraint=_ser(constraints, self.gamma_constraint))
+                 center=self.center, scale=self.scale, **weight_config(self, "beta", "gamma"),
+                 **config_of(self, "moving_mean_initializer", "moving_variance_initializer"))
         return c
 
 
@@ -164,11 +156,5 @@ class LayerNormalization(Layer):
     def get_config(self):
         c = super().get_config()
         c.update(axis=self.axis, epsilon=self.epsilon, center=self.center, scale=self.scale,
-                 rms_scaling=self.rms_scaling,
-                 beta_initializer=_ser(initializers, self.beta_initializer),
-                 gamma_initializer=_ser(initializers, self.gamma_initializer),
-                 beta_regularizer=_ser(regularizers, self.beta_regularizer),
-                 gamma_regularizer=_ser(regularizers, self.gamma_regularizer),
-                 beta_constraint=_ser(constraints, self.beta_constraint),
-                 gamma_constraint=_ser(constraints, self.gamma_constraint))
+                 rms_scaling=self.rms_scaling, **weight_config(self, "beta", "gamma"))
         return c

@@ -8,8 +8,7 @@ import numpy as np
 from fastkeras import _rng, activations, constraints, initializers, regularizers
 from fastkeras import ops
 from fastkeras.layers.base import InputSpec, Layer
-from fastkeras.layers.core import _ser
-from fastkeras.ops.tensor import as_array
+from fastkeras.layers.core import weight_config
 
 __all__ = ["SimpleRNN", "LSTM", "GRU"]
 
@@ -134,16 +133,7 @@ class _RNN(Layer):
     def get_config(self):
         c = super().get_config()
         c.update(units=self.units, activation=activations.serialize(self.activation),
-                 use_bias=self.use_bias,
-                 kernel_initializer=_ser(initializers, self.kernel_initializer),
-                 recurrent_initializer=_ser(initializers, self.recurrent_initializer),
-                 bias_initializer=_ser(initializers, self.bias_initializer),
-                 kernel_regularizer=_ser(regularizers, self.kernel_regularizer),
-                 recurrent_regularizer=_ser(regularizers, self.recurrent_regularizer),
-                 bias_regularizer=_ser(regularizers, self.bias_regularizer),
-                 kernel_constraint=_ser(constraints, self.kernel_constraint),
-                 recurrent_constraint=_ser(constraints, self.recurrent_constraint),
-                 bias_constraint=_ser(constraints, self.bias_constraint),
+                 use_bias=self.use_bias, **weight_config(self, "kernel", "recurrent", "bias"),
                  dropout=self.dropout, recurrent_dropout=self.recurrent_dropout,
                  return_sequences=self.return_sequences, return_state=self.return_state,
                  go_backwards=self.go_backwards, stateful=self.stateful, unroll=self.unroll,

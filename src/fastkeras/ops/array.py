@@ -133,6 +133,13 @@ def _indices(indices, name="indices"):
     return i
 
 
+def _scatter_flat(shape, idx, g):
+    """Zeros of shape (flattened) with g added at the flat indices idx (repeats add)."""
+    full = np.zeros(int(np.prod(shape)), g.dtype)
+    np.add.at(full, idx.reshape(-1), g.reshape(-1))
+    return full.reshape(shape)
+
+
 def take(x, indices, axis=None):
     """Elements at indices along axis (keras.ops.take / tf.gather); the gradient
     scatters back, adding repeated indices."""
@@ -146,9 +153,7 @@ def take(x, indices, axis=None):
 
     def backward(g, needs):
         if axis is None:
-            full = np.zeros(a.size, g.dtype)
-            np.add.at(full, idx.reshape(-1), g.reshape(-1))
-            return (full.reshape(a.shape),)
+            return (_scatter_flat(a.shape, idx, g),)
         ax = int(axis) % a.ndim
         full = np.zeros(a.shape, g.dtype)
         gm = np.moveaxis(g.reshape(a.shape[:ax] + idx.shape + a.shape[ax + 1:]),
@@ -172,9 +177,7 @@ def take_along_axis(x, indices, axis=None):
 
     def backward(g, needs):
         if axis is None:
-            full = np.zeros(a.size, g.dtype)
-            np.add.at(full, idx.reshape(-1), g.reshape(-1))
-            return (full.reshape(a.shape),)
+            return (_scatter_flat(a.shape, idx, g),)
         full = np.zeros(a.shape, g.dtype)
         ax = int(axis) % a.ndim
         grid = list(np.indices(idx.shape, sparse=True))

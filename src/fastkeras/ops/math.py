@@ -391,30 +391,27 @@ ceil = _piecewise_constant(np.ceil)
 round = _piecewise_constant(np.round)  # half to even, as tf.round
 
 
-def maximum(x1, x2):
-    """Element-wise maximum; where x1 >= x2 the gradient goes to x1 (as TensorFlow)."""
+def _select(x1, x2, value_fn, first_fn):
+    """value_fn(a, b) whose gradient goes to x1 where first_fn(a, b), else to x2."""
     a, b = _operand(x1), _operand(x2)
-    out = np.maximum(a, b)
+    out = value_fn(a, b)
 
     def backward(g, needs):
-        m = np.greater_equal(a, b)
+        m = first_fn(a, b)
         return (unbroadcast(np.where(m, g, 0), _shape(a)) if needs[0] else None,
                 unbroadcast(np.where(m, 0, g), _shape(b)) if needs[1] else None)
 
     return make(out, (x1, x2), backward)
+
+
+def maximum(x1, x2):
+    """Element-wise maximum; where x1 >= x2 the gradient goes to x1 (as TensorFlow)."""
+    return _select(x1, x2, np.maximum, np.greater_equal)
 
 
 def minimum(x1, x2):
     """Element-wise minimum; where x1 <= x2 the gradient goes to x1 (as TensorFlow)."""
-    a, b = _operand(x1), _operand(x2)
-    out = np.minimum(a, b)
-
-    def backward(g, needs):
-        m = np.less_equal(a, b)
-        return (unbroadcast(np.where(m, g, 0), _shape(a)) if needs[0] else None,
-                unbroadcast(np.where(m, 0, g), _shape(b)) if needs[1] else None)
-
-    return make(out, (x1, x2), backward)
+    return _select(x1, x2, np.minimum, np.less_equal)
 
 
 def clip(x, x_min, x_max):
