@@ -1,7 +1,7 @@
 """fastkeras.layers: tf.keras layer names, arguments and defaults."""
 from fastkeras.layers.base import Input, InputLayer, InputSpec, KerasTensor, Layer
 from fastkeras.layers.core import (Activation, Dense, Dropout, Embedding, Flatten, Identity,
-                                   Lambda, Permute, RepeatVector, Reshape)
+                                   Lambda, Masking, Permute, RepeatVector, Reshape)
 from fastkeras.layers.convolutional import (
     AveragePooling1D, AveragePooling2D, AveragePooling3D, Conv1D, Conv1DTranspose, Conv2D,
     Conv2DTranspose, Conv3D, Conv3DTranspose, Cropping1D, Cropping2D, Cropping3D,

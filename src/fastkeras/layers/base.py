@@ -369,10 +369,19 @@ class Layer:
             if "inputs" not in kwargs:
                 raise TypeError(f"Layer {self.name!r} was called without inputs")
             args = (kwargs.pop("inputs"),)
-        inputs = _map(self._convert, args[0])
+        raw = args[0]
+        inputs = _map(self._convert, raw)
         args = (inputs,) + args[1:]
         if any(isinstance(t, KerasTensor) for t in _flatten(inputs)):
             return self._symbolic_call(args, kwargs)
+        mask = kwargs.get("mask")
+        if mask is None:  # the mask a previous layer attached to the inputs
+            masks = _map(lambda t: getattr(t, "_keras_mask", None), raw)
+            flat = _flatten(masks)
+            mask = None if all(m is None for m in flat) else (
+                masks if isinstance(raw, (list, tuple)) else flat[0])
+        if mask is not None and self._call_has_mask:
+            kwargs["mask"] = mask
         if self._call_has_training and kwargs.get("training") is None:
             t = _default_training()
             if t is not None:
@@ -392,7 +401,19 @@ class Layer:
                     if out.ndim > 0 and out.shape[0]:
                         loss = ops.divide(loss, out.shape[0])
                     self.add_loss(loss)
+        out_mask = self.compute_mask(inputs, mask)
+        if out_mask is not None:
+            outs = _flatten(outputs)
+            omasks = out_mask if isinstance(out_mask, (list, tuple)) else [out_mask] * len(outs)
+            for o, m in zip(outs, omasks):
+                if isinstance(o, Tensor) and m is not None:
+                    o._keras_mask = np.asarray(as_array(m), dtype=bool)
         return outputs
+
+    def compute_mask(self, inputs, mask=None):
+        """The mask of the outputs: the input mask for layers that support masking
+        (element-wise layers, Dense...), None otherwise."""
+        return mask if self.supports_masking else None
 
     # ------------------------------------------------------------- symbolic calls
     def _symbolic_call(self, args, kwargs):

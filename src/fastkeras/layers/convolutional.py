@@ -397,11 +397,21 @@ class _GlobalPool(Layer):
         self.keepdims = bool(keepdims)
         self.input_spec = InputSpec(ndim=self.rank + 2)
 
-    def call(self, inputs):
+    def call(self, inputs, mask=None):
         axes = tuple(range(1, self.rank + 1)) if self.data_format == "channels_last" else \
             tuple(range(2, self.rank + 2))
+        if mask is not None and self.kind == "average" and self.rank == 1:
+            # the mean over the unmasked steps only (Keras' GlobalAveragePooling1D)
+            m = np.asarray(mask, dtype=np.dtype(inputs.dtype))
+            m = m[:, :, None] if self.data_format == "channels_last" else m[:, None, :]
+            total = ops.sum(ops.multiply(inputs, m), axis=axes, keepdims=self.keepdims)
+            count = np.maximum(m.sum(axis=axes, keepdims=self.keepdims), 1)
+            return ops.divide(total, count)
         fn = ops.mean if self.kind == "average" else ops.max
         return fn(inputs, axis=axes, keepdims=self.keepdims)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
 
     def compute_output_shape(self, input_shape):
         cl = self.data_format == "channels_last"

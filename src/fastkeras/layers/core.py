@@ -10,7 +10,7 @@ from fastkeras.layers.base import InputSpec, Layer
 from fastkeras.ops.tensor import as_array
 
 __all__ = ["Dense", "Activation", "Dropout", "Flatten", "Reshape", "Permute", "RepeatVector",
-           "Lambda", "Embedding", "Identity"]
+           "Lambda", "Embedding", "Identity", "Masking"]
 
 
 _FAMILIES = {"initializer": initializers, "regularizer": regularizers, "constraint": constraints}
@@ -51,6 +51,7 @@ class Dense(Layer):
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
         self.input_spec = InputSpec(min_ndim=2)
+        self.supports_masking = True
 
     def build(self, input_shape):
         last = input_shape[-1] if len(input_shape) else None
@@ -89,6 +90,7 @@ class Activation(Layer):
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
+        self.supports_masking = True
 
     def call(self, inputs):
         return self.activation(inputs)
@@ -103,6 +105,10 @@ class Activation(Layer):
 
 
 class Identity(Layer):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
     def call(self, inputs):
         return inputs
 
@@ -122,6 +128,7 @@ class Dropout(Layer):
         self.noise_shape = None if noise_shape is None else tuple(noise_shape)
         self.seed = seed
         self._gen = np.random.default_rng(seed if seed is not None else _rng.draw_seed())
+        self.supports_masking = True
 
     def call(self, inputs, training=False):
         if not training or self.rate == 0:
@@ -322,7 +329,7 @@ class Embedding(Layer):
         return ops.take(self.embeddings, idx, axis=0)
 
     def compute_mask(self, inputs, mask=None):
-        return None if not self.mask_zero else ops.not_equal(inputs, 0)
+        return None if not self.mask_zero else as_array(inputs) != 0
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape) + (self.output_dim,)
@@ -335,4 +342,29 @@ class Embedding(Layer):
         c = super().get_config()
         c.update(input_dim=self.input_dim, output_dim=self.output_dim,
                  mask_zero=self.mask_zero, **weight_config(self, "embeddings"))
+        return c
+
+
+class Masking(Layer):
+    """Masks time steps whose features all equal ``mask_value``: they are zeroed and the
+    mask (batch, steps) travels to the layers that use it (RNNs, GlobalAveragePooling1D)."""
+
+    def __init__(self, mask_value=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.mask_value = mask_value
+        self.supports_masking = True
+
+    def compute_mask(self, inputs, mask=None):
+        return np.any(as_array(inputs) != self.mask_value, axis=-1)
+
+    def call(self, inputs):
+        keep = np.any(as_array(inputs) != self.mask_value, axis=-1, keepdims=True)
+        return ops.multiply(inputs, keep.astype(np.dtype(inputs.dtype)))
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        c = super().get_config()
+        c["mask_value"] = self.mask_value
         return c

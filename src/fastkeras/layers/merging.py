@@ -30,6 +30,15 @@ def _broadcast_shape(shapes, name):
 class _Merge(Layer):
     min_inputs = 2
 
+    def compute_mask(self, inputs, mask=None):
+        """A step is kept where every input that has a mask keeps it."""
+        if not isinstance(mask, (list, tuple)):
+            return mask
+        masks = [np.asarray(m, bool) for m in mask if m is not None]
+        if not masks:
+            return None
+        return np.logical_and.reduce(np.broadcast_arrays(*masks))
+
     def _check(self, inputs):
         if not isinstance(inputs, (list, tuple)) or len(inputs) < self.min_inputs:
             raise ValueError(f"{type(self).__name__} {self.name!r} must be called on a list of "
@@ -178,6 +187,10 @@ def dot(inputs, axes=-1, **kwargs):
 
 # ------------------------------------------------------------------ activation layers
 class _Elementwise(Layer):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
 

@@ -41,6 +41,7 @@ class BatchNormalization(Layer):
         self.gamma_regularizer = regularizers.get(gamma_regularizer)
         self.beta_constraint = constraints.get(beta_constraint)
         self.gamma_constraint = constraints.get(gamma_constraint)
+        self.supports_masking = True
 
     def build(self, input_shape):
         nd = len(input_shape)
@@ -118,6 +119,7 @@ class LayerNormalization(Layer):
         self.gamma_regularizer = regularizers.get(gamma_regularizer)
         self.beta_constraint = constraints.get(beta_constraint)
         self.gamma_constraint = constraints.get(gamma_constraint)
+        self.supports_masking = True
 
     def build(self, input_shape):
         nd = len(input_shape)

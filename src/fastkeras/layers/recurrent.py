@@ -9,6 +9,7 @@ from fastkeras import _rng, activations, constraints, initializers, regularizers
 from fastkeras import ops
 from fastkeras.layers.base import InputSpec, Layer
 from fastkeras.layers.core import weight_config
+from fastkeras.ops.tensor import as_array
 
 __all__ = ["SimpleRNN", "LSTM", "GRU"]
 
@@ -109,14 +110,30 @@ class _RNN(Layer):
             if training and self.recurrent_dropout else None
         proj = ops.matmul(x, self.kernel)  # every step's input projection at once
         steps = range(t - 1, -1, -1) if self.go_backwards else range(t)
+        if mask is not None:
+            mask = np.asarray(as_array(mask), dtype=bool)
+            if mask.shape != (b, t):
+                raise ValueError(f"{type(self).__name__} {self.name!r}: the mask must have shape "
+                                 f"{(b, t)}, got {mask.shape}")
         outputs = []
         for i in steps:
-            h, states = self._step(proj[:, i], states, rec_mask)
+            h, new_states = self._step(proj[:, i], states, rec_mask)
+            if mask is not None:
+                # masked steps keep the states and repeat the previous output (Keras)
+                m = mask[:, i:i + 1]
+                prev = outputs[-1] if outputs else ops.zeros((b, self.units), dt)
+                new_states = [ops.where(m, s1, s0) for s1, s0 in zip(new_states, states)]
+                h = ops.where(m, h, prev)
+            states = new_states
             outputs.append(h)
         if self.stateful:
             self._states = [ops.stop_gradient(s) for s in states]
         out = ops.stack(outputs, axis=1) if self.return_sequences else outputs[-1]
         return [out] + states if self.return_state else out
+
+    def compute_mask(self, inputs, mask=None):
+        out = mask if self.return_sequences and mask is not None else None
+        return [out] + [None] * self.n_states if self.return_state else out
 
     def reset_states(self, states=None):
         self._states = states
