@@ -77,6 +77,24 @@ GRAD_CASES = [
     ("softmax", lambda v: ops.softmax(v) * W, None),
     ("softmax_axis0", lambda v: ops.softmax(v, axis=0) * W, None),
     ("log_softmax", lambda v: ops.log_softmax(v) * W, None),
+    ("negative", lambda v: ops.negative(v) * W, None),
+    ("abs", lambda v: ops.abs(v) * W, None),
+    ("cast", lambda v: ops.cast(v, "float64") * W, None),
+    ("cumsum", lambda v: ops.cumsum(v, axis=1) * W, None),
+    ("cumsum_flat", lambda v: ops.cumsum(v) * np.arange(6.0), None),
+    ("true_divide", lambda v: ops.true_divide(W, ops.square(v) + 1.0), None),
+    ("swapaxes", lambda v: ops.swapaxes(v, 0, 1) * W.T, None),
+    ("moveaxis", lambda v: ops.moveaxis(ops.reshape(v, (1, 2, 3)), 0, 2) * np.arange(6.0)
+     .reshape(2, 3, 1), None),
+    ("separable_conv", lambda v: ops.separable_conv(ops.reshape(v, (1, 2, 3, 1)),
+                                                     np.arange(4.0).reshape(2, 2, 1, 1) / 4,
+                                                     np.array([[[[0.5, -1.0]]]]),
+                                                     padding="same"), None),
+    ("max_pool", lambda v: ops.max_pool(ops.reshape(v, (1, 2, 3, 1)), 2, 1, "same"), None),
+    ("average_pool", lambda v: ops.average_pool(ops.reshape(v, (1, 2, 3, 1)), 2, 1, "same"),
+     None),
+    ("global_average_pool", lambda v: ops.global_average_pool(ops.reshape(v, (1, 2, 3, 1))) * 3,
+     None),
     ("conv_transpose", lambda v: ops.conv_transpose(ops.reshape(v, (1, 2, 3, 1)),
                                                      np.arange(8.0).reshape(2, 2, 2, 1) / 8,
                                                      strides=2, padding="same"), None),
@@ -84,7 +102,7 @@ GRAD_CASES = [
 
 
 KINKED = ("relu", "leaky_relu", "elu", "selu", "relu6", "hard_sigmoid", "hard_silu", "clip",
-          "maximum", "minimum", "maximum_bcast", "where")
+          "maximum", "minimum", "maximum_bcast", "where", "abs", "max_pool")
 X_SMOOTH = np.array([[-1.3, 0.45, -0.27], [1.1, -0.62, 0.83]])
 
 

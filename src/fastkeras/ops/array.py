@@ -35,8 +35,15 @@ def swapaxes(x, axis1, axis2):
 
 def moveaxis(x, source, destination):
     a = as_array(x)
-    perm = np.moveaxis(np.arange(a.ndim), source, destination)
-    return transpose(x, tuple(int(p) for p in perm))
+    src = [int(s) % a.ndim for s in np.atleast_1d(source)]
+    dst = [int(d) % a.ndim for d in np.atleast_1d(destination)]
+    if len(src) != len(dst):
+        raise ValueError(f"moveaxis: `source` {source!r} and `destination` {destination!r} "
+                         "must have the same number of entries")
+    order = [n for n in range(a.ndim) if n not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return transpose(x, tuple(order))
 
 
 def expand_dims(x, axis):
