@@ -19,6 +19,9 @@ from fastkeras import constraints
 from fastkeras import layers
 from fastkeras import utils
 from fastkeras.layers import Input
+from fastkeras import callbacks
+from fastkeras import models
+from fastkeras.models import Model, Sequential
 
 
 def function(fn=None, **kwargs):
@@ -49,5 +52,9 @@ __all__ = [
     "layers",
     "utils",
     "Input",
+    "callbacks",
+    "models",
+    "Model",
+    "Sequential",
     "function",
 ]

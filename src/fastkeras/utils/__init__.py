@@ -3,8 +3,9 @@ import numpy as np
 
 from fastkeras import _rng
 from fastkeras.ops.tensor import as_array
+from fastkeras.models.training import Sequence
 
-__all__ = ["to_categorical", "set_random_seed", "normalize"]
+__all__ = ["to_categorical", "set_random_seed", "normalize", "Sequence"]
 
 
 def set_random_seed(seed):

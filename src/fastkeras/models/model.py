@@ -1,0 +1,322 @@
+"""``Model``: functional (``Model(inputs, outputs)``) and subclassed models, and
+``Sequential``. Training (compile / fit / evaluate / predict) is in training.py."""
+import numpy as np
+
+from fastkeras.layers.base import (InputLayer, KerasTensor, Layer, _flatten, _map, _snake,
+                                   _unique_name)
+from fastkeras.models.training import TrainingMixin
+from fastkeras.ops.tensor import Tensor, as_array
+
+__all__ = ["Model", "Sequential", "Functional"]
+
+
+def _is_symbolic_structure(x):
+    return x is not None and all(isinstance(t, KerasTensor) for t in _flatten(x)) and \
+        len(_flatten(x)) > 0
+
+
+class Model(TrainingMixin, Layer):
+    """A trainable stack of layers (keras.Model).
+
+    ``Model(inputs, outputs)`` builds a functional model from symbolic tensors; a
+    subclass defines its layers in ``__init__`` and its forward pass in
+    ``call(inputs, training=False)``."""
+
+    def __init__(self, *args, **kwargs):
+        inputs = kwargs.pop("inputs", args[0] if args else None)
+        outputs = kwargs.pop("outputs", args[1] if len(args) > 1 else None)
+        functional = _is_symbolic_structure(inputs) and outputs is not None
+        name = kwargs.pop("name", None)
+        if name is None:
+            name = _unique_name("functional" if functional or type(self) is Model
+                                else _snake(type(self).__name__))
+        super().__init__(name=name, **kwargs)
+        self._graph = None
+        self._init_training_state()
+        if functional:
+            self._init_graph(inputs, outputs)
+        elif inputs is not None or outputs is not None:
+            raise ValueError("Model(inputs, outputs) needs symbolic tensors from "
+                             "fastkeras.Input (and the layers called on them)")
+
+    # ---------------------------------------------------------------- the graph
+    def _init_graph(self, inputs, outputs):
+        flat_out = _flatten(outputs)
+        for t in flat_out:
+            if not isinstance(t, KerasTensor):
+                raise ValueError(f"Model outputs must be symbolic tensors produced by layers, "
+                                 f"got {type(t).__name__}")
+        flat_in = _flatten(inputs)
+        order, seen = [], set()
+
+        def visit(kt):
+            node = kt._keras_history[1]
+            if id(node) in seen:
+                return
+            if node["inputs"] is not None:
+                for t in _flatten(node["inputs"]):
+                    if isinstance(t, KerasTensor):
+                        visit(t)
+            seen.add(id(node))
+            order.append(node)
+
+        for t in flat_out:
+            visit(t)
+        input_nodes = {id(t._keras_history[1]) for t in flat_in}
+        for node in order:
+            if node["inputs"] is None and id(node) not in input_nodes:
+                raise ValueError(f"Graph disconnected: the output depends on the input "
+                                 f"{node['layer'].name!r}, which is not in the model's inputs")
+        self._graph = {"inputs": inputs, "outputs": outputs,
+                       "nodes": [n for n in order if n["inputs"] is not None]}
+        layers = []
+        for t in flat_in:
+            layers.append(t._keras_history[0])
+        for n in order:
+            if n["inputs"] is not None and not any(n["layer"] is l for l in layers):
+                layers.append(n["layer"])
+        object.__setattr__(self, "_layers", layers)
+        self.built = True
+        self._output_dtypes = [t.dtype for t in flat_out]
+
+    @property
+    def inputs(self):
+        return None if self._graph is None else _flatten(self._graph["inputs"])
+
+    @property
+    def outputs(self):
+        return None if self._graph is None else _flatten(self._graph["outputs"])
+
+    @property
+    def input(self):
+        return None if self._graph is None else self._graph["inputs"]
+
+    @property
+    def output(self):
+        return None if self._graph is None else self._graph["outputs"]
+
+    @property
+    def input_shape(self):
+        ins = self.inputs
+        if not ins:
+            raise AttributeError(f"Model {self.name!r} has no defined input shape yet")
+        return ins[0].shape if len(ins) == 1 else [t.shape for t in ins]
+
+    @property
+    def output_shape(self):
+        outs = self.outputs
+        if not outs:
+            raise AttributeError(f"Model {self.name!r} has no defined output shape yet: call "
+                                 "it on data, or give its first layer an input shape")
+        return outs[0].shape if len(outs) == 1 else [t.shape for t in outs]
+
+    @property
+    def output_names(self):
+        outs = self.outputs
+        if not outs:
+            return ["output_1"]
+        names = []
+        for t in outs:
+            n = t._keras_history[0].name
+            names.append(n if n not in names else f"{n}_{len(names)}")
+        return names
+
+    def _feed(self, inputs):
+        """The input values in the order of the graph's input tensors."""
+        spec = self._graph["inputs"]
+        flat_in = _flatten(spec)
+        if isinstance(inputs, dict) and not isinstance(spec, dict):
+            names = [t._keras_history[0].name for t in flat_in]
+            missing = [n for n in names if n not in inputs]
+            if missing:
+                raise ValueError(f"Model {self.name!r}: missing input(s) {missing}; the inputs "
+                                 f"are named {names}")
+            return [inputs[n] for n in names]
+        if isinstance(spec, dict) and isinstance(inputs, dict):
+            return [inputs[k] for k in spec]
+        vals = _flatten(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        if len(vals) != len(flat_in):
+            raise ValueError(f"Model {self.name!r} expects {len(flat_in)} input(s), got "
+                             f"{len(vals)}")
+        return vals
+
+    def _run_graph(self, inputs, training=None):
+        flat_in = _flatten(self._graph["inputs"])
+        values = {}
+        for kt, v in zip(flat_in, self._feed(inputs)):
+            x = v if isinstance(v, Tensor) else Tensor(as_array(v))
+            want = tuple(kt.shape)
+            got = tuple(x.shape)
+            if len(got) != len(want) or any(w is not None and w != g
+                                            for w, g in zip(want, got)):
+                raise ValueError(f"Input {kt._keras_history[0].name!r} of model {self.name!r} "
+                                 f"expects shape {want}, got {got}")
+            values[id(kt)] = x
+        for node in self._graph["nodes"]:
+            layer = node["layer"]
+            args = _map(lambda t: values[id(t)] if isinstance(t, KerasTensor) else t,
+                        node["inputs"])
+            kw = dict(node["kwargs"])
+            if training is not None and layer._call_has_training and kw.get("training") is None:
+                kw["training"] = training
+            out = layer(args, *node["args"], **kw)
+            for kt, o in zip(_flatten(node["outputs"]), _flatten(out)):
+                values[id(kt)] = o
+        return _map(lambda t: values[id(t)], self._graph["outputs"])
+
+    def call(self, inputs, training=None, mask=None):
+        if self._graph is None:
+            raise NotImplementedError(f"Model {type(self).__name__!r} must define "
+                                      "call(inputs, training=False), or be built from "
+                                      "Model(inputs, outputs)")
+        return self._run_graph(inputs, training)
+
+    def build(self, input_shape):
+        if self._graph is None and type(self).call is not Model.call:
+            shapes = input_shape
+            dummy = _map_shape_zeros(shapes, self.dtype)
+            self.call(dummy)
+        self.built = True
+
+    def compute_output_shape(self, input_shape):
+        if self._graph is not None:
+            return _map(lambda t: t.shape, self._graph["outputs"])
+        return super().compute_output_shape(input_shape)
+
+    # ---------------------------------------------------------------- introspection
+    def get_layer(self, name=None, index=None):
+        layers = self.layers
+        if index is not None:
+            if not -len(layers) <= index < len(layers):
+                raise ValueError(f"get_layer: index {index} is out of range for a model with "
+                                 f"{len(layers)} layers")
+            return layers[index]
+        for layer in layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"No such layer: {name!r}. Existing layers are: "
+                         f"{[l.name for l in layers]}")
+
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
+                show_trainable=False):
+        """Print the layer table (name and type, output shape, parameters) and totals."""
+        from fastkeras.models.summary import summary_lines
+
+        out = print_fn or print
+        for line in summary_lines(self, line_length or 65):
+            out(line)
+
+    def get_config(self):
+        if self._graph is None:
+            return {"name": self.name, "trainable": self.trainable}
+        from fastkeras.models.summary import graph_config
+
+        return graph_config(self)
+
+
+def _map_shape_zeros(shapes, dtype):
+    if isinstance(shapes, tuple) and all(d is None or isinstance(d, (int, np.integer))
+                                         for d in shapes):
+        return np.zeros(tuple(1 if d is None else d for d in shapes), dtype)
+    if isinstance(shapes, (list, tuple)):
+        return [_map_shape_zeros(s, dtype) for s in shapes]
+    raise TypeError(f"not a shape: {shapes!r}")
+
+
+Functional = Model
+
+
+class Sequential(Model):
+    """A linear stack of layers (keras.Sequential): a list, or ``add`` one by one; the
+    first layer's ``input_shape`` (or an ``Input``) fixes the input, else the model is
+    built on the first data it sees."""
+
+    def __init__(self, layers=None, name=None, trainable=True):
+        super().__init__(name=name or _unique_name("sequential"), trainable=trainable)
+        self._input_kt = None
+        self._seq = []
+        object.__setattr__(self, "_layers", [])
+        for layer in layers or []:
+            self.add(layer)
+
+    @property
+    def layers(self):
+        return list(self._seq)
+
+    def add(self, layer):
+        """Append a layer (or an ``Input``, which fixes the model's input shape)."""
+        if isinstance(layer, KerasTensor):
+            if self._input_kt is not None or self._seq:
+                raise ValueError("Sequential: an Input can only be the first thing added")
+            self._input_kt = layer
+            return
+        if isinstance(layer, InputLayer):
+            return self.add(layer.output)
+        if not isinstance(layer, Layer):
+            raise TypeError(f"Sequential.add expects a Layer, got {type(layer).__name__}")
+        if any(layer is l for l in self._seq):
+            raise ValueError(f"Layer {layer.name!r} is already in the model")
+        if any(layer.name == l.name for l in self._seq):
+            raise ValueError(f"All layers added to a Sequential model should have unique "
+                             f"names. Name {layer.name!r} is already the name of a layer in "
+                             f"this model")
+        if not self._seq and self._input_kt is None and layer._batch_input_shape is not None:
+            from fastkeras.layers.base import Input
+
+            self._input_kt = Input(batch_shape=layer._batch_input_shape,
+                                   dtype=layer.dtype)
+        self._seq.append(layer)
+        self._layers.append(layer)
+        self._rebuild()
+
+    def pop(self):
+        """Remove the last layer."""
+        if not self._seq:
+            raise TypeError("There are no layers in the model")
+        layer = self._seq.pop()
+        self._layers.remove(layer)
+        self._rebuild()
+        return layer
+
+    def _rebuild(self):
+        self._graph = None
+        if self._input_kt is None or not self._seq:
+            return
+        x = self._input_kt
+        for layer in self._seq:
+            x = layer(x)
+            if isinstance(x, (list, tuple)) and len(x) == 1:
+                x = x[0]
+        self._graph = {"inputs": self._input_kt, "outputs": x, "nodes": None}
+        self._output_dtypes = [t.dtype for t in _flatten(x)]
+        self.built = True
+
+    def build(self, input_shape=None):
+        if self._graph is None and input_shape is not None and self._seq:
+            from fastkeras.layers.base import Input
+
+            self._input_kt = Input(batch_shape=(None,) + tuple(input_shape[1:]))
+            self._rebuild()
+        self.built = True
+
+    def call(self, inputs, training=None, mask=None):
+        if self._graph is None and self._input_kt is None and self._seq:
+            shape = as_array(inputs).shape if not isinstance(inputs, Tensor) else inputs.shape
+            self.build(shape)
+        x = inputs
+        for layer in self._seq:
+            kw = {"training": training} if training is not None and layer._call_has_training \
+                else {}
+            x = layer(x, **kw)
+        return x
+
+    def get_config(self):
+        from fastkeras.models.summary import sequential_config
+
+        return sequential_config(self)
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from fastkeras.models.summary import sequential_from_config
+
+        return sequential_from_config(cls, config, custom_objects)
