@@ -1,5 +1,7 @@
 """fastkeras.regularizers: L1, L2, L1L2 (keras.regularizers); their values are added
 to the training loss, differentiably (fastkeras ops)."""
+import numpy as np
+
 from fastkeras import ops as _ops
 from fastkeras._serialization import Family
 
@@ -35,11 +37,14 @@ class L1L2(Regularizer):
         self.l1, self.l2 = _coef(l1, "l1"), _coef(l2, "l2")
 
     def __call__(self, x):
+        # Keras casts the coefficients with ops.cast, through a float32 tensor: a float64
+        # weight sees float32-rounded coefficients there too
         out = 0.0
         if self.l1:
-            out = _ops.multiply(self.l1, _ops.sum(_ops.abs(x)))
+            out = _ops.multiply(float(np.float32(self.l1)), _ops.sum(_ops.abs(x)))
         if self.l2:
-            out = _ops.add(out, _ops.multiply(self.l2, _ops.sum(_ops.square(x))))
+            out = _ops.add(out, _ops.multiply(float(np.float32(self.l2)),
+                                              _ops.sum(_ops.square(x))))
         return out
 
     def get_config(self):

@@ -219,8 +219,18 @@ class Layer:
 
     @property
     def weights(self):
-        """Trainable weights first, then the others (Keras' order)."""
-        return self.trainable_weights + self.non_trainable_weights
+        """This layer's own weights (trainable first), then each sub-layer's weights in
+        turn (Keras 3's order, the order of get_weights / set_weights)."""
+        own = self._own_vars()
+        out = [w for w in own if w.trainable and self.trainable] + \
+            [w for w in own if not (w.trainable and self.trainable)]
+        seen = {id(w) for w in out}
+        for layer in self._layers:
+            for w in layer.weights:
+                if id(w) not in seen:
+                    seen.add(id(w))
+                    out.append(w)
+        return out
 
     @property
     def variables(self):

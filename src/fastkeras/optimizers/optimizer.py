@@ -100,6 +100,8 @@ class Optimizer:
         # every apply() call counts here; `iterations` divides by the accumulation steps
         self._iterations = Variable(np.int64(0), trainable=False, name="iteration",
                                     dtype="int64")
+        # Keras keeps the learning rate in a variable of floatx (at construction time)
+        self._lr_dtype = np.float64 if config.floatx() == "float64" else np.float32
         self._set_lr(learning_rate)
         self.built = False
         self._variables = []
@@ -129,7 +131,7 @@ class Optimizer:
         else:
             v = _check_float(as_array(value) if isinstance(value, Tensor) else value,
                              "learning_rate", allow_none=False)
-            self._learning_rate = float(np.float32(v))  # Keras keeps it in a float32 variable
+            self._learning_rate = float(self._lr_dtype(v))
 
     def _current_lr(self):
         lr = self._learning_rate
@@ -139,7 +141,7 @@ class Optimizer:
             value = lr()
         else:
             return lr
-        value = float(np.float32(as_array(value)))
+        value = float(self._lr_dtype(as_array(value)))
         if math.isnan(value):
             raise ValueError("the learning rate schedule returned NaN")
         return value
@@ -147,7 +149,7 @@ class Optimizer:
     @property
     def learning_rate(self):
         """The learning rate for the current step (a schedule is evaluated at `iterations`)."""
-        return np.float32(self._current_lr())
+        return self._lr_dtype(self._current_lr())
 
     @learning_rate.setter
     def learning_rate(self, value):
