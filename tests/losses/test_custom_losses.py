@@ -109,29 +109,86 @@ class _Floatx64:
         fk.config.set_floatx(self.old)
 
 
-@pytest.mark.parametrize("dtype,rtol", [("float32", 1e-6), ("float64", 1e-12)])
-@pytest.mark.parametrize("name,kwargs", [
+CLASSES = {
+    "binary_crossentropy": "BinaryCrossentropy", "mean_squared_error": "MeanSquaredError",
+    "mean_absolute_error": "MeanAbsoluteError",
+    "mean_absolute_percentage_error": "MeanAbsolutePercentageError",
+    "mean_squared_logarithmic_error": "MeanSquaredLogarithmicError", "huber": "Huber",
+    "log_cosh": "LogCosh", "hinge": "Hinge", "squared_hinge": "SquaredHinge",
+    "categorical_hinge": "CategoricalHinge", "kl_divergence": "KLDivergence",
+    "poisson": "Poisson", "cosine_similarity": "CosineSimilarity",
+    "binary_focal_crossentropy": "BinaryFocalCrossentropy",
+    "categorical_focal_crossentropy": "CategoricalFocalCrossentropy",
+}
+CASES = [
     ("binary_crossentropy", {}), ("binary_crossentropy", {"from_logits": True}),
     ("binary_crossentropy", {"label_smoothing": 0.2}), ("mean_squared_error", {}),
     ("mean_absolute_error", {}), ("mean_absolute_percentage_error", {}),
-    ("mean_squared_logarithmic_error", {}),
-])
-def test_elementwise_losses_match_keras(tf, rng, name, kwargs, dtype, rtol):
+    ("mean_squared_logarithmic_error", {}), ("huber", {}), ("huber", {"delta": 0.3}),
+    ("log_cosh", {}), ("hinge", {}), ("squared_hinge", {}), ("categorical_hinge", {}),
+    ("kl_divergence", {}), ("poisson", {}), ("cosine_similarity", {}),
+    ("binary_focal_crossentropy", {}),
+    ("binary_focal_crossentropy", {"apply_class_balancing": True, "from_logits": True,
+                                   "label_smoothing": 0.1}),
+    ("categorical_focal_crossentropy", {}),
+    ("categorical_focal_crossentropy", {"from_logits": True, "label_smoothing": 0.1,
+                                        "gamma": 1.5}),
+]
+
+
+def _loss_data(rng, name, kwargs, dtype):
+    if name in ("kl_divergence", "categorical_focal_crossentropy", "categorical_hinge"):
+        y_true = np.eye(3)[rng.integers(0, 3, 5)].astype(dtype)
+    elif name == "mean_absolute_percentage_error":  # zeros in y_true: 1 / epsilon slopes
+        y_true = rng.uniform(0.5, 1.5, size=(5, 3)).astype(dtype)
+    else:
+        y_true = (rng.uniform(size=(5, 3)) > 0.4).astype(dtype)
+    y_pred = rng.uniform(0.01, 0.99, size=(5, 3)).astype(dtype)
+    if kwargs.get("from_logits") or name in ("hinge", "squared_hinge", "huber", "log_cosh",
+                                             "cosine_similarity"):
+        y_pred = (rng.normal(size=(5, 3)) * 2).astype(dtype)
+    return y_true, y_pred
+
+
+@pytest.mark.parametrize("dtype,rtol", [("float32", 1e-6), ("float64", 1e-12)])
+@pytest.mark.parametrize("name,kwargs", CASES)
+def test_losses_match_keras(tf, rng, name, kwargs, dtype, rtol):
     import keras
 
-    y_true = (rng.uniform(size=(5, 3)) > 0.4).astype(dtype)
-    y_pred = rng.uniform(0.01, 0.99, size=(5, 3)).astype(dtype)
-    if kwargs.get("from_logits"):
-        y_pred = rng.normal(size=(5, 3)).astype(dtype) * 4
+    y_true, y_pred = _loss_data(rng, name, kwargs, dtype)
     ref = np.asarray(getattr(keras.losses, name)(y_true, y_pred, **kwargs))
     got = getattr(fk.losses, name)(y_true, y_pred, **kwargs).numpy()
-    np.testing.assert_allclose(got, ref, rtol=rtol, atol=rtol * 1e-3)
-    cls = {"binary_crossentropy": "BinaryCrossentropy", "mean_squared_error": "MeanSquaredError",
-           "mean_absolute_error": "MeanAbsoluteError",
-           "mean_absolute_percentage_error": "MeanAbsolutePercentageError",
-           "mean_squared_logarithmic_error": "MeanSquaredLogarithmicError"}[name]
+    np.testing.assert_allclose(got, ref, rtol=rtol * 5, atol=rtol * 1e-3)
+    cls = CLASSES[name]
     w = rng.uniform(size=5).astype(dtype)
-    ref_c = np.asarray(getattr(keras.losses, cls)(dtype=dtype, **kwargs)(y_true, y_pred, w))
-    got_c = getattr(fk.losses, cls)(dtype=dtype, **kwargs)(y_true, y_pred, w).numpy()
-    np.testing.assert_allclose(got_c, ref_c, rtol=rtol * 10)
+    for red in ("sum_over_batch_size", "sum", "none"):
+        ref_c = np.asarray(getattr(keras.losses, cls)(dtype=dtype, reduction=red, **kwargs)(
+            y_true, y_pred, w))
+        got_c = getattr(fk.losses, cls)(dtype=dtype, reduction=red, **kwargs)(
+            y_true, y_pred, w).numpy()
+        np.testing.assert_allclose(got_c, ref_c, rtol=rtol * 10, atol=rtol * 1e-3)
     assert fk.losses.get(name) is getattr(fk.losses, name)
+    assert type(fk.losses.get(cls)).__name__ == cls
+
+
+@pytest.mark.parametrize("name,kwargs", CASES)
+def test_loss_gradients_by_finite_differences(rng, name, kwargs):
+    from _gradcheck import check
+
+    y_true, y_pred = _loss_data(rng, name, kwargs, "float64")
+    old = fk.config.floatx()
+    fk.config.set_floatx("float64")
+    try:
+        check(lambda v: getattr(fk.losses, name)(y_true, v, **kwargs), y_pred, rtol=1e-5,
+              atol=1e-7)
+    finally:
+        fk.config.set_floatx(old)
+
+
+def test_loss_aliases():
+    L = fk.losses
+    assert L.mse is L.mean_squared_error and L.MAE is L.mean_absolute_error
+    assert L.kld is L.kl_divergence and L.kullback_leibler_divergence is L.kl_divergence
+    assert L.get("logcosh") is L.log_cosh and L.get("mape") is L.mean_absolute_percentage_error
+    with pytest.raises(ValueError, match="Could not interpret loss identifier"):
+        L.get("nope")

@@ -20,7 +20,13 @@ from fastkeras.losses.regression import (
     mean_squared_logarithmic_error,
 )
 
+from fastkeras.losses import more as _more
+from fastkeras.losses.more import *  # noqa: F401,F403  (names in more.__all__)
+
 mse = MSE = mean_squared_error
+kld = KLD = kullback_leibler_divergence = kl_divergence
+logcosh = log_cosh
+huber_loss = huber
 mae = MAE = mean_absolute_error
 mape = MAPE = mean_absolute_percentage_error
 msle = MSLE = mean_squared_logarithmic_error
@@ -34,6 +40,8 @@ __all__ = [
     "categorical_crossentropy",
     "sparse_categorical_crossentropy",
     *_regression.__all__,
+    *_more.__all__,
+    "mse", "mae", "mape", "msle", "kld", "logcosh", "kullback_leibler_divergence",
     "get",
     "serialize",
     "deserialize",
@@ -45,6 +53,9 @@ _BY_NAME = {
     "CategoricalCrossentropy": CategoricalCrossentropy,
     "SparseCategoricalCrossentropy": SparseCategoricalCrossentropy,
     **{name: getattr(_regression, name) for name in _regression.__all__},
+    **{name: getattr(_more, name) for name in _more.__all__},
+    "kld": kl_divergence, "kullback_leibler_divergence": kl_divergence, "logcosh": log_cosh,
+    "huber_loss": huber,
     "mse": mean_squared_error, "mae": mean_absolute_error,
     "mape": mean_absolute_percentage_error, "msle": mean_squared_logarithmic_error,
 }

@@ -192,3 +192,23 @@ class LossFunctionWrapper(Loss):
         config = super().get_config()
         config.update(self._fn_kwargs)
         return config
+
+
+def loss_class(cls_name, fn, default_name, **defaults):
+    """A LossFunctionWrapper subclass for fn whose constructor takes fn's keyword
+    arguments (positionally too, in the given order) plus reduction / name / dtype."""
+    params = list(defaults)
+
+    def __init__(self, *args, reduction="sum_over_batch_size", name=default_name, dtype=None,
+                 **kwargs):
+        cfg = dict(defaults)
+        cfg.update(zip(params, args))
+        unknown = set(kwargs) - set(params)
+        if unknown:
+            raise TypeError(f"{cls_name}: unexpected argument(s) {sorted(unknown)}")
+        cfg.update(kwargs)
+        LossFunctionWrapper.__init__(self, fn, reduction=reduction, name=name, dtype=dtype,
+                                     **cfg)
+
+    return type(cls_name, (LossFunctionWrapper,), {"__init__": __init__,
+                                                   "__doc__": f"Loss class of {fn.__name__}."})

@@ -2,7 +2,7 @@
 ops so that they differentiate and compose (the documents' focal loss uses
 binary_crossentropy inside a custom loss)."""
 from fastkeras import ops
-from fastkeras.losses.loss import LossFunctionWrapper
+from fastkeras.losses.loss import loss_class
 from fastkeras.ops.tensor import convert_to_tensor
 
 __all__ = [
@@ -66,26 +66,13 @@ def mean_squared_logarithmic_error(y_true, y_pred):
     return ops.mean(ops.square(ops.subtract(a, b)), axis=-1)
 
 
-class BinaryCrossentropy(LossFunctionWrapper):
-    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1,
-                 reduction="sum_over_batch_size", name="binary_crossentropy", dtype=None):
-        super().__init__(binary_crossentropy, reduction=reduction, name=name, dtype=dtype,
-                         from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
-
-
-def _wrapper(cls_name, fn, default_name):
-    def __init__(self, reduction="sum_over_batch_size", name=default_name, dtype=None):
-        LossFunctionWrapper.__init__(self, fn, reduction=reduction, name=name, dtype=dtype)
-
-    return type(cls_name, (LossFunctionWrapper,), {"__init__": __init__,
-                                                   "__doc__": f"Loss class of {fn.__name__}."})
-
-
-MeanSquaredError = _wrapper("MeanSquaredError", mean_squared_error, "mean_squared_error")
-MeanAbsoluteError = _wrapper("MeanAbsoluteError", mean_absolute_error, "mean_absolute_error")
-MeanAbsolutePercentageError = _wrapper("MeanAbsolutePercentageError",
+BinaryCrossentropy = loss_class("BinaryCrossentropy", binary_crossentropy, "binary_crossentropy",
+                                from_logits=False, label_smoothing=0.0, axis=-1)
+MeanSquaredError = loss_class("MeanSquaredError", mean_squared_error, "mean_squared_error")
+MeanAbsoluteError = loss_class("MeanAbsoluteError", mean_absolute_error, "mean_absolute_error")
+MeanAbsolutePercentageError = loss_class("MeanAbsolutePercentageError",
                                        mean_absolute_percentage_error,
                                        "mean_absolute_percentage_error")
-MeanSquaredLogarithmicError = _wrapper("MeanSquaredLogarithmicError",
+MeanSquaredLogarithmicError = loss_class("MeanSquaredLogarithmicError",
                                        mean_squared_logarithmic_error,
                                        "mean_squared_logarithmic_error")
