@@ -280,8 +280,13 @@ class TrainingMixin:
                         m.name = f"{name}_{m.name}"
                 return out
 
+            mets, wmets = metric_list(a["metrics"]), metric_list(a["weighted_metrics"])
+            taken = {m.name for m in mets}
+            for m in wmets:  # tf.keras: a weighted twin of a metric is "weighted_<name>"
+                if m.name in taken:
+                    m.name = f"weighted_{m.name}"
             outs.append((name, losses[i], float(weights[i] if weights[i] is not None else 1.0),
-                         metric_list(a["metrics"]), metric_list(a["weighted_metrics"])))
+                         mets, wmets))
         self._compiled_outputs = outs
         if len(names) > 1:
             from fastkeras.metrics import Mean
