@@ -169,3 +169,22 @@ def test_sequential_add_pop_weights_and_config():
     assert not deferred.built
     deferred(np.zeros((2, 7), "float32"))
     assert deferred.built and deferred.count_params() == 24 + 4
+
+
+def test_plot_model(tmp_path):
+    pytest.importorskip("matplotlib")
+    from fastkeras.utils.plotting import model_graph
+
+    a, b = keras.Input(shape=(4,), name="a"), keras.Input(shape=(4,), name="b")
+    shared = layers.Dense(3, name="shared")
+    out = layers.Dense(2, name="head")(layers.Concatenate()([shared(a), shared(b)]))
+    model = keras.Model([a, b], out)
+    nodes, edges = model_graph(model)
+    names = [n[0].name for n in nodes]
+    assert names[:3] == ["a", "b", "shared"] and names[4] == "head"
+    assert (0, 2) in edges and (1, 2) in edges and (2, 3) in edges and (3, 4) in edges
+    path = keras.utils.plot_model(model, str(tmp_path / "model.png"), show_shapes=True)
+    assert (tmp_path / "model.png").stat().st_size > 1000 and path.endswith("model.png")
+    seq = keras.Sequential([layers.Dense(8, input_shape=(32,)), layers.Dense(4)])
+    keras.utils.plot_model(seq, str(tmp_path / "seq.jpg"), show_shapes=True)
+    assert (tmp_path / "seq.jpg").stat().st_size > 1000

@@ -4,8 +4,9 @@ import numpy as np
 from fastkeras import _rng
 from fastkeras.ops.tensor import as_array
 from fastkeras.models.training import Sequence
+from fastkeras.utils.plotting import plot_model
 
-__all__ = ["to_categorical", "set_random_seed", "normalize", "Sequence"]
+__all__ = ["to_categorical", "set_random_seed", "normalize", "Sequence", "plot_model"]
 
 
 def set_random_seed(seed):
