@@ -534,3 +534,109 @@ WORKLOADS += [
              bytes_moved=5 * 4096 * 1024 * 4)  # read x, write y; read x and g, write dx
     for which in ("sigmoid", "gelu")
 ]
+
+
+# ---------------------------------------------------------------------------- models
+def _mlp_model(lib):
+    L = lib.layers
+    return lib.Sequential([lib.Input(shape=(784,)), L.Dense(128, activation="relu"),
+                           L.Dense(64, activation="relu"), L.Dense(10, activation="softmax")])
+
+
+def make_mlp_epoch(n=60000):
+    """One epoch of fit() on n x 784 random data, batch 128, Adam, sparse cross-entropy."""
+    rng = np.random.default_rng(7)
+    x = rng.random((n, 784), dtype=np.float32)
+    y = rng.integers(0, 10, n)
+    impls = {}
+    tf = _tf()
+    if tf is not None:
+        ref = _mlp_model(tf.keras)
+        ref.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                    metrics=["accuracy"])
+        ref.fit(x[:256], y[:256], batch_size=128, epochs=1, verbose=0)  # trace outside timing
+        impls["tensorflow"] = lambda: ref.fit(x, y, batch_size=128, epochs=1, verbose=0)
+    import fastkeras as fk
+
+    ours = _mlp_model(fk)
+    ours.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    impls["fastkeras"] = lambda: ours.fit(x, y, batch_size=128, epochs=1, verbose=0)
+    return impls
+
+
+def _digits_model(lib):
+    L = lib.layers
+    return lib.Sequential([
+        lib.Input(shape=(8, 8, 1)), L.Conv2D(32, 3, padding="same", activation="relu"),
+        L.Conv2D(32, 3, padding="same", activation="relu"), L.MaxPooling2D(2),
+        L.Conv2D(64, 3, padding="same", activation="relu"), L.GlobalAveragePooling2D(),
+        L.Dropout(0.2), L.Dense(10, activation="softmax")])
+
+
+def make_digits_epoch():
+    """One epoch of the quick-start CNN on scikit-learn's digits (1437 images, batch 32)."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x = (d.images / 16.0).astype(np.float32)[..., None][:1437]
+    y = d.target[:1437]
+    impls = {}
+    tf = _tf()
+    if tf is not None:
+        ref = _digits_model(tf.keras)
+        ref.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                    metrics=["accuracy"])
+        ref.fit(x[:64], y[:64], batch_size=32, epochs=1, verbose=0)
+        impls["tensorflow"] = lambda: ref.fit(x, y, batch_size=32, epochs=1, verbose=0)
+    import fastkeras as fk
+
+    ours = _digits_model(fk)
+    ours.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    impls["fastkeras"] = lambda: ours.fit(x, y, batch_size=32, epochs=1, verbose=0)
+    return impls
+
+
+def make_mlp_latency(batch):
+    """Inference latency of the MLP on one batch (warm)."""
+    rng = np.random.default_rng(8)
+    x = rng.random((batch, 784), dtype=np.float32)
+    impls = {}
+    import fastkeras as fk
+
+    ours = _mlp_model(fk)
+    ws = ours.get_weights()
+
+    def numpy_matmuls():
+        h = np.maximum(x @ ws[0] + ws[1], 0)
+        h = np.maximum(h @ ws[2] + ws[3], 0)
+        z = h @ ws[4] + ws[5]
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    impls["numpy matmuls"] = numpy_matmuls
+    tf = _tf()
+    if tf is not None:
+        ref = _mlp_model(tf.keras)
+        ref.set_weights(ws)
+        fn = tf.function(lambda t: ref(t, training=False))
+        tx = tf.constant(x)
+        fn(tx)
+        ref.predict(x, verbose=0)
+        impls["tensorflow predict"] = lambda: ref.predict(x, verbose=0)
+        impls["tensorflow model(x)"] = lambda: ref(tx, training=False)
+        impls["tensorflow tf.function"] = lambda: fn(tx)
+    impls["fastkeras predict"] = lambda: ours.predict(x, verbose=0)
+    impls["fastkeras model(x)"] = lambda: ours(x)
+    return impls
+
+
+WORKLOADS += [
+    Workload("MLP 784-128-64-10 fit, one epoch of 60000 (batch 128)", make_mlp_epoch,
+             cold=False, repeats=3),
+    Workload("digits CNN fit, one epoch of 1437 8x8 images (batch 32)", make_digits_epoch,
+             cold=False, repeats=5),
+    Workload("MLP 784-128-64-10 inference latency, batch 1 (warm)",
+             lambda: make_mlp_latency(1), cold=False, reference="fastkeras model(x)"),
+    Workload("MLP 784-128-64-10 inference latency, batch 32 (warm)",
+             lambda: make_mlp_latency(32), cold=False, reference="fastkeras model(x)"),
+]

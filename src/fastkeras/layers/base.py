@@ -143,7 +143,11 @@ class Layer:
             dt = dtype.get("config", {}).get("name", "float32")
         if dt == "mixed_float16" or dt == "mixed_bfloat16":
             dt = "float32"
-        self._dtype = np.dtype(dt) if dt is not None else None
+        # fixed at construction, as a Keras dtype policy is (floatx at this moment)
+        if dt is None:
+            dt = config.floatx() if config.floatx() != "bfloat16" else "float32"
+        self._dtype = np.dtype(dt)
+        self._dtype_name = self._dtype.name
         self.autocast = autocast
         self.activity_regularizer = regularizers.get(activity_regularizer)
         self.input_spec = None
@@ -174,8 +178,7 @@ class Layer:
     @property
     def dtype(self):
         """The layer's variable / compute dtype (floatx by default)."""
-        return (self._dtype or np.dtype(config.floatx() if config.floatx() != "bfloat16"
-                                        else "float32")).name
+        return self._dtype_name
 
     @property
     def compute_dtype(self):
@@ -370,8 +373,9 @@ class Layer:
             return x
         if not isinstance(x, Tensor):
             x = Tensor(as_array(x))
-        if self.autocast and x.dtype.kind == "f" and x.dtype != np.dtype(self.compute_dtype):
-            x = ops.cast(x, self.compute_dtype)
+        dt = x._value.dtype
+        if self.autocast and dt.kind == "f" and dt != self._dtype:
+            x = ops.cast(x, self._dtype)
         return x
 
     def __call__(self, *args, **kwargs):
@@ -380,16 +384,23 @@ class Layer:
                 raise TypeError(f"Layer {self.name!r} was called without inputs")
             args = (kwargs.pop("inputs"),)
         raw = args[0]
-        inputs = _map(self._convert, raw)
+        single = isinstance(raw, (Tensor, np.ndarray))
+        if single:  # the common case, without walking a structure
+            inputs = self._convert(raw)
+            mask = kwargs.get("mask")
+            if mask is None and isinstance(raw, Tensor):
+                mask = raw._keras_mask
+        else:
+            inputs = _map(self._convert, raw)
+            if any(isinstance(t, KerasTensor) for t in _flatten(inputs)):
+                return self._symbolic_call((inputs,) + args[1:], kwargs)
+            mask = kwargs.get("mask")
+            if mask is None:  # the masks previous layers attached to the inputs
+                masks = _map(lambda t: getattr(t, "_keras_mask", None), raw)
+                flat = _flatten(masks)
+                mask = None if all(m is None for m in flat) else (
+                    masks if isinstance(raw, (list, tuple)) else flat[0])
         args = (inputs,) + args[1:]
-        if any(isinstance(t, KerasTensor) for t in _flatten(inputs)):
-            return self._symbolic_call(args, kwargs)
-        mask = kwargs.get("mask")
-        if mask is None:  # the mask a previous layer attached to the inputs
-            masks = _map(lambda t: getattr(t, "_keras_mask", None), raw)
-            flat = _flatten(masks)
-            mask = None if all(m is None for m in flat) else (
-                masks if isinstance(raw, (list, tuple)) else flat[0])
         if mask is not None and self._call_has_mask:
             kwargs["mask"] = mask
         if self._call_has_training and kwargs.get("training") is None:
@@ -400,9 +411,11 @@ class Layer:
             kwargs.pop("training", None)
         if not self._call_has_mask:
             kwargs.pop("mask", None)
-        self._maybe_build(inputs)
-        self._check_input(inputs)
-        self._losses = []
+        if not self.built:
+            self._maybe_build(inputs)
+        if self.input_spec is not None:
+            self._check_input(inputs)
+        object.__setattr__(self, "_losses", [])
         outputs = self.call(*args, **kwargs)
         if self.activity_regularizer is not None:
             for out in _flatten(outputs):
@@ -411,7 +424,9 @@ class Layer:
                     if out.ndim > 0 and out.shape[0]:
                         loss = ops.divide(loss, out.shape[0])
                     self.add_loss(loss)
-        out_mask = self.compute_mask(inputs, mask)
+        out_mask = self.compute_mask(inputs, mask) if (mask is not None or
+                                                       type(self).compute_mask is not
+                                                       Layer.compute_mask) else None
         if out_mask is not None:
             outs = _flatten(outputs)
             omasks = out_mask if isinstance(out_mask, (list, tuple)) else [out_mask] * len(outs)

@@ -7,7 +7,8 @@ import numpy as np
 from fastkeras import _rng, activations, constraints, initializers, regularizers
 from fastkeras import ops
 from fastkeras.layers.base import InputSpec, Layer
-from fastkeras.ops.tensor import as_array
+from fastkeras.ops import tape as _tape
+from fastkeras.ops.tensor import Tensor, as_array
 
 __all__ = ["Dense", "Activation", "Dropout", "Flatten", "Reshape", "Permute", "RepeatVector",
            "Lambda", "Embedding", "Identity", "Masking"]
@@ -69,9 +70,16 @@ class Dense(Layer):
         self.built = True
 
     def call(self, inputs):
-        y = ops.matmul(inputs, self.kernel)
-        if self.bias is not None:
-            y = ops.add(y, self.bias)
+        if not _tape.is_recording():  # inference: one product, the bias added in place
+            v = np.matmul(inputs._value if isinstance(inputs, Tensor) else as_array(inputs),
+                          self.kernel._value)
+            if self.bias is not None:
+                v += self.bias._value
+            y = Tensor(v)
+        else:
+            y = ops.matmul(inputs, self.kernel)
+            if self.bias is not None:
+                y = ops.add(y, self.bias)
         return self.activation(y) if self.activation is not activations.linear else y
 
     def compute_output_shape(self, input_shape):
