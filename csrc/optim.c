@@ -5,7 +5,7 @@
 
 /* Elements per work item, and below how many elements a call stays on one thread. */
 #define FK_OPTIM_BLOCK 16384
-#define FK_OPTIM_GRAIN 65536
+#define FK_OPTIM_GRAIN (1 << 20) /* ~0.5 ms of work on one core: below, a parallel region costs more (wake-ups, and contention with a BLAS pool that is still spinning) */
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
 #define FK_CLONES __attribute__((target_clones("arch=skylake-avx512", "avx2", "default")))
