@@ -188,3 +188,19 @@ def test_plot_model(tmp_path):
     seq = keras.Sequential([layers.Dense(8, input_shape=(32,)), layers.Dense(4)])
     keras.utils.plot_model(seq, str(tmp_path / "seq.jpg"), show_shapes=True)
     assert (tmp_path / "seq.jpg").stat().st_size > 1000
+
+
+def test_functional_config_round_trip():
+    a, b = keras.Input(shape=(4,), name="a"), keras.Input(shape=(3,), name="b")
+    shared = layers.Dense(3, activation="relu", name="shared")
+    h = layers.Concatenate(name="cat")([shared(a), b])
+    out1 = layers.Dense(2, name="out1")(h)
+    out2 = layers.Dense(1, activation="sigmoid", name="out2")(shared(layers.Dense(4)(b)))
+    model = keras.Model([a, b], [out1, out2], name="net")
+    clone = keras.Model.from_config(model.get_config())
+    assert [l.name for l in clone.layers] == [l.name for l in model.layers]
+    clone.set_weights(model.get_weights())
+    xa, xb = np.random.default_rng(0).normal(size=(5, 4)), np.ones((5, 3))
+    for p, q in zip(model.predict([xa, xb], verbose=0), clone.predict([xa, xb], verbose=0)):
+        np.testing.assert_allclose(p, q, rtol=1e-6)
+    assert clone.output_names == ["out1", "out2"]

@@ -214,6 +214,18 @@ class Model(TrainingMixin, Layer):
         return graph_config(self)
 
 
+def _model_from_config(cls, config, custom_objects=None):
+    if "layers" not in config:
+        raise ValueError(f"{cls.__name__}.from_config needs a functional model's config "
+                         "(a subclassed model is rebuilt by its own class)")
+    from fastkeras.models.summary import graph_from_config
+
+    return graph_from_config(cls, config, custom_objects)
+
+
+Model.from_config = classmethod(_model_from_config)
+
+
 def _map_shape_zeros(shapes, dtype):
     if isinstance(shapes, tuple) and all(d is None or isinstance(d, (int, np.integer))
                                          for d in shapes):

@@ -1,7 +1,8 @@
 """Model.summary()'s table and the models' configs."""
 from fastkeras.layers.base import InputLayer, KerasTensor, _flatten
 
-__all__ = ["summary_lines", "graph_config", "sequential_config", "sequential_from_config"]
+__all__ = ["summary_lines", "graph_config", "graph_from_config", "sequential_config",
+           "sequential_from_config"]
 
 
 def _shape_text(shapes):
@@ -69,23 +70,29 @@ def _layer_config(layer):
             "name": layer.name}
 
 
+def _ref(t):
+    """[layer name, node index, tensor index] of a symbolic tensor (Keras' layout)."""
+    layer, node, idx = t._keras_history
+    nodes = [n for n in layer._inbound if n.get("outputs") is not None]
+    return [layer.name, next(i for i, n in enumerate(nodes) if n is node), idx]
+
+
 def graph_config(model):
-    """A functional model's config: its layers and, per call, the layers feeding it."""
+    """A functional model's config: its layers and, per call, the tensors feeding it."""
     layers = []
     for layer in model.layers:
         inbound = []
         for node in layer._inbound:
-            if node.get("inputs") is None:
+            if node.get("inputs") is None or node.get("outputs") is None:
                 continue
-            inbound.append([[t._keras_history[0].name, 0, t._keras_history[2]]
-                            for t in _flatten(node["inputs"]) if isinstance(t, KerasTensor)])
+            inbound.append([_ref(t) for t in _flatten(node["inputs"])
+                            if isinstance(t, KerasTensor)])
         cfg = _layer_config(layer)
         cfg["inbound_nodes"] = inbound
         layers.append(cfg)
     return {"name": model.name, "trainable": model.trainable, "layers": layers,
-            "input_layers": [[t._keras_history[0].name, 0, 0] for t in model.inputs],
-            "output_layers": [[t._keras_history[0].name, 0, t._keras_history[2]]
-                              for t in model.outputs]}
+            "input_layers": [_ref(t) for t in model.inputs],
+            "output_layers": [_ref(t) for t in model.outputs]}
 
 
 def sequential_config(model):
@@ -114,3 +121,46 @@ def sequential_from_config(cls, config, custom_objects=None):
         else:
             model.add(layer_cls.from_config(item["config"]))
     return model
+
+
+def graph_from_config(cls, config, custom_objects=None):
+    """Rebuild a functional model from graph_config: each layer from its config, then
+    each recorded call replayed on the symbolic outputs of the layers feeding it."""
+    created, outputs_of = {}, {}
+    pending = list(config["layers"])
+    for item in pending:
+        layer_cls = _layer_class(item["class_name"], custom_objects)
+        if layer_cls is InputLayer:
+            layer = InputLayer(**item["config"])
+            outputs_of[layer.name] = [[layer.output]]
+        else:
+            layer = layer_cls.from_config(item["config"])
+        created[item["config"].get("name", item.get("name"))] = layer
+    progress = True
+    done = {n for n in outputs_of}
+    while progress:
+        progress = False
+        for item in pending:
+            name = item["config"].get("name", item.get("name"))
+            if name in done:
+                continue
+            calls = item.get("inbound_nodes", [])
+            if all(src in outputs_of and len(outputs_of[src]) > node
+                   for call in calls for src, node, _ in call):
+                layer = created[name]
+                outs = []  # per call, its output tensors
+                for call in calls:
+                    ins = [outputs_of[src][node][idx] for src, node, idx in call]
+                    outs.append(_flatten(layer(ins[0] if len(ins) == 1 else ins)))
+                outputs_of[name] = outs
+                done.add(name)
+                progress = True
+    missing = [i["config"].get("name") for i in pending
+               if i["config"].get("name", i.get("name")) not in done]
+    if missing:
+        raise ValueError(f"Could not rebuild the model graph: layers {missing} have inputs "
+                         "that are not produced by the config's layers")
+    inputs = [outputs_of[n][k][i] for n, k, i in config["input_layers"]]
+    outputs = [outputs_of[n][k][i] for n, k, i in config["output_layers"]]
+    return cls(inputs=inputs[0] if len(inputs) == 1 else inputs,
+               outputs=outputs[0] if len(outputs) == 1 else outputs, name=config.get("name"))
