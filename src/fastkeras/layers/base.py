@@ -352,8 +352,8 @@ class Layer:
         spec = self.input_spec
         if spec is None or isinstance(spec, (list, tuple)):
             return
-        x = _flatten(inputs)[0]
-        shape = _shape_of(x)
+        x = inputs if isinstance(inputs, (Tensor, KerasTensor)) else _flatten(inputs)[0]
+        shape = x.shape if isinstance(x, (Tensor, KerasTensor)) else _shape_of(x)
         if spec.ndim is not None and len(shape) != spec.ndim:
             raise ValueError(f"Input 0 of layer {self.name!r} is incompatible with the layer: "
                              f"expected ndim={spec.ndim}, found ndim={len(shape)}. Full shape "
