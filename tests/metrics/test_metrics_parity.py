@@ -299,26 +299,7 @@ def test_document_custom_metrics_run_as_written():
     myks.update_state(y_true, y_pred)
     assert abs(float(myks.result()) - 0.625) < 1e-7
 
-    class CategoricalTruePositives(keras.metrics.Metric):
-        def __init__(self, name="categorical_true_positives", **kwargs):
-            super(CategoricalTruePositives, self).__init__(name=name, **kwargs)
-            self.true_positives = self.add_weight(name="ctp", initializer="zeros")
-            self.b = self.add_weight(name="b", initializer="random_uniform")
-
-        def update_state(self, y_true, y_pred, sample_weight=None):
-            y_pred = ops.reshape(ops.argmax(y_pred, axis=1), (-1, 1))
-            values = ops.cast(y_true, "int32") == ops.cast(y_pred, "int32")
-            values = ops.cast(values, "float32")
-            if sample_weight is not None:
-                sample_weight = ops.cast(sample_weight, "float32")
-                values = ops.multiply(values, sample_weight)
-            self.true_positives.assign_add(ops.sum(values))
-
-        def result(self):
-            return self.true_positives
-
-        def reset_states(self):
-            self.true_positives.assign(0.0)
+    from _seed_code import CategoricalTruePositives
 
     m = CategoricalTruePositives()
     m.update_state([[1], [0], [2]], [[0.1, 0.8, 0.1], [0.2, 0.7, 0.1], [0.1, 0.2, 0.7]])

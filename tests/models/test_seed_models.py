@@ -157,25 +157,7 @@ def test_seed_002_custom_losses_and_metric_train(mnist_like):
         h = history.history
         assert set(h) == {"loss", "val_loss"} and h["loss"][1] < h["loss"][0]
 
-    class CategoricalTruePositives(keras.metrics.Metric):
-        def __init__(self, name="categorical_true_positives", **kwargs):
-            super(CategoricalTruePositives, self).__init__(name=name, **kwargs)
-            self.true_positives = self.add_weight(name="ctp", initializer="zeros")
-
-        def update_state(self, y_true, y_pred, sample_weight=None):
-            y_pred = ops.reshape(ops.argmax(y_pred, axis=1), (-1, 1))
-            values = ops.cast(y_true, "int32") == ops.cast(y_pred, "int32")
-            values = ops.cast(values, "float32")
-            if sample_weight is not None:
-                sample_weight = ops.cast(sample_weight, "float32")
-                values = ops.multiply(values, sample_weight)
-            self.true_positives.assign_add(ops.sum(values))
-
-        def result(self):
-            return self.true_positives
-
-        def reset_states(self):
-            self.true_positives.assign(0.0)
+    from _seed_code import CategoricalTruePositives
 
     model = _uncompiled_mnist_model()
     model.compile(optimizer=keras.optimizers.RMSprop(learning_rate=1e-3),

@@ -26,6 +26,13 @@ def _channel_axis(fmt):
     return -1 if fmt == "channels_last" else 1
 
 
+def _spatial_config(layer):
+    """The config entries every convolution layer shares."""
+    return dict(kernel_size=layer.kernel_size, strides=layer.strides, padding=layer.padding,
+                data_format=layer.data_format, dilation_rate=layer.dilation_rate,
+                activation=activations.serialize(layer.activation), use_bias=layer.use_bias)
+
+
 class _Conv(Layer):
     rank = 2
     transpose = False
@@ -130,10 +137,7 @@ class _Conv(Layer):
 
     def get_config(self):
         c = super().get_config()
-        c.update(filters=self.filters, kernel_size=self.kernel_size, strides=self.strides,
-                 padding=self.padding, data_format=self.data_format,
-                 dilation_rate=self.dilation_rate,
-                 activation=activations.serialize(self.activation), use_bias=self.use_bias,
+        c.update(filters=self.filters, **_spatial_config(self),
                  **weight_config(self, "kernel", "bias"))
         if self.transpose:
             c["output_padding"] = self.output_padding
@@ -235,10 +239,7 @@ class _DepthwiseConv(Layer):
 
     def get_config(self):
         c = super().get_config()
-        c.update(kernel_size=self.kernel_size, strides=self.strides, padding=self.padding,
-                 depth_multiplier=self.depth_multiplier, data_format=self.data_format,
-                 dilation_rate=self.dilation_rate,
-                 activation=activations.serialize(self.activation), use_bias=self.use_bias,
+        c.update(depth_multiplier=self.depth_multiplier, **_spatial_config(self),
                  **weight_config(self, "depthwise", "bias"))
         return c
 
@@ -313,11 +314,8 @@ class _SeparableConv(Layer):
 
     def get_config(self):
         c = super().get_config()
-        c.update(filters=self.filters, kernel_size=self.kernel_size, strides=self.strides,
-                 padding=self.padding, data_format=self.data_format,
-                 dilation_rate=self.dilation_rate, depth_multiplier=self.depth_multiplier,
-                 activation=activations.serialize(self.activation), use_bias=self.use_bias,
-                 **weight_config(self, "depthwise", "pointwise", "bias"))
+        c.update(filters=self.filters, depth_multiplier=self.depth_multiplier,
+                 **_spatial_config(self), **weight_config(self, "depthwise", "pointwise", "bias"))
         return c
 
 
