@@ -37,3 +37,12 @@ def test_class_forms_reduce_to_the_mean():
         (0.05129331 + 2.3025851) / 2,
         rtol=1e-6,
     )
+
+
+def test_binary_crossentropy_seed_6_1():
+    # the documents: array([0.9162905 , 0.71355796], dtype=float32)
+    y_true = [[0, 1], [0, 0]]
+    y_pred = [[0.6, 0.4], [0.4, 0.6]]
+    loss = keras.losses.binary_crossentropy(y_true, y_pred)
+    assert loss.shape == (2,)
+    assert repr(loss.numpy()) == "array([0.9162905 , 0.71355796], dtype=float32)"
