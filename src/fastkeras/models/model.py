@@ -5,6 +5,7 @@ import numpy as np
 from fastkeras.layers.base import (InputLayer, KerasTensor, Layer, _flatten, _map, _snake,
                                    _unique_name)
 from fastkeras.models.training import TrainingMixin
+from fastkeras.ops import tape as _tape
 from fastkeras.ops.tensor import Tensor, as_array
 
 __all__ = ["Model", "Sequential", "Functional"]
@@ -316,7 +317,15 @@ class Sequential(Model):
             shape = as_array(inputs).shape if not isinstance(inputs, Tensor) else inputs.shape
             self.build(shape)
         x = inputs
-        for layer in self._seq:
+        fast = not training and not _tape.is_recording()
+        for i, layer in enumerate(self._seq):
+            if fast and i and layer.built and layer.activity_regularizer is None and \
+                    type(x) is Tensor and x._keras_mask is None and \
+                    type(layer).compute_mask is Layer.compute_mask:
+                # inference between built layers: the previous layer's output already has
+                # the right dtype and shape, so the call goes straight to `call`
+                x = layer.call(x, training=False) if layer._call_has_training else layer.call(x)
+                continue
             kw = {"training": training} if training is not None and layer._call_has_training \
                 else {}
             x = layer(x, **kw)
