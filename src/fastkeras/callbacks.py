@@ -3,12 +3,21 @@
 The hooks and the ``logs`` dicts follow tf.keras. A CallbackList only dispatches
 the batch hooks that some callback overrides, so hooks nobody uses cost nothing
 per batch."""
+import csv
+import json
+import os
 import sys
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import warnings
 
 import numpy as np
 
-__all__ = ["Callback", "CallbackList", "History", "ProgbarLogger", "Progbar"]
+__all__ = ["Callback", "CallbackList", "History", "ProgbarLogger", "Progbar", "TerminateOnNaN",
+           "EarlyStopping", "ReduceLROnPlateau", "LearningRateScheduler", "CSVLogger",
+           "LambdaCallback", "RemoteMonitor"]
 
 _HOOKS = ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end",
           "on_train_batch_begin", "on_train_batch_end", "on_test_begin", "on_test_end",
@@ -50,6 +59,9 @@ class Callback:
 
 
 def _overrides(cb, hook):
+    if hook in vars(cb) or (hook in ("on_train_batch_begin", "on_train_batch_end") and
+                           hook.replace("train_", "") in vars(cb)):
+        return True  # set on the instance (LambdaCallback)
     own = getattr(type(cb), hook, None)
     base = getattr(Callback, hook)
     if own is not base:
@@ -188,7 +200,11 @@ class ProgbarLogger(Callback):
 
     def __init__(self, count_mode="steps", stateful_metrics=None):
         super().__init__()
+        if count_mode not in ("steps", "samples"):
+            raise ValueError(f"Unknown `count_mode`: {count_mode!r} (expected 'steps' or "
+                             "'samples')")
         self.count_mode = count_mode
+        self.stateful_metrics = set(stateful_metrics or ())
         self.verbose = 1
         self._bar = None
         self._seen = 0
@@ -232,5 +248,272 @@ class ProgbarLogger(Callback):
             self._bar.update(self._seen, list((logs or {}).items()), finalize=True)
 
 
-def _to_float_logs(logs):
-    return {k: float(np.asarray(v)) for k, v in logs.items()}
+
+
+# ------------------------------------------------------------------ monitoring helpers
+_MAX_WORDS = ("acc", "auc", "precision", "recall", "f1", "fbeta", "true_positives",
+              "true_negatives", "iou", "ks")
+
+
+def _monitor_op(monitor, mode, who):
+    """np.greater or np.less for a monitored quantity (mode auto: losses and errors go
+    down, accuracies, AUC, precision, recall... go up)."""
+    if mode not in ("auto", "min", "max"):
+        raise ValueError(f"{who}: `mode` must be 'auto', 'min' or 'max', got {mode!r}")
+    if mode == "max" or (mode == "auto" and not monitor.endswith("loss") and
+                         any(w in monitor for w in _MAX_WORDS)):
+        return np.greater
+    return np.less
+
+
+def _lr(model):
+    return float(np.asarray(model.optimizer.learning_rate))
+
+
+class TerminateOnNaN(Callback):
+    """Stops training as soon as a batch's loss is NaN or infinite."""
+
+    def on_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not np.isfinite(loss):
+            print(f"Batch {batch}: Invalid loss, terminating training")
+            self.model.stop_training = True
+
+
+class EarlyStopping(Callback):
+    """Stops training when ``monitor`` has not improved by ``min_delta`` for ``patience``
+    epochs (after ``start_from_epoch``); optionally restores the best epoch's weights."""
+
+    def __init__(self, monitor="val_loss", min_delta=0, patience=0, verbose=0, mode="auto",
+                 baseline=None, restore_best_weights=False, start_from_epoch=0):
+        super().__init__()
+        self.monitor, self.patience, self.verbose = monitor, int(patience), verbose
+        self.baseline, self.restore_best_weights = baseline, bool(restore_best_weights)
+        self.start_from_epoch = int(start_from_epoch)
+        self.monitor_op = _monitor_op(monitor, mode, "EarlyStopping")
+        self.min_delta = abs(min_delta) * (1 if self.monitor_op is np.greater else -1)
+        self.wait = self.stopped_epoch = self.best_epoch = 0
+        self.best = self.best_weights = None
+
+    def on_train_begin(self, logs=None):
+        self.wait = self.stopped_epoch = self.best_epoch = 0
+        self.best = self.best_weights = None
+
+    def _improves(self, value, reference):
+        return reference is None or bool(self.monitor_op(value - self.min_delta, reference))
+
+    def on_epoch_end(self, epoch, logs=None):
+        current = (logs or {}).get(self.monitor)
+        if current is None:
+            warnings.warn(f"Early stopping conditioned on metric `{self.monitor}` which is not "
+                          f"available. Available metrics are: {','.join(logs or {})}",
+                          stacklevel=2)
+            return
+        if epoch < self.start_from_epoch:
+            return
+        if self.restore_best_weights and self.best_weights is None:
+            self.best_weights, self.best_epoch = self.model.get_weights(), epoch
+        self.wait += 1
+        if self._improves(current, self.best):
+            self.best, self.best_epoch = current, epoch
+            if self.restore_best_weights:
+                self.best_weights = self.model.get_weights()
+            if self.baseline is None or self._improves(current, self.baseline):
+                self.wait = 0
+            return
+        if self.wait >= self.patience and epoch > 0:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        if self.stopped_epoch > 0 and self.verbose > 0:
+            print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+        if self.restore_best_weights and self.best_weights is not None:
+            if self.verbose > 0:
+                print(f"Restoring model weights from the end of the best epoch: "
+                      f"{self.best_epoch + 1}.")
+            self.model.set_weights(self.best_weights)
+
+
+class ReduceLROnPlateau(Callback):
+    """Multiplies the learning rate by ``factor`` when ``monitor`` has not improved by
+    ``min_delta`` for ``patience`` epochs, then waits ``cooldown`` epochs; never below
+    ``min_lr``."""
+
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto",
+                 min_delta=1e-4, cooldown=0, min_lr=0.0, **kwargs):
+        super().__init__()
+        if factor >= 1.0:
+            raise ValueError(f"ReduceLROnPlateau does not support a factor >= 1.0. Received "
+                             f"factor={factor}")
+        self.monitor, self.factor, self.patience = monitor, float(factor), int(patience)
+        self.verbose, self.min_delta, self.cooldown = verbose, float(min_delta), int(cooldown)
+        self.min_lr, self.mode = float(min_lr), mode
+        op = _monitor_op(monitor, mode, "ReduceLROnPlateau")
+        self._max = op is np.greater
+        self._reset()
+
+    def _reset(self):
+        self.best = -np.inf if self._max else np.inf
+        self.cooldown_counter = self.wait = 0
+
+    def _better(self, a, b):
+        return a > b + self.min_delta if self._max else a < b - self.min_delta
+
+    def on_train_begin(self, logs=None):
+        self._reset()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs if logs is not None else {}
+        logs["learning_rate"] = _lr(self.model)
+        current = logs.get(self.monitor)
+        if current is None:
+            warnings.warn(f"Learning rate reduction is conditioned on metric `{self.monitor}` "
+                          f"which is not available. Available metrics are: {','.join(logs)}",
+                          stacklevel=2)
+            return
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if self._better(current, self.best):
+            self.best, self.wait = current, 0
+        elif self.cooldown_counter <= 0:
+            self.wait += 1
+            if self.wait >= self.patience:
+                old = _lr(self.model)
+                if old > np.float32(self.min_lr):
+                    new = max(old * self.factor, self.min_lr)
+                    self.model.optimizer.learning_rate = new
+                    if self.verbose > 0:
+                        print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate "
+                              f"to {new}.")
+                    self.cooldown_counter, self.wait = self.cooldown, 0
+
+
+class LearningRateScheduler(Callback):
+    """Sets the learning rate at each epoch's start to ``schedule(epoch, lr)`` (or
+    ``schedule(epoch)``)."""
+
+    def __init__(self, schedule, verbose=0):
+        super().__init__()
+        self.schedule, self.verbose = schedule, verbose
+
+    def on_epoch_begin(self, epoch, logs=None):
+        try:
+            lr = self.schedule(epoch, _lr(self.model))
+        except TypeError:  # the older one-argument form
+            lr = self.schedule(epoch)
+        if isinstance(lr, np.ndarray) and lr.ndim == 0:
+            lr = lr.item()
+        if not isinstance(lr, (float, int, np.floating)) or isinstance(lr, bool):
+            raise ValueError(f"The output of the `schedule` function should be a float. Got: "
+                             f"{lr!r}")
+        self.model.optimizer.learning_rate = float(lr)
+        if self.verbose > 0:
+            print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {lr}.")
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = _lr(self.model)
+
+
+class CSVLogger(Callback):
+    """Writes one CSV row per epoch (epoch, then the log keys in sorted order), flushed at
+    once, so the file stays valid if training stops half-way."""
+
+    def __init__(self, filename, separator=",", append=False):
+        super().__init__()
+        self.filename, self.sep, self.append = os.fspath(filename), separator, bool(append)
+        self.keys = self.writer = self.csv_file = None
+
+    def on_train_begin(self, logs=None):
+        header = True
+        if self.append and os.path.exists(self.filename):
+            with open(self.filename, encoding="utf-8") as f:
+                header = not bool(f.readline())
+        self.csv_file = open(self.filename, "a" if self.append else "w", newline="",
+                             encoding="utf-8")
+        self._header = header
+        self.keys = self.writer = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+
+        def value(v):
+            if isinstance(v, np.ndarray) and v.ndim == 0:
+                return v.item()
+            if isinstance(v, str):
+                return v
+            if hasattr(v, "__iter__"):
+                return f'"[{", ".join(str(x) for x in v)}]"'
+            return v
+
+        if self.keys is None:
+            self.keys = sorted(logs)
+        if self.writer is None:
+            self.writer = csv.DictWriter(self.csv_file, fieldnames=["epoch"] + self.keys,
+                                         delimiter=self.sep, lineterminator="\n")
+            if self._header:
+                self.writer.writeheader()
+        row = {"epoch": epoch}
+        row.update((k, value(logs.get(k, "NA"))) for k in self.keys)
+        self.writer.writerow(row)
+        self.csv_file.flush()
+
+    def on_train_end(self, logs=None):
+        if self.csv_file is not None:
+            self.csv_file.close()
+            self.csv_file = self.writer = None
+
+
+class LambdaCallback(Callback):
+    """A callback from plain functions: ``on_epoch_end=lambda epoch, logs: ...`` etc. (also
+    the older ``on_batch_begin`` / ``on_batch_end``)."""
+
+    _NAMES = _HOOKS + ("on_batch_begin", "on_batch_end")
+
+    def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_train_begin=None,
+                 on_train_end=None, on_train_batch_begin=None, on_train_batch_end=None,
+                 **kwargs):
+        super().__init__()
+        given = dict(on_epoch_begin=on_epoch_begin, on_epoch_end=on_epoch_end,
+                     on_train_begin=on_train_begin, on_train_end=on_train_end,
+                     on_train_batch_begin=on_train_batch_begin,
+                     on_train_batch_end=on_train_batch_end, **kwargs)
+        for name, fn in given.items():
+            if name not in self._NAMES:
+                raise TypeError(f"LambdaCallback: unknown hook {name!r}")
+            if fn is not None:
+                if not callable(fn):
+                    raise TypeError(f"LambdaCallback: `{name}` must be callable")
+                setattr(self, name, fn)
+
+
+class RemoteMonitor(Callback):
+    """POSTs each epoch's logs to ``root + path``: a form field ``field`` holding JSON, or
+    (``send_as_json=True``) a JSON body; an unreachable server gives a warning."""
+
+    def __init__(self, root="http://localhost:9000", path="/publish/epoch/end/", field="data",
+                 headers=None, send_as_json=False):
+        super().__init__()
+        self.root, self.path, self.field = root, path, field
+        self.headers, self.send_as_json = dict(headers or {}), bool(send_as_json)
+
+    def on_epoch_end(self, epoch, logs=None):
+        payload = {"epoch": epoch}
+        for k, v in (logs or {}).items():
+            payload[k] = v.item() if isinstance(v, (np.ndarray, np.generic)) else v
+        if self.send_as_json:
+            body = json.dumps(payload).encode()
+            headers = {"Content-Type": "application/json", **self.headers}
+        else:
+            body = urllib.parse.urlencode({self.field: json.dumps(payload)}).encode()
+            headers = {"Content-Type": "application/x-www-form-urlencoded", **self.headers}
+        request = urllib.request.Request(self.root + self.path, data=body, headers=headers,
+                                         method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                response.read()
+        except (urllib.error.URLError, OSError):
+            warnings.warn(f"Could not reach RemoteMonitor root server at {self.root}",
+                          stacklevel=2)

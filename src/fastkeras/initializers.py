@@ -249,6 +249,7 @@ _ALIASES = {
     "glorot_normal": GlorotNormal, "he_uniform": HeUniform, "he_normal": HeNormal,
     "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal, "orthogonal": Orthogonal,
     "identity": Identity,
+    "uniform": RandomUniform, "normal": RandomNormal,  # tf.keras 2 names (the documents')
 }
 # function-style aliases (keras.initializers.glorot_uniform(seed=...) works too)
 zeros, ones, constant = Zeros, Ones, Constant
