@@ -17,7 +17,7 @@ import numpy as np
 
 __all__ = ["Callback", "CallbackList", "History", "ProgbarLogger", "Progbar", "TerminateOnNaN",
            "EarlyStopping", "ReduceLROnPlateau", "LearningRateScheduler", "CSVLogger",
-           "LambdaCallback", "RemoteMonitor"]
+           "LambdaCallback", "RemoteMonitor", "TensorBoard"]
 
 _HOOKS = ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end",
           "on_train_batch_begin", "on_train_batch_end", "on_test_begin", "on_test_end",
@@ -517,3 +517,11 @@ class RemoteMonitor(Callback):
         except (urllib.error.URLError, OSError):
             warnings.warn(f"Could not reach RemoteMonitor root server at {self.root}",
                           stacklevel=2)
+
+
+def __getattr__(name):  # TensorBoard imports tensorboardX lazily, on first use
+    if name == "TensorBoard":
+        from fastkeras.callbacks_tensorboard import TensorBoard
+
+        return TensorBoard
+    raise AttributeError(f"module 'fastkeras.callbacks' has no attribute {name!r}")

@@ -268,3 +268,36 @@ def test_auto_mode_directions():
         C.EarlyStopping(mode="up")
     with pytest.raises(ValueError, match="factor >= 1.0"):
         C.ReduceLROnPlateau(factor=2.0)
+
+
+def test_tensorboard_logs_read_back(tmp_path):
+    pytest.importorskip("tensorboardX")
+    ea_mod = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
+    x, y = _xy()
+    m = keras.Sequential([keras.Input(shape=(4,)), layers.Dense(8, activation="relu", name="h"),
+                          layers.Dense(1, name="out")])
+    m.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse", metrics=["mae"])
+    tb = C.TensorBoard(log_dir=tmp_path, histogram_freq=1, update_freq=2,
+                       write_steps_per_second=True)
+    h = m.fit(x, y, batch_size=16, epochs=3, validation_split=0.25, verbose=0, callbacks=[tb])
+
+    def load(sub):
+        acc = ea_mod.EventAccumulator(str(tmp_path / sub),
+                                      size_guidance={ea_mod.SCALARS: 0, ea_mod.HISTOGRAMS: 0})
+        acc.Reload()
+        return acc
+
+    train, val = load("train"), load("validation")
+    tags = set(train.Tags()["scalars"])
+    assert {"epoch_loss", "epoch_mae", "batch_loss", "epoch_steps_per_second"} <= tags
+    np.testing.assert_allclose([e.value for e in train.Scalars("epoch_loss")],
+                               h.history["loss"], rtol=1e-6)
+    assert [e.step for e in train.Scalars("epoch_loss")] == [0, 1, 2]
+    assert [e.step for e in train.Scalars("batch_loss")] == [2, 4, 6, 8]  # 9 batches in all
+    np.testing.assert_allclose([e.value for e in val.Scalars("epoch_loss")],
+                               h.history["val_loss"], rtol=1e-6)
+    assert {"h/kernel", "h/bias", "out/kernel"} <= set(train.Tags()["histograms"])
+    assert len(train.Histograms("h/kernel")) == 3
+    graph = train.Graph()
+    names = [n.name for n in graph.node]
+    assert names[-2:] == ["h", "out"] and list(graph.node[-1].input) == ["h"]

@@ -195,6 +195,10 @@ def _resolve_metric(spec, loss, y_true, y_pred):
         return M.get("categorical_crossentropy")
     obj = M.get(spec)
     if isinstance(obj, M.Metric):
+        # tf.keras names a metric given by a function name or alias ("mae") after that
+        # string; a class name ("AUC") keeps the class' default name ("auc")
+        if isinstance(spec, str) and not spec[:1].isupper():
+            obj.name = spec
         return obj
     if callable(obj):
         return M.MeanMetricWrapper(obj, name=getattr(obj, "__name__", "metric"))
