@@ -198,6 +198,18 @@ class Model(TrainingMixin, Layer):
         raise ValueError(f"No such layer: {name!r}. Existing layers are: "
                          f"{[l.name for l in layers]}")
 
+    def save_weights(self, filepath, overwrite=True):
+        """Write the weights (and the optimizer's state) to a ``.weights.h5`` file."""
+        from fastkeras.saving import save_weights
+
+        save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath, skip_mismatch=False):
+        """Read weights written by ``save_weights``."""
+        from fastkeras.saving import load_weights
+
+        load_weights(self, filepath)
+
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
                 show_trainable=False):
         """Print the layer table (name and type, output shape, parameters) and totals."""

@@ -1,0 +1,151 @@
+"""``.weights.h5`` files in Keras 3's layout: ``layers/<class name>[_k]/vars/<i>`` per layer
+(nested layers under their parent's ``layers``), the model's own variables in ``vars`` and
+the optimizer's state in ``optimizer/vars``. Written to a temporary file and renamed, so a
+crash mid-write never leaves a truncated file behind."""
+import os
+import re
+import tempfile
+
+import numpy as np
+
+__all__ = ["save_weights", "load_weights"]
+
+
+def _h5py():
+    try:
+        import h5py
+    except ImportError:
+        raise ImportError("Weights files are HDF5: pip install \"fastkeras[h5]\" (or pip install "
+                          "h5py)") from None
+    return h5py
+
+
+def _snake(name):
+    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", s).lower()
+
+
+def _children(layer):
+    """(key, sub-layer) in order, keys as Keras names them: the class in snake case, with
+    _1, _2... for repeats."""
+    from fastkeras.models.model import Sequential
+
+    layers = list(layer.layers) if hasattr(layer, "layers") else []
+    if isinstance(layer, Sequential) and layer._input_kt is not None:
+        pass  # Keras' Sequential keeps no input layer among its layers
+    counts, out = {}, []
+    for sub in layers:
+        base = _snake(type(sub).__name__)
+        n = counts.get(base, 0)
+        counts[base] = n + 1
+        out.append((base if n == 0 else f"{base}_{n}", sub))
+    return out
+
+
+def _own(layer):
+    own = layer._own_vars()
+    return [w for w in own if w.trainable] + [w for w in own if not w.trainable]
+
+
+def _write_layer(group, layer):
+    vg = group.create_group("vars")
+    vg.attrs["name"] = layer.name
+    for i, w in enumerate(_own(layer)):
+        vg.create_dataset(str(i), data=w.numpy())
+    kids = _children(layer)
+    if kids:
+        lg = group.create_group("layers")
+        for key, sub in kids:
+            _write_layer(lg.create_group(key), sub)
+
+
+def _read_layer(group, layer, path):
+    vg = group.get("vars")
+    own = _own(layer)
+    stored = len(vg) if vg is not None else 0
+    if stored != len(own):
+        raise ValueError(f"Layer {layer.name!r} ({path}) expects {len(own)} variables, but the "
+                         f"file holds {stored}")
+    for i, w in enumerate(own):
+        value = vg[str(i)][()]
+        if tuple(value.shape) != tuple(w.shape):
+            raise ValueError(f"Layer {layer.name!r} ({path}) variable {i} has shape {w.shape}, "
+                             f"the file holds {value.shape}")
+        w.assign(value)
+    kids = _children(layer)
+    for key, sub in kids:
+        if "layers" not in group or key not in group["layers"]:
+            raise ValueError(f"The file has no weights for layer {sub.name!r} ({path}/{key})")
+        _read_layer(group["layers"][key], sub, f"{path}/{key}")
+
+
+def _optimizer_state(opt):
+    return [np.asarray(opt.iterations.numpy() if hasattr(opt.iterations, "numpy")
+                       else opt.iterations),
+            np.asarray(opt._current_lr(), dtype=np.float64 if opt._lr_dtype == np.float64
+                       else np.float32)] + [v.numpy() for v in opt._variables]
+
+
+def save_weights(model, filepath, overwrite=True):
+    """Write the model's weights (and its optimizer's state, once built) to filepath."""
+    filepath = os.fspath(filepath)
+    if not filepath.endswith(".weights.h5"):
+        raise ValueError(f"The filename must end in `.weights.h5`. Received: filepath={filepath}")
+    if not overwrite and os.path.exists(filepath):
+        raise FileExistsError(f"{filepath} exists and overwrite=False")
+    h5py = _h5py()
+    folder = os.path.dirname(os.path.abspath(filepath))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".weights.h5.tmp", dir=folder)
+    os.close(fd)
+    try:
+        with h5py.File(tmp, "w") as f:
+            lg = f.create_group("layers")
+            for key, sub in _children(model):
+                _write_layer(lg.create_group(key), sub)
+            vg = f.create_group("vars")
+            vg.attrs["name"] = model.name
+            own = [w for w in _own(model)]
+            for i, w in enumerate(own):
+                vg.create_dataset(str(i), data=w.numpy())
+            opt = getattr(model, "optimizer", None)
+            if opt is not None and getattr(opt, "built", False):
+                og = f.create_group("optimizer").create_group("vars")
+                og.attrs["name"] = getattr(opt, "name", type(opt).__name__).lower()
+                for i, value in enumerate(_optimizer_state(opt)):
+                    og.create_dataset(str(i), data=value)
+        os.replace(tmp, filepath)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def load_weights(model, filepath):
+    """Read weights (and optimizer state, when both file and model have one)."""
+    filepath = os.fspath(filepath)
+    if not os.path.exists(filepath):
+        raise FileNotFoundError(f"No such weights file: {filepath}")
+    h5py = _h5py()
+    with h5py.File(filepath, "r") as f:
+        if "layers" not in f:
+            raise ValueError(f"{filepath} is not a .weights.h5 file (no `layers` group)")
+        for key, sub in _children(model):
+            if key not in f["layers"]:
+                raise ValueError(f"The file has no weights for layer {sub.name!r} ({key})")
+            _read_layer(f["layers"][key], sub, key)
+        own = _own(model)
+        for i, w in enumerate(own):
+            w.assign(f["vars"][str(i)][()])
+        opt = getattr(model, "optimizer", None)
+        if opt is not None and "optimizer" in f:
+            stored = [f["optimizer/vars"][str(i)][()] for i in range(len(f["optimizer/vars"]))]
+            if not opt.built:
+                opt.build(model.trainable_weights)
+            if len(stored) != 2 + len(opt._variables):
+                raise ValueError(f"The optimizer state in {filepath} has {len(stored)} "
+                                 f"variables, the model's optimizer {2 + len(opt._variables)}")
+            opt._iterations.assign(np.int64(stored[0]))
+            opt.learning_rate = float(stored[1])
+            for v, value in zip(opt._variables, stored[2:]):
+                v.assign(value)

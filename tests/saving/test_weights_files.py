@@ -1,0 +1,74 @@
+"""``.weights.h5`` files: round trip with the optimizer state, atomic writes, Keras 3's
+layer layout in both directions, clear errors."""
+
+import numpy as np
+import pytest
+
+import fastkeras as fk
+
+h5py = pytest.importorskip("h5py")
+
+
+def _build(lib):
+    L = lib.layers
+    inp = lib.Input(shape=(4,))
+    x = L.Dense(3, name="d1")(inp)
+    x = L.BatchNormalization(name="bn")(x)
+    return lib.Model(inp, L.Dense(2, name="d2")(x))
+
+
+def test_round_trip_with_optimizer_state(tmp_path):
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(32, 4)).astype("float32"), rng.normal(size=(32, 2)).astype("float32")
+    m = _build(fk)
+    m.compile(optimizer="adam", loss="mse")
+    m.fit(x, y, epochs=2, verbose=0)
+    path = tmp_path / "m.weights.h5"
+    m.save_weights(path)
+    assert [p.name for p in tmp_path.iterdir()] == ["m.weights.h5"]  # no temporary left
+    m2 = _build(fk)
+    m2.compile(optimizer="adam", loss="mse")
+    m2.load_weights(path)
+    for a, b in zip(m.get_weights(), m2.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert int(m2.optimizer.iterations.numpy()) == int(m.optimizer.iterations.numpy())
+    # both continue identically
+    m.fit(x, y, epochs=1, verbose=0, shuffle=False)
+    m2.fit(x, y, epochs=1, verbose=0, shuffle=False)
+    for a, b in zip(m.get_weights(), m2.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_keras_layout_both_ways(tf, tmp_path):
+    import keras
+
+    ref = _build(keras)
+    ref(np.zeros((1, 4), "float32"))
+    ref.set_weights([np.random.default_rng(i).normal(size=w.shape).astype("float32") + (
+        1.0 if "variance" in w.path else 0.0) for i, w in enumerate(ref.weights)])
+    ref.save_weights(tmp_path / "k.weights.h5")
+    ours = _build(fk)
+    ours.load_weights(tmp_path / "k.weights.h5")
+    x = np.random.default_rng(5).normal(size=(6, 4)).astype("float32")
+    np.testing.assert_allclose(ours.predict(x, verbose=0), ref.predict(x, verbose=0), rtol=1e-5,
+                               atol=1e-6)
+    ours.save_weights(tmp_path / "f.weights.h5")
+    back = _build(keras)
+    back.load_weights(tmp_path / "f.weights.h5")
+    np.testing.assert_allclose(back.predict(x, verbose=0), ref.predict(x, verbose=0), rtol=1e-6)
+
+
+def test_errors(tmp_path):
+    m = _build(fk)
+    with pytest.raises(ValueError, match="must end in `.weights.h5`"):
+        m.save_weights(tmp_path / "w.h5")
+    with pytest.raises(FileNotFoundError):
+        m.load_weights(tmp_path / "none.weights.h5")
+    other = fk.Sequential([fk.Input(shape=(4,)), fk.layers.Dense(5)])
+    other.save_weights(tmp_path / "o.weights.h5")
+    with pytest.raises(ValueError, match="has no weights for layer|expects"):
+        m.load_weights(tmp_path / "o.weights.h5")
+    (tmp_path / "x.weights.h5").write_bytes(b"not hdf5")
+    with pytest.raises(OSError):
+        m.load_weights(tmp_path / "x.weights.h5")
+    assert not any(p.name.endswith(".tmp") for p in tmp_path.iterdir())
