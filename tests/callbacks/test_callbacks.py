@@ -301,3 +301,62 @@ def test_tensorboard_logs_read_back(tmp_path):
     graph = train.Graph()
     names = [n.name for n in graph.node]
     assert names[-2:] == ["h", "out"] and list(graph.node[-1].input) == ["h"]
+
+
+_BACKUP_SCRIPT = r'''
+import os, signal, sys
+import numpy as np
+import fastkeras as keras
+mode, backup, out = sys.argv[1:4]
+keras.utils.set_random_seed(0)
+rng = np.random.default_rng(1)
+x = rng.normal(size=(64, 4)).astype("float32")
+y = x @ rng.normal(size=(4, 2)).astype("float32")
+model = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(8, activation="tanh"),
+                          keras.layers.Dense(2)])
+model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
+
+class Killer(keras.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+    def on_train_batch_end(self, batch, logs=None):
+        if mode == "kill" and self.epoch == 3 and batch == 2:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+epochs_run = []
+class Epochs(keras.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        epochs_run.append(epoch)
+
+model.fit(x, y, batch_size=8, epochs=6, shuffle=False, verbose=0,
+          callbacks=[keras.callbacks.BackupAndRestore(backup), Killer(), Epochs()])
+np.savez(out, *model.get_weights(), iterations=int(model.optimizer.iterations.numpy()),
+         epochs=np.array(epochs_run))
+'''
+
+
+def test_backup_and_restore_after_sigkill(tmp_path):
+    pytest.importorskip("h5py")
+    import subprocess
+    import sys
+
+    script = tmp_path / "train.py"
+    script.write_text(_BACKUP_SCRIPT)
+
+    def run(mode, backup, out):
+        return subprocess.run([sys.executable, str(script), mode, str(backup), str(out)],
+                              capture_output=True, text=True, timeout=300)
+
+    killed = run("kill", tmp_path / "bk", tmp_path / "never.npz")
+    assert killed.returncode == -9, killed.stderr
+    assert (tmp_path / "bk" / "latest.weights.h5").exists()
+    resumed = run("resume", tmp_path / "bk", tmp_path / "resumed.npz")
+    assert resumed.returncode == 0, resumed.stderr
+    plain = run("plain", tmp_path / "bk2", tmp_path / "plain.npz")
+    assert plain.returncode == 0, plain.stderr
+    a, b = np.load(tmp_path / "resumed.npz"), np.load(tmp_path / "plain.npz")
+    assert a["epochs"].tolist() == [3, 4, 5] and b["epochs"].tolist() == [0, 1, 2, 3, 4, 5]
+    assert int(a["iterations"]) == int(b["iterations"]) == 48
+    for k in ("arr_0", "arr_1", "arr_2", "arr_3"):
+        np.testing.assert_array_equal(a[k], b[k])
+    assert not (tmp_path / "bk" / "latest.weights.h5").exists()  # deleted once finished

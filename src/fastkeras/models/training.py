@@ -491,7 +491,10 @@ class TrainingMixin:
         self._in_fit = True
         logs = {}
         try:
+            self._initial_epoch = None
             cb.on_train_begin()
+            if self._initial_epoch is not None:  # set by BackupAndRestore when it restored
+                initial_epoch, self._initial_epoch = self._initial_epoch, None
             for epoch in range(initial_epoch, epochs):
                 self.reset_metrics()
                 cb.on_epoch_begin(epoch)
