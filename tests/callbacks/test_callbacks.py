@@ -360,3 +360,49 @@ def test_backup_and_restore_after_sigkill(tmp_path):
     for k in ("arr_0", "arr_1", "arr_2", "arr_3"):
         np.testing.assert_array_equal(a[k], b[k])
     assert not (tmp_path / "bk" / "latest.weights.h5").exists()  # deleted once finished
+
+
+def test_model_checkpoint_files(tmp_path):
+    pytest.importorskip("h5py")
+    x, y = _xy()
+    m = _model()
+    m.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse")
+    cb = C.ModelCheckpoint(str(tmp_path / "w.{epoch:02d}-{val_loss:.2f}.weights.h5"),
+                           save_weights_only=True)
+    h = m.fit(x, y, epochs=3, validation_split=0.25, verbose=0, callbacks=[cb])
+    names = sorted(p.name for p in tmp_path.iterdir())
+    expected = sorted(f"w.{e + 1:02d}-{v:.2f}.weights.h5"
+                      for e, v in enumerate(h.history["val_loss"]))
+    assert names == expected
+    # best only: the file holds the weights of the best epoch
+    best_path = tmp_path / "best.keras"
+    seen = []
+
+    class Spy(C.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append((logs["val_loss"], m.get_weights()))
+
+    m2 = _model()
+    m2.compile(optimizer=keras.optimizers.SGD(0.5), loss="mse")  # unstable: val_loss bounces
+    m = m2
+    m2.fit(x, y, epochs=6, validation_split=0.25, verbose=0,
+           callbacks=[Spy(), C.ModelCheckpoint(str(best_path), save_best_only=True)])
+    best = min(seen, key=lambda s: s[0])
+    restored = keras.models.load_model(best_path)
+    for a, b in zip(restored.get_weights(), best[1]):
+        np.testing.assert_array_equal(a, b)
+    # save_freq in batches, and the older `period`
+    m3 = _model()
+    C3 = C.ModelCheckpoint(str(tmp_path / "b" / "s{epoch}-{batch}.weights.h5"),
+                           save_weights_only=True, save_freq=3)
+    m3.fit(x, y, batch_size=16, epochs=2, verbose=0, callbacks=[C3])
+    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == [
+        "s1-3.weights.h5", "s2-2.weights.h5"]
+    m3.fit(x, y, epochs=4, verbose=0, callbacks=[C.ModelCheckpoint(
+        str(tmp_path / "p" / "e{epoch}.weights.h5"), save_weights_only=True, period=2)])
+    assert sorted(p.name for p in (tmp_path / "p").iterdir()) == ["e2.weights.h5",
+                                                                  "e4.weights.h5"]
+    with pytest.raises(ValueError, match="must end in `.weights.h5`"):
+        C.ModelCheckpoint("w.h5", save_weights_only=True)
+    with pytest.raises(ValueError, match="must end in `.keras`"):
+        C.ModelCheckpoint("/tmp/weights.hdf5")

@@ -72,3 +72,49 @@ def test_errors(tmp_path):
     with pytest.raises(OSError):
         m.load_weights(tmp_path / "x.weights.h5")
     assert not any(p.name.endswith(".tmp") for p in tmp_path.iterdir())
+
+
+def test_keras_file_round_trip(tmp_path):
+    rng = np.random.default_rng(2)
+    x, y = rng.normal(size=(32, 4)).astype("float32"), rng.integers(0, 2, 32)
+    models = []
+    seq = fk.Sequential([fk.Input(shape=(4,)), fk.layers.Dense(6, activation="relu"),
+                         fk.layers.LayerNormalization(), fk.layers.Dense(2, activation="softmax")])
+    models.append(seq)
+    models.append(_build(fk))
+
+    class Sub(fk.Model):
+        def __init__(self, units=3, **kwargs):
+            super().__init__(**kwargs)
+            self.units = units
+            self.d = fk.layers.Dense(units)
+            self.o = fk.layers.Dense(2, activation="softmax")
+
+        def call(self, inputs, training=False):
+            return self.o(self.d(inputs))
+
+        def get_config(self):
+            return {"units": self.units, "name": self.name}
+
+    models.append(Sub())
+    for m in models:
+        m.compile(optimizer=fk.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy"
+                  if m is not models[1] else "mse", metrics=["accuracy"] if m is seq else None)
+        target = y if m is not models[1] else rng.normal(size=(32, 2)).astype("float32")
+        m.fit(x, target, epochs=2, verbose=0)
+        path = tmp_path / f"{m.name}.keras"
+        m.save(path)
+        back = fk.models.load_model(path, custom_objects={"Sub": Sub})
+        assert type(back) is type(m) and back.compiled
+        np.testing.assert_allclose(back.predict(x, verbose=0), m.predict(x, verbose=0),
+                                   rtol=1e-6)
+        assert int(back.optimizer.iterations.numpy()) == int(m.optimizer.iterations.numpy())
+        m.fit(x, target, epochs=1, verbose=0, shuffle=False)  # training resumes identically
+        back.fit(x, target, epochs=1, verbose=0, shuffle=False)
+        for a, b in zip(m.get_weights(), back.get_weights()):
+            np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    with pytest.raises(ValueError, match="must end in `.keras`"):
+        seq.save(tmp_path / "m.h5")
+    with pytest.raises(ValueError, match="not a .keras file"):
+        (tmp_path / "bad.keras").write_text("nope")
+        fk.models.load_model(tmp_path / "bad.keras")

@@ -198,6 +198,17 @@ class Model(TrainingMixin, Layer):
         raise ValueError(f"No such layer: {name!r}. Existing layers are: "
                          f"{[l.name for l in layers]}")
 
+    def _maybe_build(self, inputs):
+        if not self.built and isinstance(inputs, Tensor):
+            self._last_input_shape = (None,) + tuple(inputs.shape[1:])  # for save's config
+        super()._maybe_build(inputs)
+
+    def save(self, filepath, overwrite=True, **kwargs):
+        """Save architecture, weights and optimizer state to a ``.keras`` file."""
+        from fastkeras.saving.model_file import save_model
+
+        save_model(self, filepath, overwrite=overwrite)
+
     def save_weights(self, filepath, overwrite=True):
         """Write the weights (and the optimizer's state) to a ``.weights.h5`` file."""
         from fastkeras.saving import save_weights
@@ -228,9 +239,13 @@ class Model(TrainingMixin, Layer):
 
 
 def _model_from_config(cls, config, custom_objects=None):
-    if "layers" not in config:
-        raise ValueError(f"{cls.__name__}.from_config needs a functional model's config "
-                         "(a subclassed model is rebuilt by its own class)")
+    if "layers" not in config:  # a subclassed model: its constructor takes its config
+        try:
+            return cls(**config)
+        except TypeError as e:
+            raise TypeError(f"Unable to revive model {cls.__name__} from config: its "
+                            f"get_config() must return the constructor's arguments ({e})"
+                            ) from None
     from fastkeras.models.summary import graph_from_config
 
     return graph_from_config(cls, config, custom_objects)

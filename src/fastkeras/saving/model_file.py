@@ -1,0 +1,106 @@
+"""``model.save("m.keras")`` / ``load_model``: a zip with ``config.json``,
+``metadata.json`` and ``model.weights.h5`` (Keras 3's file layout), written atomically.
+
+The config is fastkeras' (layer configs with Keras' argument names); reading and writing
+files of tf.keras itself, the legacy ``.h5`` format and safe-mode checks are issue #9."""
+import datetime
+import json
+import os
+import tempfile
+import zipfile
+
+from fastkeras import _version
+
+__all__ = ["save_model", "load_model"]
+
+
+def _compile_config(model):
+    from fastkeras import optimizers
+
+    args = getattr(model, "_compile_args", None)
+    if not model.compiled or args is None:
+        return None
+
+    def plain(spec):  # names and nested lists / dicts of names; objects are not portable
+        if spec is None or isinstance(spec, (str, int, float)):
+            return spec
+        if isinstance(spec, (list, tuple)):
+            out = [plain(s) for s in spec]
+            return None if any(o is None and s is not None for o, s in zip(out, spec)) else out
+        if isinstance(spec, dict):
+            out = {k: plain(v) for k, v in spec.items()}
+            return None if any(out[k] is None and spec[k] is not None for k in spec) else out
+        return None
+
+    return {"optimizer": optimizers.serialize(model.optimizer), "loss": plain(args["loss"]),
+            "metrics": plain(args["metrics"]), "loss_weights": plain(args["loss_weights"]),
+            "weighted_metrics": plain(args["weighted_metrics"])}
+
+
+def _build_config(model):
+    shape = getattr(model, "_last_input_shape", None)
+    return None if shape is None else {"input_shape": list(shape)}
+
+
+def save_model(model, filepath, overwrite=True):
+    from fastkeras.saving.weights import save_weights
+
+    filepath = os.fspath(filepath)
+    if not filepath.endswith(".keras"):
+        raise ValueError(f"The filename must end in `.keras` (use save_weights for "
+                         f"`.weights.h5`). Received: filepath={filepath}")
+    if not overwrite and os.path.exists(filepath):
+        raise FileExistsError(f"{filepath} exists and overwrite=False")
+    config = {"module": "fastkeras.models", "class_name": type(model).__name__,
+              "config": model.get_config(), "registered_name": None,
+              "build_config": _build_config(model), "compile_config": _compile_config(model)}
+    meta = {"keras_version": "3 (fastkeras " + _version.__version__ + ")",
+            "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")}
+    folder = os.path.dirname(os.path.abspath(filepath))
+    os.makedirs(folder, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=folder) as tmpdir:
+        weights = os.path.join(tmpdir, "model.weights.h5")
+        save_weights(model, weights)
+        tmpzip = os.path.join(tmpdir, "model.keras")
+        with zipfile.ZipFile(tmpzip, "w") as z:
+            z.writestr("config.json", json.dumps(config))
+            z.writestr("metadata.json", json.dumps(meta))
+            z.write(weights, "model.weights.h5")
+        os.replace(tmpzip, filepath)
+
+
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
+    """A model saved by ``model.save(".keras")``: architecture, weights, optimizer state
+    and (when its pieces were given by name) the compile settings."""
+    from fastkeras import models, optimizers
+    from fastkeras.saving.weights import load_weights
+
+    filepath = os.fspath(filepath)
+    if not os.path.exists(filepath):
+        raise FileNotFoundError(f"No such model file: {filepath}")
+    if not zipfile.is_zipfile(filepath):
+        raise ValueError(f"{filepath} is not a .keras file (not a zip archive)")
+    with zipfile.ZipFile(filepath) as z, tempfile.TemporaryDirectory() as tmpdir:
+        names = set(z.namelist())
+        if not {"config.json", "model.weights.h5"} <= names:
+            raise ValueError(f"{filepath} lacks config.json or model.weights.h5")
+        config = json.loads(z.read("config.json"))
+        z.extract("model.weights.h5", tmpdir)
+        cls_name = config["class_name"]
+        cls = (custom_objects or {}).get(cls_name) or {
+            "Sequential": models.Sequential, "Functional": models.Model,
+            "Model": models.Model}.get(cls_name)
+        if cls is None:
+            raise ValueError(f"Unknown model class {cls_name!r}: pass it in custom_objects")
+        model = cls.from_config(config["config"], custom_objects=custom_objects) \
+            if issubclass(cls, models.Model) else cls.from_config(config["config"])
+        build = config.get("build_config")
+        if not model.built and build:
+            model.build(tuple(build["input_shape"]))
+        cc = config.get("compile_config")
+        if compile and cc is not None:
+            model.compile(optimizer=optimizers.deserialize(cc["optimizer"]), loss=cc["loss"],
+                          metrics=cc["metrics"], loss_weights=cc["loss_weights"],
+                          weighted_metrics=cc["weighted_metrics"])
+        load_weights(model, os.path.join(tmpdir, "model.weights.h5"))
+    return model
