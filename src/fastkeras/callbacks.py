@@ -216,8 +216,18 @@ class ProgbarLogger(Callback):
         self.epochs = params.get("epochs", 1)
 
     def _new_bar(self, target):
-        self._bar = Progbar(target, verbose=self.verbose)
+        samples = self.params.get("samples")
+        if self.count_mode == "samples" and samples:  # count samples, not steps
+            target = samples
+        self._bar = Progbar(target, verbose=self.verbose,
+                            unit_name="sample" if self.count_mode == "samples" else "step")
         self._seen = 0
+
+    def _count(self, batch):
+        samples = self.params.get("samples")
+        if self.count_mode == "samples" and samples:
+            return min((batch + 1) * self.params.get("batch_size", 1), samples)
+        return batch + 1
 
     def on_epoch_begin(self, epoch, logs=None):
         if self.verbose and self.epochs > 1:
@@ -225,7 +235,7 @@ class ProgbarLogger(Callback):
         self._new_bar(self.params.get("steps"))
 
     def on_train_batch_end(self, batch, logs=None):
-        self._seen = batch + 1
+        self._seen = self._count(batch)
         if self.verbose == 1:
             self._bar.update(self._seen, list((logs or {}).items()), finalize=False)
 

@@ -406,3 +406,25 @@ def test_model_checkpoint_files(tmp_path):
         C.ModelCheckpoint("w.h5", save_weights_only=True)
     with pytest.raises(ValueError, match="must end in `.keras`"):
         C.ModelCheckpoint("/tmp/weights.hdf5")
+
+
+def test_progbar_lines(capsys):
+    x, y = _xy()
+    m = _model()
+    m.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+    m.fit(x, y, batch_size=16, epochs=2, verbose=1)
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "Epoch 1/2" and out[2] == "Epoch 2/2"
+    assert out[1].startswith("4/4 [==============================] - ")
+    assert " - loss: " in out[1] and " - mae: " in out[1] and "/step" in out[1]
+    m.fit(x, y, batch_size=16, epochs=1, verbose=2)
+    line = capsys.readouterr().out.strip()
+    assert line.startswith("4/4 - ") and "[" not in line
+    m.fit(x, y, batch_size=16, epochs=1, verbose=1,
+          callbacks=[C.ProgbarLogger(count_mode="samples")])
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("64/64 [") and "/sample" in lines[0]
+    m.evaluate(x, y, verbose=1)
+    assert capsys.readouterr().out.startswith("2/2 [")
+    m.fit(x, y, verbose=0)
+    assert capsys.readouterr().out == ""

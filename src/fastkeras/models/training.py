@@ -482,11 +482,13 @@ class TrainingMixin:
 
         history = _cb.History()
         cbs = list(callbacks or [])
-        if verbose:
+        if verbose and not any(isinstance(c, _cb.ProgbarLogger) for c in cbs):
             cbs.insert(0, _cb.ProgbarLogger())
         cbs.append(history)
         steps = data.steps()
-        cb = _cb.CallbackList(cbs, model=self, verbose=verbose, epochs=epochs, steps=steps)
+        samples = data.n if isinstance(data, _ArrayData) else None
+        cb = _cb.CallbackList(cbs, model=self, verbose=verbose, epochs=epochs, steps=steps,
+                              samples=samples, batch_size=batch_size)
         self.stop_training = False
         self._in_fit = True
         logs = {}
@@ -563,7 +565,7 @@ class TrainingMixin:
                               None if sample_weight is None else np.asarray(sample_weight),
                               32 if batch_size is None else int(batch_size))
         cbs = list(callbacks or [])
-        if verbose:
+        if verbose and not any(isinstance(c, _cb.ProgbarLogger) for c in cbs):
             cbs.insert(0, _cb.ProgbarLogger())
         cb = _cb.CallbackList(cbs, model=self, verbose=verbose, epochs=1, steps=data.steps())
         logs = self._evaluate_data(data, cb)
