@@ -619,9 +619,11 @@ class ModelCheckpoint(Callback):
             raise ValueError("When using `save_weights_only=True` in `ModelCheckpoint`, the "
                              "filepath provided must end in `.weights.h5` (Keras weights "
                              f"format). Received: filepath={self.filepath}")
-        if not self.save_weights_only and not self.filepath.endswith(".keras"):
-            raise ValueError("The filepath provided must end in `.keras` (Keras model format). "
-                             f"Received: filepath={self.filepath}")
+        if not self.save_weights_only and not self.filepath.endswith((".keras", ".h5",
+                                                                       ".hdf5")):
+            raise ValueError("The filepath provided must end in `.keras` (Keras model format) "
+                             f"or `.h5` / `.hdf5` (the legacy HDF5 format). Received: "
+                             f"filepath={self.filepath}")
         if save_freq != "epoch" and (not isinstance(save_freq, int) or save_freq < 1):
             raise ValueError(f"Unrecognized save_freq: {save_freq!r}. Expected save_freq are "
                              "'epoch' or integer values")

@@ -405,7 +405,7 @@ def test_model_checkpoint_files(tmp_path):
     with pytest.raises(ValueError, match="must end in `.weights.h5`"):
         C.ModelCheckpoint("w.h5", save_weights_only=True)
     with pytest.raises(ValueError, match="must end in `.keras`"):
-        C.ModelCheckpoint("/tmp/weights.hdf5")
+        C.ModelCheckpoint("/tmp/weights.txt")
 
 
 def test_progbar_lines(capsys):
@@ -428,3 +428,36 @@ def test_progbar_lines(capsys):
     assert capsys.readouterr().out.startswith("2/2 [")
     m.fit(x, y, verbose=0)
     assert capsys.readouterr().out == ""
+
+
+def test_document_checkpoint_example_best_val_loss(tmp_path, capsys):
+    """004: ModelCheckpoint(filepath='/tmp/weights.hdf5', verbose=1, save_best_only=True)."""
+    pytest.importorskip("h5py")
+    from fastkeras.callbacks import ModelCheckpoint
+    from fastkeras.layers import Activation, Dense
+    from fastkeras.models import Sequential
+
+    rng = np.random.default_rng(3)
+    x_train = rng.random((256, 784)).astype("float32")
+    y_train = keras.utils.to_categorical(rng.integers(0, 10, 256), 10)
+    x_test, y_test = x_train[:64], y_train[:64]
+    model = Sequential()
+    model.add(Dense(10, input_dim=784, kernel_initializer="uniform"))
+    model.add(Activation("softmax"))
+    model.compile(loss="categorical_crossentropy", optimizer="rmsprop")
+    path = str(tmp_path / "weights.hdf5")
+    checkpointer = ModelCheckpoint(filepath=path, verbose=1, save_best_only=True)
+    seen = []
+
+    class Spy(C.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append((logs["val_loss"], model.get_weights()))
+
+    model.fit(x_train, y_train, batch_size=128, epochs=5, verbose=0,
+              validation_data=(x_test, y_test), callbacks=[Spy(), checkpointer])
+    out = capsys.readouterr().out
+    assert "Epoch 1: val_loss improved from inf to" in out and path in out
+    best = min(seen, key=lambda s: s[0])
+    back = keras.models.load_model(path)
+    for a, b in zip(back.get_weights(), best[1]):
+        np.testing.assert_array_equal(a, b)

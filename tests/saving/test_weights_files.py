@@ -114,7 +114,37 @@ def test_keras_file_round_trip(tmp_path):
         for a, b in zip(m.get_weights(), back.get_weights()):
             np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
     with pytest.raises(ValueError, match="must end in `.keras`"):
-        seq.save(tmp_path / "m.h5")
+        seq.save(tmp_path / "m.txt")
     with pytest.raises(ValueError, match="not a .keras file"):
         (tmp_path / "bad.keras").write_text("nope")
         fk.models.load_model(tmp_path / "bad.keras")
+
+
+def test_legacy_h5_model_file(tf, tmp_path):
+    import keras
+
+    rng = np.random.default_rng(4)
+    x, y = rng.normal(size=(32, 4)).astype("float32"), rng.normal(size=(32, 2)).astype("float32")
+    m = fk.Sequential([fk.Input(shape=(4,)), fk.layers.Dense(5, activation="relu"),
+                       fk.layers.BatchNormalization(), fk.layers.Dense(2)])
+    m.compile(optimizer=fk.optimizers.Adam(0.01), loss="mse")
+    m.fit(x, y, epochs=2, verbose=0)
+    m.save(tmp_path / "m.h5")
+    with h5py.File(tmp_path / "m.h5") as f:
+        assert "model_config" in f.attrs and "model_weights" in f and "optimizer_weights" in f
+    back = fk.models.load_model(tmp_path / "m.h5")
+    np.testing.assert_allclose(back.predict(x, verbose=0), m.predict(x, verbose=0), rtol=1e-6)
+    m.fit(x, y, epochs=1, verbose=0, shuffle=False)
+    back.fit(x, y, epochs=1, verbose=0, shuffle=False)
+    for a, b in zip(m.get_weights(), back.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    # tf.keras reads the weights of such a file into the same architecture
+    ref = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(5, activation="relu"),
+                            keras.layers.BatchNormalization(), keras.layers.Dense(2)])
+    m.save(tmp_path / "m2.h5")
+    ref.load_weights(str(tmp_path / "m2.h5"))
+    np.testing.assert_allclose(ref.predict(x, verbose=0), m.predict(x, verbose=0), rtol=1e-5,
+                               atol=1e-6)
+    with pytest.raises(ValueError, match="weights file"):
+        m.save_weights(tmp_path / "w.weights.h5")
+        fk.models.load_model(tmp_path / "w.weights.h5")

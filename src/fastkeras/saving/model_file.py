@@ -46,9 +46,16 @@ def save_model(model, filepath, overwrite=True):
     from fastkeras.saving.weights import save_weights
 
     filepath = os.fspath(filepath)
+    if filepath.endswith((".h5", ".hdf5")) and not filepath.endswith(".weights.h5"):
+        from fastkeras.saving.legacy_h5 import save_model_h5
+
+        if not overwrite and os.path.exists(filepath):
+            raise FileExistsError(f"{filepath} exists and overwrite=False")
+        return save_model_h5(model, filepath, _compile_config(model))
     if not filepath.endswith(".keras"):
-        raise ValueError(f"The filename must end in `.keras` (use save_weights for "
-                         f"`.weights.h5`). Received: filepath={filepath}")
+        raise ValueError(f"The filename must end in `.keras` (or `.h5` / `.hdf5` for the "
+                         f"legacy format; use save_weights for `.weights.h5`). Received: "
+                         f"filepath={filepath}")
     if not overwrite and os.path.exists(filepath):
         raise FileExistsError(f"{filepath} exists and overwrite=False")
     config = {"module": "fastkeras.models", "class_name": type(model).__name__,
@@ -79,7 +86,14 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     if not os.path.exists(filepath):
         raise FileNotFoundError(f"No such model file: {filepath}")
     if not zipfile.is_zipfile(filepath):
-        raise ValueError(f"{filepath} is not a .keras file (not a zip archive)")
+        with open(filepath, "rb") as fh:
+            is_hdf5 = fh.read(8) == b"\x89HDF\r\n\x1a\n"
+        if is_hdf5:
+            from fastkeras.saving.legacy_h5 import load_model_h5
+
+            return load_model_h5(filepath, custom_objects=custom_objects, compile=compile)
+        raise ValueError(f"{filepath} is not a .keras file (not a zip archive) nor an HDF5 "
+                         "model file")
     with zipfile.ZipFile(filepath) as z, tempfile.TemporaryDirectory() as tmpdir:
         names = set(z.namelist())
         if not {"config.json", "model.weights.h5"} <= names:
