@@ -461,3 +461,26 @@ def test_document_checkpoint_example_best_val_loss(tmp_path, capsys):
     back = keras.models.load_model(path)
     for a, b in zip(back.get_weights(), best[1]):
         np.testing.assert_array_equal(a, b)
+
+
+def test_document_reduce_lr_example():
+    """004: ReduceLROnPlateau(monitor='val_loss', factor=0.2, patience=5, min_lr=0.001)."""
+    from fastkeras.callbacks import ReduceLROnPlateau
+
+    x, y = _xy()
+    m = _model()
+    m.compile(optimizer=keras.optimizers.SGD(0.02), loss="mse")
+    reduce_lr = ReduceLROnPlateau(monitor="val_loss", factor=0.2, patience=5, min_lr=0.001)
+    flat = [1.0] * 20  # a plateau: no improvement after the first epoch
+    rates = []
+    for epoch, v in enumerate(flat):
+        if epoch == 0:
+            reduce_lr.set_model(m)
+            reduce_lr.on_train_begin()
+        reduce_lr.on_epoch_end(epoch, {"val_loss": v})
+        rates.append(float(m.optimizer.learning_rate))
+    # reduced after 5 epochs without improvement: 0.02 -> 0.004 -> 0.001 (floor), then held
+    assert rates[4] == pytest.approx(0.02) and rates[5] == pytest.approx(0.004)
+    assert rates[10] == pytest.approx(0.001) and rates[-1] == pytest.approx(0.001)
+    h = m.fit(x, y, epochs=3, validation_split=0.25, verbose=0, callbacks=[reduce_lr])
+    assert "learning_rate" in h.history
