@@ -8,10 +8,8 @@ import json
 import os
 import tempfile
 
-import numpy as np
-
 from fastkeras import _version
-from fastkeras.saving.weights import _h5py, _optimizer_state
+from fastkeras.saving.weights import _h5py, _optimizer_state, restore_optimizer
 
 __all__ = ["save_model_h5", "load_model_h5"]
 
@@ -108,11 +106,5 @@ def load_model_h5(filepath, custom_objects=None, compile=True):
             if "optimizer_weights" in f:
                 og = f["optimizer_weights"]
                 state = [og[n][()] for n in _decode(og.attrs["weight_names"])]
-                opt = model.optimizer
-                opt.build(model.trainable_weights)
-                if len(state) == 2 + len(opt._variables):
-                    opt._iterations.assign(np.int64(state[0]))
-                    opt.learning_rate = float(state[1])
-                    for v, value in zip(opt._variables, state[2:]):
-                        v.assign(value)
+                restore_optimizer(model, state, filepath)
     return model

@@ -140,12 +140,18 @@ def load_weights(model, filepath):
         opt = getattr(model, "optimizer", None)
         if opt is not None and "optimizer" in f:
             stored = [f["optimizer/vars"][str(i)][()] for i in range(len(f["optimizer/vars"]))]
-            if not opt.built:
-                opt.build(model.trainable_weights)
-            if len(stored) != 2 + len(opt._variables):
-                raise ValueError(f"The optimizer state in {filepath} has {len(stored)} "
-                                 f"variables, the model's optimizer {2 + len(opt._variables)}")
-            opt._iterations.assign(np.int64(stored[0]))
-            opt.learning_rate = float(stored[1])
-            for v, value in zip(opt._variables, stored[2:]):
-                v.assign(value)
+            restore_optimizer(model, stored, filepath)
+
+
+def restore_optimizer(model, stored, filepath):
+    """Set the model's optimizer state from [iterations, learning rate, slots...]."""
+    opt = model.optimizer
+    if not opt.built:
+        opt.build(model.trainable_weights)
+    if len(stored) != 2 + len(opt._variables):
+        raise ValueError(f"The optimizer state in {filepath} has {len(stored)} variables, the "
+                         f"model's optimizer {2 + len(opt._variables)}")
+    opt._iterations.assign(np.int64(stored[0]))
+    opt.learning_rate = float(stored[1])
+    for v, value in zip(opt._variables, stored[2:]):
+        v.assign(value)
