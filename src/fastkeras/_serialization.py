@@ -1,7 +1,21 @@
 """One lookup for the serialisable families (initializers, regularizers, constraints):
 Keras' {"module", "class_name", "config", "registered_name"} dicts, names and instances."""
 
+import inspect
+
 __all__ = ["Family"]
+
+
+def _accepted(cls, cfg):
+    """cfg without the keys cls's constructor does not take (newer Keras versions add
+    some, e.g. an initializer's input_axes)."""
+    try:
+        params = inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        return cfg
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return cfg
+    return {k: v for k, v in cfg.items() if k in params}
 
 
 class Family:
@@ -20,7 +34,7 @@ class Family:
         cls = (custom_objects or {}).get(name) or self.names.get(name)
         if cls is None:
             raise ValueError(f"Unknown {self.kind}: {name!r}. Known: {sorted(self.names)}")
-        return cls(**cfg)
+        return cls(**_accepted(cls, cfg))
 
     def get(self, identifier):
         """An object from a name, a serialized dict or a callable; None stays None."""

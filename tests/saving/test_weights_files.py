@@ -148,3 +148,30 @@ def test_legacy_h5_model_file(tf, tmp_path):
     with pytest.raises(ValueError, match="weights file"):
         m.save_weights(tmp_path / "w.weights.h5")
         fk.models.load_model(tmp_path / "w.weights.h5")
+
+
+def test_tf_keras_model_files_load(tf, tmp_path):
+    """.keras files written by tf.keras (Sequential and functional with a branch) load and
+    predict the same numbers."""
+    import keras
+
+    rng = np.random.default_rng(7)
+    seq = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(6, activation="relu"),
+                            keras.layers.BatchNormalization(), keras.layers.Dropout(0.2),
+                            keras.layers.Dense(3, activation="softmax")])
+    a, b = keras.Input(shape=(4,), name="a"), keras.Input(shape=(3,), name="b")
+    h = keras.layers.Dense(5, activation="tanh", name="h")(a)
+    cat = keras.layers.Concatenate(name="cat")([h, b])
+    out = keras.layers.Dense(2, name="out")(cat)
+    fun = keras.Model([a, b], out)
+    x = rng.normal(size=(8, 4)).astype("float32")
+    xb = rng.normal(size=(8, 3)).astype("float32")
+    for ref, inputs in ((seq, x), (fun, [x, xb])):
+        ref.compile(optimizer="adam", loss="mse")
+        target = rng.normal(size=ref(inputs).shape).astype("float32")
+        ref.fit(inputs, target, epochs=2, verbose=0)
+        path = tmp_path / f"{ref.name}.keras"
+        ref.save(path)
+        ours = fk.models.load_model(path, compile=False)
+        np.testing.assert_allclose(ours.predict(inputs, verbose=0), ref.predict(inputs, verbose=0),
+                                   rtol=1e-5, atol=1e-6)

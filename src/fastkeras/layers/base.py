@@ -21,6 +21,7 @@ from fastkeras.ops.tensor import Tensor, Variable, as_array
 __all__ = ["Layer", "KerasTensor", "Input", "InputLayer", "InputSpec", "training_mode"]
 
 _names = threading.local()
+_KERAS_ONLY_KEYS = frozenset({"quantization_config", "optional", "ragged", "build_config"})
 _ctx = threading.local()
 
 
@@ -508,6 +509,8 @@ class Layer:
 
     @classmethod
     def from_config(cls, config):
+        # keys newer Keras versions write that have no meaning here
+        config = {k: v for k, v in config.items() if k not in _KERAS_ONLY_KEYS}
         return cls(**config)
 
     def __repr__(self):

@@ -117,7 +117,7 @@ def sequential_from_config(cls, config, custom_objects=None):
     for item in config.get("layers", []):
         layer_cls = _layer_class(item["class_name"], custom_objects)
         if layer_cls is InputLayer:
-            model.add(InputLayer(**item["config"]).output)
+            model.add(InputLayer.from_config(item["config"]).output)
         else:
             model.add(layer_cls.from_config(item["config"]))
     return model
@@ -131,11 +131,16 @@ def graph_from_config(cls, config, custom_objects=None):
     for item in pending:
         layer_cls = _layer_class(item["class_name"], custom_objects)
         if layer_cls is InputLayer:
-            layer = InputLayer(**item["config"])
+            layer = InputLayer.from_config(item["config"])
             outputs_of[layer.name] = [[layer.output]]
         else:
             layer = layer_cls.from_config(item["config"])
         created[item["config"].get("name", item.get("name"))] = layer
+    def tensors_in(call):  # [layer, node, tensor] refs of a call, in either format
+        if isinstance(call, dict):
+            return [h for h in _keras_refs(call.get("args", []))]
+        return [tuple(r) for r in call]
+
     progress = True
     done = {n for n in outputs_of}
     while progress:
@@ -146,12 +151,18 @@ def graph_from_config(cls, config, custom_objects=None):
                 continue
             calls = item.get("inbound_nodes", [])
             if all(src in outputs_of and len(outputs_of[src]) > node
-                   for call in calls for src, node, _ in call):
+                   for call in calls for src, node, _ in tensors_in(call)):
                 layer = created[name]
                 outs = []  # per call, its output tensors
                 for call in calls:
-                    ins = [outputs_of[src][node][idx] for src, node, idx in call]
-                    outs.append(_flatten(layer(ins[0] if len(ins) == 1 else ins)))
+                    if isinstance(call, dict):  # Keras 3: args / kwargs with tensor refs
+                        args = _replace_refs(call.get("args", []), outputs_of)
+                        kwargs = _replace_refs(call.get("kwargs", {}), outputs_of)
+                        out = layer(*args, **kwargs)
+                    else:
+                        ins = [outputs_of[src][node][idx] for src, node, idx in call]
+                        out = layer(ins[0] if len(ins) == 1 else ins)
+                    outs.append(_flatten(out))
                 outputs_of[name] = outs
                 done.add(name)
                 progress = True
@@ -160,7 +171,36 @@ def graph_from_config(cls, config, custom_objects=None):
     if missing:
         raise ValueError(f"Could not rebuild the model graph: layers {missing} have inputs "
                          "that are not produced by the config's layers")
-    inputs = [outputs_of[n][k][i] for n, k, i in config["input_layers"]]
-    outputs = [outputs_of[n][k][i] for n, k, i in config["output_layers"]]
+    def refs(spec):  # [[name, node, idx], ...] or a single [name, node, idx]
+        return [spec] if spec and isinstance(spec[0], str) else spec
+
+    inputs = [outputs_of[n][k][i] for n, k, i in refs(config["input_layers"])]
+    outputs = [outputs_of[n][k][i] for n, k, i in refs(config["output_layers"])]
     return cls(inputs=inputs[0] if len(inputs) == 1 else inputs,
                outputs=outputs[0] if len(outputs) == 1 else outputs, name=config.get("name"))
+
+
+def _is_keras_tensor(x):
+    return isinstance(x, dict) and x.get("class_name") == "__keras_tensor__"
+
+
+def _keras_refs(x):
+    if _is_keras_tensor(x):
+        yield tuple(x["config"]["keras_history"])
+    elif isinstance(x, (list, tuple)):
+        for v in x:
+            yield from _keras_refs(v)
+    elif isinstance(x, dict):
+        for v in x.values():
+            yield from _keras_refs(v)
+
+
+def _replace_refs(x, outputs_of):
+    if _is_keras_tensor(x):
+        name, node, idx = x["config"]["keras_history"]
+        return outputs_of[name][node][idx]
+    if isinstance(x, list):
+        return [_replace_refs(v, outputs_of) for v in x]
+    if isinstance(x, dict):
+        return {k: _replace_refs(v, outputs_of) for k, v in x.items()}
+    return x

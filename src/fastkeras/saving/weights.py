@@ -72,11 +72,23 @@ def _read_layer(group, layer, path):
             raise ValueError(f"Layer {layer.name!r} ({path}) variable {i} has shape {w.shape}, "
                              f"the file holds {value.shape}")
         w.assign(value)
-    kids = _children(layer)
-    for key, sub in kids:
-        if "layers" not in group or key not in group["layers"]:
+    for key, sub in _children(layer):
+        g = _find(group.get("layers"), key, sub)
+        if g is None:
             raise ValueError(f"The file has no weights for layer {sub.name!r} ({path}/{key})")
-        _read_layer(group["layers"][key], sub, f"{path}/{key}")
+        _read_layer(g, sub, f"{path}/{key}")
+
+
+def _find(layers_group, key, layer):
+    """The group of `layer`: the one whose vars carry its name (files record it), else the
+    one at its positional key."""
+    if layers_group is None:
+        return None
+    for g in layers_group.values():
+        vars_ = g.get("vars")
+        if vars_ is not None and vars_.attrs.get("name") == layer.name:
+            return g
+    return layers_group.get(key)
 
 
 def _optimizer_state(opt):
@@ -131,9 +143,10 @@ def load_weights(model, filepath):
         if "layers" not in f:
             raise ValueError(f"{filepath} is not a .weights.h5 file (no `layers` group)")
         for key, sub in _children(model):
-            if key not in f["layers"]:
+            g = _find(f["layers"], key, sub)
+            if g is None:
                 raise ValueError(f"The file has no weights for layer {sub.name!r} ({key})")
-            _read_layer(f["layers"][key], sub, key)
+            _read_layer(g, sub, key)
         own = _own(model)
         for i, w in enumerate(own):
             w.assign(f["vars"][str(i)][()])
