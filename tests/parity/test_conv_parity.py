@@ -2,7 +2,7 @@
 over a hypothesis grid of shapes and options."""
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 import fastkeras as fk
 from fastkeras import ops
@@ -41,6 +41,45 @@ def tf_conv(tf, x, k, strides, padding, dil, groups, data_format):
     return y
 
 
+def numpy_conv(x, k, strides, padding, dil, groups, data_format):
+    """Direct float64 convolution by its definition (the exact reference where TensorFlow's
+    own kernel is wrong: its Conv3D returns zeros for some strided shapes, e.g. k=(1, 1, 2),
+    strides=(1, 1, 2), input (1, 2, 3))."""
+    x = np.asarray(x, np.float64)
+    k = np.asarray(k, np.float64)
+    nd = k.ndim - 2
+    if data_format == "channels_first":
+        x = np.moveaxis(x, 1, -1)
+    pads = []
+    for i in range(nd):
+        size, kk, s, d = x.shape[1 + i], k.shape[i], strides[i], dil[i]
+        eff = (kk - 1) * d + 1
+        if padding == "same":
+            out = -(-size // s)
+            total = max((out - 1) * s + eff - size, 0)
+            pads.append((total // 2, total - total // 2))
+        elif padding == "causal":
+            pads.append((eff - 1, 0))
+        else:
+            pads.append((0, 0))
+    xp = np.pad(x, [(0, 0)] + pads + [(0, 0)])
+    outs = [(xp.shape[1 + i] - ((k.shape[i] - 1) * dil[i] + 1)) // strides[i] + 1
+            for i in range(nd)]
+    cin_g, cout = k.shape[-2], k.shape[-1]
+    cout_g = cout // groups
+    y = np.zeros((x.shape[0],) + tuple(outs) + (cout,))
+    for pos in np.ndindex(*k.shape[:nd]):
+        sl = tuple(slice(p * d, p * d + (o - 1) * s + 1, s)
+                   for p, d, o, s in zip(pos, dil, outs, strides))
+        patch = xp[(slice(None),) + sl]
+        for g in range(groups):
+            y[..., g * cout_g:(g + 1) * cout_g] += \
+                patch[..., g * cin_g:(g + 1) * cin_g] @ k[pos][:, g * cout_g:(g + 1) * cout_g]
+    if data_format == "channels_first":
+        y = np.moveaxis(y, -1, 1)
+    return y
+
+
 @st.composite
 def conv_cases(draw):
     nd = draw(st.sampled_from([1, 2, 3]))
@@ -64,7 +103,12 @@ def conv_cases(draw):
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=conv_cases(), seed=st.integers(0, 2**31 - 1))
+# TensorFlow 2.21's Conv3D returns zeros for half of this output (found by hypothesis)
+@example(case=(3, 1, 1, 1, (1, 1, 2), (1, 1, 2), (1, 1, 1), "valid", (1, 2, 3), 2,
+               "channels_last", np.float32, False), seed=0)
 def test_conv_matches_tensorflow(tf, case, seed):
+    """Outputs equal the direct definition; outputs and gradients equal TensorFlow's
+    wherever TensorFlow's own output is right."""
     nd, groups, cin_g, cout_g, k, strides, dil, padding, spatial, batch, fmt, dtype, use_bias = case
     rng = np.random.default_rng(seed)
     cin, cout = cin_g * groups, cout_g * groups
@@ -91,6 +135,12 @@ def test_conv_matches_tensorflow(tf, case, seed):
         loss = ops.sum(out * r)
     g = tape.gradient(loss, [fx, fw, fb])
     assert out.shape == tuple(ref.shape) and out.dtype == dtype
+    exact = numpy_conv(x, w, strides, padding, dil, groups, fmt)
+    if use_bias:
+        exact = exact + (b if fmt == "channels_last" else b.reshape((-1,) + (1,) * nd))
+    np.testing.assert_allclose(out.numpy(), exact, **TOL[dtype])
+    if not np.allclose(ref.numpy(), exact, **TOL[dtype]):
+        return  # TensorFlow's kernel is wrong for this shape (gradients: test_conv_gradcheck)
     np.testing.assert_allclose(out.numpy(), ref.numpy(), **TOL[dtype])
     for got, want in zip(g, ref_g):
         if want is None:

@@ -175,3 +175,97 @@ def test_tf_keras_model_files_load(tf, tmp_path):
         ours = fk.models.load_model(path, compile=False)
         np.testing.assert_allclose(ours.predict(inputs, verbose=0), ref.predict(inputs, verbose=0),
                                    rtol=1e-5, atol=1e-6)
+
+
+def _lambda_model():
+    def double(t):
+        return t * 2.0
+
+    inp = fk.Input(shape=(3,))
+    return fk.Model(inp, fk.layers.Dense(2)(fk.layers.Lambda(double, name="lam")(inp))), double
+
+
+def test_safe_loading(tmp_path):
+    import zipfile
+
+    model, double = _lambda_model()
+    path = tmp_path / "lam.keras"
+    model.save(path)
+    with pytest.raises(ValueError, match="Lambda layer.*safe_mode=True"):
+        fk.models.load_model(path)
+    with pytest.raises(ValueError, match="custom_objects"):
+        fk.models.load_model(path, safe_mode=False)
+    back = fk.models.load_model(path, safe_mode=False, custom_objects={"double": double})
+    x = np.ones((2, 3), "float32")
+    np.testing.assert_allclose(back.predict(x, verbose=0), model.predict(x, verbose=0))
+    # a member name that leaves the archive is refused before anything is read
+    evil = tmp_path / "evil.keras"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(evil, "w") as dst:
+        for name in src.namelist():
+            dst.writestr(name, src.read(name))
+        dst.writestr("../../escape.txt", "x")
+    with pytest.raises(ValueError, match="refusing the archive member"):
+        fk.models.load_model(evil, safe_mode=False, custom_objects={"double": double})
+    assert not (tmp_path.parent / "escape.txt").exists()
+    # truncated and corrupt files give clear errors
+    data = path.read_bytes()
+    (tmp_path / "cut.keras").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match="corrupt or truncated|not a .keras file"):
+        fk.models.load_model(tmp_path / "cut.keras")
+    # a weight tensor whose shape disagrees with the config is refused before it is read
+    seq = fk.Sequential([fk.Input(shape=(4,)), fk.layers.Dense(3)])
+    seq.save(tmp_path / "s.keras")
+    bad = tmp_path / "bad.keras"
+    with zipfile.ZipFile(tmp_path / "s.keras") as src:
+        members = {n: src.read(n) for n in src.namelist()}
+    wfile = tmp_path / "w.h5"
+    wfile.write_bytes(members["model.weights.h5"])
+    with h5py.File(wfile, "a") as f:
+        del f["layers/dense/vars/0"]
+        f["layers/dense/vars"].create_dataset("0", data=np.zeros((400, 3), "float32"))
+    members["model.weights.h5"] = wfile.read_bytes()
+    with zipfile.ZipFile(bad, "w") as dst:
+        for n, d in members.items():
+            dst.writestr(n, d)
+    with pytest.raises(ValueError, match=r"has shape \(4, 3\)"):
+        fk.models.load_model(bad)
+
+
+_SAVE_LOOP = r'''
+import sys
+import numpy as np
+import fastkeras as fk
+path = sys.argv[1]
+model = fk.Sequential([fk.Input(shape=(256,)), fk.layers.Dense(512), fk.layers.Dense(512),
+                       fk.layers.Dense(10)])
+i = 0
+print("ready", flush=True)
+while True:
+    i += 1
+    model.set_weights([np.full(w.shape, float(i), "float32") for w in model.get_weights()])
+    model.save(path)
+'''
+
+
+def test_kill_during_save_keeps_a_complete_file(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    path = tmp_path / "m.keras"
+    script = tmp_path / "loop.py"
+    script.write_text(_SAVE_LOOP)
+    proc = subprocess.Popen([sys.executable, str(script), str(path)], stdout=subprocess.PIPE,
+                            text=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        deadline = time.time() + 60
+        while not path.exists() and time.time() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.7)  # mid-way through some later save
+    finally:
+        proc.kill()  # SIGKILL
+        proc.wait()
+    model = fk.models.load_model(path)  # the last complete file, never a partial one
+    values = {float(w.reshape(-1)[0]) for w in model.get_weights()}
+    assert len(values) == 1 and values.pop() >= 1

@@ -295,6 +295,20 @@ class Lambda(Layer):
                  arguments=self.arguments)
         return c
 
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """The function is looked up by name in custom_objects (never read from a file)."""
+        config = dict(config)
+        fn = config.pop("function")
+        if not callable(fn):
+            fn = (custom_objects or {}).get(fn)
+            if fn is None:
+                raise ValueError(f"Lambda layer {config.get('name')!r}: pass its function "
+                                 f"{config.get('function', fn)!r} in custom_objects")
+        config.pop("output_shape_type", None)
+        return cls(fn, **{k: v for k, v in config.items() if k in (
+            "output_shape", "arguments", "name", "trainable", "dtype")})
+
 
 class Embedding(Layer):
     """Integer indices -> rows of an (input_dim, output_dim) matrix."""

@@ -119,7 +119,7 @@ def sequential_from_config(cls, config, custom_objects=None):
         if layer_cls is InputLayer:
             model.add(InputLayer.from_config(item["config"]).output)
         else:
-            model.add(layer_cls.from_config(item["config"]))
+            model.add(_from_config(layer_cls, item["config"], custom_objects))
     return model
 
 
@@ -134,7 +134,7 @@ def graph_from_config(cls, config, custom_objects=None):
             layer = InputLayer.from_config(item["config"])
             outputs_of[layer.name] = [[layer.output]]
         else:
-            layer = layer_cls.from_config(item["config"])
+            layer = _from_config(layer_cls, item["config"], custom_objects)
         created[item["config"].get("name", item.get("name"))] = layer
     def tensors_in(call):  # [layer, node, tensor] refs of a call, in either format
         if isinstance(call, dict):
@@ -204,3 +204,12 @@ def _replace_refs(x, outputs_of):
     if isinstance(x, dict):
         return {k: _replace_refs(v, outputs_of) for k, v in x.items()}
     return x
+
+
+def _from_config(layer_cls, config, custom_objects):
+    """A layer from its config; a Lambda looks its function up in custom_objects."""
+    from fastkeras.layers import Lambda
+
+    if layer_cls is Lambda:
+        return Lambda.from_config(config, custom_objects=custom_objects)
+    return layer_cls.from_config(config)

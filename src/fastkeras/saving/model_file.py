@@ -76,6 +76,36 @@ def save_model(model, filepath, overwrite=True):
         os.replace(tmpzip, filepath)
 
 
+def _walk(x):
+    if isinstance(x, dict):
+        yield x
+        for v in x.values():
+            yield from _walk(v)
+    elif isinstance(x, list):
+        for v in x:
+            yield from _walk(v)
+
+
+def _check_safe(config, custom_objects, safe_mode):
+    """Refuse configs that would need code from the file. fastkeras never runs such code:
+    a Lambda's function must come from custom_objects, and only with safe_mode=False."""
+    for node in _walk(config):
+        if node.get("class_name") in ("Lambda", "__lambda__"):
+            cfg = node.get("config") or {}
+            fn = cfg.get("function")
+            fn_name = fn if isinstance(fn, str) else None
+            if safe_mode:
+                raise ValueError(
+                    "Requested the deserialization of a Lambda layer, whose function would "
+                    "have to come from the file: that could run arbitrary code, so it is "
+                    "refused with safe_mode=True. If you trust this file, pass "
+                    "safe_mode=False and the function in custom_objects.")
+            if fn_name is None or fn_name not in (custom_objects or {}):
+                raise ValueError(
+                    f"The Lambda layer's function {fn_name or '<code in the file>'!r} must be "
+                    "passed in custom_objects: fastkeras never runs code stored in a file")
+
+
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     """A model saved by ``model.save(".keras")``: architecture, weights, optimizer state
     and (when its pieces were given by name) the compile settings."""
@@ -94,12 +124,26 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
             return load_model_h5(filepath, custom_objects=custom_objects, compile=compile)
         raise ValueError(f"{filepath} is not a .keras file (not a zip archive) nor an HDF5 "
                          "model file")
-    with zipfile.ZipFile(filepath) as z, tempfile.TemporaryDirectory() as tmpdir:
-        names = set(z.namelist())
-        if not {"config.json", "model.weights.h5"} <= names:
+    try:
+        archive = zipfile.ZipFile(filepath)
+    except zipfile.BadZipFile as e:
+        raise ValueError(f"{filepath} is a corrupt or truncated .keras file: {e}") from None
+    with archive as z, tempfile.TemporaryDirectory() as tmpdir:
+        names = z.namelist()
+        for name in names:  # never trust member names: no absolute paths, no `..`
+            if name.startswith(("/", "\\")) or ".." in name.replace("\\", "/").split("/") \
+                    or ":" in name:
+                raise ValueError(f"{filepath}: refusing the archive member {name!r} (an "
+                                 "absolute path or one that leaves the archive)")
+        if not {"config.json", "model.weights.h5"} <= set(names):
             raise ValueError(f"{filepath} lacks config.json or model.weights.h5")
-        config = json.loads(z.read("config.json"))
-        z.extract("model.weights.h5", tmpdir)
+        try:
+            config = json.loads(z.read("config.json"))
+            with open(os.path.join(tmpdir, "model.weights.h5"), "wb") as out:
+                out.write(z.read("model.weights.h5"))  # read by name, never extracted by path
+        except (zipfile.BadZipFile, json.JSONDecodeError, OSError, EOFError) as e:
+            raise ValueError(f"{filepath} is a corrupt or truncated .keras file: {e}") from None
+        _check_safe(config, custom_objects, safe_mode)
         cls_name = config["class_name"]
         cls = (custom_objects or {}).get(cls_name) or {
             "Sequential": models.Sequential, "Functional": models.Model,

@@ -67,7 +67,12 @@ def _read_layer(group, layer, path):
         raise ValueError(f"Layer {layer.name!r} ({path}) expects {len(own)} variables, but the "
                          f"file holds {stored}")
     for i, w in enumerate(own):
-        value = vg[str(i)][()]
+        ds = vg[str(i)]
+        if ds.dtype.kind not in "fiub" or tuple(ds.shape) != tuple(w.shape):
+            raise ValueError(f"Layer {layer.name!r} ({path}) variable {i} has shape {w.shape} "
+                             f"and a numeric dtype, the file holds {tuple(ds.shape)} "
+                             f"{ds.dtype}")
+        value = ds[()]  # read only once its size and dtype are checked
         if tuple(value.shape) != tuple(w.shape):
             raise ValueError(f"Layer {layer.name!r} ({path}) variable {i} has shape {w.shape}, "
                              f"the file holds {value.shape}")
