@@ -37,6 +37,12 @@ GRAD_CASES = [
     ("einsum_outer_sum", lambda v: ops.einsum("ij->j", v), None),
     ("einsum_ellipsis", lambda v: ops.einsum("...j,jk->...k", v, A4), None),
     ("einsum_self", lambda v: ops.einsum("ij,kj->ik", v, v), None),
+    ("einsum_diagonal", lambda v: ops.einsum("ii->i", ops.reshape(ops.concatenate(
+        [ops.flatten(v), ops.flatten(v)[:3]], 0), (3, 3))), None),
+    ("einsum_trace", lambda v: ops.einsum("ii", ops.reshape(ops.concatenate(
+        [ops.flatten(v), ops.flatten(v)[:3]], 0), (3, 3))) * v, None),
+    ("einsum_repeated_contraction", lambda v: ops.einsum("iij,jk->ik", ops.reshape(
+        ops.concatenate([ops.flatten(v), ops.flatten(v)[:2]], 0), (2, 2, 2)), A4[:2]), None),
     ("dot", lambda v: ops.dot(v, A4), None),
     ("dot_nd", lambda v: ops.dot(v, np.ones((2, 3, 2))), None),
     ("tensordot", lambda v: ops.tensordot(v, W, axes=([0, 1], [0, 1])), None),

@@ -17,10 +17,12 @@ class Sequence:
     ``__len__`` (batches per epoch) and ``__getitem__(index)`` -> (x, y[, sample_weight])."""
 
     def __len__(self):
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must implement __len__() (batches "
+                                  "per epoch)")
 
     def __getitem__(self, index):
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must implement __getitem__(index) "
+                                  "-> (x, y[, sample_weight])")
 
     def on_epoch_end(self):
         pass

@@ -535,9 +535,8 @@ def _einsum_parse(subscripts, shapes):
 
 
 def einsum(subscripts, *operands):
-    """Einstein summation (keras.ops.einsum), differentiable for the common cases:
-    products, contractions, transposes, batch dimensions and ellipses (an operand
-    with a repeated label, i.e. a diagonal, is not differentiable)."""
+    """Einstein summation (keras.ops.einsum), differentiable: products, contractions,
+    transposes, batch dimensions, ellipses and repeated labels (diagonals, traces)."""
     arrays = [as_array(o) for o in operands]
     ins, out_lab = _einsum_parse(subscripts, [a.shape for a in arrays])
     spec = ",".join(ins) + "->" + out_lab
@@ -550,17 +549,21 @@ def einsum(subscripts, *operands):
                 grads.append(None)
                 continue
             lab = ins[i]
-            if len(set(lab)) != len(lab):
-                raise NotImplementedError(
-                    f"einsum: no gradient for operand {i} with a repeated label ({lab!r})")
+            uniq = "".join(dict.fromkeys(lab))  # a repeated label (a diagonal) once
+            sizes = {c: arrays[i].shape[k] for k, c in enumerate(lab)}
             others = [ins[j] for j in range(len(ins)) if j != i]
             avail = set(out_lab).union(*others) if others else set(out_lab)
-            keep = "".join(c for c in lab if c in avail)
+            keep = "".join(c for c in uniq if c in avail)
             r = np.einsum(",".join([out_lab] + others) + "->" + keep, g,
                           *[arrays[j] for j in range(len(ins)) if j != i])
-            if keep != lab:  # labels only this operand has: summed, so broadcast back
-                r = np.expand_dims(r, tuple(k for k, c in enumerate(lab) if c not in avail))
-                r = np.broadcast_to(r, arrays[i].shape)
+            if keep != uniq:  # labels only this operand has: summed, so broadcast back
+                r = np.expand_dims(r, tuple(k for k, c in enumerate(uniq) if c not in avail))
+                r = np.broadcast_to(r, tuple(sizes[c] for c in uniq))
+            if uniq != lab:  # the gradient lives on the diagonal the repeated labels read
+                grid = np.ix_(*[np.arange(sizes[c]) for c in uniq])
+                full = np.zeros(arrays[i].shape, r.dtype)
+                full[tuple(grid[uniq.index(c)] for c in lab)] = r
+                r = full
             grads.append(np.ascontiguousarray(r, dtype=arrays[i].dtype)
                          if arrays[i].dtype.kind == "f" else r)
         return tuple(grads)
