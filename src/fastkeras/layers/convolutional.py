@@ -1,10 +1,10 @@
 """Convolution, pooling and spatial reshaping layers on the C conv/pool kernels."""
 import numpy as np
 
-from fastkeras import activations, constraints, initializers, regularizers
+from fastkeras import activations
 from fastkeras import ops
 from fastkeras.layers.base import InputSpec, Layer
-from fastkeras.layers.core import weight_config
+from fastkeras.layers.core import set_weight_options, weight_config
 from fastkeras.ops import convolution as _conv
 
 __all__ = [
@@ -60,12 +60,7 @@ class _Conv(Layer):
             output_padding, self.rank, "output_padding", minimum=0)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        set_weight_options(self, locals(), "kernel", "bias")
         self.input_spec = InputSpec(min_ndim=self.rank + 2)
 
     def build(self, input_shape):
@@ -204,12 +199,7 @@ class _DepthwiseConv(Layer):
                              f"{depth_multiplier!r}")
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
-        self.depthwise_initializer = initializers.get(depthwise_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.depthwise_constraint = constraints.get(depthwise_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        set_weight_options(self, locals(), "depthwise", "bias")
         self.input_spec = InputSpec(min_ndim=self.rank + 2)
 
     def build(self, input_shape):
@@ -273,15 +263,7 @@ class _SeparableConv(Layer):
         self.depth_multiplier = int(depth_multiplier)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
-        self.depthwise_initializer = initializers.get(depthwise_initializer)
-        self.pointwise_initializer = initializers.get(pointwise_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
-        self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.depthwise_constraint = constraints.get(depthwise_constraint)
-        self.pointwise_constraint = constraints.get(pointwise_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        set_weight_options(self, locals(), "depthwise", "pointwise", "bias")
 
     def build(self, input_shape):
         ch = input_shape[_channel_axis(self.data_format)]

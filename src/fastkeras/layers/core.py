@@ -27,6 +27,14 @@ def config_of(obj, *names):
     return out
 
 
+def set_weight_options(layer, args, *prefixes):
+    """layer.<prefix>_initializer / _regularizer / _constraint from the constructor's
+    arguments (args: its locals()), resolved by name or object; weight_config's inverse."""
+    for p in prefixes:
+        for kind, family in _FAMILIES.items():
+            setattr(layer, f"{p}_{kind}", family.get(args[f"{p}_{kind}"]))
+
+
 def weight_config(obj, *prefixes):
     """config_of for <prefix>_initializer / _regularizer / _constraint of each prefix."""
     return config_of(obj, *[f"{p}_{k}" for p in prefixes for k in _FAMILIES])
@@ -45,12 +53,7 @@ class Dense(Layer):
         self.units = int(units)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        set_weight_options(self, locals(), "kernel", "bias")
         self.input_spec = InputSpec(min_ndim=2)
         self.supports_masking = True
 

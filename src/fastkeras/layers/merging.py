@@ -2,10 +2,10 @@
 and the advanced activation layers (ReLU, LeakyReLU, PReLU, ELU, Softmax)."""
 import numpy as np
 
-from fastkeras import activations, constraints, initializers, regularizers
+from fastkeras import activations
 from fastkeras import ops
 from fastkeras.layers.base import Layer
-from fastkeras.layers.core import weight_config
+from fastkeras.layers.core import set_weight_options, weight_config
 from fastkeras.ops import activation_ops as _a
 
 __all__ = ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot",
@@ -241,9 +241,7 @@ class PReLU(_Elementwise):
     def __init__(self, alpha_initializer="zeros", alpha_regularizer=None, alpha_constraint=None,
                  shared_axes=None, **kwargs):
         super().__init__(**kwargs)
-        self.alpha_initializer = initializers.get(alpha_initializer)
-        self.alpha_regularizer = regularizers.get(alpha_regularizer)
-        self.alpha_constraint = constraints.get(alpha_constraint)
+        set_weight_options(self, locals(), "alpha")
         self.shared_axes = None if shared_axes is None else (
             [shared_axes] if isinstance(shared_axes, (int, np.integer)) else list(shared_axes))
 

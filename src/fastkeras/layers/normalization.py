@@ -1,10 +1,10 @@
 """BatchNormalization and LayerNormalization (tf.keras / Keras 3 semantics)."""
 import numpy as np
 
-from fastkeras import constraints, initializers, regularizers
+from fastkeras import initializers
 from fastkeras import ops
 from fastkeras.layers.base import Layer
-from fastkeras.layers.core import config_of, weight_config
+from fastkeras.layers.core import config_of, set_weight_options, weight_config
 from fastkeras.ops.tensor import as_array
 
 __all__ = ["BatchNormalization", "LayerNormalization"]
@@ -37,14 +37,9 @@ class BatchNormalization(Layer):
         self.axis = axis
         self.momentum, self.epsilon = float(momentum), float(epsilon)
         self.center, self.scale = bool(center), bool(scale)
-        self.beta_initializer = initializers.get(beta_initializer)
-        self.gamma_initializer = initializers.get(gamma_initializer)
+        set_weight_options(self, locals(), "beta", "gamma")
         self.moving_mean_initializer = initializers.get(moving_mean_initializer)
         self.moving_variance_initializer = initializers.get(moving_variance_initializer)
-        self.beta_regularizer = regularizers.get(beta_regularizer)
-        self.gamma_regularizer = regularizers.get(gamma_regularizer)
-        self.beta_constraint = constraints.get(beta_constraint)
-        self.gamma_constraint = constraints.get(gamma_constraint)
         self.supports_masking = True
 
     def build(self, input_shape):
@@ -117,12 +112,7 @@ class LayerNormalization(Layer):
         self.axis = axis
         self.epsilon = float(epsilon)
         self.center, self.scale, self.rms_scaling = bool(center), bool(scale), bool(rms_scaling)
-        self.beta_initializer = initializers.get(beta_initializer)
-        self.gamma_initializer = initializers.get(gamma_initializer)
-        self.beta_regularizer = regularizers.get(beta_regularizer)
-        self.gamma_regularizer = regularizers.get(gamma_regularizer)
-        self.beta_constraint = constraints.get(beta_constraint)
-        self.gamma_constraint = constraints.get(gamma_constraint)
+        set_weight_options(self, locals(), "beta", "gamma")
         self.supports_masking = True
 
     def build(self, input_shape):

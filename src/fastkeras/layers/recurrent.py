@@ -5,10 +5,10 @@ recurrence then runs step by step on differentiable ops, so the tape
 back-propagates through time."""
 import numpy as np
 
-from fastkeras import _rng, activations, constraints, initializers, regularizers
+from fastkeras import _rng, activations
 from fastkeras import ops
 from fastkeras.layers.base import InputSpec, Layer
-from fastkeras.layers.core import weight_config
+from fastkeras.layers.core import set_weight_options, weight_config
 from fastkeras.ops.tensor import as_array
 
 __all__ = ["SimpleRNN", "LSTM", "GRU"]
@@ -33,15 +33,7 @@ class _RNN(Layer):
         self.activation = activations.get(activation)
         self.recurrent_activation = activations.get(recurrent_activation)
         self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.recurrent_initializer = initializers.get(recurrent_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.recurrent_constraint = constraints.get(recurrent_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        set_weight_options(self, locals(), "kernel", "recurrent", "bias")
         for nm, v in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
             if not 0 <= v < 1:
                 raise ValueError(f"{type(self).__name__}: `{nm}` must be in [0, 1), got {v!r}")

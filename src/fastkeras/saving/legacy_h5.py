@@ -64,7 +64,7 @@ def _decode(values):
 
 
 def load_model_h5(filepath, custom_objects=None, compile=True):
-    from fastkeras import models, optimizers
+    from fastkeras.saving.model_file import compile_from, model_from_config
 
     h5py = _h5py()
     with h5py.File(os.fspath(filepath), "r") as f:
@@ -72,13 +72,7 @@ def load_model_h5(filepath, custom_objects=None, compile=True):
             raise ValueError(f"{filepath} holds no model config: it is a weights file (use "
                              "load_weights)")
         cfg = json.loads(f.attrs["model_config"])
-        name = cfg["class_name"]
-        cls = (custom_objects or {}).get(name) or {
-            "Sequential": models.Sequential, "Functional": models.Model,
-            "Model": models.Model}.get(name)
-        if cls is None:
-            raise ValueError(f"Unknown model class {name!r}: pass it in custom_objects")
-        model = cls.from_config(cfg["config"], custom_objects=custom_objects)
+        model = model_from_config(cfg["class_name"], cfg["config"], custom_objects)
         mw = f["model_weights"]
         for layer in model.layers:
             weights = _layer_weights(layer)
@@ -99,10 +93,7 @@ def load_model_h5(filepath, custom_objects=None, compile=True):
                 w.assign(value)
         tc = f.attrs.get("training_config")
         if compile and tc is not None:
-            tc = json.loads(tc)
-            model.compile(optimizer=optimizers.deserialize(tc["optimizer"]), loss=tc["loss"],
-                          metrics=tc["metrics"], loss_weights=tc["loss_weights"],
-                          weighted_metrics=tc["weighted_metrics"])
+            compile_from(model, json.loads(tc))
             if "optimizer_weights" in f:
                 og = f["optimizer_weights"]
                 state = [og[n][()] for n in _decode(og.attrs["weight_names"])]

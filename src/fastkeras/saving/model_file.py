@@ -109,7 +109,6 @@ def _check_safe(config, custom_objects, safe_mode):
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     """A model saved by ``model.save(".keras")``: architecture, weights, optimizer state
     and (when its pieces were given by name) the compile settings."""
-    from fastkeras import models, optimizers
     from fastkeras.saving.weights import load_weights
 
     filepath = os.fspath(filepath)
@@ -144,21 +143,36 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
         except (zipfile.BadZipFile, json.JSONDecodeError, OSError, EOFError) as e:
             raise ValueError(f"{filepath} is a corrupt or truncated .keras file: {e}") from None
         _check_safe(config, custom_objects, safe_mode)
-        cls_name = config["class_name"]
-        cls = (custom_objects or {}).get(cls_name) or {
-            "Sequential": models.Sequential, "Functional": models.Model,
-            "Model": models.Model}.get(cls_name)
-        if cls is None:
-            raise ValueError(f"Unknown model class {cls_name!r}: pass it in custom_objects")
-        model = cls.from_config(config["config"], custom_objects=custom_objects) \
-            if issubclass(cls, models.Model) else cls.from_config(config["config"])
+        model = model_from_config(config["class_name"], config["config"], custom_objects)
         build = config.get("build_config")
         if not model.built and build:
             model.build(tuple(build["input_shape"]))
-        cc = config.get("compile_config")
-        if compile and cc is not None:
-            model.compile(optimizer=optimizers.deserialize(cc["optimizer"]), loss=cc["loss"],
-                          metrics=cc["metrics"], loss_weights=cc["loss_weights"],
-                          weighted_metrics=cc["weighted_metrics"])
+        if compile:
+            compile_from(model, config.get("compile_config"))
         load_weights(model, os.path.join(tmpdir, "model.weights.h5"))
     return model
+
+
+def model_from_config(class_name, config, custom_objects=None):
+    """Sequential / functional / a custom Model class (from custom_objects) from a config."""
+    from fastkeras import models
+
+    cls = (custom_objects or {}).get(class_name) or {
+        "Sequential": models.Sequential, "Functional": models.Model,
+        "Model": models.Model}.get(class_name)
+    if cls is None:
+        raise ValueError(f"Unknown model class {class_name!r}: pass it in custom_objects")
+    if issubclass(cls, models.Model):
+        return cls.from_config(config, custom_objects=custom_objects)
+    return cls.from_config(config)
+
+
+def compile_from(model, compile_config):
+    """compile() with the settings _compile_config recorded (nothing when None)."""
+    from fastkeras import optimizers
+
+    cc = compile_config
+    if cc is not None:
+        model.compile(optimizer=optimizers.deserialize(cc["optimizer"]), loss=cc["loss"],
+                      metrics=cc["metrics"], loss_weights=cc["loss_weights"],
+                      weighted_metrics=cc["weighted_metrics"])
