@@ -346,6 +346,7 @@ class Layer:
         if self.built:
             return
         shapes = _map(_shape_of, inputs)
+        self._build_input_shape = shapes  # the config's build_config
         self.build(shapes)
         self.built = True
 
@@ -445,8 +446,7 @@ class Layer:
     def _symbolic_call(self, args, kwargs):
         inputs = args[0]
         if not self.built:
-            self.build(_map(_shape_of, inputs))
-            self.built = True
+            self._maybe_build(inputs)
         self._check_input(inputs)
         out_shapes = self.compute_output_shape(_map(_shape_of, inputs))
         dtypes = self._output_dtypes

@@ -458,14 +458,18 @@ class _ZeroPadding(Layer):
 
     def get_config(self):
         c = super().get_config()
-        c.update(padding=self.padding, data_format=self.data_format)
+        c.update(padding=self.padding[0] if self.rank == 1 else self.padding,
+                 data_format=self.data_format)
         return c
 
 
 class ZeroPadding1D(_ZeroPadding):
     rank = 1
 
-    def __init__(self, padding=1, **kwargs):
+    def __init__(self, padding=1, data_format=None, **kwargs):
+        if data_format not in (None, "channels_last"):
+            raise ValueError(f"ZeroPadding1D pads axis 1 of (batch, steps, features) inputs: "
+                             f"`data_format` must be 'channels_last', got {data_format!r}")
         super().__init__(padding, None, **kwargs)
 
 
@@ -505,7 +509,10 @@ class _Cropping(Layer):
 
     def get_config(self):
         c = super().get_config()
-        c.update(cropping=self.cropping, data_format=self.data_format)
+        if self.rank == 1:
+            c["cropping"] = self.cropping[0]
+        else:
+            c.update(cropping=self.cropping, data_format=self.data_format)
         return c
 
 
@@ -575,7 +582,10 @@ class _UpSampling(Layer):
 
     def get_config(self):
         c = super().get_config()
-        c.update(size=self.size, data_format=self.data_format)
+        if self.rank == 1:
+            c["size"] = self.size[0]
+        else:
+            c.update(size=self.size, data_format=self.data_format)
         if self.rank == 2:
             c["interpolation"] = self.interpolation
         return c

@@ -313,6 +313,34 @@ class Lambda(Layer):
             "output_shape", "arguments", "name", "trainable", "dtype")})
 
 
+class OpLayer(Layer):
+    """One ``fastkeras.ops`` function as a graph node: what Keras 3 records when
+    ``keras.ops`` functions are applied to symbolic tensors (``NotEqual``, ``Any``,
+    ``Add``... with module ``keras.src.ops.*``), e.g. the masks it computes between
+    layers. The call's arguments (tensors and constants) come as one list; the op's
+    own options (axis, keepdims...) are the config. Only functions of fastkeras.ops
+    can be named, so a file can select an op but never supply code."""
+
+    def __init__(self, op, module="keras.src.ops.numpy", class_name=None, arguments=None,
+                 **kwargs):
+        from fastkeras import ops as _ops
+
+        kwargs.setdefault("autocast", False)
+        super().__init__(**kwargs)
+        fn = getattr(_ops, op, None)
+        if not isinstance(op, str) or op.startswith("_") or not callable(fn):
+            raise ValueError(f"Unknown op {op!r}: fastkeras.ops has no such function")
+        self.op, self.fn, self.module = op, fn, module
+        self.class_name = class_name or "".join(w.title() for w in op.split("_"))
+        self.arguments = dict(arguments or {})
+
+    def call(self, inputs):
+        return self.fn(*inputs, **self.arguments)
+
+    def get_config(self):  # Keras' form: the name and the op's options
+        return {"name": self.name, **self.arguments}
+
+
 class Embedding(Layer):
     """Integer indices -> rows of an (input_dim, output_dim) matrix."""
 

@@ -17,6 +17,7 @@ __all__ = ["SimpleRNN", "LSTM", "GRU"]
 class _RNN(Layer):
     gates = 1
     n_states = 1
+    _weights_in_cell = True  # saved as Keras 3 does: layers/<rnn>/cell/vars
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
@@ -24,7 +25,8 @@ class _RNN(Layer):
                  bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
                  recurrent_constraint=None, bias_constraint=None, dropout=0.0,
                  recurrent_dropout=0.0, return_sequences=False, return_state=False,
-                 go_backwards=False, stateful=False, unroll=False, seed=None, **kwargs):
+                 go_backwards=False, stateful=False, unroll=False, seed=None,
+                 zero_output_for_mask=False, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units < 1:
             raise ValueError(f"{type(self).__name__}: `units` must be a positive integer, got "
@@ -41,6 +43,7 @@ class _RNN(Layer):
         self.return_sequences, self.return_state = bool(return_sequences), bool(return_state)
         self.go_backwards, self.stateful, self.unroll = bool(go_backwards), bool(stateful), unroll
         self.seed = seed
+        self.zero_output_for_mask = bool(zero_output_for_mask)
         self._gen = np.random.default_rng(seed if seed is not None else _rng.draw_seed())
         self._states = None
         self.input_spec = InputSpec(ndim=3)
@@ -111,9 +114,11 @@ class _RNN(Layer):
         for i in steps:
             h, new_states = self._step(proj[:, i], states, rec_mask)
             if mask is not None:
-                # masked steps keep the states and repeat the previous output (Keras)
+                # masked steps keep the states and repeat the previous output (Keras), or
+                # output zeros with zero_output_for_mask
                 m = mask[:, i:i + 1]
-                prev = outputs[-1] if outputs else ops.zeros((b, self.units), dt)
+                prev = outputs[-1] if outputs and not self.zero_output_for_mask else \
+                    ops.zeros((b, self.units), dt)
                 new_states = [ops.where(m, s1, s0) for s1, s0 in zip(new_states, states)]
                 h = ops.where(m, h, prev)
             states = new_states
@@ -146,7 +151,7 @@ class _RNN(Layer):
                  dropout=self.dropout, recurrent_dropout=self.recurrent_dropout,
                  return_sequences=self.return_sequences, return_state=self.return_state,
                  go_backwards=self.go_backwards, stateful=self.stateful, unroll=self.unroll,
-                 seed=self.seed)
+                 zero_output_for_mask=self.zero_output_for_mask, seed=self.seed)
         return c
 
 

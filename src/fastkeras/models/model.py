@@ -54,10 +54,8 @@ class Model(TrainingMixin, Layer):
             node = kt._keras_history[1]
             if id(node) in seen:
                 return
-            if node["inputs"] is not None:
-                for t in _flatten(node["inputs"]):
-                    if isinstance(t, KerasTensor):
-                        visit(t)
+            for t in _node_tensors(node):
+                visit(t)
             seen.add(id(node))
             order.append(node)
 
@@ -70,13 +68,7 @@ class Model(TrainingMixin, Layer):
                                  f"{node['layer'].name!r}, which is not in the model's inputs")
         self._graph = {"inputs": inputs, "outputs": outputs,
                        "nodes": [n for n in order if n["inputs"] is not None]}
-        layers = []
-        for t in flat_in:
-            layers.append(t._keras_history[0])
-        for n in order:
-            if n["inputs"] is not None and not any(n["layer"] is l for l in layers):
-                layers.append(n["layer"])
-        object.__setattr__(self, "_layers", layers)
+        object.__setattr__(self, "_layers", _keras_layer_order(flat_in, flat_out))
         self.built = True
         self._output_dtypes = [t.dtype for t in flat_out]
 
@@ -153,14 +145,16 @@ class Model(TrainingMixin, Layer):
                 raise ValueError(f"Input {kt._keras_history[0].name!r} of model {self.name!r} "
                                  f"expects shape {want}, got {got}")
             values[id(kt)] = x
+        def value(t):
+            return values[id(t)] if isinstance(t, KerasTensor) else t
+
         for node in self._graph["nodes"]:
             layer = node["layer"]
-            args = _map(lambda t: values[id(t)] if isinstance(t, KerasTensor) else t,
-                        node["inputs"])
-            kw = dict(node["kwargs"])
+            args = _map(value, node["inputs"])
+            kw = _map(value, node["kwargs"]) if node["kwargs"] else {}
             if training is not None and layer._call_has_training and kw.get("training") is None:
                 kw["training"] = training
-            out = layer(args, *node["args"], **kw)
+            out = layer(args, *_map(value, node["args"]), **kw)
             for kt, o in zip(_flatten(node["outputs"]), _flatten(out)):
                 values[id(kt)] = o
         return _map(lambda t: values[id(t)], self._graph["outputs"])
@@ -233,7 +227,7 @@ class Model(TrainingMixin, Layer):
     def get_config(self):
         if self._graph is None:
             return {"name": self.name, "trainable": self.trainable}
-        from fastkeras.models.summary import graph_config
+        from fastkeras.models.configs import graph_config
 
         return graph_config(self)
 
@@ -246,7 +240,7 @@ def _model_from_config(cls, config, custom_objects=None):
             raise TypeError(f"Unable to revive model {cls.__name__} from config: its "
                             f"get_config() must return the constructor's arguments ({e})"
                             ) from None
-    from fastkeras.models.summary import graph_from_config
+    from fastkeras.models.configs import graph_from_config
 
     return graph_from_config(cls, config, custom_objects)
 
@@ -264,6 +258,49 @@ def _map_shape_zeros(shapes, dtype):
 
 
 Functional = Model
+
+
+def _node_tensors(node):
+    """The symbolic tensors a recorded call reads: its inputs, and any in its other
+    arguments (a mask passed explicitly, as Keras files record it)."""
+    if node["inputs"] is None:
+        return []
+    return [t for t in _flatten([node["inputs"], list(node["args"]), node["kwargs"]])
+            if isinstance(t, KerasTensor)]
+
+
+def _keras_layer_order(flat_in, flat_out):
+    """The model's layers in Keras 3's order (weights files and summaries depend on it):
+    by depth from the outputs, deepest first, ties in the order a depth-first walk from
+    the outputs first meets them; inputs that feed nothing come first."""
+    first_seen, post_order, done = {}, [], set()
+
+    def walk(kt):
+        node = kt._keras_history[1]
+        if id(node) in done:
+            return
+        first_seen.setdefault(id(node["layer"]), len(first_seen))
+        for t in _node_tensors(node):
+            walk(t)
+        done.add(id(node))
+        post_order.append(node)
+
+    for t in flat_out:
+        walk(t)
+    node_depth, layer_depth, layers = {}, {}, {}
+    for node in reversed(post_order):
+        layer = node["layer"]
+        depth = max(node_depth.setdefault(id(node), 0), layer_depth.get(id(layer), 0))
+        layer_depth[id(layer)] = node_depth[id(node)] = depth
+        layers[id(layer)] = layer
+        for t in _node_tensors(node):
+            parent = id(t._keras_history[1])
+            node_depth[parent] = max(depth + 1, node_depth.get(parent, 0))
+    for t in flat_in:  # inputs no output depends on
+        layer = t._keras_history[0]
+        if id(layer) not in layer_depth:
+            layer_depth[id(layer)], first_seen[id(layer)], layers[id(layer)] = 0, -1, layer
+    return sorted(layers.values(), key=lambda l: (-layer_depth[id(l)], first_seen[id(l)]))
 
 
 class Sequential(Model):
@@ -359,12 +396,12 @@ class Sequential(Model):
         return x
 
     def get_config(self):
-        from fastkeras.models.summary import sequential_config
+        from fastkeras.models.configs import sequential_config
 
         return sequential_config(self)
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from fastkeras.models.summary import sequential_from_config
+        from fastkeras.models.configs import sequential_from_config
 
         return sequential_from_config(cls, config, custom_objects)

@@ -30,12 +30,19 @@ def get(identifier):
 
 
 def serialize(optimizer):
-    return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
+    """Keras 3's form: {"module", "class_name", "config", "registered_name"}."""
+    builtin = type(optimizer).__module__.startswith("fastkeras.")
+    name = type(optimizer).__name__
+    return {"module": "keras.optimizers" if builtin else type(optimizer).__module__,
+            "class_name": name, "config": optimizer.get_config(),
+            "registered_name": None if builtin else name}
 
 
 def deserialize(config, custom_objects=None):
     name = config["class_name"]
-    cls = (custom_objects or {}).get(name) or _BY_NAME.get(name.lower())
+    custom = custom_objects or {}
+    cls = custom.get(config.get("registered_name") or name) or custom.get(name) or \
+        _BY_NAME.get(name.lower())
     if cls is None:
         raise ValueError(f"Unknown optimizer {name!r}")
     return cls.from_config(config.get("config", {}), custom_objects)

@@ -35,6 +35,7 @@ class Adagrad(Optimizer):
 
 class Adadelta(Optimizer):
     """Adadelta (keras.optimizers.Adadelta): learning_rate=0.001, rho=0.95, epsilon=1e-7."""
+    _keras_slot_groups = ((0, 1),)
 
     _kind = "adadelta"
 

@@ -9,6 +9,7 @@ __all__ = ["Adam", "AdamW"]
 class Adam(Optimizer):
     """Adam (keras.optimizers.Adam): learning_rate=0.001, beta_1=0.9, beta_2=0.999,
     epsilon=1e-7, amsgrad=False."""
+    _keras_slot_groups = ((0, 1), (2,))
 
     _kind = "adam"
 

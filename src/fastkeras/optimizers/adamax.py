@@ -25,6 +25,7 @@ class _Betas(Optimizer):
 class Adamax(_Betas):
     """Adamax (keras.optimizers.Adamax): learning_rate=0.001, beta_1=0.9, beta_2=0.999,
     epsilon=1e-7."""
+    _keras_slot_groups = ((0, 1),)
 
     _kind = "adamax"
 
@@ -47,6 +48,7 @@ class Adamax(_Betas):
 class Nadam(_Betas):
     """Nadam (keras.optimizers.Nadam): learning_rate=0.001, beta_1=0.9, beta_2=0.999,
     epsilon=1e-7, with Keras' momentum schedule (0.96 decay)."""
+    _keras_slot_groups = ((0, 1),)
 
     _kind = "nadam"
 

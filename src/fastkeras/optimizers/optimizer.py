@@ -170,12 +170,12 @@ class Optimizer:
         """Create the optimizer's state for var_list (subclasses add their slots)."""
         self._trainable_variables = list(var_list)
         self._index = {id(v): i for i, v in enumerate(self._trainable_variables)}
-        if self.gradient_accumulation_steps:
-            self._accumulators = [self.add_variable_from_reference(v, "gradient_accumulator")
-                                  for v in self._trainable_variables]
         if self.use_ema:
             self._ema = [self.add_variable_from_reference(v, "average", initializer=v)
                          for v in self._trainable_variables]
+        if self.gradient_accumulation_steps:
+            self._accumulators = [self.add_variable_from_reference(v, "gradient_accumulator")
+                                  for v in self._trainable_variables]
         self.built = True
 
     def add_variable(self, shape, initializer="zeros", dtype=None, name=None):
@@ -210,6 +210,20 @@ class Optimizer:
     def variables(self):
         """[iterations] + every state variable, in creation order (save/restore these)."""
         return [self._iterations] + list(self._variables)
+
+    # Slots Keras 3 creates together (one add_optimizer_variables call) are stored per
+    # model variable, interleaved: Adam's (momentum, velocity) pairs, then velocity_hat.
+    _keras_slot_groups = ((0,), (1,), (2,))
+
+    def _saved_variables(self):
+        """The state variables in the order Keras 3 writes them to a weights file: EMA
+        averages, gradient accumulators, the slots group by group, then the rest."""
+        ordered = list(self._ema) + list(self._accumulators)
+        for group in self._keras_slot_groups:
+            for i in range(len(self._trainable_variables)):
+                ordered += [self._slots[k][i] for k in group if self._slots[k]]
+        seen = {id(v) for v in ordered}
+        return ordered + [v for v in self._variables if id(v) not in seen]
 
     def exclude_from_weight_decay(self, var_list=None, var_names=None):
         """Exclude variables (or names containing one of var_names) from weight decay."""

@@ -128,7 +128,11 @@ _SCHEDULES = {c.__name__: c for c in (ExponentialDecay, PiecewiseConstantDecay, 
 
 
 def serialize(schedule):
-    return {"class_name": type(schedule).__name__, "config": schedule.get_config()}
+    builtin = type(schedule).__module__.startswith("fastkeras.")
+    name = type(schedule).__name__
+    return {"module": "keras.optimizers.schedules" if builtin else type(schedule).__module__,
+            "class_name": name, "config": schedule.get_config(),
+            "registered_name": None if builtin else name}
 
 
 def deserialize(config, custom_objects=None):

@@ -1,8 +1,8 @@
 """``model.save("m.keras")`` / ``load_model``: a zip with ``config.json``,
 ``metadata.json`` and ``model.weights.h5`` (Keras 3's file layout), written atomically.
 
-The config is fastkeras' (layer configs with Keras' argument names); reading and writing
-files of tf.keras itself, the legacy ``.h5`` format and safe-mode checks are issue #9."""
+The config is in Keras 3's schema (fastkeras.models.configs), so tf.keras loads these files
+and fastkeras loads tf.keras' own; loading never runs code from the file (safe mode)."""
 import datetime
 import json
 import os
@@ -37,11 +37,6 @@ def _compile_config(model):
             "weighted_metrics": plain(args["weighted_metrics"])}
 
 
-def _build_config(model):
-    shape = getattr(model, "_last_input_shape", None)
-    return None if shape is None else {"input_shape": list(shape)}
-
-
 def save_model(model, filepath, overwrite=True):
     from fastkeras.saving.weights import save_weights
 
@@ -58,9 +53,10 @@ def save_model(model, filepath, overwrite=True):
                          f"filepath={filepath}")
     if not overwrite and os.path.exists(filepath):
         raise FileExistsError(f"{filepath} exists and overwrite=False")
-    config = {"module": "fastkeras.models", "class_name": type(model).__name__,
-              "config": model.get_config(), "registered_name": None,
-              "build_config": _build_config(model), "compile_config": _compile_config(model)}
+    from fastkeras.models.configs import model_entry
+
+    config = model_entry(model)
+    config["compile_config"] = _compile_config(model)
     meta = {"keras_version": "3 (fastkeras " + _version.__version__ + ")",
             "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")}
     folder = os.path.dirname(os.path.abspath(filepath))
@@ -172,7 +168,7 @@ def compile_from(model, compile_config):
     from fastkeras import optimizers
 
     cc = compile_config
-    if cc is not None:
-        model.compile(optimizer=optimizers.deserialize(cc["optimizer"]), loss=cc["loss"],
-                      metrics=cc["metrics"], loss_weights=cc["loss_weights"],
-                      weighted_metrics=cc["weighted_metrics"])
+    if cc and cc.get("optimizer") is not None:  # Keras writes {} for an uncompiled model
+        model.compile(optimizer=optimizers.deserialize(cc["optimizer"]), loss=cc.get("loss"),
+                      metrics=cc.get("metrics"), loss_weights=cc.get("loss_weights"),
+                      weighted_metrics=cc.get("weighted_metrics"))

@@ -25,24 +25,38 @@ def _snake(name):
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", s).lower()
 
 
-def _children(layer):
-    """(key, sub-layer) in order, keys as Keras names them: the class in snake case, with
-    _1, _2... for repeats."""
-    from fastkeras.models.model import Sequential
+class _Cell:
+    """Where Keras 3 keeps a recurrent layer's weights: its `cell` sub-layer."""
 
-    layers = list(layer.layers) if hasattr(layer, "layers") else []
-    if isinstance(layer, Sequential) and layer._input_kt is not None:
-        pass  # Keras' Sequential keeps no input layer among its layers
+    def __init__(self, layer):
+        self.name = f"{_snake(type(layer).__name__)}_cell"
+        self._vars = layer._own_vars()
+
+    def _own_vars(self):
+        return self._vars
+
+
+def _children(layer):
+    """(path, sub-layer) in order, paths as Keras names them: `layers/` and the class in
+    snake case, with _1, _2... for repeats; a recurrent layer's weights sit in `cell`."""
+    if getattr(layer, "_weights_in_cell", False):
+        return [("cell", _Cell(layer))]
+    from fastkeras.layers.core import OpLayer
+
+    layers = [l for l in getattr(layer, "layers", [])  # ops hold no weights (Keras skips them)
+              if not isinstance(l, OpLayer)]
     counts, out = {}, []
     for sub in layers:
         base = _snake(type(sub).__name__)
         n = counts.get(base, 0)
         counts[base] = n + 1
-        out.append((base if n == 0 else f"{base}_{n}", sub))
+        out.append(("layers/" + (base if n == 0 else f"{base}_{n}"), sub))
     return out
 
 
 def _own(layer):
+    if getattr(layer, "_weights_in_cell", False):
+        return []
     own = layer._own_vars()
     return [w for w in own if w.trainable] + [w for w in own if not w.trainable]
 
@@ -52,11 +66,8 @@ def _write_layer(group, layer):
     vg.attrs["name"] = layer.name
     for i, w in enumerate(_own(layer)):
         vg.create_dataset(str(i), data=w.numpy())
-    kids = _children(layer)
-    if kids:
-        lg = group.create_group("layers")
-        for key, sub in kids:
-            _write_layer(lg.create_group(key), sub)
+    for path, sub in _children(layer):
+        _write_layer(group.create_group(path), sub)
 
 
 def _read_layer(group, layer, path):
@@ -77,30 +88,38 @@ def _read_layer(group, layer, path):
             raise ValueError(f"Layer {layer.name!r} ({path}) variable {i} has shape {w.shape}, "
                              f"the file holds {value.shape}")
         w.assign(value)
+    _read_children(group, layer, path)
+
+
+def _read_children(group, layer, path=""):
     for key, sub in _children(layer):
-        g = _find(group.get("layers"), key, sub)
+        g = _find(group, key, sub)
+        where = f"{path}/{key}" if path else key
         if g is None:
-            raise ValueError(f"The file has no weights for layer {sub.name!r} ({path}/{key})")
-        _read_layer(g, sub, f"{path}/{key}")
+            raise ValueError(f"The file has no weights for layer {sub.name!r} ({where})")
+        _read_layer(g, sub, where)
 
 
-def _find(layers_group, key, layer):
-    """The group of `layer`: the one whose vars carry its name (files record it), else the
-    one at its positional key."""
-    if layers_group is None:
+def _find(group, key, layer):
+    """The group of `layer` at `key` (e.g. layers/dense_1): among key's siblings, the one
+    whose vars carry the layer's name (files record it), else the one at key."""
+    folder, _, base = key.rpartition("/")
+    parent = group.get(folder) if folder else group
+    if parent is None:
         return None
-    for g in layers_group.values():
-        vars_ = g.get("vars")
-        if vars_ is not None and vars_.attrs.get("name") == layer.name:
-            return g
-    return layers_group.get(key)
+    if folder:
+        for g in parent.values():
+            vars_ = g.get("vars") if hasattr(g, "get") else None
+            if vars_ is not None and vars_.attrs.get("name") == layer.name:
+                return g
+    return parent.get(base)
 
 
 def _optimizer_state(opt):
     return [np.asarray(opt.iterations.numpy() if hasattr(opt.iterations, "numpy")
                        else opt.iterations),
             np.asarray(opt._current_lr(), dtype=np.float64 if opt._lr_dtype == np.float64
-                       else np.float32)] + [v.numpy() for v in opt._variables]
+                       else np.float32)] + [v.numpy() for v in opt._saved_variables()]
 
 
 def save_weights(model, filepath, overwrite=True):
@@ -117,9 +136,9 @@ def save_weights(model, filepath, overwrite=True):
     os.close(fd)
     try:
         with h5py.File(tmp, "w") as f:
-            lg = f.create_group("layers")
-            for key, sub in _children(model):
-                _write_layer(lg.create_group(key), sub)
+            f.create_group("layers")
+            for path, sub in _children(model):
+                _write_layer(f.create_group(path), sub)
             vg = f.create_group("vars")
             vg.attrs["name"] = model.name
             own = [w for w in _own(model)]
@@ -147,11 +166,7 @@ def load_weights(model, filepath):
     with h5py.File(filepath, "r") as f:
         if "layers" not in f:
             raise ValueError(f"{filepath} is not a .weights.h5 file (no `layers` group)")
-        for key, sub in _children(model):
-            g = _find(f["layers"], key, sub)
-            if g is None:
-                raise ValueError(f"The file has no weights for layer {sub.name!r} ({key})")
-            _read_layer(g, sub, key)
+        _read_children(f, model)
         own = _own(model)
         for i, w in enumerate(own):
             w.assign(f["vars"][str(i)][()])
@@ -166,10 +181,11 @@ def restore_optimizer(model, stored, filepath):
     opt = model.optimizer
     if not opt.built:
         opt.build(model.trainable_weights)
-    if len(stored) != 2 + len(opt._variables):
+    saved = opt._saved_variables()
+    if len(stored) != 2 + len(saved):
         raise ValueError(f"The optimizer state in {filepath} has {len(stored)} variables, the "
-                         f"model's optimizer {2 + len(opt._variables)}")
+                         f"model's optimizer {2 + len(saved)}")
     opt._iterations.assign(np.int64(stored[0]))
     opt.learning_rate = float(stored[1])
-    for v, value in zip(opt._variables, stored[2:]):
+    for v, value in zip(saved, stored[2:]):
         v.assign(value)

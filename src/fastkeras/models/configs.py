@@ -1,0 +1,293 @@
+"""Model configs in Keras 3's schema, so that ``.keras`` files move both ways between
+fastkeras and tf.keras: every object is ``{"module", "class_name", "config",
+"registered_name"}``, layer dtypes are ``DTypePolicy`` dicts, each layer carries its
+``build_config`` and a functional layer's ``inbound_nodes`` hold its calls as
+``{"args", "kwargs"}`` with ``__keras_tensor__`` references ``[layer, node, tensor]``.
+The readers also take the Keras 2 layouts (``[[layer, node, tensor, kwargs], ...]``)."""
+import numpy as np
+
+from fastkeras.layers.base import InputLayer, KerasTensor, _flatten, _snake
+from fastkeras.ops.tensor import Tensor, as_array
+
+__all__ = ["layer_entry", "model_entry", "graph_config", "graph_from_config",
+           "sequential_config", "sequential_from_config", "dtype_policy"]
+
+
+def dtype_policy(name):
+    return {"module": "keras", "class_name": "DTypePolicy", "config": {"name": name},
+            "registered_name": None}
+
+
+def _class_names(obj):
+    """(module, class_name, registered_name) as Keras 3 writes them."""
+    from fastkeras.models.model import Model, Sequential
+
+    cls = type(obj)
+    if cls.__module__.startswith("fastkeras."):
+        if cls is Sequential:
+            return "keras", "Sequential", None
+        if cls is Model and obj._graph is not None:
+            return "keras.src.models.functional", "Functional", "Functional"
+        return "keras.layers", cls.__name__, None
+    return cls.__module__, cls.__name__, cls.__name__  # a user's class, from custom_objects
+
+
+def _json_shape(shape):
+    if isinstance(shape, dict):
+        return {k: _json_shape(v) for k, v in shape.items()}
+    if isinstance(shape, (list, tuple)) and all(d is None or isinstance(d, (int, np.integer))
+                                                for d in shape):
+        return [None if d is None else int(d) for d in shape]
+    if isinstance(shape, (list, tuple)):
+        return [_json_shape(s) for s in shape]
+    return shape
+
+
+def layer_entry(layer):
+    """One layer (or nested model) as a Keras 3 config entry."""
+    from fastkeras.layers.core import OpLayer
+
+    if isinstance(layer, OpLayer):
+        return {"module": layer.module, "class_name": layer.class_name,
+                "config": layer.get_config(), "registered_name": None}
+    module, class_name, registered = _class_names(layer)
+    cfg = dict(layer.get_config())
+    if isinstance(layer, InputLayer):
+        cfg.setdefault("ragged", False)
+        cfg.setdefault("optional", False)
+    else:
+        cfg.pop("batch_input_shape", None)  # Keras 3 models keep it in their InputLayer
+        if isinstance(cfg.get("dtype"), str):
+            cfg["dtype"] = dtype_policy(cfg["dtype"])
+    entry = {"module": module, "class_name": class_name, "config": cfg,
+             "registered_name": registered}
+    shape = getattr(layer, "_build_input_shape", None)
+    if shape is not None and not isinstance(layer, InputLayer):
+        entry["build_config"] = {"input_shape": _json_shape(shape)}
+    return entry
+
+
+def model_entry(model):
+    """A whole model's entry (the top of config.json) with its build config."""
+    entry = layer_entry(model)
+    shape = getattr(model, "_last_input_shape", None)  # a subclassed model: its first data
+    if model._graph is not None:
+        shapes = [t.shape for t in model.inputs]
+        shape = shapes[0] if len(shapes) == 1 else shapes
+    entry["build_config"] = {"input_shape": _json_shape(shape)}
+    return entry
+
+
+def _tensor_ref(t, index_of):
+    layer, node, idx = t._keras_history
+    return {"class_name": "__keras_tensor__",
+            "config": {"shape": _json_shape(t.shape), "dtype": t.dtype.name,
+                       "keras_history": [layer.name, index_of(layer, node), idx]}}
+
+
+def _call_args(value, ref):
+    """A call's arguments with each KerasTensor as a reference; values that are not
+    JSON (arrays, objects) are refused with the argument named."""
+    if isinstance(value, KerasTensor):
+        return ref(value)
+    if isinstance(value, (list, tuple)):
+        return [_call_args(v, ref) for v in value]
+    if isinstance(value, dict):
+        return {k: _call_args(v, ref) for k, v in value.items()}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (np.integer, np.floating, np.bool_)):
+        return value.item()
+    if isinstance(value, (Tensor, np.ndarray)) and np.ndim(as_array(value)) == 0:
+        return as_array(value).item()  # a constant operand of an op (`x != 0`)
+    raise ValueError(f"A layer call argument of type {type(value).__name__} cannot be saved in "
+                     "a model config: pass tensors through Input, other arguments as "
+                     "numbers, strings or lists")
+
+
+def graph_config(model):
+    """A functional model's config: its layers and, per call within this model, the
+    tensors feeding it (node indices count only this model's calls of each layer)."""
+    from fastkeras.layers.core import OpLayer
+
+    nodes = model._graph["nodes"]
+    in_model = {id(n) for n in nodes}
+
+    def model_nodes(layer):
+        if isinstance(layer, InputLayer):
+            return [n for n in layer._inbound if n.get("outputs") is not None]
+        return [n for n in layer._inbound if id(n) in in_model]
+
+    def index_of(layer, node):
+        return next(i for i, n in enumerate(model_nodes(layer)) if n is node)
+
+    def ref(t):
+        return _tensor_ref(t, index_of)
+
+    layers = []
+    for layer in model.layers:
+        entry = layer_entry(layer)
+        entry["name"] = layer.name
+        entry["inbound_nodes"] = [] if isinstance(layer, InputLayer) else [
+            {"args": _call_args(list(n["inputs"]) if isinstance(layer, OpLayer)
+                                else [n["inputs"], *n["args"]], ref),
+             "kwargs": _call_args(dict(n["kwargs"]), ref)} for n in model_nodes(layer)]
+        layers.append(entry)
+
+    def refs(tensors):
+        out = [ref(t)["config"]["keras_history"] for t in tensors]
+        return out[0] if len(out) == 1 else out
+
+    return {"name": model.name, "trainable": model.trainable, "layers": layers,
+            "input_layers": refs(model.inputs), "output_layers": refs(model.outputs)}
+
+
+def sequential_config(model):
+    layers = []
+    if model._input_kt is not None:
+        layers.append(layer_entry(model._input_kt._keras_history[0]))
+    layers += [layer_entry(l) for l in model.layers]
+    config = {"name": model.name, "trainable": model.trainable,
+              "dtype": dtype_policy(model.dtype), "layers": layers}
+    if model._input_kt is not None:
+        config["build_input_shape"] = _json_shape(model._input_kt.shape)
+    return config
+def _layer_class(item, custom_objects):
+    """The class of a config entry: custom_objects (by registered or class name) first,
+    then fastkeras' models and layers."""
+    from fastkeras import layers as L
+    from fastkeras import models
+
+    name = item["class_name"]
+    custom = custom_objects or {}
+    registered = item.get("registered_name")
+    cls = (custom.get(registered) if registered else None) or custom.get(name)
+    if cls is None and registered and ">" in registered:  # "package>Name" registrations
+        cls = custom.get(registered.split(">", 1)[1])
+    if cls is None:
+        cls = {"Sequential": models.Sequential, "Functional": models.Model,
+               "Model": models.Model}.get(name) or getattr(L, name, None)
+    if not isinstance(cls, type):
+        raise ValueError(f"Unknown layer: {name!r}. Pass it in custom_objects")
+    return cls
+
+
+def _make_layer(item, custom_objects):
+    """A layer (or nested model) from its entry; a Lambda looks its function up in
+    custom_objects."""
+    from fastkeras.layers import Lambda
+    from fastkeras.models.model import Model
+
+    from fastkeras.layers.core import OpLayer
+
+    module = item.get("module") or ""
+    if module.startswith("keras.src.ops.") or module.startswith("keras.ops"):
+        config = dict(item["config"])  # a keras.ops function applied in the graph
+        name = config.pop("name", None)
+        return OpLayer(_snake(item["class_name"]), module=module,
+                       class_name=item["class_name"], arguments=config, name=name)
+    cls = _layer_class(item, custom_objects)
+    config = item["config"]
+    if cls is InputLayer:
+        return InputLayer.from_config(config)
+    if cls is Lambda or issubclass(cls, Model):
+        return cls.from_config(config, custom_objects=custom_objects)
+    return cls.from_config(config)
+
+
+def sequential_from_config(cls, config, custom_objects=None):
+    model = cls(name=config.get("name"))
+    for item in config.get("layers", []):
+        layer = _make_layer(item, custom_objects)
+        model.add(layer.output if isinstance(layer, InputLayer) else layer)
+    if model._input_kt is None and config.get("build_input_shape"):
+        model.build(tuple(config["build_input_shape"]))
+    return model
+
+
+def _refs_of(call):
+    """The (layer, node, tensor) references one recorded call reads, in either format."""
+    if isinstance(call, dict):  # Keras 3: {"args": [...], "kwargs": {...}}
+        return list(_keras_refs([call.get("args", []), call.get("kwargs", {})]))
+    return [tuple(r[:3]) for r in call]  # Keras 2: [[layer, node, tensor, kwargs], ...]
+
+
+def _replay(layer, call, outputs_of):
+    from fastkeras.layers.core import OpLayer
+
+    if isinstance(call, dict):
+        args = _replace_refs(call.get("args", []), outputs_of)
+        kwargs = _replace_refs(call.get("kwargs", {}), outputs_of)
+        if isinstance(layer, OpLayer):  # an op takes its arguments as one list
+            return layer(args, **kwargs)
+        return layer(*args, **kwargs)
+    ins = [outputs_of[r[0]][r[1]][r[2]] for r in call]
+    kwargs = call[0][3] if call and len(call[0]) > 3 and isinstance(call[0][3], dict) else {}
+    return layer(ins[0] if len(ins) == 1 else ins, **kwargs)
+
+
+def graph_from_config(cls, config, custom_objects=None):
+    """Rebuild a functional model from its config: each layer from its entry, then each
+    recorded call replayed, call by call, once the tensors it reads exist."""
+    layers, outputs_of, todo = {}, {}, []
+    for item in config["layers"]:
+        layer = _make_layer(item, custom_objects)
+        name = item.get("name") or item["config"].get("name")
+        layers[name] = layer
+        if isinstance(layer, InputLayer):
+            outputs_of[name] = [[layer.output]]
+        else:
+            outputs_of[name] = []
+            todo.append((name, list(item.get("inbound_nodes", []))))
+    progress = True
+    while progress:
+        progress = False
+        for name, calls in todo:
+            while calls and all(src in outputs_of and len(outputs_of[src]) > node
+                                for src, node, _ in _refs_of(calls[0])):
+                outputs_of[name].append(_flatten(_replay(layers[name], calls.pop(0),
+                                                         outputs_of)))
+                progress = True
+    stuck = [name for name, calls in todo if calls]
+    if stuck:
+        raise ValueError(f"Could not rebuild the model graph: layers {stuck} have inputs "
+                         "that are not produced by the config's layers")
+
+    def tensors(spec):  # [[name, node, idx], ...] or a single [name, node, idx]
+        spec = [spec] if spec and isinstance(spec[0], str) else spec
+        try:
+            return [outputs_of[n][k][i] for n, k, i in (s[:3] for s in spec)]
+        except (KeyError, IndexError, TypeError, ValueError):
+            raise ValueError(f"The model config names inputs or outputs {spec!r} that its "
+                             "layers do not produce") from None
+
+    inputs = tensors(config["input_layers"])
+    outputs = tensors(config["output_layers"])
+    return cls(inputs=inputs[0] if len(inputs) == 1 else inputs,
+               outputs=outputs[0] if len(outputs) == 1 else outputs, name=config.get("name"))
+
+
+def _is_keras_tensor(x):
+    return isinstance(x, dict) and x.get("class_name") == "__keras_tensor__"
+
+
+def _keras_refs(x):
+    if _is_keras_tensor(x):
+        yield tuple(x["config"]["keras_history"])
+    elif isinstance(x, (list, tuple)):
+        for v in x:
+            yield from _keras_refs(v)
+    elif isinstance(x, dict):
+        for v in x.values():
+            yield from _keras_refs(v)
+
+
+def _replace_refs(x, outputs_of):
+    if _is_keras_tensor(x):
+        name, node, idx = x["config"]["keras_history"]
+        return outputs_of[name][node][idx]
+    if isinstance(x, list):
+        return [_replace_refs(v, outputs_of) for v in x]
+    if isinstance(x, dict):
+        return {k: _replace_refs(v, outputs_of) for k, v in x.items()}
+    return x
