@@ -210,3 +210,36 @@ def test_embedding_masking_and_identity_both_ways(tf, tmp_path):
     mine.save(tmp_path / "back.keras")  # and they go back as Keras wrote them
     _same_predictions(keras.saving.load_model(tmp_path / "back.keras").predict(x, verbose=0),
                       ref.predict(x, verbose=0))
+
+
+@pytest.mark.parametrize("kind", sorted(MODELS))
+def test_legacy_h5_whole_models(tf, tmp_path, kind):
+    """Keras 2 .h5 model files: written by tf.keras 2 (the tf-keras package) and by
+    Keras 3's legacy writer, trained one epoch; fastkeras loads them, predicts the same
+    numbers and, from the Keras 2 file's optimizer state, trains on exactly as tf.keras 2
+    does. fastkeras' own .h5 files load in Keras 3."""
+    import keras
+    tf_keras = pytest.importorskip("tf_keras")
+
+    x = _data(kind)
+    rng = np.random.default_rng(3)
+    n = len(x[0]) if isinstance(x, list) else len(x)
+    for lib, name in ((tf_keras, "k2.h5"), (keras, "k3.h5")):
+        ref = MODELS[kind][0](lib)
+        outs = ref.outputs
+        ys = [rng.normal(size=(n,) + tuple(o.shape[1:])).astype("float32") for o in outs]
+        ref.compile(lib.optimizers.Adam(0.01), ["mse"] * len(outs))
+        y = ys if len(ys) > 1 else ys[0]
+        ref.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+        ref.save(tmp_path / name)
+        mine = fk.models.load_model(tmp_path / name)
+        _same_predictions(mine.predict(x, verbose=0), ref.predict(x, verbose=0))
+        if lib is tf_keras and kind == "multi":  # no dropout: training resumes the same
+            mine.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+            ref.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+            for a, b in zip(mine.get_weights(), ref.get_weights()):
+                np.testing.assert_allclose(a, np.asarray(b), rtol=1e-4, atol=1e-5)
+    ours = MODELS[kind][0](fk)
+    ours.save(tmp_path / "ours.h5")
+    _same_predictions(keras.saving.load_model(tmp_path / "ours.h5").predict(x, verbose=0),
+                      ours.predict(x, verbose=0))

@@ -26,8 +26,11 @@ class _RNN(Layer):
                  recurrent_constraint=None, bias_constraint=None, dropout=0.0,
                  recurrent_dropout=0.0, return_sequences=False, return_state=False,
                  go_backwards=False, stateful=False, unroll=False, seed=None,
-                 zero_output_for_mask=False, **kwargs):
+                 zero_output_for_mask=False, time_major=False, implementation=None, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        if time_major:  # Keras 2's (timesteps, batch, features) layout
+            raise ValueError(f"{type(self).__name__}: time_major=True is not supported; give "
+                             "inputs as (batch, timesteps, features)")
         if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units < 1:
             raise ValueError(f"{type(self).__name__}: `units` must be a positive integer, got "
                              f"{units!r}")

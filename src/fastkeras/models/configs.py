@@ -229,16 +229,23 @@ def _replay(layer, call, outputs_of):
 def graph_from_config(cls, config, custom_objects=None):
     """Rebuild a functional model from its config: each layer from its entry, then each
     recorded call replayed, call by call, once the tensors it reads exist."""
+    from fastkeras.models.model import Model
+
     layers, outputs_of, todo = {}, {}, []
     for item in config["layers"]:
         layer = _make_layer(item, custom_objects)
         name = item.get("name") or item["config"].get("name")
         layers[name] = layer
+        calls = list(item.get("inbound_nodes", []))
         if isinstance(layer, InputLayer):
             outputs_of[name] = [[layer.output]]
         else:
-            outputs_of[name] = []
-            todo.append((name, list(item.get("inbound_nodes", []))))
+            # Keras 2 counted a nested model's own construction as its node 0, so the
+            # calls its configs refer to start at 1
+            legacy = any(not isinstance(c, dict) for c in calls)
+            nested = isinstance(layer, Model) and layer._graph is not None
+            outputs_of[name] = [None] if legacy and nested else []
+            todo.append((name, calls))
     progress = True
     while progress:
         progress = False

@@ -154,7 +154,8 @@ def _per_output(spec, names, what):
             raise ValueError(f"Unknown output name(s) {sorted(unknown)} in `{what}`; the model's "
                              f"outputs are {names}")
         return [spec.get(n) for n in names]
-    if isinstance(spec, (list, tuple)) and len(names) > 1 and what != "metrics":
+    if isinstance(spec, (list, tuple)) and what != "metrics" and (len(names) > 1 or
+                                                                   len(spec) == 1):
         if len(spec) != len(names):
             raise ValueError(f"`{what}` has {len(spec)} entries for {len(names)} outputs")
         return list(spec)

@@ -40,6 +40,8 @@ def serialize(optimizer):
 
 def deserialize(config, custom_objects=None):
     name = config["class_name"]
+    if name.startswith("Custom>"):  # how Keras 2 .h5 files name the built-in optimizers
+        name = name[len("Custom>"):]
     custom = custom_objects or {}
     cls = custom.get(config.get("registered_name") or name) or custom.get(name) or \
         _BY_NAME.get(name.lower())

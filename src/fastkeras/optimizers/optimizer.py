@@ -432,7 +432,8 @@ class Optimizer:
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        config = dict(config)
+        config = {k: v for k, v in config.items()  # Keras 2 bookkeeping, no meaning here
+                  if k not in ("jit_compile", "is_legacy_optimizer")}
         lr = config.get("learning_rate")
         if isinstance(lr, dict):
             config["learning_rate"] = _schedules.deserialize(lr, custom_objects)

@@ -94,8 +94,12 @@ def load_model_h5(filepath, custom_objects=None, compile=True):
         tc = f.attrs.get("training_config")
         if compile and tc is not None:
             compile_from(model, json.loads(tc))
-            if "optimizer_weights" in f:
+            if "optimizer_weights" in f and model.optimizer is not None:
                 og = f["optimizer_weights"]
-                state = [og[n][()] for n in _decode(og.attrs["weight_names"])]
-                restore_optimizer(model, state, filepath)
+                names = _decode(og.attrs["weight_names"])
+                state = [og[n][()] for n in names]
+                # Keras 3 (and fastkeras) store the learning rate second; Keras 2 does not
+                with_lr = len(names) > 1 and names[1].split("/")[-1].split(":")[0] in (
+                    "learning_rate", "var_1")
+                restore_optimizer(model, state, filepath, with_learning_rate=with_lr)
     return model

@@ -167,8 +167,9 @@ def compile_from(model, compile_config):
     """compile() with the settings _compile_config recorded (nothing when None)."""
     from fastkeras import optimizers
 
-    cc = compile_config
-    if cc and cc.get("optimizer") is not None:  # Keras writes {} for an uncompiled model
-        model.compile(optimizer=optimizers.deserialize(cc["optimizer"]), loss=cc.get("loss"),
+    cc = compile_config or {}  # Keras writes {} for an uncompiled model
+    opt = cc.get("optimizer", cc.get("optimizer_config"))  # Keras 3 / Keras 2 .h5
+    if opt is not None:
+        model.compile(optimizer=optimizers.deserialize(opt), loss=cc.get("loss"),
                       metrics=cc.get("metrics"), loss_weights=cc.get("loss_weights"),
                       weighted_metrics=cc.get("weighted_metrics"))

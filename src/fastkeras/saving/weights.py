@@ -176,16 +176,25 @@ def load_weights(model, filepath):
             restore_optimizer(model, stored, filepath)
 
 
-def restore_optimizer(model, stored, filepath):
-    """Set the model's optimizer state from [iterations, learning rate, slots...]."""
+def restore_optimizer(model, stored, filepath, with_learning_rate=True):
+    """Set the model's optimizer state from [iterations, learning rate, slots...] (Keras 3;
+    Keras 2 files have no learning rate). A file whose optimizer had not taken a step yet
+    holds no slots: the optimizer then starts fresh with the file's step count."""
     opt = model.optimizer
     if not opt.built:
         opt.build(model.trainable_weights)
+    head = 2 if with_learning_rate else 1
     saved = opt._saved_variables()
-    if len(stored) != 2 + len(saved):
+    if len(stored) not in (head, head + len(saved)):
         raise ValueError(f"The optimizer state in {filepath} has {len(stored)} variables, the "
-                         f"model's optimizer {2 + len(saved)}")
+                         f"model's optimizer {head + len(saved)}")
+    slots = stored[head:]
+    for i, (v, value) in enumerate(zip(saved, slots)):
+        if tuple(np.shape(value)) != tuple(v.shape):
+            raise ValueError(f"The optimizer state in {filepath}: variable {head + i} has shape "
+                             f"{tuple(np.shape(value))}, the optimizer expects {tuple(v.shape)}")
     opt._iterations.assign(np.int64(stored[0]))
-    opt.learning_rate = float(stored[1])
-    for v, value in zip(saved, stored[2:]):
+    if with_learning_rate:
+        opt.learning_rate = float(stored[1])
+    for v, value in zip(saved, slots):
         v.assign(value)
