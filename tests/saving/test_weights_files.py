@@ -269,3 +269,42 @@ def test_kill_during_save_keeps_a_complete_file(tmp_path):
     model = fk.models.load_model(path)  # the last complete file, never a partial one
     values = {float(w.reshape(-1)[0]) for w in model.get_weights()}
     assert len(values) == 1 and values.pop() >= 1
+
+
+def test_oversized_shapes_are_refused_before_allocation(tmp_path):
+    """A config asking for more memory than the machine has, a weight dataset declaring
+    a huge shape, and a compressed config.json that inflates past its limit: each gives
+    a ValueError before anything of that size is allocated."""
+    import json
+    import zipfile
+
+    model = fk.Sequential([fk.Input(shape=(4,)), fk.layers.Dense(3)])
+    model.save(tmp_path / "m.keras")
+    with zipfile.ZipFile(tmp_path / "m.keras") as src:
+        members = {n: src.read(n) for n in src.namelist()}
+
+    def write(name, changed):
+        with zipfile.ZipFile(tmp_path / name, "w", zipfile.ZIP_DEFLATED) as dst:
+            for n, d in {**members, **changed}.items():
+                dst.writestr(n, d)
+        return tmp_path / name
+
+    cfg = json.loads(members["config.json"])
+    cfg["config"]["layers"][1]["config"]["units"] = 10 ** 12
+    with pytest.raises(ValueError, match="more than this machine's"):
+        fk.models.load_model(write("units.keras", {"config.json": json.dumps(cfg)}))
+    cfg = json.loads(members["config.json"])
+    cfg["config"]["layers"][0]["config"]["batch_shape"] = [None, 2 ** 62]
+    with pytest.raises(ValueError, match="bytes"):
+        fk.models.load_model(write("input.keras", {"config.json": json.dumps(cfg)}))
+    wfile = tmp_path / "w.h5"
+    wfile.write_bytes(members["model.weights.h5"])
+    with h5py.File(wfile, "a") as f:  # declared, never written: no disk or memory used
+        del f["layers/dense/vars/0"]
+        f["layers/dense/vars"].create_dataset("0", shape=(10 ** 7, 10 ** 7), dtype="float64",
+                                              chunks=(1, 16))
+    with pytest.raises(ValueError, match=r"has shape \(4, 3\)"):
+        fk.models.load_model(write("huge.keras", {"model.weights.h5": wfile.read_bytes()}))
+    bomb = b"{" + b" " * (65 << 20) + b"}"  # 65 MB of JSON, ~64 kB compressed
+    with pytest.raises(ValueError, match="larger than"):
+        fk.models.load_model(write("bomb.keras", {"config.json": bomb}))

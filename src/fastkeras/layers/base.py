@@ -14,6 +14,7 @@ import threading
 import numpy as np
 
 from fastkeras import config, constraints, initializers, regularizers
+from fastkeras._limits import check_allocation
 from fastkeras import ops
 from fastkeras.ops import tape as _tape
 from fastkeras.ops.tensor import Tensor, Variable, as_array
@@ -279,6 +280,7 @@ class Layer:
         shape = () if shape is None else tuple(int(s) for s in np.atleast_1d(shape)) \
             if not isinstance(shape, tuple) else tuple(int(s) for s in shape)
         dt = np.dtype(getattr(dtype, "name", dtype) or self.dtype)
+        check_allocation(shape, dt, f"Layer {self.name!r} weight {name or 'variable'!r}")
         if initializer is None:
             initializer = "glorot_uniform" if dt.kind == "f" else "zeros"
         init = initializers.get(initializer)
@@ -479,8 +481,9 @@ class Layer:
         results = []
         for fill in (3, 7):
             def zeros(shape, fill=fill):
-                return np.zeros(tuple(fill if d is None else d for d in shape),
-                                self.compute_dtype)
+                shape = tuple(fill if d is None else d for d in shape)
+                check_allocation(shape, self.compute_dtype, f"Layer {self.name!r} input")
+                return np.zeros(shape, self.compute_dtype)
             dummy = _map_shapes(zeros, input_shape)
             with _tape.paused():
                 out = self.call(dummy) if not self._call_has_training else \

@@ -6,12 +6,15 @@ and fastkeras loads tf.keras' own; loading never runs code from the file (safe m
 import datetime
 import json
 import os
+import shutil
 import tempfile
 import zipfile
 
 from fastkeras import _version
 
 __all__ = ["save_model", "load_model"]
+
+_MAX_CONFIG_BYTES = 64 << 20
 
 
 def _compile_config(model):
@@ -133,9 +136,19 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
         if not {"config.json", "model.weights.h5"} <= set(names):
             raise ValueError(f"{filepath} lacks config.json or model.weights.h5")
         try:
-            config = json.loads(z.read("config.json"))
-            with open(os.path.join(tmpdir, "model.weights.h5"), "wb") as out:
-                out.write(z.read("model.weights.h5"))  # read by name, never extracted by path
+            with z.open("config.json") as fh:  # bounded: a config is kilobytes
+                text = fh.read(_MAX_CONFIG_BYTES + 1)
+            if len(text) > _MAX_CONFIG_BYTES:
+                raise ValueError(f"{filepath}: config.json is larger than "
+                                 f"{_MAX_CONFIG_BYTES:,} bytes; refusing it")
+            config = json.loads(text)
+            free = shutil.disk_usage(tmpdir).free
+            if z.getinfo("model.weights.h5").file_size > free:
+                raise ValueError(f"{filepath}: model.weights.h5 claims more bytes than the "
+                                 "free disk space; refusing it")
+            with z.open("model.weights.h5") as src, \
+                    open(os.path.join(tmpdir, "model.weights.h5"), "wb") as out:
+                shutil.copyfileobj(src, out, 1 << 20)  # by name, never extracted by path
         except (zipfile.BadZipFile, json.JSONDecodeError, OSError, EOFError) as e:
             raise ValueError(f"{filepath} is a corrupt or truncated .keras file: {e}") from None
         _check_safe(config, custom_objects, safe_mode)
