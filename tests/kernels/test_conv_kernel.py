@@ -166,7 +166,7 @@ def _direct_conv2d(x, w, pad):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("padding,shape", [("same", (3, 9, 7)), ("valid", (2, 8, 11)),
                                            ("same", (1, 1, 1)), ("same", (2, 2, 5))])
-def test_winograd_path_matches_direct_products(rng, dtype, padding, shape):
+def test_winograd_path_matches_direct_products(rng, dtype, padding, shape, winograd_always):
     """3x3 stride-1 2-D convolutions with >= 8 channels take the Winograd F(2x2,3x3) path,
     forward and input gradient; compare both with float64 direct products."""
     n, h, w_ = shape
@@ -189,7 +189,8 @@ def test_winograd_path_matches_direct_products(rng, dtype, padding, shape):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("padding,shape", [("same", (3, 9, 7)), ("valid", (9, 8, 11)),
                                            ("same", (1, 1, 1)), ("same", (2, 2, 5))])
-def test_winograd_kernel_gradient_matches_direct_products(rng, dtype, padding, shape):
+def test_winograd_kernel_gradient_matches_direct_products(rng, dtype, padding, shape,
+                                                         winograd_always):
     n, h, w_ = shape
     x = rng.normal(size=(n, h, w_, 8)).astype(dtype)
     k = rng.normal(size=(3, 3, 8, 12)).astype(dtype)

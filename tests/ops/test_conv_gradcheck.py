@@ -63,7 +63,7 @@ def test_depthwise_gradients(rng):
     check_many(lambda xx, ww: ops.depthwise_conv(xx, ww, 1, "same"), [x, w], rng)
 
 
-def test_winograd_conv_gradients(rng):
+def test_winograd_conv_gradients(rng, winograd_always):
     """A 3x3 stride-1 convolution with 8 channels: the Winograd path, checked by differences."""
     x = rng.normal(size=(1, 5, 4, 8))
     w = rng.normal(size=(3, 3, 8, 8))

@@ -35,6 +35,12 @@ int fk_conv_check(const fk_conv_geom *g);
 /* Workspace in bytes that every pass below needs for this geometry and thread count. */
 int64_t fk_conv_workspace_size(const fk_conv_geom *g, int elem_size, int n_threads);
 
+/* 3x3 stride-1 convolutions with 8+ channels use Winograd F(2x2,3x3) from this many
+ * output positions (all images together; default 8192), im2col products below it.
+ * Returns the previous value. Change it only while no convolution is running (the
+ * workspace size depends on it); tests set 0 to force the Winograd path. */
+int64_t fk_conv_set_winograd_min_positions(int64_t positions);
+
 /* y = conv(x, w) + bias (bias [Cout] or NULL). */
 int fk_conv_fwd_f32(const fk_conv_geom *g, const float *x, const float *w, const float *bias,
                     float *y, void *ws, int64_t ws_bytes, int n_threads);

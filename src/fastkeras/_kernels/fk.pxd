@@ -82,6 +82,7 @@ cdef extern from "fastkeras/conv.h" nogil:
         int64_t groups
     int fk_conv_check(const fk_conv_geom *g) noexcept
     int64_t fk_conv_workspace_size(const fk_conv_geom *g, int elem_size, int n_threads) noexcept
+    int64_t fk_conv_set_winograd_min_positions(int64_t positions) noexcept
     int fk_conv_fwd_f32(const fk_conv_geom *g, const float *x, const float *w, const float *bias,
                         float *y, void *ws, int64_t ws_bytes, int n_threads) noexcept
     int fk_conv_fwd_f64(const fk_conv_geom *g, const double *x, const double *w,
@@ -187,3 +188,21 @@ cdef extern from "fastkeras/activation.h" nogil:
                        float *dx, double alpha, int n_threads) noexcept
     int fk_act_bwd_f64(int kind, int64_t n, const double *x, const double *y, const double *g,
                        double *dx, double alpha, int n_threads) noexcept
+
+cdef extern from "fastkeras/dense_chain.h" nogil:
+    int FK_STEP_DENSE
+    int FK_STEP_AFFINE
+    int FK_STEP_LINEAR
+    int FK_STEP_SOFTMAX
+    ctypedef struct fk_chain_step:
+        int type
+        int64_t in_ "in"
+        int64_t out
+        const void *w
+        const void *b
+        int act
+        double alpha
+    int fk_dense_chain_f32(int64_t n, int n_steps, const fk_chain_step *steps, const float *x,
+                           float *y, int n_threads) noexcept
+    int fk_dense_chain_f64(int64_t n, int n_steps, const fk_chain_step *steps,
+                           const double *x, double *y, int n_threads) noexcept

@@ -22,6 +22,7 @@ from fastkeras.ops.tensor import Tensor, Variable, as_array
 __all__ = ["Layer", "KerasTensor", "Input", "InputLayer", "InputSpec", "training_mode"]
 
 _names = threading.local()
+_build_lock = threading.RLock()
 _KERAS_ONLY_KEYS = frozenset({"quantization_config", "optional", "ragged", "build_config"})
 _ctx = threading.local()
 
@@ -347,10 +348,13 @@ class Layer:
     def _maybe_build(self, inputs):
         if self.built:
             return
-        shapes = _map(_shape_of, inputs)
-        self._build_input_shape = shapes  # the config's build_config
-        self.build(shapes)
-        self.built = True
+        with _build_lock:  # threads calling an unbuilt model build it once
+            if self.built:
+                return
+            shapes = _map(_shape_of, inputs)
+            self._build_input_shape = shapes  # the config's build_config
+            self.build(shapes)
+            self.built = True
 
     def _check_input(self, inputs):
         spec = self.input_spec

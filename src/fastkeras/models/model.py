@@ -197,6 +197,13 @@ class Model(TrainingMixin, Layer):
             self._last_input_shape = (None,) + tuple(inputs.shape[1:])  # for save's config
         super()._maybe_build(inputs)
 
+    def compile_for_inference(self):
+        """A planned, thread-safe forward pass for serving (fastkeras.serving):
+        ``runner(x)`` returns what ``predict(x)`` returns, with the least overhead."""
+        from fastkeras.serving import InferenceRunner
+
+        return InferenceRunner(self)
+
     def save(self, filepath, overwrite=True, **kwargs):
         """Save architecture, weights and optimizer state to a ``.keras`` file."""
         from fastkeras.saving.model_file import save_model

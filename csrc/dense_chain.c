@@ -1,0 +1,124 @@
+/* A chain of dense / affine steps with activations in one call (dense_chain.h). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "blas.h"
+#include "fastkeras/activation.h"
+#include "fastkeras/dense_chain.h"
+
+static int check_steps(int64_t n, int n_steps, const fk_chain_step *steps, int64_t *widest) {
+    if (n < 0 || n_steps < 1 || !steps) return FK_EBADSHAPE;
+    int64_t w = 0;
+    for (int i = 0; i < n_steps; i++) {
+        const fk_chain_step *s = &steps[i];
+        if (s->in < 1 || s->out < 1 || s->in > INT32_MAX || s->out > INT32_MAX)
+            return FK_EBADSHAPE;
+        if (i > 0 && s->in != steps[i - 1].out) return FK_EBADSHAPE;
+        if (!s->w) return FK_ENULL;
+        if (s->type == FK_STEP_AFFINE ? s->in != s->out : s->type != FK_STEP_DENSE)
+            return FK_EBADARG;
+        if (s->act < FK_STEP_SOFTMAX || s->act >= FK_ACT_COUNT) return FK_EBADARG;
+        if (s->out > w) w = s->out;
+    }
+    if (n > INT32_MAX || (w > 0 && n > INT64_MAX / w / 2)) return FK_EBADSHAPE;
+    *widest = w;
+    return FK_OK;
+}
+
+/* Threads worth starting: about 2 MFLOP per thread (a parallel region's start-up is
+ * microseconds, and BLAS runs single-threaded inside each), at least 8 rows each. */
+static int chain_threads(int64_t n, int n_steps, const fk_chain_step *steps, int n_threads) {
+    double flops = 0;
+    for (int i = 0; i < n_steps; i++)
+        flops += 2.0 * (double)n * (double)steps[i].in *
+                 (double)(steps[i].type == FK_STEP_DENSE ? steps[i].out : 1);
+    int64_t t = (int64_t)(flops / 2e6);
+    if (t > n / 8) t = n / 8;
+    if (t > n_threads) t = n_threads;
+    return t < 1 ? 1 : (int)t;
+}
+
+#define FK_CHAIN_BODY(T, SUFFIX, GEMM, EXP)                                                   \
+    static void softmax_rows_##SUFFIX(int64_t n, int64_t c, T *z) {                         \
+        for (int64_t r = 0; r < n; r++) {                                                     \
+            T *row = z + r * c;                                                               \
+            T m = row[0];                                                                     \
+            for (int64_t j = 1; j < c; j++) m = row[j] > m ? row[j] : m;                      \
+            double s = 0;                                                                     \
+            for (int64_t j = 0; j < c; j++) {                                                 \
+                row[j] = EXP(row[j] - m);                                                     \
+                s += row[j];                                                                  \
+            }                                                                                 \
+            T inv = (T)(1.0 / s);                                                             \
+            for (int64_t j = 0; j < c; j++) row[j] *= inv;                                    \
+        }                                                                                     \
+    }                                                                                         \
+                                                                                              \
+    static int chain_rows_##SUFFIX(int64_t n, int64_t widest, int n_steps,                  \
+                                   const fk_chain_step *steps, const T *x, T *y) {            \
+        int st = FK_OK;                                                                       \
+        T *buf = (T *)malloc((size_t)(2 * n * widest) * sizeof(T));                           \
+        if (!buf) return FK_ENOMEM;                                                           \
+        T *bufa = buf, *bufb = buf + n * widest;                                              \
+        const T *in = x; /* each step reads `in` and writes the buffer `in` is not */        \
+        for (int i = 0; i < n_steps; i++) {                                                   \
+            const fk_chain_step *s = &steps[i];                                               \
+            const T *w = (const T *)s->w, *b = (const T *)s->b;                               \
+            int64_t k = s->in, m = s->out;                                                    \
+            T *pre = in == bufa ? bufb : bufa;                                                \
+            if (s->type == FK_STEP_DENSE) {                                                   \
+                if (b)                                                                        \
+                    for (int64_t r = 0; r < n; r++) memcpy(pre + r * m, b, m * sizeof(T));    \
+                GEMM(FK_CblasRowMajor, FK_CblasNoTrans, FK_CblasNoTrans, (int)n, (int)m,      \
+                     (int)k, 1, in, (int)k, w, (int)m, b ? 1 : 0, pre, (int)m);               \
+            } else {                                                                          \
+                for (int64_t r = 0; r < n; r++)                                               \
+                    for (int64_t j = 0; j < m; j++)                                           \
+                        pre[r * m + j] = in[r * m + j] * w[j] + (b ? b[j] : 0);               \
+            }                                                                                 \
+            if (s->act == FK_STEP_SOFTMAX) {                                                  \
+                softmax_rows_##SUFFIX(n, m, pre);                                             \
+                in = pre;                                                                     \
+            } else if (s->act >= 0) { /* `in` is spent: the activation writes there */       \
+                T *post = pre == bufa ? bufb : bufa;                                          \
+                st = fk_act_fwd_##SUFFIX(s->act, n * m, pre, post, s->alpha, 1);              \
+                if (st != FK_OK) break;                                                       \
+                in = post;                                                                    \
+            } else {                                                                          \
+                in = pre;                                                                     \
+            }                                                                                 \
+        }                                                                                     \
+        if (st == FK_OK)                                                                      \
+            memcpy(y, in, (size_t)(n * steps[n_steps - 1].out) * sizeof(T));                  \
+        free(buf);                                                                            \
+        return st;                                                                            \
+    }                                                                                         \
+                                                                                              \
+    int fk_dense_chain_##SUFFIX(int64_t n, int n_steps, const fk_chain_step *steps,           \
+                                const T *x, T *y, int n_threads) {                            \
+        int64_t widest = 0;                                                                   \
+        int st = check_steps(n, n_steps, steps, &widest);                                     \
+        if (st != FK_OK) return st;                                                           \
+        if (n == 0) return FK_OK;                                                             \
+        if (!x || !y) return FK_ENULL;                                                         \
+        fk_blas_init();                                                                       \
+        int t = chain_threads(n, n_steps, steps, n_threads);                                  \
+        if (t <= 1) return chain_rows_##SUFFIX(n, widest, n_steps, steps, x, y);              \
+        int64_t in0 = steps[0].in, out1 = steps[n_steps - 1].out;                             \
+        int status = FK_OK;                                                                   \
+        /* rows are independent: each thread runs the whole chain on its own block */        \
+        _Pragma("omp parallel for num_threads(t) schedule(static)")                           \
+        for (int i = 0; i < t; i++) {                                                         \
+            int64_t r0 = n * i / t, r1 = n * (i + 1) / t;                                     \
+            int s = chain_rows_##SUFFIX(r1 - r0, widest, n_steps, steps, x + r0 * in0,        \
+                                        y + r0 * out1);                                       \
+            if (s != FK_OK) {                                                                 \
+                _Pragma("omp atomic write") status = s;                                       \
+            }                                                                                 \
+        }                                                                                     \
+        return status;                                                                        \
+    }
+
+FK_CHAIN_BODY(float, f32, FK_BLAS(cblas_sgemm), expf)
+FK_CHAIN_BODY(double, f64, FK_BLAS(cblas_dgemm), exp)

@@ -1,0 +1,42 @@
+/* fastkeras C core: a chain of dense layers run in one call, for inference.
+ *
+ * Each step maps a row-major (n, in) activation to (n, out):
+ *   FK_STEP_DENSE:  y = f(x W + b)        W (in, out) row-major, b (out) or NULL
+ *   FK_STEP_AFFINE: y = f(x * w + b)      per-feature scale w (in == out) and shift b
+ * then f is an activation kind of activation.h, FK_STEP_LINEAR (none) or
+ * FK_STEP_SOFTMAX (over the out axis). Intermediate rows live in two scratch
+ * buffers the call allocates and frees itself, so concurrent calls share nothing
+ * but the (read-only) weights. The products use BLAS, single-threaded; with enough
+ * work (about 2 MFLOP per thread, 8 rows or more each) up to n_threads OpenMP
+ * threads each run the whole chain on their own block of rows. */
+#ifndef FASTKERAS_DENSE_CHAIN_H
+#define FASTKERAS_DENSE_CHAIN_H
+
+#include <stdint.h>
+#include "fastkeras/fk_status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum { FK_STEP_DENSE = 0, FK_STEP_AFFINE = 1 };
+enum { FK_STEP_LINEAR = -1, FK_STEP_SOFTMAX = -2 };
+
+typedef struct fk_chain_step {
+    int type;           /* FK_STEP_DENSE or FK_STEP_AFFINE */
+    int64_t in, out;    /* widths; AFFINE needs in == out */
+    const void *w;      /* (in, out) matrix, or (out) scales */
+    const void *b;      /* (out) bias / shift, or NULL */
+    int act;            /* fk_act_kind, FK_STEP_LINEAR or FK_STEP_SOFTMAX */
+    double alpha;       /* the activation's parameter (leaky_relu slope, elu alpha) */
+} fk_chain_step;
+
+int fk_dense_chain_f32(int64_t n, int n_steps, const fk_chain_step *steps, const float *x,
+                       float *y, int n_threads);
+int fk_dense_chain_f64(int64_t n, int n_steps, const fk_chain_step *steps, const double *x,
+                       double *y, int n_threads);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,267 @@
+"""A low-latency, thread-safe inference path for built models.
+
+``runner = model.compile_for_inference()`` (or ``fastkeras.serving.InferenceRunner(model)``)
+plans the forward pass once: each maximal run of Dense / BatchNormalization / activation /
+Dropout layers on the last axis becomes one C call (``_kernels.chain``: BLAS products, bias,
+activation and softmax for the whole run, without the GIL), and the other layers run their
+inference code directly on arrays, with no tape, no training flags and no per-call Python
+bookkeeping. ``runner(x)`` returns NumPy arrays equal to ``model.predict(x)`` (to float
+rounding; the products are the same BLAS calls, the softmax is computed in C).
+
+The runner copies the weights when it is made: later training does not change it (make a new
+one, or call ``runner.refresh()``). It holds no mutable state, so any number of threads may
+call it at once.
+"""
+import threading
+
+import numpy as np
+
+from fastkeras import activations, config
+from fastkeras.layers.base import InputLayer, KerasTensor, Layer, _flatten
+from fastkeras.ops import tape as _tape
+from fastkeras.ops.tensor import Tensor, as_array
+
+__all__ = ["InferenceRunner"]
+
+_LINEAR, _SOFTMAX = -1, -2
+
+
+def _kinds():
+    from fastkeras._kernels import elementwise
+
+    k = elementwise.KINDS
+    return {activations.relu: (k["relu"], 0.0), activations.relu6: (k["relu6"], 0.0),
+            activations.elu: (k["elu"], 1.0), activations.selu: (k["selu"], 0.0),
+            activations.sigmoid: (k["sigmoid"], 0.0), activations.tanh: (k["tanh"], 0.0),
+            activations.softplus: (k["softplus"], 0.0),
+            activations.softsign: (k["softsign"], 0.0), activations.silu: (k["silu"], 0.0),
+            activations.hard_sigmoid: (k["hard_sigmoid"], 0.0),
+            activations.hard_silu: (k["hard_silu"], 0.0), activations.mish: (k["mish"], 0.0),
+            activations.log_sigmoid: (k["log_sigmoid"], 0.0),
+            activations.gelu: (k["gelu_erf"], 0.0),
+            activations.leaky_relu: (k["leaky_relu"], 0.2),
+            activations.linear: (_LINEAR, 0.0), activations.softmax: (_SOFTMAX, 0.0)}
+
+
+def _activation_step(fn, kinds):
+    """(kind, alpha) of an activation function the C chain computes, else None."""
+    return kinds.get(fn)
+
+
+def _layer_steps(layer, kinds):
+    """The chain steps of one layer, or None when it is not a last-axis layer the chain
+    computes (it then runs its own inference code)."""
+    from fastkeras import layers as L
+
+    t = type(layer)
+    if t in (L.Dropout, L.Identity):
+        return []
+    if t is L.Activation:
+        act = _activation_step(layer.activation, kinds)
+        return None if act is None else [("act",) + act]
+    if t is L.Dense:
+        act = _activation_step(layer.activation, kinds)
+        if act is None:
+            return None
+        bias = None if layer.bias is None else layer.bias.numpy()
+        return [("dense", layer.kernel.numpy(), bias) + act]
+    if t is L.ReLU and layer.max_value is None and not layer.threshold:
+        kind = kinds[activations.relu][0] if not layer.negative_slope else \
+            kinds[activations.leaky_relu][0]
+        return [("act", kind, float(layer.negative_slope))]
+    if t is L.LeakyReLU:
+        return [("act", kinds[activations.leaky_relu][0], layer.negative_slope)]
+    if t is L.ELU:
+        return [("act", kinds[activations.elu][0], layer.alpha)]
+    if t is L.Softmax and layer.axis in (-1,):
+        return [("act", _SOFTMAX, 0.0)]
+    if t is L.BatchNormalization and len(layer._bshape) >= 2 and \
+            list(layer._ax) == [len(layer._bshape) - 1]:
+        var = layer.moving_variance.numpy().astype(np.float64)
+        scale = 1.0 / np.sqrt(var + layer.epsilon)
+        if layer.gamma is not None:
+            scale = scale * layer.gamma.numpy()
+        shift = -layer.moving_mean.numpy() * scale
+        if layer.beta is not None:
+            shift = shift + layer.beta.numpy()
+        return [("affine", scale, shift, _LINEAR, 0.0)]
+    return None
+
+
+def _fold(steps):
+    """Merge activation steps into the step before them (which then must be linear):
+    [("dense", W, b, kind, alpha) | ("affine", s, t, kind, alpha)]."""
+    out = []
+    for s in steps:
+        if s[0] == "act":
+            if out and out[-1][3] == _LINEAR:
+                out[-1] = out[-1][:3] + (s[1], s[2])
+            else:
+                width = out[-1][1].shape[-1] if out else None
+                if width is None:
+                    return None  # an activation first: left to the layer itself
+                out.append(("affine", np.ones(width), np.zeros(width), s[1], s[2]))
+        else:
+            out.append(s)
+    return out
+
+
+class _ChainStage:
+    """Consecutive last-axis layers as one C call on (rows, features) views."""
+
+    def __init__(self, steps, dtype):
+        from fastkeras._kernels import chain
+
+        self.chain = chain.DenseChain([(s[0], s[1], s[2], s[3], s[4]) for s in steps], dtype)
+        self.dtype = np.dtype(dtype)
+
+    def __call__(self, x):
+        if x.dtype != self.dtype or not x.flags.c_contiguous:
+            x = np.ascontiguousarray(x, dtype=self.dtype)
+        threads = config.get_num_threads()
+        if x.ndim == 2:
+            return self.chain.run(x, threads)
+        lead = x.shape[:-1]
+        return self.chain.run(x.reshape(-1, x.shape[-1]), threads).reshape(lead + (-1,))
+
+
+class _LayerStage:
+    """A layer the chain does not compute: its own inference code on arrays."""
+
+    def __init__(self, layer):
+        self.layer = layer
+        self.kwargs = {"training": False} if layer._call_has_training else {}
+
+    def __call__(self, x):
+        x = self.layer._convert(x) if not isinstance(x, Tensor) else x
+        return self.layer.call(x, **self.kwargs)
+
+
+class InferenceRunner:
+    """``model.compile_for_inference()``: ``runner(x)`` -> NumPy outputs, thread-safe.
+
+    Sequential models (and functional models that are a single chain of one-input
+    layers) run as planned stages; any other functional model runs its graph with
+    recording off. ``batch_size`` splits large inputs like ``predict`` does."""
+
+    def __init__(self, model):
+        if not model.built or (model._graph is None and not model.layers):
+            raise ValueError("compile_for_inference needs a built model: give it an Input "
+                             "(or call it on data once) first")
+        self.model = model
+        self._lock = threading.Lock()
+        self.refresh()
+
+    def refresh(self):
+        """Re-read the model's weights (after more training)."""
+        with self._lock:
+            self._stages, self._dtype, self._in_shape = self._plan(self.model)
+
+    # ------------------------------------------------------------------ planning
+    @staticmethod
+    def _layer_sequence(model):
+        """The model's layers in order when it is a simple chain, else None."""
+        from fastkeras.models.model import Sequential
+
+        if isinstance(model, Sequential):
+            return [l for l in model.layers]
+        graph = model._graph
+        if graph is None or len(model.inputs) != 1 or len(model.outputs) != 1:
+            return None
+        seq, t = [], model.outputs[0]
+        while True:
+            layer, node, _ = t._keras_history
+            if isinstance(layer, InputLayer):
+                break
+            ins = [v for v in _flatten([node["inputs"], list(node["args"]), node["kwargs"]])
+                   if isinstance(v, KerasTensor)]
+            if len(ins) != 1 or node["args"] or node["kwargs"] or \
+                    len(_flatten(node["outputs"])) != 1:
+                return None
+            seq.append(layer)
+            t = ins[0]
+        if t is not model.inputs[0]:
+            return None
+        return seq[::-1]
+
+    def _plan(self, model):
+        inputs = model.inputs
+        shape = tuple(inputs[0].shape) if inputs and len(inputs) == 1 else None
+        dtype = np.dtype(model.dtype)
+        layers = self._layer_sequence(model)
+        if layers is None or any(type(l).compute_mask is not Layer.compute_mask
+                                 for l in layers):
+            return None, dtype, shape  # the graph itself (masks travel between its layers)
+        kinds = _kinds()
+        stages, pending = [], []
+
+        def flush():
+            steps = _fold(pending) if pending else []
+            if steps:
+                stages.append(_ChainStage(steps, dtype))
+            elif pending:  # not foldable: back to the layers themselves
+                stages.extend(_LayerStage(l) for l in pending_layers)
+            pending.clear()
+            pending_layers.clear()
+
+        pending_layers = []
+        for layer in layers:
+            steps = _layer_steps(layer, kinds) if layer.dtype == dtype.name else None
+            if steps is None or layer.activity_regularizer is not None:
+                flush()
+                stages.append(_LayerStage(layer))
+            else:
+                pending.extend(steps)
+                pending_layers.append(layer)
+        flush()
+        return stages, dtype, shape
+
+    # ------------------------------------------------------------------ running
+    def _check(self, x):
+        want = self._in_shape
+        if want is not None:
+            if x.ndim != len(want) or any(w is not None and w != g
+                                          for w, g in zip(want[1:], x.shape[1:])):
+                raise ValueError(f"Model {self.model.name!r} expects inputs of shape "
+                                 f"{want}, got {x.shape}")
+        if x.dtype.kind not in "biuf":
+            raise ValueError(f"expected numeric inputs, got dtype {x.dtype}")
+
+    def _run(self, x):
+        if self._stages is None:
+            with _tape.paused():
+                out = self.model(x, training=False)
+            outs = [as_array(o) for o in _flatten(out)]
+            return outs[0] if len(outs) == 1 and not isinstance(out, (list, tuple)) else outs
+        with _tape.paused():
+            for stage in self._stages:
+                x = stage(x)
+        return as_array(x)
+
+    def __call__(self, x, batch_size=None):
+        if isinstance(x, (list, tuple, dict)) and self._stages is None:
+            return self._run(x)
+        x = np.asarray(x)
+        self._check(x)
+        if x.dtype != self._dtype and x.dtype.kind == "f":
+            x = x.astype(self._dtype)
+        if batch_size is None or len(x) <= batch_size:
+            return self._run(x)
+        parts = [self._run(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
+        if isinstance(parts[0], list):
+            return [np.concatenate([p[k] for p in parts]) for k in range(len(parts[0]))]
+        return np.concatenate(parts)
+
+    predict = __call__
+
+    def describe(self):
+        """One line per stage: what runs in C as one call, what runs layer by layer."""
+        if self._stages is None:
+            return [f"graph: {self.model.name} (recording off)"]
+        lines = []
+        for s in self._stages:
+            if isinstance(s, _ChainStage):
+                lines.append(f"C chain: {s.chain.n_in} -> {s.chain.n_out} ({s.dtype})")
+            else:
+                lines.append(f"layer: {s.layer.name} ({type(s.layer).__name__})")
+        return lines
