@@ -105,15 +105,27 @@ int FK_FN(fk_conv_fwd)(const fk_conv_geom *g, const T *x, const T *w, const T *b
     const int64_t cig = g->cin / g->groups, cog = g->cout / g->groups;
     const int64_t K = g->k[0] * g->k[1] * g->k[2] * cig;
     const int64_t tile = fk_conv_tile(g, (int)sizeof(T));
-    const int64_t tiles = (P + tile - 1) / tile;
     const int direct = FK_FN(use_direct)(g);
     const int pointwise = fk_conv_pointwise(g);
+    /* Small images: one work item takes several whole images, so that one GEMM covers
+     * up to `tile` rows (consecutive images are consecutive rows of x and y). */
+    int64_t ipi = 1;
+    if (!direct && P < tile && g->n > 1) {
+        ipi = tile / P;
+        const int64_t per_thread = (g->n + nt - 1) / nt;
+        if (ipi > per_thread) ipi = per_thread;
+        if (ipi < 1) ipi = 1;
+    }
+    const int64_t tiles = ipi > 1 ? 1 : (P + tile - 1) / tile;
+    const int64_t groups_of_images = (g->n + ipi - 1) / ipi;
 #ifdef _OPENMP
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
 #endif
-    for (int64_t item = 0; item < g->n * tiles; ++item) {
-        const int64_t img = item / tiles, p0 = (item % tiles) * tile;
-        const int64_t np = P - p0 < tile ? P - p0 : tile;
+    for (int64_t item = 0; item < groups_of_images * tiles; ++item) {
+        const int64_t img = (item / tiles) * ipi, p0 = (item % tiles) * tile;
+        const int64_t nimg = g->n - img < ipi ? g->n - img : ipi;
+        const int64_t np = ipi > 1 ? P : (P - p0 < tile ? P - p0 : tile);
+        const int64_t rows = nimg * np;
         const T *xi = x + img * Pin * g->cin;
         T *yi = y + img * P * g->cout;
         if (direct) {
@@ -128,17 +140,18 @@ int FK_FN(fk_conv_fwd)(const fk_conv_geom *g, const T *x, const T *w, const T *b
         T *yt = yi + p0 * g->cout;
         const T beta = bias ? (T)1 : (T)0;
         if (bias)
-            for (int64_t p = 0; p < np; ++p) memcpy(yt + p * g->cout, bias, (size_t)g->cout * sizeof(T));
+            for (int64_t p = 0; p < rows; ++p) memcpy(yt + p * g->cout, bias, (size_t)g->cout * sizeof(T));
         for (int64_t gr = 0; gr < g->groups; ++gr) {
             const T *a = col;
             int64_t lda = K;
             if (pointwise) {
-                a = xi + p0 * g->cin;
+                a = xi + p0 * g->cin + gr * cig;
                 lda = g->cin;
             } else {
-                FK_FN(im2col)(g, xi, p0, np, gr * cig, cig, col);
+                for (int64_t i = 0; i < nimg; ++i)
+                    FK_FN(im2col)(g, xi + i * Pin * g->cin, p0, np, gr * cig, cig, col + i * np * K);
             }
-            GEMM(FK_CblasRowMajor, FK_CblasNoTrans, FK_CblasNoTrans, (int)np, (int)cog, (int)K,
+            GEMM(FK_CblasRowMajor, FK_CblasNoTrans, FK_CblasNoTrans, (int)rows, (int)cog, (int)K,
                  (T)1, a, (int)lda, w + gr * cog, (int)g->cout, beta, yt + gr * cog,
                  (int)g->cout);
         }

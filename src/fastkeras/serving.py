@@ -44,7 +44,7 @@ def _kinds():
 
 
 def _activation_step(fn, kinds):
-    """(kind, alpha) of an activation function the C chain computes, else None."""
+    """(kind, alpha) of an activation function the C kernels compute, else None."""
     return kinds.get(fn)
 
 
@@ -125,6 +125,112 @@ class _ChainStage:
         return self.chain.run(x.reshape(-1, x.shape[-1]), threads).reshape(lead + (-1,))
 
 
+class _ConvStage:
+    """A channels-last convolution (+ bias) and its activation, straight to the C kernels
+    with the geometry worked out once (only the batch size changes per call)."""
+
+    def __init__(self, layer, in_shape, act, dtype):
+        from fastkeras.ops import convolution as _c
+
+        probe = np.zeros((1,) + tuple(in_shape[1:]), dtype)
+        _, kc, _, geom, _, out, _, _ = _c._conv_problem(
+            probe, layer.kernel.numpy().astype(dtype), layer.strides, layer.padding,
+            "channels_last", layer.dilation_rate)
+        self.kernel = np.ascontiguousarray(kc).reshape(-1).copy()
+        self.bias = None if layer.bias is None else layer.bias.numpy().astype(dtype).copy()
+        self.geom, self.out = geom, tuple(out) + (geom["cout"],)
+        self.act, self.dtype, self.forward = act, np.dtype(dtype), _c._kc.forward
+
+    def __call__(self, x):
+        x = np.ascontiguousarray(x, dtype=self.dtype)
+        n = len(x)
+        y = np.empty((n,) + self.out, self.dtype)
+        threads = config.get_num_threads()
+        self.forward(dict(self.geom, n=n), x.reshape(-1), self.kernel, self.bias, y.reshape(-1),
+                     threads)
+        return _activate(y, self.act, threads)
+
+
+class _PoolStage:
+    def __init__(self, layer, in_shape, dtype):
+        from fastkeras.ops import convolution as _c
+
+        probe = np.zeros((1,) + tuple(in_shape[1:]), dtype)
+        _, _, geom, _, out, _, _ = _c._pool_problem(probe, layer.pool_size, layer.strides,
+                                                   layer.padding, "channels_last")
+        self.geom, self.out, self.dtype = geom, tuple(out) + (geom["c"],), np.dtype(dtype)
+        self.max = layer.kind == "max"
+        self.kernels = _c._kp
+
+    def __call__(self, x):
+        x = np.ascontiguousarray(x, dtype=self.dtype)
+        y = np.empty((len(x),) + self.out, self.dtype)
+        geom, threads = dict(self.geom, n=len(x)), config.get_num_threads()
+        if self.max:
+            self.kernels.max_forward(geom, x.reshape(-1), y.reshape(-1), None, threads)
+        else:
+            self.kernels.avg_forward(geom, x.reshape(-1), y.reshape(-1), threads)
+        return y
+
+
+class _ReduceStage:
+    """Global pooling (mean / max over the spatial axes) and Flatten, on arrays."""
+
+    def __init__(self, kind, axes=None, keepdims=False):
+        self.kind, self.axes, self.keepdims = kind, axes, keepdims
+
+    def __call__(self, x):
+        if self.kind == "flatten":
+            return x.reshape(len(x), -1)
+        if not self.keepdims:  # (batch, positions, channels): one reduction over axis 1
+            flat = x.reshape(len(x), -1, x.shape[-1])
+            if self.kind == "average":
+                return np.add.reduce(flat, axis=1) * x.dtype.type(1.0 / flat.shape[1])
+            return np.maximum.reduce(flat, axis=1)
+        fn = np.mean if self.kind == "average" else np.max
+        return fn(x, axis=self.axes, keepdims=True).astype(x.dtype, copy=False)
+
+
+def _activate(y, act, threads):
+    """The activation (kind, alpha) of a conv stage, from y into a new array."""
+    kind, alpha = act
+    if kind == _LINEAR:
+        return y
+    if kind == _SOFTMAX:
+        e = np.exp(y - y.max(axis=-1, keepdims=True))
+        return e / e.sum(axis=-1, keepdims=True)
+    from fastkeras._kernels import elementwise
+
+    out = np.empty_like(y)
+    elementwise.act_forward(kind, y.reshape(-1), out.reshape(-1), alpha, threads)
+    return out
+
+
+def _array_stage(layer, kinds, dtype):
+    """A stage on arrays for a convolution / pooling / flatten layer with a known input
+    shape, or None (the layer then runs its own code)."""
+    from fastkeras import layers as L
+    from fastkeras.layers import convolutional as C
+
+    shape = getattr(layer, "_build_input_shape", None)
+    if not isinstance(shape, tuple) or any(d is None for d in shape[1:]):
+        return None
+    fmt = getattr(layer, "data_format", "channels_last")
+    if fmt != "channels_last":
+        return None
+    t = type(layer)
+    if isinstance(layer, C._Conv) and t.__mro__[1] is C._Conv and not layer.transpose:
+        act = _activation_step(layer.activation, kinds)
+        return None if act is None else _ConvStage(layer, shape, act, dtype)
+    if isinstance(layer, C._Pool):
+        return _PoolStage(layer, shape, dtype)
+    if isinstance(layer, C._GlobalPool):
+        return _ReduceStage(layer.kind, tuple(range(1, layer.rank + 1)), layer.keepdims)
+    if t is L.Flatten:
+        return _ReduceStage("flatten")
+    return None
+
+
 class _LayerStage:
     """A layer the chain does not compute: its own inference code on arrays."""
 
@@ -134,7 +240,7 @@ class _LayerStage:
 
     def __call__(self, x):
         x = self.layer._convert(x) if not isinstance(x, Tensor) else x
-        return self.layer.call(x, **self.kwargs)
+        return as_array(self.layer.call(x, **self.kwargs))
 
 
 class InferenceRunner:
@@ -188,8 +294,10 @@ class InferenceRunner:
         inputs = model.inputs
         shape = tuple(inputs[0].shape) if inputs and len(inputs) == 1 else None
         dtype = np.dtype(model.dtype)
+        from fastkeras import layers as L
+
         layers = self._layer_sequence(model)
-        if layers is None or any(type(l).compute_mask is not Layer.compute_mask
+        if layers is None or any(isinstance(l, L.Masking) or getattr(l, "mask_zero", False)
                                  for l in layers):
             return None, dtype, shape  # the graph itself (masks travel between its layers)
         kinds = _kinds()
@@ -206,13 +314,15 @@ class InferenceRunner:
 
         pending_layers = []
         for layer in layers:
-            steps = _layer_steps(layer, kinds) if layer.dtype == dtype.name else None
-            if steps is None or layer.activity_regularizer is not None:
-                flush()
-                stages.append(_LayerStage(layer))
-            else:
+            plain = layer.dtype == dtype.name and layer.activity_regularizer is None
+            steps = _layer_steps(layer, kinds) if plain else None
+            if steps is not None:
                 pending.extend(steps)
                 pending_layers.append(layer)
+                continue
+            flush()
+            stage = _array_stage(layer, kinds, dtype) if plain else None
+            stages.append(stage if stage is not None else _LayerStage(layer))
         flush()
         return stages, dtype, shape
 
@@ -262,6 +372,8 @@ class InferenceRunner:
         for s in self._stages:
             if isinstance(s, _ChainStage):
                 lines.append(f"C chain: {s.chain.n_in} -> {s.chain.n_out} ({s.dtype})")
-            else:
+            elif isinstance(s, _LayerStage):
                 lines.append(f"layer: {s.layer.name} ({type(s.layer).__name__})")
+            else:
+                lines.append(f"C kernel: {type(s).__name__.strip('_')}")
         return lines
