@@ -39,7 +39,7 @@ def _kinds():
             activations.hard_silu: (k["hard_silu"], 0.0), activations.mish: (k["mish"], 0.0),
             activations.log_sigmoid: (k["log_sigmoid"], 0.0),
             activations.gelu: (k["gelu_erf"], 0.0),
-            activations.leaky_relu: (k["leaky_relu"], 0.2),
+            activations.leaky_relu: (k["leaky_relu"], float(np.float32(0.2))),
             activations.linear: (_LINEAR, 0.0), activations.softmax: (_SOFTMAX, 0.0)}
 
 
@@ -65,12 +65,12 @@ def _layer_steps(layer, kinds):
             return None
         bias = None if layer.bias is None else layer.bias.numpy()
         return [("dense", layer.kernel.numpy(), bias) + act]
-    if t is L.ReLU and layer.max_value is None and not layer.threshold:
-        kind = kinds[activations.relu][0] if not layer.negative_slope else \
-            kinds[activations.leaky_relu][0]
-        return [("act", kind, float(layer.negative_slope))]
-    if t is L.LeakyReLU:
-        return [("act", kinds[activations.leaky_relu][0], layer.negative_slope)]
+    if t is L.ReLU and layer.max_value is None and not layer.threshold and \
+            not layer.negative_slope:
+        return [("act", kinds[activations.relu][0], 0.0)]
+    if t is L.LeakyReLU:  # the slope in float32, as ops.leaky_relu (and TensorFlow) use it
+        return [("act", kinds[activations.leaky_relu][0],
+                 float(np.float32(layer.negative_slope)))]
     if t is L.ELU:
         return [("act", kinds[activations.elu][0], layer.alpha)]
     if t is L.Softmax and layer.axis in (-1,):
