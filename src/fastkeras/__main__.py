@@ -1,4 +1,33 @@
-"""``python -m fastkeras`` prints the build information."""
-from fastkeras import build_info
+"""``python -m fastkeras``: the build information; ``python -m fastkeras serve m.keras
+--port 8080``: a JSON prediction server for a saved model (fastkeras.serving_http)."""
+import argparse
+import sys
 
-print(build_info())
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(prog="python -m fastkeras")
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("info", help="print the build information (the default)")
+    srv = sub.add_parser("serve", help="serve a saved model over HTTP (JSON)")
+    srv.add_argument("model", help="a .keras or .h5 model file")
+    srv.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
+    srv.add_argument("--port", type=int, default=8080, help="port (0: any free one)")
+    srv.add_argument("--threads", type=int, default=4, help="server threads (default 4)")
+    srv.add_argument("--max-body", type=int, default=64 << 20,
+                     help="largest request body in bytes (default 64 MiB)")
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        from fastkeras.serving_http import serve
+
+        serve(args.model, host=args.host, port=args.port, threads=args.threads,
+              max_body=args.max_body, ready=lambda line: print(line, flush=True))
+        return 0
+    from fastkeras import build_info
+
+    print(build_info())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
