@@ -141,6 +141,22 @@ def measure_peak_flops(n_threads):
     return _core.peak_gflops(1, 0.5) * 1e9 * n_threads
 
 
+def _run_blocked(w, impls, times, warmup, reps, bar):
+    """Each implementation's runs back to back (in a random order of implementations),
+    after half a second of rest that lets other libraries' pool threads go idle."""
+    order_rng = np.random.default_rng(2025)
+    names = list(impls)
+    for k in [names[i] for i in order_rng.permutation(len(names))]:
+        time.sleep(0.5)
+        for rep in range(warmup + reps):
+            t0 = time.perf_counter()
+            impls[k]()
+            dt = time.perf_counter() - t0
+            if rep >= warmup:
+                times[k].append(dt)
+            bar.step(f"{w.name}: {k}")
+
+
 def run_benchmarks(repeats=30, warmup=3, cold=True, name_filter=None, progress=True,
                    cooldown=0.0):
     """Run every workload; returns a dict with the environment and per-row results."""
@@ -155,8 +171,11 @@ def run_benchmarks(repeats=30, warmup=3, cold=True, name_filter=None, progress=T
         else None
     evict = np.zeros(EVICT_BYTES // 8) if cold else None
     made = [(w, w.make()) for w in workloads]
-    total = sum(len(impls) * ((min(repeats, w.repeats) + 1) if w.repeats else (repeats + warmup))
-                for w, impls in made)
+    def runs(w):
+        reps = min(repeats, w.repeats) if w.repeats else repeats
+        return reps + (max(warmup, 20) if w.blocked else (1 if w.repeats else warmup))
+
+    total = sum(len(impls) * runs(w) for w, impls in made)
     bar = _Progress(total, quiet=not progress)
     rows = []
     for w, impls in made:
@@ -164,7 +183,10 @@ def run_benchmarks(repeats=30, warmup=3, cold=True, name_filter=None, progress=T
         times = {k: [] for k in names}
         order_rng = np.random.default_rng(2024)
         reps = min(repeats, w.repeats) if w.repeats else repeats
-        for rep in range(min(warmup, 1 if w.repeats else warmup) + reps):
+        if w.blocked:
+            _run_blocked(w, impls, times, max(warmup, 20), reps, bar)
+            names = list(impls)
+        for rep in range(0 if w.blocked else min(warmup, 1 if w.repeats else warmup) + reps):
             # A fresh random order each round: no implementation always follows the
             # same one (TensorFlow's pool threads keep spinning for a while after a call).
             order = [names[i] for i in order_rng.permutation(len(names))]
@@ -200,6 +222,7 @@ def run_benchmarks(repeats=30, warmup=3, cold=True, name_filter=None, progress=T
             "gflops": {k: w.flops / med[k] / 1e9 for k in names} if w.flops else None,
             "fraction_of_bound": {k: bound / med[k] for k in names} if bound else {},
             "samples": len(times[w.reference]),
+            "order": "blocked" if w.blocked else "interleaved",
         })
     bar.close()
     info = fk.build_info()
@@ -220,7 +243,7 @@ def run_benchmarks(repeats=30, warmup=3, cold=True, name_filter=None, progress=T
 
 
 def _ms(s):
-    return f"{s * 1e3:.2f}"
+    return f"{s * 1e3:.2f}" if s >= 1e-3 else f"{s * 1e3:.4f}"  # microseconds stay visible
 
 
 def to_markdown(res):
@@ -243,6 +266,8 @@ def to_markdown(res):
         head = f"**{row['workload']}**"
         if row.get("bound_s"):
             head += f" ({kind} bound {_ms(row['bound_s'])} ms, {row['mode']})"
+        if row.get("order") == "blocked":
+            head += " (each implementation's runs back to back, after a pause)"
         lines.append(head)
         lines.append("")
         gf = row.get("gflops")

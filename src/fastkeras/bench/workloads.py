@@ -15,7 +15,7 @@ class Workload:
     """
 
     def __init__(self, name, make, bytes_moved=None, flops=None, reference="fastkeras",
-                 cold=None, in_place=False, repeats=None):
+                 cold=None, in_place=False, repeats=None, blocked=False):
         self.name = name
         self.make = make
         self.bytes_moved = bytes_moved  # minimum memory traffic, for the bandwidth bound
@@ -26,6 +26,10 @@ class Workload:
         # so their bound uses the in-place bandwidth (STREAM's convention would undercount)
         self.in_place = in_place
         self.repeats = repeats  # fewer timed runs for multi-second rows
+        # microsecond latencies: each implementation's runs back to back after a pause, so
+        # the thread pools another library leaves spinning (TensorFlow's, ONNX Runtime's)
+        # do not land in the next one's timings
+        self.blocked = blocked
 
 
 def _xent_data(n, c, seed=0):
@@ -596,27 +600,65 @@ def make_digits_epoch():
     return impls
 
 
-def make_mlp_latency(batch):
-    """Inference latency of the MLP on one batch (warm)."""
-    rng = np.random.default_rng(8)
-    x = rng.random((batch, 784), dtype=np.float32)
-    impls = {}
+def _ort_session(nodes, inits, in_name, in_shape, out_name, out_width):
+    """An ONNX Runtime session for a graph built with onnx.helper, or None without it."""
+    try:
+        import onnxruntime as ort
+        from onnx import TensorProto, helper, numpy_helper
+    except ImportError:
+        return None
+    graph = helper.make_graph(
+        [helper.make_node(op, ins, outs, **attrs) for op, ins, outs, attrs in nodes],
+        "bench", [helper.make_tensor_value_info(in_name, TensorProto.FLOAT, ["N", *in_shape])],
+        [helper.make_tensor_value_info(out_name, TensorProto.FLOAT, ["N", out_width])],
+        [numpy_helper.from_array(np.ascontiguousarray(v), k) for k, v in inits.items()])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 9
+    return ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+
+
+def _ort_mlp(ws):
+    """The MLP as ONNX: MatMul + Add + Relu twice, then MatMul + Add + Softmax."""
+    nodes, prev = [], "x"
+    for i in range(3):
+        act = ("Relu", {}) if i < 2 else ("Softmax", {"axis": -1})
+        nodes += [("MatMul", [prev, f"W{i}"], [f"m{i}"], {}), ("Add", [f"m{i}", f"b{i}"],
+                                                                [f"a{i}"], {}),
+                  (act[0], [f"a{i}"], [f"h{i}"], act[1])]
+        prev = f"h{i}"
+    inits = {f"{k}{i}": ws[2 * i + j] for i in range(3) for j, k in enumerate("Wb")}
+    return _ort_session(nodes, inits, "x", (784,), prev, 10)
+
+
+def _ort_digits_cnn(ws):
+    """The digits CNN as ONNX (NHWC input transposed to NCHW inside the graph)."""
+    w = {"W1": ws[0].transpose(3, 2, 0, 1), "b1": ws[1], "W2": ws[2].transpose(3, 2, 0, 1),
+         "b2": ws[3], "W3": ws[4].transpose(3, 2, 0, 1), "b3": ws[5], "Wd": ws[6], "bd": ws[7]}
+    same = {"pads": [1, 1, 1, 1]}
+    nodes = [("Transpose", ["x"], ["xt"], {"perm": [0, 3, 1, 2]}),
+             ("Conv", ["xt", "W1", "b1"], ["c1"], same), ("Relu", ["c1"], ["r1"], {}),
+             ("Conv", ["r1", "W2", "b2"], ["c2"], same), ("Relu", ["c2"], ["r2"], {}),
+             ("MaxPool", ["r2"], ["p"], {"kernel_shape": [2, 2], "strides": [2, 2]}),
+             ("Conv", ["p", "W3", "b3"], ["c3"], same), ("Relu", ["c3"], ["r3"], {}),
+             ("GlobalAveragePool", ["r3"], ["g"], {}), ("Flatten", ["g"], ["f"], {}),
+             ("Gemm", ["f", "Wd", "bd"], ["z"], {}), ("Softmax", ["z"], ["y"], {"axis": -1})]
+    return _ort_session(nodes, w, "x", (8, 8, 1), "y", 10)
+
+
+def _latency_impls(model_fn, ort_fn, x, numpy_fn=None):
+    """fastkeras (runner, model(x), predict), TensorFlow (predict, model(x), tf.function)
+    and ONNX Runtime on one batch x of the same model and weights."""
     import fastkeras as fk
 
-    ours = _mlp_model(fk)
+    ours = model_fn(fk)
     ws = ours.get_weights()
-
-    def numpy_matmuls():
-        h = np.maximum(x @ ws[0] + ws[1], 0)
-        h = np.maximum(h @ ws[2] + ws[3], 0)
-        z = h @ ws[4] + ws[5]
-        e = np.exp(z - z.max(axis=1, keepdims=True))
-        return e / e.sum(axis=1, keepdims=True)
-
-    impls["numpy matmuls"] = numpy_matmuls
+    runner = ours.compile_for_inference()
+    impls = {}
+    if numpy_fn is not None:
+        impls["numpy matmuls"] = lambda: numpy_fn(x, ws)
     tf = _tf()
     if tf is not None:
-        ref = _mlp_model(tf.keras)
+        ref = model_fn(tf.keras)
         ref.set_weights(ws)
         fn = tf.function(lambda t: ref(t, training=False))
         tx = tf.constant(x)
@@ -625,8 +667,75 @@ def make_mlp_latency(batch):
         impls["tensorflow predict"] = lambda: ref.predict(x, verbose=0)
         impls["tensorflow model(x)"] = lambda: ref(tx, training=False)
         impls["tensorflow tf.function"] = lambda: fn(tx)
+    sess = ort_fn(ws)
+    if sess is not None:
+        np.testing.assert_allclose(sess.run(None, {"x": x})[0], runner(x), rtol=1e-4, atol=1e-5)
+        impls["onnxruntime"] = lambda: sess.run(None, {"x": x})
     impls["fastkeras predict"] = lambda: ours.predict(x, verbose=0)
     impls["fastkeras model(x)"] = lambda: ours(x)
+    impls["fastkeras runner"] = lambda: runner(x)
+    return impls
+
+
+def _numpy_mlp(x, ws):
+    h = np.maximum(x @ ws[0] + ws[1], 0)
+    h = np.maximum(h @ ws[2] + ws[3], 0)
+    z = h @ ws[4] + ws[5]
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def make_mlp_latency(batch):
+    """Inference latency of the MLP on one batch (warm)."""
+    x = np.random.default_rng(8).random((batch, 784), dtype=np.float32)
+    return _latency_impls(_mlp_model, _ort_mlp, x, _numpy_mlp)
+
+
+def make_cnn_latency(batch):
+    """Inference latency of the digits CNN on one batch of 8x8 images (warm)."""
+    x = np.random.default_rng(9).random((batch, 8, 8, 1), dtype=np.float32)
+    return _latency_impls(_digits_model, _ort_digits_cnn, x)
+
+
+def make_runner_threads(batch=32, calls=64):
+    """Throughput of one shared runner: `calls` batches from one thread, and the same
+    number split over two threads (the kernels release the GIL)."""
+    import threading
+
+    import fastkeras as fk
+
+    runner = _digits_model(fk).compile_for_inference()
+    x = np.random.default_rng(10).random((batch, 8, 8, 1), dtype=np.float32)
+
+    def serial():
+        for _ in range(calls):
+            runner(x)
+
+    def two_threads():
+        ts = [threading.Thread(target=lambda: [runner(x) for _ in range(calls // 2)])
+              for _ in range(2)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+
+    fk.config.set_num_threads(1)  # one kernel thread per call: the threads are the parallelism
+    return {"fastkeras runner, 1 thread": serial, "fastkeras runner, 2 threads": two_threads}
+
+
+def make_import(module):
+    import subprocess
+    import sys
+
+    return lambda: subprocess.run([sys.executable, "-c", f"import {module}"], check=True)
+
+
+def make_imports():
+    """A fresh interpreter importing each library (the interpreter's start included)."""
+    impls = {"python alone": make_import("sys"), "numpy": make_import("numpy"),
+             "fastkeras": make_import("fastkeras")}
+    if _tf() is not None:
+        impls["tensorflow"] = make_import("tensorflow")
     return impls
 
 
@@ -635,8 +744,14 @@ WORKLOADS += [
              cold=False, repeats=3),
     Workload("digits CNN fit, one epoch of 1437 8x8 images (batch 32)", make_digits_epoch,
              cold=False, repeats=5),
-    Workload("MLP 784-128-64-10 inference latency, batch 1 (warm)",
-             lambda: make_mlp_latency(1), cold=False, reference="fastkeras model(x)"),
-    Workload("MLP 784-128-64-10 inference latency, batch 32 (warm)",
-             lambda: make_mlp_latency(32), cold=False, reference="fastkeras model(x)"),
+] + [
+    Workload(f"{what} inference latency, batch {b} (warm)", lambda make=make, b=b: make(b),
+             cold=False, reference="fastkeras runner", blocked=True)
+    for what, make in (("MLP 784-128-64-10", make_mlp_latency), ("digits CNN", make_cnn_latency))
+    for b in (1, 32)
+] + [
+    Workload("digits CNN runner throughput, 64 batches of 32 (warm)", make_runner_threads,
+             cold=False, reference="fastkeras runner, 1 thread", repeats=10),
+    Workload("import time: python -c 'import X' (fresh process)", make_imports, cold=False,
+             repeats=7),
 ]
