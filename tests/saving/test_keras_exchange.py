@@ -29,30 +29,20 @@ def _inputs(case, seed):
     return xs if isinstance(shape, list) else xs[0]
 
 
+@pytest.mark.parametrize("direction", ["fk_to_tf", "tf_to_fk"])
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
-def test_fastkeras_file_loads_in_tf_keras(tf, tmp_path, case):
+def test_one_layer_model_files_move_both_ways(tf, tmp_path, case, direction):
     import keras
 
-    ours = _model(fk, case, 3)
-    x = _inputs(case, 3)
+    seed = 3 if direction == "fk_to_tf" else 4
+    writer, reader = (fk, keras.saving) if direction == "fk_to_tf" else (keras, fk.models)
+    saved = _model(writer, case, seed)
+    x = _inputs(case, seed)
     path = str(tmp_path / "m.keras")
-    ours.save(path)
-    theirs = keras.saving.load_model(path)
-    np.testing.assert_allclose(np.asarray(theirs.predict(x, verbose=0)),
-                               ours.predict(x, verbose=0), rtol=1e-6, atol=1e-6)
-
-
-@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
-def test_tf_keras_file_loads_in_fastkeras(tf, tmp_path, case):
-    import keras
-
-    theirs = _model(keras, case, 4)
-    x = _inputs(case, 4)
-    path = str(tmp_path / "m.keras")
-    theirs.save(path)
-    ours = fk.models.load_model(path)
-    np.testing.assert_allclose(ours.predict(x, verbose=0),
-                               np.asarray(theirs.predict(x, verbose=0)), rtol=1e-6, atol=1e-6)
+    saved.save(path)
+    loaded = reader.load_model(path)
+    np.testing.assert_allclose(np.asarray(loaded.predict(x, verbose=0)),
+                               np.asarray(saved.predict(x, verbose=0)), rtol=1e-6, atol=1e-6)
 
 
 def _mlp(lib):

@@ -48,19 +48,7 @@ class Model(TrainingMixin, Layer):
                 raise ValueError(f"Model outputs must be symbolic tensors produced by layers, "
                                  f"got {type(t).__name__}")
         flat_in = _flatten(inputs)
-        order, seen = [], set()
-
-        def visit(kt):
-            node = kt._keras_history[1]
-            if id(node) in seen:
-                return
-            for t in _node_tensors(node):
-                visit(t)
-            seen.add(id(node))
-            order.append(node)
-
-        for t in flat_out:
-            visit(t)
+        order, first_seen = _walk_graph(flat_out)
         input_nodes = {id(t._keras_history[1]) for t in flat_in}
         for node in order:
             if node["inputs"] is None and id(node) not in input_nodes:
@@ -68,7 +56,7 @@ class Model(TrainingMixin, Layer):
                                  f"{node['layer'].name!r}, which is not in the model's inputs")
         self._graph = {"inputs": inputs, "outputs": outputs,
                        "nodes": [n for n in order if n["inputs"] is not None]}
-        object.__setattr__(self, "_layers", _keras_layer_order(flat_in, flat_out))
+        object.__setattr__(self, "_layers", _keras_layer_order(flat_in, order, first_seen))
         self.built = True
         self._output_dtypes = [t.dtype for t in flat_out]
 
@@ -276,10 +264,9 @@ def _node_tensors(node):
             if isinstance(t, KerasTensor)]
 
 
-def _keras_layer_order(flat_in, flat_out):
-    """The model's layers in Keras 3's order (weights files and summaries depend on it):
-    by depth from the outputs, deepest first, ties in the order a depth-first walk from
-    the outputs first meets them; inputs that feed nothing come first."""
+def _walk_graph(flat_out):
+    """Depth-first from the outputs: the recorded calls in post-order (each after the calls
+    it reads) and, per layer id, the order in which the walk first met the layer."""
     first_seen, post_order, done = {}, [], set()
 
     def walk(kt):
@@ -294,6 +281,14 @@ def _keras_layer_order(flat_in, flat_out):
 
     for t in flat_out:
         walk(t)
+    return post_order, first_seen
+
+
+def _keras_layer_order(flat_in, post_order, first_seen):
+    """The model's layers in Keras 3's order (weights files and summaries depend on it):
+    by depth from the outputs, deepest first, ties in the order a depth-first walk from
+    the outputs first met them; inputs that feed nothing come first."""
+    first_seen = dict(first_seen)
     node_depth, layer_depth, layers = {}, {}, {}
     for node in reversed(post_order):
         layer = node["layer"]
