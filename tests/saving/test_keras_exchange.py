@@ -233,3 +233,18 @@ def test_legacy_h5_whole_models(tf, tmp_path, kind):
     ours.save(tmp_path / "ours.h5")
     _same_predictions(keras.saving.load_model(tmp_path / "ours.h5").predict(x, verbose=0),
                       ours.predict(x, verbose=0))
+
+
+def test_a_keras_lambda_with_bytecode_is_never_run(tf, tmp_path):
+    """tf.keras stores a Lambda's function as marshalled bytecode: fastkeras refuses the
+    file under safe_mode and, without safe_mode, still wants the function by name from
+    custom_objects (it never unmarshals code)."""
+    import keras
+
+    inp = keras.Input((3,))
+    model = keras.Model(inp, keras.layers.Lambda(lambda t: t * 2.0, name="double")(inp))
+    model.save(tmp_path / "lam.keras")
+    with pytest.raises(ValueError, match="safe_mode=True"):
+        fk.models.load_model(tmp_path / "lam.keras")
+    with pytest.raises(ValueError, match="custom_objects"):
+        fk.models.load_model(tmp_path / "lam.keras", safe_mode=False)
