@@ -11,6 +11,7 @@
 #include "fastkeras/pool.h"
 #include "fastkeras/optim.h"
 #include "fastkeras/rank_hist.h"
+#include "fastkeras/dense_chain.h"
 
 static int failures = 0;
 #define CHECK(cond, ...) do { if (!(cond)) { ++failures; \
@@ -187,6 +188,44 @@ static void test_rank(void) {
     CHECK(fk_rank_exact_f32(14, s, y, w, &auc, &ks, 1) == FK_EBADARG, "inf weight refused");
 }
 
+static void test_dense_chain(void) {
+    /* x (3x2) -> dense 2->3 + relu -> affine (scale 2, shift 1) -> dense 3->2 + softmax */
+    float x[6] = {1, -2, 0.5f, 0.25f, -1, 3};
+    float w1[6] = {1, 0, -1, 0.5f, 2, 1}, b1[3] = {0.1f, -0.2f, 0.3f};
+    float s2[3] = {2, 2, 2}, t2[3] = {1, 1, 1};
+    float w3[6] = {1, -1, 0.5f, 0.25f, -2, 1};
+    fk_chain_step steps[3] = {
+        {FK_STEP_DENSE, 2, 3, w1, b1, 0 /* relu */, 0.0},
+        {FK_STEP_AFFINE, 3, 3, s2, t2, FK_STEP_LINEAR, 0.0},
+        {FK_STEP_DENSE, 3, 2, w3, NULL, FK_STEP_SOFTMAX, 0.0}};
+    float y[6], y2[6];
+    CHECK(fk_dense_chain_f32(3, 3, steps, x, y, 1) == FK_OK, "chain status");
+    for (int r = 0; r < 3; r++) {
+        double h[3], z[2];
+        for (int j = 0; j < 3; j++) {
+            double v = b1[j] + x[r * 2] * w1[j] + x[r * 2 + 1] * w1[3 + j];
+            h[j] = (v > 0 ? v : 0) * 2 + 1;
+        }
+        for (int j = 0; j < 2; j++) z[j] = h[0] * w3[j] + h[1] * w3[2 + j] + h[2] * w3[4 + j];
+        double m = z[0] > z[1] ? z[0] : z[1], e0 = exp(z[0] - m), e1 = exp(z[1] - m);
+        CHECK(fabs(y[r * 2] - e0 / (e0 + e1)) < 1e-6 && fabs(y[r * 2 + 1] - e1 / (e0 + e1)) < 1e-6,
+              "chain row %d: %g %g", r, y[r * 2], y[r * 2 + 1]);
+    }
+    CHECK(fk_dense_chain_f32(3, 3, steps, x, y2, 2) == FK_OK, "chain, 2 threads");
+    CHECK(memcmp(y, y2, sizeof(y)) == 0, "chain differs between 1 and 2 threads");
+    CHECK(fk_dense_chain_f32(0, 3, steps, NULL, NULL, 1) == FK_OK, "empty batch");
+    CHECK(fk_dense_chain_f32(3, 0, steps, x, y, 1) == FK_EBADSHAPE, "no steps");
+    CHECK(fk_dense_chain_f32(3, 3, steps, NULL, y, 1) == FK_ENULL, "null input");
+    steps[1].in = 4;
+    CHECK(fk_dense_chain_f32(3, 3, steps, x, y, 1) == FK_EBADSHAPE, "widths must chain");
+    steps[1].in = 3;
+    steps[2].act = 99;
+    CHECK(fk_dense_chain_f32(3, 3, steps, x, y, 1) == FK_EBADARG, "unknown activation");
+    steps[2].act = FK_STEP_SOFTMAX;
+    steps[0].w = NULL;
+    CHECK(fk_dense_chain_f32(3, 3, steps, x, y, 1) == FK_ENULL, "null weights");
+}
+
 int main(void) {
     printf("fastkeras C core %s (%s), simd %s, openmp %d\n", fk_version(), fk_compiler(),
            fk_simd_name(fk_simd_level()), fk_openmp_enabled());
@@ -196,6 +235,7 @@ int main(void) {
     test_conv_and_pool();
     test_optim();
     test_rank();
+    test_dense_chain();
     if (failures) {
         printf("%d failed\n", failures);
         return 1;
