@@ -35,13 +35,15 @@ typedef union {
 } fk_f32bits; /* type punning the vectoriser understands (memcpy is not vectorised) */
 
 static inline __attribute__((always_inline)) float f_pow2i(float n) {
-    fk_f32bits u;
-    u.i = ((int32_t)n + 127) << 23;
+    fk_f32bits u; /* n in [-126, 128]: a biased exponent in [1, 255], shifted unsigned */
+    u.i = (int32_t)((uint32_t)((int32_t)n + 127) << 23);
     return u.f;
 }
 static inline __attribute__((always_inline)) float f_exp(float x) {
     const float xc = FK_HI(FK_LO(x, -87.3f), 88.7f);
-    const float n = __builtin_rintf(xc * 1.44269504088896341f);
+    /* the exponent from a NaN-free copy (converting NaN to an integer is undefined);
+     * a NaN x still gives NaN through r */
+    const float n = __builtin_rintf((xc == xc ? xc : 0.0f) * 1.44269504088896341f);
     float r = xc - n * 0.693359375f;
     r = r - n * -2.12194440e-4f;
     float p = 1.0f / 5040.0f;

@@ -27,9 +27,11 @@ FK_CLONES static int FK_FN(cells_block)(int64_t n, const T *restrict s, const ui
     for (int64_t i = 0; i < n; ++i) {
         const T v = s[i];
         const T q = v * scale;
-        out |= !(q > 0) | (q > scale); /* also NaN */
-        const int32_t k = (int32_t)q;
-        const int32_t kk = k - ((T)k == q);
+        const int bad = !(q > 0) | (q > scale); /* also NaN */
+        out |= bad;
+        const T qc = bad ? (T)1 : q; /* in range before the integer conversion */
+        const int32_t k = (int32_t)qc;
+        const int32_t kk = k - ((T)k == qc);
         f |= (y[i] > 1);
         cell[i] = 2 * (1 + kk) + (y[i] & 1);
     }
