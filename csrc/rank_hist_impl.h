@@ -27,9 +27,11 @@ FK_CLONES static int FK_FN(cells_block)(int64_t n, const T *restrict s, const ui
     for (int64_t i = 0; i < n; ++i) {
         const T v = s[i];
         const T q = v * scale;
-        const int bad = !(q > 0) | (q > scale); /* also NaN */
-        out |= bad;
-        const T qc = bad ? (T)1 : q; /* in range before the integer conversion */
+        out |= !(q > 0) | (q > scale); /* also NaN */
+        /* clamped into [0, scale] (NaN -> 0) before the integer conversion: converting an
+         * out-of-range float is undefined; such blocks are discarded anyway */
+        const T q0 = q > 0 ? q : (T)0;
+        const T qc = q0 < scale ? q0 : scale;
         const int32_t k = (int32_t)qc;
         const int32_t kk = k - ((T)k == qc);
         f |= (y[i] > 1);
