@@ -7,8 +7,8 @@
 FK_CLONES static void FK_FN(act_fwd_block)(int kind, int64_t n, const T *restrict x,
                                            T *restrict y, T al) {
     switch (kind) {
-    case FK_ACT_RELU:
-        for (int64_t i = 0; i < n; ++i) y[i] = x[i] > 0 ? x[i] : (T)0;
+    case FK_ACT_RELU: /* NaN stays NaN, as TensorFlow's max(x, 0) */
+        for (int64_t i = 0; i < n; ++i) y[i] = !(x[i] <= 0) ? x[i] : (T)0;
         break;
     case FK_ACT_RELU6:
         for (int64_t i = 0; i < n; ++i) y[i] = FMIN(FMAX(x[i], (T)0), (T)6);

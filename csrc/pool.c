@@ -1,5 +1,6 @@
 /* Pooling kernels (float32 and float64 from one body). Direct loops,
  * vectorised over the contiguous channel axis. */
+#include <float.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>

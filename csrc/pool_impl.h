@@ -3,6 +3,7 @@
 #define FK_CAT_(a, b) a##_##b
 #define FK_CAT(a, b) FK_CAT_(a, b)
 #define FK_FN(name) FK_CAT(name, SUF)
+#define FK_POOL_LOWEST ((T)(sizeof(T) == 4 ? -FLT_MAX : -DBL_MAX))
 
 /* The valid window of output pixel p: [lo, hi) per dim, clipped to the input. */
 static inline void FK_FN(window)(const fk_pool_geom *g, int64_t p, int64_t lo[3], int64_t hi[3]) {
@@ -55,9 +56,12 @@ FK_CLONES static void FK_FN(maxpool_pixel)(const fk_pool_geom *g, const T *xi, i
                     const T *restrict xr = xi + ((d * g->in[1] + h) * g->in[2] + w) * C + c0;
                     const int32_t loc =
                         (int32_t)(((d - s0[0]) * g->k[1] + (h - s0[1])) * g->k[2] + (w - s0[2]));
-                    if (first) {
-                        memcpy(yo + c0, xr, (size_t)cb * sizeof(T));
-                        for (int64_t c = 0; c < cb; ++c) ai[c] = loc;
+                    if (first) { /* TensorFlow's start: the lowest finite value, so NaNs
+                                  * never win and a window of NaN / -inf gives it */
+                        for (int64_t c = 0; c < cb; ++c) {
+                            yo[c0 + c] = xr[c] > FK_POOL_LOWEST ? xr[c] : FK_POOL_LOWEST;
+                            ai[c] = loc;
+                        }
                         first = 0;
                     } else if (ao) {
                         FK_FN(max_update)(cb, xr, yo + c0, ai, loc);

@@ -3,6 +3,7 @@
 // float64), deterministic. cuBLAS/cuDNN paths can replace the bodies later
 // without changing the entry points.
 #include <cuda_runtime.h>
+#include <float.h>
 #include <stdint.h>
 #include "fastkeras/cuda/conv_cuda.h"
 
@@ -142,6 +143,10 @@ __global__ void bias_grad(Dims d, const T *dy, T *db) {
     }
 }
 
+template <typename T> __device__ inline T lowest_of();
+template <> __device__ inline float lowest_of<float>() { return -FLT_MAX; }
+template <> __device__ inline double lowest_of<double>() { return -DBL_MAX; }
+
 template <typename T>
 __global__ void pool_fwd(Dims d, const T *x, T *y, uint8_t *argmax, bool is_max) {
     const int64_t P = d.out[0] * d.out[1] * d.out[2], Pin = d.in[0] * d.in[1] * d.in[2];
@@ -156,7 +161,9 @@ __global__ void pool_fwd(Dims d, const T *x, T *y, uint8_t *argmax, bool is_max)
             lo[t] = s < 0 ? 0 : s;
             hi[t] = s + d.k[t] > d.in[t] ? d.in[t] : s + d.k[t];
         }
-        T best = T(0), sum = T(0);
+        // as on the CPU (and in TensorFlow): the start is the lowest finite value, so NaN
+        // never wins; strictly greater, so the first maximum wins
+        T best = lowest_of<T>(), sum = T(0);
         uint8_t arg = 0;
         bool first = true;
         for (int64_t a = lo[0]; a < hi[0]; ++a)
@@ -164,13 +171,16 @@ __global__ void pool_fwd(Dims d, const T *x, T *y, uint8_t *argmax, bool is_max)
                 for (int64_t q = lo[2]; q < hi[2]; ++q) {
                     const int64_t idx = (a * d.in[1] + b) * d.in[2] + q;
                     const T v = x[(img * Pin + idx) * C + c];
-                    if (first || v > best) {  // strict: the first maximum wins, as on the CPU
+                    // position inside the window, as the CPU kernels record it
+                    const uint8_t pos =
+                        (uint8_t)((((a - (o[0] * d.stride[0] - d.pad[0])) * d.k[1]) +
+                                   (b - (o[1] * d.stride[1] - d.pad[1]))) * d.k[2] +
+                                  (q - (o[2] * d.stride[2] - d.pad[2])));
+                    if (first) arg = pos;
+                    first = false;
+                    if (v > best) {
                         best = v;
-                        // position inside the window, as the CPU kernels record it
-                        arg = (uint8_t)((((a - (o[0] * d.stride[0] - d.pad[0])) * d.k[1]) +
-                                         (b - (o[1] * d.stride[1] - d.pad[1]))) * d.k[2] +
-                                        (q - (o[2] * d.stride[2] - d.pad[2])));
-                        first = false;
+                        arg = pos;
                     }
                     sum += v;
                 }

@@ -31,7 +31,9 @@ def _float(x, name="x"):
 
 
 def _c_input(a):
-    c = np.ascontiguousarray(a if a.dtype in (np.float32, np.float64) else a.astype(np.float32))
+    # np.asarray(order="C"), not ascontiguousarray: that one turns a 0-d array into 1-d
+    c = np.asarray(a if a.dtype in (np.float32, np.float64) else a.astype(np.float32),
+                   order="C")
     return c.reshape(-1), c
 
 

@@ -138,6 +138,8 @@ def _conv_problem(x, kernel, strides, padding, data_format, dilation_rate):
     xc, batch = _to_channels_last(xv, nd, fmt)
     cin = xc.shape[-1]
     cin_g, cout = kv.shape[-2], kv.shape[-1]
+    if cin < 1:
+        raise ValueError(f"`inputs` has no channels: shape {xv.shape}")
     if cin_g < 1 or cout < 1 or cin % cin_g:
         raise ValueError(
             f"`kernel` expects {cin_g} input channels per group, which does not divide the "

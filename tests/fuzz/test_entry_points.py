@@ -1,0 +1,312 @@
+"""Property tests over the public functions that reach the C core: arrays of every NumPy
+dtype, shapes with 0, 1 and odd sizes, non-contiguous and read-only layouts, NaN and
+infinity, out-of-range labels. Each call either returns the right answer (checked against
+NumPy) or raises ValueError / TypeError with a message; never a crash, a hang or a silent
+wrong number. The sanitizer run (.ci/sanitize) runs these against an ASan + UBSan build.
+
+FASTKERAS_FUZZ_EXAMPLES=N runs N examples per property (default 40) for a longer campaign."""
+import os
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+import fastkeras as fk
+from fastkeras import ops
+
+EXAMPLES = int(os.environ.get("FASTKERAS_FUZZ_EXAMPLES", "40"))
+SETTINGS = settings(max_examples=EXAMPLES, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+DTYPES = ["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+          "float16", "float32", "float64", "complex64", "complex128", "U3", "datetime64[s]",
+          "object"]
+FLOAT = ("float32", "float64")
+
+
+def _fill(rng, shape, dtype, specials):
+    """Random values of `dtype`; floats get NaN / inf / huge values when `specials`."""
+    dt = np.dtype(dtype)
+    if dt.kind == "b":
+        return rng.random(shape) < 0.5
+    if dt.kind in "iu":
+        info = np.iinfo(dt)
+        return rng.integers(max(info.min, -50), min(info.max, 50), size=shape,
+                            endpoint=True).astype(dt)
+    if dt.kind == "U":
+        return np.full(shape, "ab", dtype=dt)
+    if dt.kind == "M":
+        return np.zeros(shape, dtype=dt)
+    if dt.kind == "O":
+        return np.empty(shape, dtype=object)
+    v = rng.normal(size=shape) * 3
+    if dt.kind == "c":
+        v = v + 1j * rng.normal(size=shape)
+    v = v.astype(dt)
+    if specials and v.size:
+        flat = v.reshape(-1)
+        for special in (np.nan, np.inf, -np.inf, 1e30):
+            flat[rng.integers(0, flat.size)] = special
+    return v
+
+
+@st.composite
+def arrays(draw, dtypes=DTYPES, min_dims=0, max_dims=4, max_side=6, shape=None):
+    """(array, description): any dtype and shape, possibly strided or read-only."""
+    seed = draw(st.integers(0, 2 ** 32 - 1))
+    rng = np.random.default_rng(seed)
+    dtype = draw(st.sampled_from(dtypes))
+    if shape is None:
+        shape = tuple(draw(st.lists(st.sampled_from([0, 1, 2, 3, 5, max_side]), min_size=min_dims,
+                                    max_size=max_dims)))
+    specials = draw(st.booleans())
+    layout = draw(st.sampled_from(["c", "strided", "fortran", "readonly"]))
+    if layout == "strided" and len(shape):
+        big = _fill(rng, (shape[0] * 2,) + tuple(shape[1:]), dtype, specials)
+        a = big[::2]
+    else:
+        a = np.array(_fill(rng, shape, dtype, specials))  # 0-d arrays, not NumPy scalars
+        if layout == "fortran":
+            a = np.asfortranarray(a)
+        if layout == "readonly":
+            a.flags.writeable = False
+    return a
+
+
+def _refused(fn, *args, **kwargs):
+    """Call fn; True if it raised a clean ValueError / TypeError with a message."""
+    try:
+        fn(*args, **kwargs)
+    except (ValueError, TypeError) as e:
+        assert str(e), f"{type(e).__name__} without a message"
+        return True
+    return False
+
+
+def _good_float(a):
+    return isinstance(a, np.ndarray) and a.dtype.name in FLOAT
+
+
+# ----------------------------------------------------------------- activations
+ACTS = {
+    "relu": lambda x: np.maximum(x, 0),
+    "sigmoid": lambda x: 1 / (1 + np.exp(-x)),
+    "tanh": np.tanh,
+    "softplus": lambda x: np.logaddexp(0, x),
+    "elu": lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0))),
+}
+
+
+@SETTINGS
+@given(x=arrays(), name=st.sampled_from(sorted(ACTS)))
+def test_activations_any_input(x, name):
+    fn = getattr(ops, name)
+    try:
+        y = fn(x)
+    except (ValueError, TypeError) as e:
+        assert str(e)
+        assert x.dtype.kind not in "fb" or x.dtype.name not in FLOAT, \
+            f"{name} refused a {x.dtype} array of shape {x.shape}: {e}"
+        return
+    assert x.dtype.kind in "biuf", f"{name} accepted dtype {x.dtype}"
+    got = np.asarray(y)
+    assert got.shape == x.shape
+    ref = ACTS[name](x.astype(np.float64))
+    with np.errstate(invalid="ignore"):  # float16 in, float16 out (computed in float32)
+        tol = {np.float64: 1e-12, np.float32: 1e-5}.get(got.dtype.type, 2e-3)
+        np.testing.assert_allclose(got.astype(np.float64), ref, rtol=tol, atol=tol,
+                                   equal_nan=True)
+
+
+# ----------------------------------------------------------------- cross-entropy
+@SETTINGS
+@given(logits=arrays(min_dims=0, max_dims=3), labels=arrays(min_dims=0, max_dims=2))
+def test_sparse_crossentropy_any_input(logits, labels):
+    loss = fk.losses.sparse_categorical_crossentropy
+    valid = (_good_float(logits) and logits.ndim == 2 and logits.shape[1] >= 1
+             and labels.dtype.kind in "iu" and labels.shape == logits.shape[:1]
+             and (labels.size == 0 or (labels.min() >= 0 and labels.max() < logits.shape[1])))
+    if not valid:
+        try:
+            out = np.asarray(loss(labels, logits, from_logits=True))
+        except (ValueError, TypeError) as e:
+            assert str(e)
+            return
+        # accepted: it must still be the right answer for what it converted
+        lf = np.asarray(logits, dtype=np.float64)
+        lab = np.asarray(labels).astype(np.int64).reshape(-1)
+        assert lf.ndim >= 1 and lab.size == out.size
+        return
+    out = np.asarray(loss(labels, logits, from_logits=True))
+    lf = logits.astype(np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        m = np.max(lf, axis=1, keepdims=True) if lf.size else lf
+        ref = (np.log(np.sum(np.exp(lf - m), axis=1)) + m[:, 0] -
+               lf[np.arange(len(lf)), labels.astype(np.int64)]) if lf.size else np.zeros(0)
+    finite = np.isfinite(lf).all(axis=1) if lf.size else np.zeros(0, bool)
+    tol = 1e-5 if logits.dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(out[finite], ref[finite], rtol=tol, atol=tol)
+
+
+def test_huge_logits_stay_finite():
+    logits = np.array([[1e30, -1e30, 0.0], [3e38, 3e38, -3e38]], dtype=np.float32)
+    out = np.asarray(fk.losses.sparse_categorical_crossentropy(np.array([0, 1]), logits,
+                                                               from_logits=True))
+    assert np.isfinite(out).all() and out[0] == 0 and abs(out[1] - np.log(2)) < 1e-6
+
+
+def test_out_of_range_labels_name_the_argument():
+    with pytest.raises(ValueError, match="label"):
+        fk.losses.sparse_categorical_crossentropy(np.array([0, 3]), np.zeros((2, 3), "f4"),
+                                                  from_logits=True)
+
+
+# ----------------------------------------------------------------- convolution and pooling
+def _direct_conv(x, k, stride, pad):
+    n, h, w, _ = x.shape
+    kh, kw, _, co = k.shape
+    xp = np.pad(x.astype(np.float64), ((0, 0), (pad[0], pad[1]), (pad[2], pad[3]), (0, 0)))
+    ho = (xp.shape[1] - kh) // stride + 1
+    wo = (xp.shape[2] - kw) // stride + 1
+    y = np.zeros((n, ho, wo, co))
+    for a in range(kh):
+        for b in range(kw):
+            y += np.einsum("nhwc,co->nhwo",
+                           xp[:, a:a + stride * (ho - 1) + 1:stride, b:b + stride * (wo - 1) + 1:stride],
+                           k[a, b].astype(np.float64))
+    return y
+
+
+@SETTINGS
+@given(x=arrays(min_dims=3, max_dims=5), k=arrays(min_dims=3, max_dims=5),
+       stride=st.integers(-1, 3), padding=st.sampled_from(["valid", "same", "full", 3]))
+def test_conv_any_input(x, k, stride, padding):
+    valid = (_good_float(x) and _good_float(k) and x.ndim == 4 and k.ndim == 4
+             and x.dtype == k.dtype and stride >= 1 and padding in ("valid", "same")
+             and k.shape[2] == x.shape[3] and min(x.shape) >= 1 and min(k.shape) >= 1
+             and (padding == "same" or (x.shape[1] >= k.shape[0] and x.shape[2] >= k.shape[1])))
+    if not valid:
+        try:
+            y = ops.conv(x, k, stride, padding)
+        except (ValueError, TypeError) as e:
+            assert str(e)
+            return
+        assert np.asarray(y).dtype.kind == "f"  # accepted a convertible input
+        return
+    y = np.asarray(ops.conv(x, k, stride, padding))
+    if padding == "valid":
+        pad = (0, 0, 0, 0)
+    else:
+        pads = []
+        for i, kk in zip(x.shape[1:3], k.shape[:2]):
+            o = -(-i // stride)
+            total = max((o - 1) * stride + kk - i, 0)
+            pads += [total // 2, total - total // 2]
+        pad = tuple(pads)
+    ref = _direct_conv(x, k, stride, pad)
+    finite = np.isfinite(x).all() and np.isfinite(k).all() and np.abs(x).max() < 1e20 \
+        and np.abs(k).max() < 1e20
+    if finite:
+        tol = 1e-4 if x.dtype == np.float32 else 1e-10
+        np.testing.assert_allclose(y, ref, rtol=tol, atol=tol * max(1.0, np.abs(ref).max()))
+
+
+@SETTINGS
+@given(x=arrays(min_dims=3, max_dims=5), size=st.integers(-1, 4), stride=st.integers(-1, 3),
+       kind=st.sampled_from(["max", "average"]))
+def test_pooling_any_input(x, size, stride, kind):
+    fn = ops.max_pool if kind == "max" else ops.average_pool
+    valid = (_good_float(x) and x.ndim == 4 and size >= 1 and stride >= 1
+             and min(x.shape) >= 1 and x.shape[1] >= size and x.shape[2] >= size)
+    if not valid:
+        assert _refused(fn, x, size, stride, "valid") or x.dtype.kind in "biuf"
+        return
+    y = np.asarray(fn(x, size, stride, "valid"))
+    ho, wo = (x.shape[1] - size) // stride + 1, (x.shape[2] - size) // stride + 1
+    win = np.stack([x[:, a:a + stride * (ho - 1) + 1:stride, b:b + stride * (wo - 1) + 1:stride]
+                    for a in range(size) for b in range(size)])
+    with np.errstate(invalid="ignore", over="ignore"):
+        if kind == "max":  # TensorFlow's: NaN never wins; the start is the lowest finite value
+            lowest = np.finfo(x.dtype).min
+            ref = np.maximum(np.where(np.isnan(win), -np.inf, win).max(axis=0), lowest)
+        else:
+            ref = win.astype(np.float64).mean(axis=0)
+    tol = 1e-5 if x.dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(y, ref, rtol=tol, atol=tol, equal_nan=True)
+
+
+# ----------------------------------------------------------------- metrics
+@SETTINGS
+@given(y=arrays(min_dims=0, max_dims=2), p=arrays(min_dims=0, max_dims=2))
+def test_auc_any_input(y, p):
+    m = fk.metrics.AUC()
+    try:
+        m.update_state(y, p)
+        r = float(m.result())
+    except (ValueError, TypeError) as e:
+        assert str(e)
+        return
+    assert y.dtype.kind in "biuf" and p.dtype.kind in "biuf", (y.dtype, p.dtype)
+    assert np.isnan(r) or 0.0 <= r <= 1.0
+
+
+# ----------------------------------------------------------------- optimizers and serving
+@SETTINGS
+@given(g=arrays(min_dims=0, max_dims=3))
+def test_optimizer_any_gradient(g):
+    v = fk.Variable(np.ones((2, 3), "float32"))
+    opt = fk.optimizers.Adam(0.1)
+    ok_shape = isinstance(g, np.ndarray) and g.shape == (2, 3) and g.dtype.kind in "biuf"
+    try:
+        opt.apply([g], [v])
+    except (ValueError, TypeError) as e:
+        assert str(e)
+        assert not (ok_shape and g.dtype.kind == "f" and np.isfinite(g).all()), e
+        return
+    assert ok_shape, f"Adam accepted a gradient {g.dtype} {g.shape} for a (2, 3) variable"
+
+
+_RUNNER = None
+
+
+def _runner():
+    global _RUNNER
+    if _RUNNER is None:
+        model = fk.Sequential([fk.Input((4,)), fk.layers.Dense(5, activation="relu"),
+                               fk.layers.Dense(3, activation="softmax")])
+        _RUNNER = model, model.compile_for_inference()
+    return _RUNNER
+
+
+@SETTINGS
+@given(x=arrays(min_dims=0, max_dims=3))
+def test_runner_any_input(x):
+    model, runner = _runner()
+    try:
+        y = runner(x)
+    except (ValueError, TypeError) as e:
+        assert str(e)
+        return
+    assert x.ndim == 2 and x.shape[1] == 4 and x.dtype.kind in "biuf"
+    with np.errstate(invalid="ignore", over="ignore"):
+        ref = model.predict(x.astype("float32"), verbose=0) if len(x) else y
+    np.testing.assert_allclose(y, ref, rtol=1e-6, atol=1e-7, equal_nan=True)
+
+
+def test_nan_semantics_match_tensorflow(tf, rng):
+    """What the long fuzzing run found: relu turned NaN into 0 (TensorFlow keeps NaN), and
+    max pooling returned NaN when a window started with NaN and ignored it elsewhere
+    (TensorFlow never lets NaN win and starts from the lowest finite value)."""
+    for dtype in FLOAT:
+        x = rng.normal(size=(2, 5, 6, 3)).astype(dtype)
+        x[0, 0, 0, 0] = x[1, 2, 3, 1] = np.nan
+        x[0, :2, :2, 2] = np.nan  # a window of NaNs only
+        x[1, :2, :2, 0] = -np.inf
+        np.testing.assert_array_equal(np.asarray(ops.relu(x)), tf.nn.relu(x).numpy())
+        if dtype == "float64":
+            continue  # TensorFlow's CPU max pooling computes float64 in float32 (its start
+            # is then -FLT_MAX); fastkeras starts float64 at -DBL_MAX (the fuzz test checks)
+        for stride, padding in ((1, "valid"), (2, "same")):
+            np.testing.assert_array_equal(
+                np.asarray(ops.max_pool(x, 2, stride, padding)),
+                tf.nn.max_pool2d(x, 2, stride, padding.upper()).numpy())
