@@ -17,7 +17,7 @@ import threading
 import numpy as np
 
 from fastkeras import activations, config
-from fastkeras.layers.base import InputLayer, KerasTensor, Layer, _flatten
+from fastkeras.layers.base import InputLayer, KerasTensor, _flatten
 from fastkeras.ops import tape as _tape
 from fastkeras.ops.tensor import Tensor, as_array
 
