@@ -126,51 +126,44 @@ class _ChainStage:
 
 
 class _ConvStage:
-    """A channels-last convolution (+ bias) and its activation, straight to the C kernels
-    with the geometry worked out once (only the batch size changes per call)."""
+    """A channels-last convolution (+ bias) and its activation: one GIL-free C call
+    (_kernels.chain.ConvPlan) with the geometry worked out once."""
 
     def __init__(self, layer, in_shape, act, dtype):
+        from fastkeras._kernels import chain
         from fastkeras.ops import convolution as _c
 
         probe = np.zeros((1,) + tuple(in_shape[1:]), dtype)
         _, kc, _, geom, _, out, _, _ = _c._conv_problem(
             probe, layer.kernel.numpy().astype(dtype), layer.strides, layer.padding,
             "channels_last", layer.dilation_rate)
-        self.kernel = np.ascontiguousarray(kc).reshape(-1).copy()
-        self.bias = None if layer.bias is None else layer.bias.numpy().astype(dtype).copy()
-        self.geom, self.out = geom, tuple(out) + (geom["cout"],)
-        self.act, self.dtype, self.forward = act, np.dtype(dtype), _c._kc.forward
+        geom = dict(geom, in_shape=tuple(in_shape[1:]), out_shape=tuple(out) + (geom["cout"],))
+        bias = None if layer.bias is None else layer.bias.numpy()
+        self.plan = chain.ConvPlan(geom, kc, bias, act[0], act[1], dtype)
+        self.dtype = np.dtype(dtype)
 
     def __call__(self, x):
-        x = np.ascontiguousarray(x, dtype=self.dtype)
-        n = len(x)
-        y = np.empty((n,) + self.out, self.dtype)
-        threads = config.get_num_threads()
-        self.forward(dict(self.geom, n=n), x.reshape(-1), self.kernel, self.bias, y.reshape(-1),
-                     threads)
-        return _activate(y, self.act, threads)
+        if x.dtype != self.dtype or not x.flags.c_contiguous:
+            x = np.ascontiguousarray(x, dtype=self.dtype)
+        return self.plan.run(x, config.get_num_threads())
 
 
 class _PoolStage:
     def __init__(self, layer, in_shape, dtype):
+        from fastkeras._kernels import chain
         from fastkeras.ops import convolution as _c
 
         probe = np.zeros((1,) + tuple(in_shape[1:]), dtype)
         _, _, geom, _, out, _, _ = _c._pool_problem(probe, layer.pool_size, layer.strides,
                                                    layer.padding, "channels_last")
-        self.geom, self.out, self.dtype = geom, tuple(out) + (geom["c"],), np.dtype(dtype)
-        self.max = layer.kind == "max"
-        self.kernels = _c._kp
+        geom = dict(geom, in_shape=tuple(in_shape[1:]), out_shape=tuple(out) + (geom["c"],))
+        self.plan = chain.PoolPlan(geom, layer.kind == "max", dtype)
+        self.dtype = np.dtype(dtype)
 
     def __call__(self, x):
-        x = np.ascontiguousarray(x, dtype=self.dtype)
-        y = np.empty((len(x),) + self.out, self.dtype)
-        geom, threads = dict(self.geom, n=len(x)), config.get_num_threads()
-        if self.max:
-            self.kernels.max_forward(geom, x.reshape(-1), y.reshape(-1), None, threads)
-        else:
-            self.kernels.avg_forward(geom, x.reshape(-1), y.reshape(-1), threads)
-        return y
+        if x.dtype != self.dtype or not x.flags.c_contiguous:
+            x = np.ascontiguousarray(x, dtype=self.dtype)
+        return self.plan.run(x, config.get_num_threads())
 
 
 class _ReduceStage:
@@ -189,21 +182,6 @@ class _ReduceStage:
             return np.maximum.reduce(flat, axis=1)
         fn = np.mean if self.kind == "average" else np.max
         return fn(x, axis=self.axes, keepdims=True).astype(x.dtype, copy=False)
-
-
-def _activate(y, act, threads):
-    """The activation (kind, alpha) of a conv stage, from y into a new array."""
-    kind, alpha = act
-    if kind == _LINEAR:
-        return y
-    if kind == _SOFTMAX:
-        e = np.exp(y - y.max(axis=-1, keepdims=True))
-        return e / e.sum(axis=-1, keepdims=True)
-    from fastkeras._kernels import elementwise
-
-    out = np.empty_like(y)
-    elementwise.act_forward(kind, y.reshape(-1), out.reshape(-1), alpha, threads)
-    return out
 
 
 def _array_stage(layer, kinds, dtype):

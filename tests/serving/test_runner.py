@@ -169,3 +169,21 @@ def test_an_unbuilt_model_is_built_once_by_racing_threads(rng):
     _hammer([lambda v: np.asarray(model(v))], [x], repeats=2)
     assert len(model.weights) == 4
     np.testing.assert_array_equal(np.asarray(model(x)), model.predict(x, verbose=0))
+
+
+def test_planned_kernels_refuse_mismatched_arrays(rng):
+    """The conv / pool plans check size, dtype and layout before the GIL is released."""
+    model = _cnn("float32")
+    runner = model.compile_for_inference()
+    conv, pool = runner._stages[0].plan, runner._stages[2].plan
+    good = np.zeros((2, 9, 9, 2), "float32")
+    assert conv.run(good).shape == (2, 9, 9, 8)
+    for bad, msg in ((np.zeros((2, 9, 9, 3), "float32"), "shape"),
+                     (good.astype("float64"), "float32"),
+                     (np.zeros((2, 9, 9, 4), "float32")[..., ::2], "contiguous"),
+                     (np.zeros(5, "float32"), "shape")):
+        with pytest.raises(ValueError, match=msg):
+            conv.run(bad)
+    with pytest.raises(ValueError, match="shape"):
+        pool.run(np.zeros((2, 3, 3, 12), "float32"))
+    assert conv.run(np.zeros((0, 9, 9, 2), "float32")).shape == (0, 9, 9, 8)

@@ -4,7 +4,7 @@
 A DenseChain holds its steps' weights (C-contiguous copies it owns, so nothing can
 change or free them under a running call) and runs a whole chain of Dense /
 affine layers with their activations in one C call without the GIL."""
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint8_t
 from libc.stdlib cimport malloc, free
 
 import numpy as np
@@ -107,4 +107,159 @@ cdef class DenseChain:
                 st = fk_dense_chain_f64(n, self.n_steps, self.steps, <double *>xp,
                                         <double *>yp, n_threads)
         check_status(st, "fk_dense_chain")
+        return y
+
+
+cdef class ConvPlan:
+    """A channels-last convolution with its bias and activation, planned once for serving:
+    the geometry is parsed and checked here (only the batch size changes per call), the
+    kernel and bias are private contiguous copies, and one GIL-free call runs the
+    convolution (workspace from malloc) and the activation."""
+    cdef fk_conv_geom g
+    cdef cnp.ndarray kernel, bias
+    cdef int act
+    cdef double alpha
+    cdef readonly object dtype
+    cdef readonly tuple in_shape, out_shape
+    cdef int64_t in_size, out_size
+
+    def __init__(self, dict geom, kernel, bias, int act, double alpha, dtype):
+        dt = np.dtype(dtype)
+        if dt != np.float32 and dt != np.float64:
+            raise ValueError(f"ConvPlan: dtype must be float32 or float64, got {dt}")
+        self.dtype = dt
+        cdef int d
+        self.g.n = 1
+        for d in range(3):
+            self.g.in_[d] = geom["in"][d]
+            self.g.out[d] = geom["out"][d]
+            self.g.k[d] = geom["k"][d]
+            self.g.stride[d] = geom["stride"][d]
+            self.g.dil[d] = geom["dil"][d]
+            self.g.pad[d] = geom["pad"][d]
+        self.g.cin, self.g.cout, self.g.groups = geom["cin"], geom["cout"], geom["groups"]
+        check_status(fk_conv_check(&self.g), "fk_conv_check")
+        if act < STEP_SOFTMAX or act >= FK_ACT_COUNT:
+            raise ValueError(f"ConvPlan: unknown activation kind {act}")
+        self.kernel = np.ascontiguousarray(kernel, dtype=dt).reshape(-1).copy()
+        want = (self.g.k[0] * self.g.k[1] * self.g.k[2] * (self.g.cin // self.g.groups) *
+                self.g.cout)
+        if self.kernel.shape[0] != want:
+            raise ValueError(f"ConvPlan: the kernel has {self.kernel.shape[0]} values, the "
+                             f"geometry needs {want}")
+        self.bias = None if bias is None else np.ascontiguousarray(bias, dtype=dt).copy()
+        if self.bias is not None and (self.bias.ndim != 1 or self.bias.shape[0] != self.g.cout):
+            raise ValueError(f"ConvPlan: the bias must have {self.g.cout} values")
+        self.act, self.alpha = act, alpha
+        self.in_size = self.g.in_[0] * self.g.in_[1] * self.g.in_[2] * self.g.cin
+        self.out_size = self.g.out[0] * self.g.out[1] * self.g.out[2] * self.g.cout
+        self.in_shape = tuple(geom["in_shape"])
+        self.out_shape = tuple(geom["out_shape"])
+
+    def run(self, x, int n_threads=1):
+        """(n,) + in_shape -> (n,) + out_shape; x C-contiguous in the plan's dtype."""
+        cdef cnp.ndarray xa = <cnp.ndarray?>x
+        if xa.dtype != self.dtype or not cnp.PyArray_IS_C_CONTIGUOUS(xa) or xa.ndim < 1:
+            raise ValueError(f"expected C-contiguous {self.dtype} inputs")
+        cdef int64_t n = xa.shape[0]
+        if cnp.PyArray_SIZE(xa) != n * self.in_size:
+            raise ValueError(f"expected inputs of shape (batch,) + {self.in_shape}, got "
+                             f"{tuple(x.shape)}")
+        cdef cnp.ndarray y = np.empty((n,) + self.out_shape, dtype=self.dtype)
+        cdef cnp.ndarray z = y if self.act == STEP_LINEAR else np.empty_like(y)
+        if n == 0:
+            return z
+        cdef fk_conv_geom g = self.g
+        g.n = n
+        cdef int es = self.dtype.itemsize
+        cdef int64_t nbytes = fk_conv_workspace_size(&g, es, n_threads)
+        if nbytes < 0:
+            raise ValueError("fk_conv_workspace_size: invalid geometry")
+        cdef void *xp = cnp.PyArray_DATA(xa)
+        cdef void *yp = cnp.PyArray_DATA(y)
+        cdef void *zp = cnp.PyArray_DATA(z)
+        cdef const void *wp = cnp.PyArray_DATA(self.kernel)
+        cdef const void *bp = NULL if self.bias is None else cnp.PyArray_DATA(self.bias)
+        cdef int act = self.act
+        cdef double alpha = self.alpha
+        cdef int st = FK_OK
+        cdef void *ws
+        with nogil:
+            ws = malloc(<size_t>(nbytes if nbytes > 0 else 1))
+            if ws == NULL:
+                st = FK_ENOMEM
+            elif es == 4:
+                st = fk_conv_fwd_f32(&g, <float *>xp, <float *>wp, <float *>bp, <float *>yp, ws,
+                                     nbytes, n_threads)
+                if st == FK_OK and act >= 0:
+                    st = fk_act_fwd_f32(act, n * self.out_size, <float *>yp, <float *>zp, alpha,
+                                        n_threads)
+            else:
+                st = fk_conv_fwd_f64(&g, <double *>xp, <double *>wp, <double *>bp,
+                                     <double *>yp, ws, nbytes, n_threads)
+                if st == FK_OK and act >= 0:
+                    st = fk_act_fwd_f64(act, n * self.out_size, <double *>yp, <double *>zp,
+                                        alpha, n_threads)
+            free(ws)
+        check_status(st, "fk_conv_fwd")
+        if act == STEP_SOFTMAX:
+            e = np.exp(y - y.max(axis=-1, keepdims=True))
+            return e / e.sum(axis=-1, keepdims=True)
+        return z
+
+
+cdef class PoolPlan:
+    """Max or average pooling (channels last) planned once for serving."""
+    cdef fk_pool_geom g
+    cdef bint is_max
+    cdef readonly object dtype
+    cdef readonly tuple in_shape, out_shape
+    cdef int64_t in_size
+
+    def __init__(self, dict geom, bint is_max, dtype):
+        dt = np.dtype(dtype)
+        if dt != np.float32 and dt != np.float64:
+            raise ValueError(f"PoolPlan: dtype must be float32 or float64, got {dt}")
+        self.dtype, self.is_max = dt, is_max
+        cdef int d
+        self.g.n = 1
+        for d in range(3):
+            self.g.in_[d] = geom["in"][d]
+            self.g.out[d] = geom["out"][d]
+            self.g.k[d] = geom["k"][d]
+            self.g.stride[d] = geom["stride"][d]
+            self.g.pad[d] = geom["pad"][d]
+        self.g.c = geom["c"]
+        check_status(fk_pool_check(&self.g), "fk_pool_check")
+        self.in_size = self.g.in_[0] * self.g.in_[1] * self.g.in_[2] * self.g.c
+        self.in_shape = tuple(geom["in_shape"])
+        self.out_shape = tuple(geom["out_shape"])
+
+    def run(self, x, int n_threads=1):
+        cdef cnp.ndarray xa = <cnp.ndarray?>x
+        if xa.dtype != self.dtype or not cnp.PyArray_IS_C_CONTIGUOUS(xa) or xa.ndim < 1:
+            raise ValueError(f"expected C-contiguous {self.dtype} inputs")
+        cdef int64_t n = xa.shape[0]
+        if cnp.PyArray_SIZE(xa) != n * self.in_size:
+            raise ValueError(f"expected inputs of shape (batch,) + {self.in_shape}, got "
+                             f"{tuple(x.shape)}")
+        cdef cnp.ndarray y = np.empty((n,) + self.out_shape, dtype=self.dtype)
+        if n == 0:
+            return y
+        cdef fk_pool_geom g = self.g
+        g.n = n
+        cdef void *xp = cnp.PyArray_DATA(xa)
+        cdef void *yp = cnp.PyArray_DATA(y)
+        cdef bint single = self.dtype.itemsize == 4, is_max = self.is_max
+        cdef int st
+        with nogil:
+            if is_max and single:
+                st = fk_maxpool_fwd_f32(&g, <float *>xp, <float *>yp, NULL, n_threads)
+            elif is_max:
+                st = fk_maxpool_fwd_f64(&g, <double *>xp, <double *>yp, NULL, n_threads)
+            elif single:
+                st = fk_avgpool_fwd_f32(&g, <float *>xp, <float *>yp, n_threads)
+            else:
+                st = fk_avgpool_fwd_f64(&g, <double *>xp, <double *>yp, n_threads)
+        check_status(st, "fk_pool_fwd")
         return y

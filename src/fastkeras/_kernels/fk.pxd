@@ -180,6 +180,7 @@ cdef extern from "fastkeras/elementwise.h" nogil:
     int fk_erf_f64(int64_t n, const double *x, double *out, int n_threads) noexcept
 
 cdef extern from "fastkeras/activation.h" nogil:
+    int FK_ACT_COUNT
     int fk_act_fwd_f32(int kind, int64_t n, const float *x, float *y, double alpha,
                        int n_threads) noexcept
     int fk_act_fwd_f64(int kind, int64_t n, const double *x, double *y, double alpha,
