@@ -125,7 +125,16 @@ class _ChainStage:
         return self.chain.run(x.reshape(-1, x.shape[-1]), threads).reshape(lead + (-1,))
 
 
-class _ConvStage:
+class _PlannedStage:
+    """A stage whose C call was planned once (self.plan: a chain.ConvPlan / PoolPlan)."""
+
+    def __call__(self, x):
+        if x.dtype != self.dtype or not x.flags.c_contiguous:
+            x = np.ascontiguousarray(x, dtype=self.dtype)
+        return self.plan.run(x, config.get_num_threads())
+
+
+class _ConvStage(_PlannedStage):
     """A channels-last convolution (+ bias) and its activation: one GIL-free C call
     (_kernels.chain.ConvPlan) with the geometry worked out once."""
 
@@ -142,13 +151,8 @@ class _ConvStage:
         self.plan = chain.ConvPlan(geom, kc, bias, act[0], act[1], dtype)
         self.dtype = np.dtype(dtype)
 
-    def __call__(self, x):
-        if x.dtype != self.dtype or not x.flags.c_contiguous:
-            x = np.ascontiguousarray(x, dtype=self.dtype)
-        return self.plan.run(x, config.get_num_threads())
 
-
-class _PoolStage:
+class _PoolStage(_PlannedStage):
     def __init__(self, layer, in_shape, dtype):
         from fastkeras._kernels import chain
         from fastkeras.ops import convolution as _c
@@ -159,11 +163,6 @@ class _PoolStage:
         geom = dict(geom, in_shape=tuple(in_shape[1:]), out_shape=tuple(out) + (geom["c"],))
         self.plan = chain.PoolPlan(geom, layer.kind == "max", dtype)
         self.dtype = np.dtype(dtype)
-
-    def __call__(self, x):
-        if x.dtype != self.dtype or not x.flags.c_contiguous:
-            x = np.ascontiguousarray(x, dtype=self.dtype)
-        return self.plan.run(x, config.get_num_threads())
 
 
 class _ReduceStage:

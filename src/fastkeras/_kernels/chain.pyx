@@ -110,6 +110,24 @@ cdef class DenseChain:
         return y
 
 
+cdef object plan_dtype(dtype, str who):
+    dt = np.dtype(dtype)
+    if dt != np.float32 and dt != np.float64:
+        raise ValueError(f"{who}: dtype must be float32 or float64, got {dt}")
+    return dt
+
+
+cdef int64_t batch_of(cnp.ndarray xa, dtype, int64_t in_size, tuple in_shape) except -1:
+    """The batch size of a plan's input, after checking its dtype, layout and size."""
+    shape = (<object>xa).shape
+    if xa.dtype != dtype or not cnp.PyArray_IS_C_CONTIGUOUS(xa) or xa.ndim < 1:
+        raise ValueError(f"expected C-contiguous {dtype} inputs")
+    cdef int64_t n = xa.shape[0]
+    if cnp.PyArray_SIZE(xa) != n * in_size:
+        raise ValueError(f"expected inputs of shape (batch,) + {in_shape}, got {shape}")
+    return n
+
+
 cdef class ConvPlan:
     """A channels-last convolution with its bias and activation, planned once for serving:
     the geometry is parsed and checked here (only the batch size changes per call), the
@@ -124,9 +142,7 @@ cdef class ConvPlan:
     cdef int64_t in_size, out_size
 
     def __init__(self, dict geom, kernel, bias, int act, double alpha, dtype):
-        dt = np.dtype(dtype)
-        if dt != np.float32 and dt != np.float64:
-            raise ValueError(f"ConvPlan: dtype must be float32 or float64, got {dt}")
+        dt = plan_dtype(dtype, "ConvPlan")
         self.dtype = dt
         cdef int d
         self.g.n = 1
@@ -159,12 +175,7 @@ cdef class ConvPlan:
     def run(self, x, int n_threads=1):
         """(n,) + in_shape -> (n,) + out_shape; x C-contiguous in the plan's dtype."""
         cdef cnp.ndarray xa = <cnp.ndarray?>x
-        if xa.dtype != self.dtype or not cnp.PyArray_IS_C_CONTIGUOUS(xa) or xa.ndim < 1:
-            raise ValueError(f"expected C-contiguous {self.dtype} inputs")
-        cdef int64_t n = xa.shape[0]
-        if cnp.PyArray_SIZE(xa) != n * self.in_size:
-            raise ValueError(f"expected inputs of shape (batch,) + {self.in_shape}, got "
-                             f"{tuple(x.shape)}")
+        cdef int64_t n = batch_of(xa, self.dtype, self.in_size, self.in_shape)
         cdef cnp.ndarray y = np.empty((n,) + self.out_shape, dtype=self.dtype)
         cdef cnp.ndarray z = y if self.act == STEP_LINEAR else np.empty_like(y)
         if n == 0:
@@ -217,9 +228,7 @@ cdef class PoolPlan:
     cdef int64_t in_size
 
     def __init__(self, dict geom, bint is_max, dtype):
-        dt = np.dtype(dtype)
-        if dt != np.float32 and dt != np.float64:
-            raise ValueError(f"PoolPlan: dtype must be float32 or float64, got {dt}")
+        dt = plan_dtype(dtype, "PoolPlan")
         self.dtype, self.is_max = dt, is_max
         cdef int d
         self.g.n = 1
@@ -237,12 +246,7 @@ cdef class PoolPlan:
 
     def run(self, x, int n_threads=1):
         cdef cnp.ndarray xa = <cnp.ndarray?>x
-        if xa.dtype != self.dtype or not cnp.PyArray_IS_C_CONTIGUOUS(xa) or xa.ndim < 1:
-            raise ValueError(f"expected C-contiguous {self.dtype} inputs")
-        cdef int64_t n = xa.shape[0]
-        if cnp.PyArray_SIZE(xa) != n * self.in_size:
-            raise ValueError(f"expected inputs of shape (batch,) + {self.in_shape}, got "
-                             f"{tuple(x.shape)}")
+        cdef int64_t n = batch_of(xa, self.dtype, self.in_size, self.in_shape)
         cdef cnp.ndarray y = np.empty((n,) + self.out_shape, dtype=self.dtype)
         if n == 0:
             return y
