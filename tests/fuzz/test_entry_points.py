@@ -336,3 +336,131 @@ def test_nan_semantics_match_tensorflow(tf, rng):
             np.testing.assert_array_equal(
                 np.asarray(ops.max_pool(x, 2, stride, padding)),
                 tf.nn.max_pool2d(x, 2, stride, padding.upper()).numpy())
+
+
+# ----------------------------------------------------------------- more entry points
+@SETTINGS
+@given(x=arrays(dtypes=FLOAT, min_dims=3, max_dims=3, max_side=7),
+       k=arrays(dtypes=FLOAT, min_dims=3, max_dims=3, max_side=4), stride=st.integers(1, 3))
+def test_conv1d_matches_the_2d_definition(x, k, stride):
+    """A 1-D convolution is a 2-D one on a height-1 image: any shape, valid padding."""
+    ok = (x.dtype == k.dtype and min(x.shape[1:]) >= 1 and min(k.shape) >= 1
+          and k.shape[1] == x.shape[2] and x.shape[1] >= k.shape[0])  # a batch of 0 is fine
+    if not ok:
+        grouped = (min(x.shape[1:]) >= 1 and min(k.shape) >= 1 and x.shape[2] % k.shape[1] == 0
+                   and k.shape[2] % (x.shape[2] // k.shape[1]) == 0 and x.shape[1] >= k.shape[0])
+        assert _refused(ops.conv, x, k, stride, "valid") or x.dtype != k.dtype or grouped
+        return
+    y = np.asarray(ops.conv(x, k, stride, "valid"))
+    ref = _direct_conv(x[:, None], k[None], stride, (0, 0, 0, 0))[:, 0]
+    assert y.shape == ref.shape
+    if x.size and np.isfinite(x).all() and np.isfinite(k).all() and np.abs(x).max() < 1e20 \
+            and np.abs(k).max() < 1e20:
+        tol = 1e-4 if x.dtype == np.float32 else 1e-10
+        np.testing.assert_allclose(y, ref, rtol=tol, atol=tol * max(1.0, np.abs(ref).max(
+            initial=0)))
+
+
+@SETTINGS
+@given(n=st.integers(0, 2), size=st.integers(1, 6), cin=st.integers(1, 4),
+       cout=st.integers(1, 4), ksz=st.integers(1, 3), stride=st.integers(1, 3),
+       padding=st.sampled_from(["valid", "same"]), dtype=st.sampled_from(FLOAT),
+       seed=st.integers(0, 2 ** 31))
+def test_conv_transpose_is_the_adjoint_of_conv(n, size, cin, cout, ksz, stride, padding, dtype,
+                                               seed):
+    """<conv(z, K), x> == <z, conv_transpose(x, K)>: conv_transpose is exactly the adjoint
+    (the input gradient) of the convolution with the same kernel, strides and padding."""
+    rng = np.random.default_rng(seed)
+    k = rng.normal(size=(ksz, ksz, cout, cin)).astype(dtype)  # (spatial, filters, in)
+    x = rng.normal(size=(n, size, size, cin)).astype(dtype)
+    try:
+        t = np.asarray(ops.conv_transpose(x, k, stride, padding))
+    except ValueError as e:
+        assert str(e) and n == 0 or "larger" in str(e) or "output" in str(e)
+        return
+    z = rng.normal(size=t.shape).astype(dtype)
+    try:
+        c = np.asarray(ops.conv(z, k, stride, padding))
+    except ValueError:
+        return  # no forward convolution of that output shape (e.g. empty)
+    if c.shape != x.shape:
+        return  # several input sizes map to one output size: not an adjoint pair
+    lhs, rhs = float(np.sum(c.astype(np.float64) * x)), float(np.sum(z.astype(np.float64) * t))
+    tol = 1e-4 if dtype == "float32" else 1e-10
+    assert abs(lhs - rhs) <= tol * max(1.0, abs(lhs), abs(rhs)), (lhs, rhs)
+
+
+@SETTINGS
+@given(logits=arrays(min_dims=0, max_dims=3), targets=arrays(min_dims=0, max_dims=3),
+       smoothing=st.sampled_from([0.0, 0.1, -0.5, 2.0]))
+def test_dense_crossentropy_any_input(logits, targets, smoothing):
+    loss = fk.losses.categorical_crossentropy
+    valid = (_good_float(logits) and logits.ndim == 2 and min(logits.shape) >= 1
+             and targets.dtype.kind in "biuf" and targets.shape == logits.shape
+             and 0.0 <= smoothing <= 1.0)  # an empty batch is refused, with its shape
+    try:
+        out = np.asarray(loss(targets, logits, from_logits=True, label_smoothing=smoothing))
+    except (ValueError, TypeError) as e:
+        assert str(e)
+        assert not valid, e
+        return
+    assert targets.dtype.kind in "biuf" and logits.dtype.kind in "biuf"
+    if not valid or not np.isfinite(logits).all() or not np.isfinite(targets).all():
+        return
+    lf, tf_ = logits.astype(np.float64), targets.astype(np.float64)
+    c = lf.shape[1]
+    tf_ = tf_ * (1 - smoothing) + smoothing / c
+    m = lf.max(axis=1, keepdims=True)
+    logp = lf - m - np.log(np.exp(lf - m).sum(axis=1, keepdims=True))
+    ref = -(tf_ * logp).sum(axis=1)
+    tol = 1e-5 if logits.dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(out, ref, rtol=tol, atol=tol * max(1.0, np.abs(ref).max()))
+
+
+@SETTINGS
+@given(y=arrays(min_dims=0, max_dims=2), p=arrays(min_dims=0, max_dims=2),
+       fn=st.sampled_from(["roc_auc_score", "ks_statistic"]))
+def test_exact_rank_metrics_any_input(y, p, fn):
+    try:
+        r = float(getattr(fk.metrics, fn)(y, p))
+    except (ValueError, TypeError) as e:
+        assert str(e)
+        return
+    assert y.dtype.kind in "biuf" and p.dtype.kind in "biuf", (y.dtype, p.dtype)
+    assert np.isnan(r) or 0.0 <= r <= 1.0
+
+
+@SETTINGS
+@given(x=arrays())
+def test_erf_any_input(x):
+    try:
+        y = np.asarray(ops.erf(x))
+    except (ValueError, TypeError) as e:
+        assert str(e) and x.dtype.kind not in "biuf"
+        return
+    assert x.dtype.kind in "biuf" and y.shape == x.shape
+    tol = {np.float64: 1e-12, np.float32: 2e-6}.get(y.dtype.type, 2e-3)
+    np.testing.assert_allclose(y.astype(np.float64), _erf(x.astype(np.float64)), rtol=tol,
+                               atol=tol, equal_nan=True)
+
+
+@SETTINGS
+@given(x=arrays(min_dims=0, max_dims=5),
+       layer=st.sampled_from(["Dense", "Conv2D", "MaxPooling2D", "BatchNormalization", "LSTM",
+                              "Embedding", "Flatten", "GlobalAveragePooling2D"]))
+def test_layer_calls_any_input(x, layer):
+    """A fresh layer called on anything: it builds and computes, or refuses clearly."""
+    make = {"Dense": lambda: fk.layers.Dense(3), "Conv2D": lambda: fk.layers.Conv2D(2, 2),
+            "MaxPooling2D": lambda: fk.layers.MaxPooling2D(), "LSTM": lambda: fk.layers.LSTM(2),
+            "BatchNormalization": lambda: fk.layers.BatchNormalization(),
+            "Embedding": lambda: fk.layers.Embedding(7, 2), "Flatten": lambda: fk.layers.Flatten(),
+            "GlobalAveragePooling2D": lambda: fk.layers.GlobalAveragePooling2D()}[layer]
+    try:
+        y = np.asarray(make()(x))
+    except (ValueError, TypeError, IndexError) as e:
+        assert str(e)
+        if isinstance(e, IndexError):  # only Embedding: an index outside [0, input_dim)
+            assert layer == "Embedding" and "index" in str(e).lower(), e
+        return
+    assert x.dtype.kind in "biuf", f"{layer} accepted dtype {x.dtype}"
+    assert y.dtype.kind in "biuf"  # Flatten / pooling keep integer and bool inputs' dtype

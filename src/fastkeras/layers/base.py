@@ -371,7 +371,11 @@ class Layer:
                              f"expected min_ndim={spec.min_ndim}, found ndim={len(shape)}. "
                              f"Full shape received: {shape}")
         for axis, size in spec.axes.items():
-            if len(shape) and shape[axis] is not None and shape[axis] != size:
+            if not -len(shape) <= axis < len(shape):
+                raise ValueError(f"Input 0 of layer {self.name!r} is incompatible with the "
+                                 f"layer: expected an axis {axis} of size {size}, but received "
+                                 f"input with shape {shape}")
+            if shape[axis] is not None and shape[axis] != size:
                 raise ValueError(f"Input 0 of layer {self.name!r} is incompatible with the "
                                  f"layer: expected axis {axis} of input shape to have value "
                                  f"{size}, but received input with shape {shape}")
@@ -382,6 +386,9 @@ class Layer:
         if not isinstance(x, Tensor):
             x = Tensor(as_array(x))
         dt = x._value.dtype
+        if dt.kind not in "biuf":
+            raise TypeError(f"Layer {self.name!r}: inputs must hold real numbers (bool, "
+                            f"integer or float), got dtype {dt}")
         if self.autocast and dt.kind == "f" and dt != self._dtype:
             x = ops.cast(x, self._dtype)
         return x
@@ -419,10 +426,12 @@ class Layer:
             kwargs.pop("training", None)
         if not self._call_has_mask:
             kwargs.pop("mask", None)
+        if self.input_spec is not None:  # before build: build reads the shape it checks
+            self._check_input(inputs)
         if not self.built:
             self._maybe_build(inputs)
-        if self.input_spec is not None:
-            self._check_input(inputs)
+            if self.input_spec is not None:  # build may have pinned sizes (axes)
+                self._check_input(inputs)
         object.__setattr__(self, "_losses", [])
         outputs = self.call(*args, **kwargs)
         if self.activity_regularizer is not None:
@@ -451,9 +460,10 @@ class Layer:
     # ------------------------------------------------------------- symbolic calls
     def _symbolic_call(self, args, kwargs):
         inputs = args[0]
+        self._check_input(inputs)
         if not self.built:
             self._maybe_build(inputs)
-        self._check_input(inputs)
+            self._check_input(inputs)
         out_shapes = self.compute_output_shape(_map(_shape_of, inputs))
         dtypes = self._output_dtypes
         flat_in = _flatten(inputs)

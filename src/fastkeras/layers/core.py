@@ -168,6 +168,7 @@ class Flatten(Layer):
     def __init__(self, data_format=None, **kwargs):
         super().__init__(**kwargs)
         self.data_format = data_format or "channels_last"
+        self.input_spec = InputSpec(min_ndim=1)
 
     def call(self, inputs):
         x = inputs

@@ -87,6 +87,9 @@ class _RNN(Layer):
             raise ValueError(f"{type(self).__name__} {self.name!r} expects inputs of shape "
                              f"(batch, timesteps, features), got {x.shape}")
         b, t = x.shape[0], x.shape[1]
+        if t == 0:
+            raise ValueError(f"{type(self).__name__} {self.name!r}: the inputs have no "
+                             f"timesteps (shape {x.shape}); expected at least one")
         dt = np.dtype(x.dtype)
         if initial_state is None and self.stateful and self._states is not None:
             initial_state = self._states
