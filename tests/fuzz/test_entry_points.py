@@ -464,3 +464,42 @@ def test_layer_calls_any_input(x, layer):
         return
     assert x.dtype.kind in "biuf", f"{layer} accepted dtype {x.dtype}"
     assert y.dtype.kind in "biuf"  # Flatten / pooling keep integer and bool inputs' dtype
+
+
+@SETTINGS
+@given(n=st.integers(0, 2), d=st.integers(1, 5), hw=st.integers(1, 5), cin=st.integers(1, 3),
+       cout=st.integers(1, 3), ksz=st.integers(1, 3), stride=st.integers(1, 2),
+       dtype=st.sampled_from(FLOAT), seed=st.integers(0, 2 ** 31))
+def test_conv3d_matches_the_2d_definition(n, d, hw, cin, cout, ksz, stride, dtype, seed):
+    """A 3-D convolution is a sum over kernel depth of 2-D ones (valid padding)."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, d, hw, hw, cin)).astype(dtype)
+    k = rng.normal(size=(ksz, ksz, ksz, cin, cout)).astype(dtype)
+    if d < ksz or hw < ksz:
+        assert _refused(ops.conv, x, k, stride, "valid")
+        return
+    y = np.asarray(ops.conv(x, k, stride, "valid"))
+    do = (d - ksz) // stride + 1
+    ref = np.stack([sum(_direct_conv(x[:, o * stride + a], k[a], stride, (0, 0, 0, 0))
+                        for a in range(ksz)) for o in range(do)], axis=1)
+    tol = 1e-4 if dtype == "float32" else 1e-10
+    np.testing.assert_allclose(y, ref, rtol=tol, atol=tol * max(1.0, np.abs(ref).max(initial=0)))
+
+
+@SETTINGS
+@given(n=st.integers(0, 2), hw=st.integers(1, 6), c=st.integers(1, 4), mult=st.integers(1, 3),
+       ksz=st.integers(1, 3), stride=st.integers(1, 2), padding=st.sampled_from(["valid", "same"]),
+       dtype=st.sampled_from(FLOAT), seed=st.integers(0, 2 ** 31))
+def test_depthwise_conv_is_per_channel_conv(n, hw, c, mult, ksz, stride, padding, dtype, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, hw, hw, c)).astype(dtype)
+    k = rng.normal(size=(ksz, ksz, c, mult)).astype(dtype)
+    if padding == "valid" and hw < ksz:
+        assert _refused(ops.depthwise_conv, x, k, stride, padding)
+        return
+    y = np.asarray(ops.depthwise_conv(x, k, stride, padding))
+    per = [np.asarray(ops.conv(x[..., i:i + 1], k[:, :, i:i + 1, :], stride, padding))
+           for i in range(c)]  # output channel i * mult + m
+    ref = np.concatenate(per, axis=-1)
+    tol = 1e-5 if dtype == "float32" else 1e-12
+    np.testing.assert_allclose(y, ref, rtol=tol, atol=tol)
