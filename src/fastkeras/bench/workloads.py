@@ -552,19 +552,26 @@ def make_mlp_epoch(n=60000):
     rng = np.random.default_rng(7)
     x = rng.random((n, 784), dtype=np.float32)
     y = rng.integers(0, 10, n)
+    return _fit_impls(_mlp_model, x, y, 128)
+
+
+def _fit_impls(model_fn, x, y, batch_size):
+    """One epoch of fit (Adam, sparse cross-entropy, accuracy) in TensorFlow and fastkeras;
+    TensorFlow traces on two batches first, outside the timing."""
     impls = {}
     tf = _tf()
-    if tf is not None:
-        ref = _mlp_model(tf.keras)
-        ref.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
-                    metrics=["accuracy"])
-        ref.fit(x[:256], y[:256], batch_size=128, epochs=1, verbose=0)  # trace outside timing
-        impls["tensorflow"] = lambda: ref.fit(x, y, batch_size=128, epochs=1, verbose=0)
     import fastkeras as fk
 
-    ours = _mlp_model(fk)
-    ours.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    impls["fastkeras"] = lambda: ours.fit(x, y, batch_size=128, epochs=1, verbose=0)
+    for name, lib in (("tensorflow", tf.keras if tf is not None else None), ("fastkeras", fk)):
+        if lib is None:
+            continue
+        model = model_fn(lib)
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+        if lib is not fk:
+            model.fit(x[:2 * batch_size], y[:2 * batch_size], batch_size=batch_size, epochs=1,
+                      verbose=0)
+        impls[name] = lambda m=model: m.fit(x, y, batch_size=batch_size, epochs=1, verbose=0)
     return impls
 
 
@@ -584,20 +591,7 @@ def make_digits_epoch():
     d = load_digits()
     x = (d.images / 16.0).astype(np.float32)[..., None][:1437]
     y = d.target[:1437]
-    impls = {}
-    tf = _tf()
-    if tf is not None:
-        ref = _digits_model(tf.keras)
-        ref.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
-                    metrics=["accuracy"])
-        ref.fit(x[:64], y[:64], batch_size=32, epochs=1, verbose=0)
-        impls["tensorflow"] = lambda: ref.fit(x, y, batch_size=32, epochs=1, verbose=0)
-    import fastkeras as fk
-
-    ours = _digits_model(fk)
-    ours.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    impls["fastkeras"] = lambda: ours.fit(x, y, batch_size=32, epochs=1, verbose=0)
-    return impls
+    return _fit_impls(_digits_model, x, y, 32)
 
 
 def _ort_session(nodes, inits, in_name, in_shape, out_name, out_width):

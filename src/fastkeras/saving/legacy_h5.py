@@ -6,10 +6,9 @@ with one group per layer (``weight_names`` attribute, datasets ``<layer>/<weight
 weights of such a file into the same architecture."""
 import json
 import os
-import tempfile
 
 from fastkeras import _version
-from fastkeras.saving.weights import _h5py, _optimizer_state, restore_optimizer
+from fastkeras.saving.weights import _h5py, _optimizer_state, atomic_path, restore_optimizer
 
 __all__ = ["save_model_h5", "load_model_h5"]
 
@@ -21,42 +20,32 @@ def _layer_weights(layer):
 def save_model_h5(model, filepath, compile_config=None):
     h5py = _h5py()
     filepath = os.fspath(filepath)
-    folder = os.path.dirname(os.path.abspath(filepath))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".h5.tmp", dir=folder)
-    os.close(fd)
-    try:
-        with h5py.File(tmp, "w") as f:
-            f.attrs["keras_version"] = "2 (fastkeras " + _version.__version__ + ")"
-            f.attrs["backend"] = "fastkeras"
-            f.attrs["model_config"] = json.dumps({"class_name": type(model).__name__,
-                                                  "config": model.get_config()})
-            if compile_config is not None:
-                f.attrs["training_config"] = json.dumps(compile_config)
-            mw = f.create_group("model_weights")
-            layers = list(model.layers)
-            mw.attrs["layer_names"] = [l.name.encode() for l in layers]
-            mw.attrs["backend"] = "fastkeras"
-            mw.attrs["keras_version"] = f.attrs["keras_version"]
-            for layer in layers:
-                g = mw.create_group(layer.name)
-                names = [f"{layer.name}/{w.name}:0" for w in _layer_weights(layer)]
-                g.attrs["weight_names"] = [n.encode() for n in names]
-                for n, w in zip(names, _layer_weights(layer)):
-                    g.create_dataset(n, data=w.numpy())
-            opt = getattr(model, "optimizer", None)
-            if opt is not None and getattr(opt, "built", False):
-                og = f.create_group("optimizer_weights")
-                state = _optimizer_state(opt)
-                names = [f"optimizer/var_{i}:0" for i in range(len(state))]
-                og.attrs["weight_names"] = [n.encode() for n in names]
-                for n, v in zip(names, state):
-                    og.create_dataset(n, data=v)
-        os.replace(tmp, filepath)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_path(filepath, ".h5.tmp") as tmp, h5py.File(tmp, "w") as f:
+        f.attrs["keras_version"] = "2 (fastkeras " + _version.__version__ + ")"
+        f.attrs["backend"] = "fastkeras"
+        f.attrs["model_config"] = json.dumps({"class_name": type(model).__name__,
+                                              "config": model.get_config()})
+        if compile_config is not None:
+            f.attrs["training_config"] = json.dumps(compile_config)
+        mw = f.create_group("model_weights")
+        layers = list(model.layers)
+        mw.attrs["layer_names"] = [l.name.encode() for l in layers]
+        mw.attrs["backend"] = "fastkeras"
+        mw.attrs["keras_version"] = f.attrs["keras_version"]
+        for layer in layers:
+            g = mw.create_group(layer.name)
+            names = [f"{layer.name}/{w.name}:0" for w in _layer_weights(layer)]
+            g.attrs["weight_names"] = [n.encode() for n in names]
+            for n, w in zip(names, _layer_weights(layer)):
+                g.create_dataset(n, data=w.numpy())
+        opt = getattr(model, "optimizer", None)
+        if opt is not None and getattr(opt, "built", False):
+            og = f.create_group("optimizer_weights")
+            state = _optimizer_state(opt)
+            names = [f"optimizer/var_{i}:0" for i in range(len(state))]
+            og.attrs["weight_names"] = [n.encode() for n in names]
+            for n, v in zip(names, state):
+                og.create_dataset(n, data=v)
 
 
 def _decode(values):

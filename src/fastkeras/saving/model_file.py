@@ -41,7 +41,7 @@ def _compile_config(model):
 
 
 def save_model(model, filepath, overwrite=True):
-    from fastkeras.saving.weights import save_weights
+    from fastkeras.saving.weights import atomic_path, save_weights
 
     filepath = os.fspath(filepath)
     if filepath.endswith((".h5", ".hdf5")) and not filepath.endswith(".weights.h5"):
@@ -62,17 +62,13 @@ def save_model(model, filepath, overwrite=True):
     config["compile_config"] = _compile_config(model)
     meta = {"keras_version": "3 (fastkeras " + _version.__version__ + ")",
             "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")}
-    folder = os.path.dirname(os.path.abspath(filepath))
-    os.makedirs(folder, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=folder) as tmpdir:
+    with tempfile.TemporaryDirectory() as tmpdir, atomic_path(filepath, ".keras.tmp") as tmp:
         weights = os.path.join(tmpdir, "model.weights.h5")
         save_weights(model, weights)
-        tmpzip = os.path.join(tmpdir, "model.keras")
-        with zipfile.ZipFile(tmpzip, "w") as z:
+        with zipfile.ZipFile(tmp, "w") as z:
             z.writestr("config.json", json.dumps(config))
             z.writestr("metadata.json", json.dumps(meta))
             z.write(weights, "model.weights.h5")
-        os.replace(tmpzip, filepath)
 
 
 def _walk(x):

@@ -2,6 +2,7 @@
 (nested layers under their parent's ``layers``), the model's own variables in ``vars`` and
 the optimizer's state in ``optimizer/vars``. Written to a temporary file and renamed, so a
 crash mid-write never leaves a truncated file behind."""
+import contextlib
 import os
 import re
 import tempfile
@@ -122,6 +123,23 @@ def _optimizer_state(opt):
                        else np.float32)] + [v.numpy() for v in opt._saved_variables()]
 
 
+@contextlib.contextmanager
+def atomic_path(filepath, suffix):
+    """A temporary file beside filepath, renamed onto it when the block succeeds and
+    removed when it fails: a crash mid-write never leaves a truncated file behind."""
+    folder = os.path.dirname(os.path.abspath(filepath))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=suffix, dir=folder)
+    os.close(fd)
+    try:
+        yield tmp
+        os.replace(tmp, filepath)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
 def save_weights(model, filepath, overwrite=True):
     """Write the model's weights (and its optimizer's state, once built) to filepath."""
     filepath = os.fspath(filepath)
@@ -130,31 +148,21 @@ def save_weights(model, filepath, overwrite=True):
     if not overwrite and os.path.exists(filepath):
         raise FileExistsError(f"{filepath} exists and overwrite=False")
     h5py = _h5py()
-    folder = os.path.dirname(os.path.abspath(filepath))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".weights.h5.tmp", dir=folder)
-    os.close(fd)
-    try:
-        with h5py.File(tmp, "w") as f:
-            f.create_group("layers")
-            for path, sub in _children(model):
-                _write_layer(f.create_group(path), sub)
-            vg = f.create_group("vars")
-            vg.attrs["name"] = model.name
-            own = [w for w in _own(model)]
-            for i, w in enumerate(own):
-                vg.create_dataset(str(i), data=w.numpy())
-            opt = getattr(model, "optimizer", None)
-            if opt is not None and getattr(opt, "built", False):
-                og = f.create_group("optimizer").create_group("vars")
-                og.attrs["name"] = getattr(opt, "name", type(opt).__name__).lower()
-                for i, value in enumerate(_optimizer_state(opt)):
-                    og.create_dataset(str(i), data=value)
-        os.replace(tmp, filepath)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_path(filepath, ".weights.h5.tmp") as tmp, h5py.File(tmp, "w") as f:
+        f.create_group("layers")
+        for path, sub in _children(model):
+            _write_layer(f.create_group(path), sub)
+        vg = f.create_group("vars")
+        vg.attrs["name"] = model.name
+        own = [w for w in _own(model)]
+        for i, w in enumerate(own):
+            vg.create_dataset(str(i), data=w.numpy())
+        opt = getattr(model, "optimizer", None)
+        if opt is not None and getattr(opt, "built", False):
+            og = f.create_group("optimizer").create_group("vars")
+            og.attrs["name"] = getattr(opt, "name", type(opt).__name__).lower()
+            for i, value in enumerate(_optimizer_state(opt)):
+                og.create_dataset(str(i), data=value)
 
 
 def load_weights(model, filepath):
