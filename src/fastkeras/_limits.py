@@ -16,14 +16,16 @@ def physical_memory():
         return 1 << 40
 
 
-def check_allocation(shape, dtype, what):
-    """Refuse `shape` of `dtype` for `what` if it is negative, or larger than memory."""
+def check_allocation(shape, dtype, what, copies=1):
+    """Refuse `copies` arrays of `shape` and `dtype` for `what` if the shape is negative, or
+    they together need more than this machine's memory."""
     count = 1
     for d in shape:
         if d is None or int(d) < 0:
             raise ValueError(f"{what}: the shape {tuple(shape)} has a negative or unknown size")
         count *= int(d)  # Python integers: no overflow
-    nbytes = count * np.dtype(dtype).itemsize
+    nbytes = count * np.dtype(dtype).itemsize * copies
     if nbytes > physical_memory():
-        raise ValueError(f"{what}: the shape {tuple(shape)} needs {nbytes:,} bytes, more than "
+        arrays = f"{copies} arrays of shape" if copies > 1 else "the shape"
+        raise ValueError(f"{what}: {arrays} {tuple(shape)} need {nbytes:,} bytes, more than "
                          f"this machine's {physical_memory():,} bytes of memory")

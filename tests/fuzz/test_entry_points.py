@@ -4,84 +4,16 @@ infinity, out-of-range labels. Each call either returns the right answer (checke
 NumPy) or raises ValueError / TypeError with a message; never a crash, a hang or a silent
 wrong number. The sanitizer run (.ci/sanitize) runs these against an ASan + UBSan build.
 
-FASTKERAS_FUZZ_EXAMPLES=N runs N examples per property (default 40) for a longer campaign."""
-import os
-
+FASTKERAS_FUZZ_EXAMPLES=N runs N examples per property (default 40) for a longer campaign;
+tests/fuzz/atheris_campaign.py drives the same properties from a coverage-guided fuzzer."""
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import strategies as st
 
 import fastkeras as fk
 from fastkeras import ops
 
-EXAMPLES = int(os.environ.get("FASTKERAS_FUZZ_EXAMPLES", "40"))
-SETTINGS = settings(max_examples=EXAMPLES, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-
-DTYPES = ["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
-          "float16", "float32", "float64", "complex64", "complex128", "U3", "datetime64[s]",
-          "object"]
-FLOAT = ("float32", "float64")
-
-
-def _fill(rng, shape, dtype, specials):
-    """Random values of `dtype`; floats get NaN / inf / huge values when `specials`."""
-    dt = np.dtype(dtype)
-    if dt.kind == "b":
-        return rng.random(shape) < 0.5
-    if dt.kind in "iu":
-        info = np.iinfo(dt)
-        return rng.integers(max(info.min, -50), min(info.max, 50), size=shape,
-                            endpoint=True).astype(dt)
-    if dt.kind == "U":
-        return np.full(shape, "ab", dtype=dt)
-    if dt.kind == "M":
-        return np.zeros(shape, dtype=dt)
-    if dt.kind == "O":
-        return np.empty(shape, dtype=object)
-    v = rng.normal(size=shape) * 3
-    if dt.kind == "c":
-        v = v + 1j * rng.normal(size=shape)
-    v = v.astype(dt)
-    if specials and v.size:
-        flat = v.reshape(-1)
-        for special in (np.nan, np.inf, -np.inf, 1e30):
-            flat[rng.integers(0, flat.size)] = special
-    return v
-
-
-@st.composite
-def arrays(draw, dtypes=DTYPES, min_dims=0, max_dims=4, max_side=6, shape=None):
-    """(array, description): any dtype and shape, possibly strided or read-only."""
-    seed = draw(st.integers(0, 2 ** 32 - 1))
-    rng = np.random.default_rng(seed)
-    dtype = draw(st.sampled_from(dtypes))
-    if shape is None:
-        shape = tuple(draw(st.lists(st.sampled_from([0, 1, 2, 3, 5, max_side]), min_size=min_dims,
-                                    max_size=max_dims)))
-    specials = draw(st.booleans())
-    layout = draw(st.sampled_from(["c", "strided", "fortran", "readonly"]))
-    if layout == "strided" and len(shape):
-        big = _fill(rng, (shape[0] * 2,) + tuple(shape[1:]), dtype, specials)
-        a = big[::2]
-    else:
-        a = np.array(_fill(rng, shape, dtype, specials))  # 0-d arrays, not NumPy scalars
-        if layout == "fortran":
-            a = np.asfortranarray(a)
-        if layout == "readonly":
-            a.flags.writeable = False
-    return a
-
-
-def _refused(fn, *args, **kwargs):
-    """Call fn; True if it raised a clean ValueError / TypeError with a message."""
-    try:
-        fn(*args, **kwargs)
-    except (ValueError, TypeError) as e:
-        assert str(e), f"{type(e).__name__} without a message"
-        return True
-    return False
-
+from ._fuzzing import FLOAT, _refused, arrays, fuzz
 
 def _good_float(a):
     return isinstance(a, np.ndarray) and a.dtype.name in FLOAT
@@ -116,8 +48,7 @@ ACTS = {  # float64 references of every activation kernel kind
 }  # x * f(x) at -inf is NaN here and in TensorFlow
 
 
-@SETTINGS
-@given(x=arrays(), name=st.sampled_from(sorted(ACTS)))
+@fuzz(x=arrays(), name=st.sampled_from(sorted(ACTS)))
 def test_activations_any_input(x, name):
     fn = getattr(ops, name)
     if name == "gelu":
@@ -142,8 +73,7 @@ def test_activations_any_input(x, name):
 
 
 # ----------------------------------------------------------------- cross-entropy
-@SETTINGS
-@given(logits=arrays(min_dims=0, max_dims=3), labels=arrays(min_dims=0, max_dims=2))
+@fuzz(logits=arrays(min_dims=0, max_dims=3), labels=arrays(min_dims=0, max_dims=2))
 def test_sparse_crossentropy_any_input(logits, labels):
     loss = fk.losses.sparse_categorical_crossentropy
     valid = (_good_float(logits) and logits.ndim == 2 and logits.shape[1] >= 1
@@ -200,8 +130,7 @@ def _direct_conv(x, k, stride, pad):
     return y
 
 
-@SETTINGS
-@given(x=arrays(min_dims=3, max_dims=5), k=arrays(min_dims=3, max_dims=5),
+@fuzz(x=arrays(min_dims=3, max_dims=5), k=arrays(min_dims=3, max_dims=5),
        stride=st.integers(-1, 3), padding=st.sampled_from(["valid", "same", "full", 3]))
 def test_conv_any_input(x, k, stride, padding):
     valid = (_good_float(x) and _good_float(k) and x.ndim == 4 and k.ndim == 4
@@ -234,8 +163,7 @@ def test_conv_any_input(x, k, stride, padding):
         np.testing.assert_allclose(y, ref, rtol=tol, atol=tol * max(1.0, np.abs(ref).max()))
 
 
-@SETTINGS
-@given(x=arrays(min_dims=3, max_dims=5), size=st.integers(-1, 4), stride=st.integers(-1, 3),
+@fuzz(x=arrays(min_dims=3, max_dims=5), size=st.integers(-1, 4), stride=st.integers(-1, 3),
        kind=st.sampled_from(["max", "average"]))
 def test_pooling_any_input(x, size, stride, kind):
     fn = ops.max_pool if kind == "max" else ops.average_pool
@@ -272,8 +200,7 @@ RANK_METRICS = {"AUC": _streamed("AUC"), "KS": _streamed("KS"),  # binned histog
                 "ks_statistic": fk.metrics.ks_statistic}
 
 
-@SETTINGS
-@given(y=arrays(min_dims=0, max_dims=2), p=arrays(min_dims=0, max_dims=2),
+@fuzz(y=arrays(min_dims=0, max_dims=2), p=arrays(min_dims=0, max_dims=2),
        metric=st.sampled_from(sorted(RANK_METRICS)))
 def test_rank_metrics_any_input(y, p, metric):
     try:
@@ -286,8 +213,7 @@ def test_rank_metrics_any_input(y, p, metric):
 
 
 # ----------------------------------------------------------------- optimizers and serving
-@SETTINGS
-@given(g=arrays(min_dims=0, max_dims=3),
+@fuzz(g=arrays(min_dims=0, max_dims=3),
        name=st.sampled_from(["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax",
                              "Nadam", "Lion"]))
 def test_optimizer_any_gradient(g, name):
@@ -315,8 +241,7 @@ def _runner():
     return _RUNNER
 
 
-@SETTINGS
-@given(x=arrays(min_dims=0, max_dims=3))
+@fuzz(x=arrays(min_dims=0, max_dims=3))
 def test_runner_any_input(x):
     model, runner = _runner()
     try:
@@ -350,8 +275,7 @@ def test_nan_semantics_match_tensorflow(tf, rng):
 
 
 # ----------------------------------------------------------------- more entry points
-@SETTINGS
-@given(x=arrays(dtypes=FLOAT, min_dims=3, max_dims=3, max_side=7),
+@fuzz(x=arrays(dtypes=FLOAT, min_dims=3, max_dims=3, max_side=7),
        k=arrays(dtypes=FLOAT, min_dims=3, max_dims=3, max_side=4), stride=st.integers(1, 3))
 def test_conv1d_matches_the_2d_definition(x, k, stride):
     """A 1-D convolution is a 2-D one on a height-1 image: any shape, valid padding."""
@@ -372,8 +296,7 @@ def test_conv1d_matches_the_2d_definition(x, k, stride):
             initial=0)))
 
 
-@SETTINGS
-@given(n=st.integers(0, 2), size=st.integers(1, 6), cin=st.integers(1, 4),
+@fuzz(n=st.integers(0, 2), size=st.integers(1, 6), cin=st.integers(1, 4),
        cout=st.integers(1, 4), ksz=st.integers(1, 3), stride=st.integers(1, 3),
        padding=st.sampled_from(["valid", "same"]), dtype=st.sampled_from(FLOAT),
        seed=st.integers(0, 2 ** 31))
@@ -401,8 +324,7 @@ def test_conv_transpose_is_the_adjoint_of_conv(n, size, cin, cout, ksz, stride, 
     assert abs(lhs - rhs) <= tol * max(1.0, abs(lhs), abs(rhs)), (lhs, rhs)
 
 
-@SETTINGS
-@given(logits=arrays(min_dims=0, max_dims=3), targets=arrays(min_dims=0, max_dims=3),
+@fuzz(logits=arrays(min_dims=0, max_dims=3), targets=arrays(min_dims=0, max_dims=3),
        smoothing=st.sampled_from([0.0, 0.1, -0.5, 2.0]))
 def test_dense_crossentropy_any_input(logits, targets, smoothing):
     loss = fk.losses.categorical_crossentropy
@@ -428,8 +350,7 @@ def test_dense_crossentropy_any_input(logits, targets, smoothing):
     np.testing.assert_allclose(out, ref, rtol=tol, atol=tol * max(1.0, np.abs(ref).max()))
 
 
-@SETTINGS
-@given(x=arrays())
+@fuzz(x=arrays())
 def test_erf_any_input(x):
     try:
         y = np.asarray(ops.erf(x))
@@ -442,8 +363,7 @@ def test_erf_any_input(x):
                                atol=tol, equal_nan=True)
 
 
-@SETTINGS
-@given(x=arrays(min_dims=0, max_dims=5),
+@fuzz(x=arrays(min_dims=0, max_dims=5),
        layer=st.sampled_from(["Dense", "Conv2D", "MaxPooling2D", "BatchNormalization", "LSTM",
                               "Embedding", "Flatten", "GlobalAveragePooling2D"]))
 def test_layer_calls_any_input(x, layer):
@@ -464,8 +384,7 @@ def test_layer_calls_any_input(x, layer):
     assert y.dtype.kind in "biuf"  # Flatten / pooling keep integer and bool inputs' dtype
 
 
-@SETTINGS
-@given(n=st.integers(0, 2), d=st.integers(1, 5), hw=st.integers(1, 5), cin=st.integers(1, 3),
+@fuzz(n=st.integers(0, 2), d=st.integers(1, 5), hw=st.integers(1, 5), cin=st.integers(1, 3),
        cout=st.integers(1, 3), ksz=st.integers(1, 3), stride=st.integers(1, 2),
        dtype=st.sampled_from(FLOAT), seed=st.integers(0, 2 ** 31))
 def test_conv3d_matches_the_2d_definition(n, d, hw, cin, cout, ksz, stride, dtype, seed):
@@ -484,8 +403,7 @@ def test_conv3d_matches_the_2d_definition(n, d, hw, cin, cout, ksz, stride, dtyp
     np.testing.assert_allclose(y, ref, rtol=tol, atol=tol * max(1.0, np.abs(ref).max(initial=0)))
 
 
-@SETTINGS
-@given(n=st.integers(0, 2), hw=st.integers(1, 6), c=st.integers(1, 4), mult=st.integers(1, 3),
+@fuzz(n=st.integers(0, 2), hw=st.integers(1, 6), c=st.integers(1, 4), mult=st.integers(1, 3),
        ksz=st.integers(1, 3), stride=st.integers(1, 2), padding=st.sampled_from(["valid", "same"]),
        dtype=st.sampled_from(FLOAT), seed=st.integers(0, 2 ** 31))
 def test_depthwise_conv_is_per_channel_conv(n, hw, c, mult, ksz, stride, padding, dtype, seed):

@@ -2,6 +2,7 @@
 import numpy as np
 
 from fastkeras import config
+from fastkeras._limits import check_allocation
 from fastkeras.losses.loss import _snake, squeeze_or_expand
 from fastkeras.ops.tensor import Tensor, Variable, as_array
 
@@ -45,6 +46,8 @@ class Metric:
         """A state variable (non-trainable), reset to `initializer` by reset_state."""
         dtype = np.dtype(dtype or self._dtype)
         shape = tuple(shape) if shape is not None else ()
+        check_allocation(shape, dtype, f"Metric {self.name!r} variable {name or ''!r}",
+                         copies=2)  # the value and its initial copy
         if initializer in ("zeros", None):
             value = np.zeros(shape, dtype)
         elif initializer == "ones":

@@ -12,6 +12,7 @@ smooth distributions, which the trapezoid rule handles well);
 import numpy as np
 
 from fastkeras import config
+from fastkeras._limits import check_allocation
 from fastkeras._kernels import rank as _kr
 from fastkeras.metrics.metric import Metric, to_numpy
 from fastkeras.ops.tensor import Tensor, as_array
@@ -143,12 +144,20 @@ class _HistMetric(Metric):
         self.num_labels = num_labels
         shape = (self.num_thresholds + 1,) if not multi_label or num_labels is None else \
             (self.num_thresholds + 1, num_labels)
+        self._check_size(shape)
         self.pos = self.add_variable(shape, dtype="float64", name="positives")
         self.neg = self.add_variable(shape, dtype="float64", name="negatives")
         self._built = not multi_label or num_labels is not None
 
+    def _check_size(self, shape):
+        """Two histograms and their initial copies, refused before allocation if they do not
+        fit in memory (num_thresholds=2**31 would otherwise be an OOM kill)."""
+        check_allocation(shape, "float64", f"{type(self).__name__}: num_thresholds="
+                         f"{self.num_thresholds}", copies=4)
+
     def _build_labels(self, n):
         shape = (self.num_thresholds + 1, n)
+        self._check_size(shape)
         for var, init_i in ((self.pos, 0), (self.neg, 1)):
             var._value = np.zeros(shape)  # the state takes its shape from the first batch
             self._initial[init_i] = np.zeros(shape)

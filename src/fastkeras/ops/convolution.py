@@ -34,19 +34,27 @@ _PADDINGS = ("valid", "same", "causal")
 
 
 def _tuple(value, n, name, minimum=1):
-    """An int or a sequence of n ints, each >= minimum."""
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+    """An int or a sequence of n ints, each in [minimum, 2**63 - 1] (the C core's int64)."""
+    msg = f"`{name}` must be an int or a tuple of {n} ints, got {value!r}"
+    if _is_int(value):
         out = (int(value),) * n
     else:
         try:
-            out = tuple(int(v) for v in value)
+            items = tuple(value)
         except TypeError:
-            raise ValueError(f"`{name}` must be an int or a tuple of {n} ints, got {value!r}") from None
-        if len(out) != n or any(isinstance(v, bool) for v in value):
-            raise ValueError(f"`{name}` must be an int or a tuple of {n} ints, got {value!r}")
+            raise ValueError(msg) from None
+        if len(items) != n or not all(_is_int(v) for v in items):
+            raise ValueError(msg)
+        out = tuple(int(v) for v in items)
     if any(v < minimum for v in out):
         raise ValueError(f"`{name}` values must be >= {minimum}, got {value!r}")
+    if any(v >= 1 << 63 for v in out):
+        raise ValueError(f"`{name}` values must be below 2**63, got {value!r}")
     return out
+
+
+def _is_int(v):
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
 
 
 def _data_format(data_format):
@@ -326,7 +334,13 @@ def _pool_problem(inputs, pool_size, strides, padding, data_format):
                 f"`inputs` must have rank 3, 4 or 5 for pooling with an int pool_size, "
                 f"got shape {xv.shape}")
     else:
-        nd = len(tuple(pool_size))
+        try:
+            if isinstance(pool_size, str):
+                raise TypeError(pool_size)
+            nd = len(tuple(pool_size))
+        except TypeError:
+            raise ValueError(f"`pool_size` must be an int or a tuple of 1, 2 or 3 ints, "
+                             f"got {pool_size!r}") from None
         if nd not in (1, 2, 3):
             raise ValueError(f"`pool_size` must have 1, 2 or 3 entries, got {pool_size!r}")
     if xv.ndim < nd + 2:
