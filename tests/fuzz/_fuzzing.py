@@ -7,7 +7,8 @@ FASTKERAS_FUZZ_HANG_S     seconds one example may run before the watchdog stops 
                           process (default 120): a hang fails the run instead of stalling it
 FASTKERAS_FUZZ_HANG_LOG   where the watchdog writes the name of the running property and
                           every thread's traceback (default: fastkeras-fuzz-hang.log in the
-                          temporary directory; .ci/run prints it when pytest fails)"""
+                          temporary directory; empty unless a hang happened; .ci/run prints it
+                          when pytest fails)"""
 import faulthandler
 import functools
 import os
@@ -45,6 +46,8 @@ def watchdog(fn, seconds=None):
             return fn(*args, **kwargs)
         finally:
             faulthandler.cancel_dump_traceback_later()
+            _log.seek(0)
+            _log.truncate()  # the log is non-empty only after a hang
     return guarded
 
 
