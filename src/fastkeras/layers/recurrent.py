@@ -112,7 +112,11 @@ class _RNN(Layer):
         proj = ops.matmul(x, self.kernel)  # every step's input projection at once
         steps = range(t - 1, -1, -1) if self.go_backwards else range(t)
         if mask is not None:
-            mask = np.asarray(as_array(mask), dtype=bool)
+            mask = np.asarray(as_array(mask))
+            if mask.dtype.kind not in "biuf":
+                raise TypeError(f"{type(self).__name__} {self.name!r}: the mask must be boolean "
+                                f"(or 0/1 numbers), got dtype {mask.dtype}")
+            mask = mask.astype(bool)
             if mask.shape != (b, t):
                 raise ValueError(f"{type(self).__name__} {self.name!r}: the mask must have shape "
                                  f"{(b, t)}, got {mask.shape}")
