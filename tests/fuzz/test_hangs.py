@@ -45,19 +45,33 @@ def test_the_watchdog_stops_a_hung_example(tmp_path):
     assert "Timeout" in text and 'line 6 in stuck_in_a_loop' in text, text
 
 
-def _dilated(k, d):
-    """The kernel with d - 1 zeros between taps: conv(x, k, dilation d) == conv(x, this)."""
-    kh, kw = k.shape[:2]
-    out = np.zeros(((kh - 1) * d[0] + 1, (kw - 1) * d[1] + 1) + k.shape[2:], k.dtype)
-    out[::d[0], ::d[1]] = k
-    return out
+def _reference_conv(x, k, s, d, padding):
+    """Direct 2-D convolution in Python integers (dilations up to 2**63 are fine)."""
+    hw, ksz = x.shape[1], k.shape[0]
+    eff = [(ksz - 1) * d[i] + 1 for i in range(2)]
+    if padding == "valid":
+        out = [(hw - eff[i]) // s[i] + 1 for i in range(2)]
+        before = [0, 0]
+    else:
+        out = [-(-hw // s[i]) for i in range(2)]
+        before = [max((out[i] - 1) * s[i] + eff[i] - hw, 0) // 2 for i in range(2)]
+    y = np.zeros((x.shape[0], out[0], out[1], k.shape[3]))
+    for oi in range(out[0]):
+        for oj in range(out[1]):
+            for a in range(ksz):
+                for b in range(ksz):
+                    i = oi * s[0] - before[0] + a * d[0]
+                    j = oj * s[1] - before[1] + b * d[1]
+                    if 0 <= i < hw and 0 <= j < hw:
+                        y[:, oi, oj] += x[:, i, j] @ k[a, b]
+    return y
 
 
-def _as_pair(v, n=2):
+def _as_pair(v, n=2, minimum=1):
     """What a valid size argument for n spatial axes means, or None where it is refused."""
     items = v if isinstance(v, tuple) else (v,) * n
     ok = len(items) == n and all(isinstance(i, (int, np.integer)) and
-                                 not isinstance(i, (bool, np.bool_)) and 1 <= i < 2 ** 63
+                                 not isinstance(i, (bool, np.bool_)) and minimum <= i < 2 ** 63
                                  for i in items)
     return tuple(int(i) for i in items) if ok else None
 
@@ -80,8 +94,8 @@ def test_conv_size_arguments(strides, dilation, hw, ksz, padding):
     except ValueError as e:  # Keras refuses strides > 1 together with dilation > 1
         assert max(s) > 1 and max(d) > 1 and "dilation" in str(e), e
         return
-    ref = np.asarray(ops.conv(x, _dilated(k, d), s, padding))
-    np.testing.assert_allclose(y, ref, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(y, _reference_conv(x, k, s, d, padding), rtol=1e-12,
+                               atol=1e-12)
 
 
 @fuzz(pool=sizes, strides=st.one_of(st.none(), sizes), hw=st.integers(1, 9),
@@ -120,3 +134,40 @@ def test_num_thresholds(n, metric):
     m.update_state([0, 1, 1, 0], [0.1, 0.9, 0.8, 0.3])
     # perfectly separated once a threshold falls between 0.3 and 0.8; 2 thresholds see nothing
     assert float(m.result()) == (1.0 if n > 2 else 0.0 if metric == "KS" else 0.5)
+
+
+@fuzz(strides=sizes, dilation=sizes, opad=st.one_of(st.none(), sizes), hw=st.integers(1, 4),
+      ksz=st.integers(1, 3), padding=st.sampled_from(["valid", "same"]))
+def test_conv_transpose_size_arguments(strides, dilation, opad, hw, ksz, padding):
+    """The output grows with strides and dilation: past memory it is refused, never
+    allocated; otherwise it has Keras' shape and is the adjoint of conv."""
+    rng = np.random.default_rng(hw * 10 + ksz)
+    x = rng.normal(size=(1, hw, hw, 2))
+    k = rng.normal(size=(ksz, ksz, 3, 2))
+    s, d = _as_pair(strides), _as_pair(dilation)
+    p = None if opad is None else _as_pair(opad, minimum=0)
+    call = (lambda: ops.conv_transpose(x, k, strides, padding, output_padding=opad,
+                                       dilation_rate=dilation))
+    if s is None or d is None or (opad is not None and p is None) or \
+            (max(s) > 1 and max(d) > 1) or (p is not None and any(p[i] >= s[i] for i in range(2))):
+        assert _refused(call)
+        return
+    eff = [(ksz - 1) * d[i] + 1 for i in range(2)]
+    if p is None:
+        out = [hw * s[i] + (max(eff[i] - s[i], 0) if padding == "valid" else 0) for i in range(2)]
+    else:
+        out = [(hw - 1) * s[i] + eff[i] - 2 * (eff[i] // 2 if padding == "same" else 0) + p[i]
+               for i in range(2)]
+    if min(out) < 1 or out[0] * out[1] * 3 * 8 > physical_memory():
+        assert _refused(call)
+        return
+    if out[0] * out[1] > 10 ** 6:
+        return  # allowed here, too big to check quickly
+    y = np.asarray(call())
+    assert y.shape == (1, out[0], out[1], 3)
+    # adjoint: <conv_transpose(x), g> == <x, conv(g)> with the same geometry
+    g = rng.normal(size=y.shape)
+    if p is None:
+        gx = np.asarray(ops.conv(g, k, s, padding, dilation_rate=d))
+        if gx.shape == x.shape:
+            np.testing.assert_allclose(np.vdot(y, g), np.vdot(x, gx), rtol=1e-9, atol=1e-9)

@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from fastkeras import config
+from fastkeras._limits import check_allocation
 from fastkeras._kernels import conv as _kc
 from fastkeras._kernels import pool as _kp
 from fastkeras.ops import buffers
@@ -279,6 +280,8 @@ def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=No
         "stride": _pad3(strides, nd, 1), "dil": _pad3(dil, nd, 1), "pad": _pad3(pad, nd, 0),
         "cin": cout, "cout": cin, "groups": 1,
     }
+    check_allocation(batch + tuple(big) + (cout,), dt,
+                     f"conv_transpose output (strides={strides}, dilation_rate={dil})")
     kc = np.ascontiguousarray(kv)
     nt = config.get_num_threads()
     y = np.empty(batch + tuple(big) + (cout,), dt)
