@@ -79,6 +79,10 @@ def test_sparse_crossentropy_any_input(logits, labels):
     valid = (_good_float(logits) and logits.ndim == 2 and logits.shape[1] >= 1
              and labels.dtype.kind in "iu" and labels.shape == logits.shape[:1]
              and (labels.size == 0 or (labels.min() >= 0 and labels.max() < logits.shape[1])))
+    if valid and logits.shape[0] == 0:  # an empty batch is refused, naming y_pred
+        with pytest.raises(ValueError, match="`y_pred` is an empty batch"):
+            loss(labels, logits, from_logits=True)
+        return
     if not valid:
         try:
             out = np.asarray(loss(labels, logits, from_logits=True))
