@@ -2,10 +2,63 @@
  * so C and Cython callers link the same API whatever the build. */
 #include "fastkeras/cuda/softmax_xent_cuda.h"
 #include "fastkeras/cuda/conv_cuda.h"
+#include "fastkeras/cuda/optim_cuda.h"
+#include "fastkeras/cuda/rank_cuda.h"
 
 int fk_cuda_device_count(void) { return 0; }
 int fk_cuda_device_name(char *buf, int len) {
     if (buf && len > 0) buf[0] = '\0';
+    return FK_ENOTBUILT;
+}
+const char *fk_cuda_last_error(void) { return ""; }
+int fk_cuda_copy(void *dst, const void *src, int64_t bytes, int direction) {
+    return FK_ENOTBUILT;
+}
+double fk_cuda_peak_bandwidth(void) { return FK_ENOTBUILT; }
+int fk_cuda_malloc(void **ptr, int64_t bytes) {
+    if (ptr) *ptr = 0;
+    return FK_ENOTBUILT;
+}
+int fk_cuda_free(void *ptr) { return ptr ? FK_ENOTBUILT : FK_OK; }
+int fk_rank_hist_f32_cuda(int64_t n, const float *scores, const void *labels, int label_type,
+                          const float *weights, int64_t nt, double *pos, double *neg,
+                          void *stream) {
+    return FK_ENOTBUILT;
+}
+int fk_rank_hist_f64_cuda(int64_t n, const double *scores, const void *labels, int label_type,
+                          const double *weights, int64_t nt, double *pos, double *neg,
+                          void *stream) {
+    return FK_ENOTBUILT;
+}
+int fk_rank_hist_f32_cuda_host(int64_t n, const float *scores, const uint8_t *labels,
+                               const float *weights, int64_t nt, double *pos, double *neg) {
+    return FK_ENOTBUILT;
+}
+int fk_rank_hist_f64_cuda_host(int64_t n, const double *scores, const uint8_t *labels,
+                               const double *weights, int64_t nt, double *pos, double *neg) {
+    return FK_ENOTBUILT;
+}
+int fk_optim_step_f32_cuda(const fk_optim_args *a, int64_t nt, const int64_t *sizes,
+                           float *const *params, const float *const *grads, const double *gscale,
+                           float *const *const *slots, float *const *ema, void *stream) {
+    return FK_ENOTBUILT;
+}
+int fk_optim_step_f64_cuda(const fk_optim_args *a, int64_t nt, const int64_t *sizes,
+                           double *const *params, const double *const *grads,
+                           const double *gscale, double *const *const *slots, double *const *ema,
+                           void *stream) {
+    return FK_ENOTBUILT;
+}
+int fk_optim_step_f32_cuda_host(const fk_optim_args *a, int64_t nt, const int64_t *sizes,
+                                float *const *params, const float *const *grads,
+                                const double *gscale, float *const *const *slots,
+                                float *const *ema) {
+    return FK_ENOTBUILT;
+}
+int fk_optim_step_f64_cuda_host(const fk_optim_args *a, int64_t nt, const int64_t *sizes,
+                                double *const *params, const double *const *grads,
+                                const double *gscale, double *const *const *slots,
+                                double *const *ema) {
     return FK_ENOTBUILT;
 }
 int fk_softmax_xent_sparse_bwd_f32_cuda(int64_t n, int64_t c, const float *x,

@@ -1,6 +1,6 @@
 /* Body of the fused optimizer step, included once per dtype (T, SUF, SQRT). The
- * arithmetic follows Keras 3's update_step formulas operation by operation in T,
- * so trajectories track tf.keras closely. */
+ * per-element arithmetic is optim_bodies.h (shared with the CUDA kernel). */
+#include "optim_bodies.h"
 
 #define FK_CAT_(a, b) a##_##b
 #define FK_CAT(a, b) FK_CAT_(a, b)
@@ -41,71 +41,32 @@ FK_CLONES static void FK_FN(optim_run)(const fk_optim_args *a, int64_t n, T *res
     const T em = (T)a->ema_momentum;
     const int decay = a->weight_decay != 0.0, use_ema = ema != 0;
     switch (a->kind) {
-    case FK_OPT_SGD:
-        FK_OPT_LOOP(w = w - g * lr;)
-        break;
-    case FK_OPT_MOMENTUM:
-        FK_OPT_LOOP(const T m = s0[i] * mom - g * lr; s0[i] = m; w = w + m;)
-        break;
-    case FK_OPT_NESTEROV:
-        FK_OPT_LOOP(const T m = s0[i] * mom - g * lr; s0[i] = m; w = w + (m * mom - g * lr);)
-        break;
+    case FK_OPT_SGD: FK_OPT_LOOP(FK_OPT_BODY_SGD) break;
+    case FK_OPT_MOMENTUM: FK_OPT_LOOP(FK_OPT_BODY_MOMENTUM) break;
+    case FK_OPT_NESTEROV: FK_OPT_LOOP(FK_OPT_BODY_NESTEROV) break;
     case FK_OPT_ADAM:
         if (a->amsgrad) {
-            FK_OPT_LOOP(const T m = s0[i] + (g - s0[i]) * (one - b1);
-                        T v = s1[i] + (g * g - s1[i]) * (one - b2); s0[i] = m; s1[i] = v;
-                        v = s2[i] > v ? s2[i] : v; s2[i] = v;
-                        w = w - (m * alpha) / (SQRT(v) + eps);)
+            FK_OPT_LOOP(FK_OPT_BODY_AMSGRAD)
         } else {
-            FK_OPT_LOOP(const T m = s0[i] + (g - s0[i]) * (one - b1);
-                        const T v = s1[i] + (g * g - s1[i]) * (one - b2); s0[i] = m; s1[i] = v;
-                        w = w - (m * alpha) / (SQRT(v) + eps);)
+            FK_OPT_LOOP(FK_OPT_BODY_ADAM)
         }
         break;
-    case FK_OPT_ADAGRAD:
-        FK_OPT_LOOP(const T acc = s0[i] + g * g; s0[i] = acc;
-                    w = w - (lr * g) / SQRT(acc + eps);)
-        break;
-    case FK_OPT_ADADELTA:
-        FK_OPT_LOOP(const T ag = rho * s0[i] + (one - rho) * (g * g);
-                    const T dv = -((SQRT(s1[i] + eps) * g) / SQRT(ag + eps)); s0[i] = ag;
-                    s1[i] = rho * s1[i] + (one - rho) * (dv * dv); w = w + lr * dv;)
-        break;
+    case FK_OPT_ADAGRAD: FK_OPT_LOOP(FK_OPT_BODY_ADAGRAD) break;
+    case FK_OPT_ADADELTA: FK_OPT_LOOP(FK_OPT_BODY_ADADELTA) break;
     case FK_OPT_RMSPROP:
         if (a->centered && a->momentum > 0) {
-            FK_OPT_LOOP(const T v = rho * s0[i] + (one - rho) * (g * g); s0[i] = v;
-                        const T mg = rho * s2[i] + (one - rho) * g; s2[i] = mg;
-                        const T inc = (lr * g) / SQRT(v - mg * mg + eps);
-                        const T mo = mom * s1[i] + inc; s1[i] = mo; w = w - mo;)
+            FK_OPT_LOOP(FK_OPT_BODY_RMSPROP_CENTERED_MOMENTUM)
         } else if (a->centered) {
-            FK_OPT_LOOP(const T v = rho * s0[i] + (one - rho) * (g * g); s0[i] = v;
-                        const T mg = rho * s2[i] + (one - rho) * g; s2[i] = mg;
-                        w = w - (lr * g) / SQRT(v - mg * mg + eps);)
+            FK_OPT_LOOP(FK_OPT_BODY_RMSPROP_CENTERED)
         } else if (a->momentum > 0) {
-            FK_OPT_LOOP(const T v = rho * s0[i] + (one - rho) * (g * g); s0[i] = v;
-                        const T inc = (lr * g) / SQRT(v + eps);
-                        const T mo = mom * s1[i] + inc; s1[i] = mo; w = w - mo;)
+            FK_OPT_LOOP(FK_OPT_BODY_RMSPROP_MOMENTUM)
         } else {
-            FK_OPT_LOOP(const T v = rho * s0[i] + (one - rho) * (g * g); s0[i] = v;
-                        w = w - (lr * g) / SQRT(v + eps);)
+            FK_OPT_LOOP(FK_OPT_BODY_RMSPROP)
         }
         break;
-    case FK_OPT_ADAMAX:
-        FK_OPT_LOOP(const T m = s0[i] + (g - s0[i]) * (one - b1); const T ag = g < 0 ? -g : g;
-                    const T bu = b2 * s1[i]; const T u = bu > ag ? bu : ag; s0[i] = m; s1[i] = u;
-                    w = w - (lr * m) / (alpha * (u + eps));)
-        break;
-    case FK_OPT_NADAM:
-        FK_OPT_LOOP(const T m = s0[i] + (g - s0[i]) * (one - b1);
-                    const T v = s1[i] + (g * g - s1[i]) * (one - b2); s0[i] = m; s1[i] = v;
-                    w = w - ((c1 * m + c2 * g) * lr) / (SQRT(v / vcorr) + eps);)
-        break;
-    case FK_OPT_LION:
-        FK_OPT_LOOP(const T c = s0[i] * b1 + g * (one - b1);
-                    const T sg = c != c ? c : (T)(c > 0) - (T)(c < 0); /* sign, NaN stays */
-                    w = w - lr * sg;
-                    s0[i] = s0[i] * b2 + g * (one - b2);)
-        break;
+    case FK_OPT_ADAMAX: FK_OPT_LOOP(FK_OPT_BODY_ADAMAX) break;
+    case FK_OPT_NADAM: FK_OPT_LOOP(FK_OPT_BODY_NADAM) break;
+    case FK_OPT_LION: FK_OPT_LOOP(FK_OPT_BODY_LION) break;
     default:
         break;
     }

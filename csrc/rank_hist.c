@@ -7,6 +7,7 @@
 #include <omp.h>
 #endif
 #include "fastkeras/rank_hist.h"
+#include "rank_bucket.h"
 
 #ifdef FK_RANK_PROFILE /* development aid: phase timings of the exact path on stderr */
 #include <stdio.h>

@@ -4,22 +4,10 @@
 #define FK_CAT(a, b) FK_CAT_(a, b)
 #define FK_FN(name) FK_CAT(name, SUF)
 
-/* Number of tf.keras thresholds strictly below s (see rank_hist.h). */
-static inline int64_t FK_FN(bucket)(T s, int64_t T_, T scale) {
-    const T q = s * scale; /* scale = T - 1 */
-    if (q > 0 && q <= scale) { /* 0 < s <= 1, the common case: ceil(q) - 1 interior thresholds */
-        const int64_t k = (int64_t)q;
-        return 1 + k - ((T)k == q);
-    }
-    const T eps = (T)1e-7;
-    if (!(s > -eps)) return 0;      /* also NaN (flagged by the caller) */
-    if (s > (T)1 + eps) return T_;
-    if (s > (T)1) return T_ - 1;
-    return 1;                        /* -eps < s <= 0 */
-}
+#define FK_BUCKET FK_CAT(fk_rank_bucket, SUF) /* rank_bucket.h */
 
 /* Histogram cell (2 * bucket + label) of a block of elements, or -1 if some score
- * is outside (0, 1] (then the caller uses FK_FN(bucket) per element). Branch-free,
+ * is outside (0, 1] (then the caller uses FK_BUCKET per element). Branch-free,
  * so it vectorises; compiled per ISA (FK_CLONES). flags as in fk_rank_hist. */
 FK_CLONES static int FK_FN(cells_block)(int64_t n, const T *restrict s, const uint8_t *restrict y,
                                         T scale, int32_t *restrict cell, int *flags) {
@@ -79,7 +67,7 @@ int FK_FN(fk_rank_hist)(int64_t n, const T *scores, const uint8_t *labels, const
                     const T v = scores[i];
                     const uint8_t y = labels[i];
                     flags |= (y > 1) | ((v != v) << 1);
-                    h[(i & 3) * 2 * nb + 2 * FK_FN(bucket)(v, num_thresholds, scale) + (y & 1)] +=
+                    h[(i & 3) * 2 * nb + 2 * FK_BUCKET(v, num_thresholds, scale) + (y & 1)] +=
                         (double)weights[i];
                 }
             } else {
@@ -95,7 +83,7 @@ int FK_FN(fk_rank_hist)(int64_t n, const T *scores, const uint8_t *labels, const
                         for (int64_t i = 0; i < m; ++i) {
                             const T v = scores[b0 + i];
                             flags |= (v != v) << 1;
-                            cell[i] = (int32_t)(2 * FK_FN(bucket)(v, num_thresholds, scale) +
+                            cell[i] = (int32_t)(2 * FK_BUCKET(v, num_thresholds, scale) +
                                                 (labels[b0 + i] & 1));
                         }
                     }
@@ -355,5 +343,6 @@ int FK_FN(fk_rank_exact)(int64_t n, const T *scores, const uint8_t *labels, cons
 }
 
 #undef FK_FN
+#undef FK_BUCKET
 #undef FK_CAT
 #undef FK_CAT_

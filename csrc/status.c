@@ -11,6 +11,7 @@ const char *fk_status_str(int status) {
     case FK_ENODEVICE: return "no CUDA device available";
     case FK_ECUDA: return "CUDA runtime error";
     case FK_ENOTBUILT: return "feature not compiled into this build";
+    case FK_EHOSTPTR: return "a pointer given as device memory is host memory";
     default: return "unknown status";
     }
 }

@@ -5,6 +5,7 @@
 #include <cuda_runtime.h>
 #include <float.h>
 #include <stdint.h>
+#include "common.cuh"
 #include "fastkeras/cuda/conv_cuda.h"
 
 namespace {
@@ -232,36 +233,13 @@ __global__ void pool_bwd(Dims d, const T *dy, const uint8_t *argmax, T *dx, bool
     }
 }
 
-int status_of(cudaError_t e) {
-    if (e == cudaSuccess) return FK_OK;
-    if (e == cudaErrorNoDevice || e == cudaErrorInsufficientDriver) return FK_ENODEVICE;
-    if (e == cudaErrorMemoryAllocation) return FK_ENOMEM;
-    return FK_ECUDA;
+using fkcuda::status_of;
+
+int up(void **dev, const void *host, size_t bytes, fkcuda::Buffers &bufs) {
+    return bufs.upload(dev, host, bytes);
 }
 
-// Device buffers freed on scope exit, so every early return cleans up.
-struct Buffers {
-    void *p[6] = {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
-    int used = 0;
-    ~Buffers() { for (int i = 0; i < used; ++i) cudaFree(p[i]); }
-    int alloc(void **out, size_t bytes) {
-        int rc = status_of(cudaMalloc(&p[used], bytes > 0 ? bytes : 1));
-        *out = p[used++];
-        return rc;
-    }
-};
-
-int up(void **dev, const void *host, size_t bytes, Buffers &bufs) {
-    int rc = bufs.alloc(dev, bytes);
-    if (rc == FK_OK && host) rc = status_of(cudaMemcpy(*dev, host, bytes, cudaMemcpyHostToDevice));
-    return rc;
-}
-
-unsigned blocks_for(int64_t total) {
-    int64_t b = (total + kThreads - 1) / kThreads;
-    if (b > 65535) b = 65535;
-    return (unsigned)(b < 1 ? 1 : b);
-}
+unsigned blocks_for(int64_t total) { return fkcuda::blocks_for(total, kThreads); }
 
 template <typename T>
 int conv_host(int which, const fk_conv_geom *g, const T *a, const T *b, const T *bias, T *out,
@@ -269,14 +247,13 @@ int conv_host(int which, const fk_conv_geom *g, const T *a, const T *b, const T 
     int rc = fk_conv_check(g);
     if (rc != FK_OK) return rc;
     if (!a || !b || !out) return FK_ENULL;
-    int count = 0;
-    rc = status_of(cudaGetDeviceCount(&count));
-    if (rc != FK_OK || count == 0) { cudaGetLastError(); return FK_ENODEVICE; }
+    rc = fkcuda::require_device();
+    if (rc != FK_OK) return rc;
     Dims d = dims_of(g);
     const size_t nx = (size_t)(d.n * d.in[0] * d.in[1] * d.in[2] * d.cin);
     const size_t ny = (size_t)(d.n * d.out[0] * d.out[1] * d.out[2] * d.cout);
     const size_t nw = (size_t)(d.k[0] * d.k[1] * d.k[2] * (d.cin / d.groups) * d.cout);
-    Buffers bufs;
+    fkcuda::Buffers bufs;
     void *da, *db_, *dbias = nullptr, *dout, *dout2 = nullptr;
     size_t na = which == 1 ? ny : nx, nb = which == 2 ? ny : nw;
     size_t nout = which == 0 ? ny : (which == 1 ? nx : nw);
@@ -307,14 +284,13 @@ int pool_host(int which, const fk_pool_geom *g, const T *in, T *out, uint8_t *ar
     if (rc != FK_OK) return rc;
     if (!in || !out || (which == 1 && !argmax)) return FK_ENULL;
     if (which <= 1 && argmax && g->k[0] * g->k[1] * g->k[2] > 256) return FK_EBADARG;
-    int count = 0;
-    rc = status_of(cudaGetDeviceCount(&count));
-    if (rc != FK_OK || count == 0) { cudaGetLastError(); return FK_ENODEVICE; }
+    rc = fkcuda::require_device();
+    if (rc != FK_OK) return rc;
     Dims d = dims_of(g);
     const size_t nx = (size_t)(d.n * d.in[0] * d.in[1] * d.in[2] * d.cin);
     const size_t ny = (size_t)(d.n * d.out[0] * d.out[1] * d.out[2] * d.cin);
     const bool fwd = which == 0 || which == 2, is_max = which <= 1;
-    Buffers bufs;
+    fkcuda::Buffers bufs;
     void *din, *dout, *darg = nullptr;
     rc = up(&din, in, (fwd ? nx : ny) * sizeof(T), bufs);
     if (rc == FK_OK) rc = up(&dout, nullptr, (fwd ? ny : nx) * sizeof(T), bufs);

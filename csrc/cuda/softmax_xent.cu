@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+#include "common.cuh"
 #include "fastkeras/cuda/softmax_xent_cuda.h"
 
 namespace {
@@ -108,12 +109,7 @@ __global__ void xent_sparse_rows(int64_t n, int64_t c, const T *__restrict__ x,
     }
 }
 
-int status_of(cudaError_t e) {
-    if (e == cudaSuccess) return FK_OK;
-    if (e == cudaErrorNoDevice || e == cudaErrorInsufficientDriver) return FK_ENODEVICE;
-    if (e == cudaErrorMemoryAllocation) return FK_ENOMEM;
-    return FK_ECUDA;
-}
+using fkcuda::status_of;
 
 template <typename T>
 int launch(int64_t n, int64_t c, const T *x, const int64_t *labels, const T *gscale, T *grad,
@@ -148,13 +144,12 @@ int host_wrapper(int64_t n, int64_t c, const T *x, const int64_t *labels, const 
                  T *grad, T *loss, const fk_xent_opts *opts) {
     if (n < 0 || c < 1) return FK_EBADSHAPE;
     if (n == 0) return FK_OK;
-    int count = fk_cuda_device_count();
-    if (count < 0) return count;
-    if (count == 0) return FK_ENODEVICE;
+    int rc = fkcuda::require_device();
+    if (rc != FK_OK) return rc;
     size_t nx = (size_t)n * (size_t)c;
     T *dx = nullptr, *dg = nullptr, *dl = nullptr, *dw = nullptr;
     int64_t *dy = nullptr;
-    int rc = status_of(cudaMalloc((void **)&dx, nx * sizeof(T)));
+    rc = status_of(cudaMalloc((void **)&dx, nx * sizeof(T)));
     if (rc == FK_OK) rc = status_of(cudaMalloc((void **)&dy, (size_t)n * sizeof(int64_t)));
     if (rc == FK_OK && grad) rc = status_of(cudaMalloc((void **)&dg, nx * sizeof(T)));
     if (rc == FK_OK && loss) rc = status_of(cudaMalloc((void **)&dl, (size_t)n * sizeof(T)));
@@ -174,30 +169,6 @@ int host_wrapper(int64_t n, int64_t c, const T *x, const int64_t *labels, const 
 }
 
 }  // namespace
-
-extern "C" int fk_cuda_device_count(void) {
-    int count = 0;
-    cudaError_t e = cudaGetDeviceCount(&count);
-    if (e == cudaErrorNoDevice || e == cudaErrorInsufficientDriver) {
-        cudaGetLastError();  // clear the sticky-free error so later calls start clean
-        return 0;
-    }
-    if (e != cudaSuccess) { cudaGetLastError(); return FK_ECUDA; }
-    return count;
-}
-
-extern "C" int fk_cuda_device_name(char *buf, int len) {
-    if (!buf || len < 1) return FK_ENULL;
-    int count = fk_cuda_device_count();
-    if (count < 0) return count;
-    if (count == 0) return FK_ENODEVICE;
-    cudaDeviceProp prop;
-    int rc = status_of(cudaGetDeviceProperties(&prop, 0));
-    if (rc != FK_OK) return rc;
-    strncpy(buf, prop.name, (size_t)len - 1);
-    buf[len - 1] = '\0';
-    return FK_OK;
-}
 
 extern "C" int fk_softmax_xent_sparse_bwd_f32_cuda(int64_t n, int64_t c, const float *x,
                                                    const int64_t *labels, const float *gscale,

@@ -120,3 +120,212 @@ def test_pool_cuda_matches_cpu(dtype):
     kp.avg_backward(geom, dy, d1)
     kp.cuda_pass(3, geom, dy, d2, None)
     np.testing.assert_allclose(d2, d1, rtol=1e-5, atol=1e-7)
+
+
+# ------------------------------------------------ AUC/KS histograms, optimizer steps, arrays
+expected_without_device = "not compiled" if not info["cuda_compiled"] else "no CUDA device"
+
+OPT_CASES = [
+    {"kind": "sgd", "lr": 0.1},
+    {"kind": "momentum", "lr": 0.1, "momentum": 0.9},
+    {"kind": "nesterov", "lr": 0.1, "momentum": 0.9},
+    {"kind": "adam", "lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-7, "alpha": 0.01},
+    {"kind": "adam", "lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-7, "alpha": 0.01,
+     "amsgrad": True},
+    {"kind": "adagrad", "lr": 0.01, "epsilon": 1e-7},
+    {"kind": "adadelta", "lr": 1.0, "rho": 0.95, "epsilon": 1e-7},
+    {"kind": "rmsprop", "lr": 1e-3, "rho": 0.9, "epsilon": 1e-7},
+    {"kind": "rmsprop", "lr": 1e-3, "rho": 0.9, "epsilon": 1e-7, "momentum": 0.5},
+    {"kind": "rmsprop", "lr": 1e-3, "rho": 0.9, "epsilon": 1e-7, "centered": True},
+    {"kind": "rmsprop", "lr": 1e-3, "rho": 0.9, "epsilon": 1e-7, "centered": True,
+     "momentum": 0.5},
+    {"kind": "adamax", "lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-7, "alpha": 0.1},
+    {"kind": "nadam", "lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-7, "c1": 0.5,
+     "c2": 0.1, "vcorr": 0.01},
+    {"kind": "lion", "lr": 1e-4, "beta1": 0.9, "beta2": 0.99},
+    {"kind": "adam", "lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-7, "alpha": 0.01,
+     "weight_decay": 0.004, "clipvalue": 0.5, "ema_momentum": 0.99},
+]
+
+
+def _opt_state(dtype, sizes=(0, 1, 1000, 70001), seed=0):
+    rng = np.random.default_rng(seed)
+    params = [rng.normal(size=n).astype(dtype) for n in sizes]
+    grads = [rng.normal(size=n).astype(dtype) for n in sizes]
+    slots = [[np.abs(rng.normal(size=n)).astype(dtype) for n in sizes] for _ in range(3)]
+    ema = [rng.normal(size=n).astype(dtype) for n in sizes]
+    gscale = rng.uniform(0.5, 1.5, size=len(sizes))
+    return params, grads, slots, ema, gscale
+
+
+class FakeDeviceArray:
+    """Just the interface: what a CuPy array shows fastkeras (the pointer is never used
+    unless a device exists)."""
+
+    def __init__(self, shape=(4,), typestr="<f4", ptr=0x1000, strides=None, mask=None):
+        self.__cuda_array_interface__ = {"shape": shape, "typestr": typestr,
+                                         "data": (ptr, False), "version": 3,
+                                         "strides": strides, "mask": mask}
+
+
+@pytest.mark.skipif(has_device, reason="a CUDA device is present")
+def test_histogram_optimizer_and_memory_entry_points_fail_cleanly_without_a_device():
+    from fastkeras import cuda
+    from fastkeras._kernels import optim as ko, rank as kr
+
+    pos, neg = np.zeros(201), np.zeros(201)
+    with pytest.raises(RuntimeError, match=expected_without_device):
+        kr.hist(np.full(4, 0.5), np.array([0, 1, 0, 1], np.uint8), None, 200, pos, neg,
+                cuda=True)
+    with pytest.raises(RuntimeError, match=expected_without_device):
+        kr.hist_device(4, 0x1000, "float32", 0x2000, "uint8", 0, 200, pos, neg)
+    assert not pos.any() and not neg.any()
+    params, grads, slots, ema, gscale = _opt_state(np.float32)
+    before = [p.copy() for p in params]
+    with pytest.raises(RuntimeError, match=expected_without_device):
+        ko.step(OPT_CASES[3], params, grads, slots, None, gscale, cuda=True)
+    assert all(np.array_equal(a, b) for a, b in zip(params, before))  # untouched
+    with pytest.raises(RuntimeError, match=expected_without_device):
+        cuda.DeviceArray((3,))
+    with pytest.raises(RuntimeError, match=expected_without_device):
+        cuda.optimizer_step(OPT_CASES[0], [FakeDeviceArray()], [FakeDeviceArray()])
+    with pytest.raises(ValueError, match=r"grads\[0\] must be float32 with 4 elements"):
+        cuda.optimizer_step(OPT_CASES[0], [FakeDeviceArray()], [FakeDeviceArray((5,))])
+    with pytest.raises(RuntimeError, match=expected_without_device):
+        cuda.to_host(FakeDeviceArray())
+    assert not cuda.is_available() and cuda.device_name() is None
+
+
+@pytest.mark.skipif(has_device, reason="a CUDA device is present")
+def test_device_arrays_given_to_fastkeras_fail_cleanly_without_a_device():
+    """CuPy-like arrays reach the metrics' device path or the one-copy host path; with no
+    device both end in a RuntimeError, never a crash or a read of the fake pointer."""
+    with pytest.raises(RuntimeError, match=expected_without_device):
+        fk.ops.relu(FakeDeviceArray())
+    m = fk.metrics.AUC()
+    with pytest.raises(RuntimeError, match=expected_without_device):
+        m.update_state(FakeDeviceArray(typestr="|u1"), FakeDeviceArray())
+    assert float(m.result()) == 0.0  # nothing was added
+
+
+def test_device_array_interface_is_validated():
+    from fastkeras import cuda
+
+    v = cuda.device_array(FakeDeviceArray((2, 3), "<f8", strides=(24, 8)), "x")
+    assert (v.ptr, v.shape, v.dtype, v.size, v.nbytes) == (0x1000, (2, 3), np.float64, 6, 48)
+    bad = [
+        (FakeDeviceArray((2, 3), "<f8", strides=(8, 16)), ValueError, "`x`.*C-contiguous"),
+        (FakeDeviceArray(typestr="<c8"), TypeError, "`x`.*complex64"),
+        (FakeDeviceArray(typestr=">f4"), TypeError, "`x`.*native"),
+        (FakeDeviceArray(typestr="<q9"), TypeError, "`x`: unknown element type"),
+        (FakeDeviceArray(mask=FakeDeviceArray()), ValueError, "`x`: masked"),
+        (FakeDeviceArray(ptr=0), ValueError, "`x`: NULL device pointer"),
+        (FakeDeviceArray(shape=(-1,)), ValueError, "`x`: negative dimension"),
+        (object(), TypeError, "`x` is not a device array"),
+    ]
+    for obj, exc, match in bad:
+        with pytest.raises(exc, match=match):
+            cuda.device_array(obj, "x")
+    empty = cuda.device_array(FakeDeviceArray(shape=(0, 5), ptr=0), "x")
+    assert empty.size == 0
+    assert cuda.to_host(FakeDeviceArray(shape=(0, 5), ptr=0)).shape == (0, 5)  # no copy
+
+
+@pytest.mark.skipif(not has_device, reason="needs the CUDA build and a GPU")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("num_thresholds", [200, 20000])  # shared / global histograms
+@pytest.mark.parametrize("weighted", [False, True])
+def test_histogram_cuda_matches_cpu(dtype, num_thresholds, weighted):
+    from fastkeras._kernels import rank as kr
+
+    rng = np.random.default_rng(3)
+    n = 1_000_003
+    s = rng.uniform(-0.1, 1.1, size=n).astype(dtype)
+    s[:1000] = np.round(s[:1000] * 4) / 4  # scores exactly on thresholds
+    y = (rng.random(n) < 0.3).astype(np.uint8)
+    w = rng.uniform(0, 2, size=n).astype(dtype) if weighted else None
+    cpu = [np.zeros(num_thresholds + 1), np.zeros(num_thresholds + 1)]
+    gpu = [np.ones(num_thresholds + 1), np.ones(num_thresholds + 1)]  # added to
+    kr.hist(s, y, w, num_thresholds, cpu[0], cpu[1], 2)
+    kr.hist(s, y, w, num_thresholds, gpu[0], gpu[1], cuda=True)
+    if weighted:
+        np.testing.assert_allclose(gpu[0] - 1, cpu[0], rtol=1e-12, atol=1e-9)
+        np.testing.assert_allclose(gpu[1] - 1, cpu[1], rtol=1e-12, atol=1e-9)
+    else:  # integer counts: exactly equal
+        assert np.array_equal(gpu[0] - 1, cpu[0]) and np.array_equal(gpu[1] - 1, cpu[1])
+    s[5] = np.nan
+    with pytest.raises(ValueError, match="invalid argument"):
+        kr.hist(s, y, w, num_thresholds, gpu[0], gpu[1], cuda=True)
+    s[5], y[7] = 0.5, 2
+    with pytest.raises(ValueError, match="label out of range"):
+        kr.hist(s, y, w, num_thresholds, gpu[0], gpu[1], cuda=True)
+
+
+@pytest.mark.skipif(not has_device, reason="needs the CUDA build and a GPU")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", OPT_CASES, ids=lambda c: c["kind"] + ("+" + "+".join(
+    k for k in ("amsgrad", "centered", "momentum", "weight_decay") if c.get(k)) if any(
+    c.get(k) for k in ("amsgrad", "centered", "momentum", "weight_decay")) else ""))
+def test_optimizer_cuda_matches_cpu(dtype, case):
+    from fastkeras._kernels import optim as ko
+
+    cpu = _opt_state(dtype)
+    gpu = _opt_state(dtype)
+    use_ema = case.get("ema_momentum", -1) >= 0
+    for _ in range(3):
+        ko.step(case, cpu[0], cpu[1], cpu[2], cpu[3] if use_ema else None, cpu[4], 2)
+        ko.step(case, gpu[0], gpu[1], gpu[2], gpu[3] if use_ema else None, gpu[4], cuda=True)
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-14)
+    for a, b in zip(cpu[0] + sum(cpu[2], []) + cpu[3], gpu[0] + sum(gpu[2], []) + gpu[3]):
+        np.testing.assert_allclose(b, a, **tol)
+    # the same on device-resident tensors (fastkeras.cuda.optimizer_step)
+    from fastkeras import cuda
+
+    dev = _opt_state(dtype)
+    d = [[cuda.to_device(a) for a in group] for group in (dev[0], dev[1], dev[3])]
+    ds = [[cuda.to_device(a) for a in group] for group in dev[2]]
+    for _ in range(3):
+        cuda.optimizer_step(case, d[0], d[1], ds, d[2] if use_ema else None, dev[4])
+    for a, b in zip(cpu[0] + sum(cpu[2], []) + cpu[3], d[0] + sum(ds, []) + d[2]):
+        np.testing.assert_allclose(b.get(), a, **tol)
+
+
+@pytest.mark.skipif(not has_device, reason="needs the CUDA build and a GPU")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_rank_metrics_on_device_arrays_match_the_host(dtype):
+    """Device scores are binned where they are; the result equals the host path."""
+    from fastkeras import cuda
+
+    rng = np.random.default_rng(4)
+    p = rng.random(300_001).astype(dtype)
+    y = (rng.random(p.size) < p).astype(np.int64)
+    w = rng.uniform(0, 2, size=p.size).astype(dtype)
+    for metric in ("AUC", "KS"):
+        host, dev = getattr(fk.metrics, metric)(), getattr(fk.metrics, metric)()
+        host.update_state(y, p, w)
+        dev.update_state(cuda.to_device(y), cuda.to_device(p), cuda.to_device(w))
+        np.testing.assert_allclose(float(dev.result()), float(host.result()), rtol=1e-10)
+    m = fk.metrics.AUC()
+    with pytest.raises(ValueError, match="labels 0 or 1"):
+        m.update_state(cuda.to_device(y + 1), cuda.to_device(p))
+    p[3] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        m.update_state(cuda.to_device(y), cuda.to_device(p))
+    arr = cuda.to_device(p)
+    np.testing.assert_array_equal(arr.get(), p)  # round trip
+    np.testing.assert_allclose(np.asarray(fk.ops.relu(cuda.to_device(w))), w)  # one copy
+
+
+@pytest.mark.skipif(not has_device, reason="needs the CUDA build and a GPU")
+def test_cuda_errors_are_python_exceptions():
+    from fastkeras import cuda
+    from fastkeras._kernels import _core, rank as kr
+
+    host = np.zeros(4, np.float32)
+    with pytest.raises(ValueError, match="host memory"):  # a host pointer given as device
+        _core.cuda_copy(host.ctypes.data, np.zeros(4, np.float32), True)
+    with pytest.raises(ValueError, match="host memory"):
+        kr.hist_device(4, host.ctypes.data, "float32", host.ctypes.data, "float32", 0, 200,
+                       np.zeros(201), np.zeros(201))
+    with pytest.raises((MemoryError, ValueError)):  # more than the device (or host) holds
+        cuda.DeviceArray((1 << 40,), "float64")

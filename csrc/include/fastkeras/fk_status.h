@@ -17,7 +17,8 @@ typedef enum fk_status {
     FK_ENOMEM = -5,     /* an allocation failed */
     FK_ENODEVICE = -6,  /* CUDA requested but no device is present */
     FK_ECUDA = -7,      /* a CUDA runtime call failed */
-    FK_ENOTBUILT = -8   /* the feature was not compiled into this build */
+    FK_ENOTBUILT = -8,  /* the feature was not compiled into this build */
+    FK_EHOSTPTR = -9    /* a pointer given as device memory is host memory */
 } fk_status;
 
 /* A static, human-readable description of a status code. */

@@ -1,8 +1,12 @@
 # cython: language_level=3, boundscheck=False, wraparound=False
-"""Build facts of the C core, and its CUDA device queries."""
+"""Build facts of the C core, its CUDA device queries and device memory."""
+from libc.stdint cimport int64_t
+cimport numpy as cnp
 from fastkeras._kernels.fk cimport *
 
 include "_status.pxi"
+
+cnp.import_array()
 
 
 def build_facts():
@@ -55,3 +59,53 @@ def peak_gflops(int n_threads=1, double seconds=0.3):
 def blas_name():
     """The BLAS the convolution kernels use."""
     return fk_blas_name().decode()
+
+
+def cuda_last_error():
+    """The CUDA runtime's text for this thread's last failed call ("" if none)."""
+    return fk_cuda_last_error().decode(errors="replace")
+
+
+def cuda_peak_bandwidth():
+    """Device 0's peak memory bandwidth in bytes/s."""
+    cdef double bw
+    with nogil:
+        bw = fk_cuda_peak_bandwidth()
+    if bw < 0:
+        check_status(<int>bw, "fk_cuda_peak_bandwidth")
+    return bw
+
+
+def cuda_malloc(int64_t nbytes):
+    """Device memory of nbytes; returns the pointer as an int (fastkeras.cuda.DeviceArray)."""
+    cdef void *p = NULL
+    cdef int st
+    with nogil:
+        st = fk_cuda_malloc(&p, nbytes)
+    check_status(st, "fk_cuda_malloc")
+    return <size_t>p
+
+
+def cuda_free(size_t ptr):
+    cdef int st
+    with nogil:
+        st = fk_cuda_free(<void *>ptr)
+    check_status(st, "fk_cuda_free")
+
+
+def cuda_copy(size_t device_ptr, cnp.ndarray host, bint to_host):
+    """Copy host.nbytes between device memory at device_ptr and the C-contiguous host array
+    (into host when to_host, which must then be writable)."""
+    if not cnp.PyArray_IS_C_CONTIGUOUS(host):
+        raise ValueError("the host array must be C-contiguous")
+    if to_host and not cnp.PyArray_ISWRITEABLE(host):
+        raise ValueError("the host array must be writable")
+    cdef int64_t nbytes = cnp.PyArray_NBYTES(host)
+    cdef void *h = cnp.PyArray_DATA(host)
+    cdef int st
+    with nogil:
+        if to_host:
+            st = fk_cuda_copy(h, <const void *>device_ptr, nbytes, 0)
+        else:
+            st = fk_cuda_copy(<void *>device_ptr, h, nbytes, 1)
+    check_status(st, "fk_cuda_copy")

@@ -3,6 +3,8 @@ cdef inline int check_status(int status, str func) except -1:
     if status == 0:
         return 0
     msg = f"{func}: {fk_status_str(status).decode()} (status {status})"
+    if status == FK_ECUDA:  # what the CUDA runtime said
+        msg += f": {fk_cuda_last_error().decode(errors='replace')}"
     if status == FK_ENOMEM:
         raise MemoryError(msg)
     if status == FK_ENODEVICE or status == FK_ECUDA or status == FK_ENOTBUILT:

@@ -12,6 +12,7 @@ cdef extern from "fastkeras/fk_status.h" nogil:
     int FK_ENODEVICE
     int FK_ECUDA
     int FK_ENOTBUILT
+    int FK_EHOSTPTR
     const char *fk_status_str(int status) noexcept
 
 cdef extern from "fastkeras/fk_build.h" nogil:
@@ -56,9 +57,16 @@ cdef extern from "fastkeras/softmax_xent.h" nogil:
                                       const double *gscale, double *grad, double *loss,
                                       const fk_xent_opts *opts, int n_threads) noexcept
 
-cdef extern from "fastkeras/cuda/softmax_xent_cuda.h" nogil:
+cdef extern from "fastkeras/cuda/device.h" nogil:
     int fk_cuda_device_count() noexcept
     int fk_cuda_device_name(char *buf, int length) noexcept
+    const char *fk_cuda_last_error() noexcept
+    int fk_cuda_copy(void *dst, const void *src, int64_t nbytes, int direction) noexcept
+    int fk_cuda_malloc(void **ptr, int64_t nbytes) noexcept
+    int fk_cuda_free(void *ptr) noexcept
+    double fk_cuda_peak_bandwidth() noexcept
+
+cdef extern from "fastkeras/cuda/softmax_xent_cuda.h" nogil:
     int fk_softmax_xent_sparse_bwd_f32_cuda_host(int64_t n, int64_t c, const float *x,
                                                  const int64_t *labels, const float *gscale,
                                                  float *grad, float *loss,
@@ -174,6 +182,35 @@ cdef extern from "fastkeras/rank_hist.h" nogil:
                           const float *weights, double *auc, double *ks, int n_threads) noexcept
     int fk_rank_exact_f64(int64_t n, const double *scores, const uint8_t *labels,
                           const double *weights, double *auc, double *ks, int n_threads) noexcept
+
+cdef extern from "fastkeras/cuda/rank_cuda.h" nogil:
+    int fk_rank_hist_f32_cuda(int64_t n, const float *scores, const void *labels, int label_type,
+                              const float *weights, int64_t num_thresholds, double *pos,
+                              double *neg, void *stream) noexcept
+    int fk_rank_hist_f64_cuda(int64_t n, const double *scores, const void *labels,
+                              int label_type, const double *weights, int64_t num_thresholds,
+                              double *pos, double *neg, void *stream) noexcept
+    int fk_rank_hist_f32_cuda_host(int64_t n, const float *scores, const uint8_t *labels,
+                                   const float *weights, int64_t num_thresholds, double *pos,
+                                   double *neg) noexcept
+    int fk_rank_hist_f64_cuda_host(int64_t n, const double *scores, const uint8_t *labels,
+                                   const double *weights, int64_t num_thresholds, double *pos,
+                                   double *neg) noexcept
+
+cdef extern from "fastkeras/cuda/optim_cuda.h" nogil:
+    int fk_optim_step_f32_cuda(const fk_optim_args *a, int64_t ntensors, const int64_t *sizes,
+                               float **params, const float **grads, const double *gscale,
+                               float ***slots, float **ema, void *stream) noexcept
+    int fk_optim_step_f64_cuda(const fk_optim_args *a, int64_t ntensors, const int64_t *sizes,
+                               double **params, const double **grads, const double *gscale,
+                               double ***slots, double **ema, void *stream) noexcept
+    int fk_optim_step_f32_cuda_host(const fk_optim_args *a, int64_t ntensors,
+                                    const int64_t *sizes, float **params, const float **grads,
+                                    const double *gscale, float ***slots, float **ema) noexcept
+    int fk_optim_step_f64_cuda_host(const fk_optim_args *a, int64_t ntensors,
+                                    const int64_t *sizes, double **params, const double **grads,
+                                    const double *gscale, double ***slots,
+                                    double **ema) noexcept
 
 cdef extern from "fastkeras/elementwise.h" nogil:
     int fk_erf_f32(int64_t n, const float *x, float *out, int n_threads) noexcept

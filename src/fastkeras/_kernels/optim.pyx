@@ -37,10 +37,10 @@ cdef void *checked(object arr, int typenum, int64_t size, bint writable, str wha
     return cnp.PyArray_DATA(a)
 
 
-def step(dict args, list params, list grads, list slots, object ema=None, object gscale=None,
-         int n_threads=1):
-    """One fused step over every tensor (in place). slots: 3 lists (or None)."""
+cdef fk_optim_args _args(dict args) except *:
     cdef fk_optim_args a
+    if args.get("kind") not in KINDS:
+        raise ValueError(f"unknown optimizer kind {args.get('kind')!r}")
     a.kind = KINDS[args["kind"]]
     a.lr = args.get("lr", 0.0)
     a.beta1 = args.get("beta1", 0.0)
@@ -57,6 +57,14 @@ def step(dict args, list params, list grads, list slots, object ema=None, object
     a.weight_decay = args.get("weight_decay", 0.0)
     a.clipvalue = args.get("clipvalue", 0.0)
     a.ema_momentum = args.get("ema_momentum", -1.0)
+    return a
+
+
+def step(dict args, list params, list grads, list slots, object ema=None, object gscale=None,
+         int n_threads=1, bint cuda=False):
+    """One fused step over every tensor (in place). slots: 3 lists (or None).
+    cuda=True runs the CUDA twin on these host arrays (copied to the GPU and back)."""
+    cdef fk_optim_args a = _args(args)
     cdef Py_ssize_t n = len(params), t, k
     if len(grads) != n:
         raise ValueError(f"got {len(grads)} gradients for {n} parameters")
@@ -98,7 +106,16 @@ def step(dict args, list params, list grads, list slots, object ema=None, object
                 raise ValueError(f"gscale has {gsv.shape[0]} entries, expected {n}")
             gs = &gsv[0]
         with nogil:
-            if typenum == cnp.NPY_FLOAT32:
+            if cuda and typenum == cnp.NPY_FLOAT32:
+                st = fk_optim_step_f32_cuda_host(&a, n, sizes, <float **>pp, <const float **>gp,
+                                                 gs, <float ***>slot_lists,
+                                                 <float **>ep if ema is not None else NULL)
+            elif cuda:
+                st = fk_optim_step_f64_cuda_host(&a, n, sizes, <double **>pp,
+                                                 <const double **>gp, gs,
+                                                 <double ***>slot_lists,
+                                                 <double **>ep if ema is not None else NULL)
+            elif typenum == cnp.NPY_FLOAT32:
                 st = fk_optim_step_f32(&a, n, sizes, <float **>pp, <const float **>gp, gs,
                                        <float ***>slot_lists, <float **>ep if ema is not None else NULL,
                                        n_threads)
@@ -112,4 +129,44 @@ def step(dict args, list params, list grads, list slots, object ema=None, object
         free(gp)
         free(sp)
         free(ep)
-    check_status(st, "fk_optim_step")
+    check_status(st, "fk_optim_step_cuda" if cuda else "fk_optim_step")
+
+
+def step_device(dict args, list sizes, list params, list grads, list slots, object ema=None,
+                object gscale=None, bint f64=False):
+    """step() on tensors in GPU memory, given as device pointers (ints) with their element
+    counts; fastkeras.cuda.optimizer_step validates the arrays behind them."""
+    cdef fk_optim_args a = _args(args)
+    cdef Py_ssize_t n = len(params), t, k
+    if len(sizes) != n or len(grads) != n or len(slots) != 3 or \
+            (ema is not None and len(ema) != n):
+        raise ValueError("sizes, params, grads, each slot list and ema need one entry per tensor")
+    if n == 0:
+        return
+    cdef int64_t[::1] sz = np.asarray(sizes, dtype=np.int64)
+    cdef size_t[::1] pp = np.asarray(params, dtype=np.uintp)
+    cdef size_t[::1] gp = np.asarray(grads, dtype=np.uintp)
+    cdef size_t[:, ::1] sp = np.asarray([[0 if s is None or s[t] is None else s[t]
+                                          for t in range(n)] for s in slots], dtype=np.uintp)
+    cdef size_t[::1] ep = np.asarray(ema if ema is not None else [0] * n, dtype=np.uintp)
+    cdef double[::1] gsv
+    cdef double *gs = NULL
+    if gscale is not None:
+        gsv = np.ascontiguousarray(gscale, dtype=np.float64)
+        if gsv.shape[0] != n:
+            raise ValueError(f"gscale has {gsv.shape[0]} entries, expected {n}")
+        gs = &gsv[0]
+    cdef void **slot_lists[3]
+    for k in range(3):
+        slot_lists[k] = <void **>&sp[k, 0]
+    cdef int st
+    with nogil:
+        if f64:
+            st = fk_optim_step_f64_cuda(&a, n, &sz[0], <double **>&pp[0], <const double **>&gp[0],
+                                        gs, <double ***>slot_lists,
+                                        <double **>&ep[0] if ema is not None else NULL, NULL)
+        else:
+            st = fk_optim_step_f32_cuda(&a, n, &sz[0], <float **>&pp[0], <const float **>&gp[0],
+                                        gs, <float ***>slot_lists,
+                                        <float **>&ep[0] if ema is not None else NULL, NULL)
+    check_status(st, "fk_optim_step_cuda")

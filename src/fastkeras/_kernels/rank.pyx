@@ -14,8 +14,10 @@ include "_status.pxi"
 
 
 def hist(const floating[::1] scores, const uint8_t[::1] labels, const floating[::1] weights,
-         int64_t num_thresholds, double[::1] pos, double[::1] neg, int n_threads=1):
-    """Add the Keras-threshold histograms of (scores, labels, weights) into pos/neg [T + 1]."""
+         int64_t num_thresholds, double[::1] pos, double[::1] neg, int n_threads=1,
+         bint cuda=False):
+    """Add the Keras-threshold histograms of (scores, labels, weights) into pos/neg [T + 1].
+    cuda=True bins these host arrays on the GPU (copied in): the CUDA twin's parity tests."""
     cdef int64_t n = scores.shape[0]
     if labels.shape[0] != n:
         raise ValueError(f"labels has {labels.shape[0]} entries, expected {n}")
@@ -28,13 +30,48 @@ def hist(const floating[::1] scores, const uint8_t[::1] labels, const floating[:
     cdef const floating *wp = &weights[0] if weights is not None else NULL
     cdef int st
     with nogil:
-        if floating is float:
+        if cuda:
+            if floating is float:
+                st = fk_rank_hist_f32_cuda_host(n, &scores[0], &labels[0], wp, num_thresholds,
+                                                &pos[0], &neg[0])
+            else:
+                st = fk_rank_hist_f64_cuda_host(n, &scores[0], &labels[0], wp, num_thresholds,
+                                                &pos[0], &neg[0])
+        elif floating is float:
             st = fk_rank_hist_f32(n, &scores[0], &labels[0], wp, num_thresholds, &pos[0],
                                   &neg[0], n_threads)
         else:
             st = fk_rank_hist_f64(n, &scores[0], &labels[0], wp, num_thresholds, &pos[0],
                                   &neg[0], n_threads)
-    check_status(st, "fk_rank_hist")
+    check_status(st, "fk_rank_hist_cuda" if cuda else "fk_rank_hist")
+
+
+LABEL_TYPES = {"uint8": 0, "bool": 0, "int32": 1, "int64": 2, "float32": 3, "float64": 4}
+
+
+def hist_device(int64_t n, size_t scores, str scores_dtype, size_t labels, str labels_dtype,
+                size_t weights, int64_t num_thresholds, double[::1] pos, double[::1] neg):
+    """hist() of arrays in GPU memory, given as device pointers (validated by
+    fastkeras.cuda.device_array): only the [T + 1] histograms come back to the host."""
+    if scores_dtype not in ("float32", "float64"):
+        raise TypeError(f"scores must be float32 or float64 on the device, got {scores_dtype}")
+    if labels_dtype not in LABEL_TYPES:
+        raise TypeError(f"labels on the device must be one of {sorted(LABEL_TYPES)}, "
+                        f"got {labels_dtype}")
+    if pos.shape[0] != num_thresholds + 1 or neg.shape[0] != num_thresholds + 1:
+        raise ValueError(f"histograms must have num_thresholds + 1 = {num_thresholds + 1} bins")
+    cdef int lt = LABEL_TYPES[labels_dtype], st
+    cdef bint f64 = scores_dtype == "float64"
+    with nogil:
+        if f64:
+            st = fk_rank_hist_f64_cuda(n, <const double *>scores, <const void *>labels, lt,
+                                       <const double *>weights, num_thresholds, &pos[0],
+                                       &neg[0], NULL)
+        else:
+            st = fk_rank_hist_f32_cuda(n, <const float *>scores, <const void *>labels, lt,
+                                       <const float *>weights, num_thresholds, &pos[0],
+                                       &neg[0], NULL)
+    check_status(st, "fk_rank_hist_cuda")
 
 
 def exact(const floating[::1] scores, const uint8_t[::1] labels, const floating[::1] weights,

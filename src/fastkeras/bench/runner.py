@@ -203,7 +203,9 @@ def run_benchmarks(repeats=30, warmup=3, cold=True, name_filter=None, progress=T
                 bar.step(f"{w.name}: {k}")
         med = {k: statistics.median(v) for k, v in times.items()}
         q = {k: (float(np.percentile(v, 25)), float(np.percentile(v, 75))) for k, v in times.items()}
-        if w.bytes_moved:
+        if w.bytes_moved and getattr(w, "device_bandwidth", None):
+            bound, bound_kind = w.bytes_moved / w.device_bandwidth, "GPU memory bandwidth"
+        elif w.bytes_moved:
             bw = bandwidth_in_place if w.in_place else bandwidth
             bound, bound_kind = w.bytes_moved / bw, "bandwidth"
         elif w.flops and peak:

@@ -15,7 +15,8 @@ class Workload:
     """
 
     def __init__(self, name, make, bytes_moved=None, flops=None, reference="fastkeras",
-                 cold=None, in_place=False, repeats=None, blocked=False):
+                 cold=None, in_place=False, repeats=None, blocked=False,
+                 device_bandwidth=None):
         self.name = name
         self.make = make
         self.bytes_moved = bytes_moved  # minimum memory traffic, for the bandwidth bound
@@ -30,6 +31,8 @@ class Workload:
         # the thread pools another library leaves spinning (TensorFlow's, ONNX Runtime's)
         # do not land in the next one's timings
         self.blocked = blocked
+        # GPU rows: the device's peak memory bandwidth (bytes/s) replaces the host's
+        self.device_bandwidth = device_bandwidth
 
 
 def _xent_data(n, c, seed=0):
@@ -481,6 +484,83 @@ def _rank_workloads():
 
 WORKLOADS += _optimizer_workloads()
 WORKLOADS += _rank_workloads()
+
+
+def make_gpu_rank(n, which):
+    """AUC / KS of n float32 scores already in GPU memory: binned where they are."""
+    import fastkeras as fk
+    from fastkeras import cuda
+
+    rng = np.random.default_rng(5)
+    y = rng.integers(0, 2, size=n).astype(np.uint8)
+    s = np.clip(rng.uniform(size=n).astype(np.float32) * 0.8 + 0.2 * y, 0, 1).astype(np.float32)
+    dy, ds = cuda.to_device(y), cuda.to_device(s)
+    cls = fk.metrics.AUC if which == "auc" else fk.metrics.KS
+
+    def run(t, p):
+        m = cls()
+        m.update_state(t, p)
+        return float(m.result())
+
+    impls = {"fastkeras cuda": lambda: run(dy, ds), "fastkeras cpu": lambda: run(y, s)}
+    try:
+        import cupy as cp
+
+        cy, cs = cp.asarray(y), cp.asarray(s)
+
+        def cupy_bincount():
+            h = cp.bincount((cs * 199).astype(cp.int64) * 2 + cy, minlength=400)
+            return float(h.sum())  # the histogram alone, synchronised
+
+        impls["cupy bincount"] = cupy_bincount
+    except ImportError:
+        pass
+    return impls
+
+
+def make_gpu_adam(total, tensors=10):
+    """One fused Adam step over `tensors` device-resident float32 tensors."""
+    from fastkeras import config, cuda
+    from fastkeras._kernels import optim as ko
+
+    rng = np.random.default_rng(6)
+    size = total // tensors
+    host = [[rng.normal(size=size).astype(np.float32) for _ in range(tensors)]
+            for _ in range(4)]  # params, grads, m, v
+    host[3] = [np.abs(v) for v in host[3]]
+    dev = [[cuda.to_device(a) for a in group] for group in host]
+    args = {"kind": "adam", "lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-7,
+            "alpha": 1e-3}
+    return {
+        "fastkeras cuda": lambda: cuda.optimizer_step(args, dev[0], dev[1],
+                                                      [dev[2], dev[3], None]),
+        "fastkeras cpu": lambda: ko.step(args, host[0], host[1], [host[2], host[3], None],
+                                         None, None, config.get_num_threads()),
+    }
+
+
+def _gpu_workloads():
+    """GPU rows, present only where the CUDA build finds a device."""
+    try:
+        from fastkeras import cuda
+
+        if not cuda.is_available():
+            return []
+        bw = cuda.peak_bandwidth()
+    except Exception:  # noqa: BLE001 - a CPU build: no GPU rows
+        return []
+    rows = [Workload(f"{which.upper()} on 100M f32 scores in GPU memory (binned 200 thresholds)",
+                     lambda which=which: make_gpu_rank(100_000_000, which), bytes_moved=5 * 10 ** 8,
+                     cold=False, repeats=10, reference="fastkeras cuda", device_bandwidth=bw)
+            for which in ("auc", "ks")]
+    rows.append(Workload("Adam step on the GPU, 10 tensors x 10M f32 (device-resident)",
+                         lambda: make_gpu_adam(100_000_000), bytes_moved=7 * 4 * 10 ** 8,
+                         cold=False, repeats=10, reference="fastkeras cuda",
+                         device_bandwidth=bw))
+    return rows
+
+
+WORKLOADS += _gpu_workloads()
 
 
 def make_activation(which, n=4096, c=1024):

@@ -104,6 +104,39 @@ def _hist(p, t, w, num_thresholds, pos, neg):
         _kernel_errors(exc, p)
 
 
+def _device_hist(y_true, y_pred, sample_weight, num_thresholds, pos, neg):
+    """Bin scores that live on a GPU where they are (fastkeras.cuda): True if done. Needs
+    y_pred (float32/64) and y_true (0/1 as bool, uint8, int32/64 or float32/64) on the
+    device with as many elements, and sample_weight None or on the device in y_pred's
+    dtype; anything else returns False and the host path copies the arrays once."""
+    if not hasattr(y_pred, "__cuda_array_interface__"):
+        return False
+    from fastkeras import cuda
+
+    if not cuda.is_device_array(y_true) or (
+            sample_weight is not None and not cuda.is_device_array(sample_weight)):
+        return False
+    p = cuda.device_array(y_pred, "y_pred")
+    t = cuda.device_array(y_true, "y_true")
+    w = None if sample_weight is None else cuda.device_array(sample_weight, "sample_weight")
+    if p.dtype.name not in ("float32", "float64") or t.dtype.name not in _kr.LABEL_TYPES or (
+            w is not None and w.dtype != p.dtype):
+        return False
+    if t.size != p.size or (w is not None and w.size != p.size):
+        raise ValueError(f"y_true, y_pred (and sample_weight) must have as many elements: got "
+                         f"shapes {t.shape}, {p.shape}" + ("" if w is None else f", {w.shape}"))
+    try:
+        _kr.hist_device(p.size, p.ptr, p.dtype.name, t.ptr, t.dtype.name,
+                        0 if w is None else w.ptr, num_thresholds, pos, neg)
+    except ValueError as exc:
+        if "label out of range" in str(exc):
+            raise ValueError("`y_true` on the device must hold labels 0 or 1") from None
+        if "invalid argument" in str(exc):
+            raise ValueError("`y_pred` on the device contains NaN scores") from None
+        raise
+    return True
+
+
 def _counts(pos, neg):
     """tp, fp, tn, fn at each of the T thresholds from the [T+1] histograms."""
     # counts above threshold i = sum of buckets k > i
@@ -185,6 +218,10 @@ class _HistMetric(Metric):
         if getattr(self, "_thresholds", None) is not None:
             p, t, w = prepare_scores(y_true, y_pred, sample_weight, from_logits=self.from_logits)
             _hist_at(p, t, w, self._thresholds, self.pos._value, self.neg._value)
+            return
+        if not self.from_logits and _device_hist(y_true, y_pred, sample_weight,
+                                                 self.num_thresholds, self.pos._value,
+                                                 self.neg._value):
             return
         fast = None if self.from_logits else _fast_inputs(y_true, y_pred, sample_weight)
         if fast is not None:

@@ -25,6 +25,10 @@ def as_array(x, dtype=None):
         v = x
     elif isinstance(x, np.generic):
         v = np.asarray(x)
+    elif hasattr(x, "__cuda_array_interface__"):  # CuPy & co: one copy to the host
+        from fastkeras.cuda import to_host
+
+        v = to_host(x)
     else:
         v = np.asarray(x)
         if v.dtype.kind == "f" and v.dtype != _floatx_dtype():

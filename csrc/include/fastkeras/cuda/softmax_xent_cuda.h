@@ -6,15 +6,11 @@
 
 #include <stdint.h>
 #include "fastkeras/softmax_xent.h"
+#include "fastkeras/cuda/device.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* Number of CUDA devices (>= 0), or a negative fk_status. */
-int fk_cuda_device_count(void);
-/* Name of device 0 into buf (NUL-terminated), or a negative fk_status. */
-int fk_cuda_device_name(char *buf, int len);
 
 int fk_softmax_xent_sparse_bwd_f32_cuda(int64_t n, int64_t c, const float *x,
                                         const int64_t *labels, const float *gscale,
