@@ -72,6 +72,8 @@ const char *fk_blas_name(void) {
 #endif
 }
 
+#define FK_MAX_SPAN ((int64_t)1 << 61)
+
 static int mul_ok(int64_t a, int64_t b, int64_t *out) {
     if (a < 0 || b < 0) return 0;
     if (a != 0 && b > INT64_MAX / a) return 0;
@@ -86,6 +88,15 @@ int fk_conv_check(const fk_conv_geom *g) {
     for (int d = 0; d < 3; ++d) {
         if (g->in[d] < 1 || g->out[d] < 1 || g->k[d] < 1) return FK_EBADSHAPE;
         if (g->stride[d] < 1 || g->dil[d] < 1 || g->pad[d] < 0) return FK_EBADARG;
+    }
+    /* window positions o * stride - pad + k * dil (and those of the adjoint passes) must
+     * not overflow int64: each term below 2^61 */
+    for (int d = 0; d < 3; ++d) {
+        int64_t reach, span;
+        if (!mul_ok(g->out[d] - 1, g->stride[d], &reach) ||
+            !mul_ok(g->k[d] - 1, g->dil[d], &span) || reach > FK_MAX_SPAN ||
+            span > FK_MAX_SPAN || g->pad[d] > FK_MAX_SPAN || g->in[d] > FK_MAX_SPAN)
+            return FK_EBADSHAPE;
     }
     int64_t taps, kdim, pin, pout, t;
     if (!mul_ok(g->k[0], g->k[1], &t) || !mul_ok(t, g->k[2], &taps)) return FK_EBADSHAPE;

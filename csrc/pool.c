@@ -14,9 +14,12 @@ int fk_pool_check(const fk_pool_geom *g) {
     for (int d = 0; d < 3; ++d) {
         if (g->in[d] < 1 || g->out[d] < 1 || g->k[d] < 1) return FK_EBADSHAPE;
         if (g->stride[d] < 1 || g->pad[d] < 0 || g->pad[d] >= g->k[d]) return FK_EBADARG;
+        if (g->in[d] > INT32_MAX || g->out[d] > INT32_MAX) return FK_EBADSHAPE;
+        /* window positions o * stride - pad (+ k) must not overflow int64 */
+        const int64_t big = (int64_t)1 << 61;
+        if (g->k[d] > big || g->stride[d] > big / g->out[d]) return FK_EBADSHAPE;
         /* the last window must start inside the input */
         if ((g->out[d] - 1) * g->stride[d] - g->pad[d] >= g->in[d]) return FK_EBADSHAPE;
-        if (g->in[d] > INT32_MAX || g->out[d] > INT32_MAX) return FK_EBADSHAPE;
         pin *= g->in[d];
         pout *= g->out[d];
         if (pin > INT32_MAX || pout > INT32_MAX) return FK_EBADSHAPE; /* argmax is int32 */

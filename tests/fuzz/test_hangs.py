@@ -67,6 +67,11 @@ def _reference_conv(x, k, s, d, padding):
     return y
 
 
+def _too_far(hw, s, ksz, d):
+    """Window positions past 2**61: refused (the C core indexes them in int64)."""
+    return any(hw * s[i] + (ksz - 1) * d[i] + 1 > 2 ** 61 for i in range(len(s)))
+
+
 def _as_pair(v, n=2, minimum=1):
     """What a valid size argument for n spatial axes means, or None where it is refused."""
     items = v if isinstance(v, tuple) else (v,) * n
@@ -86,7 +91,7 @@ def test_conv_size_arguments(strides, dilation, hw, ksz, padding):
     if s is None or d is None:
         assert _refused(ops.conv, x, k, strides, padding, dilation_rate=dilation)
         return
-    if (ksz - 1) * max(d) + 1 > hw and padding == "valid":
+    if (ksz - 1) * max(d) + 1 > hw and padding == "valid" or _too_far(hw, s, ksz, d):
         assert _refused(ops.conv, x, k, strides, padding, dilation_rate=dilation)
         return
     try:
@@ -106,7 +111,8 @@ def test_pool_size_arguments(pool, strides, hw, kind, padding):
     nd = len(pool) if isinstance(pool, tuple) and len(pool) in (1, 2) else 2  # (k,): 1-D
     k = _as_pair(pool, nd)
     s = k if strides is None else _as_pair(strides, nd)
-    if k is None or s is None or (padding == "valid" and max(k) > hw):
+    if k is None or s is None or (padding == "valid" and max(k) > hw) or \
+            any(hw * s[i] + k[i] > 2 ** 61 for i in range(nd)):
         assert _refused(fn, x, pool, strides, padding)
         return
     y = np.asarray(fn(x, pool, strides, padding))
@@ -149,7 +155,8 @@ def test_conv_transpose_size_arguments(strides, dilation, opad, hw, ksz, padding
     call = (lambda: ops.conv_transpose(x, k, strides, padding, output_padding=opad,
                                        dilation_rate=dilation))
     if s is None or d is None or (opad is not None and p is None) or \
-            (max(s) > 1 and max(d) > 1) or (p is not None and any(p[i] >= s[i] for i in range(2))):
+            (max(s) > 1 and max(d) > 1) or (p is not None and any(p[i] >= s[i] for i in range(2))) \
+            or _too_far(hw, s, ksz, d):
         assert _refused(call)
         return
     eff = [(ksz - 1) * d[i] + 1 for i in range(2)]

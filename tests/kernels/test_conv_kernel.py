@@ -5,6 +5,7 @@ import pytest
 import fastkeras as fk
 from fastkeras import ops
 from fastkeras._kernels import conv as kc
+from fastkeras._kernels import pool as kp
 
 
 def _conv_all(x, w, b, strides, padding, groups_kernel=None):
@@ -134,6 +135,15 @@ def test_kernel_level_checks_refuse_inconsistent_sizes():
         kc.forward(dict(geom, stride=(1, 0, 1)), x, w, None, y)
     with pytest.raises(ValueError, match="fk_conv_check: invalid shape"):
         kc.forward(dict(geom, k=(1, 2**40, 2**40)), x, w, None, y)
+    # window positions that would overflow int64 (found by the UBSan replay of the atheris
+    # corpus: k * dilation with dilation 2**62)
+    for bad in (dict(dil=(1, 2**62, 1)), dict(stride=(1, 2**62, 1)), dict(pad=(0, 2**62, 0))):
+        with pytest.raises(ValueError, match="fk_conv_check: invalid shape"):
+            kc.forward(dict(geom, **bad), x, w, None, y)
+    pgeom = {"n": 1, "in": (1, 4, 4), "out": (1, 3, 3), "k": (1, 2, 2), "stride": (1, 2**62, 1),
+             "pad": (0, 0, 0), "c": 3}
+    with pytest.raises(ValueError, match="fk_pool_check: invalid shape"):
+        kp.avg_forward(pgeom, x, np.zeros(27, np.float32))
 
 
 def test_blas_is_reported():

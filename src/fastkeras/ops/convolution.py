@@ -107,11 +107,24 @@ def _pad3(values, nd, fill):
     return (fill,) * (3 - nd) + tuple(values)
 
 
-def conv_output_shape(in_sizes, kernel_size, strides, padding, dilation):
-    """(out sizes, padding before) per spatial dim, by tf.keras' rules."""
+_MAX_SPAN = 1 << 61  # positions the C core's window arithmetic (int64) handles with room
+
+
+def _check_span(span, strides, window):
+    """Refuse geometries whose window positions the C core could not index in int64."""
+    if span > _MAX_SPAN:
+        raise ValueError(f"`strides` {tuple(strides)} with {window} span more than 2**61 "
+                         f"positions")
+
+
+def conv_output_shape(in_sizes, kernel_size, strides, padding, dilation, window=None):
+    """(out sizes, padding before) per spatial dim, by tf.keras' rules. `window` names the
+    window in the error for geometries too large to index."""
+    window = window or f"kernel size {tuple(kernel_size)} and `dilation_rate` {tuple(dilation)}"
     out, pad = [], []
     for i, k, s, d in zip(in_sizes, kernel_size, strides, dilation):
         eff = (k - 1) * d + 1
+        _check_span(i * s + eff, strides, window)
         if padding == "valid":
             o, p = (i - eff) // s + 1 if i >= eff else 0, 0
         elif padding == "same":
@@ -264,6 +277,7 @@ def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=No
     big, pad = [], []
     for k_i, (i, k, s, d) in enumerate(zip(spatial, ksz, strides, dil)):
         eff = (k - 1) * d + 1
+        _check_span(i * s + eff, strides, f"kernel size {tuple(ksz)} and `dilation_rate` {dil}")
         if opad is None:
             L = i * s + max(eff - s, 0) if pad_mode == "valid" else i * s
         else:
@@ -355,7 +369,7 @@ def _pool_problem(inputs, pool_size, strides, padding, data_format):
     s = k if strides is None else _tuple(strides, nd, "strides")
     xc, batch = _to_channels_last(xv, nd, fmt)
     spatial = xc.shape[len(batch):-1]
-    out, pad = conv_output_shape(spatial, k, s, pad_mode, (1,) * nd)
+    out, pad = conv_output_shape(spatial, k, s, pad_mode, (1,) * nd, f"`pool_size` {k}")
     if min(out) < 1:
         raise ValueError(
             f"`pool_size` {k} is larger than the input's spatial size {tuple(spatial)} "
