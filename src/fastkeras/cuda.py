@@ -1,7 +1,9 @@
 """GPU memory as fastkeras sees it: arrays that live on a CUDA device.
 
-Anything exposing ``__cuda_array_interface__`` (CuPy, PyTorch, Numba, JAX arrays, or the
-small ``DeviceArray`` below) is accepted wherever fastkeras takes an array:
+Anything exposing ``__cuda_array_interface__`` (CuPy, PyTorch, Numba, or the small
+``DeviceArray`` below) or a CUDA-resident DLPack tensor (``__dlpack__`` /
+``__dlpack_device__``: JAX, PyTorch, CuPy, ...) is accepted wherever fastkeras takes an
+array:
 
 * the rank metrics (``AUC``, ``KS`` in their default binned form) bin device scores on the
   GPU where they are, without copying them: only the (num_thresholds + 1)-bucket
@@ -47,8 +49,20 @@ def peak_bandwidth():
     return _core().cuda_peak_bandwidth()
 
 
+_DL_CUDA, _DL_CUDA_MANAGED = 2, 13  # DLPack device types in GPU memory
+
+
 def is_device_array(x):
-    return hasattr(x, "__cuda_array_interface__")
+    """True for arrays in GPU memory: __cuda_array_interface__, or DLPack on a CUDA device."""
+    if hasattr(x, "__cuda_array_interface__"):
+        return True
+    dev = getattr(x, "__dlpack_device__", None)
+    if dev is None or isinstance(x, np.ndarray):
+        return False
+    try:
+        return int(dev()[0]) in (_DL_CUDA, _DL_CUDA_MANAGED)
+    except Exception:  # noqa: BLE001 - a producer that cannot say is not on the GPU
+        return False
 
 
 @dataclass(frozen=True)
@@ -58,6 +72,7 @@ class DeviceView:
     shape: tuple
     dtype: np.dtype
     readonly: bool
+    owner: object = None  # a consumed DLPack tensor, kept alive while the view is used
 
     @property
     def size(self):
@@ -75,7 +90,10 @@ def device_array(x, name="array"):
     try:
         cai = x.__cuda_array_interface__
     except AttributeError:
-        raise TypeError(f"`{name}` is not a device array (no __cuda_array_interface__)") from None
+        if is_device_array(x):
+            return _dlpack_view(x, name)
+        raise TypeError(f"`{name}` is not a device array (no __cuda_array_interface__, not a "
+                        f"CUDA DLPack tensor)") from None
     if not isinstance(cai, dict):
         raise TypeError(f"`{name}`.__cuda_array_interface__ must be a dict, got {type(cai)}")
     try:
@@ -157,6 +175,42 @@ def optimizer_step(args, params, grads, slots=(None, None, None), ema=None, gsca
     ep = checked(ema, "ema", True)
     _ko.step_device(dict(args), [v.size for v in pv], [v.ptr for v in pv], gp, sp, ep,
                     gscale, dtype == np.float64)
+
+
+_DL_KINDS = {0: "i", 1: "u", 2: "f", 6: "b"}  # DLPack type codes NumPy can hold
+
+
+def _dlpack_view(x, name):
+    """A DeviceView of a CUDA DLPack tensor (legacy capsule, the legacy default stream)."""
+    try:
+        capsule = x.__dlpack__(stream=1)
+    except TypeError:
+        capsule = x.__dlpack__()
+    t = _core().dlpack_consume(capsule)
+    return _dlpack_checked(t, name)
+
+
+def _dlpack_checked(t, name):
+    if t.lanes != 1 or t.code not in _DL_KINDS or t.bits not in (8, 16, 32, 64) or (
+            t.code == 6 and t.bits != 8):
+        raise TypeError(f"`{name}`: DLPack element type (code {t.code}, {t.bits} bits, "
+                        f"{t.lanes} lanes) is not supported; expected bool, integers or floats")
+    dtype = np.dtype(f"{_DL_KINDS[t.code]}{t.bits // 8}") if t.code != 6 else np.dtype(bool)
+    shape = tuple(t.shape)
+    if any(d < 0 for d in shape):
+        raise ValueError(f"`{name}`: negative dimension in shape {shape}")
+    if t.strides is not None:
+        want, step = [], 1
+        for d in reversed(shape):
+            want.append(step)
+            step *= max(d, 1)
+        if tuple(t.strides) != tuple(reversed(want)) and int(np.prod(shape, dtype=np.int64)) > 1:
+            raise ValueError(f"`{name}`: the device array must be C-contiguous (DLPack strides "
+                             f"{tuple(t.strides)} for shape {shape})")
+    view = DeviceView(int(t.ptr), shape, dtype, False, t)
+    if view.ptr == 0 and view.size > 0:
+        raise ValueError(f"`{name}`: NULL device pointer for a non-empty array {shape}")
+    return view
 
 
 def to_host(x, name="array"):

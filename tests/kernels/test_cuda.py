@@ -329,3 +329,53 @@ def test_cuda_errors_are_python_exceptions():
                        np.zeros(201), np.zeros(201))
     with pytest.raises((MemoryError, ValueError)):  # more than the device (or host) holds
         cuda.DeviceArray((1 << 40,), "float64")
+
+
+class FakeCudaDLPack:
+    """A NumPy array's DLPack capsule presented as if the tensor lived on CUDA device 0:
+    exercises the capsule parsing and ownership here (its pointer is host memory, which a
+    real device would refuse)."""
+
+    def __init__(self, a):
+        self.a = a
+
+    def __dlpack_device__(self):
+        return (2, 0)
+
+    def __dlpack__(self, stream=None):
+        return self.a.__dlpack__()
+
+
+def test_cuda_dlpack_tensors_are_parsed_and_released():
+    import gc
+    import sys
+
+    from fastkeras import cuda
+
+    a = np.arange(12, dtype=np.float32).reshape(3, 4)
+    refs = sys.getrefcount(a)
+    v = cuda.device_array(FakeCudaDLPack(a), "x")
+    assert (v.ptr, v.shape, v.dtype, v.size) == (a.ctypes.data, (3, 4), np.float32, 12)
+    assert sys.getrefcount(a) > refs  # the capsule's owner keeps the array alive
+    del v
+    gc.collect()
+    assert sys.getrefcount(a) == refs  # the producer's deleter ran
+    for dtype in (np.bool_, np.int8, np.uint16, np.int32, np.int64, np.float16, np.float64):
+        assert cuda.device_array(FakeCudaDLPack(np.zeros(2, dtype)), "x").dtype == dtype
+    with pytest.raises(ValueError, match="`x`: the device array must be C-contiguous"):
+        cuda.device_array(FakeCudaDLPack(a[:, ::2]), "x")
+    with pytest.raises(TypeError, match="`x`: DLPack element type"):
+        cuda.device_array(FakeCudaDLPack(np.zeros(2, np.complex64)), "x")
+    assert cuda.is_device_array(FakeCudaDLPack(a)) and not cuda.is_device_array(a)
+    with pytest.raises(TypeError, match="unused DLPack capsule"):
+        from fastkeras._kernels import _core
+
+        capsule = a.__dlpack__()
+        _core.dlpack_consume(capsule)
+        _core.dlpack_consume(capsule)  # already consumed
+    if not has_device:
+        with pytest.raises(RuntimeError, match=expected_without_device):
+            fk.ops.relu(FakeCudaDLPack(a))  # the one-copy host path
+    else:
+        with pytest.raises(ValueError, match="host memory"):
+            fk.ops.relu(FakeCudaDLPack(a))

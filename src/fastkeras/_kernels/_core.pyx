@@ -5,6 +5,7 @@ cimport numpy as cnp
 from fastkeras._kernels.fk cimport *
 
 include "_status.pxi"
+include "dlpack.pxi"
 
 cnp.import_array()
 

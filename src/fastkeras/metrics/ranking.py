@@ -109,10 +109,13 @@ def _device_hist(y_true, y_pred, sample_weight, num_thresholds, pos, neg):
     y_pred (float32/64) and y_true (0/1 as bool, uint8, int32/64 or float32/64) on the
     device with as many elements, and sample_weight None or on the device in y_pred's
     dtype; anything else returns False and the host path copies the arrays once."""
-    if not hasattr(y_pred, "__cuda_array_interface__"):
+    if isinstance(y_pred, np.ndarray) or not (hasattr(y_pred, "__cuda_array_interface__") or
+                                               hasattr(y_pred, "__dlpack_device__")):
         return False
     from fastkeras import cuda
 
+    if not cuda.is_device_array(y_pred):
+        return False
     if not cuda.is_device_array(y_true) or (
             sample_weight is not None and not cuda.is_device_array(sample_weight)):
         return False

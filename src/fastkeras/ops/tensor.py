@@ -25,7 +25,8 @@ def as_array(x, dtype=None):
         v = x
     elif isinstance(x, np.generic):
         v = np.asarray(x)
-    elif hasattr(x, "__cuda_array_interface__"):  # CuPy & co: one copy to the host
+    elif hasattr(x, "__cuda_array_interface__") or (
+            hasattr(x, "__dlpack_device__") and _on_gpu(x)):  # CuPy & co: one copy to the host
         from fastkeras.cuda import to_host
 
         v = to_host(x)
@@ -38,6 +39,12 @@ def as_array(x, dtype=None):
         if v.dtype != dtype:
             v = v.astype(dtype)
     return v
+
+
+def _on_gpu(x):
+    from fastkeras.cuda import is_device_array
+
+    return is_device_array(x)
 
 
 def is_tensor(x):
