@@ -99,3 +99,25 @@ int fk_pool_f64_cuda_host(int which, const fk_pool_geom *g, const double *in, do
                           uint8_t *argmax) {
     return FK_ENOTBUILT;
 }
+int fk_softmax_xent_dense_bwd_f32_cuda(int64_t n, int64_t c, const float *x,
+                                       const float *targets, const float *gscale, float *grad,
+                                       float *loss, const fk_xent_opts *opts, void *stream) {
+    return FK_ENOTBUILT;
+}
+int fk_softmax_xent_dense_bwd_f64_cuda(int64_t n, int64_t c, const double *x,
+                                       const double *targets, const double *gscale,
+                                       double *grad, double *loss, const fk_xent_opts *opts,
+                                       void *stream) {
+    return FK_ENOTBUILT;
+}
+int fk_softmax_xent_dense_bwd_f32_cuda_host(int64_t n, int64_t c, const float *x,
+                                            const float *targets, const float *gscale,
+                                            float *grad, float *loss, const fk_xent_opts *opts) {
+    return FK_ENOTBUILT;
+}
+int fk_softmax_xent_dense_bwd_f64_cuda_host(int64_t n, int64_t c, const double *x,
+                                            const double *targets, const double *gscale,
+                                            double *grad, double *loss,
+                                            const fk_xent_opts *opts) {
+    return FK_ENOTBUILT;
+}

@@ -17,6 +17,8 @@ def test_cuda_entry_points_fail_cleanly_without_a_device():
     expected = "not compiled" if not info["cuda_compiled"] else "no CUDA device"
     with pytest.raises(RuntimeError, match=expected):
         kx.sparse(x, y, cuda=True)
+    with pytest.raises(RuntimeError, match=expected):
+        kx.dense(x, np.full((2, 3), 1 / 3, np.float32), cuda=True)
     assert _core.cuda_device_count() == 0
 
 
@@ -33,6 +35,26 @@ def test_cuda_matches_cpu(dtype, from_logits):
     cpu = kx.sparse(x, y, w, want_grad=True, from_logits=from_logits, label_smoothing=0.1)
     gpu = kx.sparse(x, y, w, want_grad=True, from_logits=from_logits, label_smoothing=0.1,
                     cuda=True)
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(gpu[0], cpu[0], rtol=rtol, atol=1e-6)
+    np.testing.assert_allclose(gpu[1], cpu[1], rtol=rtol, atol=1e-7)
+
+
+@pytest.mark.skipif(not has_device, reason="needs the CUDA build and a GPU")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("from_logits", [True, False])
+def test_dense_cuda_matches_cpu(dtype, from_logits):
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(129, 1000)).astype(dtype)
+    if not from_logits:
+        x = np.abs(x) / np.abs(x).sum(1, keepdims=True)
+    t = rng.random((129, 1000)).astype(dtype)
+    t /= t.sum(1, keepdims=True)
+    t[:3] = np.eye(1000, dtype=dtype)[[0, 5, 999]]  # one-hot rows too
+    w = rng.uniform(size=129).astype(dtype)
+    cpu = kx.dense(x, t, w, want_grad=True, from_logits=from_logits, label_smoothing=0.1)
+    gpu = kx.dense(x, t, w, want_grad=True, from_logits=from_logits, label_smoothing=0.1,
+                   cuda=True)
     rtol = 1e-5 if dtype == np.float32 else 1e-12
     np.testing.assert_allclose(gpu[0], cpu[0], rtol=rtol, atol=1e-6)
     np.testing.assert_allclose(gpu[1], cpu[1], rtol=rtol, atol=1e-7)

@@ -67,6 +67,14 @@ cdef extern from "fastkeras/cuda/device.h" nogil:
     double fk_cuda_peak_bandwidth() noexcept
 
 cdef extern from "fastkeras/cuda/softmax_xent_cuda.h" nogil:
+    int fk_softmax_xent_dense_bwd_f32_cuda_host(int64_t n, int64_t c, const float *x,
+                                                const float *targets, const float *gscale,
+                                                float *grad, float *loss,
+                                                const fk_xent_opts *opts) noexcept
+    int fk_softmax_xent_dense_bwd_f64_cuda_host(int64_t n, int64_t c, const double *x,
+                                                const double *targets, const double *gscale,
+                                                double *grad, double *loss,
+                                                const fk_xent_opts *opts) noexcept
     int fk_softmax_xent_sparse_bwd_f32_cuda_host(int64_t n, int64_t c, const float *x,
                                                  const int64_t *labels, const float *gscale,
                                                  float *grad, float *loss,

@@ -91,8 +91,9 @@ def sparse(const floating[:, ::1] x, const int64_t[::1] labels, const floating[:
 def dense(const floating[:, ::1] x, const floating[:, ::1] targets, const floating[::1] gscale=None, *,
           bint want_loss=True, bint want_grad=False, bint from_logits=True,
           double label_smoothing=0.0, double epsilon=1e-7, double grad_scale=1.0,
-          int n_threads=1):
-    """Per-row loss and/or gradient for dense targets. Returns (loss, grad)."""
+          int n_threads=1, bint cuda=False):
+    """Per-row loss and/or gradient for dense targets. Returns (loss, grad).
+    cuda=True runs the CUDA twin on these host arrays (copied to the device and back)."""
     cdef Py_ssize_t n = x.shape[0], c = x.shape[1]
     if targets.shape[0] != n or targets.shape[1] != c:
         raise ValueError(f"targets has shape ({targets.shape[0]}, {targets.shape[1]}), "
@@ -124,14 +125,18 @@ def dense(const floating[:, ::1] x, const floating[:, ::1] targets, const floati
     cdef int st
     with nogil:
         if floating is float:
-            if want_grad:
+            if cuda:
+                st = fk_softmax_xent_dense_bwd_f32_cuda_host(n, c, xp, tp, sp, gp, lp, &o)
+            elif want_grad:
                 st = fk_softmax_xent_dense_bwd_f32(n, c, xp, tp, sp, gp, lp, &o, n_threads)
             else:
                 st = fk_softmax_xent_dense_fwd_f32(n, c, xp, tp, lp, &o, n_threads)
         else:
-            if want_grad:
+            if cuda:
+                st = fk_softmax_xent_dense_bwd_f64_cuda_host(n, c, xp, tp, sp, gp, lp, &o)
+            elif want_grad:
                 st = fk_softmax_xent_dense_bwd_f64(n, c, xp, tp, sp, gp, lp, &o, n_threads)
             else:
                 st = fk_softmax_xent_dense_fwd_f64(n, c, xp, tp, lp, &o, n_threads)
-    check_status(st, "fk_softmax_xent_dense")
+    check_status(st, "fk_softmax_xent_dense_cuda" if cuda else "fk_softmax_xent_dense")
     return loss, grad
