@@ -13,6 +13,7 @@ array:
 ``DeviceArray`` owns device memory allocated by fastkeras' CUDA build, for users (and
 tests, and benchmarks) without CuPy. In a CPU-only build, or without a GPU, these raise
 RuntimeError ("not compiled" / "no CUDA device"); nothing aborts the process."""
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -76,11 +77,19 @@ class DeviceView:
 
     @property
     def size(self):
-        return int(np.prod(self.shape, dtype=np.int64)) if self.shape else 1
+        return math.prod(self.shape)
 
     @property
     def nbytes(self):
         return self.size * self.dtype.itemsize
+
+
+def _check_extent(shape, dtype, name):
+    """Shapes whose bytes do not fit int64 describe no real array."""
+    if any(d < 0 for d in shape):
+        raise ValueError(f"`{name}`: negative dimension in shape {shape}")
+    if math.prod(shape) * dtype.itemsize >= 1 << 62:
+        raise ValueError(f"`{name}`: shape {shape} of {dtype} spans 2**62 bytes or more")
 
 
 def device_array(x, name="array"):
@@ -102,8 +111,6 @@ def device_array(x, name="array"):
         ptr, readonly = cai["data"]
     except (KeyError, TypeError, ValueError) as e:
         raise ValueError(f"`{name}`: malformed __cuda_array_interface__ ({e!r})") from None
-    if any(d < 0 for d in shape):
-        raise ValueError(f"`{name}`: negative dimension in shape {shape}")
     try:
         dtype = np.dtype(typestr)
     except TypeError:
@@ -111,6 +118,7 @@ def device_array(x, name="array"):
     if dtype.kind not in _KINDS or not dtype.isnative:
         raise TypeError(f"`{name}`: device arrays of {dtype} ({typestr!r}) are not supported; "
                         f"expected native-order bool, integers or floats")
+    _check_extent(shape, dtype, name)
     if cai.get("mask") is not None:
         raise ValueError(f"`{name}`: masked device arrays are not supported")
     strides = cai.get("strides")
@@ -119,8 +127,7 @@ def device_array(x, name="array"):
         for d in reversed(shape):
             want.append(step)
             step *= max(d, 1)
-        if tuple(int(s) for s in strides) != tuple(reversed(want)) and \
-                int(np.prod(shape, dtype=np.int64)) > 1:
+        if tuple(int(s) for s in strides) != tuple(reversed(want)) and math.prod(shape) > 1:
             raise ValueError(f"`{name}`: the device array must be C-contiguous (strides "
                              f"{tuple(strides)} for shape {shape})")
     view = DeviceView(int(ptr or 0), shape, dtype, bool(readonly))
@@ -197,14 +204,13 @@ def _dlpack_checked(t, name):
                         f"{t.lanes} lanes) is not supported; expected bool, integers or floats")
     dtype = np.dtype(f"{_DL_KINDS[t.code]}{t.bits // 8}") if t.code != 6 else np.dtype(bool)
     shape = tuple(t.shape)
-    if any(d < 0 for d in shape):
-        raise ValueError(f"`{name}`: negative dimension in shape {shape}")
+    _check_extent(shape, dtype, name)
     if t.strides is not None:
         want, step = [], 1
         for d in reversed(shape):
             want.append(step)
             step *= max(d, 1)
-        if tuple(t.strides) != tuple(reversed(want)) and int(np.prod(shape, dtype=np.int64)) > 1:
+        if tuple(t.strides) != tuple(reversed(want)) and math.prod(shape) > 1:
             raise ValueError(f"`{name}`: the device array must be C-contiguous (DLPack strides "
                              f"{tuple(t.strides)} for shape {shape})")
     view = DeviceView(int(t.ptr), shape, dtype, False, t)
@@ -247,7 +253,7 @@ class DeviceArray:
 
     @property
     def size(self):
-        return int(np.prod(self.shape, dtype=np.int64))
+        return math.prod(self.shape)
 
     @property
     def nbytes(self):

@@ -12,6 +12,10 @@
 #include "fastkeras/optim.h"
 #include "fastkeras/rank_hist.h"
 #include "fastkeras/dense_chain.h"
+#include "fastkeras/cuda/device.h"
+#include "fastkeras/cuda/optim_cuda.h"
+#include "fastkeras/cuda/rank_cuda.h"
+#include "fastkeras/cuda/softmax_xent_cuda.h"
 
 static int failures = 0;
 #define CHECK(cond, ...) do { if (!(cond)) { ++failures; \
@@ -226,6 +230,55 @@ static void test_dense_chain(void) {
     CHECK(fk_dense_chain_f32(3, 3, steps, x, y, 1) == FK_ENULL, "null weights");
 }
 
+/* The CUDA entry points in every build: argument errors first (the same as the CPU's),
+ * then FK_ENOTBUILT (CPU build) or FK_ENODEVICE (CUDA build, no GPU); with a GPU, a small
+ * run against the CPU kernel. */
+static void test_cuda_entry_points(void) {
+    const int devices = fk_cuda_device_count();
+    const int absent = fk_cuda_compiled() ? FK_ENODEVICE : FK_ENOTBUILT;
+    CHECK(devices >= 0, "device count %d", devices);
+    printf("CUDA: compiled %d, devices %d\n", fk_cuda_compiled(), devices);
+    float s[6] = {0.1f, 0.9f, 0.5f, 0.5f, 0.3f, 0.7f};
+    uint8_t y[6] = {0, 1, 0, 1, 0, 1};
+    double pos[201] = {0}, neg[201] = {0}, cpos[201] = {0}, cneg[201] = {0};
+    CHECK(fk_rank_hist_f32_cuda_host(6, s, y, NULL, 1, pos, neg) ==
+              (fk_cuda_compiled() ? FK_EBADSHAPE : FK_ENOTBUILT), "one threshold refused");
+    CHECK(fk_rank_hist_f32_cuda_host(6, s, y, NULL, 200, NULL, neg) ==
+              (fk_cuda_compiled() ? FK_ENULL : FK_ENOTBUILT), "NULL histogram refused");
+    CHECK(fk_rank_hist_f32_cuda_host(0, s, y, NULL, 200, pos, neg) ==
+              (fk_cuda_compiled() ? FK_OK : FK_ENOTBUILT), "nothing to bin");
+    float p[1] = {1.0f}, g[1] = {0.5f};
+    float *params[1] = {p};
+    const float *grads[1] = {g};
+    int64_t sizes[1] = {1};
+    fk_optim_args a;
+    memset(&a, 0, sizeof a);
+    a.kind = FK_OPT_ADAM;
+    a.ema_momentum = -1;
+    float *const *noslots[3] = {NULL, NULL, NULL};
+    CHECK(fk_optim_step_f32_cuda_host(&a, 1, sizes, params, grads, NULL, noslots, NULL) ==
+              (fk_cuda_compiled() ? FK_ENULL : FK_ENOTBUILT), "Adam without slots refused");
+    fk_xent_opts o = {1, 0.0, 1e-7, 0, -1, 1.0};
+    float x[3] = {1, 2, 3}, t[3] = {0, 0, 1}, lossv[1];
+    if (devices == 0) {
+        CHECK(fk_rank_hist_f32_cuda_host(6, s, y, NULL, 200, pos, neg) == absent, "hist");
+        a.kind = FK_OPT_SGD;
+        CHECK(fk_optim_step_f32_cuda_host(&a, 1, sizes, params, grads, NULL, noslots, NULL) ==
+                  absent, "optim");
+        CHECK(fk_softmax_xent_dense_bwd_f32_cuda_host(1, 3, x, t, NULL, NULL, lossv, &o) ==
+                  absent, "dense xent");
+        void *ptr = (void *)1;
+        CHECK(fk_cuda_malloc(&ptr, 16) == absent && ptr == NULL, "malloc");
+        CHECK(fk_cuda_copy(x, t, 4, 0) == absent, "copy");
+        CHECK(fk_cuda_peak_bandwidth() == (double)absent, "bandwidth");
+        return;
+    }
+    CHECK(fk_rank_hist_f32_cuda_host(6, s, y, NULL, 200, pos, neg) == FK_OK, "hist");
+    CHECK(fk_rank_hist_f32(6, s, y, NULL, 200, cpos, cneg, 1) == FK_OK, "cpu hist");
+    CHECK(memcmp(pos, cpos, sizeof pos) == 0 && memcmp(neg, cneg, sizeof neg) == 0,
+          "GPU histogram equals the CPU's");
+}
+
 int main(void) {
     printf("fastkeras C core %s (%s), simd %s, openmp %d\n", fk_version(), fk_compiler(),
            fk_simd_name(fk_simd_level()), fk_openmp_enabled());
@@ -236,6 +289,7 @@ int main(void) {
     test_optim();
     test_rank();
     test_dense_chain();
+    test_cuda_entry_points();
     if (failures) {
         printf("%d failed\n", failures);
         return 1;

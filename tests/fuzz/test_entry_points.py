@@ -423,3 +423,42 @@ def test_depthwise_conv_is_per_channel_conv(n, hw, c, mult, ksz, stride, padding
     ref = np.concatenate(per, axis=-1)
     tol = 1e-5 if dtype == "float32" else 1e-12
     np.testing.assert_allclose(y, ref, rtol=tol, atol=tol)
+
+
+# ----------------------------------------------------------------- device arrays
+class _Interface:
+    def __init__(self, cai):
+        self.__cuda_array_interface__ = cai
+
+
+_CAI_VALUES = {
+    "shape": st.one_of(st.lists(st.integers(-2, 5), max_size=4).map(tuple), st.none(),
+                       st.just("ab"), st.just((2 ** 70,))),
+    "typestr": st.sampled_from(["<f4", "<f8", "|b1", "|u1", "<i8", "<c8", ">f4", "<f2", "|V8",
+                                "<M8[s]", "x", "", None, 3]),
+    "data": st.one_of(st.tuples(st.sampled_from([0, 4096, 2 ** 64 - 1]), st.booleans()),
+                      st.none(), st.just((1,)), st.just("p")),
+    "strides": st.one_of(st.none(), st.lists(st.integers(-16, 64), max_size=4).map(tuple)),
+    "mask": st.one_of(st.none(), st.just(object())),
+    "version": st.integers(0, 4),
+}
+
+
+@fuzz(cai=st.fixed_dictionaries({}, optional=_CAI_VALUES))
+def test_cuda_array_interface_any_dict(cai):
+    """Any __cuda_array_interface__ dict: parsed into a C-contiguous view, or refused with a
+    TypeError / ValueError naming the argument; never passed on unchecked. Without a device,
+    using it is a clean RuntimeError (never a read of the pointer)."""
+    from fastkeras import cuda
+
+    try:
+        v = cuda.device_array(_Interface(cai), "y_pred")
+    except (TypeError, ValueError) as e:
+        assert "y_pred" in str(e), e
+        return
+    assert v.dtype.kind in "biuf" and v.dtype.isnative and all(d >= 0 for d in v.shape)
+    assert v.ptr != 0 or v.size == 0
+    assert cai.get("mask") is None
+    if v.size and not cuda.is_available():
+        with pytest.raises(RuntimeError):
+            cuda.to_host(_Interface(cai))
