@@ -2,6 +2,7 @@
  * so C and Cython callers link the same API whatever the build. */
 #include "fastkeras/cuda/softmax_xent_cuda.h"
 #include "fastkeras/cuda/conv_cuda.h"
+#include "fastkeras/cuda/dense_chain_cuda.h"
 #include "fastkeras/cuda/optim_cuda.h"
 #include "fastkeras/cuda/rank_cuda.h"
 
@@ -121,3 +122,14 @@ int fk_softmax_xent_dense_bwd_f64_cuda_host(int64_t n, int64_t c, const double *
                                             const fk_xent_opts *opts) {
     return FK_ENOTBUILT;
 }
+int fk_chain_cuda_create(int f64, int n_steps, const fk_chain_step *steps, fk_chain_cuda **out) {
+    if (out) *out = 0;
+    return FK_ENOTBUILT;
+}
+int fk_chain_cuda_run_f32(fk_chain_cuda *plan, int64_t n, const float *x, float *y) {
+    return FK_ENOTBUILT;
+}
+int fk_chain_cuda_run_f64(fk_chain_cuda *plan, int64_t n, const double *x, double *y) {
+    return FK_ENOTBUILT;
+}
+void fk_chain_cuda_destroy(fk_chain_cuda *plan) {}

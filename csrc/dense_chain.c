@@ -7,24 +7,7 @@
 #include "fastkeras/activation.h"
 #include "fastkeras/dense_chain.h"
 
-static int check_steps(int64_t n, int n_steps, const fk_chain_step *steps, int64_t *widest) {
-    if (n < 0 || n_steps < 1 || !steps) return FK_EBADSHAPE;
-    int64_t w = 0;
-    for (int i = 0; i < n_steps; i++) {
-        const fk_chain_step *s = &steps[i];
-        if (s->in < 1 || s->out < 1 || s->in > INT32_MAX || s->out > INT32_MAX)
-            return FK_EBADSHAPE;
-        if (i > 0 && s->in != steps[i - 1].out) return FK_EBADSHAPE;
-        if (!s->w) return FK_ENULL;
-        if (s->type == FK_STEP_AFFINE ? s->in != s->out : s->type != FK_STEP_DENSE)
-            return FK_EBADARG;
-        if (s->act < FK_STEP_SOFTMAX || s->act >= FK_ACT_COUNT) return FK_EBADARG;
-        if (s->out > w) w = s->out;
-    }
-    if (n > INT32_MAX || (w > 0 && n > INT64_MAX / w / 2)) return FK_EBADSHAPE;
-    *widest = w;
-    return FK_OK;
-}
+#include "chain_check.h"
 
 /* Threads worth starting: about 2 MFLOP per thread (a parallel region's start-up is
  * microseconds, and BLAS runs single-threaded inside each), at least 8 rows each. */

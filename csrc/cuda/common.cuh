@@ -29,6 +29,36 @@ struct Buffers {
     int upload(void **dev, const void *host, size_t bytes);
 };
 
+// Block-wide reductions through shared memory sh[blockDim.x] (blockDim.x a power of 2);
+// every thread gets the result.
+template <typename T>
+__device__ T block_max(T v, T *sh) {
+    sh[threadIdx.x] = v;
+    __syncthreads();
+    for (int s = blockDim.x / 2; s > 0; s >>= 1) {
+        if (threadIdx.x < s) {
+            T o = sh[threadIdx.x + s];
+            sh[threadIdx.x] = o > sh[threadIdx.x] ? o : sh[threadIdx.x];
+        }
+        __syncthreads();
+    }
+    T r = sh[0];
+    __syncthreads();
+    return r;
+}
+
+__device__ inline double block_sum(double v, double *sh) {
+    sh[threadIdx.x] = v;
+    __syncthreads();
+    for (int s = blockDim.x / 2; s > 0; s >>= 1) {
+        if (threadIdx.x < s) sh[threadIdx.x] += sh[threadIdx.x + s];
+        __syncthreads();
+    }
+    double r = sh[0];
+    __syncthreads();
+    return r;
+}
+
 // Blocks of `threads` covering `total` elements (grid-stride loops), at most `cap`.
 unsigned blocks_for(int64_t total, int threads, int64_t cap = 65535);
 

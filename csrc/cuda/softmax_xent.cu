@@ -12,33 +12,8 @@ namespace {
 
 constexpr int kThreads = 256;
 
-template <typename T>
-__device__ T block_max(T v, T *sh) {
-    sh[threadIdx.x] = v;
-    __syncthreads();
-    for (int s = blockDim.x / 2; s > 0; s >>= 1) {
-        if (threadIdx.x < s) {
-            T o = sh[threadIdx.x + s];
-            sh[threadIdx.x] = o > sh[threadIdx.x] ? o : sh[threadIdx.x];
-        }
-        __syncthreads();
-    }
-    T r = sh[0];
-    __syncthreads();
-    return r;
-}
-
-__device__ double block_sum(double v, double *sh) {
-    sh[threadIdx.x] = v;
-    __syncthreads();
-    for (int s = blockDim.x / 2; s > 0; s >>= 1) {
-        if (threadIdx.x < s) sh[threadIdx.x] += sh[threadIdx.x + s];
-        __syncthreads();
-    }
-    double r = sh[0];
-    __syncthreads();
-    return r;
-}
+using fkcuda::block_max;
+using fkcuda::block_sum;
 
 __device__ inline double clip_prob(double q, double eps) {
     return q < eps ? eps : (q > 1.0 - eps ? 1.0 - eps : q);

@@ -109,10 +109,12 @@ def _fold(steps):
 class _ChainStage:
     """Consecutive last-axis layers as one C call on (rows, features) views."""
 
-    def __init__(self, steps, dtype):
+    def __init__(self, steps, dtype, device="cpu"):
         from fastkeras._kernels import chain
 
-        self.chain = chain.DenseChain([(s[0], s[1], s[2], s[3], s[4]) for s in steps], dtype)
+        self.steps = steps
+        self.chain = chain.DenseChain([(s[0], s[1], s[2], s[3], s[4]) for s in steps], dtype,
+                                      device)
         self.dtype = np.dtype(dtype)
 
     def __call__(self, x):
@@ -150,6 +152,7 @@ class _ConvStage(_PlannedStage):
         bias = None if layer.bias is None else layer.bias.numpy()
         self.plan = chain.ConvPlan(geom, kc, bias, act[0], act[1], dtype)
         self.dtype = np.dtype(dtype)
+        self.layer = layer
 
 
 class _PoolStage(_PlannedStage):
@@ -163,6 +166,7 @@ class _PoolStage(_PlannedStage):
         geom = dict(geom, in_shape=tuple(in_shape[1:]), out_shape=tuple(out) + (geom["c"],))
         self.plan = chain.PoolPlan(geom, layer.kind == "max", dtype)
         self.dtype = np.dtype(dtype)
+        self.layer = layer
 
 
 class _ReduceStage:
@@ -227,11 +231,15 @@ class InferenceRunner:
     layers) run as planned stages; any other functional model runs its graph with
     recording off. ``batch_size`` splits large inputs like ``predict`` does."""
 
-    def __init__(self, model):
+    def __init__(self, model, device="cpu"):
         if not model.built or (model._graph is None and not model.layers):
             raise ValueError("compile_for_inference needs a built model: give it an Input "
                              "(or call it on data once) first")
+        if device not in ("cpu", "cuda"):
+            raise ValueError(f"compile_for_inference: device must be 'cpu' or 'cuda', got "
+                             f"{device!r}")
         self.model = model
+        self.device = device
         self._lock = threading.Lock()
         self.refresh()
 
@@ -268,6 +276,22 @@ class InferenceRunner:
         return seq[::-1]
 
     def _plan(self, model):
+        stages, dtype, shape = self._plan_stages(model)  # planned on the CPU first
+        if self.device == "cuda":
+            # the GPU runs chains of Dense / BatchNormalization / activation / Dropout /
+            # softmax layers, the batch copied in and out once; anything else is refused
+            if stages is None or len(stages) != 1 or not isinstance(stages[0], _ChainStage):
+                other = [getattr(st, "layer", None) for st in (stages or [])
+                         if not isinstance(st, _ChainStage)]
+                what = f"layer {other[0].name!r} ({type(other[0]).__name__})" if other and \
+                    other[0] is not None else "a model that is not a single chain of layers"
+                raise ValueError(f"compile_for_inference(device='cuda') runs chains of Dense, "
+                                 f"BatchNormalization, activation, Dropout and softmax layers "
+                                 f"on the GPU; {what} is not one")
+            stages = [_ChainStage(stages[0].steps, dtype, "cuda")]  # the weights go over
+        return stages, dtype, shape
+
+    def _plan_stages(self, model):
         inputs = model.inputs
         shape = tuple(inputs[0].shape) if inputs and len(inputs) == 1 else None
         dtype = np.dtype(model.dtype)

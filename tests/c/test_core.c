@@ -13,6 +13,7 @@
 #include "fastkeras/rank_hist.h"
 #include "fastkeras/dense_chain.h"
 #include "fastkeras/cuda/device.h"
+#include "fastkeras/cuda/dense_chain_cuda.h"
 #include "fastkeras/cuda/optim_cuda.h"
 #include "fastkeras/cuda/rank_cuda.h"
 #include "fastkeras/cuda/softmax_xent_cuda.h"
@@ -271,6 +272,14 @@ static void test_cuda_entry_points(void) {
         CHECK(fk_cuda_malloc(&ptr, 16) == absent && ptr == NULL, "malloc");
         CHECK(fk_cuda_copy(x, t, 4, 0) == absent, "copy");
         CHECK(fk_cuda_peak_bandwidth() == (double)absent, "bandwidth");
+        const float wchain[6] = {1, 2, 3, 4, 5, 6};
+        fk_chain_step step = {FK_STEP_DENSE, 3, 2, wchain, NULL, FK_STEP_SOFTMAX, 0.0};
+        fk_chain_cuda *plan = (fk_chain_cuda *)1;
+        CHECK(fk_chain_cuda_create(0, 1, &step, &plan) == absent && plan == NULL, "chain");
+        step.in = 0;
+        CHECK(fk_chain_cuda_create(0, 1, &step, &plan) ==
+                  (fk_cuda_compiled() ? FK_EBADSHAPE : FK_ENOTBUILT), "chain shape refused");
+        fk_chain_cuda_destroy(NULL);
         return;
     }
     CHECK(fk_rank_hist_f32_cuda_host(6, s, y, NULL, 200, pos, neg) == FK_OK, "hist");

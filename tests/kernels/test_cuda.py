@@ -401,3 +401,60 @@ def test_cuda_dlpack_tensors_are_parsed_and_released():
     else:
         with pytest.raises(ValueError, match="host memory"):
             fk.ops.relu(FakeCudaDLPack(a))
+
+
+# ------------------------------------------------ GPU inference of dense chains
+def _in_floatx(dtype, build):
+    previous = fk.config.floatx()
+    fk.config.set_floatx(dtype)  # every layer in dtype
+    try:
+        return build()
+    finally:
+        fk.config.set_floatx(previous)
+
+
+def _mlp(dtype, acts=("gelu", "elu", "selu", "mish")):
+    L = fk.layers
+
+    def build():
+        return fk.Sequential([
+            fk.Input((37,)), L.Dense(64, activation=acts[0]), L.BatchNormalization(),
+            L.Dense(48, activation=acts[1]), L.Dropout(0.3), L.Dense(33, activation=acts[2]),
+            L.Activation(acts[3]), L.Dense(10, activation="softmax")])
+
+    m = _in_floatx(dtype, build)
+    rng = np.random.default_rng(8)
+    m.set_weights([(np.abs(rng.normal(size=w.shape)) + 0.5 if "variance" in w.name else
+                    rng.normal(size=w.shape) * 0.3).astype(w.dtype) for w in m.weights])
+    return m
+
+
+def test_gpu_inference_is_refused_cleanly_where_it_cannot_run():
+    m = _mlp("float32")
+    cnn = fk.Sequential([fk.Input((8, 8, 1)), fk.layers.Conv2D(2, 3), fk.layers.Flatten(),
+                         fk.layers.Dense(3)])
+    with pytest.raises(ValueError, match="layer 'conv2d.*' \\(Conv2D\\) is not one"):
+        cnn.compile_for_inference(device="cuda")
+    with pytest.raises(ValueError, match="device must be 'cpu' or 'cuda'"):
+        m.compile_for_inference(device="gpu0")
+    if not has_device:
+        with pytest.raises(RuntimeError, match=expected_without_device):
+            m.compile_for_inference(device="cuda")
+
+
+@pytest.mark.skipif(not has_device, reason="needs the CUDA build and a GPU")
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_gpu_inference_matches_the_cpu(dtype):
+    m = _mlp(dtype)
+    x = np.random.default_rng(9).normal(size=(1000, 37)).astype(dtype)
+    cpu, gpu = m.compile_for_inference(), m.compile_for_inference(device="cuda")
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == "float32" else dict(rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(gpu(x), cpu(x), **tol)
+    np.testing.assert_allclose(gpu(x[:1]), cpu(x[:1]), **tol)  # batch 1
+    np.testing.assert_allclose(gpu(x, batch_size=300), cpu(x), **tol)
+    others = ("relu", "relu6", "leaky_relu", "sigmoid", "tanh", "softplus", "softsign", "silu",
+              "hard_sigmoid", "hard_silu", "log_sigmoid", "linear")
+    for acts in zip(others[0::4], others[1::4], others[2::4], others[3::4]):
+        m = _mlp(dtype, acts)
+        np.testing.assert_allclose(m.compile_for_inference(device="cuda")(x),
+                                   m.compile_for_inference()(x), err_msg=str(acts), **tol)

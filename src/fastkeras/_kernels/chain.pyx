@@ -22,17 +22,25 @@ STEP_SOFTMAX = -2
 
 cdef class DenseChain:
     """steps: [(type, weight, bias or None, activation kind, alpha)], type "dense"
-    (weight (in, out)) or "affine" (weight and bias (out,)); dtype float32 or float64."""
+    (weight (in, out)) or "affine" (weight and bias (out,)); dtype float32 or float64.
+    device="cuda": the weights are copied to the GPU once and every run copies the batch in
+    and the result out once (the CUDA build with a device; RuntimeError elsewhere)."""
     cdef fk_chain_step *steps
+    cdef fk_chain_cuda *gpu
+    cdef readonly str device
     cdef int n_steps
     cdef readonly object dtype
     cdef readonly int64_t n_in, n_out
     cdef list arrays
 
-    def __cinit__(self, steps, dtype):
+    def __cinit__(self, steps, dtype, device="cpu"):
         self.steps = NULL
+        self.gpu = NULL
 
-    def __init__(self, steps, dtype):
+    def __init__(self, steps, dtype, device="cpu"):
+        if device not in ("cpu", "cuda"):
+            raise ValueError(f"DenseChain: device must be 'cpu' or 'cuda', got {device!r}")
+        self.device = device
         dt = np.dtype(dtype)
         if dt != np.float32 and dt != np.float64:
             raise ValueError(f"DenseChain: dtype must be float32 or float64, got {dt}")
@@ -81,9 +89,17 @@ cdef class DenseChain:
             self.steps[i].alpha = float(alpha)
         self.n_in = self.steps[0].in_
         self.n_out = self.steps[self.n_steps - 1].out
+        cdef int st
+        cdef int f64 = dt.itemsize == 8
+        if device == "cuda":
+            with nogil:
+                st = fk_chain_cuda_create(f64, self.n_steps, self.steps, &self.gpu)
+            check_status(st, "fk_chain_cuda_create")
 
     def __dealloc__(self):
         free(self.steps)
+        if self.gpu != NULL:
+            fk_chain_cuda_destroy(self.gpu)
 
     def run(self, x, int n_threads=1):
         """(n, in) -> (n, out). x must already have the chain's dtype and be C-contiguous."""
@@ -99,14 +115,19 @@ cdef class DenseChain:
         cdef void *xp = cnp.PyArray_DATA(xa)
         cdef void *yp = cnp.PyArray_DATA(y)
         cdef bint single = self.dtype.itemsize == 4
+        cdef fk_chain_cuda *gpu = self.gpu
         with nogil:
-            if single:
+            if gpu != NULL and single:
+                st = fk_chain_cuda_run_f32(gpu, n, <float *>xp, <float *>yp)
+            elif gpu != NULL:
+                st = fk_chain_cuda_run_f64(gpu, n, <double *>xp, <double *>yp)
+            elif single:
                 st = fk_dense_chain_f32(n, self.n_steps, self.steps, <float *>xp, <float *>yp,
                                         n_threads)
             else:
                 st = fk_dense_chain_f64(n, self.n_steps, self.steps, <double *>xp,
                                         <double *>yp, n_threads)
-        check_status(st, "fk_dense_chain")
+        check_status(st, "fk_chain_cuda_run" if gpu != NULL else "fk_dense_chain")
         return y
 
 

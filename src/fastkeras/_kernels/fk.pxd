@@ -252,3 +252,14 @@ cdef extern from "fastkeras/dense_chain.h" nogil:
                            float *y, int n_threads) noexcept
     int fk_dense_chain_f64(int64_t n, int n_steps, const fk_chain_step *steps,
                            const double *x, double *y, int n_threads) noexcept
+
+
+cdef extern from "fastkeras/cuda/dense_chain_cuda.h" nogil:
+    ctypedef struct fk_chain_cuda:
+        pass
+    int fk_chain_cuda_create(int f64, int n_steps, const fk_chain_step *steps,
+                             fk_chain_cuda **out) noexcept
+    int fk_chain_cuda_run_f32(fk_chain_cuda *plan, int64_t n, const float *x, float *y) noexcept
+    int fk_chain_cuda_run_f64(fk_chain_cuda *plan, int64_t n, const double *x,
+                              double *y) noexcept
+    void fk_chain_cuda_destroy(fk_chain_cuda *plan) noexcept

@@ -1,0 +1,192 @@
+// CUDA twin of the dense chain (GPU inference): weights uploaded once, one copy of the
+// batch each way per run. Products are shared-memory tiled (16 x 16 tiles, accumulated
+// in T as a BLAS does), then one element-wise kernel adds the bias and applies the
+// activation; softmax runs one block per row with block reductions in double.
+#include <math.h>
+#include "common.cuh"
+#include "fastkeras/cuda/dense_chain_cuda.h"
+#include "../chain_check.h"
+
+struct fk_chain_cuda {
+    int f64 = 0;
+    int64_t widest = 0;
+    std::vector<fk_chain_step> steps;  // w / b: device pointers owned by `weights`
+    fkcuda::Buffers weights;
+};
+
+namespace {
+
+constexpr int kTile = 16;
+constexpr int kThreads = 256;
+
+// The activation kinds of activation.h, in TensorFlow's NaN semantics.
+template <typename T>
+__device__ T sigmoid(T v) { return T(1) / (T(1) + exp(-v)); }
+template <typename T>
+__device__ T softplus(T v) { return log1p(exp(-fabs(v))) + (v > T(0) ? v : T(0)); }
+
+template <typename T>
+__device__ T activate(int kind, T v, T al) {
+    switch (kind) {
+    case FK_ACT_RELU: return !(v <= T(0)) ? v : T(0);
+    case FK_ACT_RELU6: return v != v ? v : (v < T(0) ? T(0) : (v > T(6) ? T(6) : v));
+    case FK_ACT_LEAKY_RELU: return v > T(0) ? v : al * v;
+    case FK_ACT_ELU: return v > T(0) ? v : al * expm1(v < T(0) ? v : T(0));
+    case FK_ACT_SELU:
+        return T(1.0507009873554805) *
+               (v > T(0) ? v : T(1.6732632423543772) * expm1(v < T(0) ? v : T(0)));
+    case FK_ACT_SIGMOID: return sigmoid(v);
+    case FK_ACT_TANH: return tanh(v);
+    case FK_ACT_SOFTPLUS: return softplus(v);
+    case FK_ACT_SOFTSIGN: return v / (T(1) + fabs(v));
+    case FK_ACT_SILU: return v * sigmoid(v);
+    case FK_ACT_HARD_SIGMOID:
+        return v != v ? v : fmin(fmax(v + T(3), T(0)), T(6)) / T(6);
+    case FK_ACT_HARD_SILU: return v * (fmin(fmax(v + T(3), T(0)), T(6)) / T(6));
+    case FK_ACT_MISH: return v * tanh(softplus(v));
+    case FK_ACT_LOG_SIGMOID: return -softplus(-v);
+    case FK_ACT_GELU_TANH:
+        return v * sigmoid(T(2 * 0.7978845608028654) * (v + T(0.044715) * v * v * v));
+    case FK_ACT_GELU_ERF: return v * T(0.5) * erfc(-v * T(0.7071067811865476));
+    default: return v;  // FK_STEP_LINEAR (and softmax, applied by its own kernel)
+    }
+}
+
+// c (m, n) = a (m, k) b (k, n), all row-major; row tiles grid-stride over blockIdx.y.
+template <typename T>
+__global__ void gemm_tiled(int64_t m, int64_t n, int64_t k, const T *__restrict__ a,
+                           const T *__restrict__ b, T *__restrict__ c) {
+    __shared__ T as[kTile][kTile];
+    __shared__ T bs[kTile][kTile + 1];
+    const int tx = threadIdx.x, ty = threadIdx.y;
+    const int64_t col = blockIdx.x * (int64_t)kTile + tx;
+    for (int64_t r0 = blockIdx.y * (int64_t)kTile; r0 < m; r0 += (int64_t)gridDim.y * kTile) {
+        const int64_t row = r0 + ty;
+        T acc = T(0);
+        for (int64_t k0 = 0; k0 < k; k0 += kTile) {
+            as[ty][tx] = (row < m && k0 + tx < k) ? a[row * k + k0 + tx] : T(0);
+            bs[ty][tx] = (k0 + ty < k && col < n) ? b[(k0 + ty) * n + col] : T(0);
+            __syncthreads();
+            for (int j = 0; j < kTile; ++j) acc += as[ty][j] * bs[j][tx];
+            __syncthreads();
+        }
+        if (row < m && col < n) c[row * n + col] = acc;
+    }
+}
+
+// z = act(z + b) for DENSE (x unused), z = act(x * w + b) for AFFINE; (rows, width).
+template <typename T>
+__global__ void bias_act(int64_t total, int64_t width, const T *__restrict__ x,
+                         const T *__restrict__ w, const T *__restrict__ b, T *__restrict__ z,
+                         int affine, int kind, T al) {
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < total;
+         i += (int64_t)gridDim.x * blockDim.x) {
+        const int64_t j = i % width;
+        T v = affine ? x[i] * w[j] : z[i];
+        if (b) v += b[j];
+        z[i] = activate(kind, v, al);
+    }
+}
+
+template <typename T>
+__global__ void softmax_rows(int64_t n, int64_t c, T *__restrict__ z) {
+    __shared__ double shd[kThreads];
+    __shared__ T sht[kThreads];
+    for (int64_t r = blockIdx.x; r < n; r += gridDim.x) {
+        T *row = z + r * c;
+        T m = -INFINITY;
+        for (int64_t j = threadIdx.x; j < c; j += blockDim.x) m = row[j] > m ? row[j] : m;
+        m = fkcuda::block_max<T>(m, sht);
+        double s = 0.0;
+        for (int64_t j = threadIdx.x; j < c; j += blockDim.x) s += exp((double)(row[j] - m));
+        s = fkcuda::block_sum(s, shd);
+        for (int64_t j = threadIdx.x; j < c; j += blockDim.x)
+            row[j] = T(exp((double)(row[j] - m)) / s);
+    }
+}
+
+template <typename T>
+int run(fk_chain_cuda *p, int64_t n, const T *x, T *y) {
+    if (!p || (n > 0 && (!x || !y))) return FK_ENULL;
+    if ((sizeof(T) == 8) != (p->f64 != 0)) return FK_EBADARG;
+    int64_t widest = 0;
+    int rc = check_steps(n, (int)p->steps.size(), p->steps.data(), &widest);
+    if (rc != FK_OK || n == 0) return rc;
+    const int64_t in0 = p->steps.front().in, out = p->steps.back().out;
+    const int64_t width = in0 > widest ? in0 : widest;
+    // two work buffers wide enough for any step, used in turn: the batch goes into the first
+    fkcuda::Buffers bufs;
+    void *cur = nullptr, *nxt = nullptr;
+    rc = bufs.alloc(&cur, (size_t)(n * width) * sizeof(T));
+    if (rc == FK_OK) rc = bufs.alloc(&nxt, (size_t)(n * width) * sizeof(T));
+    if (rc == FK_OK)
+        rc = fkcuda::status_of(cudaMemcpy(cur, x, (size_t)(n * in0) * sizeof(T),
+                                          cudaMemcpyHostToDevice));
+    if (rc != FK_OK) return rc;
+    for (const fk_chain_step &s : p->steps) {
+        const T *src = (const T *)cur;
+        T *dst = (T *)nxt;
+        const int64_t total = n * s.out;
+        if (s.type == FK_STEP_DENSE) {
+            dim3 block(kTile, kTile);
+            const int64_t row_tiles = (n + kTile - 1) / kTile;
+            dim3 grid((unsigned)((s.out + kTile - 1) / kTile),
+                      (unsigned)(row_tiles < 65535 ? row_tiles : 65535));
+            gemm_tiled<T><<<grid, block>>>(n, s.out, s.in, src, (const T *)s.w, dst);
+        }
+        bias_act<T><<<fkcuda::blocks_for(total, kThreads), kThreads>>>(
+            total, s.out, src, (const T *)s.w, (const T *)s.b, dst, s.type == FK_STEP_AFFINE,
+            s.act, T(s.alpha));
+        if (s.act == FK_STEP_SOFTMAX)
+            softmax_rows<T><<<(unsigned)(n < 65535 ? n : 65535), kThreads>>>(n, s.out, dst);
+        rc = fkcuda::status_of(cudaGetLastError());
+        if (rc != FK_OK) return rc;
+        void *t = cur;  // this step's input buffer takes the next step's output
+        cur = nxt;
+        nxt = t;
+    }
+    return fkcuda::status_of(cudaMemcpy(y, cur, (size_t)(n * out) * sizeof(T),
+                                        cudaMemcpyDeviceToHost));
+}
+
+}  // namespace
+
+extern "C" int fk_chain_cuda_create(int f64, int n_steps, const fk_chain_step *steps,
+                                    fk_chain_cuda **out) {
+    if (!out) return FK_ENULL;
+    *out = nullptr;
+    int64_t widest = 0;
+    int rc = check_steps(1, n_steps, steps, &widest);
+    if (rc != FK_OK) return rc;
+    rc = fkcuda::require_device();
+    if (rc != FK_OK) return rc;
+    fk_chain_cuda *p = new (std::nothrow) fk_chain_cuda;
+    if (!p) return FK_ENOMEM;
+    p->f64 = f64 != 0;
+    p->widest = widest;
+    const size_t es = f64 ? sizeof(double) : sizeof(float);
+    for (int i = 0; i < n_steps && rc == FK_OK; ++i) {
+        fk_chain_step s = steps[i];
+        const size_t nw = (size_t)(s.type == FK_STEP_DENSE ? s.in * s.out : s.out);
+        void *dw = nullptr, *db = nullptr;
+        rc = p->weights.upload(&dw, s.w, nw * es);
+        if (rc == FK_OK && s.b) rc = p->weights.upload(&db, s.b, (size_t)s.out * es);
+        s.w = dw;
+        s.b = s.b ? db : nullptr;
+        p->steps.push_back(s);
+    }
+    if (rc != FK_OK) {
+        delete p;
+        return rc;
+    }
+    *out = p;
+    return FK_OK;
+}
+
+extern "C" int fk_chain_cuda_run_f32(fk_chain_cuda *p, int64_t n, const float *x, float *y) {
+    return run<float>(p, n, x, y);
+}
+extern "C" int fk_chain_cuda_run_f64(fk_chain_cuda *p, int64_t n, const double *x, double *y) {
+    return run<double>(p, n, x, y);
+}
+extern "C" void fk_chain_cuda_destroy(fk_chain_cuda *p) { delete p; }
