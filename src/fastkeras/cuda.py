@@ -66,14 +66,8 @@ def is_device_array(x):
         return False
 
 
-@dataclass(frozen=True)
-class DeviceView:
-    """What __cuda_array_interface__ says, checked: a C-contiguous array at `ptr`."""
-    ptr: int
-    shape: tuple
-    dtype: np.dtype
-    readonly: bool
-    owner: object = None  # a consumed DLPack tensor, kept alive while the view is used
+class _Extent:
+    """size and nbytes from shape and dtype (Python integers: no overflow)."""
 
     @property
     def size(self):
@@ -82,6 +76,16 @@ class DeviceView:
     @property
     def nbytes(self):
         return self.size * self.dtype.itemsize
+
+
+@dataclass(frozen=True)
+class DeviceView(_Extent):
+    """What __cuda_array_interface__ says, checked: a C-contiguous array at `ptr`."""
+    ptr: int
+    shape: tuple
+    dtype: np.dtype
+    readonly: bool
+    owner: object = None  # a consumed DLPack tensor, kept alive while the view is used
 
 
 def _check_extent(shape, dtype, name):
@@ -233,7 +237,7 @@ def to_device(a):
     return DeviceArray.from_host(a)
 
 
-class DeviceArray:
+class DeviceArray(_Extent):
     """A C-contiguous array in device memory owned by fastkeras (freed with the object),
     exposing __cuda_array_interface__ (v3) so CuPy / PyTorch / fastkeras can use it."""
 
@@ -250,14 +254,6 @@ class DeviceArray:
         check_allocation(self.shape, self.dtype, "DeviceArray")
         self._ptr = 0
         self._ptr = _core().cuda_malloc(self.nbytes)
-
-    @property
-    def size(self):
-        return math.prod(self.shape)
-
-    @property
-    def nbytes(self):
-        return self.size * self.dtype.itemsize
 
     @classmethod
     def from_host(cls, a):

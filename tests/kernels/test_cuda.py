@@ -25,36 +25,22 @@ def test_cuda_entry_points_fail_cleanly_without_a_device():
 @pytest.mark.skipif(not has_device, reason="needs the CUDA build and a GPU")
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("from_logits", [True, False])
-def test_cuda_matches_cpu(dtype, from_logits):
+@pytest.mark.parametrize("targets", ["sparse", "dense"])
+def test_cuda_matches_cpu(dtype, from_logits, targets):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(257, 1000)).astype(dtype)
     if not from_logits:
         x = np.abs(x) / np.abs(x).sum(1, keepdims=True)
-    y = rng.integers(0, 1000, size=257)
+    if targets == "sparse":
+        y = rng.integers(0, 1000, size=257)
+    else:  # any distribution per row, and one-hot rows
+        y = rng.random((257, 1000)).astype(dtype)
+        y /= y.sum(1, keepdims=True)
+        y[:3] = np.eye(1000, dtype=dtype)[[0, 5, 999]]
     w = rng.uniform(size=257).astype(dtype)
-    cpu = kx.sparse(x, y, w, want_grad=True, from_logits=from_logits, label_smoothing=0.1)
-    gpu = kx.sparse(x, y, w, want_grad=True, from_logits=from_logits, label_smoothing=0.1,
-                    cuda=True)
-    rtol = 1e-5 if dtype == np.float32 else 1e-12
-    np.testing.assert_allclose(gpu[0], cpu[0], rtol=rtol, atol=1e-6)
-    np.testing.assert_allclose(gpu[1], cpu[1], rtol=rtol, atol=1e-7)
-
-
-@pytest.mark.skipif(not has_device, reason="needs the CUDA build and a GPU")
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("from_logits", [True, False])
-def test_dense_cuda_matches_cpu(dtype, from_logits):
-    rng = np.random.default_rng(7)
-    x = rng.normal(size=(129, 1000)).astype(dtype)
-    if not from_logits:
-        x = np.abs(x) / np.abs(x).sum(1, keepdims=True)
-    t = rng.random((129, 1000)).astype(dtype)
-    t /= t.sum(1, keepdims=True)
-    t[:3] = np.eye(1000, dtype=dtype)[[0, 5, 999]]  # one-hot rows too
-    w = rng.uniform(size=129).astype(dtype)
-    cpu = kx.dense(x, t, w, want_grad=True, from_logits=from_logits, label_smoothing=0.1)
-    gpu = kx.dense(x, t, w, want_grad=True, from_logits=from_logits, label_smoothing=0.1,
-                   cuda=True)
+    fn = getattr(kx, targets)
+    cpu = fn(x, y, w, want_grad=True, from_logits=from_logits, label_smoothing=0.1)
+    gpu = fn(x, y, w, want_grad=True, from_logits=from_logits, label_smoothing=0.1, cuda=True)
     rtol = 1e-5 if dtype == np.float32 else 1e-12
     np.testing.assert_allclose(gpu[0], cpu[0], rtol=rtol, atol=1e-6)
     np.testing.assert_allclose(gpu[1], cpu[1], rtol=rtol, atol=1e-7)
