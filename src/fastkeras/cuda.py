@@ -2,7 +2,7 @@
 
 Anything exposing ``__cuda_array_interface__`` (CuPy, PyTorch, Numba, or the small
 ``DeviceArray`` below) or a CUDA-resident DLPack tensor (``__dlpack__`` /
-``__dlpack_device__``: JAX, PyTorch, CuPy, ...) is accepted wherever fastkeras takes an
+``__dlpack_device__``, versioned 1.x or legacy capsules: JAX, PyTorch, CuPy, ...) is accepted wherever fastkeras takes an
 array:
 
 * the rank metrics (``AUC``, ``KS`` in their default binned form) bin device scores on the
@@ -192,11 +192,16 @@ _DL_KINDS = {0: "i", 1: "u", 2: "f", 6: "b"}  # DLPack type codes NumPy can hold
 
 
 def _dlpack_view(x, name):
-    """A DeviceView of a CUDA DLPack tensor (legacy capsule, the legacy default stream)."""
-    try:
-        capsule = x.__dlpack__(stream=1)
-    except TypeError:
-        capsule = x.__dlpack__()
+    """A DeviceView of a CUDA DLPack tensor: a versioned (1.x) capsule where the producer
+    offers one, else a legacy one; synchronised with the legacy default stream."""
+    for kwargs in ({"stream": 1, "max_version": (1, 0)}, {"stream": 1}, {}):
+        try:
+            capsule = x.__dlpack__(**kwargs)
+            break
+        except TypeError:  # an older producer: fewer keywords
+            continue
+    else:
+        raise TypeError(f"`{name}`.__dlpack__ accepts none of the protocol's calls")
     t = _core().dlpack_consume(capsule)
     return _dlpack_checked(t, name)
 
@@ -217,7 +222,7 @@ def _dlpack_checked(t, name):
         if tuple(t.strides) != tuple(reversed(want)) and math.prod(shape) > 1:
             raise ValueError(f"`{name}`: the device array must be C-contiguous (DLPack strides "
                              f"{tuple(t.strides)} for shape {shape})")
-    view = DeviceView(int(t.ptr), shape, dtype, False, t)
+    view = DeviceView(int(t.ptr), shape, dtype, bool(t.readonly), t)
     if view.ptr == 0 and view.size > 0:
         raise ValueError(f"`{name}`: NULL device pointer for a non-empty array {shape}")
     return view

@@ -350,6 +350,13 @@ class FakeCudaDLPack:
     def __dlpack_device__(self):
         return (2, 0)
 
+    def __dlpack__(self, stream=None, max_version=None):
+        return self.a.__dlpack__(max_version=max_version)
+
+
+class FakeLegacyCudaDLPack(FakeCudaDLPack):
+    """An older producer: no max_version keyword, legacy capsules only."""
+
     def __dlpack__(self, stream=None):
         return self.a.__dlpack__()
 
@@ -375,12 +382,24 @@ def test_cuda_dlpack_tensors_are_parsed_and_released():
     with pytest.raises(TypeError, match="`x`: DLPack element type"):
         cuda.device_array(FakeCudaDLPack(np.zeros(2, np.complex64)), "x")
     assert cuda.is_device_array(FakeCudaDLPack(a)) and not cuda.is_device_array(a)
-    with pytest.raises(TypeError, match="unused DLPack capsule"):
-        from fastkeras._kernels import _core
+    from fastkeras._kernels import _core
 
-        capsule = a.__dlpack__()
+    for capsule in (a.__dlpack__(), a.__dlpack__(max_version=(1, 0))):  # legacy, versioned
         _core.dlpack_consume(capsule)
-        _core.dlpack_consume(capsule)  # already consumed
+        with pytest.raises(TypeError, match="unused DLPack capsule"):
+            _core.dlpack_consume(capsule)  # already consumed
+    # versioned capsules (what FakeCudaDLPack gets from NumPy) and legacy ones, both released
+    legacy = cuda.device_array(FakeLegacyCudaDLPack(a), "x")
+    assert legacy.shape == (3, 4) and not legacy.readonly and sys.getrefcount(a) > refs
+    del legacy
+    gc.collect()
+    assert sys.getrefcount(a) == refs
+    frozen = a.copy()
+    frozen.flags.writeable = False  # the versioned read-only flag reaches the view
+    assert cuda.device_array(FakeCudaDLPack(frozen), "x").readonly
+    with pytest.raises(ValueError, match=r"params\[0\] is read-only"):
+        cuda.optimizer_step({"kind": "sgd", "lr": 0.1}, [FakeCudaDLPack(frozen)],
+                            [FakeCudaDLPack(a)])
     if not has_device:
         with pytest.raises(RuntimeError, match=expected_without_device):
             fk.ops.relu(FakeCudaDLPack(a))  # the one-copy host path
