@@ -88,6 +88,19 @@ class DeviceView(_Extent):
     owner: object = None  # a consumed DLPack tensor, kept alive while the view is used
 
 
+def _require_c_contiguous(shape, strides, unit, name, what):
+    """Refuse strides (in multiples of `unit`; None means C order) that are not C order."""
+    if strides is None or math.prod(shape) <= 1:
+        return
+    want, step = [], unit
+    for d in reversed(shape):
+        want.append(step)
+        step *= max(d, 1)
+    if tuple(int(v) for v in strides) != tuple(reversed(want)):
+        raise ValueError(f"`{name}`: the device array must be C-contiguous ({what} "
+                         f"{tuple(strides)} for shape {shape})")
+
+
 def _check_extent(shape, dtype, name):
     """Shapes whose bytes do not fit int64 describe no real array."""
     if any(d < 0 for d in shape):
@@ -125,15 +138,7 @@ def device_array(x, name="array"):
     _check_extent(shape, dtype, name)
     if cai.get("mask") is not None:
         raise ValueError(f"`{name}`: masked device arrays are not supported")
-    strides = cai.get("strides")
-    if strides is not None:
-        want, step = [], dtype.itemsize
-        for d in reversed(shape):
-            want.append(step)
-            step *= max(d, 1)
-        if tuple(int(s) for s in strides) != tuple(reversed(want)) and math.prod(shape) > 1:
-            raise ValueError(f"`{name}`: the device array must be C-contiguous (strides "
-                             f"{tuple(strides)} for shape {shape})")
+    _require_c_contiguous(shape, cai.get("strides"), dtype.itemsize, name, "strides")
     view = DeviceView(int(ptr or 0), shape, dtype, bool(readonly))
     if view.ptr == 0 and view.size > 0:
         raise ValueError(f"`{name}`: NULL device pointer for a non-empty array {shape}")
@@ -214,14 +219,7 @@ def _dlpack_checked(t, name):
     dtype = np.dtype(f"{_DL_KINDS[t.code]}{t.bits // 8}") if t.code != 6 else np.dtype(bool)
     shape = tuple(t.shape)
     _check_extent(shape, dtype, name)
-    if t.strides is not None:
-        want, step = [], 1
-        for d in reversed(shape):
-            want.append(step)
-            step *= max(d, 1)
-        if tuple(t.strides) != tuple(reversed(want)) and math.prod(shape) > 1:
-            raise ValueError(f"`{name}`: the device array must be C-contiguous (DLPack strides "
-                             f"{tuple(t.strides)} for shape {shape})")
+    _require_c_contiguous(shape, t.strides, 1, name, "DLPack strides")
     view = DeviceView(int(t.ptr), shape, dtype, bool(t.readonly), t)
     if view.ptr == 0 and view.size > 0:
         raise ValueError(f"`{name}`: NULL device pointer for a non-empty array {shape}")
