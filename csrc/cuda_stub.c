@@ -3,6 +3,7 @@
 #include "fastkeras/cuda/softmax_xent_cuda.h"
 #include "fastkeras/cuda/conv_cuda.h"
 #include "fastkeras/cuda/dense_chain_cuda.h"
+#include "fastkeras/cuda/device_ops.h"
 #include "fastkeras/cuda/optim_cuda.h"
 #include "fastkeras/cuda/rank_cuda.h"
 
@@ -133,3 +134,4 @@ int fk_chain_cuda_run_f64(fk_chain_cuda *plan, int64_t n, const double *x, doubl
     return FK_ENOTBUILT;
 }
 void fk_chain_cuda_destroy(fk_chain_cuda *plan) {}
+int fk_cuda_dev_op(const fk_dev_op *op, void *stream) { return FK_ENOTBUILT; }

@@ -3,7 +3,7 @@
 // in T as a BLAS does), then one element-wise kernel adds the bias and applies the
 // activation; softmax runs one block per row with block reductions in double.
 #include <math.h>
-#include "common.cuh"
+#include "activation.cuh"
 #include "fastkeras/cuda/dense_chain_cuda.h"
 #include "../chain_check.h"
 
@@ -18,39 +18,6 @@ namespace {
 
 constexpr int kTile = 16;
 constexpr int kThreads = 256;
-
-// The activation kinds of activation.h, in TensorFlow's NaN semantics.
-template <typename T>
-__device__ T sigmoid(T v) { return T(1) / (T(1) + exp(-v)); }
-template <typename T>
-__device__ T softplus(T v) { return log1p(exp(-fabs(v))) + (v > T(0) ? v : T(0)); }
-
-template <typename T>
-__device__ T activate(int kind, T v, T al) {
-    switch (kind) {
-    case FK_ACT_RELU: return !(v <= T(0)) ? v : T(0);
-    case FK_ACT_RELU6: return v != v ? v : (v < T(0) ? T(0) : (v > T(6) ? T(6) : v));
-    case FK_ACT_LEAKY_RELU: return v > T(0) ? v : al * v;
-    case FK_ACT_ELU: return v > T(0) ? v : al * expm1(v < T(0) ? v : T(0));
-    case FK_ACT_SELU:
-        return T(1.0507009873554805) *
-               (v > T(0) ? v : T(1.6732632423543772) * expm1(v < T(0) ? v : T(0)));
-    case FK_ACT_SIGMOID: return sigmoid(v);
-    case FK_ACT_TANH: return tanh(v);
-    case FK_ACT_SOFTPLUS: return softplus(v);
-    case FK_ACT_SOFTSIGN: return v / (T(1) + fabs(v));
-    case FK_ACT_SILU: return v * sigmoid(v);
-    case FK_ACT_HARD_SIGMOID:
-        return v != v ? v : fmin(fmax(v + T(3), T(0)), T(6)) / T(6);
-    case FK_ACT_HARD_SILU: return v * (fmin(fmax(v + T(3), T(0)), T(6)) / T(6));
-    case FK_ACT_MISH: return v * tanh(softplus(v));
-    case FK_ACT_LOG_SIGMOID: return -softplus(-v);
-    case FK_ACT_GELU_TANH:
-        return v * sigmoid(T(2 * 0.7978845608028654) * (v + T(0.044715) * v * v * v));
-    case FK_ACT_GELU_ERF: return v * T(0.5) * erfc(-v * T(0.7071067811865476));
-    default: return v;  // FK_STEP_LINEAR (and softmax, applied by its own kernel)
-    }
-}
 
 // c (m, n) = a (m, k) b (k, n), all row-major; row tiles grid-stride over blockIdx.y.
 template <typename T>
@@ -84,24 +51,7 @@ __global__ void bias_act(int64_t total, int64_t width, const T *__restrict__ x,
         const int64_t j = i % width;
         T v = affine ? x[i] * w[j] : z[i];
         if (b) v += b[j];
-        z[i] = activate(kind, v, al);
-    }
-}
-
-template <typename T>
-__global__ void softmax_rows(int64_t n, int64_t c, T *__restrict__ z) {
-    __shared__ double shd[kThreads];
-    __shared__ T sht[kThreads];
-    for (int64_t r = blockIdx.x; r < n; r += gridDim.x) {
-        T *row = z + r * c;
-        T m = -INFINITY;
-        for (int64_t j = threadIdx.x; j < c; j += blockDim.x) m = row[j] > m ? row[j] : m;
-        m = fkcuda::block_max<T>(m, sht);
-        double s = 0.0;
-        for (int64_t j = threadIdx.x; j < c; j += blockDim.x) s += exp((double)(row[j] - m));
-        s = fkcuda::block_sum(s, shd);
-        for (int64_t j = threadIdx.x; j < c; j += blockDim.x)
-            row[j] = T(exp((double)(row[j] - m)) / s);
+        z[i] = fkcuda::activate(kind, v, al);
     }
 }
 
@@ -138,7 +88,8 @@ int run(fk_chain_cuda *p, int64_t n, const T *x, T *y) {
             total, s.out, src, (const T *)s.w, (const T *)s.b, dst, s.type == FK_STEP_AFFINE,
             s.act, T(s.alpha));
         if (s.act == FK_STEP_SOFTMAX)
-            softmax_rows<T><<<(unsigned)(n < 65535 ? n : 65535), kThreads>>>(n, s.out, dst);
+            fkcuda::softmax_rows<T><<<(unsigned)(n < 65535 ? n : 65535), fkcuda::kRowThreads>>>(
+                n, s.out, dst, dst);
         rc = fkcuda::status_of(cudaGetLastError());
         if (rc != FK_OK) return rc;
         void *t = cur;  // this step's input buffer takes the next step's output

@@ -18,11 +18,14 @@ __all__ = [
     "set_epsilon",
     "get_buffer_cache_limit",
     "set_buffer_cache_limit",
+    "get_device",
+    "set_device",
 ]
 
 _lock = threading.Lock()
 _FLOATX = "float32"
 _EPSILON = 1e-7
+_DEVICE = "cpu"
 _ALLOWED_FLOATX = ("float16", "bfloat16", "float32", "float64")
 
 
@@ -120,3 +123,40 @@ def set_buffer_cache_limit(nbytes):
 
     _alloc.set_limit(nbytes)
     _BUFFER_CACHE_LIMIT = nbytes
+
+
+def _parse_device(device, name="device"):
+    """'cpu' or 'cuda' from the spellings users write ('gpu', 'cuda:0', '/GPU:0', ...)."""
+    if not isinstance(device, str):
+        raise TypeError(f"`{name}` must be a string such as 'cpu' or 'cuda', got {device!r}")
+    d = device.strip().lower().lstrip("/")
+    d = d.replace("device:", "")
+    if d in ("cpu", "cpu:0"):
+        return "cpu"
+    if d in ("cuda", "gpu", "cuda:0", "gpu:0"):
+        from fastkeras import cuda
+
+        if not cuda.is_available():
+            raise RuntimeError(f"{name}={device!r}: no CUDA device available (" +
+                               ("this build has no CUDA support: pip install . "
+                                "-Ccmake.define.FASTKERAS_CUDA=ON" if not cuda.build_has_cuda()
+                                else "none was found") + ")")
+        return "cuda"
+    raise ValueError(f"`{name}` must be 'cpu' or 'cuda' (also 'gpu', 'cuda:0', '/GPU:0'), got "
+                     f"{device!r}")
+
+
+def get_device():
+    """The device that models compiled without a `device` train and predict on."""
+    return _DEVICE
+
+
+def set_device(device):
+    """Train and predict on `device` ('cpu' or 'cuda') from now on, for every model compiled
+    without its own `device`. 'cuda' needs the CUDA build and a GPU (RuntimeError
+    otherwise); models outside what the device runs are refused when fit / evaluate /
+    predict starts, naming the layer, loss or optimizer option."""
+    global _DEVICE
+    d = _parse_device(device)
+    with _lock:
+        _DEVICE = d

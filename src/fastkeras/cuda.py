@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["is_available", "device_count", "device_name", "peak_bandwidth", "is_device_array",
+__all__ = ["is_available", "build_has_cuda", "device_count", "device_name", "peak_bandwidth", "is_device_array",
            "device_array", "DeviceArray", "to_host", "to_device", "optimizer_step"]
 
 # typestr kinds NumPy can hold on the host: bool, signed / unsigned integers, floats
@@ -34,6 +34,11 @@ def _core():
 def is_available():
     """True when this build has CUDA and a device is present."""
     return device_count() > 0
+
+
+def build_has_cuda():
+    """True when this build compiled the CUDA kernels (FASTKERAS_CUDA=ON)."""
+    return bool(_core().build_facts()["cuda_compiled"])
 
 
 def device_count():

@@ -263,3 +263,25 @@ cdef extern from "fastkeras/cuda/dense_chain_cuda.h" nogil:
     int fk_chain_cuda_run_f64(fk_chain_cuda *plan, int64_t n, const double *x,
                               double *y) noexcept
     void fk_chain_cuda_destroy(fk_chain_cuda *plan) noexcept
+
+
+cdef extern from "fastkeras/cuda/device_ops.h" nogil:
+    int FK_DOP_GEMM
+    int FK_DOP_BIAS_ACT
+    int FK_DOP_ACT_BWD
+    int FK_DOP_COL_SUM
+    int FK_DOP_MUL
+    int FK_DOP_MSE
+    int FK_DOP_XENT_SPARSE
+    int FK_DOP_XENT_DENSE
+    ctypedef struct fk_dev_op:
+        int op, f64, kind, ta, tb
+        int64_t m, n, k
+        double alpha, beta
+        const void *a
+        const void *b
+        const void *c
+        void *y
+        void *z
+        const fk_xent_opts *xent
+    int fk_cuda_dev_op(const fk_dev_op *op, void *stream) noexcept

@@ -1,4 +1,5 @@
 """compile / fit / evaluate / predict and the *_on_batch methods (tf.keras semantics)."""
+import contextlib
 import math
 
 import numpy as np
@@ -220,13 +221,18 @@ class TrainingMixin:
         self._compile_args = None
         self._compiled_outputs = None  # per output: (name, loss, weight, metrics, wmetrics)
         self._loss_tracker = None
+        self._device = None         # compile(device=...): None follows config.get_device()
+        self._device_plans = {}     # device name -> DevicePlan (buffers kept between calls)
+        self._active_plan = None    # the plan that runs the *_step methods, inside a call
 
     # ---------------------------------------------------------------- compile
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
                 weighted_metrics=None, run_eagerly=None, steps_per_execution=1,
-                jit_compile=None, auto_scale_loss=True, **kwargs):
+                jit_compile=None, auto_scale_loss=True, device=None, **kwargs):
         """Configure training: optimizer, loss(es), metrics (names, objects, functions;
-        lists or dicts per output), loss_weights, weighted_metrics."""
+        lists or dicts per output), loss_weights, weighted_metrics; `device` ('cpu' or
+        'cuda') where fit / evaluate / predict run (None: fastkeras.config.get_device())."""
+        from fastkeras import config
         from fastkeras import optimizers
         from fastkeras.metrics import Mean
 
@@ -245,6 +251,44 @@ class TrainingMixin:
         self.compiled = True
         self.run_eagerly = True if run_eagerly is None else run_eagerly
         self.jit_compile = bool(jit_compile)
+        self._device = None if device is None else config._parse_device(device)
+        self._device_plans = {}
+
+    # ---------------------------------------------------------------- device
+    @property
+    def device(self):
+        """Where fit / evaluate / predict run: compile's `device`, else the config's."""
+        from fastkeras import config
+
+        return getattr(self, "_device", None) or config.get_device()
+
+    @contextlib.contextmanager
+    def _on_device(self, training):
+        """Within a call: the device plan runs the steps, weights (and optimizer slots when
+        training) uploaded first and, after training, copied back to the host."""
+        device = self.device
+        if device == "cpu" or getattr(self, "_active_plan", None) is not None:
+            yield None
+            return
+        from fastkeras.models import device_plan as _dp
+
+        if training and type(self).train_step is not TrainingMixin.train_step:
+            raise ValueError(f"device={device!r}: a model with its own train_step trains on "
+                             "the CPU; compile it with device='cpu'")
+        plans = self.__dict__.setdefault("_device_plans", {})
+        plan = plans.get(device)
+        if plan is None:
+            plan = plans[device] = _dp.DevicePlan(self, _dp.ops_for(device))
+        if training:
+            plan.check_training()
+        plan.upload()
+        self._active_plan = plan
+        try:
+            yield plan
+        finally:
+            self._active_plan = None
+            if plan.dirty:  # trained since the last download (train_on_batch, an error)
+                plan.download()
 
     @staticmethod
     def _check_metric_names(metrics):
@@ -379,6 +423,8 @@ class TrainingMixin:
 
     def train_step(self, data):
         """One optimisation step on a batch (x, y, sample_weight); returns the logs."""
+        if getattr(self, "_active_plan", None) is not None:
+            return self._active_plan.train_step(data)
         x, y, sw = data
         params = self.trainable_weights
         with GradientTape() as tape:
@@ -396,6 +442,8 @@ class TrainingMixin:
         return self._logs()
 
     def test_step(self, data):
+        if getattr(self, "_active_plan", None) is not None:
+            return self._active_plan.test_step(data)
         x, y, sw = data
         with paused():
             y_pred = self(x, training=False)
@@ -407,6 +455,8 @@ class TrainingMixin:
 
     def predict_step(self, data):
         x = data[0] if isinstance(data, tuple) else data
+        if getattr(self, "_active_plan", None) is not None:
+            return self._active_plan.predict_step(x)
         with paused():
             return self(x, training=False)
 
@@ -496,37 +546,50 @@ class TrainingMixin:
         self._in_fit = True
         logs = {}
         try:
-            self._initial_epoch = None
-            cb.on_train_begin()
-            if self._initial_epoch is not None:  # set by BackupAndRestore when it restored
-                initial_epoch, self._initial_epoch = self._initial_epoch, None
-            for epoch in range(initial_epoch, epochs):
-                self.reset_metrics()
-                cb.on_epoch_begin(epoch)
-                seen = 0
-                with training_mode(True):
-                    for step, batch in enumerate(data.batches()):
-                        cb.on_train_batch_begin(step)
-                        logs = self.train_step(batch)
-                        seen = step + 1
-                        cb.on_train_batch_end(step, logs)
-                        if self.stop_training:
-                            break
-                if seen == 0:
-                    raise ValueError("fit: the training data produced no batches")
-                epoch_logs = dict(logs)
-                if val_data is not None and self._should_validate(epoch, validation_freq):
-                    val_logs = self._evaluate_data(val_data, cb=None)
-                    epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
-                cb.on_epoch_end(epoch, epoch_logs)
-                logs = epoch_logs
-                if self.stop_training:
-                    break
-            cb.on_train_end(logs)
+            with self._on_device(training=True) as plan:
+                logs = self._fit_epochs(data, val_data, cb, epochs, initial_epoch,
+                                        validation_freq, plan)
         finally:
             self._in_fit = False
         self.history = history
         return history
+
+    def _fit_epochs(self, data, val_data, cb, epochs, initial_epoch, validation_freq, plan):
+        logs = {}
+        self._initial_epoch = None
+        cb.on_train_begin()
+        if self._initial_epoch is not None:  # set by BackupAndRestore when it restored
+            initial_epoch, self._initial_epoch = self._initial_epoch, None
+        for epoch in range(initial_epoch, epochs):
+            self.reset_metrics()
+            cb.on_epoch_begin(epoch)
+            if plan is not None:  # weights the callbacks set (restores, schedules) go over
+                plan.upload()
+            seen = 0
+            with training_mode(True):
+                for step, batch in enumerate(data.batches()):
+                    cb.on_train_batch_begin(step)
+                    logs = self.train_step(batch)
+                    seen = step + 1
+                    cb.on_train_batch_end(step, logs)
+                    if self.stop_training:
+                        break
+            if seen == 0:
+                raise ValueError("fit: the training data produced no batches")
+            epoch_logs = dict(logs)
+            if plan is not None:  # the host weights are current before callbacks run
+                plan.download()
+            if val_data is not None and self._should_validate(epoch, validation_freq):
+                val_logs = self._evaluate_data(val_data, cb=None)
+                epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
+            cb.on_epoch_end(epoch, epoch_logs)
+            logs = epoch_logs
+            if self.stop_training:
+                break
+        if plan is not None:  # before on_train_end (EarlyStopping restores on the host)
+            plan.download()
+        cb.on_train_end(logs)
+        return logs
 
     @staticmethod
     def _should_validate(epoch, freq):
@@ -571,7 +634,8 @@ class TrainingMixin:
         if verbose and not any(isinstance(c, _cb.ProgbarLogger) for c in cbs):
             cbs.insert(0, _cb.ProgbarLogger())
         cb = _cb.CallbackList(cbs, model=self, verbose=verbose, epochs=1, steps=data.steps())
-        logs = self._evaluate_data(data, cb)
+        with self._on_device(training=False):
+            logs = self._evaluate_data(data, cb)
         if return_dict:
             return logs
         values = list(logs.values())
@@ -583,6 +647,10 @@ class TrainingMixin:
             kwargs.pop(legacy, None)
         if kwargs:
             raise TypeError(f"predict: unexpected argument(s) {sorted(kwargs)}")
+        with self._on_device(training=False):
+            return self._predict(x, batch_size, steps, callbacks)
+
+    def _predict(self, x, batch_size, steps, callbacks):
         if _is_iterable_source(x):
             data = _IterData(x, steps)
         else:
@@ -617,19 +685,23 @@ class TrainingMixin:
         sw = self._class_weights(y, class_weight,
                                  None if sample_weight is None else np.asarray(sample_weight))
         self.reset_metrics()
-        with training_mode(True):
+        with training_mode(True), self._on_device(training=True):
             logs = self.train_step((x, y, sw))
         return logs if return_dict else _scalar_or_list(logs)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         self._require_compiled("test_on_batch")
         self.reset_metrics()
-        logs = self.test_step((self._prep_x(x), _as_struct(y, "y"),
-                               None if sample_weight is None else np.asarray(sample_weight)))
+        with self._on_device(training=False):
+            logs = self.test_step((self._prep_x(x), _as_struct(y, "y"),
+                                   None if sample_weight is None else
+                                   np.asarray(sample_weight)))
         return logs if return_dict else _scalar_or_list(logs)
 
     def predict_on_batch(self, x):
-        return _map_np(self.predict_step(self._prep_x(x)))
+        x = self._prep_x(x)
+        with self._on_device(training=False):
+            return _map_np(self.predict_step(x))
 
 
 def _scalar_or_list(logs):

@@ -381,20 +381,33 @@ class Optimizer:
     def _before_fused_step(self):
         """Per-step state updates that precede the per-variable updates (Nadam)."""
 
-    def _fused_update(self, grads, variables, lr, scales):
+    def _fused_groups(self, variables, lr):
+        """This step's kernel calls: [(args, indices into variables)], one per (dtype,
+        weight decay) group; also runs the per-step state update (Nadam). Shared by the
+        CPU step and the device plan (fastkeras.models.device_plan)."""
         self._before_fused_step()
         groups = {}
-        for i, (g, v) in enumerate(zip(grads, variables)):
+        for i, v in enumerate(variables):
             decay = bool(self.weight_decay) and self._use_weight_decay(v)
             groups.setdefault((v.dtype, decay), []).append(i)
+        out = []
         for (dtype, decay), idx in groups.items():
             args = self._fused_args(lr, dtype)
             args["weight_decay"] = f32(self.weight_decay) if decay else 0.0
             args["clipvalue"] = float(self.clipvalue or 0.0)
+            out.append((args, idx))
+        return out
+
+    def _slot_variables(self, variable):
+        """The (up to 3) slot Variables of a trainable variable, None where unused."""
+        i = self._index[id(variable)]
+        return [self._slots[k][i] if self._slots[k] else None for k in range(3)]
+
+    def _fused_update(self, grads, variables, lr, scales):
+        for args, idx in self._fused_groups(variables, lr):
             params = [variables[i]._value for i in idx]
             gs = [grads[i] for i in idx]
-            slots = [[self._slots[k][self._index[id(variables[i])]] if self._slots[k] else None
-                      for i in idx] for k in range(3)]
+            slots = [[self._slot_variables(variables[i])[k] for i in idx] for k in range(3)]
             slots = [[s._value if s is not None else None for s in lst] for lst in slots]
             _ko.step(args, params, gs, slots, None,
                      None if scales is None else scales[idx], config.get_num_threads())

@@ -1,0 +1,240 @@
+// The training primitives of device_ops.h: tiled products with transposes, bias +
+// activation (keeping the activation's input for the backward pass), activation and
+// softmax gradients, column sums, element-wise products, mean squared error, and the
+// fused cross-entropy (softmax_xent.cu). One thread per output element or per column:
+// no atomics, so results are deterministic.
+#include "activation.cuh"
+#include "fastkeras/cuda/device_ops.h"
+#include "fastkeras/cuda/softmax_xent_cuda.h"
+#include "fastkeras/dense_chain.h"
+
+namespace {
+
+constexpr int kTile = 16;
+constexpr int kThreads = 256;
+constexpr int64_t kMaxElems = (int64_t)1 << 62;
+
+// y (m, n) = op(a) op(b) + beta y, row-major; row tiles grid-stride over blockIdx.y.
+template <typename T>
+__global__ void gemm_t(int64_t m, int64_t n, int64_t k, int ta, int tb, const T *__restrict__ a,
+                       const T *__restrict__ b, T beta, T *__restrict__ y) {
+    __shared__ T as[kTile][kTile];
+    __shared__ T bs[kTile][kTile + 1];
+    const int tx = threadIdx.x, ty = threadIdx.y;
+    const int64_t col = blockIdx.x * (int64_t)kTile + tx;
+    for (int64_t r0 = blockIdx.y * (int64_t)kTile; r0 < m; r0 += (int64_t)gridDim.y * kTile) {
+        const int64_t row = r0 + ty;
+        T acc = T(0);
+        for (int64_t k0 = 0; k0 < k; k0 += kTile) {
+            const int64_t ka = k0 + tx, kb = k0 + ty;
+            as[ty][tx] = (row < m && ka < k) ? (ta ? a[ka * m + row] : a[row * k + ka]) : T(0);
+            bs[ty][tx] = (kb < k && col < n) ? (tb ? b[col * k + kb] : b[kb * n + col]) : T(0);
+            __syncthreads();
+            for (int j = 0; j < kTile; ++j) acc += as[ty][j] * bs[j][tx];
+            __syncthreads();
+        }
+        if (row < m && col < n)  // k == 0: y = beta y (an empty sum)
+            y[row * n + col] = beta == T(0) ? acc : acc + beta * y[row * n + col];
+    }
+}
+
+template <typename T>
+__global__ void bias_act_k(int64_t total, int64_t width, const T *__restrict__ b, T *z, T *y,
+                           int kind, T al) {
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < total;
+         i += (int64_t)gridDim.x * blockDim.x) {
+        T v = z[i];
+        if (b) {
+            v += b[i % width];
+            z[i] = v;
+        }
+        y[i] = fkcuda::activate(kind, v, al);
+    }
+}
+
+template <typename T>
+__global__ void act_bwd_k(int64_t total, const T *__restrict__ x, const T *__restrict__ fy,
+                          const T *__restrict__ g, T *__restrict__ dx, int kind, T al) {
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < total;
+         i += (int64_t)gridDim.x * blockDim.x)
+        dx[i] = fkcuda::activate_bwd(kind, x[i], fy[i], g[i], al);
+}
+
+// dx = p (g - sum_j g_j p_j) per row, the sum in double.
+template <typename T>
+__global__ void softmax_bwd_k(int64_t n, int64_t c, const T *__restrict__ p,
+                              const T *__restrict__ g, T *__restrict__ dx) {
+    __shared__ double shd[fkcuda::kRowThreads];
+    for (int64_t r = blockIdx.x; r < n; r += gridDim.x) {
+        const T *pr = p + r * c, *gr = g + r * c;
+        double s = 0.0;
+        for (int64_t j = threadIdx.x; j < c; j += blockDim.x) s += (double)gr[j] * pr[j];
+        s = fkcuda::block_sum(s, shd);
+        for (int64_t j = threadIdx.x; j < c; j += blockDim.x)
+            dx[r * c + j] = T((double)pr[j] * ((double)gr[j] - s));
+    }
+}
+
+// y[j] = beta y[j] + sum_i a[i, j]: one thread per column, rows in order (coalesced).
+template <typename T>
+__global__ void col_sum_k(int64_t m, int64_t n, const T *__restrict__ a, T beta,
+                          T *__restrict__ y) {
+    for (int64_t j = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; j < n;
+         j += (int64_t)gridDim.x * blockDim.x) {
+        T s = T(0);
+        for (int64_t i = 0; i < m; ++i) s += a[i * n + j];
+        y[j] = beta == T(0) ? s : beta * y[j] + s;
+    }
+}
+
+template <typename T>
+__global__ void mul_k(int64_t total, const T *a, const T *b, T *y) {
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < total;
+         i += (int64_t)gridDim.x * blockDim.x)
+        y[i] = a[i] * b[i];
+}
+
+// One block per row: the row's mean square in double; the gradient element-wise.
+template <typename T>
+__global__ void mse_k(int64_t m, int64_t n, const T *__restrict__ p, const T *__restrict__ t,
+                      const T *__restrict__ rs, T scale, T *__restrict__ grad,
+                      T *__restrict__ loss) {
+    __shared__ double shd[fkcuda::kRowThreads];
+    for (int64_t r = blockIdx.x; r < m; r += gridDim.x) {
+        double s = 0.0;
+        const T gs = T(2) / T(n) * (rs ? rs[r] : T(1)) * scale;
+        for (int64_t j = threadIdx.x; j < n; j += blockDim.x) {
+            const T d = p[r * n + j] - t[r * n + j];
+            s += (double)d * d;
+            if (grad) grad[r * n + j] = d * gs;
+        }
+        s = fkcuda::block_sum(s, shd);
+        if (threadIdx.x == 0) loss[r] = T(s / (double)n);
+    }
+}
+
+// Sizes and pointers, before anything is launched.
+int check(const fk_dev_op *o) {
+    if (!o) return FK_ENULL;
+    if (o->op < 0 || o->op >= FK_DOP_COUNT) return FK_EBADARG;
+    if (o->m < 0 || o->n < 0 || o->k < 0) return FK_EBADSHAPE;
+    const int64_t k = o->op == FK_DOP_GEMM ? o->k : 1;
+    if (o->m > 0 && o->n > kMaxElems / o->m) return FK_EBADSHAPE;
+    if (k > 0 && o->m * o->n > kMaxElems / k) return FK_EBADSHAPE;
+    if (o->m == 0 || o->n == 0) return FK_OK;
+    switch (o->op) {
+    case FK_DOP_GEMM:
+        if (!o->y || (o->k > 0 && (!o->a || !o->b))) return FK_ENULL;
+        break;
+    case FK_DOP_BIAS_ACT:
+        if (!o->z || !o->y) return FK_ENULL;
+        if (o->kind != FK_STEP_LINEAR && o->kind != FK_STEP_SOFTMAX &&
+            (o->kind < 0 || o->kind >= FK_ACT_COUNT))
+            return FK_EBADARG;
+        break;
+    case FK_DOP_ACT_BWD:
+        if (!o->a || !o->b || !o->c || !o->y) return FK_ENULL;
+        if (o->kind != FK_STEP_LINEAR && o->kind != FK_STEP_SOFTMAX &&
+            (o->kind < 0 || o->kind >= FK_ACT_COUNT))
+            return FK_EBADARG;
+        break;
+    case FK_DOP_COL_SUM:
+        if (!o->a || !o->y) return FK_ENULL;
+        break;
+    case FK_DOP_MUL:
+        if (!o->a || !o->b || !o->y) return FK_ENULL;
+        break;
+    case FK_DOP_MSE:
+        if (!o->a || !o->b || !o->z) return FK_ENULL;
+        break;
+    default:  // the cross-entropy entry points check their own arguments
+        if (!o->xent) return FK_ENULL;
+        break;
+    }
+    return FK_OK;
+}
+
+template <typename T>
+int run(const fk_dev_op *o, cudaStream_t st) {
+    const int64_t m = o->m, n = o->n, total = m * n;
+    const T al = T(o->alpha), beta = T(o->beta);
+    const unsigned eb = fkcuda::blocks_for(total, kThreads);
+    const unsigned rows = (unsigned)(m < 65535 ? m : 65535);
+    switch (o->op) {
+    case FK_DOP_GEMM: {
+        dim3 block(kTile, kTile);
+        const int64_t row_tiles = (m + kTile - 1) / kTile, col_tiles = (n + kTile - 1) / kTile;
+        if (col_tiles > 2147483647) return FK_EBADSHAPE;
+        dim3 grid((unsigned)col_tiles, (unsigned)(row_tiles < 65535 ? row_tiles : 65535));
+        gemm_t<T><<<grid, block, 0, st>>>(m, n, o->k, o->ta, o->tb, (const T *)o->a,
+                                          (const T *)o->b, beta, (T *)o->y);
+        break;
+    }
+    case FK_DOP_BIAS_ACT:
+        bias_act_k<T><<<eb, kThreads, 0, st>>>(total, n, (const T *)o->b, (T *)o->z, (T *)o->y,
+                                               o->kind == FK_STEP_SOFTMAX ? FK_STEP_LINEAR : o->kind, al);
+        if (o->kind == FK_STEP_SOFTMAX)
+            fkcuda::softmax_rows<T><<<rows, fkcuda::kRowThreads, 0, st>>>(m, n, (T *)o->y, (T *)o->y);
+        break;
+    case FK_DOP_ACT_BWD:
+        if (o->kind == FK_STEP_SOFTMAX)
+            softmax_bwd_k<T><<<rows, fkcuda::kRowThreads, 0, st>>>(
+                m, n, (const T *)o->b, (const T *)o->c, (T *)o->y);
+        else
+            act_bwd_k<T><<<eb, kThreads, 0, st>>>(total, (const T *)o->a, (const T *)o->b,
+                                                  (const T *)o->c, (T *)o->y, o->kind, al);
+        break;
+    case FK_DOP_COL_SUM:
+        col_sum_k<T><<<fkcuda::blocks_for(n, kThreads), kThreads, 0, st>>>(
+            m, n, (const T *)o->a, beta, (T *)o->y);
+        break;
+    case FK_DOP_MUL:
+        mul_k<T><<<eb, kThreads, 0, st>>>(total, (const T *)o->a, (const T *)o->b, (T *)o->y);
+        break;
+    case FK_DOP_MSE:
+        mse_k<T><<<rows, fkcuda::kRowThreads, 0, st>>>(m, n, (const T *)o->a, (const T *)o->b,
+                                                       (const T *)o->c, al, (T *)o->y,
+                                                       (T *)o->z);
+        break;
+    default:
+        return FK_EBADARG;
+    }
+    return fkcuda::status_of(cudaGetLastError());
+}
+
+template <typename T>
+int xent(const fk_dev_op *o, void *st);
+template <>
+int xent<float>(const fk_dev_op *o, void *st) {
+    if (o->op == FK_DOP_XENT_SPARSE)
+        return fk_softmax_xent_sparse_bwd_f32_cuda(o->m, o->n, (const float *)o->a,
+                                                   (const int64_t *)o->b, (const float *)o->c,
+                                                   (float *)o->y, (float *)o->z, o->xent, st);
+    return fk_softmax_xent_dense_bwd_f32_cuda(o->m, o->n, (const float *)o->a,
+                                              (const float *)o->b, (const float *)o->c,
+                                              (float *)o->y, (float *)o->z, o->xent, st);
+}
+template <>
+int xent<double>(const fk_dev_op *o, void *st) {
+    if (o->op == FK_DOP_XENT_SPARSE)
+        return fk_softmax_xent_sparse_bwd_f64_cuda(o->m, o->n, (const double *)o->a,
+                                                   (const int64_t *)o->b, (const double *)o->c,
+                                                   (double *)o->y, (double *)o->z, o->xent, st);
+    return fk_softmax_xent_dense_bwd_f64_cuda(o->m, o->n, (const double *)o->a,
+                                              (const double *)o->b, (const double *)o->c,
+                                              (double *)o->y, (double *)o->z, o->xent, st);
+}
+
+}  // namespace
+
+extern "C" int fk_cuda_dev_op(const fk_dev_op *o, void *stream) {
+    int rc = check(o);
+    if (rc != FK_OK) return rc;
+    if (o->m == 0 || o->n == 0) return FK_OK;
+    rc = fkcuda::require_device();
+    if (rc != FK_OK) return rc;
+    if (o->op == FK_DOP_XENT_SPARSE || o->op == FK_DOP_XENT_DENSE)
+        return o->f64 ? xent<double>(o, stream) : xent<float>(o, stream);
+    cudaStream_t st = (cudaStream_t)stream;
+    return o->f64 ? run<double>(o, st) : run<float>(o, st);
+}

@@ -1,0 +1,64 @@
+/* fastkeras device primitives for training on the GPU (fastkeras.config.set_device("cuda")).
+ *
+ * One entry point runs one primitive on device memory, described by an fk_dev_op; every
+ * array is row-major and C-contiguous, of the op's float type (f64: 0 float32, 1 float64),
+ * except labels (int64). m, n, k are sizes; a, b, c inputs; y, z outputs.
+ *
+ *   FK_DOP_GEMM        y (m, n) = op(a) op(b) + beta y: op(a) (m, k) is a, or a (k, m)
+ *                      transposed when ta; op(b) (k, n) is b, or b (n, k) transposed when tb.
+ *                      beta = 0 never reads y.
+ *   FK_DOP_BIAS_ACT    z (m, n) += b (n) (b may be NULL), then y = f(z) with f the activation
+ *                      `kind` of activation.h (alpha its parameter), FK_STEP_LINEAR (y = z;
+ *                      y may be z) or FK_STEP_SOFTMAX (rows of n).
+ *   FK_DOP_ACT_BWD     y (m, n) = c * f'(a) with a = f's input, b = f's output (the gradient
+ *                      c flows back through f); softmax: y = b (c - rowsum(c b)).
+ *   FK_DOP_COL_SUM     y (n) = beta y + sum over the m rows of a (m, n).
+ *   FK_DOP_MUL         y = a * b element-wise, m * n elements (y may be a).
+ *   FK_DOP_MSE         z (m) = mean over n of (a - b)^2 (a predictions, b targets); when y
+ *                      is not NULL, y (m, n) = 2 (a - b) / n * c[row] * alpha (c NULL: 1).
+ *   FK_DOP_XENT_SPARSE / FK_DOP_XENT_DENSE
+ *                      the fused softmax cross-entropy of softmax_xent.h on a (m, n) with
+ *                      int64 labels b (m) or targets b (m, n), row scale c (m) or NULL,
+ *                      gradient y (m, n) or NULL, per-row loss z (m); options in xent.
+ *
+ * Validation (op, kind, sizes, NULL pointers, m * n * k below 2**62) happens before any
+ * launch; the work is queued on `stream` (NULL: the default stream) and a launch failure
+ * comes back as FK_ECUDA. Deterministic: no atomics. */
+#ifndef FASTKERAS_DEVICE_OPS_H
+#define FASTKERAS_DEVICE_OPS_H
+
+#include <stdint.h>
+#include "fastkeras/softmax_xent.h"
+#include "fastkeras/cuda/device.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum {
+    FK_DOP_GEMM = 0,
+    FK_DOP_BIAS_ACT,
+    FK_DOP_ACT_BWD,
+    FK_DOP_COL_SUM,
+    FK_DOP_MUL,
+    FK_DOP_MSE,
+    FK_DOP_XENT_SPARSE,
+    FK_DOP_XENT_DENSE,
+    FK_DOP_COUNT
+};
+
+typedef struct fk_dev_op {
+    int op, f64, kind, ta, tb;
+    int64_t m, n, k;
+    double alpha, beta;
+    const void *a, *b, *c;
+    void *y, *z;
+    const fk_xent_opts *xent;
+} fk_dev_op;
+
+int fk_cuda_dev_op(const fk_dev_op *op, void *stream);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

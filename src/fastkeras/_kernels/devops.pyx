@@ -1,0 +1,51 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
+"""Cython bridge to the device training primitives (fastkeras/cuda/device_ops.h).
+
+Pointers are device addresses (Python ints) of buffers that the caller allocated for the
+sizes it passes (fastkeras.models.device_plan owns every one of them); the C side checks
+the op, the kind, the sizes and NULL pointers before anything is launched.
+"""
+from libc.stdint cimport int64_t, uintptr_t
+
+from fastkeras._kernels.fk cimport *
+
+include "_status.pxi"
+include "_xent_opts.pxi"
+
+OPS = {"gemm": FK_DOP_GEMM, "bias_act": FK_DOP_BIAS_ACT, "act_bwd": FK_DOP_ACT_BWD,
+       "col_sum": FK_DOP_COL_SUM, "mul": FK_DOP_MUL, "mse": FK_DOP_MSE,
+       "xent_sparse": FK_DOP_XENT_SPARSE, "xent_dense": FK_DOP_XENT_DENSE}
+
+
+def run(str op, bint f64, int64_t m, int64_t n, int64_t k=0, *, uintptr_t a=0, uintptr_t b=0,
+        uintptr_t c=0, uintptr_t y=0, uintptr_t z=0, int kind=-1, bint ta=False,
+        bint tb=False, double alpha=0.0, double beta=0.0, tuple xent=None):
+    """Run one primitive (see device_ops.h); xent = (from_logits, label_smoothing, epsilon,
+    ignore_class, grad_scale) for the cross-entropy ops."""
+    if op not in OPS:
+        raise ValueError(f"unknown device op {op!r}; expected one of {sorted(OPS)}")
+    cdef fk_xent_opts xo
+    cdef fk_dev_op o
+    o.op = OPS[op]
+    o.f64 = f64
+    o.kind = kind
+    o.ta = ta
+    o.tb = tb
+    o.m = m
+    o.n = n
+    o.k = k
+    o.alpha = alpha
+    o.beta = beta
+    o.a = <const void *>a
+    o.b = <const void *>b
+    o.c = <const void *>c
+    o.y = <void *>y
+    o.z = <void *>z
+    o.xent = NULL
+    if xent is not None:
+        xo = make_opts(xent[0], xent[1], xent[2], xent[3], xent[4])
+        o.xent = &xo
+    cdef int st
+    with nogil:
+        st = fk_cuda_dev_op(&o, NULL)
+    check_status(st, f"fk_cuda_dev_op({op})")

@@ -1,0 +1,658 @@
+"""Training and inference with the weights and optimizer state resident on a device.
+
+``model.compile(..., device="cuda")`` or ``fastkeras.config.set_device("cuda")`` runs fit /
+evaluate / predict of a model that is one chain of Dense / activation / Dropout / Flatten
+layers through a ``DevicePlan``: the weights and the optimizer's slots are copied to the
+device when a call begins and stay there; each batch is copied in once (x, then y and the
+sample weights), the forward pass, the loss and its gradient, the backward pass and the
+fused optimizer step all run on the device, and only the per-row losses and the
+predictions (for the metrics) come back. The host Variables are refreshed from the device
+at the end of every epoch (before the callbacks run) and when the call ends.
+
+The plan is written against a small set of primitives (products with transposes, bias +
+activation, activation gradients, column sums, element-wise products, MSE, the fused
+cross-entropy and the fused optimizer step). ``CudaOps`` runs them on the GPU
+(``fastkeras/cuda/device_ops.h``); ``HostOps`` runs the same primitives on NumPy arrays
+with the CPU kernels, which is how the plan's logic is checked against the ordinary
+(tape-based) fit on machines without a GPU.
+"""
+import numpy as np
+
+from fastkeras import activations
+from fastkeras.layers.base import InputLayer
+
+__all__ = ["DevicePlan", "HostOps", "CudaOps", "ops_for"]
+
+_LINEAR, _SOFTMAX = -1, -2  # FK_STEP_LINEAR / FK_STEP_SOFTMAX
+
+
+# ------------------------------------------------------------------------------ primitives
+class HostOps:
+    """The plan's primitives on NumPy arrays (CPU kernels): the reference for CudaOps."""
+
+    name = "cpu"
+
+    def empty(self, shape, dtype):
+        return np.empty(shape, dtype)
+
+    def upload(self, a, out=None):
+        a = np.ascontiguousarray(a)
+        if out is None:
+            return a.copy()
+        out[...] = a
+        return out
+
+    def download(self, a):
+        return np.array(a, copy=True)
+
+    def gemm(self, a, b, y, ta=False, tb=False, beta=0.0):
+        prod = (a.T if ta else a) @ (b.T if tb else b)
+        if beta:
+            y *= y.dtype.type(beta)
+            y += prod
+        else:
+            y[...] = prod
+
+    def bias_act(self, z, b, y, kind, alpha):
+        from fastkeras import config
+        from fastkeras._kernels import elementwise as _ke
+
+        if b is not None:
+            z += b
+        if kind == _SOFTMAX:
+            e = np.exp(z - z.max(axis=1, keepdims=True))
+            y[...] = e / e.sum(axis=1, keepdims=True)
+        elif kind == _LINEAR:
+            if y is not z:
+                y[...] = z
+        else:
+            _ke.act_forward(kind, z.reshape(-1), y.reshape(-1), alpha, config.get_num_threads())
+
+    def act_bwd(self, kind, alpha, x, fy, g, dx):
+        from fastkeras import config
+        from fastkeras._kernels import elementwise as _ke
+
+        if kind == _SOFTMAX:
+            dx[...] = fy * (g - np.sum(g * fy, axis=1, keepdims=True))
+        elif kind == _LINEAR:
+            dx[...] = g
+        else:
+            _ke.act_backward(kind, x.reshape(-1), fy.reshape(-1), g.reshape(-1),
+                             dx.reshape(-1), alpha, config.get_num_threads())
+
+    def col_sum(self, a, y):
+        y[...] = a.sum(axis=0)
+
+    def mul(self, a, b, y):
+        np.multiply(a, b, out=y)
+
+    def mse(self, pred, target, rowscale, grad_scale, grad, loss):
+        d = pred - target
+        loss[...] = np.mean(d * d, axis=1)
+        if grad is not None:
+            t = pred.dtype.type
+            gs = t(2) / t(pred.shape[1]) * t(grad_scale)
+            grad[...] = d * gs if rowscale is None else d * (rowscale[:, None] * gs)
+
+    def xent(self, sparse, x, labels, rowscale, opts, grad, loss):
+        from fastkeras import config
+        from fastkeras._kernels import softmax_xent as _kx
+
+        from_logits, ls, eps, ignore, grad_scale = opts
+        fn = _kx.sparse if sparse else _kx.dense
+        kw = dict(from_logits=from_logits, label_smoothing=ls, epsilon=eps)
+        if sparse:
+            kw["ignore_class"] = ignore
+        lv, gv = fn(x, labels, rowscale, want_loss=True, want_grad=grad is not None,
+                    grad_scale=grad_scale, n_threads=config.get_num_threads(), **kw)
+        loss[...] = lv
+        if grad is not None:
+            grad[...] = gv
+
+    def optimizer_step(self, args, params, grads, slots):
+        from fastkeras import config
+        from fastkeras._kernels import optim as _ko
+
+        _ko.step(args, params, grads, slots, None, None, config.get_num_threads())
+
+
+class CudaOps:
+    """The plan's primitives on the GPU: DeviceArray buffers, fastkeras/cuda/device_ops.h.
+    Every call checks the buffers' shapes and dtypes against the sizes it passes, so the
+    C side never reads or writes past a buffer."""
+
+    name = "cuda"
+
+    def __init__(self):
+        from fastkeras import cuda
+        from fastkeras._kernels import devops
+
+        if not cuda.is_available():
+            raise RuntimeError("device='cuda': no CUDA device available (" +
+                               ("this build has no CUDA support" if not
+                                cuda.build_has_cuda() else "none was found") + ")")
+        self._cuda, self._run = cuda, devops.run
+
+    def empty(self, shape, dtype):
+        return self._cuda.DeviceArray(shape, dtype)
+
+    def upload(self, a, out=None):
+        a = np.ascontiguousarray(a)
+        if out is None:
+            return self._cuda.DeviceArray.from_host(a)
+        self._same(out, a.shape, a.dtype, "upload")
+        if a.size:
+            self._cuda._core().cuda_copy(out._ptr, a, False)
+        return out
+
+    def download(self, a):
+        return self._cuda.to_host(a)
+
+    @staticmethod
+    def _same(arr, shape, dtype, what):
+        if tuple(arr.shape) != tuple(shape) or arr.dtype != dtype:
+            raise ValueError(f"{what}: device buffer {arr.shape} {arr.dtype}, expected "
+                             f"{tuple(shape)} {np.dtype(dtype)}")
+
+    def _op(self, op, ref, m, n, k=0, **kw):
+        ptrs = {key: (0 if v is None else v._ptr) for key, v in kw.items()
+                if key in ("a", "b", "c", "y", "z")}
+        rest = {key: v for key, v in kw.items() if key not in ptrs}
+        self._run(op, ref.dtype == np.float64, m, n, k, **ptrs, **rest)
+
+    def gemm(self, a, b, y, ta=False, tb=False, beta=0.0):
+        m, k = (a.shape[1], a.shape[0]) if ta else a.shape
+        n = b.shape[0] if tb else b.shape[1]
+        self._same(b, (n, k) if tb else (k, n), a.dtype, "gemm b")
+        self._same(y, (m, n), a.dtype, "gemm y")
+        self._op("gemm", a, m, n, k, a=a, b=b, y=y, ta=ta, tb=tb, beta=beta)
+
+    def bias_act(self, z, b, y, kind, alpha):
+        m, n = z.shape
+        self._same(y, z.shape, z.dtype, "bias_act y")
+        if b is not None:
+            self._same(b, (n,), z.dtype, "bias_act b")
+        self._op("bias_act", z, m, n, z=z, b=b, y=y, kind=kind, alpha=alpha)
+
+    def act_bwd(self, kind, alpha, x, fy, g, dx):
+        m, n = g.shape
+        for arr, what in ((x, "x"), (fy, "f(x)"), (dx, "dx")):
+            self._same(arr, g.shape, g.dtype, f"act_bwd {what}")
+        self._op("act_bwd", g, m, n, a=x, b=fy, c=g, y=dx, kind=kind, alpha=alpha)
+
+    def col_sum(self, a, y):
+        m, n = a.shape
+        self._same(y, (n,), a.dtype, "col_sum y")
+        self._op("col_sum", a, m, n, a=a, y=y)
+
+    def mul(self, a, b, y):
+        self._same(b, a.shape, a.dtype, "mul b")
+        self._same(y, a.shape, a.dtype, "mul y")
+        m, n = a.shape
+        self._op("mul", a, m, n, a=a, b=b, y=y)
+
+    def mse(self, pred, target, rowscale, grad_scale, grad, loss):
+        m, n = pred.shape
+        self._same(target, pred.shape, pred.dtype, "mse target")
+        self._same(loss, (m,), pred.dtype, "mse loss")
+        if rowscale is not None:
+            self._same(rowscale, (m,), pred.dtype, "mse rowscale")
+        if grad is not None:
+            self._same(grad, pred.shape, pred.dtype, "mse grad")
+        self._op("mse", pred, m, n, a=pred, b=target, c=rowscale, y=grad, z=loss,
+                 alpha=grad_scale)
+
+    def xent(self, sparse, x, labels, rowscale, opts, grad, loss):
+        m, n = x.shape
+        if sparse:
+            self._same(labels, (m,), np.int64, "xent labels")
+        else:
+            self._same(labels, x.shape, x.dtype, "xent targets")
+        self._same(loss, (m,), x.dtype, "xent loss")
+        if rowscale is not None:
+            self._same(rowscale, (m,), x.dtype, "xent rowscale")
+        if grad is not None:
+            self._same(grad, x.shape, x.dtype, "xent grad")
+        try:
+            self._op("xent_sparse" if sparse else "xent_dense", x, m, n, a=x, b=labels,
+                     c=rowscale, y=grad, z=loss, xent=tuple(opts))
+        except ValueError as exc:
+            if sparse and "label" in str(exc):
+                raise ValueError(f"`y_true` contains a label outside the valid range [0, {n}) "
+                                 f"for y_pred with {n} classes") from None
+            raise
+
+    def optimizer_step(self, args, params, grads, slots):
+        self._cuda.optimizer_step(args, params, grads, slots)
+
+
+def ops_for(device):
+    """The primitives of a device name ("cuda")."""
+    if device == "cuda":
+        return CudaOps()
+    raise ValueError(f"no device plan for device {device!r}")
+
+
+# ------------------------------------------------------------------------------ planning
+def _activation_kinds():
+    from fastkeras.serving import _kinds
+
+    return _kinds()
+
+
+def _refuse(what, why):
+    raise ValueError(f"device training runs chains of Dense, activation, Dropout and Flatten "
+                     f"layers; {what} {why}")
+
+
+def _steps(model):
+    """[(kind, layer, act_kind, alpha)] for the model's layers, or a ValueError naming the
+    first layer the device cannot train."""
+    from fastkeras import layers as L
+    from fastkeras.serving import InferenceRunner
+
+    seq = InferenceRunner._layer_sequence(model)
+    if seq is None:
+        raise ValueError("device training runs models that are one chain of layers (a "
+                         "Sequential model, or a functional model with one input and one "
+                         "output and no branches); this model is not one")
+    kinds = _activation_kinds()
+    shape = tuple(model.inputs[0].shape) if model.inputs else None
+    if shape is None:
+        raise ValueError("device training needs a built model with an Input shape")
+    rank = len(shape)
+    steps = []
+    dtype = np.dtype(model.dtype)
+    for layer in seq:
+        t, name = type(layer), f"layer {layer.name!r} ({type(layer).__name__})"
+        if t is InputLayer or t is L.Identity:
+            continue
+        if np.dtype(layer.compute_dtype) != dtype:
+            _refuse(name, f"computes in {np.dtype(layer.compute_dtype)}, the model in {dtype} "
+                          "(one dtype throughout)")
+        if t is L.Flatten:
+            rank = 2
+            continue
+        if t is L.Dropout:
+            if layer.noise_shape is not None:
+                _refuse(name, "has a noise_shape")
+            steps.append(("dropout", layer, _LINEAR, 0.0))
+            continue
+        if rank != 2:
+            _refuse(name, f"gets inputs of rank {rank}: flatten them first (rank 2 only)")
+        if t is L.Dense:
+            for attr in ("kernel_regularizer", "bias_regularizer", "activity_regularizer",
+                         "kernel_constraint", "bias_constraint"):
+                if getattr(layer, attr, None) is not None:
+                    _refuse(name, f"has a {attr}")
+            act = kinds.get(layer.activation)
+            if act is None:
+                _refuse(name, f"has the activation {layer.activation!r}")
+            steps.append(("dense", layer) + act)
+            continue
+        act = None
+        if t is L.Activation:
+            act = kinds.get(layer.activation)
+        elif t is L.ReLU and layer.max_value is None and not layer.threshold and \
+                not layer.negative_slope:
+            act = kinds[activations.relu]
+        elif t is L.LeakyReLU:
+            act = (kinds[activations.leaky_relu][0], float(np.float32(layer.negative_slope)))
+        elif t is L.ELU:
+            act = (kinds[activations.elu][0], layer.alpha)
+        elif t is L.Softmax and layer.axis in (-1, 1):
+            act = (_SOFTMAX, 0.0)
+        if act is None:
+            _refuse(name, "is not one")
+        if getattr(layer, "activity_regularizer", None) is not None:
+            _refuse(name, "has an activity_regularizer")
+        steps.append(("act", layer) + act)
+    if not steps:
+        raise ValueError("device training: the model has no layer to run")
+    return steps
+
+
+def _loss_spec(loss, dtype):
+    """(kind, xent options, reduction) of a compiled loss the device computes."""
+    from fastkeras import losses as Ls
+
+    reduction = getattr(loss, "reduction", "sum_over_batch_size")
+    if reduction in (None, "none"):
+        raise ValueError("device training needs a reduced loss, got reduction='none'")
+    fn, kw = getattr(loss, "fn", None), dict(getattr(loss, "_fn_kwargs", {}) or {})
+    eps = 1e-7  # keras.config.epsilon(), as the CPU kernels use it
+    if isinstance(loss, (Ls.SparseCategoricalCrossentropy, Ls.CategoricalCrossentropy)) or \
+            fn in (Ls.sparse_categorical_crossentropy, Ls.categorical_crossentropy):
+        sparse = isinstance(loss, Ls.SparseCategoricalCrossentropy) or \
+            fn is Ls.sparse_categorical_crossentropy
+        src = loss if fn is None else None
+        get = (lambda k, d: getattr(src, k, d)) if src is not None else kw.get
+        if get("ignore_class", None) is not None:
+            raise ValueError("device training: ignore_class is not supported on the device")
+        if get("axis", -1) not in (-1, 1):
+            raise ValueError("device training: the cross-entropy's class axis must be the "
+                             "last one")
+        ls = float(get("label_smoothing", 0.0))
+        if loss_dtype(loss) != dtype:
+            raise ValueError(f"device training: the loss computes in {loss_dtype(loss)}, the "
+                             f"model in {dtype}; give the loss dtype={dtype.name!r}")
+        opts = (bool(get("from_logits", False)), ls, eps, None, 1.0)
+        return ("xent_sparse" if sparse else "xent_dense"), opts, reduction
+    if fn is Ls.mean_squared_error and not kw:
+        if loss_dtype(loss) != dtype:
+            raise ValueError(f"device training: the loss computes in {loss_dtype(loss)}, the "
+                             f"model in {dtype}; give the loss dtype={dtype.name!r}")
+        return "mse", None, reduction
+    raise ValueError(f"device training computes the sparse / categorical cross-entropy and "
+                     f"the mean squared error; the loss {getattr(loss, 'name', loss)!r} is "
+                     f"not one of them")
+
+
+def loss_dtype(loss):
+    return np.dtype(loss._compute_dtype())
+
+
+def _check_optimizer(opt):
+    from fastkeras.optimizers.optimizer import Optimizer
+
+    name = type(opt).__name__
+    if opt._kind is None or type(opt).update_step is not Optimizer.update_step:
+        raise ValueError(f"device training runs the built-in optimizers' fused steps; {name} "
+                         "has a custom update_step")
+    for attr in ("clipnorm", "global_clipnorm", "gradient_accumulation_steps",
+                 "loss_scale_factor"):
+        if getattr(opt, attr, None):
+            raise ValueError(f"device training: the optimizer's {attr} is not supported on "
+                             "the device")
+    if opt.use_ema:
+        raise ValueError("device training: the optimizer's use_ema is not supported on the "
+                         "device")
+
+
+# ------------------------------------------------------------------------------ the plan
+class DevicePlan:
+    """A model's forward / backward / optimizer step on a device (see the module doc)."""
+
+    def __init__(self, model, ops):
+        self.model, self.ops = model, ops
+        self.steps = _steps(model)
+        self.dtype = np.dtype(model.dtype)
+        if self.dtype not in (np.float32, np.float64):
+            raise ValueError(f"device training computes in float32 or float64, the model "
+                             f"in {self.dtype}")
+        if model.losses:
+            raise ValueError("device training: the model has added losses (add_loss or "
+                             "regularizers), which the device does not compute")
+        shape = tuple(model.inputs[0].shape)[1:]
+        if any(d is None for d in shape):
+            raise ValueError(f"device training needs a fixed input shape, got {shape}")
+        self.in_width = int(np.prod(shape, dtype=np.int64))
+        if not any(s[0] == "dense" for s in self.steps):
+            raise ValueError("device training: the model has no Dense layer to train")
+        self._bufs = {}
+        self._params = []   # (host Variable, device array) of every weight the plan uses
+        self._dev = {}      # id(host Variable) -> device array
+        self._loss = None
+        self.dirty = False  # the device weights are newer than the host's
+
+    # ---- weights
+    def _weights(self):
+        out = []
+        for kind, layer, *_ in self.steps:
+            if kind == "dense":
+                out += [layer.kernel] + ([layer.bias] if layer.bias is not None else [])
+        return out
+
+    def upload(self):
+        """Copy the weights (and the optimizer's slots, when compiled) to the device."""
+        opt = getattr(self.model, "optimizer", None)
+        variables = list(self._weights())
+        trainable = [v for v in self.model.trainable_weights]
+        if opt is not None and trainable:
+            if not opt.built:
+                opt.build(trainable)
+            for v in trainable:
+                if id(v) in opt._index:
+                    variables += [s for s in opt._slot_variables(v) if s is not None]
+        self._params = []
+        for v in variables:
+            arr = np.ascontiguousarray(v.numpy())
+            dev = self._dev.get(id(v))
+            if dev is None or tuple(dev.shape) != arr.shape or dev.dtype != arr.dtype:
+                dev = self.ops.upload(arr)
+                self._dev[id(v)] = dev
+            else:
+                self.ops.upload(arr, out=dev)
+            self._params.append((v, dev))
+        self.dirty = False
+
+    def download(self):
+        """Refresh the host Variables (weights and slots) from the device."""
+        for v, dev in self._params:
+            v.assign(self.ops.download(dev).reshape(v.shape))
+        self.dirty = False
+
+    # ---- buffers, reused across batches of one size
+    def _buf(self, key, shape, dtype=None):
+        dtype = np.dtype(dtype or self.dtype)
+        b = self._bufs.get(key)
+        if b is None or tuple(b.shape) != tuple(shape) or b.dtype != dtype:
+            b = self.ops.empty(tuple(shape), dtype)
+            self._bufs[key] = b
+        return b
+
+    # ---- data
+    def _x(self, x):
+        if isinstance(x, (list, tuple, dict)):
+            raise ValueError("device training: the model takes one input array")
+        x = np.asarray(x)
+        n = x.shape[0] if x.ndim else 0
+        flat = x.reshape(n, -1) if x.ndim != 2 else x
+        want = self.in_width
+        if flat.shape[1] != want:
+            raise ValueError(f"`x` has {flat.shape[1]} features per sample, the model expects "
+                             f"{want}")
+        if n == 0:
+            raise ValueError("`x` is an empty batch")
+        return self.ops.upload(np.ascontiguousarray(flat, dtype=self.dtype),
+                               out=self._buf("x", flat.shape))
+
+    # ---- forward / backward
+    def forward(self, xd, training):
+        """[(kind, input, pre-activation, output, extra)] per step; the last output is the
+        model's."""
+        trace, cur = [], xd
+        n = xd.shape[0]
+        for i, (kind, layer, act, alpha) in enumerate(self.steps):
+            if kind == "dropout":
+                if not training or layer.rate == 0:
+                    trace.append((kind, cur, None, cur, None))
+                    continue
+                width = cur.shape[1]
+                keep = (layer._gen.random((n, width)) >= layer.rate).astype(self.dtype)
+                if layer.rate < 1:  # as Dropout.call: zeros at rate 1, else keep / (1 - rate)
+                    keep /= self.dtype.type(1 - layer.rate)
+                mask = self.ops.upload(keep, out=self._buf(("mask", i), (n, width)))
+                out = self._buf(("y", i), (n, width))
+                self.ops.mul(cur, mask, out)
+                trace.append((kind, cur, None, out, mask))
+                cur = out
+                continue
+            if kind == "dense":
+                w = self._dev[id(layer.kernel)]
+                b = self._dev[id(layer.bias)] if layer.bias is not None else None
+                z = self._buf(("z", i), (n, w.shape[1]))
+                self.ops.gemm(cur, w, z)
+            else:
+                b = None
+                z = cur
+            out = z if act == _LINEAR else self._buf(("y", i), z.shape)
+            self.ops.bias_act(z, b, out, act, alpha)
+            trace.append((kind, cur, z, out, None))
+            cur = out
+        return trace
+
+    def backward(self, trace, g):
+        """The weights' gradients {id(Variable): device array} from the output gradient."""
+        grads = {}
+        n = g.shape[0]
+        trained = [i for i, s in enumerate(self.steps) if s[0] == "dense" and s[1].trainable]
+        if not trained:
+            return grads
+        first = trained[0]  # nothing before this step needs a gradient
+        for i in range(len(self.steps) - 1, first - 1, -1):
+            kind, layer, act, alpha = self.steps[i]
+            _, inp, z, out, extra = trace[i]
+            if kind == "dropout":
+                if extra is not None:
+                    gd = self._buf(("g", i), g.shape)
+                    self.ops.mul(g, extra, gd)
+                    g = gd
+                continue
+            if act != _LINEAR:
+                gz = self._buf(("gz", i), g.shape)
+                self.ops.act_bwd(act, alpha, z, out, g, gz)
+                g = gz
+            if kind != "dense":
+                continue
+            if layer.trainable:
+                dw = self._buf(("dw", i), layer.kernel.shape)
+                self.ops.gemm(inp, g, dw, ta=True)
+                grads[id(layer.kernel)] = dw
+                if layer.bias is not None:
+                    db = self._buf(("db", i), layer.bias.shape)
+                    self.ops.col_sum(g, db)
+                    grads[id(layer.bias)] = db
+            if i > first:
+                gx = self._buf(("gx", i), (n, layer.kernel.shape[0]))
+                self.ops.gemm(g, self._dev[id(layer.kernel)], gx, tb=True)
+                g = gx
+        return grads
+
+    # ---- loss
+    def _prepare_loss(self, y, sw):
+        m = self.model
+        name, loss, weight, _, _ = m._compiled_outputs[0]
+        if loss is None:
+            raise ValueError("No loss to minimise: compile() the model with a `loss`")
+        if self._loss is None or self._loss[0] is not loss:
+            self._loss = (loss,) + _loss_spec(loss, self.dtype)
+        _, kind, opts, reduction = self._loss
+        out_w = self._out_width()
+        y = np.asarray(y)
+        n = y.shape[0] if y.ndim else 0
+        if kind == "xent_sparse":
+            from fastkeras.ops.nn import _labels
+
+            lab = _labels(y, "y_true").reshape(-1)
+            if lab.shape[0] != n or (y.ndim > 1 and y.size != n):
+                raise ValueError(f"`y_true` must hold one integer label per sample, got shape "
+                                 f"{y.shape}")
+            yd = self.ops.upload(lab, out=self._buf("y", (n,), np.int64))
+        else:
+            t = np.ascontiguousarray(y, dtype=self.dtype)
+            if t.ndim == 1 and out_w == 1:
+                t = t.reshape(n, 1)
+            if t.shape != (n, out_w):
+                raise ValueError(f"`y_true` has shape {y.shape}, the model's output "
+                                 f"(n, {out_w})")
+            yd = self.ops.upload(t, out=self._buf("y", (n, out_w)))
+        row_w = None
+        if sw is not None:
+            row_w = np.asarray(sw, np.float64).reshape(-1)
+            if row_w.shape[0] != n:
+                raise ValueError(f"`sample_weight` must have one entry per sample ({n})")
+        if reduction == "sum":
+            divisor = 1.0
+        elif reduction == "mean_with_sample_weight" and row_w is not None:
+            divisor = float(row_w.sum())
+        else:
+            divisor = float(n)
+        scale = (0.0 if divisor == 0.0 else 1.0 / divisor) * weight
+        rs = None if row_w is None else self.ops.upload(row_w.astype(self.dtype),
+                                                        out=self._buf("sw", (n,)))
+        return kind, opts, yd, rs, row_w, scale
+
+    def _out_width(self):
+        return [s[1] for s in self.steps if s[0] == "dense"][-1].kernel.shape[1]
+
+    def _loss_and_grad(self, out, y, sw, want_grad):
+        kind, opts, yd, rs, row_w, scale = self._prepare_loss(y, sw)
+        n = out.shape[0]
+        loss = self._buf("loss", (n,))
+        grad = self._buf("gout", out.shape) if want_grad else None
+        if kind == "mse":
+            self.ops.mse(out, yd, rs, scale, grad, loss)
+        else:
+            o = opts[:4] + (scale,)
+            self.ops.xent(kind == "xent_sparse", out, yd, rs, o, grad, loss)
+        lv = self.ops.download(loss).astype(np.float64)
+        total = float(lv.sum() if row_w is None else np.dot(lv, row_w)) * scale
+        return np.asarray(total, dtype=self.dtype), grad
+
+    # ---- steps
+    def _ensure_compiled(self, y, n):
+        m = self.model
+        if m._compiled_outputs is None:
+            m._build_compiled(y, np.empty((n, self._out_width()), self.dtype))
+
+    def train_step(self, data):
+        x, y, sw = data
+        m = self.model
+        xd = self._x(x)
+        self._ensure_compiled(y, xd.shape[0])
+        trace = self.forward(xd, training=True)
+        out = trace[-1][3]
+        total, g = self._loss_and_grad(out, y, sw, want_grad=True)
+        grads = self.backward(trace, g)
+        self.dirty = True
+        self._apply(grads)
+        y_pred = self.ops.download(out)
+        m._update_metrics(y, y_pred, sw, total, [total], xd.shape[0])
+        return m._logs()
+
+    def _apply(self, grads):
+        opt = self.model.optimizer
+        variables = [v for v in self.model.trainable_weights if id(v) in grads]
+        if not variables:
+            raise ValueError("No gradients: the loss does not depend on any trainable weight")
+        _check_optimizer(opt)
+        lr = opt._current_lr()
+        for args, idx in opt._fused_groups(variables, lr):
+            vs = [variables[i] for i in idx]
+            slots = [[None if s is None else self._dev[id(s)]
+                      for s in (opt._slot_variables(v)[k] for v in vs)] for k in range(3)]
+            self.ops.optimizer_step(args, [self._dev[id(v)] for v in vs],
+                                    [grads[id(v)] for v in vs], slots)
+        opt._iterations.assign(opt._iterations.numpy() + 1)
+
+    def test_step(self, data):
+        x, y, sw = data
+        m = self.model
+        xd = self._x(x)
+        self._ensure_compiled(y, xd.shape[0])
+        out = self.forward(xd, training=False)[-1][3]
+        total, _ = self._loss_and_grad(out, y, sw, want_grad=False)
+        m._update_metrics(y, self.ops.download(out), sw, total, [total], xd.shape[0])
+        return m._logs()
+
+    def predict_step(self, x):
+        out = self.forward(self._x(x), training=False)[-1][3]
+        return self.ops.download(out)
+
+    def check_training(self):
+        """Refuse, before anything runs, what the device cannot train."""
+        m = self.model
+        _check_optimizer(m.optimizer)
+        outs = m._compiled_outputs
+        loss = outs[0][1] if outs else None
+        if loss is None:
+            from fastkeras.models.training import _resolve_loss
+
+            spec = m._compile_args["loss"]
+            if isinstance(spec, (list, tuple, dict)):
+                raise ValueError("device training: the model has one output; give one loss")
+            loss = _resolve_loss(spec)
+        if loss is None:
+            raise ValueError("No loss to minimise: compile() the model with a `loss`")
+        _loss_spec(loss, self.dtype)

@@ -1,0 +1,420 @@
+"""Training with the weights on a device (compile(device="cuda") / config.set_device).
+
+Without a GPU the plan runs its primitives on the host (HostOps, the CPU kernels): these
+tests then check the plan's logic (forward, loss, backward, optimizer state, the fit /
+evaluate / predict plumbing, callbacks) against the ordinary tape-based fit, step for
+step. Where a GPU exists the same tests run the real CudaOps, and the primitives are
+compared one by one with the host's.
+"""
+import numpy as np
+import pytest
+
+import fastkeras as fk
+from fastkeras import config, layers, losses, optimizers
+from fastkeras.models import device_plan as dp
+
+info = fk.build_info()
+has_device = info["cuda_compiled"] and info["cuda_device_count"] > 0
+
+
+@pytest.fixture
+def cuda_plan(monkeypatch):
+    """device='cuda' runs the plan: on the GPU where there is one, else on HostOps."""
+    if not has_device:
+        monkeypatch.setattr(fk.cuda, "is_available", lambda: True)
+        monkeypatch.setattr(dp, "ops_for", lambda device: dp.HostOps())
+    yield
+    config.set_device("cpu") if has_device else None
+
+
+def _floatx(dtype):
+    old = config.floatx()
+    config.set_floatx(np.dtype(dtype).name)
+    return old
+
+
+def _mlp(dtype, seed=0, acts=("relu", "tanh"), out=4, out_act="softmax", dropout=0.0,
+         extra=()):
+    fk.utils.set_random_seed(seed)
+    old = _floatx(dtype)
+    try:
+        stack = [layers.Input((3, 4)), layers.Flatten(),
+                 layers.Dense(16, activation=acts[0])]
+        if dropout:
+            stack.append(layers.Dropout(dropout, seed=seed + 7))
+        stack += [layers.Dense(8), layers.Activation(acts[1]), *extra,
+                  layers.Dense(out, activation=out_act)]
+        return fk.Sequential(stack)
+    finally:
+        config.set_floatx(old)
+
+
+def _data(dtype, n=50, classes=4, seed=1):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 3, 4)).astype(dtype)
+    y = rng.integers(0, classes, size=n)
+    return x, y
+
+
+def _tol(dtype):
+    return dict(rtol=2e-4, atol=2e-5) if dtype == np.float32 else dict(rtol=1e-9, atol=1e-11)
+
+
+def _pair(dtype, build, optimizer, loss, metrics=(), **fit_kw):
+    """(history, model) trained on the CPU path and on the device plan, same start."""
+    out = []
+    for device in ("cpu", "cuda"):
+        old = _floatx(dtype)
+        try:
+            model = build()
+            model.compile(optimizer=optimizers.get(optimizer) if isinstance(optimizer, str)
+                          else optimizer(), loss=loss() if callable(loss) and isinstance(
+                              loss, type) else loss, metrics=list(metrics), device=device)
+            x, y = fit_kw.pop("data", None) or _data(dtype)
+            fit_kw["data"] = (x, y)
+            kw = {k: v for k, v in fit_kw.items() if k != "data"}
+            hist = model.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0, **kw)
+        finally:
+            config.set_floatx(old)
+        out.append((hist.history, model))
+    return out
+
+
+def _assert_same(cpu, dev, dtype):
+    (hc, mc), (hd, md) = cpu, dev
+    assert set(md._device_plans) == {"cuda"} and not mc._device_plans  # the plan really ran
+    assert hc.keys() == hd.keys()
+    for k in hc:
+        np.testing.assert_allclose(hd[k], hc[k], **_tol(dtype), err_msg=k)
+    for wc, wd in zip(mc.get_weights(), md.get_weights()):
+        np.testing.assert_allclose(wd, wc, **_tol(dtype))
+    for sc, sd in zip(mc.optimizer.variables, md.optimizer.variables):
+        np.testing.assert_allclose(np.asarray(sd.numpy(), np.float64),
+                                   np.asarray(sc.numpy(), np.float64), **_tol(dtype))
+
+
+OPTIMIZERS = {
+    "sgd": lambda: optimizers.SGD(0.1),
+    "nesterov": lambda: optimizers.SGD(0.05, momentum=0.9, nesterov=True),
+    "adam": lambda: optimizers.Adam(0.01),
+    "amsgrad": lambda: optimizers.Adam(0.01, amsgrad=True),
+    "adamw": lambda: optimizers.AdamW(0.01, weight_decay=0.05),
+    "rmsprop_centered": lambda: optimizers.RMSprop(0.01, momentum=0.5, centered=True),
+    "adagrad": lambda: optimizers.Adagrad(0.1),
+    "adadelta": lambda: optimizers.Adadelta(1.0),
+    "adamax": lambda: optimizers.Adamax(0.01),
+    "nadam": lambda: optimizers.Nadam(0.01),
+    "lion": lambda: optimizers.Lion(0.001),
+    "clipvalue": lambda: optimizers.Adam(0.01, clipvalue=0.01),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("opt", sorted(OPTIMIZERS))
+def test_fit_on_the_device_matches_the_cpu_for_every_optimizer(cuda_plan, dtype, opt):
+    res = _pair(dtype, lambda: _mlp(dtype), OPTIMIZERS[opt], "sparse_categorical_crossentropy",
+                metrics=["accuracy"])
+    _assert_same(*res, dtype)
+    assert res[1][0]["loss"][-1] < res[1][0]["loss"][0] or opt in ("adadelta", "lion")
+
+
+LOSSES = {
+    "sparse_probs": (lambda: losses.SparseCategoricalCrossentropy(), "softmax", "sparse"),
+    "sparse_logits": (lambda: losses.SparseCategoricalCrossentropy(from_logits=True), "linear",
+                      "sparse"),
+    "sparse_fn": ("sparse_categorical_crossentropy", "softmax", "sparse"),
+    "cce_smooth": (lambda: losses.CategoricalCrossentropy(label_smoothing=0.1), "softmax",
+                   "onehot"),
+    "cce_logits_sum": (lambda: losses.CategoricalCrossentropy(from_logits=True,
+                                                              reduction="sum"), "linear",
+                       "onehot"),
+    "cce_fn_sigmoid": ("categorical_crossentropy", "sigmoid", "onehot"),
+    "mse": ("mse", "linear", "regression"),
+    "mse_class": (lambda: losses.MeanSquaredError(), "tanh", "regression"),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", sorted(LOSSES))
+def test_fit_on_the_device_matches_the_cpu_for_every_loss(cuda_plan, dtype, case):
+    spec, out_act, target = LOSSES[case]
+    x, y = _data(dtype)
+    if target == "onehot":
+        y = np.eye(4, dtype=dtype)[y]
+    elif target == "regression":
+        y = np.random.default_rng(3).normal(size=(len(x), 4)).astype(dtype)
+    loss = spec if isinstance(spec, str) else None
+    res = []
+    for device in ("cpu", "cuda"):
+        old = _floatx(dtype)
+        try:
+            model = _mlp(dtype, out_act=out_act)
+            model.compile(optimizer=optimizers.Adam(0.01), loss=loss or spec(),
+                          metrics=["mae"] if target == "regression" else ["accuracy"],
+                          device=device)
+            h = model.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0)
+        finally:
+            config.set_floatx(old)
+        res.append((h.history, model))
+    _assert_same(*res, dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dropout_activation_layers_weights_and_validation_match_the_cpu(cuda_plan, dtype):
+    x, y = _data(dtype, n=61)
+    xv, yv = _data(dtype, n=20, seed=9)
+    sw = np.random.default_rng(5).uniform(0.5, 2.0, size=len(x))
+    res = []
+    for device in ("cpu", "cuda"):
+        old = _floatx(dtype)
+        try:
+            extra = [layers.LeakyReLU(0.3), layers.Dropout(0.25, seed=3), layers.ELU(0.7)]
+            model = _mlp(dtype, acts=("gelu", "silu"), dropout=0.3, extra=extra)
+            model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                          metrics=["accuracy"], weighted_metrics=["accuracy"], device=device)
+            h = model.fit(x, y, sample_weight=sw, class_weight={0: 1.0, 1: 2.0, 2: 0.5, 3: 1.0},
+                          batch_size=16, epochs=3, shuffle=True, verbose=0,
+                          validation_data=(xv, yv))
+        finally:
+            config.set_floatx(old)
+        res.append((h.history, model))
+    _assert_same(*res, dtype)
+    (hc, mc), (hd, md) = res
+    assert "val_loss" in hd and "weighted_accuracy" in hd
+    np.testing.assert_allclose(md.predict(xv, verbose=0), mc.predict(xv, verbose=0),
+                               **_tol(dtype))
+    np.testing.assert_allclose(md.evaluate(xv, yv, verbose=0), mc.evaluate(xv, yv, verbose=0),
+                               **_tol(dtype))
+
+
+def test_functional_model_frozen_layer_and_on_batch_methods(cuda_plan):
+    def build():
+        fk.utils.set_random_seed(4)
+        inp = fk.Input((12,))
+        h = layers.Dense(10, activation="relu", name="frozen")(inp)
+        h = layers.Dense(6, activation="selu")(h)
+        out = layers.Softmax()(layers.Dense(3)(h))
+        m = fk.Model(inp, out)
+        m.get_layer("frozen").trainable = False
+        return m
+
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(40, 12)).astype(np.float32)
+    y = rng.integers(0, 3, size=40)
+    models = []
+    for device in ("cpu", "cuda"):
+        m = build()
+        m.compile(optimizer=optimizers.RMSprop(0.01), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"], device=device)
+        frozen = m.get_layer("frozen").get_weights()
+        r1 = m.train_on_batch(x[:20], y[:20], return_dict=True)
+        r2 = m.train_on_batch(x[20:], y[20:], return_dict=True)
+        t = m.test_on_batch(x, y, return_dict=True)
+        p = m.predict_on_batch(x)
+        for a, b in zip(frozen, m.get_layer("frozen").get_weights()):
+            np.testing.assert_array_equal(a, b)  # not trained, on either path
+        models.append((r1, r2, t, p, m.get_weights()))
+    (c1, c2, ct, cp, cw), (d1, d2, dt, dpred, dw) = models
+    for a, b in ((c1, d1), (c2, d2), (ct, dt)):
+        for k in a:
+            np.testing.assert_allclose(b[k], a[k], rtol=2e-5)
+    np.testing.assert_allclose(dpred, cp, rtol=2e-5, atol=1e-7)
+    for a, b in zip(cw, dw):
+        np.testing.assert_allclose(b, a, rtol=2e-5, atol=1e-7)
+
+
+def test_callbacks_see_and_set_the_host_weights(cuda_plan):
+    x, y = _data(np.float32, n=64)
+    seen = []
+
+    class Watch(fk.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append([w.copy() for w in self.model.get_weights()])
+            if epoch == 1:  # a host-side change the device must pick up
+                ws = self.model.get_weights()
+                self.model.set_weights([w * 0.5 for w in ws])
+
+    res = []
+    for device in ("cpu", "cuda"):
+        model = _mlp(np.float32)
+        model.compile(optimizer=optimizers.SGD(0.05, momentum=0.9),
+                      loss="sparse_categorical_crossentropy", device=device)
+        seen.clear()
+        cbs = [Watch(), fk.callbacks.LearningRateScheduler(lambda e, lr: lr * 0.5),
+               fk.callbacks.EarlyStopping(monitor="loss", patience=0,
+                                          restore_best_weights=True)]
+        h = model.fit(x, y, batch_size=16, epochs=5, shuffle=False, verbose=0, callbacks=cbs)
+        res.append((h.history, model, [s for s in seen]))
+    (hc, mc, sc), (hd, md, sd) = res
+    assert len(sc) == len(sd) >= 2
+    for a, b in zip(sc, sd):  # the weights each epoch end saw
+        for wa, wb in zip(a, b):
+            np.testing.assert_allclose(wb, wa, rtol=2e-4, atol=2e-5)
+    _assert_same((hc, mc), (hd, md), np.float32)
+
+
+def test_set_weights_between_fits_and_set_device(cuda_plan):
+    x, y = _data(np.float32)
+    model = _mlp(np.float32)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    config.set_device("cuda")
+    try:
+        assert model.device == "cuda"
+        model.fit(x, y, epochs=1, verbose=0)
+        zeros = [np.zeros_like(w) for w in model.get_weights()]
+        model.set_weights(zeros)
+        np.testing.assert_array_equal(model.predict(x, verbose=0), np.full((50, 4), 0.25))
+        assert config.get_device() == "cuda"
+    finally:
+        config.set_device("cpu")
+    assert model.device == "cpu"
+
+
+def _refusal(build, loss="sparse_categorical_crossentropy", opt="adam", match=""):
+    m = build()
+    m.compile(optimizer=opt, loss=loss, device="cuda")
+    x = np.zeros((4,) + tuple(m.inputs[0].shape[1:]), np.float32)
+    before = [w.copy() for w in m.get_weights()]
+    with pytest.raises(ValueError, match=match):
+        m.fit(x, np.zeros(4, np.int64), verbose=0)
+    for a, b in zip(before, m.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_what_the_device_cannot_train_is_refused_naming_it(cuda_plan):
+    conv = lambda: fk.Sequential([layers.Input((8, 8, 1)), layers.Conv2D(2, 3),  # noqa: E731
+                                  layers.Flatten(), layers.Dense(2)])
+    _refusal(conv, match="'conv2d.*Conv2D")
+    reg = lambda: fk.Sequential([layers.Input((4,)),  # noqa: E731
+                                 layers.Dense(2, kernel_regularizer="l2")])
+    _refusal(reg, match="kernel_regularizer")
+    dense3d = lambda: fk.Sequential([layers.Input((3, 4)), layers.Dense(2)])  # noqa: E731
+    _refusal(dense3d, match="rank 3")
+    mixed = lambda: fk.Sequential([layers.Input((4,)), layers.Dense(3),  # noqa: E731
+                                   layers.Activation("relu", dtype="float64"),
+                                   layers.Dense(2)])
+    _refusal(mixed, match="computes in float64")
+    mlp = lambda: fk.Sequential([layers.Input((4,)), layers.Dense(2)])  # noqa: E731
+    _refusal(mlp, loss="huber", match="'huber'")
+    _refusal(mlp, loss=lambda t, p: fk.ops.mean(p), match="not one of them")
+    _refusal(mlp, opt=optimizers.Adam(clipnorm=1.0), match="clipnorm")
+    _refusal(mlp, opt=optimizers.SGD(use_ema=True), match="use_ema")
+    _refusal(mlp, loss=losses.SparseCategoricalCrossentropy(ignore_class=0),
+             match="ignore_class")
+
+    class Custom(fk.Model):
+        def train_step(self, data):
+            return super().train_step(data)
+
+    inp = fk.Input((4,))
+    c = Custom(inp, layers.Dense(2)(inp))
+    c.compile(optimizer="sgd", loss="mse", device="cuda")
+    with pytest.raises(ValueError, match="own train_step"):
+        c.fit(np.zeros((2, 4)), np.zeros((2, 2)), verbose=0)
+    two = fk.Input((4,)), fk.Input((4,))
+    branchy = fk.Model(list(two), layers.Dense(1)(layers.Concatenate()(list(two))))
+    branchy.compile(optimizer="sgd", loss="mse", device="cuda")
+    with pytest.raises(ValueError, match="one chain"):
+        branchy.predict([np.zeros((2, 4))] * 2, verbose=0)
+
+
+def test_bad_batches_on_the_device_are_python_errors(cuda_plan):
+    model = _mlp(np.float32)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", device="cuda")
+    x, y = _data(np.float32, n=8)
+    with pytest.raises(ValueError, match="label"):
+        model.fit(x, y + 10, verbose=0)
+    with pytest.raises(ValueError, match="features"):
+        model.predict(np.zeros((3, 5)), verbose=0)
+    with pytest.raises(ValueError, match="NaN"):
+        model.fit(np.full_like(x, np.nan), y, verbose=0)
+    with pytest.raises(ValueError, match="label"):
+        model.fit(x, y.astype(float) + 0.5 * np.nan, verbose=0)
+
+
+def test_device_names_are_checked():
+    with pytest.raises(ValueError, match="'cpu' or 'cuda'"):
+        config.set_device("tpu")
+    with pytest.raises(TypeError, match="string"):
+        config.set_device(0)
+    config.set_device("/CPU:0")
+    assert config.get_device() == "cpu"
+    m = fk.Sequential([layers.Input((2,)), layers.Dense(1)])
+    with pytest.raises(ValueError, match="'cpu' or 'cuda'"):
+        m.compile(loss="mse", device="npu")
+
+
+@pytest.mark.skipif(has_device, reason="a CUDA device is present")
+def test_cuda_without_a_device_is_a_clear_error():
+    expected = "no CUDA device available"
+    with pytest.raises(RuntimeError, match=expected):
+        config.set_device("cuda")
+    assert config.get_device() == "cpu"
+    m = fk.Sequential([layers.Input((2,)), layers.Dense(1)])
+    with pytest.raises(RuntimeError, match=expected):
+        m.compile(loss="mse", device="gpu")
+    with pytest.raises(RuntimeError, match=expected):
+        dp.CudaOps()
+
+
+# ---------------------------------------------------------------- the primitives, on a GPU
+@pytest.mark.skipif(not has_device, reason="needs the CUDA build and a GPU")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cuda_primitives_match_the_host(dtype):
+    rng = np.random.default_rng(0)
+    h, c = dp.HostOps(), dp.CudaOps()
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-13)
+
+    def both(*arrays):
+        return [a.astype(dtype) for a in arrays], [c.upload(a.astype(dtype)) for a in arrays]
+
+    for ta in (False, True):
+        for tb in (False, True):
+            for (m, n, k) in ((1, 1, 1), (37, 19, 53), (130, 65, 0), (64, 300, 17)):
+                a = rng.normal(size=(k, m) if ta else (m, k))
+                b = rng.normal(size=(n, k) if tb else (k, n))
+                y0 = rng.normal(size=(m, n))
+                (ha, hb, hy), (da, db, dy) = both(a, b, y0)
+                for beta in (0.0, 0.5):
+                    hy2, dy2 = hy.copy(), c.upload(hy)
+                    h.gemm(ha, hb, hy2, ta, tb, beta)
+                    c.gemm(da, db, dy2, ta, tb, beta)
+                    np.testing.assert_allclose(c.download(dy2), hy2, **tol)
+    from fastkeras._kernels import elementwise
+
+    z = rng.normal(size=(33, 70)) * 3
+    b = rng.normal(size=70)
+    g = rng.normal(size=(33, 70))
+    for kind in list(elementwise.KINDS.values()) + [dp._LINEAR, dp._SOFTMAX]:
+        (hz, hb, hg), (dz, dbias, dg) = both(z, b, g)
+        hy, dy = np.empty_like(hz), c.empty(hz.shape, dtype)
+        h.bias_act(hz, hb, hy, kind, 0.3)
+        c.bias_act(dz, dbias, dy, kind, 0.3)
+        np.testing.assert_allclose(c.download(dz), hz, **tol)
+        np.testing.assert_allclose(c.download(dy), hy, **tol)
+        hd, dd = np.empty_like(hz), c.empty(hz.shape, dtype)
+        h.act_bwd(kind, 0.3, hz, hy, hg, hd)
+        c.act_bwd(kind, 0.3, dz, dy, dg, dd)
+        np.testing.assert_allclose(c.download(dd), hd, **tol)
+    (hg,), (dg,) = both(g)
+    hs, ds = np.empty(70, dtype), c.empty((70,), dtype)
+    h.col_sum(hg, hs)
+    c.col_sum(dg, ds)
+    np.testing.assert_allclose(c.download(ds), hs, **tol)
+    (hp, ht, hr), (dpp, dt, dr) = both(g, z, rng.uniform(size=33))
+    for rs in (None, True):
+        hl, dl = np.empty(33, dtype), c.empty((33,), dtype)
+        hgr, dgr = np.empty_like(hp), c.empty(hp.shape, dtype)
+        h.mse(hp, ht, hr if rs else None, 0.25, hgr, hl)
+        c.mse(dpp, dt, dr if rs else None, 0.25, dgr, dl)
+        np.testing.assert_allclose(c.download(dl), hl, **tol)
+        np.testing.assert_allclose(c.download(dgr), hgr, **tol)
+    labels = rng.integers(0, 70, size=33)
+    hl, dl = np.empty(33, dtype), c.empty((33,), dtype)
+    hgr, dgr = np.empty_like(hp), c.empty(hp.shape, dtype)
+    h.xent(True, hp, labels, hr, (True, 0.1, 1e-7, None, 0.5), hgr, hl)
+    c.xent(True, dpp, c.upload(labels), dr, (True, 0.1, 1e-7, None, 0.5), dgr, dl)
+    np.testing.assert_allclose(c.download(dl), hl, **tol)
+    np.testing.assert_allclose(c.download(dgr), hgr, **tol)
+    with pytest.raises(ValueError, match="device buffer"):
+        c.gemm(da, db, c.empty((1, 1), dtype))
