@@ -418,3 +418,131 @@ def test_cuda_primitives_match_the_host(dtype):
     np.testing.assert_allclose(c.download(dgr), hgr, **tol)
     with pytest.raises(ValueError, match="device buffer"):
         c.gemm(da, db, c.empty((1, 1), dtype))
+
+
+# ------------------------------------------- CudaOps' marshalling, on an emulated device
+class _Memory:
+    """Device memory emulated by NumPy arrays keyed by fake addresses, and a reading of
+    device_ops.h's contract written independently of HostOps: CudaOps (the sizes,
+    pointers and flags it passes to the C entry point) runs the whole plan on it."""
+
+    def __init__(self):
+        self.arrays, self.next, self.calls = {}, 4096, []
+        mem = self
+
+        class DeviceArray:
+            def __init__(self, shape, dtype="float32"):
+                self.shape, self.dtype = tuple(shape), np.dtype(dtype)
+                self._ptr = mem.next
+                mem.next += 4096
+                mem.arrays[self._ptr] = np.full(self.shape, np.nan if self.dtype.kind == "f"
+                                                else -1, self.dtype)
+
+            @classmethod
+            def from_host(cls, a):
+                out = cls(a.shape, a.dtype)
+                mem.arrays[out._ptr][...] = a
+                return out
+
+        class Core:
+            @staticmethod
+            def cuda_copy(ptr, host, to_host):
+                assert not to_host
+                mem.arrays[ptr].reshape(-1)[...] = host.reshape(-1)
+
+        self.DeviceArray = DeviceArray
+        self._core = lambda: Core
+        self.to_host = lambda a: mem.arrays[a._ptr].copy()
+
+    def optimizer_step(self, args, params, grads, slots):
+        from fastkeras._kernels import optim as _ko
+
+        get = lambda lst: [None if a is None else self.arrays[a._ptr] for a in lst]  # noqa
+        _ko.step(args, get(params), get(grads), [get(s) for s in slots], None, None, 1)
+
+    def run(self, op, f64, m, n, k=0, a=0, b=0, c=0, y=0, z=0, kind=-1, ta=False, tb=False,
+            alpha=0.0, beta=0.0, xent=None):
+        self.calls.append(op)
+        dt = np.float64 if f64 else np.float32
+        M = lambda p, shape, d=dt: self.arrays[p].reshape(shape) if p else None  # noqa
+        if op == "gemm":
+            A = M(a, (k, m) if ta else (m, k))
+            B = M(b, (n, k) if tb else (k, n))
+            Y = M(y, (m, n))
+            prod = (A.T if ta else A) @ (B.T if tb else B)
+            Y[...] = prod if beta == 0 else prod + dt(beta) * Y
+        elif op == "bias_act":
+            Z, Y = M(z, (m, n)), M(y, (m, n))
+            if b:
+                Z += M(b, (n,))
+            dp.HostOps().bias_act(Z, None, Y if y != z else Z, kind, alpha)
+        elif op == "act_bwd":
+            dp.HostOps().act_bwd(kind, alpha, M(a, (m, n)), M(b, (m, n)), M(c, (m, n)),
+                                 M(y, (m, n)))
+        elif op == "col_sum":
+            M(y, (n,))[...] = M(a, (m, n)).sum(axis=0)
+        elif op == "mul":
+            M(y, (m, n))[...] = M(a, (m, n)) * M(b, (m, n))
+        elif op == "mse":
+            d = M(a, (m, n)) - M(b, (m, n))
+            M(z, (m,))[...] = np.mean(d * d, axis=1)
+            if y:
+                rs = M(c, (m,))
+                M(y, (m, n))[...] = d * (dt(2) / dt(n) * dt(alpha) *
+                                         (rs[:, None] if rs is not None else dt(1)))
+        else:
+            sparse = op == "xent_sparse"
+            labels = M(b, (m,), np.int64) if sparse else M(b, (m, n))
+            dp.HostOps().xent(sparse, M(a, (m, n)), labels, M(c, (m,)), xent,
+                              M(y, (m, n)) if y else None, M(z, (m,)))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("loss", ["sparse", "dense", "mse"])
+def test_cuda_ops_marshalling_runs_the_plan_like_the_host(monkeypatch, dtype, loss):
+    mem = _Memory()
+    ops = dp.CudaOps.__new__(dp.CudaOps)
+    ops._cuda, ops._run = mem, mem.run
+    monkeypatch.setattr(fk.cuda, "is_available", lambda: True)
+    x, y = _data(dtype, n=37)
+    if loss != "sparse":
+        y = np.eye(4, dtype=dtype)[y]
+    sw = np.linspace(0.5, 1.5, len(x))
+    res = []
+    for which in (dp.HostOps(), ops):
+        monkeypatch.setattr(dp, "ops_for", lambda device, o=which: o)
+        old = _floatx(dtype)
+        try:
+            model = _mlp(dtype, dropout=0.2, out_act="softmax" if loss == "sparse" else "linear")
+            spec = {"sparse": "sparse_categorical_crossentropy", "mse": "mse",
+                    "dense": losses.CategoricalCrossentropy(from_logits=True,
+                                                            label_smoothing=0.1)}[loss]
+            model.compile(optimizer=optimizers.Adam(0.01), loss=spec, device="cuda")
+            h = model.fit(x, y, sample_weight=sw, batch_size=8, epochs=2, verbose=0)
+            p = model.predict(x, verbose=0)
+        finally:
+            config.set_floatx(old)
+        res.append((h.history["loss"], model.get_weights(), p))
+    (lh, wh, ph), (lc, wc, pc) = res
+    np.testing.assert_allclose(lc, lh, **_tol(dtype))
+    np.testing.assert_allclose(pc, ph, **_tol(dtype))
+    for a, b in zip(wh, wc):
+        np.testing.assert_allclose(b, a, **_tol(dtype))
+    assert {"gemm", "bias_act", "act_bwd", "col_sum", "mul"} <= set(mem.calls)
+
+
+def test_cuda_ops_refuse_mismatched_buffers():
+    mem = _Memory()
+    ops = dp.CudaOps.__new__(dp.CudaOps)
+    ops._cuda, ops._run = mem, mem.run
+    a, b = mem.DeviceArray((3, 4)), mem.DeviceArray((4, 5))
+    with pytest.raises(ValueError, match=r"gemm y: device buffer \(3, 4\)"):
+        ops.gemm(a, b, mem.DeviceArray((3, 4)))
+    with pytest.raises(ValueError, match="gemm b"):
+        ops.gemm(a, mem.DeviceArray((5, 4)), mem.DeviceArray((3, 5)))
+    with pytest.raises(ValueError, match="float64"):
+        ops.mul(a, mem.DeviceArray((3, 4), "float64"), a)
+    with pytest.raises(ValueError, match="xent labels"):
+        ops.xent(True, a, mem.DeviceArray((3,), "int32"), None, (1, 0, 1e-7, None, 1),
+                 None, mem.DeviceArray((3,)))
+    assert mem.calls == []
