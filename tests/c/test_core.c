@@ -12,8 +12,10 @@
 #include "fastkeras/optim.h"
 #include "fastkeras/rank_hist.h"
 #include "fastkeras/dense_chain.h"
+#include "fastkeras/activation.h"
 #include "fastkeras/cuda/device.h"
 #include "fastkeras/cuda/dense_chain_cuda.h"
+#include "fastkeras/cuda/device_ops.h"
 #include "fastkeras/cuda/optim_cuda.h"
 #include "fastkeras/cuda/rank_cuda.h"
 #include "fastkeras/cuda/softmax_xent_cuda.h"
@@ -234,6 +236,42 @@ static void test_dense_chain(void) {
 /* The CUDA entry points in every build: argument errors first (the same as the CPU's),
  * then FK_ENOTBUILT (CPU build) or FK_ENODEVICE (CUDA build, no GPU); with a GPU, a small
  * run against the CPU kernel. */
+/* The training primitives' argument checks (before any device call), in every build. */
+static void test_device_ops_checks(void) {
+    const int built = fk_cuda_compiled();
+    const int absent = built ? FK_ENODEVICE : FK_ENOTBUILT;
+    float a[6] = {0}, b[6] = {0}, y[6] = {0};
+    fk_dev_op o;
+    memset(&o, 0, sizeof o);
+    o.op = FK_DOP_GEMM;
+    o.m = 2, o.n = 3, o.k = 1;
+    o.a = a, o.b = b, o.y = y;
+#define DOP_EXPECT(want, what) \
+    CHECK(fk_cuda_dev_op(&o, NULL) == (built ? (want) : FK_ENOTBUILT), what)
+    if (fk_cuda_device_count() == 0) DOP_EXPECT(absent, "gemm without a device");
+    CHECK(fk_cuda_dev_op(NULL, NULL) == (built ? FK_ENULL : FK_ENOTBUILT), "NULL op");
+    o.op = FK_DOP_COUNT;
+    DOP_EXPECT(FK_EBADARG, "unknown op");
+    o.op = FK_DOP_GEMM;
+    o.k = -1;
+    DOP_EXPECT(FK_EBADSHAPE, "negative k");
+    o.k = (int64_t)1 << 40, o.m = (int64_t)1 << 20, o.n = (int64_t)1 << 20;
+    DOP_EXPECT(FK_EBADSHAPE, "m n k past 2**62");
+    o.m = 2, o.n = 3, o.k = 1, o.b = NULL;
+    DOP_EXPECT(FK_ENULL, "gemm without b");
+    o.m = 0;
+    DOP_EXPECT(FK_OK, "an empty product is nothing to do");
+    o.m = 2, o.op = FK_DOP_BIAS_ACT, o.z = y, o.kind = FK_ACT_COUNT;
+    DOP_EXPECT(FK_EBADARG, "unknown activation kind");
+    o.op = FK_DOP_ACT_BWD, o.kind = FK_ACT_RELU, o.c = NULL;
+    DOP_EXPECT(FK_ENULL, "activation gradient without the incoming gradient");
+    o.op = FK_DOP_MSE, o.b = b, o.z = NULL;
+    DOP_EXPECT(FK_ENULL, "mse without the loss");
+    o.op = FK_DOP_XENT_SPARSE, o.xent = NULL;
+    DOP_EXPECT(FK_ENULL, "cross-entropy without options");
+#undef DOP_EXPECT
+}
+
 static void test_cuda_entry_points(void) {
     const int devices = fk_cuda_device_count();
     const int absent = fk_cuda_compiled() ? FK_ENODEVICE : FK_ENOTBUILT;
@@ -299,6 +337,7 @@ int main(void) {
     test_rank();
     test_dense_chain();
     test_cuda_entry_points();
+    test_device_ops_checks();
     if (failures) {
         printf("%d failed\n", failures);
         return 1;
