@@ -1,9 +1,10 @@
 // CUDA twin of the dense chain (GPU inference): weights uploaded once, one copy of the
-// batch each way per run. Products are shared-memory tiled (16 x 16 tiles, accumulated
-// in T as a BLAS does), then one element-wise kernel adds the bias and applies the
-// activation; softmax runs one block per row with block reductions in double.
+// batch each way per run. Products by cuBLAS or the tiled kernel (gemm.cu), then one
+// element-wise kernel adds the bias and applies the activation; softmax runs one block
+// per row with block reductions in double.
 #include <math.h>
 #include "activation.cuh"
+#include "gemm.cuh"
 #include "fastkeras/cuda/dense_chain_cuda.h"
 #include "../chain_check.h"
 
@@ -16,30 +17,7 @@ struct fk_chain_cuda {
 
 namespace {
 
-constexpr int kTile = 16;
 constexpr int kThreads = 256;
-
-// c (m, n) = a (m, k) b (k, n), all row-major; row tiles grid-stride over blockIdx.y.
-template <typename T>
-__global__ void gemm_tiled(int64_t m, int64_t n, int64_t k, const T *__restrict__ a,
-                           const T *__restrict__ b, T *__restrict__ c) {
-    __shared__ T as[kTile][kTile];
-    __shared__ T bs[kTile][kTile + 1];
-    const int tx = threadIdx.x, ty = threadIdx.y;
-    const int64_t col = blockIdx.x * (int64_t)kTile + tx;
-    for (int64_t r0 = blockIdx.y * (int64_t)kTile; r0 < m; r0 += (int64_t)gridDim.y * kTile) {
-        const int64_t row = r0 + ty;
-        T acc = T(0);
-        for (int64_t k0 = 0; k0 < k; k0 += kTile) {
-            as[ty][tx] = (row < m && k0 + tx < k) ? a[row * k + k0 + tx] : T(0);
-            bs[ty][tx] = (k0 + ty < k && col < n) ? b[(k0 + ty) * n + col] : T(0);
-            __syncthreads();
-            for (int j = 0; j < kTile; ++j) acc += as[ty][j] * bs[j][tx];
-            __syncthreads();
-        }
-        if (row < m && col < n) c[row * n + col] = acc;
-    }
-}
 
 // z = act(z + b) for DENSE (x unused), z = act(x * w + b) for AFFINE; (rows, width).
 template <typename T>
@@ -78,11 +56,8 @@ int run(fk_chain_cuda *p, int64_t n, const T *x, T *y) {
         T *dst = (T *)nxt;
         const int64_t total = n * s.out;
         if (s.type == FK_STEP_DENSE) {
-            dim3 block(kTile, kTile);
-            const int64_t row_tiles = (n + kTile - 1) / kTile;
-            dim3 grid((unsigned)((s.out + kTile - 1) / kTile),
-                      (unsigned)(row_tiles < 65535 ? row_tiles : 65535));
-            gemm_tiled<T><<<grid, block>>>(n, s.out, s.in, src, (const T *)s.w, dst);
+            rc = fkcuda::gemm<T>(0, 0, n, s.out, s.in, src, (const T *)s.w, T(0), dst, 0);
+            if (rc != FK_OK) return rc;
         }
         bias_act<T><<<fkcuda::blocks_for(total, kThreads), kThreads>>>(
             total, s.out, src, (const T *)s.w, (const T *)s.b, dst, s.type == FK_STEP_AFFINE,

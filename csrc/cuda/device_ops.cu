@@ -1,42 +1,18 @@
-// The training primitives of device_ops.h: tiled products with transposes, bias +
+// The training primitives of device_ops.h: products with transposes (gemm.cu), bias +
 // activation (keeping the activation's input for the backward pass), activation and
 // softmax gradients, column sums, element-wise products, mean squared error, and the
 // fused cross-entropy (softmax_xent.cu). One thread per output element or per column:
 // no atomics, so results are deterministic.
 #include "activation.cuh"
+#include "gemm.cuh"
 #include "fastkeras/cuda/device_ops.h"
 #include "fastkeras/cuda/softmax_xent_cuda.h"
 #include "fastkeras/dense_chain.h"
 
 namespace {
 
-constexpr int kTile = 16;
 constexpr int kThreads = 256;
 constexpr int64_t kMaxElems = (int64_t)1 << 62;
-
-// y (m, n) = op(a) op(b) + beta y, row-major; row tiles grid-stride over blockIdx.y.
-template <typename T>
-__global__ void gemm_t(int64_t m, int64_t n, int64_t k, int ta, int tb, const T *__restrict__ a,
-                       const T *__restrict__ b, T beta, T *__restrict__ y) {
-    __shared__ T as[kTile][kTile];
-    __shared__ T bs[kTile][kTile + 1];
-    const int tx = threadIdx.x, ty = threadIdx.y;
-    const int64_t col = blockIdx.x * (int64_t)kTile + tx;
-    for (int64_t r0 = blockIdx.y * (int64_t)kTile; r0 < m; r0 += (int64_t)gridDim.y * kTile) {
-        const int64_t row = r0 + ty;
-        T acc = T(0);
-        for (int64_t k0 = 0; k0 < k; k0 += kTile) {
-            const int64_t ka = k0 + tx, kb = k0 + ty;
-            as[ty][tx] = (row < m && ka < k) ? (ta ? a[ka * m + row] : a[row * k + ka]) : T(0);
-            bs[ty][tx] = (kb < k && col < n) ? (tb ? b[col * k + kb] : b[kb * n + col]) : T(0);
-            __syncthreads();
-            for (int j = 0; j < kTile; ++j) acc += as[ty][j] * bs[j][tx];
-            __syncthreads();
-        }
-        if (row < m && col < n)  // k == 0: y = beta y (an empty sum)
-            y[row * n + col] = beta == T(0) ? acc : acc + beta * y[row * n + col];
-    }
-}
 
 template <typename T>
 __global__ void bias_act_k(int64_t total, int64_t width, const T *__restrict__ b, T *z, T *y,
@@ -161,15 +137,9 @@ int run(const fk_dev_op *o, cudaStream_t st) {
     const unsigned eb = fkcuda::blocks_for(total, kThreads);
     const unsigned rows = (unsigned)(m < 65535 ? m : 65535);
     switch (o->op) {
-    case FK_DOP_GEMM: {
-        dim3 block(kTile, kTile);
-        const int64_t row_tiles = (m + kTile - 1) / kTile, col_tiles = (n + kTile - 1) / kTile;
-        if (col_tiles > 2147483647) return FK_EBADSHAPE;
-        dim3 grid((unsigned)col_tiles, (unsigned)(row_tiles < 65535 ? row_tiles : 65535));
-        gemm_t<T><<<grid, block, 0, st>>>(m, n, o->k, o->ta, o->tb, (const T *)o->a,
-                                          (const T *)o->b, beta, (T *)o->y);
-        break;
-    }
+    case FK_DOP_GEMM:
+        return fkcuda::gemm<T>(o->ta, o->tb, m, n, o->k, (const T *)o->a, (const T *)o->b, beta,
+                               (T *)o->y, st);
     case FK_DOP_BIAS_ACT:
         bias_act_k<T><<<eb, kThreads, 0, st>>>(total, n, (const T *)o->b, (T *)o->z, (T *)o->y,
                                                o->kind == FK_STEP_SOFTMAX ? FK_STEP_LINEAR : o->kind, al);

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["is_available", "build_has_cuda", "device_count", "device_name", "peak_bandwidth", "is_device_array",
+__all__ = ["is_available", "build_has_cuda", "gemm_backend", "device_count", "device_name", "peak_bandwidth", "is_device_array",
            "device_array", "DeviceArray", "to_host", "to_device", "optimizer_step"]
 
 # typestr kinds NumPy can hold on the host: bool, signed / unsigned integers, floats
@@ -39,6 +39,19 @@ def is_available():
 def build_has_cuda():
     """True when this build compiled the CUDA kernels (FASTKERAS_CUDA=ON)."""
     return bool(_core().build_facts()["cuda_compiled"])
+
+
+def gemm_backend(name=None):
+    """Which code computes the device's matrix products: "cublas" (loaded at run time when
+    the library is there) or "tiled" (fastkeras' own kernel). Give a name to choose;
+    "cublas" falls back to "tiled" where cuBLAS cannot be loaded. The environment variable
+    FASTKERAS_CUBLAS=0 makes "tiled" the default. Returns the backend in force."""
+    from fastkeras._kernels import devops
+
+    names = {"tiled": 0, "cublas": 1}
+    if name is not None and name not in names:
+        raise ValueError(f"`name` must be 'cublas' or 'tiled', got {name!r}")
+    return "cublas" if devops.gemm_backend(names.get(name, -1)) == 1 else "tiled"
 
 
 def device_count():

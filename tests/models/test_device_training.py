@@ -344,6 +344,14 @@ def test_device_names_are_checked():
         m.compile(loss="mse", device="npu")
 
 
+def test_gemm_backend_choice():
+    with pytest.raises(ValueError, match="'cublas' or 'tiled'"):
+        fk.cuda.gemm_backend("mkl")
+    assert fk.cuda.gemm_backend() in ("cublas", "tiled")
+    if not info["cuda_compiled"]:
+        assert fk.cuda.gemm_backend("cublas") == "tiled"  # nothing to load in a CPU build
+
+
 @pytest.mark.skipif(has_device, reason="a CUDA device is present")
 def test_cuda_without_a_device_is_a_clear_error():
     expected = "no CUDA device available"
@@ -368,18 +376,21 @@ def test_cuda_primitives_match_the_host(dtype):
     def both(*arrays):
         return [a.astype(dtype) for a in arrays], [c.upload(a.astype(dtype)) for a in arrays]
 
-    for ta in (False, True):
-        for tb in (False, True):
-            for (m, n, k) in ((1, 1, 1), (37, 19, 53), (130, 65, 0), (64, 300, 17)):
-                a = rng.normal(size=(k, m) if ta else (m, k))
-                b = rng.normal(size=(n, k) if tb else (k, n))
-                y0 = rng.normal(size=(m, n))
-                (ha, hb, hy), (da, db, dy) = both(a, b, y0)
-                for beta in (0.0, 0.5):
-                    hy2, dy2 = hy.copy(), c.upload(hy)
-                    h.gemm(ha, hb, hy2, ta, tb, beta)
-                    c.gemm(da, db, dy2, ta, tb, beta)
-                    np.testing.assert_allclose(c.download(dy2), hy2, **tol)
+    backends = ["tiled"] + (["cublas"] if fk.cuda.gemm_backend("cublas") == "cublas" else [])
+    for backend, ta, tb in [(be, ta, tb) for be in backends for ta in (0, 1) for tb in (0, 1)]:
+        fk.cuda.gemm_backend(backend)
+        for (m, n, k) in ((1, 1, 1), (37, 19, 53), (130, 65, 0), (64, 300, 17)):
+            a = rng.normal(size=(k, m) if ta else (m, k))
+            b = rng.normal(size=(n, k) if tb else (k, n))
+            y0 = rng.normal(size=(m, n))
+            (ha, hb, hy), (da, db, dy) = both(a, b, y0)
+            for beta in (0.0, 0.5):
+                hy2, dy2 = hy.copy(), c.upload(hy)
+                h.gemm(ha, hb, hy2, ta, tb, beta)
+                c.gemm(da, db, dy2, ta, tb, beta)
+                np.testing.assert_allclose(c.download(dy2), hy2, **tol,
+                                           err_msg=f"{backend} ta={ta} tb={tb} beta={beta}")
+    fk.cuda.gemm_backend(backends[-1])
     from fastkeras._kernels import elementwise
 
     z = rng.normal(size=(33, 70)) * 3

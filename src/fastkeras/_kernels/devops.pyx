@@ -49,3 +49,8 @@ def run(str op, bint f64, int64_t m, int64_t n, int64_t k=0, *, uintptr_t a=0, u
     with nogil:
         st = fk_cuda_dev_op(&o, NULL)
     check_status(st, f"fk_cuda_dev_op({op})")
+
+
+def gemm_backend(int request=-1):
+    """1: cuBLAS computes the products, 0: fastkeras' tiled kernel (see device_ops.h)."""
+    return fk_cuda_gemm_backend(request)

@@ -285,3 +285,4 @@ cdef extern from "fastkeras/cuda/device_ops.h" nogil:
         void *z
         const fk_xent_opts *xent
     int fk_cuda_dev_op(const fk_dev_op *op, void *stream) noexcept
+    int fk_cuda_gemm_backend(int request) noexcept

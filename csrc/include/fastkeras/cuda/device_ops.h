@@ -58,6 +58,12 @@ typedef struct fk_dev_op {
 
 int fk_cuda_dev_op(const fk_dev_op *op, void *stream);
 
+/* Which code computes the products (FK_DOP_GEMM and the dense chain): 1 cuBLAS, loaded at
+ * run time with dlopen, 0 fastkeras' tiled kernel. request 1 or 0 chooses (1 falls back
+ * to 0 when cuBLAS cannot be loaded), -1 only asks; returns the backend in force. The
+ * first decision follows FASTKERAS_CUBLAS=0 in the environment. CPU-only builds: 0. */
+int fk_cuda_gemm_backend(int request);
+
 #ifdef __cplusplus
 }
 #endif
