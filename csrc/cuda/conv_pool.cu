@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include "common.cuh"
 #include "fastkeras/cuda/conv_cuda.h"
+#include "conv_pool.cuh"
 
 namespace {
 
@@ -239,7 +240,16 @@ int up(void **dev, const void *host, size_t bytes, fkcuda::Buffers &bufs) {
     return bufs.upload(dev, host, bytes);
 }
 
-unsigned blocks_for(int64_t total) { return fkcuda::blocks_for(total, kThreads); }
+
+// Sizes of a convolution's x, y and w, and of a pooling's x and y.
+struct ConvSizes {
+    size_t x, y, w;
+};
+ConvSizes conv_sizes(const Dims &d) {
+    return {(size_t)(d.n * d.in[0] * d.in[1] * d.in[2] * d.cin),
+            (size_t)(d.n * d.out[0] * d.out[1] * d.out[2] * d.cout),
+            (size_t)(d.k[0] * d.k[1] * d.k[2] * (d.cin / d.groups) * d.cout)};
+}
 
 template <typename T>
 int conv_host(int which, const fk_conv_geom *g, const T *a, const T *b, const T *bias, T *out,
@@ -249,32 +259,22 @@ int conv_host(int which, const fk_conv_geom *g, const T *a, const T *b, const T 
     if (!a || !b || !out) return FK_ENULL;
     rc = fkcuda::require_device();
     if (rc != FK_OK) return rc;
-    Dims d = dims_of(g);
-    const size_t nx = (size_t)(d.n * d.in[0] * d.in[1] * d.in[2] * d.cin);
-    const size_t ny = (size_t)(d.n * d.out[0] * d.out[1] * d.out[2] * d.cout);
-    const size_t nw = (size_t)(d.k[0] * d.k[1] * d.k[2] * (d.cin / d.groups) * d.cout);
+    const ConvSizes z = conv_sizes(dims_of(g));
     fkcuda::Buffers bufs;
     void *da, *db_, *dbias = nullptr, *dout, *dout2 = nullptr;
-    size_t na = which == 1 ? ny : nx, nb = which == 2 ? ny : nw;
-    size_t nout = which == 0 ? ny : (which == 1 ? nx : nw);
+    size_t na = which == 1 ? z.y : z.x, nb = which == 2 ? z.y : z.w;
+    size_t nout = which == 0 ? z.y : (which == 1 ? z.x : z.w);
     rc = up(&da, a, na * sizeof(T), bufs);
     if (rc == FK_OK) rc = up(&db_, b, nb * sizeof(T), bufs);
-    if (rc == FK_OK && bias && which == 0) rc = up(&dbias, bias, (size_t)d.cout * sizeof(T), bufs);
+    if (rc == FK_OK && bias && which == 0) rc = up(&dbias, bias, (size_t)g->cout * sizeof(T), bufs);
     if (rc == FK_OK) rc = up(&dout, nullptr, nout * sizeof(T), bufs);
-    if (rc == FK_OK && out2 && which == 2) rc = up(&dout2, nullptr, (size_t)d.cout * sizeof(T), bufs);
-    if (rc != FK_OK) return rc;
-    if (which == 0)
-        conv_fwd<T><<<blocks_for(ny), kThreads>>>(d, (T *)da, (T *)db_, (T *)dbias, (T *)dout);
-    else if (which == 1)
-        conv_bwd_data<T><<<blocks_for(nx), kThreads>>>(d, (T *)da, (T *)db_, (T *)dout);
-    else {
-        conv_bwd_filter<T><<<blocks_for(nw), kThreads>>>(d, (T *)da, (T *)db_, (T *)dout);
-        if (dout2) bias_grad<T><<<blocks_for(d.cout), kThreads>>>(d, (T *)db_, (T *)dout2);
-    }
-    rc = status_of(cudaGetLastError());
+    if (rc == FK_OK && out2 && which == 2) rc = up(&dout2, nullptr, (size_t)g->cout * sizeof(T), bufs);
+    if (rc == FK_OK)
+        rc = fkcuda::conv_launch<T>(which, g, (T *)da, (T *)db_, (T *)dbias, (T *)dout,
+                                    (T *)dout2, 0);
     if (rc == FK_OK) rc = status_of(cudaMemcpy(out, dout, nout * sizeof(T), cudaMemcpyDeviceToHost));
     if (rc == FK_OK && dout2)
-        rc = status_of(cudaMemcpy(out2, dout2, (size_t)d.cout * sizeof(T), cudaMemcpyDeviceToHost));
+        rc = status_of(cudaMemcpy(out2, dout2, (size_t)g->cout * sizeof(T), cudaMemcpyDeviceToHost));
     return rc;
 }
 
@@ -296,12 +296,8 @@ int pool_host(int which, const fk_pool_geom *g, const T *in, T *out, uint8_t *ar
     if (rc == FK_OK) rc = up(&dout, nullptr, (fwd ? ny : nx) * sizeof(T), bufs);
     if (rc == FK_OK && is_max && argmax)
         rc = up(&darg, which == 1 ? argmax : nullptr, ny * sizeof(uint8_t), bufs);
-    if (rc != FK_OK) return rc;
-    if (fwd)
-        pool_fwd<T><<<blocks_for(ny), kThreads>>>(d, (T *)din, (T *)dout, (uint8_t *)darg, is_max);
-    else
-        pool_bwd<T><<<blocks_for(nx), kThreads>>>(d, (T *)din, (uint8_t *)darg, (T *)dout, is_max);
-    rc = status_of(cudaGetLastError());
+    if (rc == FK_OK)
+        rc = fkcuda::pool_launch<T>(which, g, (T *)din, (T *)dout, (uint8_t *)darg, 0);
     if (rc == FK_OK)
         rc = status_of(cudaMemcpy(out, dout, (fwd ? ny : nx) * sizeof(T), cudaMemcpyDeviceToHost));
     if (rc == FK_OK && which == 0 && argmax)
@@ -310,6 +306,49 @@ int pool_host(int which, const fk_pool_geom *g, const T *in, T *out, uint8_t *ar
 }
 
 }  // namespace
+
+namespace fkcuda {
+
+template <typename T>
+int conv_launch(int which, const fk_conv_geom *g, const T *a, const T *b, const T *bias, T *out,
+                T *out2, cudaStream_t st) {
+    const Dims d = dims_of(g);
+    const ConvSizes z = conv_sizes(d);
+    if (which == 0)
+        conv_fwd<T><<<fkcuda::blocks_for(z.y, kThreads), kThreads, 0, st>>>(d, a, b, bias, out);
+    else if (which == 1)
+        conv_bwd_data<T><<<fkcuda::blocks_for(z.x, kThreads), kThreads, 0, st>>>(d, a, b, out);
+    else {
+        conv_bwd_filter<T><<<fkcuda::blocks_for(z.w, kThreads), kThreads, 0, st>>>(d, a, b, out);
+        if (out2) bias_grad<T><<<fkcuda::blocks_for(d.cout, kThreads), kThreads, 0, st>>>(d, b, out2);
+    }
+    return status_of(cudaGetLastError());
+}
+
+template <typename T>
+int pool_launch(int which, const fk_pool_geom *g, const T *in, T *out, uint8_t *argmax,
+                cudaStream_t st) {
+    const Dims d = dims_of(g);
+    const int64_t nx = d.n * d.in[0] * d.in[1] * d.in[2] * d.cin;
+    const int64_t ny = d.n * d.out[0] * d.out[1] * d.out[2] * d.cin;
+    const bool is_max = which <= 1;
+    if (which == 0 || which == 2)
+        pool_fwd<T><<<fkcuda::blocks_for(ny, kThreads), kThreads, 0, st>>>(d, in, out, argmax, is_max);
+    else
+        pool_bwd<T><<<fkcuda::blocks_for(nx, kThreads), kThreads, 0, st>>>(d, in, argmax, out, is_max);
+    return status_of(cudaGetLastError());
+}
+
+template int conv_launch<float>(int, const fk_conv_geom *, const float *, const float *,
+                                const float *, float *, float *, cudaStream_t);
+template int conv_launch<double>(int, const fk_conv_geom *, const double *, const double *,
+                                 const double *, double *, double *, cudaStream_t);
+template int pool_launch<float>(int, const fk_pool_geom *, const float *, float *, uint8_t *,
+                                cudaStream_t);
+template int pool_launch<double>(int, const fk_pool_geom *, const double *, double *,
+                                 uint8_t *, cudaStream_t);
+
+}  // namespace fkcuda
 
 extern "C" int fk_conv_f32_cuda_host(int which, const fk_conv_geom *g, const float *a,
                                      const float *b, const float *bias, float *out, float *out2) {

@@ -5,6 +5,7 @@
 // no atomics, so results are deterministic.
 #include "activation.cuh"
 #include "gemm.cuh"
+#include "conv_pool.cuh"
 #include "fastkeras/cuda/device_ops.h"
 #include "fastkeras/cuda/softmax_xent_cuda.h"
 #include "fastkeras/dense_chain.h"
@@ -89,10 +90,32 @@ __global__ void mse_k(int64_t m, int64_t n, const T *__restrict__ p, const T *__
     }
 }
 
+// Geometry and pointers of a convolution or pooling op.
+int check_spatial(const fk_dev_op *o) {
+    if (o->op == FK_DOP_CONV) {
+        if (!o->conv) return FK_ENULL;
+        int rc = fk_conv_check(o->conv);
+        if (rc != FK_OK) return rc;
+        if (o->kind < 0 || o->kind > 2) return FK_EBADARG;
+        return !o->a || !o->b || !o->y ? FK_ENULL : FK_OK;
+    }
+    if (!o->pool) return FK_ENULL;
+    int rc = fk_pool_check(o->pool);
+    if (rc != FK_OK) return rc;
+    if (o->kind < 0 || o->kind > 3) return FK_EBADARG;
+    const fk_pool_geom *g = o->pool;
+    if ((o->kind == 0 && o->z) || o->kind == 1) {
+        if (g->k[0] * g->k[1] * g->k[2] > 256) return FK_EBADARG;
+        if (o->kind == 1 && !o->b) return FK_ENULL;
+    }
+    return !o->a || !o->y ? FK_ENULL : FK_OK;
+}
+
 // Sizes and pointers, before anything is launched.
 int check(const fk_dev_op *o) {
     if (!o) return FK_ENULL;
     if (o->op < 0 || o->op >= FK_DOP_COUNT) return FK_EBADARG;
+    if (o->op == FK_DOP_CONV || o->op == FK_DOP_POOL) return check_spatial(o);
     if (o->m < 0 || o->n < 0 || o->k < 0) return FK_EBADSHAPE;
     const int64_t k = o->op == FK_DOP_GEMM ? o->k : 1;
     if (o->m > 0 && o->n > kMaxElems / o->m) return FK_EBADSHAPE;
@@ -195,14 +218,26 @@ int xent<double>(const fk_dev_op *o, void *st) {
                                               (double *)o->y, (double *)o->z, o->xent, st);
 }
 
+template <typename T>
+int spatial_op(const fk_dev_op *o, void *stream) {
+    cudaStream_t st = (cudaStream_t)stream;
+    if (o->op == FK_DOP_CONV)
+        return fkcuda::conv_launch<T>(o->kind, o->conv, (const T *)o->a, (const T *)o->b,
+                                      (const T *)o->c, (T *)o->y, (T *)o->z, st);
+    return fkcuda::pool_launch<T>(o->kind, o->pool, (const T *)o->a, (T *)o->y,
+                                  (uint8_t *)(o->kind == 1 ? (void *)o->b : o->z), st);
+}
+
 }  // namespace
 
 extern "C" int fk_cuda_dev_op(const fk_dev_op *o, void *stream) {
     int rc = check(o);
     if (rc != FK_OK) return rc;
-    if (o->m == 0 || o->n == 0) return FK_OK;
+    const bool spatial = o->op == FK_DOP_CONV || o->op == FK_DOP_POOL;
+    if (!spatial && (o->m == 0 || o->n == 0)) return FK_OK;
     rc = fkcuda::require_device();
     if (rc != FK_OK) return rc;
+    if (spatial) return o->f64 ? spatial_op<double>(o, stream) : spatial_op<float>(o, stream);
     if (o->op == FK_DOP_XENT_SPARSE || o->op == FK_DOP_XENT_DENSE)
         return o->f64 ? xent<double>(o, stream) : xent<float>(o, stream);
     cudaStream_t st = (cudaStream_t)stream;

@@ -269,6 +269,20 @@ static void test_device_ops_checks(void) {
     DOP_EXPECT(FK_ENULL, "mse without the loss");
     o.op = FK_DOP_XENT_SPARSE, o.xent = NULL;
     DOP_EXPECT(FK_ENULL, "cross-entropy without options");
+    o.op = FK_DOP_CONV;
+    DOP_EXPECT(FK_ENULL, "convolution without a geometry");
+    fk_conv_geom cg = {1, {1, 1, 3}, {1, 1, 2}, {1, 1, 2}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0},
+                       1, 1, 1};
+    o.conv = &cg, o.kind = 3;
+    DOP_EXPECT(FK_EBADARG, "convolution pass 3");
+    o.kind = 0, cg.out[2] = 0;
+    DOP_EXPECT(FK_EBADSHAPE, "convolution geometry with an empty output");
+    o.op = FK_DOP_POOL;
+    fk_pool_geom pg = {1, {1, 1, 4}, {1, 1, 2}, {1, 1, 2}, {1, 1, 2}, {0, 0, 0}, 1};
+    o.pool = &pg, o.kind = 1, o.b = NULL;
+    DOP_EXPECT(FK_ENULL, "max pooling gradient without the argmax bytes");
+    pg.k[2] = 0;
+    DOP_EXPECT(FK_EBADSHAPE, "empty pooling window");
 #undef DOP_EXPECT
 }
 

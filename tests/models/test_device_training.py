@@ -187,6 +187,51 @@ def test_dropout_activation_layers_weights_and_validation_match_the_cpu(cuda_pla
                                **_tol(dtype))
 
 
+CONV_MODELS = {
+    "conv2d": ((8, 8, 2), lambda: [
+        layers.Conv2D(4, 3, padding="same", activation="relu"), layers.MaxPooling2D(2),
+        layers.Conv2D(6, 3, padding="same", groups=2), layers.Activation("tanh"),
+        layers.Dropout(0.2, seed=11), layers.AveragePooling2D(2, padding="same"),
+        layers.Flatten(), layers.Dense(4, activation="softmax")]),
+    "conv1d": ((12, 3), lambda: [
+        layers.Conv1D(4, 3, padding="causal", dilation_rate=2, activation="gelu"),
+        layers.AveragePooling1D(2), layers.Conv1D(5, 2, strides=2),
+        layers.MaxPooling1D(2, strides=1, padding="same"), layers.GlobalAveragePooling1D(),
+        layers.Dense(4)]),
+    "conv3d": ((4, 5, 6, 1), lambda: [
+        layers.Conv3D(3, 2, activation="elu"), layers.AveragePooling3D(2),
+        layers.GlobalAveragePooling3D(keepdims=True), layers.Flatten(),
+        layers.Dense(4, activation="softmax")]),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", sorted(CONV_MODELS))
+def test_conv_models_on_the_device_match_the_cpu(cuda_plan, dtype, case):
+    shape, stack = CONV_MODELS[case]
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(37,) + shape).astype(dtype)
+    y = rng.integers(0, 4, size=37)
+    res = []
+    for device in ("cpu", "cuda"):
+        old = _floatx(dtype)
+        try:
+            fk.utils.set_random_seed(2)
+            model = fk.Sequential([layers.Input(shape)] + stack())
+            loss = "sparse_categorical_crossentropy" if case != "conv1d" else \
+                losses.SparseCategoricalCrossentropy(from_logits=True)
+            model.compile(optimizer=optimizers.Adam(0.01), loss=loss, metrics=["accuracy"],
+                          device=device)
+            h = model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0,
+                          validation_data=(x[:9], y[:9]))
+        finally:
+            config.set_floatx(old)
+        res.append((h.history, model))
+    _assert_same(*res, dtype)
+    np.testing.assert_allclose(res[1][1].predict(x, verbose=0), res[0][1].predict(x, verbose=0),
+                               **_tol(dtype))
+
+
 def test_functional_model_frozen_layer_and_on_batch_methods(cuda_plan):
     def build():
         fk.utils.set_random_seed(4)
@@ -282,14 +327,26 @@ def _refusal(build, loss="sparse_categorical_crossentropy", opt="adam", match=""
 
 
 def test_what_the_device_cannot_train_is_refused_naming_it(cuda_plan):
-    conv = lambda: fk.Sequential([layers.Input((8, 8, 1)), layers.Conv2D(2, 3),  # noqa: E731
-                                  layers.Flatten(), layers.Dense(2)])
-    _refusal(conv, match="'conv2d.*Conv2D")
+    def spatial(layer, shape=(8, 8, 1)):
+        return lambda: fk.Sequential([layers.Input(shape), layer, layers.Flatten(),
+                                      layers.Dense(2)])
+
+    _refusal(spatial(layers.Conv2DTranspose(2, 3, name="up")), match="'up'.*Conv2DTranspose")
+    _refusal(spatial(layers.DepthwiseConv2D(3)), match="DepthwiseConv2D")
+    _refusal(spatial(layers.Conv2D(2, 3, data_format="channels_first"), (1, 8, 8)),
+             match="channels_first")
+    _refusal(spatial(layers.MaxPooling3D(2), (4, 4, 4, 1)), match="3-D max pooling")
+    _refusal(spatial(layers.ZeroPadding2D(1)), match="ZeroPadding2D.*is not one")
+    _refusal(lambda: fk.Sequential([layers.Input((8, 8, 1)), layers.Conv2D(2, 3),
+                                    layers.GlobalMaxPooling2D(), layers.Dense(2)]),
+             match="global max")
+    _refusal(lambda: fk.Sequential([layers.Input((8, 8, 1)), layers.Conv2D(2, 3)]),
+             match="per-sample shape")
     reg = lambda: fk.Sequential([layers.Input((4,)),  # noqa: E731
                                  layers.Dense(2, kernel_regularizer="l2")])
     _refusal(reg, match="kernel_regularizer")
     dense3d = lambda: fk.Sequential([layers.Input((3, 4)), layers.Dense(2)])  # noqa: E731
-    _refusal(dense3d, match="rank 3")
+    _refusal(dense3d, match=r"shape \(3, 4\): flatten them first")
     mixed = lambda: fk.Sequential([layers.Input((4,)), layers.Dense(3),  # noqa: E731
                                    layers.Activation("relu", dtype="float64"),
                                    layers.Dense(2)])
@@ -324,7 +381,7 @@ def test_bad_batches_on_the_device_are_python_errors(cuda_plan):
     x, y = _data(np.float32, n=8)
     with pytest.raises(ValueError, match="label"):
         model.fit(x, y + 10, verbose=0)
-    with pytest.raises(ValueError, match="features"):
+    with pytest.raises(ValueError, match=r"per-sample shape \(5,\), the model expects"):
         model.predict(np.zeros((3, 5)), verbose=0)
     with pytest.raises(ValueError, match="NaN"):
         model.fit(np.full_like(x, np.nan), y, verbose=0)
@@ -429,6 +486,38 @@ def test_cuda_primitives_match_the_host(dtype):
     np.testing.assert_allclose(c.download(dgr), hgr, **tol)
     with pytest.raises(ValueError, match="device buffer"):
         c.gemm(da, db, c.empty((1, 1), dtype))
+    from fastkeras.ops import convolution as conv_ops
+
+    x = rng.normal(size=(3, 9, 7, 4))
+    w = rng.normal(size=(3, 3, 2, 6))  # groups=2
+    bias = rng.normal(size=6)
+    geom, out = conv_ops.conv_geometry(3, (9, 7), 4, w.shape, (2, 1), "same", (1, 1))
+    gy = rng.normal(size=(3,) + out + (6,))
+    (hx, hw, hbias, hgy), (dx, dw, dbias, dgy) = both(x, w, bias, gy)
+    for which, args, size in ((0, (hx, hw, hbias), gy.size), (1, (hgy, hw, None), x.size),
+                              (2, (hx, hgy, None), w.size)):
+        hy, dyy = np.empty(size, dtype), c.empty((size,), dtype)
+        hdb, ddb = (np.empty(6, dtype), c.empty((6,), dtype)) if which == 2 else (None, None)
+        dargs = {0: (dx, dw, dbias), 1: (dgy, dw, None), 2: (dx, dgy, None)}[which]
+        h.conv(which, geom, *args, hy, hdb)
+        c.conv(which, geom, *dargs, dyy, ddb)
+        np.testing.assert_allclose(c.download(dyy), hy, **tol, err_msg=f"conv {which}")
+        if which == 2:
+            np.testing.assert_allclose(c.download(ddb), hdb, **tol)
+    pgeom, pout = conv_ops.pool_geometry(3, (9, 7), 4, (2, 3), (2, 2), "same")
+    py = rng.normal(size=(3,) + pout + (4,))
+    (hpy,), (dpy,) = both(py)
+    for is_max in (True, False):
+        hy, dyy = np.empty(py.size, dtype), c.empty((py.size,), dtype)
+        ha = np.empty(py.size, np.uint8) if is_max else None
+        da_ = c.empty((py.size,), np.uint8) if is_max else None
+        h.pool(0 if is_max else 2, pgeom, hx, hy, ha)
+        c.pool(0 if is_max else 2, pgeom, dx, dyy, da_)
+        np.testing.assert_allclose(c.download(dyy), hy, **tol)
+        hgx, dgx = np.empty(x.size, dtype), c.empty((x.size,), dtype)
+        h.pool(1 if is_max else 3, pgeom, hpy, hgx, ha)
+        c.pool(1 if is_max else 3, pgeom, dpy, dgx, da_)
+        np.testing.assert_allclose(c.download(dgx), hgx, **tol)
 
 
 # ------------------------------------------- CudaOps' marshalling, on an emulated device
@@ -447,7 +536,7 @@ class _Memory:
                 self._ptr = mem.next
                 mem.next += 4096
                 mem.arrays[self._ptr] = np.full(self.shape, np.nan if self.dtype.kind == "f"
-                                                else -1, self.dtype)
+                                                else 77, self.dtype)
 
             @classmethod
             def from_host(cls, a):
@@ -463,7 +552,7 @@ class _Memory:
 
         self.DeviceArray = DeviceArray
         self._core = lambda: Core
-        self.to_host = lambda a: mem.arrays[a._ptr].copy()
+        self.to_host = lambda a: mem.arrays[a._ptr].reshape(a.shape).copy()
 
     def optimizer_step(self, args, params, grads, slots):
         from fastkeras._kernels import optim as _ko
@@ -472,7 +561,7 @@ class _Memory:
         _ko.step(args, get(params), get(grads), [get(s) for s in slots], None, None, 1)
 
     def run(self, op, f64, m, n, k=0, a=0, b=0, c=0, y=0, z=0, kind=-1, ta=False, tb=False,
-            alpha=0.0, beta=0.0, xent=None):
+            alpha=0.0, beta=0.0, xent=None, conv=None, pool=None):
         self.calls.append(op)
         dt = np.float64 if f64 else np.float32
         M = lambda p, shape, d=dt: self.arrays[p].reshape(shape) if p else None  # noqa
@@ -501,6 +590,12 @@ class _Memory:
                 rs = M(c, (m,))
                 M(y, (m, n))[...] = d * (dt(2) / dt(n) * dt(alpha) *
                                          (rs[:, None] if rs is not None else dt(1)))
+        elif op == "conv":
+            F = lambda p: None if not p else self.arrays[p].reshape(-1)  # noqa: E731
+            dp.HostOps().conv(kind, conv, F(a), F(b), F(c), F(y), F(z))
+        elif op == "pool":
+            F = lambda p: None if not p else self.arrays[p].reshape(-1)  # noqa: E731
+            dp.HostOps().pool(kind, pool, F(a), F(y), F(b) if kind == 1 else F(z))
         else:
             sparse = op == "xent_sparse"
             labels = M(b, (m,), np.int64) if sparse else M(b, (m, n))
@@ -509,23 +604,36 @@ class _Memory:
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("loss", ["sparse", "dense", "mse"])
+@pytest.mark.parametrize("loss", ["sparse", "dense", "mse", "conv"])
 def test_cuda_ops_marshalling_runs_the_plan_like_the_host(monkeypatch, dtype, loss):
     mem = _Memory()
     ops = dp.CudaOps.__new__(dp.CudaOps)
     ops._cuda, ops._run = mem, mem.run
     monkeypatch.setattr(fk.cuda, "is_available", lambda: True)
     x, y = _data(dtype, n=37)
-    if loss != "sparse":
+    if loss not in ("sparse", "conv"):
         y = np.eye(4, dtype=dtype)[y]
+    if loss == "conv":
+        x = x[..., None]
     sw = np.linspace(0.5, 1.5, len(x))
     res = []
     for which in (dp.HostOps(), ops):
         monkeypatch.setattr(dp, "ops_for", lambda device, o=which: o)
         old = _floatx(dtype)
         try:
-            model = _mlp(dtype, dropout=0.2, out_act="softmax" if loss == "sparse" else "linear")
+            if loss == "conv":
+                fk.utils.set_random_seed(2)
+                model = fk.Sequential([layers.Input((3, 4, 1)),
+                                       layers.Conv2D(3, 2, padding="same", activation="relu"),
+                                       layers.MaxPooling2D(2, strides=1),
+                                       layers.Conv2D(2, 2, groups=1), layers.Dropout(0.3),
+                                       layers.AveragePooling2D((1, 2)), layers.Flatten(),
+                                       layers.Dense(4, activation="softmax")])
+            else:
+                model = _mlp(dtype, dropout=0.2,
+                             out_act="softmax" if loss == "sparse" else "linear")
             spec = {"sparse": "sparse_categorical_crossentropy", "mse": "mse",
+                    "conv": "sparse_categorical_crossentropy",
                     "dense": losses.CategoricalCrossentropy(from_logits=True,
                                                             label_smoothing=0.1)}[loss]
             model.compile(optimizer=optimizers.Adam(0.01), loss=spec, device="cuda")
@@ -540,6 +648,8 @@ def test_cuda_ops_marshalling_runs_the_plan_like_the_host(monkeypatch, dtype, lo
     for a, b in zip(wh, wc):
         np.testing.assert_allclose(b, a, **_tol(dtype))
     assert {"gemm", "bias_act", "act_bwd", "col_sum", "mul"} <= set(mem.calls)
+    if loss == "conv":
+        assert {"conv", "pool"} <= set(mem.calls)
 
 
 def test_cuda_ops_refuse_mismatched_buffers():

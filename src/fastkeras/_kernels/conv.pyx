@@ -12,24 +12,7 @@ import numpy as np
 from fastkeras._kernels.fk cimport *
 
 include "_status.pxi"
-
-
-cdef fk_conv_geom make_geom(dict g) except *:
-    cdef fk_conv_geom c
-    cdef int d
-    c.n = g["n"]
-    for d in range(3):
-        c.in_[d] = g["in"][d]
-        c.out[d] = g["out"][d]
-        c.k[d] = g["k"][d]
-        c.stride[d] = g["stride"][d]
-        c.dil[d] = g["dil"][d]
-        c.pad[d] = g["pad"][d]
-    c.cin = g["cin"]
-    c.cout = g["cout"]
-    c.groups = g["groups"]
-    check_status(fk_conv_check(&c), "fk_conv_check")
-    return c
+include "_geom.pxi"
 
 
 cdef inline int64_t x_size(fk_conv_geom *c) noexcept:
@@ -61,7 +44,7 @@ def blas_name():
 def forward(dict geom, const floating[::1] x, const floating[::1] w, const floating[::1] bias,
             floating[::1] y, int n_threads=1):
     """y = conv(x, w) (+ bias). All arrays flat, channels-last."""
-    cdef fk_conv_geom c = make_geom(geom)
+    cdef fk_conv_geom c = make_conv_geom(geom)
     cdef int64_t nx = x_size(&c), ny = y_size(&c), nw = w_size(&c)
     expect(x.shape[0], nx, "x")
     expect(w.shape[0], nw, "kernel")
@@ -85,7 +68,7 @@ def forward(dict geom, const floating[::1] x, const floating[::1] w, const float
 def backward_data(dict geom, const floating[::1] dy, const floating[::1] w, floating[::1] dx,
                   int n_threads=1):
     """dx = d conv / d x applied to dy (overwritten)."""
-    cdef fk_conv_geom c = make_geom(geom)
+    cdef fk_conv_geom c = make_conv_geom(geom)
     cdef int64_t nx = x_size(&c), ny = y_size(&c), nw = w_size(&c)
     expect(dy.shape[0], ny, "dy")
     expect(w.shape[0], nw, "kernel")
@@ -106,7 +89,7 @@ def backward_data(dict geom, const floating[::1] dy, const floating[::1] w, floa
 def backward_filter(dict geom, const floating[::1] x, const floating[::1] dy, floating[::1] dw,
                     floating[::1] db, int n_threads=1):
     """dw (and db = sum of dy, when given) from x and dy (overwritten)."""
-    cdef fk_conv_geom c = make_geom(geom)
+    cdef fk_conv_geom c = make_conv_geom(geom)
     cdef int64_t nx = x_size(&c), ny = y_size(&c), nw = w_size(&c)
     expect(x.shape[0], nx, "x")
     expect(dy.shape[0], ny, "dy")
@@ -136,7 +119,7 @@ def cuda_pass(int which, dict geom, const floating[::1] a, const floating[::1] b
               const floating[::1] bias, floating[::1] out, floating[::1] out2):
     """The CUDA twin of one pass on host arrays (0 forward, 1 backward data, 2
     backward filter; out2 = dbias for pass 2). RuntimeError without CUDA/device."""
-    cdef fk_conv_geom c = make_geom(geom)
+    cdef fk_conv_geom c = make_conv_geom(geom)
     cdef int64_t nx = x_size(&c), ny = y_size(&c), nw = w_size(&c)
     if which not in (0, 1, 2):
         raise ValueError(f"which must be 0, 1 or 2, got {which}")

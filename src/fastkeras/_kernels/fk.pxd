@@ -274,6 +274,8 @@ cdef extern from "fastkeras/cuda/device_ops.h" nogil:
     int FK_DOP_MSE
     int FK_DOP_XENT_SPARSE
     int FK_DOP_XENT_DENSE
+    int FK_DOP_CONV
+    int FK_DOP_POOL
     ctypedef struct fk_dev_op:
         int op, f64, kind, ta, tb
         int64_t m, n, k
@@ -284,5 +286,7 @@ cdef extern from "fastkeras/cuda/device_ops.h" nogil:
         void *y
         void *z
         const fk_xent_opts *xent
+        const fk_conv_geom *conv
+        const fk_pool_geom *pool
     int fk_cuda_dev_op(const fk_dev_op *op, void *stream) noexcept
     int fk_cuda_gemm_backend(int request) noexcept

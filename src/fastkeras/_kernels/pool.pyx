@@ -7,21 +7,7 @@ import numpy as np
 from fastkeras._kernels.fk cimport *
 
 include "_status.pxi"
-
-
-cdef fk_pool_geom make_geom(dict g) except *:
-    cdef fk_pool_geom c
-    cdef int d
-    c.n = g["n"]
-    for d in range(3):
-        c.in_[d] = g["in"][d]
-        c.out[d] = g["out"][d]
-        c.k[d] = g["k"][d]
-        c.stride[d] = g["stride"][d]
-        c.pad[d] = g["pad"][d]
-    c.c = g["c"]
-    check_status(fk_pool_check(&c), "fk_pool_check")
-    return c
+include "_geom.pxi"
 
 
 cdef inline int64_t x_size(fk_pool_geom *c) noexcept:
@@ -36,7 +22,7 @@ cdef inline int64_t y_size(fk_pool_geom *c) noexcept:
 
 def max_forward(dict geom, const floating[::1] x, floating[::1] y, uint8_t[::1] argmax,
                 int n_threads=1):
-    cdef fk_pool_geom c = make_geom(geom)
+    cdef fk_pool_geom c = make_pool_geom(geom)
     cdef int64_t nx = x_size(&c), ny = y_size(&c)
     expect(x.shape[0], nx, "x")
     expect(y.shape[0], ny, "y")
@@ -56,7 +42,7 @@ def max_forward(dict geom, const floating[::1] x, floating[::1] y, uint8_t[::1] 
 
 def max_backward(dict geom, const floating[::1] dy, const uint8_t[::1] argmax, floating[::1] dx,
                  int n_threads=1):
-    cdef fk_pool_geom c = make_geom(geom)
+    cdef fk_pool_geom c = make_pool_geom(geom)
     cdef int64_t nx = x_size(&c), ny = y_size(&c)
     expect(dy.shape[0], ny, "dy")
     expect(argmax.shape[0], ny, "argmax")
@@ -77,7 +63,7 @@ def max_backward_recompute(dict geom, const floating[::1] x, const floating[::1]
                            int n_threads=1):
     """dx from the forward input and output: every tied maximum (all_ties) or the first
     maximum of each window gets the window's gradient."""
-    cdef fk_pool_geom c = make_geom(geom)
+    cdef fk_pool_geom c = make_pool_geom(geom)
     cdef int64_t nx = x_size(&c), ny = y_size(&c)
     expect(x.shape[0], nx, "x")
     expect(y.shape[0], ny, "y")
@@ -97,7 +83,7 @@ def max_backward_recompute(dict geom, const floating[::1] x, const floating[::1]
 
 
 def avg_forward(dict geom, const floating[::1] x, floating[::1] y, int n_threads=1):
-    cdef fk_pool_geom c = make_geom(geom)
+    cdef fk_pool_geom c = make_pool_geom(geom)
     cdef int64_t nx = x_size(&c), ny = y_size(&c)
     expect(x.shape[0], nx, "x")
     expect(y.shape[0], ny, "y")
@@ -113,7 +99,7 @@ def avg_forward(dict geom, const floating[::1] x, floating[::1] y, int n_threads
 
 
 def avg_backward(dict geom, const floating[::1] dy, floating[::1] dx, int n_threads=1):
-    cdef fk_pool_geom c = make_geom(geom)
+    cdef fk_pool_geom c = make_pool_geom(geom)
     cdef int64_t nx = x_size(&c), ny = y_size(&c)
     expect(dy.shape[0], ny, "dy")
     expect(dx.shape[0], nx, "dx")
@@ -132,7 +118,7 @@ def cuda_pass(int which, dict geom, const floating[::1] inp, floating[::1] out,
               uint8_t[::1] argmax):
     """The CUDA twin of one pooling pass on host arrays (0 max forward, 1 max
     backward, 2 average forward, 3 average backward). RuntimeError without CUDA/device."""
-    cdef fk_pool_geom c = make_geom(geom)
+    cdef fk_pool_geom c = make_pool_geom(geom)
     cdef int64_t nx = x_size(&c), ny = y_size(&c)
     if which not in (0, 1, 2, 3):
         raise ValueError(f"which must be 0, 1, 2 or 3, got {which}")

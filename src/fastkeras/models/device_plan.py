@@ -45,6 +45,35 @@ class HostOps:
     def download(self, a):
         return np.array(a, copy=True)
 
+    def view(self, a, shape):
+        return a.reshape(shape)
+
+    def conv(self, which, geom, a, b, bias, y, db=None):
+        from fastkeras import config
+        from fastkeras._kernels import conv as _kc
+
+        nt, f = config.get_num_threads(), (lambda t: t.reshape(-1))
+        if which == 0:
+            _kc.forward(geom, f(a), f(b), bias, f(y), nt)
+        elif which == 1:
+            _kc.backward_data(geom, f(a), f(b), f(y), nt)
+        else:
+            _kc.backward_filter(geom, f(a), f(b), f(y), db, nt)
+
+    def pool(self, which, geom, a, y, argmax):
+        from fastkeras import config
+        from fastkeras._kernels import pool as _kp
+
+        nt, f = config.get_num_threads(), (lambda t: t.reshape(-1))
+        if which == 0:
+            _kp.max_forward(geom, f(a), f(y), argmax, nt)
+        elif which == 1:
+            _kp.max_backward(geom, f(a), argmax, f(y), nt)
+        elif which == 2:
+            _kp.avg_forward(geom, f(a), f(y), nt)
+        else:
+            _kp.avg_backward(geom, f(a), f(y), nt)
+
     def gemm(self, a, b, y, ta=False, tb=False, beta=0.0):
         prod = (a.T if ta else a) @ (b.T if tb else b)
         if beta:
@@ -148,6 +177,43 @@ class CudaOps:
     def download(self, a):
         return self._cuda.to_host(a)
 
+    def view(self, a, shape):
+        return _View(a, shape)
+
+    @staticmethod
+    def _conv_sizes(g):
+        n, sp_in, sp_out = g["n"], int(np.prod(g["in"])), int(np.prod(g["out"]))
+        k = int(np.prod(g["k"]))
+        return (n * sp_in * g["cin"], n * sp_out * g["cout"],
+                k * (g["cin"] // max(g["groups"], 1)) * g["cout"])
+
+    def _sized(self, arr, size, dtype, what):
+        if arr is not None and (_size(arr) != size or arr.dtype != np.dtype(dtype)):
+            raise ValueError(f"{what}: device buffer of {_size(arr)} {arr.dtype}, expected "
+                             f"{size} {np.dtype(dtype)}")
+
+    def conv(self, which, geom, a, b, bias, y, db=None):
+        nx, ny, nw = self._conv_sizes(geom)
+        dt = a.dtype
+        sizes = {0: (nx, nw, ny), 1: (ny, nw, nx), 2: (nx, ny, nw)}[which]
+        for arr, size, what in zip((a, b, y), sizes, ("conv a", "conv b", "conv y")):
+            self._sized(arr, size, dt, what)
+        self._sized(bias if which == 0 else db, geom["cout"], dt, "conv bias")
+        self._op("conv", a, 0, 0, a=a, b=b, c=bias if which == 0 else None, y=y,
+                 z=db if which == 2 else None, kind=which, conv=geom)
+
+    def pool(self, which, geom, a, y, argmax):
+        g = geom
+        nx = g["n"] * int(np.prod(g["in"])) * g["c"]
+        ny = g["n"] * int(np.prod(g["out"])) * g["c"]
+        fwd = which in (0, 2)
+        self._sized(a, nx if fwd else ny, a.dtype, "pool a")
+        self._sized(y, ny if fwd else nx, a.dtype, "pool y")
+        if which in (0, 1):
+            self._sized(argmax, ny, np.uint8, "pool argmax")
+        self._op("pool", a, 0, 0, a=a, y=y, b=argmax if which == 1 else None,
+                 z=argmax if which == 0 else None, kind=which, pool=geom)
+
     @staticmethod
     def _same(arr, shape, dtype, what):
         if tuple(arr.shape) != tuple(shape) or arr.dtype != dtype:
@@ -226,6 +292,30 @@ class CudaOps:
         self._cuda.optimizer_step(args, params, grads, slots)
 
 
+def _size(arr):
+    return int(np.prod(arr.shape))
+
+
+class _View:
+    """Another shape of a device array (same memory, kept alive by the view)."""
+
+    def __init__(self, base, shape):
+        shape = tuple(int(d) for d in shape)
+        if int(np.prod(shape)) != _size(base):
+            raise ValueError(f"cannot view a device array of shape {base.shape} as {shape}")
+        self.base = base.base if isinstance(base, _View) else base
+        self._ptr, self.shape, self.dtype = base._ptr, shape, base.dtype
+
+    @property
+    def size(self):
+        return _size(self)
+
+    @property
+    def __cuda_array_interface__(self):
+        return {"shape": self.shape, "typestr": self.dtype.str, "data": (self._ptr, False),
+                "version": 3, "strides": None, "stream": None}
+
+
 def ops_for(device):
     """The primitives of a device name ("cuda")."""
     if device == "cuda":
@@ -241,14 +331,81 @@ def _activation_kinds():
 
 
 def _refuse(what, why):
-    raise ValueError(f"device training runs chains of Dense, activation, Dropout and Flatten "
-                     f"layers; {what} {why}")
+    raise ValueError(f"device training runs chains of Dense, Conv1D/2D/3D, pooling, global "
+                     f"average pooling, activation, Dropout and Flatten layers; {what} {why}")
+
+
+class Step:
+    """One layer of the plan: kind ("dense", "conv", "pool", "act", "dropout", "flatten"),
+    the layer, its activation (kind, alpha), the per-sample input and output shapes, and
+    for conv / pool the geometry (its "n" filled per batch) and pool's max / average."""
+
+    __slots__ = ("kind", "layer", "act", "alpha", "in_shape", "out_shape", "geom", "is_max")
+
+    def __init__(self, kind, layer, in_shape, out_shape, act=_LINEAR, alpha=0.0, geom=None,
+                 is_max=False):
+        self.kind, self.layer, self.act, self.alpha = kind, layer, act, alpha
+        self.in_shape, self.out_shape = tuple(in_shape), tuple(out_shape)
+        self.geom, self.is_max = geom, is_max
+
+    @property
+    def trainable(self):
+        return self.kind in ("dense", "conv") and self.layer.trainable
+
+    def weights(self):
+        if self.kind not in ("dense", "conv"):
+            return []
+        return [self.layer.kernel] + ([self.layer.bias] if self.layer.bias is not None else [])
+
+
+def _activation_of(layer, kinds, name):
+    act = kinds.get(layer.activation)
+    if act is None:
+        _refuse(name, f"has the activation {layer.activation!r}")
+    return act
+
+
+def _spatial_step(layer, t, name, shape, kinds):
+    """The Step of a convolution or pooling layer on per-sample input `shape`."""
+    from fastkeras.layers import convolutional as C
+    from fastkeras.ops import convolution as _conv
+
+    rank = layer.rank
+    if getattr(layer, "data_format", "channels_last") != "channels_last":
+        _refuse(name, "is channels_first (channels_last only)")
+    if len(shape) != rank + 1:
+        _refuse(name, f"gets per-sample inputs of shape {shape}, expected rank {rank + 1}")
+    spatial, c = shape[:-1], shape[-1]
+    if isinstance(layer, C._GlobalPool):
+        if layer.kind != "average":
+            _refuse(name, "is a global max pooling (average only)")
+        geom, _ = _conv.pool_geometry(1, spatial, c, tuple(spatial), tuple(spatial), "valid")
+        out = (1,) * rank + (c,) if layer.keepdims else (c,)
+        return Step("pool", layer, shape, out, geom=geom, is_max=False)
+    if isinstance(layer, C._Pool):
+        is_max = layer.kind == "max"
+        if is_max and (rank == 3 or int(np.prod(layer.pool_size)) > 256):
+            _refuse(name, "is a 3-D max pooling (or has over 256 taps), whose ties go to "
+                          "every maximum in TensorFlow")
+        geom, out = _conv.pool_geometry(1, spatial, c, layer.pool_size, layer.strides,
+                                        layer.padding)
+        return Step("pool", layer, shape, out + (c,), geom=geom, is_max=is_max)
+    if t.__mro__[1] is not C._Conv or layer.transpose:
+        _refuse(name, "is not one")
+    for attr in ("kernel_regularizer", "bias_regularizer", "activity_regularizer",
+                 "kernel_constraint", "bias_constraint"):
+        if getattr(layer, attr, None) is not None:
+            _refuse(name, f"has a {attr}")
+    act = _activation_of(layer, kinds, name)
+    geom, out = _conv.conv_geometry(1, spatial, c, layer.kernel.shape, layer.strides,
+                                    layer.padding, layer.dilation_rate)
+    return Step("conv", layer, shape, out + (layer.filters,), *act, geom=geom)
 
 
 def _steps(model):
-    """[(kind, layer, act_kind, alpha)] for the model's layers, or a ValueError naming the
-    first layer the device cannot train."""
+    """The model's Steps, or a ValueError naming the first layer the device cannot run."""
     from fastkeras import layers as L
+    from fastkeras.layers import convolutional as C
     from fastkeras.serving import InferenceRunner
 
     seq = InferenceRunner._layer_sequence(model)
@@ -257,10 +414,11 @@ def _steps(model):
                          "Sequential model, or a functional model with one input and one "
                          "output and no branches); this model is not one")
     kinds = _activation_kinds()
-    shape = tuple(model.inputs[0].shape) if model.inputs else None
-    if shape is None:
+    if not model.inputs:
         raise ValueError("device training needs a built model with an Input shape")
-    rank = len(shape)
+    shape = tuple(model.inputs[0].shape)[1:]
+    if any(d is None for d in shape):
+        raise ValueError(f"device training needs a fixed input shape, got {shape}")
     steps = []
     dtype = np.dtype(model.dtype)
     for layer in seq:
@@ -270,45 +428,51 @@ def _steps(model):
         if np.dtype(layer.compute_dtype) != dtype:
             _refuse(name, f"computes in {np.dtype(layer.compute_dtype)}, the model in {dtype} "
                           "(one dtype throughout)")
-        if t is L.Flatten:
-            rank = 2
-            continue
-        if t is L.Dropout:
-            if layer.noise_shape is not None:
-                _refuse(name, "has a noise_shape")
-            steps.append(("dropout", layer, _LINEAR, 0.0))
-            continue
-        if rank != 2:
-            _refuse(name, f"gets inputs of rank {rank}: flatten them first (rank 2 only)")
-        if t is L.Dense:
-            for attr in ("kernel_regularizer", "bias_regularizer", "activity_regularizer",
-                         "kernel_constraint", "bias_constraint"):
-                if getattr(layer, attr, None) is not None:
-                    _refuse(name, f"has a {attr}")
-            act = kinds.get(layer.activation)
-            if act is None:
-                _refuse(name, f"has the activation {layer.activation!r}")
-            steps.append(("dense", layer) + act)
-            continue
-        act = None
-        if t is L.Activation:
-            act = kinds.get(layer.activation)
-        elif t is L.ReLU and layer.max_value is None and not layer.threshold and \
-                not layer.negative_slope:
-            act = kinds[activations.relu]
-        elif t is L.LeakyReLU:
-            act = (kinds[activations.leaky_relu][0], float(np.float32(layer.negative_slope)))
-        elif t is L.ELU:
-            act = (kinds[activations.elu][0], layer.alpha)
-        elif t is L.Softmax and layer.axis in (-1, 1):
-            act = (_SOFTMAX, 0.0)
-        if act is None:
-            _refuse(name, "is not one")
         if getattr(layer, "activity_regularizer", None) is not None:
             _refuse(name, "has an activity_regularizer")
-        steps.append(("act", layer) + act)
-    if not steps:
-        raise ValueError("device training: the model has no layer to run")
+        if t is L.Flatten:
+            if getattr(layer, "data_format", "channels_last") != "channels_last":
+                _refuse(name, "is channels_first (channels_last only)")
+            steps.append(Step("flatten", layer, shape, (int(np.prod(shape)),)))
+        elif t is L.Dropout:
+            if layer.noise_shape is not None:
+                _refuse(name, "has a noise_shape")
+            steps.append(Step("dropout", layer, shape, shape))
+        elif t is L.Dense:
+            if len(shape) != 1:
+                _refuse(name, f"gets per-sample inputs of shape {shape}: flatten them first "
+                              "(rank 2 only)")
+            for attr in ("kernel_regularizer", "bias_regularizer", "kernel_constraint",
+                         "bias_constraint"):
+                if getattr(layer, attr, None) is not None:
+                    _refuse(name, f"has a {attr}")
+            act = _activation_of(layer, kinds, name)
+            steps.append(Step("dense", layer, shape, (layer.kernel.shape[1],), *act))
+        elif isinstance(layer, (C._Conv, C._Pool, C._GlobalPool)):
+            steps.append(_spatial_step(layer, t, name, shape, kinds))
+        else:
+            act = None
+            if t is L.Activation:
+                act = kinds.get(layer.activation)
+            elif t is L.ReLU and layer.max_value is None and not layer.threshold and \
+                    not layer.negative_slope:
+                act = kinds[activations.relu]
+            elif t is L.LeakyReLU:
+                act = (kinds[activations.leaky_relu][0],
+                       float(np.float32(layer.negative_slope)))
+            elif t is L.ELU:
+                act = (kinds[activations.elu][0], layer.alpha)
+            elif t is L.Softmax and layer.axis in (-1, len(shape)):
+                act = (_SOFTMAX, 0.0)
+            if act is None:
+                _refuse(name, "is not one")
+            steps.append(Step("act", layer, shape, shape, *act))
+        shape = steps[-1].out_shape
+    if not any(s.kind in ("dense", "conv") for s in steps):
+        raise ValueError("device training: the model has no Dense or convolution layer")
+    if len(shape) != 1:
+        raise ValueError(f"device training: the model's output has per-sample shape {shape}; "
+                         "the device computes losses on (batch, features) outputs")
     return steps
 
 
@@ -383,12 +547,7 @@ class DevicePlan:
         if model.losses:
             raise ValueError("device training: the model has added losses (add_loss or "
                              "regularizers), which the device does not compute")
-        shape = tuple(model.inputs[0].shape)[1:]
-        if any(d is None for d in shape):
-            raise ValueError(f"device training needs a fixed input shape, got {shape}")
-        self.in_width = int(np.prod(shape, dtype=np.int64))
-        if not any(s[0] == "dense" for s in self.steps):
-            raise ValueError("device training: the model has no Dense layer to train")
+        self.in_shape = self.steps[0].in_shape
         self._bufs = {}
         self._params = []   # (host Variable, device array) of every weight the plan uses
         self._dev = {}      # id(host Variable) -> device array
@@ -397,11 +556,7 @@ class DevicePlan:
 
     # ---- weights
     def _weights(self):
-        out = []
-        for kind, layer, *_ in self.steps:
-            if kind == "dense":
-                out += [layer.kernel] + ([layer.bias] if layer.bias is not None else [])
-        return out
+        return [w for st in self.steps for w in st.weights()]
 
     def upload(self):
         """Copy the weights (and the optimizer's slots, when compiled) to the device."""
@@ -441,54 +596,71 @@ class DevicePlan:
             self._bufs[key] = b
         return b
 
+    def _rows(self, arr):
+        """A (rows, last axis) view of a device tensor, for the element-wise primitives."""
+        return self.ops.view(arr, (int(np.prod(arr.shape[:-1])), arr.shape[-1]))
+
     # ---- data
     def _x(self, x):
         if isinstance(x, (list, tuple, dict)):
             raise ValueError("device training: the model takes one input array")
         x = np.asarray(x)
         n = x.shape[0] if x.ndim else 0
-        flat = x.reshape(n, -1) if x.ndim != 2 else x
-        want = self.in_width
-        if flat.shape[1] != want:
-            raise ValueError(f"`x` has {flat.shape[1]} features per sample, the model expects "
-                             f"{want}")
         if n == 0:
             raise ValueError("`x` is an empty batch")
-        return self.ops.upload(np.ascontiguousarray(flat, dtype=self.dtype),
-                               out=self._buf("x", flat.shape))
+        if x.shape[1:] != self.in_shape:
+            raise ValueError(f"`x` has per-sample shape {x.shape[1:]}, the model expects "
+                             f"{self.in_shape}")
+        shape = (n,) + self.in_shape
+        return self.ops.upload(np.ascontiguousarray(x, dtype=self.dtype),
+                               out=self._buf("x", shape))
+
+    @staticmethod
+    def _geom(st, n):
+        g = dict(st.geom)
+        g["n"] = n
+        return g
 
     # ---- forward / backward
     def forward(self, xd, training):
-        """[(kind, input, pre-activation, output, extra)] per step; the last output is the
-        model's."""
+        """Per step (input, pre-activation, output, extra); the last output is the model's."""
         trace, cur = [], xd
         n = xd.shape[0]
-        for i, (kind, layer, act, alpha) in enumerate(self.steps):
-            if kind == "dropout":
-                if not training or layer.rate == 0:
-                    trace.append((kind, cur, None, cur, None))
-                    continue
-                width = cur.shape[1]
-                keep = (layer._gen.random((n, width)) >= layer.rate).astype(self.dtype)
-                if layer.rate < 1:  # as Dropout.call: zeros at rate 1, else keep / (1 - rate)
-                    keep /= self.dtype.type(1 - layer.rate)
-                mask = self.ops.upload(keep, out=self._buf(("mask", i), (n, width)))
-                out = self._buf(("y", i), (n, width))
-                self.ops.mul(cur, mask, out)
-                trace.append((kind, cur, None, out, mask))
-                cur = out
-                continue
-            if kind == "dense":
-                w = self._dev[id(layer.kernel)]
-                b = self._dev[id(layer.bias)] if layer.bias is not None else None
-                z = self._buf(("z", i), (n, w.shape[1]))
-                self.ops.gemm(cur, w, z)
+        for i, st in enumerate(self.steps):
+            out_shape = (n,) + st.out_shape
+            extra, z = None, None
+            if st.kind == "flatten":
+                out = self.ops.view(cur, out_shape)
+            elif st.kind == "dropout":
+                layer = st.layer
+                out = cur
+                if training and layer.rate > 0:
+                    keep = (layer._gen.random(cur.shape) >= layer.rate).astype(self.dtype)
+                    if layer.rate < 1:  # as Dropout.call: zeros at rate 1, else / (1 - rate)
+                        keep /= self.dtype.type(1 - layer.rate)
+                    extra = self.ops.upload(keep, out=self._buf(("mask", i), cur.shape))
+                    out = self._buf(("y", i), cur.shape)
+                    self.ops.mul(self._rows(cur), self._rows(extra), self._rows(out))
+            elif st.kind == "pool":
+                out = self._buf(("y", i), out_shape)
+                if st.is_max:
+                    extra = self._buf(("argmax", i), (int(np.prod(out_shape)),), np.uint8)
+                self.ops.pool(0 if st.is_max else 2, self._geom(st, n), cur, out, extra)
             else:
-                b = None
-                z = cur
-            out = z if act == _LINEAR else self._buf(("y", i), z.shape)
-            self.ops.bias_act(z, b, out, act, alpha)
-            trace.append((kind, cur, z, out, None))
+                layer = st.layer
+                bias = getattr(layer, "bias", None) if st.kind != "act" else None
+                b = self._dev[id(bias)] if bias is not None else None
+                z = self._buf(("z", i), out_shape)
+                if st.kind == "dense":
+                    self.ops.gemm(cur, self._dev[id(layer.kernel)], z)
+                elif st.kind == "conv":
+                    self.ops.conv(0, self._geom(st, n), cur, self._dev[id(layer.kernel)], b, z)
+                    b = None  # added by the convolution
+                else:
+                    z = cur
+                out = z if st.act == _LINEAR else self._buf(("y", i), out_shape)
+                self.ops.bias_act(self._rows(z), b, self._rows(out), st.act, st.alpha)
+            trace.append((cur, z, out, extra))
             cur = out
         return trace
 
@@ -496,36 +668,55 @@ class DevicePlan:
         """The weights' gradients {id(Variable): device array} from the output gradient."""
         grads = {}
         n = g.shape[0]
-        trained = [i for i, s in enumerate(self.steps) if s[0] == "dense" and s[1].trainable]
+        trained = [i for i, st in enumerate(self.steps) if st.trainable]
         if not trained:
             return grads
         first = trained[0]  # nothing before this step needs a gradient
         for i in range(len(self.steps) - 1, first - 1, -1):
-            kind, layer, act, alpha = self.steps[i]
-            _, inp, z, out, extra = trace[i]
-            if kind == "dropout":
+            st = self.steps[i]
+            inp, z, out, extra = trace[i]
+            in_shape = (n,) + st.in_shape
+            if st.kind == "flatten":
+                g = self.ops.view(g, in_shape)
+                continue
+            if st.kind == "dropout":
                 if extra is not None:
                     gd = self._buf(("g", i), g.shape)
-                    self.ops.mul(g, extra, gd)
+                    self.ops.mul(self._rows(g), self._rows(extra), self._rows(gd))
                     g = gd
                 continue
-            if act != _LINEAR:
-                gz = self._buf(("gz", i), g.shape)
-                self.ops.act_bwd(act, alpha, z, out, g, gz)
-                g = gz
-            if kind != "dense":
+            if st.kind == "pool":
+                gx = self._buf(("gx", i), in_shape)
+                self.ops.pool(1 if st.is_max else 3, self._geom(st, n), g, gx, extra)
+                g = gx
                 continue
+            if st.act != _LINEAR:
+                gz = self._buf(("gz", i), g.shape)
+                self.ops.act_bwd(st.act, st.alpha, self._rows(z), self._rows(out),
+                                 self._rows(g), self._rows(gz))
+                g = gz
+            if st.kind == "act":
+                continue
+            layer = st.layer
+            w = self._dev[id(layer.kernel)]
             if layer.trainable:
                 dw = self._buf(("dw", i), layer.kernel.shape)
-                self.ops.gemm(inp, g, dw, ta=True)
+                db = self._buf(("db", i), layer.bias.shape) if layer.bias is not None else None
+                if st.kind == "dense":
+                    self.ops.gemm(inp, g, dw, ta=True)
+                    if db is not None:
+                        self.ops.col_sum(g, db)
+                else:
+                    self.ops.conv(2, self._geom(st, n), inp, g, None, dw, db)
                 grads[id(layer.kernel)] = dw
-                if layer.bias is not None:
-                    db = self._buf(("db", i), layer.bias.shape)
-                    self.ops.col_sum(g, db)
+                if db is not None:
                     grads[id(layer.bias)] = db
             if i > first:
-                gx = self._buf(("gx", i), (n, layer.kernel.shape[0]))
-                self.ops.gemm(g, self._dev[id(layer.kernel)], gx, tb=True)
+                gx = self._buf(("gx", i), in_shape)
+                if st.kind == "dense":
+                    self.ops.gemm(g, w, gx, tb=True)
+                else:
+                    self.ops.conv(1, self._geom(st, n), g, w, None, gx)
                 g = gx
         return grads
 
@@ -574,7 +765,7 @@ class DevicePlan:
         return kind, opts, yd, rs, row_w, scale
 
     def _out_width(self):
-        return [s[1] for s in self.steps if s[0] == "dense"][-1].kernel.shape[1]
+        return self.steps[-1].out_shape[0]
 
     def _loss_and_grad(self, out, y, sw, want_grad):
         kind, opts, yd, rs, row_w, scale = self._prepare_loss(y, sw)
@@ -602,7 +793,7 @@ class DevicePlan:
         xd = self._x(x)
         self._ensure_compiled(y, xd.shape[0])
         trace = self.forward(xd, training=True)
-        out = trace[-1][3]
+        out = trace[-1][2]
         total, g = self._loss_and_grad(out, y, sw, want_grad=True)
         grads = self.backward(trace, g)
         self.dirty = True
@@ -631,13 +822,13 @@ class DevicePlan:
         m = self.model
         xd = self._x(x)
         self._ensure_compiled(y, xd.shape[0])
-        out = self.forward(xd, training=False)[-1][3]
+        out = self.forward(xd, training=False)[-1][2]
         total, _ = self._loss_and_grad(out, y, sw, want_grad=False)
         m._update_metrics(y, self.ops.download(out), sw, total, [total], xd.shape[0])
         return m._logs()
 
     def predict_step(self, x):
-        out = self.forward(self._x(x), training=False)[-1][3]
+        out = self.forward(self._x(x), training=False)[-1][2]
         return self.ops.download(out)
 
     def check_training(self):

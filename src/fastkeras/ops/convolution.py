@@ -173,19 +173,27 @@ def _conv_problem(x, kernel, strides, padding, data_format, dilation_rate):
     spatial = xc.shape[len(batch):-1]
     if min(spatial) < 1:
         raise ValueError(f"`inputs` has an empty spatial dimension: shape {xv.shape}")
-    ksz = kv.shape[:nd]
+    geom, out = conv_geometry(math.prod(batch), spatial, cin, kv.shape, strides, pad_mode, dil)
+    return xc, np.ascontiguousarray(kv), dt, geom, batch, out, nd, fmt
+
+
+def conv_geometry(n, spatial, cin, kernel_shape, strides, pad_mode, dil):
+    """(geometry dict for the C kernels, output spatial sizes) of a channels-last
+    convolution of n images; strides / dil as tuples, pad_mode "valid" / "same" / "causal"."""
+    nd = len(spatial)
+    ksz = tuple(kernel_shape[:nd])
     out, pad = conv_output_shape(spatial, ksz, strides, pad_mode, dil)
     if min(out) < 1:
         raise ValueError(
             f"the kernel (size {tuple(ksz)}, dilation {dil}) is larger than the "
             f"{'padded ' if pad_mode != 'valid' else ''}input (spatial size {tuple(spatial)})")
-    n = math.prod(batch)
+    cout = kernel_shape[-1]
     geom = {
         "n": n, "in": _pad3(spatial, nd, 1), "out": _pad3(out, nd, 1), "k": _pad3(ksz, nd, 1),
         "stride": _pad3(strides, nd, 1), "dil": _pad3(dil, nd, 1), "pad": _pad3(pad, nd, 0),
-        "cin": cin, "cout": cout, "groups": groups,
+        "cin": cin, "cout": cout, "groups": cin // kernel_shape[-2],
     }
-    return xc, np.ascontiguousarray(kv), dt, geom, batch, tuple(out), nd, fmt
+    return geom, tuple(out)
 
 
 def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1, *,
@@ -369,15 +377,21 @@ def _pool_problem(inputs, pool_size, strides, padding, data_format):
     s = k if strides is None else _tuple(strides, nd, "strides")
     xc, batch = _to_channels_last(xv, nd, fmt)
     spatial = xc.shape[len(batch):-1]
+    geom, out = pool_geometry(math.prod(batch), spatial, xc.shape[-1], k, s, pad_mode)
+    return xc, dt, geom, batch, out, nd, fmt
+
+
+def pool_geometry(n, spatial, c, k, s, pad_mode):
+    """(geometry dict for the C kernels, output spatial sizes) of channels-last pooling."""
+    nd = len(spatial)
     out, pad = conv_output_shape(spatial, k, s, pad_mode, (1,) * nd, f"`pool_size` {k}")
     if min(out) < 1:
         raise ValueError(
             f"`pool_size` {k} is larger than the input's spatial size {tuple(spatial)} "
             f"with padding='valid'")
-    geom = {"n": math.prod(batch), "in": _pad3(spatial, nd, 1), "out": _pad3(out, nd, 1),
-            "k": _pad3(k, nd, 1), "stride": _pad3(s, nd, 1), "pad": _pad3(pad, nd, 0),
-            "c": xc.shape[-1]}
-    return xc, dt, geom, batch, tuple(out), nd, fmt
+    geom = {"n": n, "in": _pad3(spatial, nd, 1), "out": _pad3(out, nd, 1),
+            "k": _pad3(k, nd, 1), "stride": _pad3(s, nd, 1), "pad": _pad3(pad, nd, 0), "c": c}
+    return geom, tuple(out)
 
 
 def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):

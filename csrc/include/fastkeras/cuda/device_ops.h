@@ -20,6 +20,13 @@
  *                      the fused softmax cross-entropy of softmax_xent.h on a (m, n) with
  *                      int64 labels b (m) or targets b (m, n), row scale c (m) or NULL,
  *                      gradient y (m, n) or NULL, per-row loss z (m); options in xent.
+ *   FK_DOP_CONV        convolution.h's geometry in conv (channels last, m n k unused);
+ *                      kind 0: y = conv(a = x, b = w) + c (bias, or NULL); 1: y = dx from
+ *                      a = dy, b = w; 2: y = dw from a = x, b = dy, and z = dbias unless NULL.
+ *   FK_DOP_POOL        pool.h's geometry in pool; kind 0: max, y from a, z = the argmax
+ *                      bytes (uint8, one per output; NULL: none; at most 256 taps);
+ *                      1: y = dx from a = dy and the argmax bytes b; 2: average, y from a;
+ *                      3: y = dx from a = dy.
  *
  * Validation (op, kind, sizes, NULL pointers, m * n * k below 2**62) happens before any
  * launch; the work is queued on `stream` (NULL: the default stream) and a launch failure
@@ -29,6 +36,8 @@
 
 #include <stdint.h>
 #include "fastkeras/softmax_xent.h"
+#include "fastkeras/conv.h"
+#include "fastkeras/pool.h"
 #include "fastkeras/cuda/device.h"
 
 #ifdef __cplusplus
@@ -44,6 +53,8 @@ enum {
     FK_DOP_MSE,
     FK_DOP_XENT_SPARSE,
     FK_DOP_XENT_DENSE,
+    FK_DOP_CONV,
+    FK_DOP_POOL,
     FK_DOP_COUNT
 };
 
@@ -54,6 +65,8 @@ typedef struct fk_dev_op {
     const void *a, *b, *c;
     void *y, *z;
     const fk_xent_opts *xent;
+    const fk_conv_geom *conv;
+    const fk_pool_geom *pool;
 } fk_dev_op;
 
 int fk_cuda_dev_op(const fk_dev_op *op, void *stream);
