@@ -64,6 +64,15 @@ __global__ void col_sum_k(int64_t m, int64_t n, const T *__restrict__ a, T beta,
     }
 }
 
+// y[i, :] = a[idx[i], :]; elements in order, so reads of one row are coalesced.
+template <typename T>
+__global__ void gather_k(int64_t m, int64_t n, const T *__restrict__ a,
+                         const int64_t *__restrict__ idx, T *__restrict__ y) {
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < m * n;
+         i += (int64_t)gridDim.x * blockDim.x)
+        y[i] = a[idx[i / n] * n + i % n];
+}
+
 template <typename T>
 __global__ void mul_k(int64_t total, const T *a, const T *b, T *y) {
     for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < total;
@@ -118,6 +127,7 @@ int check(const fk_dev_op *o) {
     if (o->op == FK_DOP_CONV || o->op == FK_DOP_POOL) return check_spatial(o);
     if (o->m < 0 || o->n < 0 || o->k < 0) return FK_EBADSHAPE;
     const int64_t k = o->op == FK_DOP_GEMM ? o->k : 1;
+    if (o->op == FK_DOP_GATHER && o->n > 0 && o->k > kMaxElems / o->n) return FK_EBADSHAPE;
     if (o->m > 0 && o->n > kMaxElems / o->m) return FK_EBADSHAPE;
     if (k > 0 && o->m * o->n > kMaxElems / k) return FK_EBADSHAPE;
     if (o->m == 0 || o->n == 0) return FK_OK;
@@ -141,6 +151,7 @@ int check(const fk_dev_op *o) {
         if (!o->a || !o->y) return FK_ENULL;
         break;
     case FK_DOP_MUL:
+    case FK_DOP_GATHER:
         if (!o->a || !o->b || !o->y) return FK_ENULL;
         break;
     case FK_DOP_MSE:
@@ -183,6 +194,10 @@ int run(const fk_dev_op *o, cudaStream_t st) {
         break;
     case FK_DOP_MUL:
         mul_k<T><<<eb, kThreads, 0, st>>>(total, (const T *)o->a, (const T *)o->b, (T *)o->y);
+        break;
+    case FK_DOP_GATHER:
+        gather_k<T><<<eb, kThreads, 0, st>>>(m, n, (const T *)o->a, (const int64_t *)o->b,
+                                             (T *)o->y);
         break;
     case FK_DOP_MSE:
         mse_k<T><<<rows, fkcuda::kRowThreads, 0, st>>>(m, n, (const T *)o->a, (const T *)o->b,

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["is_available", "build_has_cuda", "gemm_backend", "device_count", "device_name", "peak_bandwidth", "is_device_array",
-           "device_array", "DeviceArray", "to_host", "to_device", "optimizer_step"]
+__all__ = ["is_available", "build_has_cuda", "gemm_backend", "device_count", "device_name",
+           "peak_bandwidth", "is_device_array", "device_array", "DeviceArray", "to_host",
+           "to_device", "optimizer_step"]
 
 # typestr kinds NumPy can hold on the host: bool, signed / unsigned integers, floats
 _KINDS = "biuf"

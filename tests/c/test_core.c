@@ -269,6 +269,10 @@ static void test_device_ops_checks(void) {
     DOP_EXPECT(FK_ENULL, "mse without the loss");
     o.op = FK_DOP_XENT_SPARSE, o.xent = NULL;
     DOP_EXPECT(FK_ENULL, "cross-entropy without options");
+    o.op = FK_DOP_GATHER, o.m = 2, o.n = 3, o.k = (int64_t)1 << 61, o.a = a, o.b = b;
+    DOP_EXPECT(FK_EBADSHAPE, "gather from a source past 2**62 elements");
+    o.k = 4, o.b = NULL;
+    DOP_EXPECT(FK_ENULL, "gather without indices");
     o.op = FK_DOP_CONV;
     DOP_EXPECT(FK_ENULL, "convolution without a geometry");
     fk_conv_geom cg = {1, {1, 1, 3}, {1, 1, 2}, {1, 1, 2}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0},

@@ -533,10 +533,8 @@ class _Memory:
         class DeviceArray:
             def __init__(self, shape, dtype="float32"):
                 self.shape, self.dtype = tuple(shape), np.dtype(dtype)
-                self._ptr = mem.next
-                mem.next += 4096
-                mem.arrays[self._ptr] = np.full(self.shape, np.nan if self.dtype.kind == "f"
-                                                else 77, self.dtype)
+                self._ptr = mem.alloc(np.full(self.shape, np.nan if self.dtype.kind == "f"
+                                              else 77, self.dtype))
 
             @classmethod
             def from_host(cls, a):
@@ -547,12 +545,33 @@ class _Memory:
         class Core:
             @staticmethod
             def cuda_copy(ptr, host, to_host):
-                assert not to_host
-                mem.arrays[ptr].reshape(-1)[...] = host.reshape(-1)
+                dev = mem.resolve(ptr, host.size, host.dtype)
+                if to_host:
+                    host.reshape(-1)[...] = dev
+                else:
+                    dev[...] = host.reshape(-1)
 
         self.DeviceArray = DeviceArray
         self._core = lambda: Core
-        self.to_host = lambda a: mem.arrays[a._ptr].reshape(a.shape).copy()
+        self.to_host = lambda a: mem.resolve(a._ptr, int(np.prod(a.shape)),
+                                             a.dtype).reshape(a.shape).copy()
+
+    def alloc(self, arr):
+        ptr = self.next
+        self.arrays[ptr] = arr
+        self.next += (arr.nbytes // 4096 + 2) * 4096
+        return ptr
+
+    def resolve(self, p, count, dtype):
+        """`count` elements of `dtype` at address p (inside some allocation)."""
+        for base, arr in self.arrays.items():
+            if base <= p < base + max(arr.nbytes, 1):
+                assert arr.dtype == np.dtype(dtype), (arr.dtype, dtype)
+                off = (p - base) // arr.dtype.itemsize
+                flat = arr.reshape(-1)
+                assert off + count <= flat.size, "read past an allocation"
+                return flat[off:off + count]
+        raise AssertionError(f"no allocation at {p:#x}")
 
     def optimizer_step(self, args, params, grads, slots):
         from fastkeras._kernels import optim as _ko
@@ -564,7 +583,8 @@ class _Memory:
             alpha=0.0, beta=0.0, xent=None, conv=None, pool=None):
         self.calls.append(op)
         dt = np.float64 if f64 else np.float32
-        M = lambda p, shape, d=dt: self.arrays[p].reshape(shape) if p else None  # noqa
+        M = lambda p, shape, d=dt: None if not p else self.resolve(  # noqa: E731
+            p, int(np.prod(shape)), d).reshape(shape)
         if op == "gemm":
             A = M(a, (k, m) if ta else (m, k))
             B = M(b, (n, k) if tb else (k, n))
@@ -583,6 +603,8 @@ class _Memory:
             M(y, (n,))[...] = M(a, (m, n)).sum(axis=0)
         elif op == "mul":
             M(y, (m, n))[...] = M(a, (m, n)) * M(b, (m, n))
+        elif op == "gather":
+            M(y, (m, n))[...] = M(a, (k, n))[M(b, (m,), np.int64)]
         elif op == "mse":
             d = M(a, (m, n)) - M(b, (m, n))
             M(z, (m,))[...] = np.mean(d * d, axis=1)
@@ -591,16 +613,36 @@ class _Memory:
                 M(y, (m, n))[...] = d * (dt(2) / dt(n) * dt(alpha) *
                                          (rs[:, None] if rs is not None else dt(1)))
         elif op == "conv":
-            F = lambda p: None if not p else self.arrays[p].reshape(-1)  # noqa: E731
-            dp.HostOps().conv(kind, conv, F(a), F(b), F(c), F(y), F(z))
+            g = conv
+            nx = g["n"] * int(np.prod(g["in"])) * g["cin"]
+            ny = g["n"] * int(np.prod(g["out"])) * g["cout"]
+            nw = int(np.prod(g["k"])) * g["cin"] // g["groups"] * g["cout"]
+            sizes = {0: (nx, nw, ny), 1: (ny, nw, nx), 2: (nx, ny, nw)}[kind]
+            A, B, Y = (M(p, (sz,)) for p, sz in zip((a, b, y), sizes))
+            dp.HostOps().conv(kind, conv, A, B, M(c, (g["cout"],)), Y, M(z, (g["cout"],)))
         elif op == "pool":
-            F = lambda p: None if not p else self.arrays[p].reshape(-1)  # noqa: E731
-            dp.HostOps().pool(kind, pool, F(a), F(y), F(b) if kind == 1 else F(z))
+            g = pool
+            nx = g["n"] * int(np.prod(g["in"])) * g["c"]
+            ny = g["n"] * int(np.prod(g["out"])) * g["c"]
+            fwd = kind in (0, 2)
+            arg = M(b if kind == 1 else z, (ny,), np.uint8)
+            dp.HostOps().pool(kind, pool, M(a, (nx if fwd else ny,)),
+                              M(y, (ny if fwd else nx,)), arg)
         else:
             sparse = op == "xent_sparse"
             labels = M(b, (m,), np.int64) if sparse else M(b, (m, n))
             dp.HostOps().xent(sparse, M(a, (m, n)), labels, M(c, (m,)), xent,
                               M(y, (m, n)) if y else None, M(z, (m,)))
+
+    def device_array(self, host):
+        """A CuPy-like array in this memory: only __cuda_array_interface__."""
+        host = np.ascontiguousarray(host)
+        ptr = self.alloc(host.copy())
+
+        class Fake:
+            __cuda_array_interface__ = {"shape": host.shape, "typestr": host.dtype.str,
+                                        "data": (ptr, False), "version": 3}
+        return Fake()
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -667,3 +709,65 @@ def test_cuda_ops_refuse_mismatched_buffers():
         ops.xent(True, a, mem.DeviceArray((3,), "int32"), None, (1, 0, 1e-7, None, 1),
                  None, mem.DeviceArray((3,)))
     assert mem.calls == []
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_device_inputs_are_used_where_they_are(monkeypatch, shuffle):
+    """x already in GPU memory: a device model takes its rows in place (slices) or gathers
+    them on the device (shuffled batches), never through the host; a CPU model copies it
+    to the host once."""
+    mem = _Memory()
+    ops = dp.CudaOps.__new__(dp.CudaOps)
+    ops._cuda, ops._run = mem, mem.run
+    monkeypatch.setattr(fk.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(fk.cuda, "_core", mem._core)
+    x, y = _data(np.float32, n=45)
+    res = []
+    for device, which in (("cpu", None), ("cuda", ops), ("cuda", dp.HostOps())):
+        monkeypatch.setattr(dp, "ops_for", lambda d, o=which: o)
+        model = _mlp(np.float32, dropout=0.1)
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"], device=device)
+        # the host reference (HostOps) takes the same batches from a NumPy array
+        xin = x if isinstance(which, dp.HostOps) else mem.device_array(x)
+        copies = []
+        real = dp.DeviceInput.to_host
+        monkeypatch.setattr(dp.DeviceInput, "to_host",
+                            lambda self: copies.append(1) or real(self))
+        mem.calls.clear()
+        h = model.fit(xin, y, batch_size=16, epochs=2, shuffle=shuffle, verbose=0,
+                      validation_split=0.2)
+        p = model.predict(xin, batch_size=20, verbose=0)
+        e = model.evaluate(xin, y, verbose=0)
+        res.append((h.history, p, e, model.get_weights()))
+        if device == "cpu":
+            assert len(copies) == 3  # fit, predict, evaluate: one copy each
+        elif which is ops:
+            assert copies == []  # never through the host
+            assert ("gather" in mem.calls) == shuffle
+    for other in res[1:]:
+        for k in res[0][0]:
+            np.testing.assert_allclose(other[0][k], res[0][0][k], rtol=2e-4, atol=2e-5)
+        np.testing.assert_allclose(other[1], res[0][1], rtol=2e-4, atol=2e-5)
+        np.testing.assert_allclose(other[2], res[0][2], rtol=2e-4, atol=2e-5)
+        for a, b in zip(other[3], res[0][3]):
+            np.testing.assert_allclose(b, a, rtol=2e-4, atol=2e-5)
+
+
+def test_device_inputs_are_validated(monkeypatch):
+    mem = _Memory()
+    ops = dp.CudaOps.__new__(dp.CudaOps)
+    ops._cuda, ops._run = mem, mem.run
+    monkeypatch.setattr(fk.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(dp, "ops_for", lambda d: ops)
+    model = _mlp(np.float32)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", device="cuda")
+    x, y = _data(np.float32, n=8)
+    with pytest.raises(ValueError, match="holds float64, the model computes in float32"):
+        model.predict(mem.device_array(x.astype(np.float64)), verbose=0)
+    with pytest.raises(ValueError, match="per-sample shape"):
+        model.predict(mem.device_array(x.reshape(8, 12)), verbose=0)
+    bad = mem.device_array(x)
+    bad.__cuda_array_interface__ = dict(bad.__cuda_array_interface__, strides=(4, 32, 8))
+    with pytest.raises(ValueError, match="C-contiguous"):
+        model.fit(bad, y, verbose=0)

@@ -180,6 +180,21 @@ class CudaOps:
     def view(self, a, shape):
         return _View(a, shape)
 
+    def rows_of(self, inp, start, stop):
+        """Rows start:stop of a DeviceInput, in place (no copy)."""
+        base = _Wrapped(inp.view)
+        row = int(np.prod(inp.view.shape[1:]))
+        return _View(base, (stop - start,) + tuple(inp.view.shape[1:]), offset=start * row)
+
+    def gather(self, inp, idx, y):
+        """y = the rows idx (a device int64 array) of a DeviceInput."""
+        base = _Wrapped(inp.view)
+        rows, width = base.shape[0], int(np.prod(base.shape[1:]))
+        self._same(idx, (y.shape[0],), np.int64, "gather idx")
+        self._sized(y, y.shape[0] * width, base.dtype, "gather y")
+        self._run("gather", base.dtype == np.float64, y.shape[0], width, rows, a=base._ptr,
+                  b=idx._ptr, y=y._ptr)
+
     @staticmethod
     def _conv_sizes(g):
         n, sp_in, sp_out = g["n"], int(np.prod(g["in"])), int(np.prod(g["out"]))
@@ -297,14 +312,19 @@ def _size(arr):
 
 
 class _View:
-    """Another shape of a device array (same memory, kept alive by the view)."""
+    """Another shape of a device array (same memory, kept alive by the view), or rows
+    start:stop of one (offset=start * row elements)."""
 
-    def __init__(self, base, shape):
+    def __init__(self, base, shape, offset=None):
         shape = tuple(int(d) for d in shape)
-        if int(np.prod(shape)) != _size(base):
+        if offset is None and int(np.prod(shape)) != _size(base):
             raise ValueError(f"cannot view a device array of shape {base.shape} as {shape}")
+        offset = offset or 0
+        if offset < 0 or offset + int(np.prod(shape)) > _size(base):
+            raise ValueError(f"rows outside the device array of shape {base.shape}")
         self.base = base.base if isinstance(base, _View) else base
-        self._ptr, self.shape, self.dtype = base._ptr, shape, base.dtype
+        self._ptr = base._ptr + offset * base.dtype.itemsize
+        self.shape, self.dtype = shape, base.dtype
 
     @property
     def size(self):
@@ -314,6 +334,75 @@ class _View:
     def __cuda_array_interface__(self):
         return {"shape": self.shape, "typestr": self.dtype.str, "data": (self._ptr, False),
                 "version": 3, "strides": None, "stream": None}
+
+
+class _Wrapped:
+    """A validated DeviceView (fastkeras.cuda.device_array) as the plan's arrays look."""
+
+    def __init__(self, view):
+        self.base, self._ptr, self.shape, self.dtype = view, view.ptr, view.shape, view.dtype
+
+
+class DeviceInput:
+    """A model input that lives in GPU memory (CuPy, PyTorch, JAX, DeviceArray, ...):
+    fit / evaluate / predict of a device model take its rows where they are (a slice is a
+    pointer offset, shuffled rows one gather on the device); a CPU model copies it to the
+    host once. rows: None (all), (start, stop), or an int64 array of row indices."""
+
+    def __init__(self, view, keep, rows=None):
+        self.view, self.keep, self.rows = view, keep, rows
+
+    @classmethod
+    def of(cls, x, name):
+        from fastkeras import cuda
+
+        view = cuda.device_array(x, name)
+        if view.dtype.kind not in "fiub" or len(view.shape) < 1:
+            raise ValueError(f"`{name}`: a device input must be a numeric array with a batch "
+                             f"axis, got shape {view.shape} of {view.dtype}")
+        return cls(view, x)
+
+    def _range(self):
+        return (0, self.view.shape[0]) if self.rows is None else self.rows
+
+    @property
+    def shape(self):
+        n = len(self.rows) if isinstance(self.rows, np.ndarray) else \
+            self._range()[1] - self._range()[0]
+        return (n,) + tuple(self.view.shape[1:])
+
+    @property
+    def ndim(self):
+        return len(self.view.shape)
+
+    @property
+    def dtype(self):
+        return self.view.dtype
+
+    def __len__(self):
+        return self.shape[0]
+
+    def __getitem__(self, idx):
+        if isinstance(self.rows, np.ndarray):
+            return DeviceInput(self.view, self.keep, self.rows[idx])
+        start, stop = self._range()
+        if isinstance(idx, slice):
+            a, b, step = idx.indices(stop - start)
+            if step == 1:
+                return DeviceInput(self.view, self.keep, (start + a, start + max(a, b)))
+        return DeviceInput(self.view, self.keep, np.arange(start, stop, dtype=np.int64)[idx])
+
+    def to_host(self):
+        """The rows as a NumPy array (one device-to-host copy of the whole array)."""
+        from fastkeras import cuda
+
+        full = np.empty(self.view.shape, self.view.dtype)
+        if full.size:
+            cuda._core().cuda_copy(self.view.ptr, full, True)
+        if isinstance(self.rows, np.ndarray):
+            return full[self.rows]
+        start, stop = self._range()
+        return full[start:stop]
 
 
 def ops_for(device):
@@ -602,6 +691,8 @@ class DevicePlan:
 
     # ---- data
     def _x(self, x):
+        if isinstance(x, DeviceInput):
+            return self._device_x(x)
         if isinstance(x, (list, tuple, dict)):
             raise ValueError("device training: the model takes one input array")
         x = np.asarray(x)
@@ -614,6 +705,30 @@ class DevicePlan:
         shape = (n,) + self.in_shape
         return self.ops.upload(np.ascontiguousarray(x, dtype=self.dtype),
                                out=self._buf("x", shape))
+
+    def _device_x(self, x):
+        """A batch already in GPU memory: rows in place, or gathered on the device."""
+        if not hasattr(self.ops, "gather"):
+            raise ValueError(f"a device array input needs a GPU plan, not {self.ops.name}")
+        if x.dtype != self.dtype:
+            raise ValueError(f"`x` on the device holds {x.dtype}, the model computes in "
+                             f"{self.dtype}: convert it on the device first")
+        n = x.shape[0]
+        if n == 0:
+            raise ValueError("`x` is an empty batch")
+        if x.shape[1:] != self.in_shape:
+            raise ValueError(f"`x` has per-sample shape {x.shape[1:]}, the model expects "
+                             f"{self.in_shape}")
+        if not isinstance(x.rows, np.ndarray):
+            start, stop = x._range()
+            return self.ops.rows_of(x, start, stop)
+        idx = np.ascontiguousarray(x.rows, dtype=np.int64)
+        if idx.size and (idx.min() < 0 or idx.max() >= x.view.shape[0]):
+            raise ValueError("row indices outside the device input")
+        idx_d = self.ops.upload(idx, out=self._buf("idx", (n,), np.int64))
+        out = self._buf("x", (n,) + self.in_shape)
+        self.ops.gather(x, idx_d, self.ops.view(out, (n, int(np.prod(self.in_shape)))))
+        return out
 
     @staticmethod
     def _geom(st, n):

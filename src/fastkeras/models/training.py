@@ -30,11 +30,18 @@ class Sequence:
 
 
 # ------------------------------------------------------------------------------ data
-def _as_struct(data, name):
-    """Arrays (numpy) of a nested list / dict / single input, with a clear error."""
+def _as_struct(data, name, device_ok=False):
+    """Arrays (numpy) of a nested list / dict / single input, with a clear error. Arrays in
+    GPU memory become DeviceInputs when device_ok (a device model takes their rows where
+    they are), else host copies (one device-to-host copy each)."""
     def conv(v):
         if isinstance(v, Tensor):
             return v._value
+        if not isinstance(v, np.ndarray) and _is_on_device(v):
+            from fastkeras.models.device_plan import DeviceInput
+
+            d = DeviceInput.of(v, name)
+            return d if device_ok else d.to_host()
         a = np.asarray(v)
         if a.dtype == object:
             raise TypeError(f"`{name}` must hold numeric arrays, got an object array")
@@ -47,6 +54,14 @@ def _as_struct(data, name):
             isinstance(v, (np.ndarray, Tensor)) for v in data):
         return [conv(v) for v in data]
     return conv(data)
+
+
+def _is_on_device(v):
+    if not (hasattr(v, "__cuda_array_interface__") or hasattr(v, "__dlpack_device__")):
+        return False
+    from fastkeras import cuda
+
+    return cuda.is_device_array(v)
 
 
 def _take(struct, idx):
@@ -139,6 +154,8 @@ def _is_iterable_source(x):
 
 def _check_finite(struct, name):
     for a in _flatten(struct):
+        if not isinstance(a, np.ndarray):  # a DeviceInput: not scanned on the host
+            continue
         # one float64 sum (no temporary) is finite unless some value is NaN / inf
         if a.dtype.kind == "f" and not np.isfinite(np.sum(a, dtype=np.float64)) and \
                 not np.isfinite(a).all():
@@ -462,7 +479,7 @@ class TrainingMixin:
 
     # ---------------------------------------------------------------- data plumbing
     def _prep_x(self, x):
-        x = _as_struct(x, "x")
+        x = _as_struct(x, "x", device_ok=self.device != "cpu")
         _check_finite(x, "x")
         return x
 
@@ -504,7 +521,8 @@ class TrainingMixin:
             if y is None:
                 raise ValueError("fit: `y` is required with array inputs")
             y = _as_struct(y, "y")
-            sw = None if sample_weight is None else np.asarray(sample_weight)
+            sw = None if sample_weight is None else _as_struct(sample_weight,
+                                                               "sample_weight")
             if validation_split and validation_data is None:
                 if not 0 < validation_split < 1:
                     raise ValueError(f"`validation_split` must be in (0, 1), got "
@@ -628,7 +646,8 @@ class TrainingMixin:
             data = _IterData(x, steps)
         else:
             data = _ArrayData(self._prep_x(x), _as_struct(y, "y"),
-                              None if sample_weight is None else np.asarray(sample_weight),
+                              None if sample_weight is None else
+                              _as_struct(sample_weight, "sample_weight"),
                               32 if batch_size is None else int(batch_size))
         cbs = list(callbacks or [])
         if verbose and not any(isinstance(c, _cb.ProgbarLogger) for c in cbs):
@@ -683,7 +702,8 @@ class TrainingMixin:
         self._require_compiled("train_on_batch")
         x, y = self._prep_x(x), _as_struct(y, "y")
         sw = self._class_weights(y, class_weight,
-                                 None if sample_weight is None else np.asarray(sample_weight))
+                                 None if sample_weight is None else
+                                 _as_struct(sample_weight, "sample_weight"))
         self.reset_metrics()
         with training_mode(True), self._on_device(training=True):
             logs = self.train_step((x, y, sw))
@@ -695,7 +715,7 @@ class TrainingMixin:
         with self._on_device(training=False):
             logs = self.test_step((self._prep_x(x), _as_struct(y, "y"),
                                    None if sample_weight is None else
-                                   np.asarray(sample_weight)))
+                                   _as_struct(sample_weight, "sample_weight")))
         return logs if return_dict else _scalar_or_list(logs)
 
     def predict_on_batch(self, x):

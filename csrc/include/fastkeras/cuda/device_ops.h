@@ -20,6 +20,8 @@
  *                      the fused softmax cross-entropy of softmax_xent.h on a (m, n) with
  *                      int64 labels b (m) or targets b (m, n), row scale c (m) or NULL,
  *                      gradient y (m, n) or NULL, per-row loss z (m); options in xent.
+ *   FK_DOP_GATHER      y (m, n) = rows b[i] of a (k, n), b int64 (m); every b[i] in [0, k)
+ *                      (checked on the host by the caller: the kernel clamps nothing).
  *   FK_DOP_CONV        convolution.h's geometry in conv (channels last, m n k unused);
  *                      kind 0: y = conv(a = x, b = w) + c (bias, or NULL); 1: y = dx from
  *                      a = dy, b = w; 2: y = dw from a = x, b = dy, and z = dbias unless NULL.
@@ -55,6 +57,7 @@ enum {
     FK_DOP_XENT_DENSE,
     FK_DOP_CONV,
     FK_DOP_POOL,
+    FK_DOP_GATHER,
     FK_DOP_COUNT
 };
 
