@@ -127,6 +127,27 @@ class _ChainStage:
         return self.chain.run(x.reshape(-1, x.shape[-1]), threads).reshape(lead + (-1,))
 
 
+class _DevicePlanStage:
+    """A whole model on the GPU through the training plan's forward pass: the weights go
+    over once (when planned, and on refresh), each call copies the batch in and the output
+    out; calls are serialised, as the plan reuses its device buffers."""
+
+    def __init__(self, model):
+        from fastkeras.models import device_plan as dp
+
+        try:
+            self.plan = dp.DevicePlan(model, None)  # refuses what the device cannot run
+        except ValueError as exc:
+            raise ValueError(f"compile_for_inference(device='cuda'): {exc}") from None
+        self.plan.ops = dp.ops_for("cuda")
+        self.plan.upload(slots=False)
+        self.lock = threading.Lock()
+
+    def __call__(self, x):
+        with self.lock:
+            return self.plan.predict_step(x)
+
+
 class _PlannedStage:
     """A stage whose C call was planned once (self.plan: a chain.ConvPlan / PoolPlan)."""
 
@@ -278,16 +299,11 @@ class InferenceRunner:
     def _plan(self, model):
         stages, dtype, shape = self._plan_stages(model)  # planned on the CPU first
         if self.device == "cuda":
-            # the GPU runs chains of Dense / BatchNormalization / activation / Dropout /
-            # softmax layers, the batch copied in and out once; anything else is refused
+            # a chain of Dense / BatchNormalization / activation / Dropout / softmax layers
+            # runs as one planned GPU chain; any other model through the device plan (Conv,
+            # pooling, ...; fastkeras.models.device_plan), or is refused naming the layer
             if stages is None or len(stages) != 1 or not isinstance(stages[0], _ChainStage):
-                other = [getattr(st, "layer", None) for st in (stages or [])
-                         if not isinstance(st, _ChainStage)]
-                what = f"layer {other[0].name!r} ({type(other[0]).__name__})" if other and \
-                    other[0] is not None else "a model that is not a single chain of layers"
-                raise ValueError(f"compile_for_inference(device='cuda') runs chains of Dense, "
-                                 f"BatchNormalization, activation, Dropout and softmax layers "
-                                 f"on the GPU; {what} is not one")
+                return [_DevicePlanStage(model)], dtype, shape
             stages = [_ChainStage(stages[0].steps, dtype, "cuda")]  # the weights go over
         return stages, dtype, shape
 
@@ -373,6 +389,8 @@ class InferenceRunner:
         for s in self._stages:
             if isinstance(s, _ChainStage):
                 lines.append(f"C chain: {s.chain.n_in} -> {s.chain.n_out} ({s.dtype})")
+            elif isinstance(s, _DevicePlanStage):
+                lines.append(f"GPU plan: {len(s.plan.steps)} steps ({s.plan.dtype})")
             elif isinstance(s, _LayerStage):
                 lines.append(f"layer: {s.layer.name} ({type(s.layer).__name__})")
             else:

@@ -436,10 +436,9 @@ def _mlp(dtype, acts=("gelu", "elu", "selu", "mish")):
 
 def test_gpu_inference_is_refused_cleanly_where_it_cannot_run():
     m = _mlp("float32")
-    cnn = fk.Sequential([fk.Input((8, 8, 1)), fk.layers.Conv2D(2, 3), fk.layers.Flatten(),
-                         fk.layers.Dense(3)])
-    with pytest.raises(ValueError, match="layer 'conv2d.*' \\(Conv2D\\) is not one"):
-        cnn.compile_for_inference(device="cuda")
+    rnn = fk.Sequential([fk.Input((8, 3)), fk.layers.LSTM(2, name="lstm"), fk.layers.Dense(3)])
+    with pytest.raises(ValueError, match="layer 'lstm' \\(LSTM\\) is not one"):
+        rnn.compile_for_inference(device="cuda")
     with pytest.raises(ValueError, match="device must be 'cpu' or 'cuda'"):
         m.compile_for_inference(device="gpu0")
     if not has_device:

@@ -771,3 +771,31 @@ def test_device_inputs_are_validated(monkeypatch):
     bad.__cuda_array_interface__ = dict(bad.__cuda_array_interface__, strides=(4, 32, 8))
     with pytest.raises(ValueError, match="C-contiguous"):
         model.fit(bad, y, verbose=0)
+
+
+def test_gpu_inference_of_conv_models_runs_through_the_plan(monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    mem = _Memory()
+    ops = dp.CudaOps.__new__(dp.CudaOps)
+    ops._cuda, ops._run = mem, mem.run
+    monkeypatch.setattr(fk.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(dp, "ops_for", lambda d: ops)
+    shape, stack = CONV_MODELS["conv2d"]
+    fk.utils.set_random_seed(3)
+    model = fk.Sequential([layers.Input(shape)] + stack())
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    slots_before = len(model.optimizer.variables)
+    x = np.random.default_rng(4).normal(size=(23,) + shape).astype(np.float32)
+    cpu, gpu = model.compile_for_inference(), model.compile_for_inference(device="cuda")
+    assert gpu.describe() == ["GPU plan: 8 steps (float32)"]
+    assert len(model.optimizer.variables) == slots_before  # inference touches no slots
+    np.testing.assert_allclose(gpu(x), cpu(x), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(gpu(x, batch_size=5), cpu(x), rtol=1e-5, atol=1e-6)
+    with ThreadPoolExecutor(4) as pool:  # calls are serialised: every result is whole
+        outs = list(pool.map(lambda i: gpu(x[i:i + 7]), range(12)))
+    for i, out in enumerate(outs):
+        np.testing.assert_allclose(out, cpu(x[i:i + 7]), rtol=1e-5, atol=1e-6)
+    model.set_weights([w * 0.5 for w in model.get_weights()])
+    gpu.refresh()
+    np.testing.assert_allclose(gpu(x), model.compile_for_inference()(x), rtol=1e-5, atol=1e-6)

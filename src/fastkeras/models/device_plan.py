@@ -647,9 +647,10 @@ class DevicePlan:
     def _weights(self):
         return [w for st in self.steps for w in st.weights()]
 
-    def upload(self):
-        """Copy the weights (and the optimizer's slots, when compiled) to the device."""
-        opt = getattr(self.model, "optimizer", None)
+    def upload(self, slots=True):
+        """Copy the weights (and, with slots, the optimizer's slots when compiled) to the
+        device."""
+        opt = getattr(self.model, "optimizer", None) if slots else None
         variables = list(self._weights())
         trainable = [v for v in self.model.trainable_weights]
         if opt is not None and trainable:
