@@ -799,3 +799,25 @@ def test_gpu_inference_of_conv_models_runs_through_the_plan(monkeypatch):
     model.set_weights([w * 0.5 for w in model.get_weights()])
     gpu.refresh()
     np.testing.assert_allclose(gpu(x), model.compile_for_inference()(x), rtol=1e-5, atol=1e-6)
+
+
+def test_calls_from_several_threads_take_turns_on_the_plan(cuda_plan):
+    from concurrent.futures import ThreadPoolExecutor
+
+    model = _mlp(np.float32)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", device="cuda")
+    x, y = _data(np.float32, n=64)
+    inputs = [x[i:i + 9 + i % 5] for i in range(24)]
+    with ThreadPoolExecutor(6) as pool:
+        outs = list(pool.map(lambda a: model.predict(a, batch_size=4, verbose=0), inputs))
+    for a, out in zip(inputs, outs):
+        np.testing.assert_allclose(out, model.compile_for_inference()(a), rtol=1e-5,
+                                   atol=1e-6)
+    with ThreadPoolExecutor(2) as pool:  # a fit and predictions at once: each call whole
+        fit = pool.submit(model.fit, x, y, epochs=3, batch_size=8, verbose=0)
+        preds = [pool.submit(model.predict, x, verbose=0) for _ in range(4)]
+        fit.result()
+        for p in preds:
+            assert p.result().shape == (64, 4) and np.isfinite(p.result()).all()
+    np.testing.assert_allclose(model.predict(x, verbose=0), model.compile_for_inference()(x),
+                               rtol=1e-5, atol=1e-6)

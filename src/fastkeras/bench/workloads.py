@@ -539,6 +539,46 @@ def make_gpu_adam(total, tensors=10):
     }
 
 
+def make_gpu_xent(n, c):
+    """Fused sparse softmax cross-entropy, loss and gradient, on logits in GPU memory."""
+    from fastkeras import cuda
+    from fastkeras.models import device_plan as dp
+
+    rng = np.random.default_rng(7)
+    ops = dp.CudaOps()
+    x = cuda.to_device(rng.normal(size=(n, c)).astype(np.float32))
+    labels = cuda.to_device(rng.integers(0, c, size=n))
+    grad, loss = cuda.DeviceArray((n, c), np.float32), cuda.DeviceArray((n,), np.float32)
+    opts = (True, 0.0, 1e-7, None, 1.0 / n)
+    return {"fastkeras cuda": lambda: ops.xent(True, x, labels, None, opts, grad, loss)}
+
+
+def make_gpu_train_step(kind, batch=256):
+    """One train_on_batch of a model whose weights live on the GPU, and the same on the CPU."""
+    import fastkeras as fk
+
+    rng = np.random.default_rng(8)
+    L = fk.layers
+    if kind == "mlp":
+        shape, stack = (784,), lambda: [L.Dense(512, activation="relu"),
+                                        L.Dense(512, activation="relu"), L.Dense(10)]
+    else:
+        shape, stack = (28, 28, 1), lambda: [
+            L.Conv2D(32, 3, activation="relu"), L.MaxPooling2D(2),
+            L.Conv2D(64, 3, activation="relu"), L.MaxPooling2D(2), L.Flatten(),
+            L.Dense(10)]
+    x = rng.normal(size=(batch,) + shape).astype(np.float32)
+    y = rng.integers(0, 10, size=batch)
+    impls = {}
+    for device in ("cuda", "cpu"):
+        m = fk.Sequential([fk.Input(shape)] + stack())
+        m.compile(optimizer="adam", loss=fk.losses.SparseCategoricalCrossentropy(
+            from_logits=True), device=device)
+        m.train_on_batch(x, y)
+        impls[f"fastkeras {device}"] = lambda m=m: m.train_on_batch(x, y)
+    return impls
+
+
 def _gpu_workloads():
     """GPU rows, present only where the CUDA build finds a device."""
     try:
@@ -557,6 +597,15 @@ def _gpu_workloads():
                          lambda: make_gpu_adam(100_000_000), bytes_moved=7 * 4 * 10 ** 8,
                          cold=False, repeats=10, reference="fastkeras cuda",
                          device_bandwidth=bw))
+    rows.append(Workload("sparse softmax xent fwd+bwd on the GPU [65536,1000] f32",
+                         lambda: make_gpu_xent(65536, 1000), bytes_moved=2 * 65536 * 1000 * 4,
+                         cold=False, repeats=20, reference="fastkeras cuda",
+                         device_bandwidth=bw))
+    rows += [Workload(f"train_on_batch on the GPU vs the CPU: {what}, batch 256",
+                      lambda kind=kind: make_gpu_train_step(kind), cold=False, repeats=20,
+                      reference="fastkeras cuda")
+             for kind, what in (("mlp", "MLP 784-512-512-10"),
+                                ("cnn", "CNN conv32-pool-conv64-pool-dense10"))]
     return rows
 
 

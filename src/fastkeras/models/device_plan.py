@@ -16,6 +16,8 @@ cross-entropy and the fused optimizer step). ``CudaOps`` runs them on the GPU
 with the CPU kernels, which is how the plan's logic is checked against the ordinary
 (tape-based) fit on machines without a GPU.
 """
+import threading
+
 import numpy as np
 
 from fastkeras import activations
@@ -642,6 +644,7 @@ class DevicePlan:
         self._dev = {}      # id(host Variable) -> device array
         self._loss = None
         self.dirty = False  # the device weights are newer than the host's
+        self.lock = threading.RLock()  # one fit / evaluate / predict at a time
 
     # ---- weights
     def _weights(self):

@@ -1,6 +1,7 @@
 """compile / fit / evaluate / predict and the *_on_batch methods (tf.keras semantics)."""
 import contextlib
 import math
+import threading
 
 import numpy as np
 
@@ -11,6 +12,8 @@ from fastkeras.ops.tape import GradientTape, paused
 from fastkeras.ops.tensor import Tensor, as_array
 
 __all__ = ["TrainingMixin", "Sequence"]
+
+_PLANS_LOCK = threading.Lock()  # creating a model's device plan
 
 
 class Sequence:
@@ -240,7 +243,7 @@ class TrainingMixin:
         self._loss_tracker = None
         self._device = None         # compile(device=...): None follows config.get_device()
         self._device_plans = {}     # device name -> DevicePlan (buffers kept between calls)
-        self._active_plan = None    # the plan that runs the *_step methods, inside a call
+        self._plan_state = threading.local()  # .plan: the plan running this thread's call
 
     # ---------------------------------------------------------------- compile
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
@@ -284,7 +287,7 @@ class TrainingMixin:
         """Within a call: the device plan runs the steps, weights (and optimizer slots when
         training) uploaded first and, after training, copied back to the host."""
         device = self.device
-        if device == "cpu" or getattr(self, "_active_plan", None) is not None:
+        if device == "cpu" or self._active_plan is not None:  # CPU, or a call in a call
             yield None
             return
         from fastkeras.models import device_plan as _dp
@@ -292,20 +295,29 @@ class TrainingMixin:
         if training and type(self).train_step is not TrainingMixin.train_step:
             raise ValueError(f"device={device!r}: a model with its own train_step trains on "
                              "the CPU; compile it with device='cpu'")
-        plans = self.__dict__.setdefault("_device_plans", {})
-        plan = plans.get(device)
-        if plan is None:
-            plan = plans[device] = _dp.DevicePlan(self, _dp.ops_for(device))
-        if training:
-            plan.check_training()
-        plan.upload()
-        self._active_plan = plan
-        try:
-            yield plan
-        finally:
-            self._active_plan = None
-            if plan.dirty:  # trained since the last download (train_on_batch, an error)
-                plan.download()
+        with _PLANS_LOCK:
+            plans = self.__dict__.setdefault("_device_plans", {})
+            plan = plans.get(device)
+            if plan is None:
+                plan = plans[device] = _dp.DevicePlan(self, _dp.ops_for(device))
+        # one call at a time per plan (its device buffers are shared): other threads wait
+        with plan.lock:
+            if training:
+                plan.check_training()
+            plan.upload()
+            self._plan_state.plan = plan
+            try:
+                yield plan
+            finally:
+                self._plan_state.plan = None
+                if plan.dirty:  # trained since the last download (train_on_batch, an error)
+                    plan.download()
+
+    @property
+    def _active_plan(self):
+        """The device plan running this thread's fit / evaluate / predict, else None."""
+        state = self.__dict__.get("_plan_state")
+        return getattr(state, "plan", None) if state is not None else None
 
     @staticmethod
     def _check_metric_names(metrics):
@@ -440,7 +452,7 @@ class TrainingMixin:
 
     def train_step(self, data):
         """One optimisation step on a batch (x, y, sample_weight); returns the logs."""
-        if getattr(self, "_active_plan", None) is not None:
+        if self._active_plan is not None:
             return self._active_plan.train_step(data)
         x, y, sw = data
         params = self.trainable_weights
@@ -459,7 +471,7 @@ class TrainingMixin:
         return self._logs()
 
     def test_step(self, data):
-        if getattr(self, "_active_plan", None) is not None:
+        if self._active_plan is not None:
             return self._active_plan.test_step(data)
         x, y, sw = data
         with paused():
@@ -472,7 +484,7 @@ class TrainingMixin:
 
     def predict_step(self, data):
         x = data[0] if isinstance(data, tuple) else data
-        if getattr(self, "_active_plan", None) is not None:
+        if self._active_plan is not None:
             return self._active_plan.predict_step(x)
         with paused():
             return self(x, training=False)
