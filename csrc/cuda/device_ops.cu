@@ -73,6 +73,32 @@ __global__ void gather_k(int64_t m, int64_t n, const T *__restrict__ a,
         y[i] = a[idx[i / n] * n + i % n];
 }
 
+// g += l1 sign(w) + 2 l2 w, element-wise.
+template <typename T>
+__global__ void reg_grad_k(int64_t n, const T *__restrict__ w, T l1, T l2, T *__restrict__ g) {
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+         i += (int64_t)gridDim.x * blockDim.x) {
+        const T v = w[i];
+        g[i] += l1 * T((v > T(0)) - (v < T(0))) + T(2) * l2 * v;
+    }
+}
+
+// out[0] = l1 sum|w| + l2 sum w^2: one block, sums in double in a fixed order.
+template <typename T>
+__global__ void reg_value_k(int64_t n, const T *__restrict__ w, double l1, double l2,
+                            T *__restrict__ out) {
+    __shared__ double sh[fkcuda::kRowThreads];
+    double s1 = 0.0, s2 = 0.0;
+    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
+        const double v = (double)w[i];
+        s1 += fabs(v);
+        s2 += v * v;
+    }
+    s1 = fkcuda::block_sum(s1, sh);
+    s2 = fkcuda::block_sum(s2, sh);
+    if (threadIdx.x == 0) out[0] = T(l1 * s1 + l2 * s2);
+}
+
 template <typename T>
 __global__ void mul_k(int64_t total, const T *a, const T *b, T *y) {
     for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < total;
@@ -154,6 +180,10 @@ int check(const fk_dev_op *o) {
     case FK_DOP_GATHER:
         if (!o->a || !o->b || !o->y) return FK_ENULL;
         break;
+    case FK_DOP_REGULARIZE:
+        if (!o->a || !o->z) return FK_ENULL;
+        if (!(o->alpha >= 0) || !(o->beta >= 0)) return FK_EBADARG;
+        break;
     case FK_DOP_MSE:
         if (!o->a || !o->b || !o->z) return FK_ENULL;
         break;
@@ -194,6 +224,12 @@ int run(const fk_dev_op *o, cudaStream_t st) {
         break;
     case FK_DOP_MUL:
         mul_k<T><<<eb, kThreads, 0, st>>>(total, (const T *)o->a, (const T *)o->b, (T *)o->y);
+        break;
+    case FK_DOP_REGULARIZE:
+        if (o->y)
+            reg_grad_k<T><<<eb, kThreads, 0, st>>>(total, (const T *)o->a, al, beta, (T *)o->y);
+        reg_value_k<T><<<1, fkcuda::kRowThreads, 0, st>>>(total, (const T *)o->a, o->alpha,
+                                                          o->beta, (T *)o->z);
         break;
     case FK_DOP_GATHER:
         gather_k<T><<<eb, kThreads, 0, st>>>(m, n, (const T *)o->a, (const int64_t *)o->b,

@@ -273,6 +273,12 @@ static void test_device_ops_checks(void) {
     DOP_EXPECT(FK_EBADSHAPE, "gather from a source past 2**62 elements");
     o.k = 4, o.b = NULL;
     DOP_EXPECT(FK_ENULL, "gather without indices");
+    o.op = FK_DOP_REGULARIZE, o.m = 1, o.n = 6, o.k = 0, o.a = a, o.y = y, o.z = b;
+    o.alpha = -0.1;
+    DOP_EXPECT(FK_EBADARG, "negative l1");
+    o.alpha = 0.1, o.z = NULL, o.y = NULL;
+    DOP_EXPECT(FK_ENULL, "penalty without its output");
+    o.y = y;
     o.op = FK_DOP_CONV;
     DOP_EXPECT(FK_ENULL, "convolution without a geometry");
     fk_conv_geom cg = {1, {1, 1, 3}, {1, 1, 2}, {1, 1, 2}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0},

@@ -206,6 +206,33 @@ CONV_MODELS = {
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_l1_l2_regularizers_on_the_device_match_the_cpu(cuda_plan, dtype):
+    x, y = _data(dtype, n=40)
+    res = []
+    for device in ("cpu", "cuda"):
+        old = _floatx(dtype)
+        try:
+            fk.utils.set_random_seed(5)
+            model = fk.Sequential([
+                layers.Input((3, 4, 1)),
+                layers.Conv2D(3, 2, kernel_regularizer=fk.regularizers.L2(0.02),
+                              bias_regularizer="l1"),
+                layers.Flatten(),
+                layers.Dense(8, activation="relu", kernel_regularizer="l1_l2", name="frozen"),
+                layers.Dense(4, activation="softmax",
+                             kernel_regularizer=fk.regularizers.L1L2(l1=0.003, l2=0.01))])
+            model.get_layer("frozen").trainable = False  # its penalty still counts
+            model.compile(optimizer=optimizers.SGD(0.1, momentum=0.5),
+                          loss="sparse_categorical_crossentropy", device=device)
+            h = model.fit(x[..., None], y, batch_size=8, epochs=3, shuffle=False, verbose=0,
+                          validation_data=(x[:10, ..., None], y[:10]))
+        finally:
+            config.set_floatx(old)
+        res.append((h.history, model))
+    _assert_same(*res, dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("case", sorted(CONV_MODELS))
 def test_conv_models_on_the_device_match_the_cpu(cuda_plan, dtype, case):
     shape, stack = CONV_MODELS[case]
@@ -342,9 +369,16 @@ def test_what_the_device_cannot_train_is_refused_naming_it(cuda_plan):
              match="global max")
     _refusal(lambda: fk.Sequential([layers.Input((8, 8, 1)), layers.Conv2D(2, 3)]),
              match="per-sample shape")
+    class Custom(fk.regularizers.Regularizer):
+        def __call__(self, x):
+            return fk.ops.sum(x)
+
     reg = lambda: fk.Sequential([layers.Input((4,)),  # noqa: E731
-                                 layers.Dense(2, kernel_regularizer="l2")])
-    _refusal(reg, match="kernel_regularizer")
+                                 layers.Dense(2, kernel_regularizer=Custom())])
+    _refusal(reg, match="kernel_regularizer other than L1")
+    con = lambda: fk.Sequential([layers.Input((4,)),  # noqa: E731
+                                 layers.Dense(2, bias_constraint="non_neg")])
+    _refusal(con, match="bias_constraint")
     dense3d = lambda: fk.Sequential([layers.Input((3, 4)), layers.Dense(2)])  # noqa: E731
     _refusal(dense3d, match=r"shape \(3, 4\): flatten them first")
     mixed = lambda: fk.Sequential([layers.Input((4,)), layers.Dense(3),  # noqa: E731
@@ -469,6 +503,12 @@ def test_cuda_primitives_match_the_host(dtype):
     h.col_sum(hg, hs)
     c.col_sum(dg, ds)
     np.testing.assert_allclose(c.download(ds), hs, **tol)
+    (hw, hgr), (dw_, dgr) = both(z, g)
+    hv, dv = np.empty(1, dtype), c.empty((1,), dtype)
+    h.regularize(hw, hgr, 0.01, 0.02, hv)
+    c.regularize(dw_, dgr, 0.01, 0.02, dv)
+    np.testing.assert_allclose(c.download(dgr), hgr, **tol)
+    np.testing.assert_allclose(c.download(dv), hv, **tol)
     (hp, ht, hr), (dpp, dt, dr) = both(g, z, rng.uniform(size=33))
     for rs in (None, True):
         hl, dl = np.empty(33, dtype), c.empty((33,), dtype)
@@ -603,6 +643,8 @@ class _Memory:
             M(y, (n,))[...] = M(a, (m, n)).sum(axis=0)
         elif op == "mul":
             M(y, (m, n))[...] = M(a, (m, n)) * M(b, (m, n))
+        elif op == "regularize":
+            dp.HostOps().regularize(M(a, (n,)), M(y, (n,)), alpha, beta, M(z, (1,)))
         elif op == "gather":
             M(y, (m, n))[...] = M(a, (k, n))[M(b, (m,), np.int64)]
         elif op == "mse":
@@ -666,7 +708,8 @@ def test_cuda_ops_marshalling_runs_the_plan_like_the_host(monkeypatch, dtype, lo
             if loss == "conv":
                 fk.utils.set_random_seed(2)
                 model = fk.Sequential([layers.Input((3, 4, 1)),
-                                       layers.Conv2D(3, 2, padding="same", activation="relu"),
+                                       layers.Conv2D(3, 2, padding="same", activation="relu",
+                                                     kernel_regularizer="l1_l2"),
                                        layers.MaxPooling2D(2, strides=1),
                                        layers.Conv2D(2, 2, groups=1), layers.Dropout(0.3),
                                        layers.AveragePooling2D((1, 2)), layers.Flatten(),
@@ -691,7 +734,7 @@ def test_cuda_ops_marshalling_runs_the_plan_like_the_host(monkeypatch, dtype, lo
         np.testing.assert_allclose(b, a, **_tol(dtype))
     assert {"gemm", "bias_act", "act_bwd", "col_sum", "mul"} <= set(mem.calls)
     if loss == "conv":
-        assert {"conv", "pool"} <= set(mem.calls)
+        assert {"conv", "pool", "regularize"} <= set(mem.calls)
 
 
 def test_cuda_ops_refuse_mismatched_buffers():

@@ -277,6 +277,7 @@ cdef extern from "fastkeras/cuda/device_ops.h" nogil:
     int FK_DOP_CONV
     int FK_DOP_POOL
     int FK_DOP_GATHER
+    int FK_DOP_REGULARIZE
     ctypedef struct fk_dev_op:
         int op, f64, kind, ta, tb
         int64_t m, n, k

@@ -114,6 +114,13 @@ class HostOps:
     def col_sum(self, a, y):
         y[...] = a.sum(axis=0)
 
+    def regularize(self, w, grad, l1, l2, out):
+        t = w.dtype.type
+        if grad is not None:
+            grad += t(l1) * np.sign(w) + t(2) * t(l2) * w
+        w64 = w.astype(np.float64)
+        out[0] = l1 * np.abs(w64).sum() + l2 * np.square(w64).sum()
+
     def mul(self, a, b, y):
         np.multiply(a, b, out=y)
 
@@ -267,6 +274,13 @@ class CudaOps:
         m, n = a.shape
         self._same(y, (n,), a.dtype, "col_sum y")
         self._op("col_sum", a, m, n, a=a, y=y)
+
+    def regularize(self, w, grad, l1, l2, out):
+        n = _size(w)
+        if grad is not None:
+            self._sized(grad, n, w.dtype, "regularize grad")
+        self._same(out, (1,), w.dtype, "regularize out")
+        self._op("regularize", w, 1, n, a=w, y=grad, z=out, alpha=l1, beta=l2)
 
     def mul(self, a, b, y):
         self._same(b, a.shape, a.dtype, "mul b")
@@ -449,6 +463,27 @@ class Step:
         return [self.layer.kernel] + ([self.layer.bias] if self.layer.bias is not None else [])
 
 
+def penalty_of(reg):
+    """(l1, l2) of an L1 / L2 / L1L2 regularizer (float32-rounded coefficients, as the CPU
+    path uses them), None for no regularizer; anything else is not computed on the device."""
+    from fastkeras import regularizers as R
+
+    if reg is None:
+        return None
+    if isinstance(reg, R.L1L2) and type(reg).__call__ is R.L1L2.__call__:
+        return float(np.float32(reg.l1 or 0.0)), float(np.float32(reg.l2 or 0.0))
+    return False
+
+
+def _check_weight_options(layer, name):
+    for attr in ("kernel_constraint", "bias_constraint"):
+        if getattr(layer, attr, None) is not None:
+            _refuse(name, f"has a {attr}")
+    for attr in ("kernel_regularizer", "bias_regularizer"):
+        if penalty_of(getattr(layer, attr, None)) is False:
+            _refuse(name, f"has a {attr} other than L1 / L2 / L1L2")
+
+
 def _activation_of(layer, kinds, name):
     act = kinds.get(layer.activation)
     if act is None:
@@ -483,10 +518,7 @@ def _spatial_step(layer, t, name, shape, kinds):
         return Step("pool", layer, shape, out + (c,), geom=geom, is_max=is_max)
     if t.__mro__[1] is not C._Conv or layer.transpose:
         _refuse(name, "is not one")
-    for attr in ("kernel_regularizer", "bias_regularizer", "activity_regularizer",
-                 "kernel_constraint", "bias_constraint"):
-        if getattr(layer, attr, None) is not None:
-            _refuse(name, f"has a {attr}")
+    _check_weight_options(layer, name)
     act = _activation_of(layer, kinds, name)
     geom, out = _conv.conv_geometry(1, spatial, c, layer.kernel.shape, layer.strides,
                                     layer.padding, layer.dilation_rate)
@@ -533,10 +565,7 @@ def _steps(model):
             if len(shape) != 1:
                 _refuse(name, f"gets per-sample inputs of shape {shape}: flatten them first "
                               "(rank 2 only)")
-            for attr in ("kernel_regularizer", "bias_regularizer", "kernel_constraint",
-                         "bias_constraint"):
-                if getattr(layer, attr, None) is not None:
-                    _refuse(name, f"has a {attr}")
+            _check_weight_options(layer, name)
             act = _activation_of(layer, kinds, name)
             steps.append(Step("dense", layer, shape, (layer.kernel.shape[1],), *act))
         elif isinstance(layer, (C._Conv, C._Pool, C._GlobalPool)):
@@ -635,9 +664,12 @@ class DevicePlan:
         if self.dtype not in (np.float32, np.float64):
             raise ValueError(f"device training computes in float32 or float64, the model "
                              f"in {self.dtype}")
-        if model.losses:
-            raise ValueError("device training: the model has added losses (add_loss or "
-                             "regularizers), which the device does not compute")
+        # the weights' L1 / L2 penalties: (Variable, l1, l2)
+        self.penalties = [(w, *penalty_of(getattr(w, "_regularizer", None)))
+                          for w in self._weights() if getattr(w, "_regularizer", None)]
+        if len(model.losses) != len(self.penalties):
+            raise ValueError("device training: the model has added losses (add_loss), which "
+                             "the device does not compute")
         self.in_shape = self.steps[0].in_shape
         self._bufs = {}
         self._params = []   # (host Variable, device array) of every weight the plan uses
@@ -900,6 +932,17 @@ class DevicePlan:
         total = float(lv.sum() if row_w is None else np.dot(lv, row_w)) * scale
         return np.asarray(total, dtype=self.dtype), grad
 
+    def _penalties(self, grads):
+        """The weights' L1 / L2 penalties (regularizers): their gradients added where grads
+        holds the weight, their total value returned (one scalar per weight comes back)."""
+        total = 0.0
+        for i, (w, l1, l2) in enumerate(self.penalties):
+            out = self._buf(("penalty", i), (1,))
+            g = grads.get(id(w)) if grads is not None else None
+            self.ops.regularize(self._dev[id(w)], g, l1, l2, out)
+            total += float(self.ops.download(out)[0])
+        return total
+
     # ---- steps
     def _ensure_compiled(self, y, n):
         m = self.model
@@ -915,6 +958,8 @@ class DevicePlan:
         out = trace[-1][2]
         total, g = self._loss_and_grad(out, y, sw, want_grad=True)
         grads = self.backward(trace, g)
+        if self.penalties:
+            total = np.asarray(total + self.dtype.type(self._penalties(grads)), self.dtype)
         self.dirty = True
         self._apply(grads)
         y_pred = self.ops.download(out)
@@ -943,6 +988,8 @@ class DevicePlan:
         self._ensure_compiled(y, xd.shape[0])
         out = self.forward(xd, training=False)[-1][2]
         total, _ = self._loss_and_grad(out, y, sw, want_grad=False)
+        if self.penalties:
+            total = np.asarray(total + self.dtype.type(self._penalties(None)), self.dtype)
         m._update_metrics(y, self.ops.download(out), sw, total, [total], xd.shape[0])
         return m._logs()
 

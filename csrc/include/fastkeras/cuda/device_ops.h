@@ -22,6 +22,9 @@
  *                      gradient y (m, n) or NULL, per-row loss z (m); options in xent.
  *   FK_DOP_GATHER      y (m, n) = rows b[i] of a (k, n), b int64 (m); every b[i] in [0, k)
  *                      (checked on the host by the caller: the kernel clamps nothing).
+ *   FK_DOP_REGULARIZE  L1 / L2 weight penalty of a (n elements; m = 1): y (the gradient,
+ *                      n; NULL: none) += alpha sign(a) + 2 beta a, and z[0] = alpha sum|a|
+ *                      + beta sum a^2 (sums in double); alpha, beta >= 0.
  *   FK_DOP_CONV        convolution.h's geometry in conv (channels last, m n k unused);
  *                      kind 0: y = conv(a = x, b = w) + c (bias, or NULL); 1: y = dx from
  *                      a = dy, b = w; 2: y = dw from a = x, b = dy, and z = dbias unless NULL.
@@ -58,6 +61,7 @@ enum {
     FK_DOP_CONV,
     FK_DOP_POOL,
     FK_DOP_GATHER,
+    FK_DOP_REGULARIZE,
     FK_DOP_COUNT
 };
 
