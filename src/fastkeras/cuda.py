@@ -259,6 +259,12 @@ def to_device(a):
     return DeviceArray.from_host(a)
 
 
+def interface_of(ptr, shape, dtype):
+    """The __cuda_array_interface__ (v3) of a C-contiguous, writable device array."""
+    return {"shape": tuple(shape), "typestr": np.dtype(dtype).str, "data": (ptr, False),
+            "version": 3, "strides": None, "stream": None}
+
+
 class DeviceArray(_Extent):
     """A C-contiguous array in device memory owned by fastkeras (freed with the object),
     exposing __cuda_array_interface__ (v3) so CuPy / PyTorch / fastkeras can use it."""
@@ -291,8 +297,7 @@ class DeviceArray(_Extent):
 
     @property
     def __cuda_array_interface__(self):
-        return {"shape": self.shape, "typestr": self.dtype.str, "data": (self._ptr, False),
-                "version": 3, "strides": None, "stream": None}
+        return interface_of(self._ptr, self.shape, self.dtype)
 
     def __del__(self):
         if getattr(self, "_ptr", 0):

@@ -687,13 +687,23 @@ class _Memory:
         return Fake()
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("loss", ["sparse", "dense", "mse", "conv"])
-def test_cuda_ops_marshalling_runs_the_plan_like_the_host(monkeypatch, dtype, loss):
+def _emulated(monkeypatch=None, patch_ops=True):
+    """(memory, CudaOps over it); with monkeypatch, device='cuda' is allowed and (patch_ops)
+    every device plan gets these ops."""
     mem = _Memory()
     ops = dp.CudaOps.__new__(dp.CudaOps)
     ops._cuda, ops._run = mem, mem.run
-    monkeypatch.setattr(fk.cuda, "is_available", lambda: True)
+    if monkeypatch is not None:
+        monkeypatch.setattr(fk.cuda, "is_available", lambda: True)
+        if patch_ops:
+            monkeypatch.setattr(dp, "ops_for", lambda d: ops)
+    return mem, ops
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("loss", ["sparse", "dense", "mse", "conv"])
+def test_cuda_ops_marshalling_runs_the_plan_like_the_host(monkeypatch, dtype, loss):
+    mem, ops = _emulated(monkeypatch, patch_ops=False)
     x, y = _data(dtype, n=37)
     if loss not in ("sparse", "conv"):
         y = np.eye(4, dtype=dtype)[y]
@@ -738,9 +748,7 @@ def test_cuda_ops_marshalling_runs_the_plan_like_the_host(monkeypatch, dtype, lo
 
 
 def test_cuda_ops_refuse_mismatched_buffers():
-    mem = _Memory()
-    ops = dp.CudaOps.__new__(dp.CudaOps)
-    ops._cuda, ops._run = mem, mem.run
+    mem, ops = _emulated()
     a, b = mem.DeviceArray((3, 4)), mem.DeviceArray((4, 5))
     with pytest.raises(ValueError, match=r"gemm y: device buffer \(3, 4\)"):
         ops.gemm(a, b, mem.DeviceArray((3, 4)))
@@ -759,10 +767,7 @@ def test_device_inputs_are_used_where_they_are(monkeypatch, shuffle):
     """x already in GPU memory: a device model takes its rows in place (slices) or gathers
     them on the device (shuffled batches), never through the host; a CPU model copies it
     to the host once."""
-    mem = _Memory()
-    ops = dp.CudaOps.__new__(dp.CudaOps)
-    ops._cuda, ops._run = mem, mem.run
-    monkeypatch.setattr(fk.cuda, "is_available", lambda: True)
+    mem, ops = _emulated(monkeypatch, patch_ops=False)
     monkeypatch.setattr(fk.cuda, "_core", mem._core)
     x, y = _data(np.float32, n=45)
     res = []
@@ -798,11 +803,7 @@ def test_device_inputs_are_used_where_they_are(monkeypatch, shuffle):
 
 
 def test_device_inputs_are_validated(monkeypatch):
-    mem = _Memory()
-    ops = dp.CudaOps.__new__(dp.CudaOps)
-    ops._cuda, ops._run = mem, mem.run
-    monkeypatch.setattr(fk.cuda, "is_available", lambda: True)
-    monkeypatch.setattr(dp, "ops_for", lambda d: ops)
+    mem, ops = _emulated(monkeypatch)
     model = _mlp(np.float32)
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", device="cuda")
     x, y = _data(np.float32, n=8)
@@ -819,11 +820,7 @@ def test_device_inputs_are_validated(monkeypatch):
 def test_gpu_inference_of_conv_models_runs_through_the_plan(monkeypatch):
     from concurrent.futures import ThreadPoolExecutor
 
-    mem = _Memory()
-    ops = dp.CudaOps.__new__(dp.CudaOps)
-    ops._cuda, ops._run = mem, mem.run
-    monkeypatch.setattr(fk.cuda, "is_available", lambda: True)
-    monkeypatch.setattr(dp, "ops_for", lambda d: ops)
+    mem, ops = _emulated(monkeypatch)
     shape, stack = CONV_MODELS["conv2d"]
     fk.utils.set_random_seed(3)
     model = fk.Sequential([layers.Input(shape)] + stack())

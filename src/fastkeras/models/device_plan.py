@@ -348,8 +348,9 @@ class _View:
 
     @property
     def __cuda_array_interface__(self):
-        return {"shape": self.shape, "typestr": self.dtype.str, "data": (self._ptr, False),
-                "version": 3, "strides": None, "stream": None}
+        from fastkeras import cuda
+
+        return cuda.interface_of(self._ptr, self.shape, self.dtype)
 
 
 class _Wrapped:
