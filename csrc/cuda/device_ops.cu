@@ -99,6 +99,88 @@ __global__ void reg_value_k(int64_t n, const T *__restrict__ w, double l1, doubl
     if (threadIdx.x == 0) out[0] = T(l1 * s1 + l2 * s2);
 }
 
+// Batch normalization, one block per column j (rows strided over the block's threads),
+// sums in double. stats: means [0, n), variances [n, 2n).
+template <typename T>
+__global__ void bn_stats_k(int64_t m, int64_t n, const T *__restrict__ x, T mom, T rest,
+                           T *__restrict__ stats, T *__restrict__ moving) {
+    __shared__ double sh[fkcuda::kRowThreads];
+    for (int64_t j = blockIdx.x; j < n; j += gridDim.x) {
+        double s = 0.0;
+        for (int64_t i = threadIdx.x; i < m; i += blockDim.x) s += (double)x[i * n + j];
+        const double mean = fkcuda::block_sum(s, sh) / (double)m;
+        double q = 0.0;
+        for (int64_t i = threadIdx.x; i < m; i += blockDim.x) {
+            const double d = (double)x[i * n + j] - mean;
+            q += d * d;
+        }
+        const double var = fkcuda::block_sum(q, sh) / (double)m;
+        if (threadIdx.x == 0) {
+            stats[j] = T(mean);
+            stats[n + j] = T(var);
+            moving[j] = moving[j] * mom + T(mean) * rest;  // rest = 1 - momentum
+            moving[n + j] = moving[n + j] * mom + T(var) * rest;
+        }
+    }
+}
+
+// y = (x - mean) * (gamma / sqrt(var + eps)) + beta, element-wise.
+template <typename T>
+__global__ void bn_apply_k(int64_t total, int64_t n, const T *__restrict__ x,
+                           const T *__restrict__ gamma, const T *__restrict__ beta,
+                           const T *__restrict__ stats, T eps, T *__restrict__ y) {
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < total;
+         i += (int64_t)gridDim.x * blockDim.x) {
+        const int64_t j = i % n;
+        T inv = T(1) / sqrt(stats[n + j] + eps);
+        if (gamma) inv *= gamma[j];
+        y[i] = (x[i] - stats[j]) * inv + (beta ? beta[j] : T(0));
+    }
+}
+
+// (dgamma, dbeta) per column: sum(dy * xhat), sum(dy).
+template <typename T>
+__global__ void bn_grad_params_k(int64_t m, int64_t n, const T *__restrict__ x,
+                                 const T *__restrict__ dy, const T *__restrict__ stats, T eps,
+                                 T *__restrict__ dparams) {
+    __shared__ double sh[fkcuda::kRowThreads];
+    for (int64_t j = blockIdx.x; j < n; j += gridDim.x) {
+        const double mean = (double)stats[j];
+        const double inv = 1.0 / sqrt((double)stats[n + j] + (double)eps);
+        double sg = 0.0, sb = 0.0;
+        for (int64_t i = threadIdx.x; i < m; i += blockDim.x) {
+            const double g = (double)dy[i * n + j];
+            sg += g * ((double)x[i * n + j] - mean) * inv;
+            sb += g;
+        }
+        sg = fkcuda::block_sum(sg, sh);
+        sb = fkcuda::block_sum(sb, sh);
+        if (threadIdx.x == 0) {
+            dparams[j] = T(sg);
+            dparams[n + j] = T(sb);
+        }
+    }
+}
+
+// training: dx = gamma inv / m (m dy - dbeta - xhat dgamma); inference: dx = dy gamma inv.
+template <typename T>
+__global__ void bn_dx_k(int64_t m, int64_t n, const T *__restrict__ x, const T *__restrict__ dy,
+                        const T *__restrict__ gamma, const T *__restrict__ stats,
+                        const T *__restrict__ dparams, T eps, T *__restrict__ dx) {
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < m * n;
+         i += (int64_t)gridDim.x * blockDim.x) {
+        const int64_t j = i % n;
+        const T inv = T(1) / sqrt(stats[n + j] + eps);
+        const T gi = (gamma ? gamma[j] : T(1)) * inv;
+        if (!dparams) {
+            dx[i] = dy[i] * gi;
+        } else {
+            const T xhat = (x[i] - stats[j]) * inv;
+            dx[i] = gi / T(m) * (T(m) * dy[i] - dparams[n + j] - xhat * dparams[j]);
+        }
+    }
+}
+
 template <typename T>
 __global__ void mul_k(int64_t total, const T *a, const T *b, T *y) {
     for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < total;
@@ -180,6 +262,14 @@ int check(const fk_dev_op *o) {
     case FK_DOP_GATHER:
         if (!o->a || !o->b || !o->y) return FK_ENULL;
         break;
+    case FK_DOP_BATCHNORM:
+        if (o->kind < 0 || o->kind > 3) return FK_EBADARG;
+        if (!o->y || !(o->alpha > 0)) return o->y ? FK_EBADARG : FK_ENULL;
+        if (o->kind == 0 && (!o->a || !o->z || !o->w)) return FK_ENULL;
+        if (o->kind == 1 && (!o->a || !o->d)) return FK_ENULL;
+        if (o->kind == 2 && (!o->a || !o->c || !o->d || !o->z)) return FK_ENULL;
+        if (o->kind == 3 && (!o->c || !o->d)) return FK_ENULL;
+        break;
     case FK_DOP_REGULARIZE:
         if (!o->a || !o->z) return FK_ENULL;
         if (!(o->alpha >= 0) || !(o->beta >= 0)) return FK_EBADARG;
@@ -225,6 +315,27 @@ int run(const fk_dev_op *o, cudaStream_t st) {
     case FK_DOP_MUL:
         mul_k<T><<<eb, kThreads, 0, st>>>(total, (const T *)o->a, (const T *)o->b, (T *)o->y);
         break;
+    case FK_DOP_BATCHNORM: {
+        const unsigned cols = (unsigned)(n < 65535 ? n : 65535);
+        const T *gamma = (const T *)o->b;
+        if (o->kind == 0)
+            bn_stats_k<T><<<cols, fkcuda::kRowThreads, 0, st>>>(
+                m, n, (const T *)o->a, beta, T(1.0 - o->beta), (T *)o->z, (T *)o->w);
+        if (o->kind <= 1)
+            bn_apply_k<T><<<eb, kThreads, 0, st>>>(total, n, (const T *)o->a, gamma,
+                                                   (const T *)o->c,
+                                                   (const T *)(o->kind == 0 ? o->z : o->d), al,
+                                                   (T *)o->y);
+        if (o->kind == 2)
+            bn_grad_params_k<T><<<cols, fkcuda::kRowThreads, 0, st>>>(
+                m, n, (const T *)o->a, (const T *)o->c, (const T *)o->d, al, (T *)o->z);
+        if (o->kind >= 2)
+            bn_dx_k<T><<<eb, kThreads, 0, st>>>(m, n, (const T *)o->a, (const T *)o->c, gamma,
+                                                (const T *)o->d,
+                                                o->kind == 2 ? (const T *)o->z : nullptr, al,
+                                                (T *)o->y);
+        break;
+    }
     case FK_DOP_REGULARIZE:
         if (o->y)
             reg_grad_k<T><<<eb, kThreads, 0, st>>>(total, (const T *)o->a, al, beta, (T *)o->y);

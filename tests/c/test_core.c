@@ -279,6 +279,14 @@ static void test_device_ops_checks(void) {
     o.alpha = 0.1, o.z = NULL, o.y = NULL;
     DOP_EXPECT(FK_ENULL, "penalty without its output");
     o.y = y;
+    o.op = FK_DOP_BATCHNORM, o.m = 2, o.n = 3, o.kind = 4, o.alpha = 1e-3;
+    DOP_EXPECT(FK_EBADARG, "batch normalization pass 4");
+    o.kind = 1, o.alpha = 0;
+    DOP_EXPECT(FK_EBADARG, "batch normalization with epsilon 0");
+    o.alpha = 1e-3, o.d = NULL;
+    DOP_EXPECT(FK_ENULL, "inference batch normalization without statistics");
+    o.kind = 0, o.z = b, o.w = NULL;
+    DOP_EXPECT(FK_ENULL, "training batch normalization without moving statistics");
     o.op = FK_DOP_CONV;
     DOP_EXPECT(FK_ENULL, "convolution without a geometry");
     fk_conv_geom cg = {1, {1, 1, 3}, {1, 1, 2}, {1, 1, 2}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0},

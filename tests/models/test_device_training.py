@@ -206,6 +206,47 @@ CONV_MODELS = {
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("frozen", [False, True])
+def test_batch_normalization_on_the_device_matches_the_cpu(cuda_plan, dtype, frozen):
+    rng = np.random.default_rng(12)
+    x = (rng.normal(size=(45, 6, 6, 2)) * 3 + 1).astype(dtype)
+    y = rng.integers(0, 4, size=45)
+    res = []
+    for device in ("cpu", "cuda"):
+        old = _floatx(dtype)
+        try:
+            fk.utils.set_random_seed(5)
+            model = fk.Sequential([
+                layers.Input((6, 6, 2)), layers.Conv2D(4, 3, use_bias=False),
+                layers.BatchNormalization(momentum=0.9, name="bn1"), layers.ReLU(),
+                layers.Flatten(), layers.Dense(8, use_bias=False),  # BN removes a bias
+                layers.BatchNormalization(center=False, epsilon=0.01,
+                                          gamma_regularizer="l2"),
+                layers.Activation("tanh"),
+                layers.BatchNormalization(scale=False, name="bn3"),
+                layers.Dense(4, activation="softmax")])
+            model.set_weights([w + rng.uniform(0.1, 0.5, size=w.shape).astype(dtype)
+                               if "variance" in w.name or "gamma" in w.name else w
+                               for w in model.weights])
+            rng = np.random.default_rng(12)  # the same perturbation for both models
+            rng.normal(size=(45, 6, 6, 2)), rng.integers(0, 4, size=45)
+            if frozen:
+                model.get_layer("bn1").trainable = False
+                model.get_layer("bn3").trainable = False
+            model.compile(optimizer=optimizers.Adam(0.01),
+                          loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                          device=device)
+            h = model.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0,
+                          validation_data=(x[:11], y[:11]))
+        finally:
+            config.set_floatx(old)
+        res.append((h.history, model))
+    _assert_same(*res, dtype)
+    for wc, wd in zip(res[0][1].non_trainable_weights, res[1][1].non_trainable_weights):
+        np.testing.assert_allclose(wd.numpy(), wc.numpy(), **_tol(dtype))  # moving stats
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_l1_l2_regularizers_on_the_device_match_the_cpu(cuda_plan, dtype):
     x, y = _data(dtype, n=40)
     res = []
@@ -367,6 +408,7 @@ def test_what_the_device_cannot_train_is_refused_naming_it(cuda_plan):
     _refusal(lambda: fk.Sequential([layers.Input((8, 8, 1)), layers.Conv2D(2, 3),
                                     layers.GlobalMaxPooling2D(), layers.Dense(2)]),
              match="global max")
+    _refusal(spatial(layers.BatchNormalization(axis=1)), match="another axis than the last")
     _refusal(lambda: fk.Sequential([layers.Input((8, 8, 1)), layers.Conv2D(2, 3)]),
              match="per-sample shape")
     class Custom(fk.regularizers.Regularizer):
@@ -457,11 +499,15 @@ def test_cuda_without_a_device_is_a_clear_error():
 
 
 # ---------------------------------------------------------------- the primitives, on a GPU
-@pytest.mark.skipif(not has_device, reason="needs the CUDA build and a GPU")
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_cuda_primitives_match_the_host(dtype):
+def test_cuda_primitives_match_the_host(monkeypatch, dtype):
+    """On a GPU: every CUDA primitive against the host's. Elsewhere the same calls run on
+    the emulated device (CudaOps' marshalling, and this test itself, are checked)."""
     rng = np.random.default_rng(0)
-    h, c = dp.HostOps(), dp.CudaOps()
+    h = dp.HostOps()
+    c = dp.CudaOps() if has_device else _emulated()[1]
+    if not has_device:
+        monkeypatch.setattr(fk.cuda, "gemm_backend", lambda name=None: "tiled")
     tol = dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-13)
 
     def both(*arrays):
@@ -544,6 +590,27 @@ def test_cuda_primitives_match_the_host(dtype):
         np.testing.assert_allclose(c.download(dyy), hy, **tol, err_msg=f"conv {which}")
         if which == 2:
             np.testing.assert_allclose(c.download(ddb), hdb, **tol)
+    for kind in range(4):  # batch normalization: training / inference, forward / backward
+        (hx2, hg2, hgam, hbeta, hst, hmv), (dx2, dg2, dgam, dbeta, dst, dmv) = both(
+            z, g, b[:70] + 1, b[:70] * 0.5, np.abs(np.concatenate([b, b])[:140]) + 0.1,
+            np.abs(np.concatenate([b, b])[:140]) + 0.2)
+        hy, dyy = np.empty((33, 70), dtype), c.empty((33, 70), dtype)
+        hz, dz_ = np.empty(140, dtype), c.empty((140,), dtype)
+        args_h = {0: (hx2, hgam, hbeta, None, hy, hz, hmv), 1: (hx2, hgam, hbeta, hst, hy, None,
+                                                                None),
+                  2: (hx2, hgam, hg2, hst, hy, hz, None), 3: (None, hgam, hg2, hst, hy, None,
+                                                               None)}[kind]
+        args_d = {0: (dx2, dgam, dbeta, None, dyy, dz_, dmv), 1: (dx2, dgam, dbeta, dst, dyy,
+                                                                   None, None),
+                  2: (dx2, dgam, dg2, dst, dyy, dz_, None), 3: (None, dgam, dg2, dst, dyy, None,
+                                                                 None)}[kind]
+        h.batchnorm(kind, *args_h, 1e-3, 0.9)
+        c.batchnorm(kind, *args_d, 1e-3, 0.9)
+        np.testing.assert_allclose(c.download(dyy), hy, **tol, err_msg=f"batchnorm {kind}")
+        if kind in (0, 2):
+            np.testing.assert_allclose(c.download(dz_), hz, **tol)
+        if kind == 0:
+            np.testing.assert_allclose(c.download(dmv), hmv, **tol)
     pgeom, pout = conv_ops.pool_geometry(3, (9, 7), 4, (2, 3), (2, 2), "same")
     py = rng.normal(size=(3,) + pout + (4,))
     (hpy,), (dpy,) = both(py)
@@ -616,15 +683,16 @@ class _Memory:
     def optimizer_step(self, args, params, grads, slots):
         from fastkeras._kernels import optim as _ko
 
-        get = lambda lst: [None if a is None else self.arrays[a._ptr] for a in lst]  # noqa
+        get = lambda lst: [None if a is None else self.resolve(  # noqa: E731
+            a._ptr, int(np.prod(a.shape)), a.dtype).reshape(a.shape) for a in lst]
         _ko.step(args, get(params), get(grads), [get(s) for s in slots], None, None, 1)
 
-    def run(self, op, f64, m, n, k=0, a=0, b=0, c=0, y=0, z=0, kind=-1, ta=False, tb=False,
-            alpha=0.0, beta=0.0, xent=None, conv=None, pool=None):
+    def run(self, op, f64, m, n, k=0, a=0, b=0, c=0, d=0, y=0, z=0, w=0, kind=-1, ta=False,
+            tb=False, alpha=0.0, beta=0.0, xent=None, conv=None, pool=None):
         self.calls.append(op)
         dt = np.float64 if f64 else np.float32
-        M = lambda p, shape, d=dt: None if not p else self.resolve(  # noqa: E731
-            p, int(np.prod(shape)), d).reshape(shape)
+        M = lambda p, shape, kind_=dt: None if not p else self.resolve(  # noqa: E731
+            p, int(np.prod(shape)), kind_).reshape(shape)
         if op == "gemm":
             A = M(a, (k, m) if ta else (m, k))
             B = M(b, (n, k) if tb else (k, n))
@@ -643,6 +711,10 @@ class _Memory:
             M(y, (n,))[...] = M(a, (m, n)).sum(axis=0)
         elif op == "mul":
             M(y, (m, n))[...] = M(a, (m, n)) * M(b, (m, n))
+        elif op == "batchnorm":
+            dp.HostOps().batchnorm(kind, M(a, (m, n)), M(b, (n,)),
+                                   M(c, (n,) if kind <= 1 else (m, n)), M(d, (2 * n,)),
+                                   M(y, (m, n)), M(z, (2 * n,)), M(w, (2 * n,)), alpha, beta)
         elif op == "regularize":
             dp.HostOps().regularize(M(a, (n,)), M(y, (n,)), alpha, beta, M(z, (1,)))
         elif op == "gather":
@@ -720,6 +792,7 @@ def test_cuda_ops_marshalling_runs_the_plan_like_the_host(monkeypatch, dtype, lo
                 model = fk.Sequential([layers.Input((3, 4, 1)),
                                        layers.Conv2D(3, 2, padding="same", activation="relu",
                                                      kernel_regularizer="l1_l2"),
+                                       layers.BatchNormalization(),
                                        layers.MaxPooling2D(2, strides=1),
                                        layers.Conv2D(2, 2, groups=1), layers.Dropout(0.3),
                                        layers.AveragePooling2D((1, 2)), layers.Flatten(),
@@ -744,7 +817,7 @@ def test_cuda_ops_marshalling_runs_the_plan_like_the_host(monkeypatch, dtype, lo
         np.testing.assert_allclose(b, a, **_tol(dtype))
     assert {"gemm", "bias_act", "act_bwd", "col_sum", "mul"} <= set(mem.calls)
     if loss == "conv":
-        assert {"conv", "pool", "regularize"} <= set(mem.calls)
+        assert {"conv", "pool", "regularize", "batchnorm"} <= set(mem.calls)
 
 
 def test_cuda_ops_refuse_mismatched_buffers():

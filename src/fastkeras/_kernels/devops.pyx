@@ -17,12 +17,12 @@ OPS = {"gemm": FK_DOP_GEMM, "bias_act": FK_DOP_BIAS_ACT, "act_bwd": FK_DOP_ACT_B
        "col_sum": FK_DOP_COL_SUM, "mul": FK_DOP_MUL, "mse": FK_DOP_MSE,
        "xent_sparse": FK_DOP_XENT_SPARSE, "xent_dense": FK_DOP_XENT_DENSE,
        "conv": FK_DOP_CONV, "pool": FK_DOP_POOL, "gather": FK_DOP_GATHER,
-       "regularize": FK_DOP_REGULARIZE}
+       "regularize": FK_DOP_REGULARIZE, "batchnorm": FK_DOP_BATCHNORM}
 
 
 def run(str op, bint f64, int64_t m, int64_t n, int64_t k=0, *, uintptr_t a=0, uintptr_t b=0,
-        uintptr_t c=0, uintptr_t y=0, uintptr_t z=0, int kind=-1, bint ta=False,
-        bint tb=False, double alpha=0.0, double beta=0.0, tuple xent=None, dict conv=None,
+        uintptr_t c=0, uintptr_t d=0, uintptr_t y=0, uintptr_t z=0, uintptr_t w=0, int kind=-1,
+        bint ta=False, bint tb=False, double alpha=0.0, double beta=0.0, tuple xent=None, dict conv=None,
         dict pool=None):
     """Run one primitive (see device_ops.h); xent = (from_logits, label_smoothing, epsilon,
     ignore_class, grad_scale) for the cross-entropy ops; conv / pool: the geometry dicts of
@@ -46,8 +46,10 @@ def run(str op, bint f64, int64_t m, int64_t n, int64_t k=0, *, uintptr_t a=0, u
     o.a = <const void *>a
     o.b = <const void *>b
     o.c = <const void *>c
+    o.d = <const void *>d
     o.y = <void *>y
     o.z = <void *>z
+    o.w = <void *>w
     o.xent = NULL
     o.conv = NULL
     o.pool = NULL

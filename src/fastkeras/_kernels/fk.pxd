@@ -278,6 +278,7 @@ cdef extern from "fastkeras/cuda/device_ops.h" nogil:
     int FK_DOP_POOL
     int FK_DOP_GATHER
     int FK_DOP_REGULARIZE
+    int FK_DOP_BATCHNORM
     ctypedef struct fk_dev_op:
         int op, f64, kind, ta, tb
         int64_t m, n, k
@@ -285,8 +286,10 @@ cdef extern from "fastkeras/cuda/device_ops.h" nogil:
         const void *a
         const void *b
         const void *c
+        const void *d
         void *y
         void *z
+        void *w
         const fk_xent_opts *xent
         const fk_conv_geom *conv
         const fk_pool_geom *pool

@@ -114,6 +114,37 @@ class HostOps:
     def col_sum(self, a, y):
         y[...] = a.sum(axis=0)
 
+    def part(self, a, start, count):
+        return a.reshape(-1)[start:start + count]
+
+    def batchnorm(self, kind, a, b, c, d, y, z, w, eps, momentum):
+        """device_ops.h's FK_DOP_BATCHNORM on (m, n) arrays (sums in float64)."""
+        x, t = a, (y.dtype.type if y is not None else a.dtype.type)
+        dy = c if kind >= 2 else None
+        n = y.shape[1]
+        if kind == 0:
+            x64 = x.astype(np.float64)
+            mean = x64.mean(axis=0)
+            var = np.square(x64 - mean).mean(axis=0)
+            z[:n], z[n:] = mean, var
+            w[...] = w * t(momentum) + z * t(1.0 - momentum)
+        stats = z if kind == 0 else d
+        mean, var = stats[:n], stats[n:]
+        inv = t(1) / np.sqrt(var + t(eps))
+        gi = inv * b if b is not None else inv
+        if kind <= 1:
+            y[...] = (x - mean) * gi + (c if c is not None else t(0))
+        elif kind == 3:
+            y[...] = dy * gi
+        else:
+            m = x.shape[0]
+            xhat64 = (x.astype(np.float64) - mean) * (1.0 / np.sqrt(var.astype(np.float64) +
+                                                                    t(eps)))
+            z[:n] = (dy.astype(np.float64) * xhat64).sum(axis=0)
+            z[n:] = dy.astype(np.float64).sum(axis=0)
+            xhat = (x - mean) * inv
+            y[...] = gi / t(m) * (t(m) * dy - z[n:] - xhat * z[:n])
+
     def regularize(self, w, grad, l1, l2, out):
         t = w.dtype.type
         if grad is not None:
@@ -246,7 +277,7 @@ class CudaOps:
 
     def _op(self, op, ref, m, n, k=0, **kw):
         ptrs = {key: (0 if v is None else v._ptr) for key, v in kw.items()
-                if key in ("a", "b", "c", "y", "z")}
+                if key in ("a", "b", "c", "d", "y", "z", "w")}
         rest = {key: v for key, v in kw.items() if key not in ptrs}
         self._run(op, ref.dtype == np.float64, m, n, k, **ptrs, **rest)
 
@@ -274,6 +305,19 @@ class CudaOps:
         m, n = a.shape
         self._same(y, (n,), a.dtype, "col_sum y")
         self._op("col_sum", a, m, n, a=a, y=y)
+
+    def part(self, a, start, count):
+        return _View(a, (count,), offset=start)
+
+    def batchnorm(self, kind, a, b, c, d, y, z, w, eps, momentum):
+        m, n = y.shape
+        dt = y.dtype
+        for arr, size, what in ((a, m * n, "x"), (c, n if kind <= 1 else m * n, "beta / dy"),
+                                (b, n, "gamma"), (d, 2 * n, "stats"), (z, 2 * n, "stats out"),
+                                (w, 2 * n, "moving stats")):
+            self._sized(arr, size, dt, f"batchnorm {what}")
+        self._op("batchnorm", y, m, n, a=a, b=b, c=c, d=d, y=y, z=z, w=w, kind=kind,
+                 alpha=eps, beta=momentum)
 
     def regularize(self, w, grad, l1, l2, out):
         n = _size(w)
@@ -438,7 +482,8 @@ def _activation_kinds():
 
 def _refuse(what, why):
     raise ValueError(f"device training runs chains of Dense, Conv1D/2D/3D, pooling, global "
-                     f"average pooling, activation, Dropout and Flatten layers; {what} {why}")
+                     f"average pooling, BatchNormalization, activation, Dropout and Flatten "
+                     f"layers; {what} {why}")
 
 
 class Step:
@@ -456,9 +501,12 @@ class Step:
 
     @property
     def trainable(self):
-        return self.kind in ("dense", "conv") and self.layer.trainable
+        return self.kind in ("dense", "conv", "bn") and self.layer.trainable and \
+            bool(self.weights())
 
     def weights(self):
+        if self.kind == "bn":
+            return [v for v in (self.layer.gamma, self.layer.beta) if v is not None]
         if self.kind not in ("dense", "conv"):
             return []
         return [self.layer.kernel] + ([self.layer.bias] if self.layer.bias is not None else [])
@@ -569,6 +617,16 @@ def _steps(model):
             _check_weight_options(layer, name)
             act = _activation_of(layer, kinds, name)
             steps.append(Step("dense", layer, shape, (layer.kernel.shape[1],), *act))
+        elif t is L.BatchNormalization:
+            if list(layer._ax) != [len(shape)]:
+                _refuse(name, "normalises another axis than the last (channels_last only)")
+            for attr in ("gamma_constraint", "beta_constraint"):
+                if getattr(layer, attr, None) is not None:
+                    _refuse(name, f"has a {attr}")
+            for attr in ("gamma_regularizer", "beta_regularizer"):
+                if penalty_of(getattr(layer, attr, None)) is False:
+                    _refuse(name, f"has a {attr} other than L1 / L2 / L1L2")
+            steps.append(Step("bn", layer, shape, shape))
         elif isinstance(layer, (C._Conv, C._Pool, C._GlobalPool)):
             steps.append(_spatial_step(layer, t, name, shape, kinds))
         else:
@@ -705,12 +763,24 @@ class DevicePlan:
             else:
                 self.ops.upload(arr, out=dev)
             self._params.append((v, dev))
+        for i, st in enumerate(self.steps):  # BatchNormalization's moving statistics
+            if st.kind == "bn":
+                host = np.concatenate([st.layer.moving_mean.numpy().reshape(-1),
+                                       st.layer.moving_variance.numpy().reshape(-1)])
+                self.ops.upload(host.astype(self.dtype), out=self._buf(("moving", i),
+                                                                        host.shape))
         self.dirty = False
 
     def download(self):
         """Refresh the host Variables (weights and slots) from the device."""
         for v, dev in self._params:
             v.assign(self.ops.download(dev).reshape(v.shape))
+        for i, st in enumerate(self.steps):
+            if st.kind == "bn":
+                mv = self.ops.download(self._bufs[("moving", i)])
+                n = mv.size // 2
+                st.layer.moving_mean.assign(mv[:n].reshape(st.layer.moving_mean.shape))
+                st.layer.moving_variance.assign(mv[n:].reshape(st.layer.moving_variance.shape))
         self.dirty = False
 
     # ---- buffers, reused across batches of one size
@@ -793,6 +863,20 @@ class DevicePlan:
                     extra = self.ops.upload(keep, out=self._buf(("mask", i), cur.shape))
                     out = self._buf(("y", i), cur.shape)
                     self.ops.mul(self._rows(cur), self._rows(extra), self._rows(out))
+            elif st.kind == "bn":
+                layer, out = st.layer, self._buf(("y", i), out_shape)
+                width = st.in_shape[-1]
+                gamma = self._dev[id(layer.gamma)] if layer.gamma is not None else None
+                beta = self._dev[id(layer.beta)] if layer.beta is not None else None
+                moving = self._bufs[("moving", i)]
+                if training and layer.trainable:  # the batch's statistics; moving ones updated
+                    extra = self._buf(("bnstats", i), (2 * width,))
+                    self.ops.batchnorm(0, self._rows(cur), gamma, beta, None, self._rows(out),
+                                       extra, moving, layer.epsilon, layer.momentum)
+                else:
+                    self.ops.batchnorm(1, self._rows(cur), gamma, beta, moving,
+                                       self._rows(out), None, None, layer.epsilon,
+                                       layer.momentum)
             elif st.kind == "pool":
                 out = self._buf(("y", i), out_shape)
                 if st.is_max:
@@ -836,6 +920,26 @@ class DevicePlan:
                     gd = self._buf(("g", i), g.shape)
                     self.ops.mul(self._rows(g), self._rows(extra), self._rows(gd))
                     g = gd
+                continue
+            if st.kind == "bn":
+                layer = st.layer
+                gx = self._buf(("gx", i), in_shape)
+                gamma = self._dev[id(layer.gamma)] if layer.gamma is not None else None
+                if extra is None:  # frozen: the moving statistics, an affine map
+                    self.ops.batchnorm(3, None, gamma, self._rows(g), self._bufs[("moving", i)],
+                                       self._rows(gx), None, None, layer.epsilon,
+                                       layer.momentum)
+                else:
+                    width = st.in_shape[-1]
+                    dparams = self._buf(("dbn", i), (2 * width,))
+                    self.ops.batchnorm(2, self._rows(inp), gamma, self._rows(g), extra,
+                                       self._rows(gx), dparams, None, layer.epsilon,
+                                       layer.momentum)
+                    if layer.gamma is not None:
+                        grads[id(layer.gamma)] = self.ops.part(dparams, 0, width)
+                    if layer.beta is not None:
+                        grads[id(layer.beta)] = self.ops.part(dparams, width, width)
+                g = gx
                 continue
             if st.kind == "pool":
                 gx = self._buf(("gx", i), in_shape)

@@ -25,6 +25,15 @@
  *   FK_DOP_REGULARIZE  L1 / L2 weight penalty of a (n elements; m = 1): y (the gradient,
  *                      n; NULL: none) += alpha sign(a) + 2 beta a, and z[0] = alpha sum|a|
  *                      + beta sum a^2 (sums in double); alpha, beta >= 0.
+ *   FK_DOP_BATCHNORM   batch normalization over the m rows of (m, n), per column, alpha =
+ *                      epsilon; b = gamma (n) or NULL (1), c = beta (n) or NULL (0); stats
+ *                      are (2n): means then variances (biased, as Keras). kind 0 training
+ *                      forward: y from a = x, the batch's stats into z, and the moving
+ *                      stats w (2n) = w beta + stats (1 - beta) (beta = momentum); kind 1
+ *                      inference forward: y from a = x with the stats d; kind 2 training
+ *                      backward: y = dx from a = x, c = dy, the batch stats d, and z (2n) =
+ *                      (dgamma, dbeta); kind 3 inference backward: y = dx from c = dy and
+ *                      the stats d.
  *   FK_DOP_CONV        convolution.h's geometry in conv (channels last, m n k unused);
  *                      kind 0: y = conv(a = x, b = w) + c (bias, or NULL); 1: y = dx from
  *                      a = dy, b = w; 2: y = dw from a = x, b = dy, and z = dbias unless NULL.
@@ -62,6 +71,7 @@ enum {
     FK_DOP_POOL,
     FK_DOP_GATHER,
     FK_DOP_REGULARIZE,
+    FK_DOP_BATCHNORM,
     FK_DOP_COUNT
 };
 
@@ -69,8 +79,8 @@ typedef struct fk_dev_op {
     int op, f64, kind, ta, tb;
     int64_t m, n, k;
     double alpha, beta;
-    const void *a, *b, *c;
-    void *y, *z;
+    const void *a, *b, *c, *d;
+    void *y, *z, *w;
     const fk_xent_opts *xent;
     const fk_conv_geom *conv;
     const fk_pool_geom *pool;
