@@ -1,17 +1,21 @@
 """Training and inference with the weights and optimizer state resident on a device.
 
 ``model.compile(..., device="cuda")`` or ``fastkeras.config.set_device("cuda")`` runs fit /
-evaluate / predict of a model that is one chain of Dense / activation / Dropout / Flatten
-layers through a ``DevicePlan``: the weights and the optimizer's slots are copied to the
-device when a call begins and stay there; each batch is copied in once (x, then y and the
-sample weights), the forward pass, the loss and its gradient, the backward pass and the
-fused optimizer step all run on the device, and only the per-row losses and the
-predictions (for the metrics) come back. The host Variables are refreshed from the device
-at the end of every epoch (before the callbacks run) and when the call ends.
+evaluate / predict of a model that is one chain of Dense / Conv / pooling /
+BatchNormalization / activation / Dropout / Flatten layers (see ``_steps`` for the exact
+list) through a ``DevicePlan``: the weights, the optimizer's slots and BatchNormalization's
+moving statistics are copied to the device when a call begins and stay there; each batch
+is copied in once (x, then y and the sample weights; an x already in GPU memory is used
+where it is), the forward pass, the loss and its gradient, the L1 / L2 penalties, the
+backward pass and the fused optimizer step all run on the device, and only the per-row
+losses and the predictions (for the metrics) come back. The host Variables are refreshed
+from the device at the end of every epoch (before the callbacks run) and when the call
+ends.
 
-The plan is written against a small set of primitives (products with transposes, bias +
-activation, activation gradients, column sums, element-wise products, MSE, the fused
-cross-entropy and the fused optimizer step). ``CudaOps`` runs them on the GPU
+The plan is written against a small set of primitives (device_ops.h: products with
+transposes, bias + activation, activation gradients, column sums, element-wise products,
+row gathers, penalties, batch normalization, convolution and pooling passes, MSE, the fused
+cross-entropy, and the fused optimizer step). ``CudaOps`` runs them on the GPU
 (``fastkeras/cuda/device_ops.h``); ``HostOps`` runs the same primitives on NumPy arrays
 with the CPU kernels, which is how the plan's logic is checked against the ordinary
 (tape-based) fit on machines without a GPU.
@@ -23,7 +27,7 @@ import numpy as np
 from fastkeras import activations
 from fastkeras.layers.base import InputLayer
 
-__all__ = ["DevicePlan", "HostOps", "CudaOps", "ops_for"]
+__all__ = ["DevicePlan", "DeviceInput", "HostOps", "CudaOps", "ops_for"]
 
 _LINEAR, _SOFTMAX = -1, -2  # FK_STEP_LINEAR / FK_STEP_SOFTMAX
 
@@ -524,13 +528,13 @@ def penalty_of(reg):
     return False
 
 
-def _check_weight_options(layer, name):
-    for attr in ("kernel_constraint", "bias_constraint"):
-        if getattr(layer, attr, None) is not None:
-            _refuse(name, f"has a {attr}")
-    for attr in ("kernel_regularizer", "bias_regularizer"):
-        if penalty_of(getattr(layer, attr, None)) is False:
-            _refuse(name, f"has a {attr} other than L1 / L2 / L1L2")
+def _check_weight_options(layer, name, weights=("kernel", "bias")):
+    """Constraints are refused; regularizers must be L1 / L2 / L1L2."""
+    for w in weights:
+        if getattr(layer, f"{w}_constraint", None) is not None:
+            _refuse(name, f"has a {w}_constraint")
+        if penalty_of(getattr(layer, f"{w}_regularizer", None)) is False:
+            _refuse(name, f"has a {w}_regularizer other than L1 / L2 / L1L2")
 
 
 def _activation_of(layer, kinds, name):
@@ -620,12 +624,7 @@ def _steps(model):
         elif t is L.BatchNormalization:
             if list(layer._ax) != [len(shape)]:
                 _refuse(name, "normalises another axis than the last (channels_last only)")
-            for attr in ("gamma_constraint", "beta_constraint"):
-                if getattr(layer, attr, None) is not None:
-                    _refuse(name, f"has a {attr}")
-            for attr in ("gamma_regularizer", "beta_regularizer"):
-                if penalty_of(getattr(layer, attr, None)) is False:
-                    _refuse(name, f"has a {attr} other than L1 / L2 / L1L2")
+            _check_weight_options(layer, name, ("gamma", "beta"))
             steps.append(Step("bn", layer, shape, shape))
         elif isinstance(layer, (C._Conv, C._Pool, C._GlobalPool)):
             steps.append(_spatial_step(layer, t, name, shape, kinds))
