@@ -6,6 +6,8 @@ evaluate / predict plumbing, callbacks) against the ordinary tape-based fit, ste
 step. Where a GPU exists the same tests run the real CudaOps, and the primitives are
 compared one by one with the host's.
 """
+import warnings
+
 import numpy as np
 import pytest
 
@@ -381,6 +383,35 @@ def test_set_weights_between_fits_and_set_device(cuda_plan):
     finally:
         config.set_device("cpu")
     assert model.device == "cpu"
+
+
+def test_under_set_device_other_models_run_on_the_cpu_with_a_warning(cuda_plan):
+    def build():
+        fk.utils.set_random_seed(1)
+        return fk.Sequential([layers.Input((5, 3)), layers.LSTM(4, name="lstm"),
+                              layers.Dense(2)])
+
+    x = np.random.default_rng(0).normal(size=(12, 5, 3)).astype(np.float32)
+    y = np.random.default_rng(1).normal(size=(12, 2)).astype(np.float32)
+    cpu = build()
+    cpu.compile(optimizer="sgd", loss="mse")
+    cpu.fit(x, y, epochs=2, verbose=0)
+    config.set_device("cuda")
+    try:
+        m = build()
+        m.compile(optimizer="sgd", loss="mse")
+        with pytest.warns(UserWarning, match="runs on the CPU: .*'lstm' \\(LSTM\\)"):
+            m.fit(x, y, epochs=2, verbose=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # said once per model and reason
+            p = m.predict(x, verbose=0)
+        np.testing.assert_allclose(p, cpu.predict(x, verbose=0), rtol=1e-6)
+        strict = build()
+        strict.compile(optimizer="sgd", loss="mse", device="cuda")  # asked for: refused
+        with pytest.raises(ValueError, match="'lstm'"):
+            strict.fit(x, y, verbose=0)
+    finally:
+        config.set_device("cpu")
 
 
 def _refusal(build, loss="sparse_categorical_crossentropy", opt="adam", match=""):

@@ -2,6 +2,7 @@
 import contextlib
 import math
 import threading
+import warnings
 
 import numpy as np
 
@@ -290,20 +291,12 @@ class TrainingMixin:
         if device == "cpu" or self._active_plan is not None:  # CPU, or a call in a call
             yield None
             return
-        from fastkeras.models import device_plan as _dp
-
-        if training and type(self).train_step is not TrainingMixin.train_step:
-            raise ValueError(f"device={device!r}: a model with its own train_step trains on "
-                             "the CPU; compile it with device='cpu'")
-        with _PLANS_LOCK:
-            plans = self.__dict__.setdefault("_device_plans", {})
-            plan = plans.get(device)
-            if plan is None:
-                plan = plans[device] = _dp.DevicePlan(self, _dp.ops_for(device))
+        plan = self._device_plan(device, training)
+        if plan is None:  # refused under the global setting: this model runs on the CPU
+            yield None
+            return
         # one call at a time per plan (its device buffers are shared): other threads wait
         with plan.lock:
-            if training:
-                plan.check_training()
             plan.upload()
             self._plan_state.plan = plan
             try:
@@ -312,6 +305,44 @@ class TrainingMixin:
                 self._plan_state.plan = None
                 if plan.dirty:  # trained since the last download (train_on_batch, an error)
                     plan.download()
+
+    def _device_plan(self, device, training):
+        """This model's plan for `device`. What the device cannot run is refused with a
+        ValueError when the model asked for the device (compile(device=...)); under
+        config.set_device it runs on the CPU instead, with one warning per model and reason
+        (as TensorFlow places ops without a GPU kernel on the CPU)."""
+        from fastkeras.models import device_plan as _dp
+
+        explicit = getattr(self, "_device", None) is not None
+        try:
+            if training and type(self).train_step is not TrainingMixin.train_step:
+                raise ValueError(f"device={device!r}: a model with its own train_step trains "
+                                 "on the CPU; compile it with device='cpu'")
+            with _PLANS_LOCK:
+                plans = self.__dict__.setdefault("_device_plans", {})
+                plan = plans.get(device)
+                if isinstance(plan, ValueError):
+                    raise plan
+                if plan is None:
+                    try:
+                        plan = plans[device] = _dp.DevicePlan(self, None)
+                    except ValueError as exc:
+                        plans[device] = exc  # the model cannot change: refused for good
+                        raise
+                    plan.ops = _dp.ops_for(device)
+            if training:
+                plan.check_training()
+            return plan
+        except ValueError as exc:
+            if explicit:
+                raise
+            warned = self.__dict__.setdefault("_device_warned", set())
+            if str(exc) not in warned:
+                warned.add(str(exc))
+                warnings.warn(f"fastkeras.config.get_device() is {device!r}, but model "
+                              f"{self.name!r} runs on the CPU: {exc}", UserWarning,
+                              stacklevel=5)
+            return None
 
     @property
     def _active_plan(self):
