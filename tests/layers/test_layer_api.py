@@ -193,6 +193,24 @@ def test_initializers_misc_and_seeds():
         I.Orthogonal()((3,))
 
 
+def test_variables_are_c_ordered_whatever_the_initializer_returns():
+    """Orthogonal with rows < columns builds a transposed array; the variable (and every
+    assignment) must still be C-ordered, as the fused optimizer kernels require. Found
+    training an LSTM (its recurrent kernel is (units, 4 units)) with any optimizer."""
+    q = fk.initializers.Orthogonal(seed=1)((4, 16))
+    v = fk.Variable(q)
+    assert v._value.flags.c_contiguous
+    v.assign(np.asfortranarray(np.ones((4, 16))))
+    assert v._value.flags.c_contiguous
+    fk.utils.set_random_seed(1)
+    m = fk.Sequential([layers.Input((5, 3)), layers.LSTM(4), layers.Dense(2)])
+    m.compile(optimizer="sgd", loss="mse")
+    x = np.random.default_rng(0).normal(size=(12, 5, 3)).astype(np.float32)
+    before = [w.copy() for w in m.get_weights()]
+    m.fit(x, np.zeros((12, 2), np.float32), epochs=1, verbose=0)
+    assert all(not np.array_equal(a, b) for a, b in zip(before, m.get_weights()))
+
+
 def test_to_categorical():
     y = fk.utils.to_categorical([0, 2, 1], num_classes=3)
     assert y.dtype == np.float32 and y.tolist() == [[1, 0, 0], [0, 0, 1], [0, 1, 0]]

@@ -197,7 +197,9 @@ class Variable(Tensor):
                  constraint=None):
         if callable(initial_value):
             initial_value = initial_value()
-        value = np.array(as_array(initial_value, dtype), copy=True)
+        # C order always: the fused kernels (optimizer steps) take C-contiguous buffers, and
+        # an initializer may hand over a transposed view (Orthogonal with rows < columns)
+        value = np.array(as_array(initial_value, dtype), copy=True, order="C")
         super().__init__(value)
         self.trainable = bool(trainable)
         self.name = name or "Variable"
@@ -218,7 +220,7 @@ class Variable(Tensor):
                     f"{what}: value has shape {v.shape}, but the variable has shape "
                     f"{self._value.shape}"
                 )
-        return v.astype(self._value.dtype, copy=True)
+        return v.astype(self._value.dtype, order="C", copy=True)
 
     def assign(self, value):
         self._value = self._coerce(value, "assign")
