@@ -396,6 +396,7 @@ def test_under_set_device_other_models_run_on_the_cpu_with_a_warning(cuda_plan):
     cpu = build()
     cpu.compile(optimizer="sgd", loss="mse")
     cpu.fit(x, y, epochs=2, verbose=0)
+    want = cpu.predict(x, verbose=0)
     config.set_device("cuda")
     try:
         m = build()
@@ -405,7 +406,7 @@ def test_under_set_device_other_models_run_on_the_cpu_with_a_warning(cuda_plan):
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # said once per model and reason
             p = m.predict(x, verbose=0)
-        np.testing.assert_allclose(p, cpu.predict(x, verbose=0), rtol=1e-6)
+        np.testing.assert_allclose(p, want, rtol=1e-6)
         strict = build()
         strict.compile(optimizer="sgd", loss="mse", device="cuda")  # asked for: refused
         with pytest.raises(ValueError, match="'lstm'"):

@@ -54,6 +54,9 @@ class HostOps:
     def view(self, a, shape):
         return a.reshape(shape)
 
+    def rows(self, a, n):
+        return a[:n]
+
     def conv(self, which, geom, a, b, bias, y, db=None):
         from fastkeras import config
         from fastkeras._kernels import conv as _kc
@@ -223,6 +226,9 @@ class CudaOps:
 
     def view(self, a, shape):
         return _View(a, shape)
+
+    def rows(self, a, n):
+        return _View(a, (n,) + tuple(a.shape[1:]), offset=0)
 
     def rows_of(self, inp, start, stop):
         """Rows start:stop of a DeviceInput, in place (no copy)."""
@@ -784,11 +790,18 @@ class DevicePlan:
 
     # ---- buffers, reused across batches of one size
     def _buf(self, key, shape, dtype=None):
-        dtype = np.dtype(dtype or self.dtype)
+        """The work buffer `key` with this shape: a smaller batch (fewer rows) gets the first
+        rows of the buffer a larger one allocated, so an epoch's short last batch allocates
+        nothing (device allocations synchronise the device)."""
+        dtype, shape = np.dtype(dtype or self.dtype), tuple(shape)
         b = self._bufs.get(key)
-        if b is None or tuple(b.shape) != tuple(shape) or b.dtype != dtype:
-            b = self.ops.empty(tuple(shape), dtype)
-            self._bufs[key] = b
+        if b is not None and b.dtype == dtype and tuple(b.shape) == shape:
+            return b
+        if b is not None and b.dtype == dtype and len(shape) == len(b.shape) and shape and \
+                tuple(b.shape[1:]) == shape[1:] and b.shape[0] >= shape[0]:
+            return self.ops.rows(b, shape[0])
+        b = self.ops.empty(shape, dtype)
+        self._bufs[key] = b
         return b
 
     def _rows(self, arr):
