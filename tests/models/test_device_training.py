@@ -966,3 +966,26 @@ def test_calls_from_several_threads_take_turns_on_the_plan(cuda_plan):
             assert p.result().shape == (64, 4) and np.isfinite(p.result()).all()
     np.testing.assert_allclose(model.predict(x, verbose=0), model.compile_for_inference()(x),
                                rtol=1e-5, atol=1e-6)
+
+
+def test_a_model_that_falls_back_to_the_cpu_copies_device_inputs_once(monkeypatch):
+    mem, ops = _emulated(monkeypatch)
+    monkeypatch.setattr(fk.cuda, "_core", mem._core)
+    x, y = _data(np.float32, n=20)
+    config.set_device("cuda")
+    try:
+        model = _mlp(np.float32)
+        model.compile(optimizer="adam", loss="huber")  # not on the device: the CPU trains
+        copies = []
+        real = dp.DeviceInput.to_host
+        monkeypatch.setattr(dp.DeviceInput, "to_host",
+                            lambda self: copies.append(1) or real(self))
+        with pytest.warns(UserWarning, match="runs on the CPU: .*'huber'"):
+            model.fit(mem.device_array(x), np.eye(4, dtype=np.float32)[y], epochs=2,
+                      batch_size=8, verbose=0)
+        assert copies == [1] and "gemm" not in mem.calls
+        p = model.predict(mem.device_array(x), verbose=0)  # inference runs on the device
+        assert "gemm" in mem.calls and copies == [1]
+        np.testing.assert_allclose(p, model.compile_for_inference()(x), rtol=1e-5, atol=1e-6)
+    finally:
+        config.set_device("cpu")

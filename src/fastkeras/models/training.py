@@ -283,16 +283,19 @@ class TrainingMixin:
 
         return getattr(self, "_device", None) or config.get_device()
 
-    @contextlib.contextmanager
-    def _on_device(self, training):
-        """Within a call: the device plan runs the steps, weights (and optimizer slots when
-        training) uploaded first and, after training, copied back to the host."""
+    def _plan_for_call(self, training):
+        """The device plan that will run this fit / evaluate / predict (None: the CPU path),
+        decided before the data is prepared (device inputs stay on the device only for it)."""
+        if self._active_plan is not None:  # a call inside a call (a callback's evaluate)
+            return self._active_plan
         device = self.device
-        if device == "cpu" or self._active_plan is not None:  # CPU, or a call in a call
-            yield None
-            return
-        plan = self._device_plan(device, training)
-        if plan is None:  # refused under the global setting: this model runs on the CPU
+        return None if device == "cpu" else self._device_plan(device, training)
+
+    @contextlib.contextmanager
+    def _on_device(self, plan):
+        """Within a call: the plan runs the steps, weights (and optimizer slots) uploaded
+        first and, after training, copied back to the host."""
+        if plan is None or plan is self._active_plan:  # the CPU, or a call in a call
             yield None
             return
         # one call at a time per plan (its device buffers are shared): other threads wait
@@ -521,8 +524,8 @@ class TrainingMixin:
             return self(x, training=False)
 
     # ---------------------------------------------------------------- data plumbing
-    def _prep_x(self, x):
-        x = _as_struct(x, "x", device_ok=self.device != "cpu")
+    def _prep_x(self, x, plan=None):
+        x = _as_struct(x, "x", device_ok=plan is not None)
         _check_finite(x, "x")
         return x
 
@@ -557,10 +560,11 @@ class TrainingMixin:
         val = None
         if x is None:
             raise ValueError("fit: `x` is required")
+        plan = self._plan_for_call(training=True)
         if _is_iterable_source(x):
             data = _IterData(x, steps_per_epoch)
         else:
-            x = self._prep_x(x)
+            x = self._prep_x(x, plan)
             if y is None:
                 raise ValueError("fit: `y` is required with array inputs")
             y = _as_struct(y, "y")
@@ -586,7 +590,7 @@ class TrainingMixin:
                 if len(vd) not in (2, 3):
                     raise ValueError("`validation_data` must be (x_val, y_val) or "
                                      "(x_val, y_val, sample_weight_val)")
-                val_data = _ArrayData(self._prep_x(vd[0]), _as_struct(vd[1], "y"),
+                val_data = _ArrayData(self._prep_x(vd[0], plan), _as_struct(vd[1], "y"),
                                       None if len(vd) == 2 else np.asarray(vd[2]),
                                       validation_batch_size or batch_size)
         elif val is not None:
@@ -607,9 +611,9 @@ class TrainingMixin:
         self._in_fit = True
         logs = {}
         try:
-            with self._on_device(training=True) as plan:
+            with self._on_device(plan) as active:
                 logs = self._fit_epochs(data, val_data, cb, epochs, initial_epoch,
-                                        validation_freq, plan)
+                                        validation_freq, active)
         finally:
             self._in_fit = False
         self.history = history
@@ -685,10 +689,11 @@ class TrainingMixin:
         if kwargs:
             raise TypeError(f"evaluate: unexpected argument(s) {sorted(kwargs)}")
         verbose = 1 if verbose == "auto" else int(verbose)
+        plan = self._plan_for_call(training=False)
         if _is_iterable_source(x):
             data = _IterData(x, steps)
         else:
-            data = _ArrayData(self._prep_x(x), _as_struct(y, "y"),
+            data = _ArrayData(self._prep_x(x, plan), _as_struct(y, "y"),
                               None if sample_weight is None else
                               _as_struct(sample_weight, "sample_weight"),
                               32 if batch_size is None else int(batch_size))
@@ -696,7 +701,7 @@ class TrainingMixin:
         if verbose and not any(isinstance(c, _cb.ProgbarLogger) for c in cbs):
             cbs.insert(0, _cb.ProgbarLogger())
         cb = _cb.CallbackList(cbs, model=self, verbose=verbose, epochs=1, steps=data.steps())
-        with self._on_device(training=False):
+        with self._on_device(plan):
             logs = self._evaluate_data(data, cb)
         if return_dict:
             return logs
@@ -709,14 +714,15 @@ class TrainingMixin:
             kwargs.pop(legacy, None)
         if kwargs:
             raise TypeError(f"predict: unexpected argument(s) {sorted(kwargs)}")
-        with self._on_device(training=False):
-            return self._predict(x, batch_size, steps, callbacks)
+        plan = self._plan_for_call(training=False)
+        with self._on_device(plan):
+            return self._predict(x, batch_size, steps, callbacks, plan)
 
-    def _predict(self, x, batch_size, steps, callbacks):
+    def _predict(self, x, batch_size, steps, callbacks, plan):
         if _is_iterable_source(x):
             data = _IterData(x, steps)
         else:
-            x = self._prep_x(x)
+            x = self._prep_x(x, plan)
             n = _length(x, "x")
             bs = 32 if batch_size is None else int(batch_size)
             if n <= bs:  # one batch: no slicing, no concatenation
@@ -743,27 +749,30 @@ class TrainingMixin:
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
                        return_dict=False):
         self._require_compiled("train_on_batch")
-        x, y = self._prep_x(x), _as_struct(y, "y")
+        plan = self._plan_for_call(training=True)
+        x, y = self._prep_x(x, plan), _as_struct(y, "y")
         sw = self._class_weights(y, class_weight,
                                  None if sample_weight is None else
                                  _as_struct(sample_weight, "sample_weight"))
         self.reset_metrics()
-        with training_mode(True), self._on_device(training=True):
+        with training_mode(True), self._on_device(plan):
             logs = self.train_step((x, y, sw))
         return logs if return_dict else _scalar_or_list(logs)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         self._require_compiled("test_on_batch")
         self.reset_metrics()
-        with self._on_device(training=False):
-            logs = self.test_step((self._prep_x(x), _as_struct(y, "y"),
+        plan = self._plan_for_call(training=False)
+        with self._on_device(plan):
+            logs = self.test_step((self._prep_x(x, plan), _as_struct(y, "y"),
                                    None if sample_weight is None else
                                    _as_struct(sample_weight, "sample_weight")))
         return logs if return_dict else _scalar_or_list(logs)
 
     def predict_on_batch(self, x):
-        x = self._prep_x(x)
-        with self._on_device(training=False):
+        plan = self._plan_for_call(training=False)
+        x = self._prep_x(x, plan)
+        with self._on_device(plan):
             return _map_np(self.predict_step(x))
 
 
