@@ -181,6 +181,36 @@ __global__ void bn_dx_k(int64_t m, int64_t n, const T *__restrict__ x, const T *
     }
 }
 
+// Global max pooling over the k positions of (m, k, n), one thread per (sample, channel).
+template <typename T>
+__global__ void global_max_k(int64_t m, int64_t k, int64_t n, const T *__restrict__ x,
+                             T *__restrict__ y) {
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < m * n;
+         i += (int64_t)gridDim.x * blockDim.x) {
+        const T *p = x + (i / n) * k * n + i % n;
+        T best = p[0];
+        for (int64_t s = 1; s < k; ++s) {
+            const T v = p[s * n];
+            best = (v > best || v != v) && best == best ? v : best;  // NaN wins, as np.max
+        }
+        y[i] = best;
+    }
+}
+
+template <typename T>
+__global__ void global_max_bwd_k(int64_t m, int64_t k, int64_t n, const T *__restrict__ x,
+                                 const T *__restrict__ y, const T *__restrict__ g,
+                                 T *__restrict__ dx) {
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < m * n;
+         i += (int64_t)gridDim.x * blockDim.x) {
+        const int64_t off = (i / n) * k * n + i % n;
+        int64_t ties = 0;
+        for (int64_t s = 0; s < k; ++s) ties += x[off + s * n] == y[i];
+        const T share = ties ? g[i] / T(ties) : T(0);
+        for (int64_t s = 0; s < k; ++s) dx[off + s * n] = x[off + s * n] == y[i] ? share : T(0);
+    }
+}
+
 template <typename T>
 __global__ void mul_k(int64_t total, const T *a, const T *b, T *y) {
     for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < total;
@@ -234,7 +264,7 @@ int check(const fk_dev_op *o) {
     if (o->op < 0 || o->op >= FK_DOP_COUNT) return FK_EBADARG;
     if (o->op == FK_DOP_CONV || o->op == FK_DOP_POOL) return check_spatial(o);
     if (o->m < 0 || o->n < 0 || o->k < 0) return FK_EBADSHAPE;
-    const int64_t k = o->op == FK_DOP_GEMM ? o->k : 1;
+    const int64_t k = (o->op == FK_DOP_GEMM || o->op == FK_DOP_GLOBAL_MAX) ? o->k : 1;
     if (o->op == FK_DOP_GATHER && o->n > 0 && o->k > kMaxElems / o->n) return FK_EBADSHAPE;
     if (o->m > 0 && o->n > kMaxElems / o->m) return FK_EBADSHAPE;
     if (k > 0 && o->m * o->n > kMaxElems / k) return FK_EBADSHAPE;
@@ -261,6 +291,11 @@ int check(const fk_dev_op *o) {
     case FK_DOP_MUL:
     case FK_DOP_GATHER:
         if (!o->a || !o->b || !o->y) return FK_ENULL;
+        break;
+    case FK_DOP_GLOBAL_MAX:
+        if (o->kind != 0 && o->kind != 1) return FK_EBADARG;
+        if (o->k < 1) return FK_EBADSHAPE;
+        if (!o->a || !o->y || (o->kind == 1 && (!o->b || !o->c))) return FK_ENULL;
         break;
     case FK_DOP_BATCHNORM:
         if (o->kind < 0 || o->kind > 3) return FK_EBADARG;
@@ -314,6 +349,14 @@ int run(const fk_dev_op *o, cudaStream_t st) {
         break;
     case FK_DOP_MUL:
         mul_k<T><<<eb, kThreads, 0, st>>>(total, (const T *)o->a, (const T *)o->b, (T *)o->y);
+        break;
+    case FK_DOP_GLOBAL_MAX:
+        if (o->kind == 0)
+            global_max_k<T><<<eb, kThreads, 0, st>>>(m, o->k, n, (const T *)o->a, (T *)o->y);
+        else
+            global_max_bwd_k<T><<<eb, kThreads, 0, st>>>(m, o->k, n, (const T *)o->a,
+                                                         (const T *)o->b, (const T *)o->c,
+                                                         (T *)o->y);
         break;
     case FK_DOP_BATCHNORM: {
         const unsigned cols = (unsigned)(n < 65535 ? n : 65535);

@@ -287,6 +287,10 @@ static void test_device_ops_checks(void) {
     DOP_EXPECT(FK_ENULL, "inference batch normalization without statistics");
     o.kind = 0, o.z = b, o.w = NULL;
     DOP_EXPECT(FK_ENULL, "training batch normalization without moving statistics");
+    o.op = FK_DOP_GLOBAL_MAX, o.kind = 1, o.k = 2, o.m = 1, o.n = 3, o.b = NULL;
+    DOP_EXPECT(FK_ENULL, "global max gradient without the max");
+    o.kind = 0, o.k = 0;
+    DOP_EXPECT(FK_EBADSHAPE, "global max over no positions");
     o.op = FK_DOP_CONV;
     DOP_EXPECT(FK_ENULL, "convolution without a geometry");
     fk_conv_geom cg = {1, {1, 1, 3}, {1, 1, 2}, {1, 1, 2}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0},

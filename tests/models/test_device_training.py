@@ -200,6 +200,12 @@ CONV_MODELS = {
         layers.AveragePooling1D(2), layers.Conv1D(5, 2, strides=2),
         layers.MaxPooling1D(2, strides=1, padding="same"), layers.GlobalAveragePooling1D(),
         layers.Dense(4)]),
+    "conv1d_text": ((20, 3), lambda: [  # the text-CNN pattern; ReLU zeros make max ties
+        layers.Conv1D(6, 3, activation="relu"), layers.GlobalMaxPooling1D(),
+        layers.Dense(4, activation="softmax")]),
+    "conv2d_gmax": ((5, 5, 2), lambda: [
+        layers.Conv2D(3, 2, activation="relu6"), layers.GlobalMaxPooling2D(keepdims=True),
+        layers.Flatten(), layers.Dense(4, activation="softmax")]),
     "conv3d": ((4, 5, 6, 1), lambda: [
         layers.Conv3D(3, 2, activation="elu"), layers.AveragePooling3D(2),
         layers.GlobalAveragePooling3D(keepdims=True), layers.Flatten(),
@@ -437,9 +443,6 @@ def test_what_the_device_cannot_train_is_refused_naming_it(cuda_plan):
              match="channels_first")
     _refusal(spatial(layers.MaxPooling3D(2), (4, 4, 4, 1)), match="3-D max pooling")
     _refusal(spatial(layers.ZeroPadding2D(1)), match="ZeroPadding2D.*is not one")
-    _refusal(lambda: fk.Sequential([layers.Input((8, 8, 1)), layers.Conv2D(2, 3),
-                                    layers.GlobalMaxPooling2D(), layers.Dense(2)]),
-             match="global max")
     _refusal(spatial(layers.BatchNormalization(axis=1)), match="another axis than the last")
     _refusal(lambda: fk.Sequential([layers.Input((8, 8, 1)), layers.Conv2D(2, 3)]),
              match="per-sample shape")
@@ -622,6 +625,24 @@ def test_cuda_primitives_match_the_host(monkeypatch, dtype):
         np.testing.assert_allclose(c.download(dyy), hy, **tol, err_msg=f"conv {which}")
         if which == 2:
             np.testing.assert_allclose(c.download(ddb), hdb, **tol)
+    # global max pooling with many ties: the gradient shared as the tape's ops.max shares it
+    xt = rng.integers(0, 3, size=(4, 7, 5)).astype(dtype)
+    gt = rng.normal(size=(4, 5)).astype(dtype)
+    v = fk.Variable(xt)
+    with fk.GradientTape() as tape:
+        ref = fk.ops.max(v, axis=1)
+    want = tape.gradient(ref, v, output_gradients=gt)
+    (hxt, hgt), (dxt, dgt) = both(xt, gt)
+    hm, dm = np.empty((4, 5), dtype), c.empty((4, 5), dtype)
+    h.global_max(0, hxt, None, None, hm)
+    c.global_max(0, dxt, None, None, dm)
+    np.testing.assert_array_equal(c.download(dm), np.asarray(ref))
+    np.testing.assert_array_equal(hm, np.asarray(ref))
+    hd, dd = np.empty_like(hxt), c.empty(xt.shape, dtype)
+    h.global_max(1, hxt, hm, hgt, hd)
+    c.global_max(1, dxt, dm, dgt, dd)
+    np.testing.assert_allclose(hd, np.asarray(want), **tol)
+    np.testing.assert_allclose(c.download(dd), np.asarray(want), **tol)
     for kind in range(4):  # batch normalization: training / inference, forward / backward
         (hx2, hg2, hgam, hbeta, hst, hmv), (dx2, dg2, dgam, dbeta, dst, dmv) = both(
             z, g, b[:70] + 1, b[:70] * 0.5, np.abs(np.concatenate([b, b])[:140]) + 0.1,
@@ -743,6 +764,9 @@ class _Memory:
             M(y, (n,))[...] = M(a, (m, n)).sum(axis=0)
         elif op == "mul":
             M(y, (m, n))[...] = M(a, (m, n)) * M(b, (m, n))
+        elif op == "global_max":
+            dp.HostOps().global_max(kind, M(a, (m, k, n)), M(b, (m, n)), M(c, (m, n)),
+                                    M(y, (m, n) if kind == 0 else (m, k, n)))
         elif op == "batchnorm":
             dp.HostOps().batchnorm(kind, M(a, (m, n)), M(b, (n,)),
                                    M(c, (n,) if kind <= 1 else (m, n)), M(d, (2 * n,)),
@@ -827,7 +851,8 @@ def test_cuda_ops_marshalling_runs_the_plan_like_the_host(monkeypatch, dtype, lo
                                        layers.BatchNormalization(),
                                        layers.MaxPooling2D(2, strides=1),
                                        layers.Conv2D(2, 2, groups=1), layers.Dropout(0.3),
-                                       layers.AveragePooling2D((1, 2)), layers.Flatten(),
+                                       layers.AveragePooling2D((1, 2)),
+                                       layers.GlobalMaxPooling2D(),
                                        layers.Dense(4, activation="softmax")])
             else:
                 model = _mlp(dtype, dropout=0.2,
@@ -849,7 +874,7 @@ def test_cuda_ops_marshalling_runs_the_plan_like_the_host(monkeypatch, dtype, lo
         np.testing.assert_allclose(b, a, **_tol(dtype))
     assert {"gemm", "bias_act", "act_bwd", "col_sum", "mul"} <= set(mem.calls)
     if loss == "conv":
-        assert {"conv", "pool", "regularize", "batchnorm"} <= set(mem.calls)
+        assert {"conv", "pool", "regularize", "batchnorm", "global_max"} <= set(mem.calls)
 
 
 def test_cuda_ops_refuse_mismatched_buffers():

@@ -17,7 +17,8 @@ OPS = {"gemm": FK_DOP_GEMM, "bias_act": FK_DOP_BIAS_ACT, "act_bwd": FK_DOP_ACT_B
        "col_sum": FK_DOP_COL_SUM, "mul": FK_DOP_MUL, "mse": FK_DOP_MSE,
        "xent_sparse": FK_DOP_XENT_SPARSE, "xent_dense": FK_DOP_XENT_DENSE,
        "conv": FK_DOP_CONV, "pool": FK_DOP_POOL, "gather": FK_DOP_GATHER,
-       "regularize": FK_DOP_REGULARIZE, "batchnorm": FK_DOP_BATCHNORM}
+       "regularize": FK_DOP_REGULARIZE, "batchnorm": FK_DOP_BATCHNORM,
+       "global_max": FK_DOP_GLOBAL_MAX}
 
 
 def run(str op, bint f64, int64_t m, int64_t n, int64_t k=0, *, uintptr_t a=0, uintptr_t b=0,

@@ -279,6 +279,7 @@ cdef extern from "fastkeras/cuda/device_ops.h" nogil:
     int FK_DOP_GATHER
     int FK_DOP_REGULARIZE
     int FK_DOP_BATCHNORM
+    int FK_DOP_GLOBAL_MAX
     ctypedef struct fk_dev_op:
         int op, f64, kind, ta, tb
         int64_t m, n, k

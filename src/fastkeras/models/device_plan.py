@@ -152,6 +152,18 @@ class HostOps:
             xhat = (x - mean) * inv
             y[...] = gi / t(m) * (t(m) * dy - z[n:] - xhat * z[:n])
 
+    def global_max(self, kind, x, ymax, g, out):
+        """FK_DOP_GLOBAL_MAX on x (m, k, n): the max over k; its gradient shared by ties."""
+        m, n = x.shape[0], x.shape[-1]
+        x3 = x.reshape(m, -1, n)
+        if kind == 0:
+            out.reshape(m, n)[...] = x3.max(axis=1)
+            return
+        hit = x3 == ymax.reshape(m, 1, n)
+        ties = hit.sum(axis=1, keepdims=True)
+        share = np.where(ties > 0, g.reshape(m, 1, n) / np.maximum(ties, 1).astype(x.dtype), 0)
+        out.reshape(m, -1, n)[...] = np.where(hit, share, 0).astype(x.dtype)
+
     def regularize(self, w, grad, l1, l2, out):
         t = w.dtype.type
         if grad is not None:
@@ -329,6 +341,14 @@ class CudaOps:
         self._op("batchnorm", y, m, n, a=a, b=b, c=c, d=d, y=y, z=z, w=w, kind=kind,
                  alpha=eps, beta=momentum)
 
+    def global_max(self, kind, x, ymax, g, out):
+        m, n = x.shape[0], x.shape[-1]
+        k = _size(x) // max(m * n, 1)
+        self._sized(ymax, m * n, x.dtype, "global_max max")
+        self._sized(g, m * n, x.dtype, "global_max gradient")
+        self._sized(out, m * n if kind == 0 else m * k * n, x.dtype, "global_max out")
+        self._op("global_max", x, m, n, k, a=x, b=ymax, c=g, y=out, kind=kind)
+
     def regularize(self, w, grad, l1, l2, out):
         n = _size(w)
         if grad is not None:
@@ -492,7 +512,7 @@ def _activation_kinds():
 
 def _refuse(what, why):
     raise ValueError(f"device training runs chains of Dense, Conv1D/2D/3D, pooling, global "
-                     f"average pooling, BatchNormalization, activation, Dropout and Flatten "
+                     f"pooling, BatchNormalization, activation, Dropout and Flatten "
                      f"layers; {what} {why}")
 
 
@@ -562,10 +582,10 @@ def _spatial_step(layer, t, name, shape, kinds):
         _refuse(name, f"gets per-sample inputs of shape {shape}, expected rank {rank + 1}")
     spatial, c = shape[:-1], shape[-1]
     if isinstance(layer, C._GlobalPool):
-        if layer.kind != "average":
-            _refuse(name, "is a global max pooling (average only)")
-        geom, _ = _conv.pool_geometry(1, spatial, c, tuple(spatial), tuple(spatial), "valid")
         out = (1,) * rank + (c,) if layer.keepdims else (c,)
+        if layer.kind != "average":  # ties share the gradient, as TensorFlow's reduce_max
+            return Step("gmax", layer, shape, out)
+        geom, _ = _conv.pool_geometry(1, spatial, c, tuple(spatial), tuple(spatial), "valid")
         return Step("pool", layer, shape, out, geom=geom, is_max=False)
     if isinstance(layer, C._Pool):
         is_max = layer.kind == "max"
@@ -889,6 +909,9 @@ class DevicePlan:
                     self.ops.batchnorm(1, self._rows(cur), gamma, beta, moving,
                                        self._rows(out), None, None, layer.epsilon,
                                        layer.momentum)
+            elif st.kind == "gmax":
+                out = self._buf(("y", i), out_shape)
+                self.ops.global_max(0, cur, None, None, out)
             elif st.kind == "pool":
                 out = self._buf(("y", i), out_shape)
                 if st.is_max:
@@ -951,6 +974,11 @@ class DevicePlan:
                         grads[id(layer.gamma)] = self.ops.part(dparams, 0, width)
                     if layer.beta is not None:
                         grads[id(layer.beta)] = self.ops.part(dparams, width, width)
+                g = gx
+                continue
+            if st.kind == "gmax":
+                gx = self._buf(("gx", i), in_shape)
+                self.ops.global_max(1, inp, out, g, gx)
                 g = gx
                 continue
             if st.kind == "pool":

@@ -34,6 +34,10 @@
  *                      backward: y = dx from a = x, c = dy, the batch stats d, and z (2n) =
  *                      (dgamma, dbeta); kind 3 inference backward: y = dx from c = dy and
  *                      the stats d.
+ *   FK_DOP_GLOBAL_MAX  a = x (m, k, n): m samples, k positions, n channels. kind 0:
+ *                      y (m, n) = the max over the k positions; kind 1: y = dx (m, k, n)
+ *                      from b = that max and c = its gradient (m, n), shared equally among
+ *                      the positions equal to the max (TensorFlow's rule for ties).
  *   FK_DOP_CONV        convolution.h's geometry in conv (channels last, m n k unused);
  *                      kind 0: y = conv(a = x, b = w) + c (bias, or NULL); 1: y = dx from
  *                      a = dy, b = w; 2: y = dw from a = x, b = dy, and z = dbias unless NULL.
@@ -72,6 +76,7 @@ enum {
     FK_DOP_GATHER,
     FK_DOP_REGULARIZE,
     FK_DOP_BATCHNORM,
+    FK_DOP_GLOBAL_MAX,
     FK_DOP_COUNT
 };
 
