@@ -62,20 +62,21 @@ def _tol(dtype):
     return dict(rtol=2e-4, atol=2e-5) if dtype == np.float32 else dict(rtol=1e-9, atol=1e-11)
 
 
-def _pair(dtype, build, optimizer, loss, metrics=(), **fit_kw):
-    """(history, model) trained on the CPU path and on the device plan, same start."""
+def _fit_both(dtype, build, loss, x, y, optimizer=lambda: optimizers.Adam(0.01),
+              metrics=("accuracy",), weighted_metrics=None, **fit_kw):
+    """[(history, model)] of the CPU path and of the device plan: build() (seeded inside,
+    under floatx=dtype) compiled and fitted alike; loss a name or a zero-argument factory
+    (a Loss made under the right floatx)."""
     out = []
     for device in ("cpu", "cuda"):
         old = _floatx(dtype)
         try:
             model = build()
-            model.compile(optimizer=optimizers.get(optimizer) if isinstance(optimizer, str)
-                          else optimizer(), loss=loss() if callable(loss) and isinstance(
-                              loss, type) else loss, metrics=list(metrics), device=device)
-            x, y = fit_kw.pop("data", None) or _data(dtype)
-            fit_kw["data"] = (x, y)
-            kw = {k: v for k, v in fit_kw.items() if k != "data"}
-            hist = model.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0, **kw)
+            model.compile(optimizer=optimizer(), loss=loss if isinstance(loss, str) else loss(),
+                          metrics=list(metrics), weighted_metrics=weighted_metrics,
+                          device=device)
+            fit_kw = {"batch_size": 16, "epochs": 3, "shuffle": False, **fit_kw}
+            hist = model.fit(x, y, verbose=0, **fit_kw)
         finally:
             config.set_floatx(old)
         out.append((hist.history, model))
@@ -114,8 +115,8 @@ OPTIMIZERS = {
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("opt", sorted(OPTIMIZERS))
 def test_fit_on_the_device_matches_the_cpu_for_every_optimizer(cuda_plan, dtype, opt):
-    res = _pair(dtype, lambda: _mlp(dtype), OPTIMIZERS[opt], "sparse_categorical_crossentropy",
-                metrics=["accuracy"])
+    res = _fit_both(dtype, lambda: _mlp(dtype), "sparse_categorical_crossentropy",
+                    *_data(dtype), optimizer=OPTIMIZERS[opt])
     _assert_same(*res, dtype)
     assert res[1][0]["loss"][-1] < res[1][0]["loss"][0] or opt in ("adadelta", "lion")
 
@@ -145,19 +146,8 @@ def test_fit_on_the_device_matches_the_cpu_for_every_loss(cuda_plan, dtype, case
         y = np.eye(4, dtype=dtype)[y]
     elif target == "regression":
         y = np.random.default_rng(3).normal(size=(len(x), 4)).astype(dtype)
-    loss = spec if isinstance(spec, str) else None
-    res = []
-    for device in ("cpu", "cuda"):
-        old = _floatx(dtype)
-        try:
-            model = _mlp(dtype, out_act=out_act)
-            model.compile(optimizer=optimizers.Adam(0.01), loss=loss or spec(),
-                          metrics=["mae"] if target == "regression" else ["accuracy"],
-                          device=device)
-            h = model.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0)
-        finally:
-            config.set_floatx(old)
-        res.append((h.history, model))
+    res = _fit_both(dtype, lambda: _mlp(dtype, out_act=out_act), spec, x, y,
+                    metrics=["mae"] if target == "regression" else ["accuracy"])
     _assert_same(*res, dtype)
 
 
@@ -166,20 +156,15 @@ def test_dropout_activation_layers_weights_and_validation_match_the_cpu(cuda_pla
     x, y = _data(dtype, n=61)
     xv, yv = _data(dtype, n=20, seed=9)
     sw = np.random.default_rng(5).uniform(0.5, 2.0, size=len(x))
-    res = []
-    for device in ("cpu", "cuda"):
-        old = _floatx(dtype)
-        try:
-            extra = [layers.LeakyReLU(0.3), layers.Dropout(0.25, seed=3), layers.ELU(0.7)]
-            model = _mlp(dtype, acts=("gelu", "silu"), dropout=0.3, extra=extra)
-            model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
-                          metrics=["accuracy"], weighted_metrics=["accuracy"], device=device)
-            h = model.fit(x, y, sample_weight=sw, class_weight={0: 1.0, 1: 2.0, 2: 0.5, 3: 1.0},
-                          batch_size=16, epochs=3, shuffle=True, verbose=0,
-                          validation_data=(xv, yv))
-        finally:
-            config.set_floatx(old)
-        res.append((h.history, model))
+
+    def build():
+        extra = [layers.LeakyReLU(0.3), layers.Dropout(0.25, seed=3), layers.ELU(0.7)]
+        return _mlp(dtype, acts=("gelu", "silu"), dropout=0.3, extra=extra)
+
+    res = _fit_both(dtype, build, "sparse_categorical_crossentropy", x, y,
+                    optimizer=lambda: "adam", weighted_metrics=["accuracy"], sample_weight=sw,
+                    class_weight={0: 1.0, 1: 2.0, 2: 0.5, 3: 1.0}, shuffle=True,
+                    validation_data=(xv, yv))
     _assert_same(*res, dtype)
     (hc, mc), (hd, md) = res
     assert "val_loss" in hd and "weighted_accuracy" in hd
@@ -219,36 +204,28 @@ def test_batch_normalization_on_the_device_matches_the_cpu(cuda_plan, dtype, fro
     rng = np.random.default_rng(12)
     x = (rng.normal(size=(45, 6, 6, 2)) * 3 + 1).astype(dtype)
     y = rng.integers(0, 4, size=45)
-    res = []
-    for device in ("cpu", "cuda"):
-        old = _floatx(dtype)
-        try:
-            fk.utils.set_random_seed(5)
-            model = fk.Sequential([
-                layers.Input((6, 6, 2)), layers.Conv2D(4, 3, use_bias=False),
-                layers.BatchNormalization(momentum=0.9, name="bn1"), layers.ReLU(),
-                layers.Flatten(), layers.Dense(8, use_bias=False),  # BN removes a bias
-                layers.BatchNormalization(center=False, epsilon=0.01,
-                                          gamma_regularizer="l2"),
-                layers.Activation("tanh"),
-                layers.BatchNormalization(scale=False, name="bn3"),
-                layers.Dense(4, activation="softmax")])
-            model.set_weights([w + rng.uniform(0.1, 0.5, size=w.shape).astype(dtype)
-                               if "variance" in w.name or "gamma" in w.name else w
-                               for w in model.weights])
-            rng = np.random.default_rng(12)  # the same perturbation for both models
-            rng.normal(size=(45, 6, 6, 2)), rng.integers(0, 4, size=45)
-            if frozen:
-                model.get_layer("bn1").trainable = False
-                model.get_layer("bn3").trainable = False
-            model.compile(optimizer=optimizers.Adam(0.01),
-                          loss="sparse_categorical_crossentropy", metrics=["accuracy"],
-                          device=device)
-            h = model.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0,
-                          validation_data=(x[:11], y[:11]))
-        finally:
-            config.set_floatx(old)
-        res.append((h.history, model))
+
+    def build():
+        fk.utils.set_random_seed(5)
+        model = fk.Sequential([
+            layers.Input((6, 6, 2)), layers.Conv2D(4, 3, use_bias=False),
+            layers.BatchNormalization(momentum=0.9, name="bn1"), layers.ReLU(),
+            layers.Flatten(), layers.Dense(8, use_bias=False),  # BN removes a bias
+            layers.BatchNormalization(center=False, epsilon=0.01, gamma_regularizer="l2"),
+            layers.Activation("tanh"),
+            layers.BatchNormalization(scale=False, name="bn3"),
+            layers.Dense(4, activation="softmax")])
+        moved = np.random.default_rng(13)  # statistics and scales away from 0 / 1
+        model.set_weights([w + moved.uniform(0.1, 0.5, size=w.shape).astype(dtype)
+                           if "variance" in w.name or "gamma" in w.name else w
+                           for w in model.weights])
+        if frozen:
+            model.get_layer("bn1").trainable = False
+            model.get_layer("bn3").trainable = False
+        return model
+
+    res = _fit_both(dtype, build, "sparse_categorical_crossentropy", x, y,
+                    validation_data=(x[:11], y[:11]))
     _assert_same(*res, dtype)
     for wc, wd in zip(res[0][1].non_trainable_weights, res[1][1].non_trainable_weights):
         np.testing.assert_allclose(wd.numpy(), wc.numpy(), **_tol(dtype))  # moving stats
@@ -257,27 +234,23 @@ def test_batch_normalization_on_the_device_matches_the_cpu(cuda_plan, dtype, fro
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_l1_l2_regularizers_on_the_device_match_the_cpu(cuda_plan, dtype):
     x, y = _data(dtype, n=40)
-    res = []
-    for device in ("cpu", "cuda"):
-        old = _floatx(dtype)
-        try:
-            fk.utils.set_random_seed(5)
-            model = fk.Sequential([
-                layers.Input((3, 4, 1)),
-                layers.Conv2D(3, 2, kernel_regularizer=fk.regularizers.L2(0.02),
-                              bias_regularizer="l1"),
-                layers.Flatten(),
-                layers.Dense(8, activation="relu", kernel_regularizer="l1_l2", name="frozen"),
-                layers.Dense(4, activation="softmax",
-                             kernel_regularizer=fk.regularizers.L1L2(l1=0.003, l2=0.01))])
-            model.get_layer("frozen").trainable = False  # its penalty still counts
-            model.compile(optimizer=optimizers.SGD(0.1, momentum=0.5),
-                          loss="sparse_categorical_crossentropy", device=device)
-            h = model.fit(x[..., None], y, batch_size=8, epochs=3, shuffle=False, verbose=0,
-                          validation_data=(x[:10, ..., None], y[:10]))
-        finally:
-            config.set_floatx(old)
-        res.append((h.history, model))
+
+    def build():
+        fk.utils.set_random_seed(5)
+        model = fk.Sequential([
+            layers.Input((3, 4, 1)),
+            layers.Conv2D(3, 2, kernel_regularizer=fk.regularizers.L2(0.02),
+                          bias_regularizer="l1"),
+            layers.Flatten(),
+            layers.Dense(8, activation="relu", kernel_regularizer="l1_l2", name="frozen"),
+            layers.Dense(4, activation="softmax",
+                         kernel_regularizer=fk.regularizers.L1L2(l1=0.003, l2=0.01))])
+        model.get_layer("frozen").trainable = False  # its penalty still counts
+        return model
+
+    res = _fit_both(dtype, build, "sparse_categorical_crossentropy", x[..., None], y,
+                    optimizer=lambda: optimizers.SGD(0.1, momentum=0.5), metrics=(),
+                    batch_size=8, validation_data=(x[:10, ..., None], y[:10]))
     _assert_same(*res, dtype)
 
 
@@ -288,21 +261,15 @@ def test_conv_models_on_the_device_match_the_cpu(cuda_plan, dtype, case):
     rng = np.random.default_rng(6)
     x = rng.normal(size=(37,) + shape).astype(dtype)
     y = rng.integers(0, 4, size=37)
-    res = []
-    for device in ("cpu", "cuda"):
-        old = _floatx(dtype)
-        try:
-            fk.utils.set_random_seed(2)
-            model = fk.Sequential([layers.Input(shape)] + stack())
-            loss = "sparse_categorical_crossentropy" if case != "conv1d" else \
-                losses.SparseCategoricalCrossentropy(from_logits=True)
-            model.compile(optimizer=optimizers.Adam(0.01), loss=loss, metrics=["accuracy"],
-                          device=device)
-            h = model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0,
-                          validation_data=(x[:9], y[:9]))
-        finally:
-            config.set_floatx(old)
-        res.append((h.history, model))
+
+    def build():
+        fk.utils.set_random_seed(2)
+        return fk.Sequential([layers.Input(shape)] + stack())
+
+    loss = "sparse_categorical_crossentropy" if case != "conv1d" else \
+        (lambda: losses.SparseCategoricalCrossentropy(from_logits=True))
+    res = _fit_both(dtype, build, loss, x, y, batch_size=8, epochs=2,
+                    validation_data=(x[:9], y[:9]))
     _assert_same(*res, dtype)
     np.testing.assert_allclose(res[1][1].predict(x, verbose=0), res[0][1].predict(x, verbose=0),
                                **_tol(dtype))
