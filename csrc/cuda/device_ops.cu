@@ -7,7 +7,7 @@
 #include "gemm.cuh"
 #include "conv_pool.cuh"
 #include "fastkeras/cuda/device_ops.h"
-#include "fastkeras/cuda/softmax_xent_cuda.h"
+#include "softmax_xent.cuh"
 #include "fastkeras/dense_chain.h"
 
 namespace {
@@ -401,26 +401,12 @@ int run(const fk_dev_op *o, cudaStream_t st) {
 }
 
 template <typename T>
-int xent(const fk_dev_op *o, void *st);
-template <>
-int xent<float>(const fk_dev_op *o, void *st) {
-    if (o->op == FK_DOP_XENT_SPARSE)
-        return fk_softmax_xent_sparse_bwd_f32_cuda(o->m, o->n, (const float *)o->a,
-                                                   (const int64_t *)o->b, (const float *)o->c,
-                                                   (float *)o->y, (float *)o->z, o->xent, st);
-    return fk_softmax_xent_dense_bwd_f32_cuda(o->m, o->n, (const float *)o->a,
-                                              (const float *)o->b, (const float *)o->c,
-                                              (float *)o->y, (float *)o->z, o->xent, st);
-}
-template <>
-int xent<double>(const fk_dev_op *o, void *st) {
-    if (o->op == FK_DOP_XENT_SPARSE)
-        return fk_softmax_xent_sparse_bwd_f64_cuda(o->m, o->n, (const double *)o->a,
-                                                   (const int64_t *)o->b, (const double *)o->c,
-                                                   (double *)o->y, (double *)o->z, o->xent, st);
-    return fk_softmax_xent_dense_bwd_f64_cuda(o->m, o->n, (const double *)o->a,
-                                              (const double *)o->b, (const double *)o->c,
-                                              (double *)o->y, (double *)o->z, o->xent, st);
+int xent(const fk_dev_op *o, void *st) {
+    const bool sparse = o->op == FK_DOP_XENT_SPARSE;
+    return fkcuda::xent_launch<T>(o->m, o->n, (const T *)o->a,
+                                  sparse ? (const int64_t *)o->b : nullptr,
+                                  sparse ? nullptr : (const T *)o->b, (const T *)o->c,
+                                  (T *)o->y, (T *)o->z, o->xent, st);
 }
 
 template <typename T>

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "common.cuh"
+#include "softmax_xent.cuh"
 #include "fastkeras/cuda/softmax_xent_cuda.h"
 
 namespace {
@@ -211,6 +212,22 @@ int host_wrapper(int64_t n, int64_t c, const T *x, const int64_t *labels, const 
 }
 
 }  // namespace
+
+namespace fkcuda {
+
+template <typename T>
+int xent_launch(int64_t n, int64_t c, const T *x, const int64_t *labels, const T *targets,
+                const T *gscale, T *grad, T *loss, const fk_xent_opts *opts, void *stream) {
+    return launch<T>(n, c, x, labels, targets, gscale, grad, loss, opts, stream);
+}
+template int xent_launch<float>(int64_t, int64_t, const float *, const int64_t *,
+                                const float *, const float *, float *, float *,
+                                const fk_xent_opts *, void *);
+template int xent_launch<double>(int64_t, int64_t, const double *, const int64_t *,
+                                 const double *, const double *, double *, double *,
+                                 const fk_xent_opts *, void *);
+
+}  // namespace fkcuda
 
 extern "C" int fk_softmax_xent_sparse_bwd_f32_cuda(int64_t n, int64_t c, const float *x,
                                                    const int64_t *labels, const float *gscale,

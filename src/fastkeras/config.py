@@ -136,11 +136,7 @@ def _parse_device(device, name="device"):
     if d in ("cuda", "gpu", "cuda:0", "gpu:0"):
         from fastkeras import cuda
 
-        if not cuda.is_available():
-            raise RuntimeError(f"{name}={device!r}: no CUDA device available (" +
-                               ("this build has no CUDA support: pip install . "
-                                "-Ccmake.define.FASTKERAS_CUDA=ON" if not cuda.build_has_cuda()
-                                else "none was found") + ")")
+        cuda.require_available(f"{name}={device!r}")
         return "cuda"
     raise ValueError(f"`{name}` must be 'cpu' or 'cuda' (also 'gpu', 'cuda:0', '/GPU:0'), got "
                      f"{device!r}")

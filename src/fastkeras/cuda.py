@@ -42,6 +42,15 @@ def build_has_cuda():
     return bool(_core().build_facts()["cuda_compiled"])
 
 
+def require_available(what):
+    """RuntimeError naming `what` unless a CUDA device can be used: says whether this build
+    lacks CUDA or no device was found."""
+    if not is_available():
+        why = ("this build has no CUDA support: pip install . -Ccmake.define.FASTKERAS_CUDA=ON"
+               if not build_has_cuda() else "none was found")
+        raise RuntimeError(f"{what}: no CUDA device available ({why})")
+
+
 def gemm_backend(name=None):
     """Which code computes the device's matrix products: "cublas" (loaded at run time when
     the library is there) or "tiled" (fastkeras' own kernel). Give a name to choose;

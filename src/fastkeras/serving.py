@@ -136,10 +136,9 @@ class _DevicePlanStage:
         from fastkeras.models import device_plan as dp
 
         try:
-            self.plan = dp.DevicePlan(model, None)  # refuses what the device cannot run
+            self.plan = dp.DevicePlan.for_device(model, "cuda")
         except ValueError as exc:
             raise ValueError(f"compile_for_inference(device='cuda'): {exc}") from None
-        self.plan.ops = dp.ops_for("cuda")
         self.plan.upload(slots=False)
         self.lock = threading.Lock()
 

@@ -215,10 +215,7 @@ class CudaOps:
         from fastkeras import cuda
         from fastkeras._kernels import devops
 
-        if not cuda.is_available():
-            raise RuntimeError("device='cuda': no CUDA device available (" +
-                               ("this build has no CUDA support" if not
-                                cuda.build_has_cuda() else "none was found") + ")")
+        cuda.require_available("device='cuda'")
         self._cuda, self._run = cuda, devops.run
 
     def empty(self, shape, dtype):
@@ -688,36 +685,27 @@ def _loss_spec(loss, dtype):
     if reduction in (None, "none"):
         raise ValueError("device training needs a reduced loss, got reduction='none'")
     fn, kw = getattr(loss, "fn", None), dict(getattr(loss, "_fn_kwargs", {}) or {})
-    eps = 1e-7  # keras.config.epsilon(), as the CPU kernels use it
-    if isinstance(loss, (Ls.SparseCategoricalCrossentropy, Ls.CategoricalCrossentropy)) or \
-            fn in (Ls.sparse_categorical_crossentropy, Ls.categorical_crossentropy):
-        sparse = isinstance(loss, Ls.SparseCategoricalCrossentropy) or \
-            fn is Ls.sparse_categorical_crossentropy
-        src = loss if fn is None else None
-        get = (lambda k, d: getattr(src, k, d)) if src is not None else kw.get
-        if get("ignore_class", None) is not None:
-            raise ValueError("device training: ignore_class is not supported on the device")
-        if get("axis", -1) not in (-1, 1):
-            raise ValueError("device training: the cross-entropy's class axis must be the "
-                             "last one")
-        ls = float(get("label_smoothing", 0.0))
-        if loss_dtype(loss) != dtype:
-            raise ValueError(f"device training: the loss computes in {loss_dtype(loss)}, the "
-                             f"model in {dtype}; give the loss dtype={dtype.name!r}")
-        opts = (bool(get("from_logits", False)), ls, eps, None, 1.0)
-        return ("xent_sparse" if sparse else "xent_dense"), opts, reduction
-    if fn is Ls.mean_squared_error and not kw:
-        if loss_dtype(loss) != dtype:
-            raise ValueError(f"device training: the loss computes in {loss_dtype(loss)}, the "
-                             f"model in {dtype}; give the loss dtype={dtype.name!r}")
+    sparse = isinstance(loss, Ls.SparseCategoricalCrossentropy) or \
+        fn is Ls.sparse_categorical_crossentropy
+    xent = sparse or isinstance(loss, Ls.CategoricalCrossentropy) or \
+        fn is Ls.categorical_crossentropy
+    if not xent and not (fn is Ls.mean_squared_error and not kw):
+        raise ValueError(f"device training computes the sparse / categorical cross-entropy "
+                         f"and the mean squared error; the loss "
+                         f"{getattr(loss, 'name', loss)!r} is not one of them")
+    if np.dtype(loss._compute_dtype()) != dtype:
+        raise ValueError(f"device training: the loss computes in {loss._compute_dtype()}, "
+                         f"the model in {dtype}; give the loss dtype={dtype.name!r}")
+    if not xent:
         return "mse", None, reduction
-    raise ValueError(f"device training computes the sparse / categorical cross-entropy and "
-                     f"the mean squared error; the loss {getattr(loss, 'name', loss)!r} is "
-                     f"not one of them")
-
-
-def loss_dtype(loss):
-    return np.dtype(loss._compute_dtype())
+    get = kw.get if fn is not None else (lambda k, d: getattr(loss, k, d))
+    if get("ignore_class", None) is not None:
+        raise ValueError("device training: ignore_class is not supported on the device")
+    if get("axis", -1) not in (-1, 1):
+        raise ValueError("device training: the cross-entropy's class axis must be the last one")
+    eps = 1e-7  # keras.config.epsilon(), as the CPU kernels use it
+    opts = (bool(get("from_logits", False)), float(get("label_smoothing", 0.0)), eps, None, 1.0)
+    return ("xent_sparse" if sparse else "xent_dense"), opts, reduction
 
 
 def _check_optimizer(opt):
@@ -762,6 +750,14 @@ class DevicePlan:
         self.dirty = False  # the device weights are newer than the host's
         self.lock = threading.RLock()  # one fit / evaluate / predict at a time
 
+    @classmethod
+    def for_device(cls, model, device):
+        """The plan of `model` on `device`: the model checked first (a ValueError naming what
+        the device cannot run), then the device's primitives (RuntimeError without one)."""
+        plan = cls(model, None)
+        plan.ops = ops_for(device)
+        return plan
+
     # ---- weights
     def _weights(self):
         return [w for st in self.steps for w in st.weights()]
@@ -771,7 +767,7 @@ class DevicePlan:
         device."""
         opt = getattr(self.model, "optimizer", None) if slots else None
         variables = list(self._weights())
-        trainable = [v for v in self.model.trainable_weights]
+        trainable = list(self.model.trainable_weights)
         if opt is not None and trainable:
             if not opt.built:
                 opt.build(trainable)
@@ -835,15 +831,17 @@ class DevicePlan:
         if isinstance(x, (list, tuple, dict)):
             raise ValueError("device training: the model takes one input array")
         x = np.asarray(x)
-        n = x.shape[0] if x.ndim else 0
-        if n == 0:
-            raise ValueError("`x` is an empty batch")
-        if x.shape[1:] != self.in_shape:
-            raise ValueError(f"`x` has per-sample shape {x.shape[1:]}, the model expects "
-                             f"{self.in_shape}")
-        shape = (n,) + self.in_shape
+        self._check_batch(x.shape)
+        shape = (len(x),) + self.in_shape
         return self.ops.upload(np.ascontiguousarray(x, dtype=self.dtype),
                                out=self._buf("x", shape))
+
+    def _check_batch(self, shape):
+        if not shape or shape[0] == 0:
+            raise ValueError("`x` is an empty batch")
+        if tuple(shape[1:]) != self.in_shape:
+            raise ValueError(f"`x` has per-sample shape {tuple(shape[1:])}, the model expects "
+                             f"{self.in_shape}")
 
     def _device_x(self, x):
         """A batch already in GPU memory: rows in place, or gathered on the device."""
@@ -852,12 +850,8 @@ class DevicePlan:
         if x.dtype != self.dtype:
             raise ValueError(f"`x` on the device holds {x.dtype}, the model computes in "
                              f"{self.dtype}: convert it on the device first")
+        self._check_batch(x.shape)
         n = x.shape[0]
-        if n == 0:
-            raise ValueError("`x` is an empty batch")
-        if x.shape[1:] != self.in_shape:
-            raise ValueError(f"`x` has per-sample shape {x.shape[1:]}, the model expects "
-                             f"{self.in_shape}")
         if not isinstance(x.rows, np.ndarray):
             start, stop = x._range()
             return self.ops.rows_of(x, start, stop)
@@ -1116,7 +1110,6 @@ class DevicePlan:
         variables = [v for v in self.model.trainable_weights if id(v) in grads]
         if not variables:
             raise ValueError("No gradients: the loss does not depend on any trainable weight")
-        _check_optimizer(opt)
         lr = opt._current_lr()
         for args, idx in opt._fused_groups(variables, lr):
             vs = [variables[i] for i in idx]

@@ -328,11 +328,10 @@ class TrainingMixin:
                     raise plan
                 if plan is None:
                     try:
-                        plan = plans[device] = _dp.DevicePlan(self, None)
+                        plan = plans[device] = _dp.DevicePlan.for_device(self, device)
                     except ValueError as exc:
                         plans[device] = exc  # the model cannot change: refused for good
                         raise
-                    plan.ops = _dp.ops_for(device)
             if training:
                 plan.check_training()
             return plan
