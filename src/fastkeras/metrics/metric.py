@@ -1,4 +1,17 @@
-"""The Metric base class and the reduction metrics (keras.metrics names and semantics)."""
+"""The Metric base class and the reduction metrics (keras.metrics names and semantics).
+
+Thread safety: every metric, built-in or a user's subclass, may be updated, read, reset and
+merged from several threads at once. Each instance has one re-entrant lock, and the base
+class wraps ``update_state``, ``result``, ``reset_state`` and ``merge_state`` wherever a
+class defines them (``__init_subclass__``), so a subclass written to Keras' contract is
+covered without doing anything. See ``Metric`` for the rules.
+"""
+import contextlib
+import copy
+import functools
+import inspect
+import threading
+
 import numpy as np
 
 from fastkeras import config
@@ -17,6 +30,62 @@ def to_numpy(x, name, dtype=None):
     return v.astype(dtype, copy=False) if dtype is not None else v
 
 
+# The methods that read or write a metric's state. A state update is a read-modify-write of
+# one or more variables (Mean: total, then count; AUC: histograms filled in place by a C pass
+# that releases the GIL), so without a lock concurrent updates are lost and a result() read
+# between two of them is torn (8 threads x 2,000 Mean updates counted 7,534).
+_LOCKED_METHODS = ("update_state", "result", "reset_state", "merge_state")
+_LOCK_ATTR = "_metric_lock"
+
+
+def _lock_of(metric):
+    """The metric's RLock, created on first use: so it exists however the instance was made
+    (a subclass that sets state before super().__init__(), unpickling, copy). setdefault is
+    atomic, so two threads racing to create it agree on one lock."""
+    lock = metric.__dict__.get(_LOCK_ATTR)
+    if lock is None:
+        lock = metric.__dict__.setdefault(_LOCK_ATTR, threading.RLock())
+    return lock
+
+
+def _locked(fn):
+    """fn run holding the instance's lock. Re-entrant, so an override that calls
+    super().update_state() (MeanMetricWrapper -> Mean) takes it again without blocking; an
+    uncontended RLock costs well under a microsecond a call."""
+    if getattr(fn, "_metric_locked", False):
+        return fn
+
+    @functools.wraps(fn)
+    def locked(self, *args, **kwargs):
+        with _lock_of(self):
+            return fn(self, *args, **kwargs)
+
+    locked._metric_locked = True
+    return locked
+
+
+def _locked_merge(fn):
+    """merge_state(metrics) run holding this metric's lock and those of the metrics merged in,
+    so no other metric's state is read half-updated. The locks are taken in one global order
+    (by id), so a.merge_state([b]) and b.merge_state([a]) in two threads cannot deadlock.
+    (A merge called from inside another locked method would take its locks out of that
+    order; no built-in metric does that.)"""
+    if getattr(fn, "_metric_locked", False):
+        return fn
+
+    @functools.wraps(fn)
+    def locked(self, metrics, *args, **kwargs):
+        metrics = list(metrics)  # read an iterator once: it is both locked and merged
+        locks = {id(m): m for m in [self, *metrics] if isinstance(m, Metric)}
+        with contextlib.ExitStack() as held:
+            for key in sorted(locks):
+                held.enter_context(_lock_of(locks[key]))
+            return fn(self, metrics, *args, **kwargs)
+
+    locked._metric_locked = True
+    return locked
+
+
 class Metric:
     """Base class of stateful metrics (keras.metrics.Metric).
 
@@ -25,7 +94,26 @@ class Metric:
     initial values and ``merge_state`` adds other metrics' states (every
     built-in state is additive). Calling the metric updates it and returns
     the result.
+
+    Threads: ``update_state``, ``result``, ``reset_state``, ``merge_state`` and
+    calling the metric may be used from several threads at once: each runs holding
+    the instance's re-entrant lock, so no update is lost and a result is that of a
+    whole number of updates. Subclasses get this automatically: the methods of those
+    names a class defines are wrapped when the class is created. Updates of one
+    instance therefore run one at a time (the C kernels still use every core inside
+    an update); for parallel updates give each thread its own metric and
+    ``merge_state`` them. The lock is not part of the state: pickles and deep copies
+    leave it out and make their own (a shallow copy shares the variables and the lock).
     """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # wrap only what this class defines (inherited methods are wrapped where defined),
+        # and only plain functions (a staticmethod or property is left as it is)
+        for name in _LOCKED_METHODS:
+            fn = cls.__dict__.get(name)
+            if inspect.isfunction(fn):
+                setattr(cls, name, (_locked_merge if name == "merge_state" else _locked)(fn))
 
     def __init__(self, dtype=None, name=None):
         self.name = name or _snake(type(self).__name__)
@@ -74,6 +162,7 @@ class Metric:
     def result(self):
         raise NotImplementedError(f"{type(self).__name__} must implement result()")
 
+    @_locked
     def reset_state(self):
         for var, init in zip(self._variables, self._initial):
             var.assign(init)
@@ -82,6 +171,7 @@ class Metric:
         """The tf.keras 2 spelling of reset_state."""
         self.reset_state()
 
+    @_locked_merge
     def merge_state(self, metrics):
         """Add the states of other metrics of the same kind into this one."""
         for other in metrics:
@@ -100,8 +190,36 @@ class Metric:
                     raise ValueError(f"state {mine.name!r} cannot be merged ({agg})")
 
     def __call__(self, *args, **kwargs):
-        self.update_state(*args, **kwargs)
-        return self.result()
+        with _lock_of(self):  # the result returned is that of this call's update
+            self.update_state(*args, **kwargs)
+            return self.result()
+
+    # The lock is not state: it cannot be pickled or deep-copied, and it belongs to this
+    # instance. Pickles and deep copies leave it out and make their own on first use.
+    def __getstate__(self):
+        """pickle: the attributes without the lock, taken holding it. The pickler reads the
+        variables' values after this returns; to pickle a metric that other threads are
+        still updating, pickle copy.deepcopy(metric), a consistent snapshot."""
+        with _lock_of(self):
+            state = self.__dict__.copy()
+        state.pop(_LOCK_ATTR, None)
+        return state
+
+    def __deepcopy__(self, memo):
+        """A deep copy made holding the lock (one consistent state, even while other threads
+        update); the copy has its own lock."""
+        new = type(self).__new__(type(self))
+        memo[id(self)] = new
+        with _lock_of(self):
+            new.__dict__.update(copy.deepcopy(self.__getstate__(), memo))
+        return new
+
+    def __copy__(self):
+        """A shallow copy shares the variables, so it shares the lock that guards them."""
+        new = type(self).__new__(type(self))
+        _lock_of(self)
+        new.__dict__.update(self.__dict__)
+        return new
 
     def get_config(self):
         return {"name": self.name, "dtype": self.dtype}
