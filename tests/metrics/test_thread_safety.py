@@ -411,9 +411,9 @@ def test_deepcopy_during_updates_is_a_whole_state(fast_switching):
                     reason="benchmark: set FASTKERAS_BENCH_METRIC_LOCK=1")
 def test_lock_costs_nothing_measurable_on_10m_scores(capsys):
     """update_state on 10M scores, through the locked method and its unlocked original
-    (__wrapped__), interleaved so machine noise hits both alike; medians of 25 runs."""
+    (__wrapped__), interleaved so machine noise hits both alike; medians of 101 runs."""
     rng = np.random.default_rng(0)
-    n, runs = 10_000_000, 25
+    n, runs = 10_000_000, 101
     s = rng.uniform(size=n).astype(np.float32)
     y = (rng.uniform(size=n) < 0.3).astype(np.int8)
     mean, auc = metrics.Mean(), metrics.AUC()
