@@ -14,7 +14,7 @@ import threading
 import numpy as np
 
 from fastkeras import config, constraints, initializers, regularizers
-from fastkeras._limits import check_allocation
+from fastkeras._limits import active_load_budget, check_allocation
 from fastkeras import ops
 from fastkeras.ops import tape as _tape
 from fastkeras.ops.tensor import Tensor, Variable, as_array
@@ -149,7 +149,13 @@ class Layer:
         # fixed at construction, as a Keras dtype policy is (floatx at this moment)
         if dt is None:
             dt = config.floatx() if config.floatx() != "bfloat16" else "float32"
-        self._dtype = np.dtype(dt)
+        try:
+            self._dtype = np.dtype(dt)
+        except TypeError:
+            self._dtype = None
+        if self._dtype is None or self._dtype.kind not in "fiub":  # Keras' numeric policies
+            raise ValueError(f"{type(self).__name__}: `dtype` must be a numeric dtype (a "
+                             f"float, integer or bool name or a DTypePolicy), got {dt!r}")
         self._dtype_name = self._dtype.name
         self.autocast = autocast
         self.activity_regularizer = regularizers.get(activity_regularizer)
@@ -281,12 +287,18 @@ class Layer:
         shape = () if shape is None else tuple(int(s) for s in np.atleast_1d(shape)) \
             if not isinstance(shape, tuple) else tuple(int(s) for s in shape)
         dt = np.dtype(getattr(dtype, "name", dtype) or self.dtype)
-        check_allocation(shape, dt, f"Layer {self.name!r} weight {name or 'variable'!r}")
+        what = f"Layer {self.name!r} weight {name or 'variable'!r}"
+        nbytes = check_allocation(shape, dt, what)
         if initializer is None:
             initializer = "glorot_uniform" if dt.kind == "f" else "zeros"
         init = initializers.get(initializer)
-        value = init(shape, dtype=dt) if not isinstance(init, type) else init()(shape, dt)
-        value = np.asarray(as_array(value), dtype=dt).reshape(shape)
+        budget = active_load_budget()
+        if budget is not None:  # loading: the file overwrites it, so no initializer runs
+            budget.charge(nbytes, what)
+            value = np.zeros(shape, dt)
+        else:
+            value = init(shape, dtype=dt) if not isinstance(init, type) else init()(shape, dt)
+            value = np.asarray(as_array(value), dtype=dt).reshape(shape)
         var = Variable(value, trainable=trainable, name=name or "variable",
                        constraint=constraints.get(constraint), aggregation=aggregation)
         var._regularizer = regularizers.get(regularizer)  # read by .losses

@@ -3,6 +3,7 @@ import builtins
 
 import numpy as np
 
+from fastkeras._limits import check_allocation
 from fastkeras.ops import tape as _tape
 from fastkeras.ops.math import _norm_axis, make, unbroadcast
 from fastkeras.ops.tensor import Tensor, as_array, _floatx_dtype
@@ -201,6 +202,7 @@ def one_hot(x, num_classes, axis=-1, dtype=None):
     if isinstance(num_classes, bool) or int(num_classes) < 1:
         raise ValueError(f"`num_classes` must be a positive integer, got {num_classes!r}")
     n = int(num_classes)
+    check_allocation(idx.shape + (n,), dtype or _floatx_dtype(), "ops.one_hot")
     out = (idx[..., None] == np.arange(n)).astype(dtype or _floatx_dtype())
     if axis != -1:
         out = np.moveaxis(out, -1, axis)
@@ -210,6 +212,7 @@ def one_hot(x, num_classes, axis=-1, dtype=None):
 def tile(x, repeats):
     a = as_array(x)
     reps = (int(repeats),) if np.ndim(repeats) == 0 else tuple(int(r) for r in repeats)
+    check_allocation((a.size,) + reps, a.dtype, "ops.tile")
     out = np.tile(a, reps)
 
     def backward(g, needs):
@@ -226,6 +229,7 @@ def tile(x, repeats):
 
 def repeat(x, repeats, axis=None):
     a = as_array(x)
+    check_allocation((int(np.max(repeats, initial=0)), a.size), a.dtype, "ops.repeat")
     out = np.repeat(a, repeats, axis=axis)
 
     def backward(g, needs):
@@ -242,6 +246,7 @@ def repeat(x, repeats, axis=None):
 
 def broadcast_to(x, shape):
     a = as_array(x)
+    check_allocation(tuple(shape), a.dtype, "ops.broadcast_to")
     out = np.broadcast_to(a, tuple(shape)).copy()
     return make(out, (x,), lambda g, needs: (unbroadcast(g, a.shape),))
 
@@ -259,21 +264,32 @@ def pad(x, pad_width, mode="constant", constant_values=0):
     pw = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (a.ndim, 2))
     if np.any(pw < 0):
         raise ValueError(f"`pad_width` must be >= 0, got {pad_width!r}")
+    check_allocation([int(n) + int(lo) + int(hi) for n, (lo, hi) in zip(a.shape, pw)],
+                     a.dtype, "ops.pad")
     out = np.pad(a, pw, mode="constant", constant_values=constant_values)
     sl = tuple(slice(int(lo), int(lo) + n) for (lo, _), n in zip(pw, a.shape))
     return make(out, (x,), lambda g, needs: (g[sl],))
 
 
+def _created(shape, dtype, op):
+    """The shape and dtype of a new array, checked against memory (and a load's budget)."""
+    shape = (shape,) if np.ndim(shape) == 0 else tuple(shape)
+    dtype = np.dtype(dtype or _floatx_dtype())
+    check_allocation([int(d) for d in shape], dtype, f"ops.{op}")
+    return shape, dtype
+
+
 def zeros(shape, dtype=None):
-    return Tensor(np.zeros(shape, dtype or _floatx_dtype()))
+    return Tensor(np.zeros(*_created(shape, dtype, "zeros")))
 
 
 def ones(shape, dtype=None):
-    return Tensor(np.ones(shape, dtype or _floatx_dtype()))
+    return Tensor(np.ones(*_created(shape, dtype, "ones")))
 
 
 def full(shape, fill_value, dtype=None):
-    return Tensor(np.full(shape, as_array(fill_value), dtype or _floatx_dtype()))
+    shape, dtype = _created(shape, dtype, "full")
+    return Tensor(np.full(shape, as_array(fill_value), dtype))
 
 
 def zeros_like(x, dtype=None):
@@ -289,7 +305,8 @@ def full_like(x, fill_value, dtype=None):
 
 
 def eye(N, M=None, k=0, dtype=None):
-    return Tensor(np.eye(N, M, k, dtype=dtype or _floatx_dtype()))
+    _, dtype = _created((N, N if M is None else M), dtype, "eye")
+    return Tensor(np.eye(N, M, k, dtype=dtype))
 
 
 def shape(x):

@@ -8,6 +8,7 @@ import builtins
 
 import numpy as np
 
+from fastkeras._limits import check_allocation
 from fastkeras.ops import tape as _tape
 from fastkeras.ops.tensor import Tensor, Variable, VariableSlice, as_array
 
@@ -329,8 +330,12 @@ def arange(start, stop=None, step=1, dtype=None):
     """keras.ops.arange (tf.range): a 1-D Tensor of evenly spaced values."""
     if stop is None:
         start, stop = 0, start
-    return Tensor(np.arange(int(as_array(start)), int(as_array(stop)), int(as_array(step)),
-                            dtype=dtype or np.int32))
+    start, stop, step = int(as_array(start)), int(as_array(stop)), int(as_array(step))
+    if step == 0:
+        raise ValueError("ops.arange: `step` must not be 0")
+    check_allocation((builtins.max(0, -((start - stop) // step)),), dtype or np.int32,
+                     "ops.arange")
+    return Tensor(np.arange(start, stop, step, dtype=dtype or np.int32))
 
 
 def equal(x1, x2):

@@ -8,7 +8,13 @@ import json
 import os
 
 from fastkeras import _version
-from fastkeras.saving.weights import _h5py, _optimizer_state, atomic_path, restore_optimizer
+from fastkeras._limits import loading_budget
+from fastkeras.saving import bounded_json
+from fastkeras.saving.atomic import atomic_file
+from fastkeras.saving.errors import FileFormatError
+from fastkeras.saving.hdf5_guard import (_h5py, open_checked, read_dataset, read_string_attr,
+                                         read_string_list_attr)
+from fastkeras.saving.weights import _optimizer_state, restore_optimizer
 
 __all__ = ["save_model_h5", "load_model_h5"]
 
@@ -20,7 +26,7 @@ def _layer_weights(layer):
 def save_model_h5(model, filepath, compile_config=None):
     h5py = _h5py()
     filepath = os.fspath(filepath)
-    with atomic_path(filepath, ".h5.tmp") as tmp, h5py.File(tmp, "w") as f:
+    with atomic_file(filepath) as fh, h5py.File(fh, "w") as f:
         f.attrs["keras_version"] = "2 (fastkeras " + _version.__version__ + ")"
         f.attrs["backend"] = "fastkeras"
         f.attrs["model_config"] = json.dumps({"class_name": type(model).__name__,
@@ -48,47 +54,59 @@ def save_model_h5(model, filepath, compile_config=None):
                 og.create_dataset(n, data=v)
 
 
-def _decode(values):
-    return [v.decode() if isinstance(v, bytes) else str(v) for v in values]
+def _group(parent, key, name, where):
+    g = parent.get(key) if key in parent else None
+    if g is None or not hasattr(g, "keys"):
+        raise FileFormatError(f"{name}: the file has no group {where}")
+    return g
 
 
-def load_model_h5(filepath, custom_objects=None, compile=True):
-    from fastkeras.saving.model_file import compile_from, model_from_config
+def load_model_h5(source, name, custom_objects=None, compile=True, safe_mode=True):
+    """A whole model from the legacy HDF5 file `source` (a path or an open binary file;
+    `name` names it in errors). safe_mode applies as for .keras files."""
+    from fastkeras.saving.model_file import check_safe, compile_from, model_from_config
 
-    h5py = _h5py()
-    with h5py.File(os.fspath(filepath), "r") as f:
-        if "model_config" not in f.attrs:
-            raise ValueError(f"{filepath} holds no model config: it is a weights file (use "
-                             "load_weights)")
-        cfg = json.loads(f.attrs["model_config"])
-        model = model_from_config(cfg["class_name"], cfg["config"], custom_objects)
-        mw = f["model_weights"]
+    with open_checked(source, name) as f:
+        text = read_string_attr(f, "model_config", name, "/")
+        if text is None:
+            raise FileFormatError(f"{name} holds no model config: it is a weights file (use "
+                                  "load_weights)")
+        cfg = bounded_json.loads(text, name, "model_config attribute")
+        if not isinstance(cfg, dict) or "class_name" not in cfg or "config" not in cfg:
+            raise FileFormatError(f"{name}: model_config is not a Keras model config")
+        check_safe(cfg, custom_objects, safe_mode)
+        tc = read_string_attr(f, "training_config", name, "/")
+        training = bounded_json.loads(tc, name, "training_config attribute") \
+            if compile and tc is not None else None
+        with loading_budget():
+            model = model_from_config(cfg["class_name"], cfg["config"], custom_objects)
+        mw = _group(f, "model_weights", name, "model_weights")
         for layer in model.layers:
             weights = _layer_weights(layer)
             if not weights:
                 continue
-            if layer.name not in mw:
-                raise ValueError(f"The file has no weights for layer {layer.name!r}")
-            g = mw[layer.name]
-            names = _decode(g.attrs["weight_names"])
+            where = f"model_weights/{layer.name}"
+            g = _group(mw, layer.name, name, where)
+            names = read_string_list_attr(g, "weight_names", name, where) or []
             if len(names) != len(weights):
-                raise ValueError(f"Layer {layer.name!r} expects {len(weights)} weights, the "
-                                 f"file holds {len(names)}")
+                raise FileFormatError(f"{name}: layer {layer.name!r} expects {len(weights)} "
+                                      f"weights, the file holds {len(names)}")
             for w, n in zip(weights, names):
-                value = g[n][()]
-                if tuple(value.shape) != tuple(w.shape):
-                    raise ValueError(f"Layer {layer.name!r}: weight {n} has shape "
-                                     f"{value.shape}, expected {w.shape}")
-                w.assign(value)
-        tc = f.attrs.get("training_config")
-        if compile and tc is not None:
-            compile_from(model, json.loads(tc))
+                if n not in g:
+                    raise FileFormatError(f"{name}: {where} has no dataset {n!r}")
+                w.assign(read_dataset(g[n], w.shape, f"layer {layer.name!r} weight {n}", name))
+        if training is not None:
+            compile_from(model, training)
             if "optimizer_weights" in f and model.optimizer is not None:
-                og = f["optimizer_weights"]
-                names = _decode(og.attrs["weight_names"])
-                state = [og[n][()] for n in names]
+                og = _group(f, "optimizer_weights", name, "optimizer_weights")
+                names = read_string_list_attr(og, "weight_names", name,
+                                              "optimizer_weights") or []
+                missing = [n for n in names if n not in og]
+                if missing:
+                    raise FileFormatError(f"{name}: optimizer_weights lacks {missing[:3]}")
                 # Keras 3 (and fastkeras) store the learning rate second; Keras 2 does not
                 with_lr = len(names) > 1 and names[1].split("/")[-1].split(":")[0] in (
                     "learning_rate", "var_1")
-                restore_optimizer(model, state, filepath, with_learning_rate=with_lr)
+                restore_optimizer(model, [og[n] for n in names], name,
+                                  with_learning_rate=with_lr)
     return model

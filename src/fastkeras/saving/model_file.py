@@ -2,7 +2,12 @@
 ``metadata.json`` and ``model.weights.h5`` (Keras 3's file layout), written atomically.
 
 The config is in Keras 3's schema (fastkeras.models.configs), so tf.keras loads these files
-and fastkeras loads tf.keras' own; loading never runs code from the file (safe mode)."""
+and fastkeras loads tf.keras' own; loading never runs code from the file (safe mode).
+
+Loading reads the archive member by member, bounded: config.json at most
+``MAX_CONFIG_BYTES``; the model is built from it within the load budget (fastkeras._limits),
+which gives the bytes its weights need; model.weights.h5 is then streamed into an anonymous
+temporary file and refused as soon as it passes ``weights_member_limit`` of them."""
 import datetime
 import json
 import os
@@ -11,10 +16,29 @@ import tempfile
 import zipfile
 
 from fastkeras import _version
+from fastkeras._limits import loading_budget
+from fastkeras.saving import bounded_json
+from fastkeras.saving.atomic import atomic_file, remove_stale_temporaries
+from fastkeras.saving.errors import FileFormatError, MissingFileError, refusing
+from fastkeras.saving.hdf5_guard import open_checked, open_regular_file
 
-__all__ = ["save_model", "load_model"]
+__all__ = ["save_model", "load_model", "MAX_CONFIG_BYTES", "MAX_MEMBERS",
+           "weights_member_limit"]
 
-_MAX_CONFIG_BYTES = 64 << 20
+MAX_CONFIG_BYTES = 64 << 20
+MAX_MEMBERS = 4096  # config, metadata, weights and a few assets
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+_OPTIMIZER_SLOTS = 3  # the most state arrays per weight a built-in optimizer keeps (Adam amsgrad)
+_HDF5_OVERHEAD = 64 << 10  # the file's own structures, plus per variable below
+_HDF5_PER_VARIABLE = 16 << 10
+
+
+def weights_member_limit(weight_bytes, n_variables):
+    """The most bytes model.weights.h5 may hold for a model whose weights take
+    `weight_bytes` in `n_variables` arrays: the weights, the optimizer's state (at most
+    three arrays of each) and HDF5's bookkeeping."""
+    n_state = n_variables * (1 + _OPTIMIZER_SLOTS) + 2  # + iterations and learning rate
+    return weight_bytes * (1 + _OPTIMIZER_SLOTS) + _HDF5_OVERHEAD + n_state * _HDF5_PER_VARIABLE
 
 
 def _compile_config(model):
@@ -41,7 +65,7 @@ def _compile_config(model):
 
 
 def save_model(model, filepath, overwrite=True):
-    from fastkeras.saving.weights import atomic_path, save_weights
+    from fastkeras.saving.weights import write_weights_file
 
     filepath = os.fspath(filepath)
     if filepath.endswith((".h5", ".hdf5")) and not filepath.endswith(".weights.h5"):
@@ -62,13 +86,14 @@ def save_model(model, filepath, overwrite=True):
     config["compile_config"] = _compile_config(model)
     meta = {"keras_version": "3 (fastkeras " + _version.__version__ + ")",
             "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")}
-    with tempfile.TemporaryDirectory() as tmpdir, atomic_path(filepath, ".keras.tmp") as tmp:
-        weights = os.path.join(tmpdir, "model.weights.h5")
-        save_weights(model, weights)
-        with zipfile.ZipFile(tmp, "w") as z:
+    with tempfile.TemporaryFile() as weights, atomic_file(filepath) as fh:
+        write_weights_file(model, weights)  # an anonymous file: nothing left if killed
+        weights.seek(0)
+        with zipfile.ZipFile(fh, "w") as z:
             z.writestr("config.json", json.dumps(config))
             z.writestr("metadata.json", json.dumps(meta))
-            z.write(weights, "model.weights.h5")
+            with z.open("model.weights.h5", "w") as out:
+                shutil.copyfileobj(weights, out, 1 << 20)
 
 
 def _walk(x):
@@ -81,7 +106,7 @@ def _walk(x):
             yield from _walk(v)
 
 
-def _check_safe(config, custom_objects, safe_mode):
+def check_safe(config, custom_objects, safe_mode):
     """Refuse configs that would need code from the file. fastkeras never runs such code:
     a Lambda's function must come from custom_objects, and only with safe_mode=False."""
     for node in _walk(config):
@@ -102,59 +127,95 @@ def _check_safe(config, custom_objects, safe_mode):
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
-    """A model saved by ``model.save(".keras")``: architecture, weights, optimizer state
-    and (when its pieces were given by name) the compile settings."""
-    from fastkeras.saving.weights import load_weights
-
+    """A model saved by ``model.save(".keras")`` (or a legacy ``.h5`` model file):
+    architecture, weights, optimizer state and (when its pieces were given by name) the
+    compile settings. Anything wrong with the file raises FileFormatError."""
     filepath = os.fspath(filepath)
-    if not os.path.exists(filepath):
-        raise FileNotFoundError(f"No such model file: {filepath}")
-    if not zipfile.is_zipfile(filepath):
-        with open(filepath, "rb") as fh:
-            is_hdf5 = fh.read(8) == b"\x89HDF\r\n\x1a\n"
-        if is_hdf5:
-            from fastkeras.saving.legacy_h5 import load_model_h5
+    with refusing(filepath):
+        if not os.path.lexists(filepath):
+            raise MissingFileError(f"No such model file: {filepath}")
+        remove_stale_temporaries(os.path.dirname(os.path.abspath(filepath)))
+        with open_regular_file(filepath) as fh:
+            head = fh.read(8)
+            fh.seek(0)
+            if head == _HDF5_SIGNATURE:
+                from fastkeras.saving.legacy_h5 import load_model_h5
 
-            return load_model_h5(filepath, custom_objects=custom_objects, compile=compile)
-        raise ValueError(f"{filepath} is not a .keras file (not a zip archive) nor an HDF5 "
-                         "model file")
-    try:
-        archive = zipfile.ZipFile(filepath)
-    except zipfile.BadZipFile as e:
-        raise ValueError(f"{filepath} is a corrupt or truncated .keras file: {e}") from None
-    with archive as z, tempfile.TemporaryDirectory() as tmpdir:
-        names = z.namelist()
-        for name in names:  # never trust member names: no absolute paths, no `..`
-            if name.startswith(("/", "\\")) or ".." in name.replace("\\", "/").split("/") \
-                    or ":" in name:
-                raise ValueError(f"{filepath}: refusing the archive member {name!r} (an "
-                                 "absolute path or one that leaves the archive)")
-        if not {"config.json", "model.weights.h5"} <= set(names):
-            raise ValueError(f"{filepath} lacks config.json or model.weights.h5")
-        try:
-            with z.open("config.json") as fh:  # bounded: a config is kilobytes
-                text = fh.read(_MAX_CONFIG_BYTES + 1)
-            if len(text) > _MAX_CONFIG_BYTES:
-                raise ValueError(f"{filepath}: config.json is larger than "
-                                 f"{_MAX_CONFIG_BYTES:,} bytes; refusing it")
-            config = json.loads(text)
-            free = shutil.disk_usage(tmpdir).free
-            if z.getinfo("model.weights.h5").file_size > free:
-                raise ValueError(f"{filepath}: model.weights.h5 claims more bytes than the "
-                                 "free disk space; refusing it")
-            with z.open("model.weights.h5") as src, \
-                    open(os.path.join(tmpdir, "model.weights.h5"), "wb") as out:
-                shutil.copyfileobj(src, out, 1 << 20)  # by name, never extracted by path
-        except (zipfile.BadZipFile, json.JSONDecodeError, OSError, EOFError) as e:
-            raise ValueError(f"{filepath} is a corrupt or truncated .keras file: {e}") from None
-        _check_safe(config, custom_objects, safe_mode)
+                return load_model_h5(fh, filepath, custom_objects=custom_objects,
+                                     compile=compile, safe_mode=safe_mode)
+            if not zipfile.is_zipfile(fh):
+                raise FileFormatError(f"{filepath} is not a .keras file (not a zip archive) "
+                                      "nor an HDF5 model file")
+            fh.seek(0)
+            with zipfile.ZipFile(fh) as z:
+                return _load_archive(z, filepath, custom_objects, compile, safe_mode)
+
+
+def _members(z, filepath):
+    infos = z.infolist()
+    if len(infos) > MAX_MEMBERS:
+        raise FileFormatError(f"{filepath} has {len(infos):,} archive members (at most "
+                              f"{MAX_MEMBERS:,})")
+    seen = {}
+    for info in infos:  # never trust member names: no absolute paths, no `..`, no repeats
+        name = info.filename
+        if name.startswith(("/", "\\")) or ".." in name.replace("\\", "/").split("/") \
+                or ":" in name:
+            raise FileFormatError(f"{filepath}: refusing the archive member {name!r} (an "
+                                  "absolute path or one that leaves the archive)")
+        if name in seen:
+            raise FileFormatError(f"{filepath}: the archive holds {name!r} twice; refused "
+                                  "(which one a reader takes differs between readers)")
+        seen[name] = info
+    if not {"config.json", "model.weights.h5"} <= set(seen):
+        raise FileFormatError(f"{filepath} lacks config.json or model.weights.h5")
+    return seen
+
+
+def _read_bounded(z, info, limit, sink, what):
+    """Stream the member `info` into `sink`, refusing it once it passes `limit` bytes
+    (whatever its header claims), so a zip bomb never reaches the disk or memory."""
+    if info.file_size > limit:
+        raise FileFormatError(f"{what} claims {info.file_size:,} bytes, more than the "
+                              f"{limit:,} the model's config allows")
+    copied = 0
+    with z.open(info) as src:
+        while True:
+            block = src.read(min(1 << 20, limit + 1 - copied))
+            if not block:
+                return
+            copied += len(block)
+            if copied > limit:
+                raise FileFormatError(f"{what} holds more than the {limit:,} bytes the model's "
+                                      "config allows")
+            sink(block)
+
+
+def _load_archive(z, filepath, custom_objects, compile, safe_mode):
+    from fastkeras.saving.weights import read_weights_file
+
+    members = _members(z, filepath)
+    parts = []
+    _read_bounded(z, members["config.json"], MAX_CONFIG_BYTES, parts.append,
+                  f"{filepath}: config.json")
+    config = bounded_json.loads(b"".join(parts), filepath, "config.json")
+    if not isinstance(config, dict) or "class_name" not in config or "config" not in config:
+        raise FileFormatError(f"{filepath}: config.json is not a Keras model config")
+    check_safe(config, custom_objects, safe_mode)
+    with loading_budget() as budget:
         model = model_from_config(config["class_name"], config["config"], custom_objects)
         build = config.get("build_config")
         if not model.built and build:
             model.build(tuple(build["input_shape"]))
-        if compile:
-            compile_from(model, config.get("compile_config"))
-        load_weights(model, os.path.join(tmpdir, "model.weights.h5"))
+    if compile:
+        compile_from(model, config.get("compile_config"))
+    limit = weights_member_limit(budget.used, len(model.weights))
+    name = f"{filepath}/model.weights.h5"
+    with tempfile.TemporaryFile() as weights:  # anonymous: nothing is left if killed
+        _read_bounded(z, members["model.weights.h5"], limit, weights.write, name)
+        weights.flush()
+        with open_checked(weights, name) as f:
+            read_weights_file(model, f, name)
     return model
 
 

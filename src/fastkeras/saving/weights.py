@@ -1,24 +1,17 @@
 """``.weights.h5`` files in Keras 3's layout: ``layers/<class name>[_k]/vars/<i>`` per layer
 (nested layers under their parent's ``layers``), the model's own variables in ``vars`` and
-the optimizer's state in ``optimizer/vars``. Written to a temporary file and renamed, so a
-crash mid-write never leaves a truncated file behind."""
-import contextlib
+the optimizer's state in ``optimizer/vars``. Written atomically (saving.atomic); read only
+after the whole file passed saving.hdf5_guard's checks, each dataset after its shape."""
 import os
 import re
-import tempfile
 
 import numpy as np
 
+from fastkeras.saving.atomic import atomic_file, remove_stale_temporaries
+from fastkeras.saving.errors import FileFormatError, MissingFileError, refusing
+from fastkeras.saving.hdf5_guard import _h5py, open_checked, read_dataset, read_string_attr
+
 __all__ = ["save_weights", "load_weights"]
-
-
-def _h5py():
-    try:
-        import h5py
-    except ImportError:
-        raise ImportError("Weights files are HDF5: pip install \"fastkeras[h5]\" (or pip install "
-                          "h5py)") from None
-    return h5py
 
 
 def _snake(name):
@@ -71,37 +64,32 @@ def _write_layer(group, layer):
         _write_layer(group.create_group(path), sub)
 
 
-def _read_layer(group, layer, path):
+def _read_layer(group, layer, path, name):
     vg = group.get("vars")
     own = _own(layer)
     stored = len(vg) if vg is not None else 0
     if stored != len(own):
-        raise ValueError(f"Layer {layer.name!r} ({path}) expects {len(own)} variables, but the "
-                         f"file holds {stored}")
+        raise FileFormatError(f"{name}: layer {layer.name!r} ({path}) expects {len(own)} "
+                              f"variables, but the file holds {stored}")
     for i, w in enumerate(own):
-        ds = vg[str(i)]
-        if ds.dtype.kind not in "fiub" or tuple(ds.shape) != tuple(w.shape):
-            raise ValueError(f"Layer {layer.name!r} ({path}) variable {i} has shape {w.shape} "
-                             f"and a numeric dtype, the file holds {tuple(ds.shape)} "
-                             f"{ds.dtype}")
-        value = ds[()]  # read only once its size and dtype are checked
-        if tuple(value.shape) != tuple(w.shape):
-            raise ValueError(f"Layer {layer.name!r} ({path}) variable {i} has shape {w.shape}, "
-                             f"the file holds {value.shape}")
-        w.assign(value)
-    _read_children(group, layer, path)
+        if str(i) not in vg:
+            raise FileFormatError(f"{name}: layer {layer.name!r} ({path}) has no variable {i}")
+        w.assign(read_dataset(vg[str(i)], w.shape, f"layer {layer.name!r} ({path}) "
+                                                   f"variable {i}", name))
+    _read_children(group, layer, name, path)
 
 
-def _read_children(group, layer, path=""):
+def _read_children(group, layer, name, path=""):
     for key, sub in _children(layer):
-        g = _find(group, key, sub)
+        g = _find(group, key, sub, name)
         where = f"{path}/{key}" if path else key
         if g is None:
-            raise ValueError(f"The file has no weights for layer {sub.name!r} ({where})")
-        _read_layer(g, sub, where)
+            raise FileFormatError(f"{name}: the file has no weights for layer {sub.name!r} "
+                                  f"({where})")
+        _read_layer(g, sub, where, name)
 
 
-def _find(group, key, layer):
+def _find(group, key, layer, name):
     """The group of `layer` at `key` (e.g. layers/dense_1): among key's siblings, the one
     whose vars carry the layer's name (files record it), else the one at key."""
     folder, _, base = key.rpartition("/")
@@ -109,9 +97,10 @@ def _find(group, key, layer):
     if parent is None:
         return None
     if folder:
-        for g in parent.values():
+        for label, g in parent.items():
             vars_ = g.get("vars") if hasattr(g, "get") else None
-            if vars_ is not None and vars_.attrs.get("name") == layer.name:
+            if vars_ is not None and read_string_attr(vars_, "name", name,
+                                                      f"{folder}/{label}/vars") == layer.name:
                 return g
     return parent.get(base)
 
@@ -123,23 +112,6 @@ def _optimizer_state(opt):
                        else np.float32)] + [v.numpy() for v in opt._saved_variables()]
 
 
-@contextlib.contextmanager
-def atomic_path(filepath, suffix):
-    """A temporary file beside filepath, renamed onto it when the block succeeds and
-    removed when it fails: a crash mid-write never leaves a truncated file behind."""
-    folder = os.path.dirname(os.path.abspath(filepath))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=suffix, dir=folder)
-    os.close(fd)
-    try:
-        yield tmp
-        os.replace(tmp, filepath)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
 def save_weights(model, filepath, overwrite=True):
     """Write the model's weights (and its optimizer's state, once built) to filepath."""
     filepath = os.fspath(filepath)
@@ -147,8 +119,14 @@ def save_weights(model, filepath, overwrite=True):
         raise ValueError(f"The filename must end in `.weights.h5`. Received: filepath={filepath}")
     if not overwrite and os.path.exists(filepath):
         raise FileExistsError(f"{filepath} exists and overwrite=False")
+    with atomic_file(filepath) as fh:
+        write_weights_file(model, fh)
+
+
+def write_weights_file(model, fileobj):
+    """The model's weights (and optimizer state) as a .weights.h5 file into `fileobj`."""
     h5py = _h5py()
-    with atomic_path(filepath, ".weights.h5.tmp") as tmp, h5py.File(tmp, "w") as f:
+    with h5py.File(fileobj, "w") as f:
         f.create_group("layers")
         for path, sub in _children(model):
             _write_layer(f.create_group(path), sub)
@@ -166,43 +144,61 @@ def save_weights(model, filepath, overwrite=True):
 
 
 def load_weights(model, filepath):
-    """Read weights (and optimizer state, when both file and model have one)."""
+    """Read weights (and optimizer state, when both file and model have one). Anything
+    wrong with the file raises FileFormatError."""
     filepath = os.fspath(filepath)
-    if not os.path.exists(filepath):
-        raise FileNotFoundError(f"No such weights file: {filepath}")
-    h5py = _h5py()
-    with h5py.File(filepath, "r") as f:
-        if "layers" not in f:
-            raise ValueError(f"{filepath} is not a .weights.h5 file (no `layers` group)")
-        _read_children(f, model)
-        own = _own(model)
-        for i, w in enumerate(own):
-            w.assign(f["vars"][str(i)][()])
-        opt = getattr(model, "optimizer", None)
-        if opt is not None and "optimizer" in f:
-            stored = [f["optimizer/vars"][str(i)][()] for i in range(len(f["optimizer/vars"]))]
-            restore_optimizer(model, stored, filepath)
+    with refusing(filepath):
+        if not os.path.lexists(filepath):
+            raise MissingFileError(f"No such weights file: {filepath}")
+        remove_stale_temporaries(os.path.dirname(os.path.abspath(filepath)))
+        with open_checked(filepath, filepath) as f:
+            read_weights_file(model, f, filepath)
+
+
+def read_weights_file(model, f, name):
+    """Weights from an open, checked .weights.h5 file `f` (see hdf5_guard)."""
+    if "layers" not in f:
+        raise FileFormatError(f"{name} is not a .weights.h5 file (no `layers` group)")
+    _read_children(f, model, name)
+    own = _own(model)
+    vg = f.get("vars")
+    if own and (vg is None or len(vg) != len(own)):
+        raise FileFormatError(f"{name}: the model has {len(own)} variables of its own, the "
+                              f"file {0 if vg is None else len(vg)}")
+    for i, w in enumerate(own):
+        w.assign(read_dataset(vg[str(i)], w.shape, f"model variable {i}", name))
+    opt = getattr(model, "optimizer", None)
+    if opt is not None and "optimizer" in f:
+        og = f["optimizer"].get("vars")
+        count = 0 if og is None else len(og)
+        if any(str(i) not in og for i in range(count)):
+            raise FileFormatError(f"{name}: the optimizer's variables are not numbered 0.."
+                                  f"{count - 1}")
+        restore_optimizer(model, [og[str(i)] for i in range(count)], name)
 
 
 def restore_optimizer(model, stored, filepath, with_learning_rate=True):
     """Set the model's optimizer state from [iterations, learning rate, slots...] (Keras 3;
-    Keras 2 files have no learning rate). A file whose optimizer had not taken a step yet
-    holds no slots: the optimizer then starts fresh with the file's step count."""
+    Keras 2 files have no learning rate), h5py datasets each read only once its shape is
+    checked. A file whose optimizer had not taken a step yet holds no slots: the optimizer
+    then starts fresh with the file's step count."""
     opt = model.optimizer
     if not opt.built:
         opt.build(model.trainable_weights)
     head = 2 if with_learning_rate else 1
     saved = opt._saved_variables()
     if len(stored) not in (head, head + len(saved)):
-        raise ValueError(f"The optimizer state in {filepath} has {len(stored)} variables, the "
-                         f"model's optimizer {head + len(saved)}")
-    slots = stored[head:]
-    for i, (v, value) in enumerate(zip(saved, slots)):
-        if tuple(np.shape(value)) != tuple(v.shape):
-            raise ValueError(f"The optimizer state in {filepath}: variable {head + i} has shape "
-                             f"{tuple(np.shape(value))}, the optimizer expects {tuple(v.shape)}")
-    opt._iterations.assign(np.int64(stored[0]))
+        raise FileFormatError(f"The optimizer state in {filepath} has {len(stored)} variables, "
+                              f"the model's optimizer {head + len(saved)}")
+    shapes = [()] * head + [tuple(v.shape) for v in saved]
+    for i, (ds, shape) in enumerate(zip(stored, shapes)):  # every shape before any read
+        if tuple(ds.shape) not in ((shape, (1,)) if i < head else (shape,)):
+            raise FileFormatError(f"The optimizer state in {filepath}: variable {i} has shape "
+                                  f"{tuple(ds.shape)}, the optimizer expects {shape}")
+    values = [read_dataset(ds, ds.shape, f"optimizer variable {i}", filepath)
+              for i, ds in enumerate(stored)]
+    opt._iterations.assign(np.int64(np.reshape(values[0], ())))
     if with_learning_rate:
-        opt.learning_rate = float(stored[1])
-    for v, value in zip(saved, slots):
+        opt.learning_rate = float(np.reshape(values[1], ()))
+    for v, value in zip(saved, values[head:]):
         v.assign(value)
