@@ -129,4 +129,6 @@ def test_corrupted_files_load_or_raise_file_format_error(tmp_path, fmt):
     assert not escaped, f"{fmt}: {len(escaped)} mutants escaped: " + "; ".join(
         f"{mutants[i].name}: {o}" for i, o in list(escaped.items())[:5])
     kinds = [o for o, _ in outcomes.values()]
+    print(f"{fmt}: {len(kinds)} mutants, {kinds.count('loaded')} loaded, "
+          f"{kinds.count('refused')} refused, slowest {max(s for _, s in outcomes.values()):.3f} s")
     assert kinds.count("refused") > MUTANTS // 10  # the mutations do reach the parser

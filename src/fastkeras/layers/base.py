@@ -17,7 +17,7 @@ from fastkeras import config, constraints, initializers, regularizers
 from fastkeras._limits import active_load_budget, check_allocation
 from fastkeras import ops
 from fastkeras.ops import tape as _tape
-from fastkeras.ops.tensor import Tensor, Variable, as_array
+from fastkeras.ops.tensor import Tensor, Variable, as_array, untouched_zeros
 
 __all__ = ["Layer", "KerasTensor", "Input", "InputLayer", "InputSpec", "training_mode"]
 
@@ -295,7 +295,7 @@ class Layer:
         budget = active_load_budget()
         if budget is not None:  # loading: the file overwrites it, so no initializer runs
             budget.charge(nbytes, what)
-            value = np.zeros(shape, dt)
+            value = untouched_zeros(shape, dt)
         else:
             value = init(shape, dtype=dt) if not isinstance(init, type) else init()(shape, dt)
             value = np.asarray(as_array(value), dtype=dt).reshape(shape)

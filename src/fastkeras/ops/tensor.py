@@ -188,6 +188,16 @@ class Tensor:
         return Tensor(np.greater_equal(self._value, as_array(other)))
 
 
+class _Untouched(np.ndarray):
+    """A fresh array the Variable may keep as it is (no copy): untouched zeros while a
+    model is loaded, whose pages stay unmapped until the file's values arrive."""
+
+
+def untouched_zeros(shape, dtype):
+    """Zeros for ``Variable(...)`` to keep without copying (calloc'd: no memory touched)."""
+    return np.zeros(shape, dtype).view(_Untouched)
+
+
 class Variable(Tensor):
     """Mutable state with tf.Variable's API: assign, assign_add, assign_sub, numpy."""
 
@@ -199,7 +209,9 @@ class Variable(Tensor):
             initial_value = initial_value()
         # C order always: the fused kernels (optimizer steps) take C-contiguous buffers, and
         # an initializer may hand over a transposed view (Orthogonal with rows < columns)
-        value = np.array(as_array(initial_value, dtype), copy=True, order="C")
+        value = as_array(initial_value, dtype)
+        if not isinstance(initial_value, _Untouched):
+            value = np.array(value, copy=True, order="C")
         super().__init__(value)
         self.trainable = bool(trainable)
         self.name = name or "Variable"

@@ -13,13 +13,15 @@ object is read the whole file is walked with h5py's low-level API and refused
   ``MAX_RANK`` axes, stored compact, contiguous or chunked inside the file (no external
   storage, no virtual layout), filtered by nothing but deflate, shuffle and fletcher32,
   with chunks no larger than the dataset;
-- every global heap collection (where variable-length strings live) is well formed: a
-  zeroed heap object makes HDF5 1.14's heap parser loop forever, so the collections are
-  parsed here first, the way HDF5 parses them, and a malformed one is refused.
+- every global heap collection (where variable-length strings live) is well formed, and
+  every variable-length string attribute read refers to an object in one, no longer than
+  it (hdf5_bytes parses both from the bytes: HDF5 1.14 loops forever on a zeroed heap
+  object and allocates up to 4 GiB for a corrupted reference).
 
 Attributes are read only by name, where the format needs them, after their type,
-dataspace and size are checked (``read_string_attr``). Datasets are read only after their
-shape, dtype and stored size are compared with what the model expects (``read_dataset``).
+dataspace, size and heap references are checked (``CheckedFile.text_attr``). Datasets are
+read only after their shape, dtype and stored size are compared with what the model
+expects (``CheckedFile.dataset``).
 """
 import mmap
 import os
@@ -29,18 +31,15 @@ import struct
 import numpy as np
 
 from fastkeras.saving.errors import FileFormatError
+from fastkeras.saving.hdf5_bytes import check_string_refs, heap_objects, string_attribute_refs
 
-__all__ = ["open_regular_file", "check_file", "read_string_attr", "read_string_list_attr",
-           "read_dataset", "MAX_ATTR_BYTES"]
+__all__ = ["open_regular_file", "check_file", "open_checked", "CheckedFile", "MAX_ATTR_BYTES"]
 
 MAX_DEPTH = 64
 MAX_OBJECTS = 1_000_000
 MAX_RANK = 32
 MAX_ATTR_BYTES = 64 << 20  # a model_config attribute is kilobytes; 64 MB is generous
 _SIGNATURE = b"\x89HDF\r\n\x1a\n"
-_HEAP_SIGNATURE = b"GCOL\x01\x00\x00\x00"  # signature, version 1, three reserved zeros
-_HEAP_HEADER = 16  # signature, version, reserved, collection size (8-byte length)
-_HEAP_OBJECT_HEADER = 16  # index (2), reference count (2), reserved (4), size (8)
 
 
 def _h5py():
@@ -91,32 +90,8 @@ def _superblock_sizes(head, name):
                               "lengths only")
 
 
-def _check_heaps(buf, name):
-    """Parse every global heap collection as HDF5 would and refuse malformed ones (an
-    object that does not advance the parser hangs HDF5; one past the end overruns)."""
-    size = len(buf)
-    at = buf.find(_HEAP_SIGNATURE)
-    while at >= 0:
-        if at + _HEAP_HEADER > size:
-            raise FileFormatError(f"{name}: a global heap collection at byte {at} is truncated")
-        (length,) = struct.unpack_from("<Q", buf, at + 8)
-        end = at + length
-        if length < _HEAP_HEADER or end > size:
-            raise FileFormatError(f"{name}: the global heap collection at byte {at} claims "
-                                  f"{length:,} bytes; the file has {size - at:,} after it")
-        p = at + _HEAP_HEADER
-        while p + _HEAP_OBJECT_HEADER <= end:
-            index = struct.unpack_from("<H", buf, p)[0]
-            (osize,) = struct.unpack_from("<Q", buf, p + 8)
-            need = _HEAP_OBJECT_HEADER + (osize + 7) // 8 * 8 if index else osize
-            if need < _HEAP_OBJECT_HEADER or p + need > end:
-                raise FileFormatError(f"{name}: malformed object {index} in the global heap "
-                                      f"collection at byte {at} (size {osize:,})")
-            p += need
-        at = buf.find(_HEAP_SIGNATURE, at + 1)
-
-
-def _check_bytes(fileobj, name):
+def _file_bytes(fileobj, name):
+    """The file's bytes (a read-only map) after its superblock was checked."""
     fileobj.seek(0, os.SEEK_END)
     if fileobj.tell() == 0:
         raise FileFormatError(f"{name} is empty")
@@ -125,13 +100,14 @@ def _check_bytes(fileobj, name):
         view = mmap.mmap(fileobj.fileno(), 0, access=mmap.ACCESS_READ)
     except (AttributeError, OSError, ValueError):  # not mmap-able: read it
         view = fileobj.read()
+        fileobj.seek(0)
     try:
         _superblock_sizes(bytes(view[:16]), name)
-        _check_heaps(view, name)
-    finally:
+    except BaseException:
         if isinstance(view, mmap.mmap):
             view.close()
-        fileobj.seek(0)
+        raise
+    return view
 
 
 def _object_id(h5py, obj):
@@ -207,14 +183,76 @@ def check_file(f, name):
                                       "files hold groups and datasets only")
 
 
+class CheckedFile:
+    """An h5py File (``.file``) whose bytes and structure passed the checks above, with
+    the readers that keep to them: ``text_attr`` / ``text_list_attr`` (attributes by name,
+    checked first) and ``dataset`` (values, after their shape)."""
+
+    def __init__(self, file, name, view, heaps):
+        self.file, self.name = file, name
+        self._view, self._heaps = view, heaps
+
+    def _attribute(self, obj, key, where):
+        h5py = _h5py()
+        if not h5py.h5a.exists(obj.id, key.encode()):
+            return None
+        attr = h5py.h5a.open(obj.id, key.encode())
+        space = attr.get_space()
+        if space.get_simple_extent_type() not in (h5py.h5s.SIMPLE, h5py.h5s.SCALAR) \
+                or space.get_simple_extent_ndims() > 1:
+            raise FileFormatError(f"{self.name}: attribute {key!r} of {where} is not a scalar "
+                                  "or a list")
+        if attr.get_type().get_class() != h5py.h5t.STRING:
+            raise FileFormatError(f"{self.name}: attribute {key!r} of {where} is not text")
+        if attr.get_storage_size() > MAX_ATTR_BYTES:
+            raise FileFormatError(f"{self.name}: attribute {key!r} of {where} is larger than "
+                                  f"{MAX_ATTR_BYTES:,} bytes")
+        if attr.get_type().is_variable_str():  # its bytes live in a global heap: check them
+            refs = string_attribute_refs(self._view, _object_id(h5py, obj), key, self.name,
+                                         where)
+            if refs is not None:
+                check_string_refs(refs, self._heaps, MAX_ATTR_BYTES, self.name, key, where)
+        return obj.attrs[key]
+
+    def text_attr(self, obj, key, where):
+        """A text attribute (None when absent), checked before it is read."""
+        value = self._attribute(obj, key, where)
+        if value is None:
+            return None
+        if isinstance(value, np.ndarray):
+            if value.size != 1:
+                raise FileFormatError(f"{self.name}: attribute {key!r} of {where} holds "
+                                      f"{value.size} values, expected one")
+            value = value.reshape(())[()]
+        return _text(value)
+
+    def text_list_attr(self, obj, key, where):
+        """A list-of-text attribute (None when absent), checked before it is read."""
+        value = self._attribute(obj, key, where)
+        if value is None:
+            return None
+        return [_text(v) for v in np.atleast_1d(value).tolist()]
+
+    def dataset(self, ds, shape, what):
+        """The dataset's values, read only once its shape is `shape` and its stored size
+        is at most twice the values' bytes (deflate and fletcher32 add a little)."""
+        if tuple(ds.shape) != tuple(shape):
+            raise FileFormatError(f"{self.name}: {what} has shape {tuple(shape)}, the file "
+                                  f"holds {tuple(ds.shape)} {ds.dtype}")
+        nbytes = int(np.prod(shape, dtype=np.int64)) * ds.dtype.itemsize
+        stored = ds.id.get_storage_size()
+        if stored > 2 * nbytes + 65536:
+            raise FileFormatError(f"{self.name}: {what} stores {stored:,} bytes for "
+                                  f"{nbytes:,} bytes of values")
+        return ds[()]
+
+
 class open_checked:
-    """``with open_checked(path_or_fileobj, name) as f``: an h5py File, read-only, whose
-    bytes and structure passed the checks above."""
+    """``with open_checked(path_or_fileobj, name) as checked``: a CheckedFile."""
 
     def __init__(self, source, name):
         self.source, self.name = source, str(name)
-        self._own = None
-        self.file = None
+        self._own = self._view = self._file = None
 
     def __enter__(self):
         h5py = _h5py()
@@ -222,76 +260,27 @@ class open_checked:
         if isinstance(fileobj, (str, bytes, os.PathLike)):
             fileobj = self._own = open_regular_file(fileobj)
         try:
-            _check_bytes(fileobj, self.name)
-            self.file = h5py.File(fileobj, "r", locking=False)
-            check_file(self.file, self.name)
+            self._view = _file_bytes(fileobj, self.name)
+            heaps = heap_objects(self._view, self.name)
+            self._file = h5py.File(fileobj, "r", locking=False)
+            check_file(self._file, self.name)
         except BaseException:
             self.__exit__(None, None, None)
             raise
-        return self.file
+        return CheckedFile(self._file, self.name, self._view, heaps)
 
     def __exit__(self, *exc):
-        if self.file is not None:
-            self.file.close()
-            self.file = None
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        if isinstance(self._view, mmap.mmap):
+            self._view.close()
+        self._view = None
         if self._own is not None:
             self._own.close()
             self._own = None
         return False
 
 
-def _attribute(obj, key, name, where):
-    h5py = _h5py()
-    if not h5py.h5a.exists(obj.id, key.encode()):
-        return None
-    attr = h5py.h5a.open(obj.id, key.encode())
-    space = attr.get_space()
-    if space.get_simple_extent_type() not in (h5py.h5s.SIMPLE, h5py.h5s.SCALAR) \
-            or space.get_simple_extent_ndims() > 1:
-        raise FileFormatError(f"{name}: attribute {key!r} of {where} is not a scalar or list")
-    cls = attr.get_type().get_class()
-    if cls != h5py.h5t.STRING:
-        raise FileFormatError(f"{name}: attribute {key!r} of {where} is not text")
-    if attr.get_storage_size() > MAX_ATTR_BYTES:
-        raise FileFormatError(f"{name}: attribute {key!r} of {where} is larger than "
-                              f"{MAX_ATTR_BYTES:,} bytes")
-    return obj.attrs[key]
-
-
 def _text(value):
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
-
-
-def read_string_attr(obj, key, name, where):
-    """A text attribute (None when absent), checked before it is read."""
-    value = _attribute(obj, key, name, where)
-    if value is None:
-        return None
-    if isinstance(value, np.ndarray):
-        if value.size != 1:
-            raise FileFormatError(f"{name}: attribute {key!r} of {where} holds {value.size} "
-                                  "values, expected one")
-        value = value.reshape(())[()]
-    return _text(value)
-
-
-def read_string_list_attr(obj, key, name, where):
-    """A list-of-text attribute (None when absent), checked before it is read."""
-    value = _attribute(obj, key, name, where)
-    if value is None:
-        return None
-    return [_text(v) for v in np.atleast_1d(value).tolist()]
-
-
-def read_dataset(ds, shape, what, name):
-    """The dataset's values, read only once its shape is `shape` and its stored size is
-    no more than the values' bytes (compact and contiguous) or a compressed copy of them."""
-    if tuple(ds.shape) != tuple(shape):
-        raise FileFormatError(f"{name}: {what} has shape {tuple(shape)}, the file holds "
-                              f"{tuple(ds.shape)} {ds.dtype}")
-    nbytes = int(np.prod(shape, dtype=np.int64)) * ds.dtype.itemsize
-    stored = ds.id.get_storage_size()
-    if stored > nbytes + nbytes // 8 + 4096:  # deflate expands random data a little
-        raise FileFormatError(f"{name}: {what} stores {stored:,} bytes for {nbytes:,} bytes "
-                              "of values")
-    return ds[()]

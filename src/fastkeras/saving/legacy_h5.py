@@ -12,8 +12,7 @@ from fastkeras._limits import loading_budget
 from fastkeras.saving import bounded_json
 from fastkeras.saving.atomic import atomic_file
 from fastkeras.saving.errors import FileFormatError
-from fastkeras.saving.hdf5_guard import (_h5py, open_checked, read_dataset, read_string_attr,
-                                         read_string_list_attr)
+from fastkeras.saving.hdf5_guard import _h5py, open_checked
 from fastkeras.saving.weights import _optimizer_state, restore_optimizer
 
 __all__ = ["save_model_h5", "load_model_h5"]
@@ -66,8 +65,9 @@ def load_model_h5(source, name, custom_objects=None, compile=True, safe_mode=Tru
     `name` names it in errors). safe_mode applies as for .keras files."""
     from fastkeras.saving.model_file import check_safe, compile_from, model_from_config
 
-    with open_checked(source, name) as f:
-        text = read_string_attr(f, "model_config", name, "/")
+    with open_checked(source, name) as checked:
+        f = checked.file
+        text = checked.text_attr(f, "model_config", "/")
         if text is None:
             raise FileFormatError(f"{name} holds no model config: it is a weights file (use "
                                   "load_weights)")
@@ -75,7 +75,7 @@ def load_model_h5(source, name, custom_objects=None, compile=True, safe_mode=Tru
         if not isinstance(cfg, dict) or "class_name" not in cfg or "config" not in cfg:
             raise FileFormatError(f"{name}: model_config is not a Keras model config")
         check_safe(cfg, custom_objects, safe_mode)
-        tc = read_string_attr(f, "training_config", name, "/")
+        tc = checked.text_attr(f, "training_config", "/")
         training = bounded_json.loads(tc, name, "training_config attribute") \
             if compile and tc is not None else None
         with loading_budget():
@@ -87,26 +87,25 @@ def load_model_h5(source, name, custom_objects=None, compile=True, safe_mode=Tru
                 continue
             where = f"model_weights/{layer.name}"
             g = _group(mw, layer.name, name, where)
-            names = read_string_list_attr(g, "weight_names", name, where) or []
+            names = checked.text_list_attr(g, "weight_names", where) or []
             if len(names) != len(weights):
                 raise FileFormatError(f"{name}: layer {layer.name!r} expects {len(weights)} "
                                       f"weights, the file holds {len(names)}")
             for w, n in zip(weights, names):
                 if n not in g:
                     raise FileFormatError(f"{name}: {where} has no dataset {n!r}")
-                w.assign(read_dataset(g[n], w.shape, f"layer {layer.name!r} weight {n}", name))
+                w.assign(checked.dataset(g[n], w.shape, f"layer {layer.name!r} weight {n}"))
         if training is not None:
             compile_from(model, training)
             if "optimizer_weights" in f and model.optimizer is not None:
                 og = _group(f, "optimizer_weights", name, "optimizer_weights")
-                names = read_string_list_attr(og, "weight_names", name,
-                                              "optimizer_weights") or []
+                names = checked.text_list_attr(og, "weight_names", "optimizer_weights") or []
                 missing = [n for n in names if n not in og]
                 if missing:
                     raise FileFormatError(f"{name}: optimizer_weights lacks {missing[:3]}")
                 # Keras 3 (and fastkeras) store the learning rate second; Keras 2 does not
                 with_lr = len(names) > 1 and names[1].split("/")[-1].split(":")[0] in (
                     "learning_rate", "var_1")
-                restore_optimizer(model, [og[n] for n in names], name,
+                restore_optimizer(model, [og[n] for n in names], checked,
                                   with_learning_rate=with_lr)
     return model

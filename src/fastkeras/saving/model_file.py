@@ -214,8 +214,8 @@ def _load_archive(z, filepath, custom_objects, compile, safe_mode):
     with tempfile.TemporaryFile() as weights:  # anonymous: nothing is left if killed
         _read_bounded(z, members["model.weights.h5"], limit, weights.write, name)
         weights.flush()
-        with open_checked(weights, name) as f:
-            read_weights_file(model, f, name)
+        with open_checked(weights, name) as checked:
+            read_weights_file(model, checked)
     return model
 
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from fastkeras.saving.atomic import atomic_file, remove_stale_temporaries
 from fastkeras.saving.errors import FileFormatError, MissingFileError, refusing
-from fastkeras.saving.hdf5_guard import _h5py, open_checked, read_dataset, read_string_attr
+from fastkeras.saving.hdf5_guard import _h5py, open_checked
 
 __all__ = ["save_weights", "load_weights"]
 
@@ -64,32 +64,34 @@ def _write_layer(group, layer):
         _write_layer(group.create_group(path), sub)
 
 
-def _read_layer(group, layer, path, name):
+def _read_layer(group, layer, path, checked):
     vg = group.get("vars")
     own = _own(layer)
     stored = len(vg) if vg is not None else 0
     if stored != len(own):
-        raise FileFormatError(f"{name}: layer {layer.name!r} ({path}) expects {len(own)} "
+        raise FileFormatError(f"{checked.name}: layer {layer.name!r} ({path}) expects "
+                              f"{len(own)} "
                               f"variables, but the file holds {stored}")
     for i, w in enumerate(own):
         if str(i) not in vg:
-            raise FileFormatError(f"{name}: layer {layer.name!r} ({path}) has no variable {i}")
-        w.assign(read_dataset(vg[str(i)], w.shape, f"layer {layer.name!r} ({path}) "
-                                                   f"variable {i}", name))
-    _read_children(group, layer, name, path)
+            raise FileFormatError(f"{checked.name}: layer {layer.name!r} ({path}) has no "
+                                  f"variable {i}")
+        w.assign(checked.dataset(vg[str(i)], w.shape, f"layer {layer.name!r} ({path}) "
+                                                      f"variable {i}"))
+    _read_children(group, layer, checked, path)
 
 
-def _read_children(group, layer, name, path=""):
+def _read_children(group, layer, checked, path=""):
     for key, sub in _children(layer):
-        g = _find(group, key, sub, name)
+        g = _find(group, key, sub, checked)
         where = f"{path}/{key}" if path else key
         if g is None:
-            raise FileFormatError(f"{name}: the file has no weights for layer {sub.name!r} "
-                                  f"({where})")
-        _read_layer(g, sub, where, name)
+            raise FileFormatError(f"{checked.name}: the file has no weights for layer "
+                                  f"{sub.name!r} ({where})")
+        _read_layer(g, sub, where, checked)
 
 
-def _find(group, key, layer, name):
+def _find(group, key, layer, checked):
     """The group of `layer` at `key` (e.g. layers/dense_1): among key's siblings, the one
     whose vars carry the layer's name (files record it), else the one at key."""
     folder, _, base = key.rpartition("/")
@@ -99,8 +101,8 @@ def _find(group, key, layer, name):
     if folder:
         for label, g in parent.items():
             vars_ = g.get("vars") if hasattr(g, "get") else None
-            if vars_ is not None and read_string_attr(vars_, "name", name,
-                                                      f"{folder}/{label}/vars") == layer.name:
+            if vars_ is not None and checked.text_attr(vars_, "name",
+                                                       f"{folder}/{label}/vars") == layer.name:
                 return g
     return parent.get(base)
 
@@ -152,21 +154,22 @@ def load_weights(model, filepath):
             raise MissingFileError(f"No such weights file: {filepath}")
         remove_stale_temporaries(os.path.dirname(os.path.abspath(filepath)))
         with open_checked(filepath, filepath) as f:
-            read_weights_file(model, f, filepath)
+            read_weights_file(model, f)
 
 
-def read_weights_file(model, f, name):
-    """Weights from an open, checked .weights.h5 file `f` (see hdf5_guard)."""
+def read_weights_file(model, checked):
+    """Weights from an open hdf5_guard.CheckedFile."""
+    f, name = checked.file, checked.name
     if "layers" not in f:
         raise FileFormatError(f"{name} is not a .weights.h5 file (no `layers` group)")
-    _read_children(f, model, name)
+    _read_children(f, model, checked)
     own = _own(model)
     vg = f.get("vars")
     if own and (vg is None or len(vg) != len(own)):
         raise FileFormatError(f"{name}: the model has {len(own)} variables of its own, the "
                               f"file {0 if vg is None else len(vg)}")
     for i, w in enumerate(own):
-        w.assign(read_dataset(vg[str(i)], w.shape, f"model variable {i}", name))
+        w.assign(checked.dataset(vg[str(i)], w.shape, f"model variable {i}"))
     opt = getattr(model, "optimizer", None)
     if opt is not None and "optimizer" in f:
         og = f["optimizer"].get("vars")
@@ -174,10 +177,10 @@ def read_weights_file(model, f, name):
         if any(str(i) not in og for i in range(count)):
             raise FileFormatError(f"{name}: the optimizer's variables are not numbered 0.."
                                   f"{count - 1}")
-        restore_optimizer(model, [og[str(i)] for i in range(count)], name)
+        restore_optimizer(model, [og[str(i)] for i in range(count)], checked)
 
 
-def restore_optimizer(model, stored, filepath, with_learning_rate=True):
+def restore_optimizer(model, stored, checked, with_learning_rate=True):
     """Set the model's optimizer state from [iterations, learning rate, slots...] (Keras 3;
     Keras 2 files have no learning rate), h5py datasets each read only once its shape is
     checked. A file whose optimizer had not taken a step yet holds no slots: the optimizer
@@ -188,14 +191,16 @@ def restore_optimizer(model, stored, filepath, with_learning_rate=True):
     head = 2 if with_learning_rate else 1
     saved = opt._saved_variables()
     if len(stored) not in (head, head + len(saved)):
-        raise FileFormatError(f"The optimizer state in {filepath} has {len(stored)} variables, "
+        raise FileFormatError(f"The optimizer state in {checked.name} has {len(stored)} "
+                              "variables, "
                               f"the model's optimizer {head + len(saved)}")
     shapes = [()] * head + [tuple(v.shape) for v in saved]
     for i, (ds, shape) in enumerate(zip(stored, shapes)):  # every shape before any read
         if tuple(ds.shape) not in ((shape, (1,)) if i < head else (shape,)):
-            raise FileFormatError(f"The optimizer state in {filepath}: variable {i} has shape "
+            raise FileFormatError(f"The optimizer state in {checked.name}: variable {i} has "
+                                  "shape "
                                   f"{tuple(ds.shape)}, the optimizer expects {shape}")
-    values = [read_dataset(ds, ds.shape, f"optimizer variable {i}", filepath)
+    values = [checked.dataset(ds, ds.shape, f"optimizer variable {i}")
               for i, ds in enumerate(stored)]
     opt._iterations.assign(np.int64(np.reshape(values[0], ())))
     if with_learning_rate:
