@@ -12,10 +12,20 @@ server thread calls at once. Requests and answers:
   input name) -> ``{"predictions": [...]}`` (several outputs: a dict by output name).
 
 Bad requests get a 4xx answer with ``{"error": "..."}`` and the server carries on:
-malformed JSON or a missing field (400), wrong shapes or non-numeric values (400),
-a body over ``max_body`` bytes (413), another method (405), another path (404).
+malformed JSON (UTF-8) or a missing field (400), nesting deeper than 64 levels (400), wrong
+shapes, values that are not JSON numbers (strings such as "1.5", booleans, null), numbers
+outside the input dtype's range, NaN or infinity (400), a body over ``max_body`` bytes or
+one whose JSON would take more than 4x its size + 64 MiB as Python objects (413), another
+method (405), another path (404).
+
+Numeric arrays are parsed from the body's bytes straight into NumPy (see ``_Doc``): a body
+of numbers costs its own size plus about a third of it, not the ~20x of ``json.loads`` and
+``np.asarray``. Idle and slow connections are bounded by waitress' ``connection_limit``
+and ``channel_timeout`` (``serve``'s arguments, the CLI's ``--connection-limit`` and
+``--channel-timeout``).
 """
 import json
+import re
 
 import numpy as np
 
@@ -29,7 +39,683 @@ class _HTTPError(Exception):
 
 
 _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
-            411: "Length Required", 413: "Payload Too Large", 500: "Internal Server Error"}
+            411: "Length Required", 413: "Payload Too Large", 500: "Internal Server Error",
+            503: "Service Unavailable"}
+
+
+# --- request parsing: numeric arrays go straight from the body's bytes into NumPy -------
+#
+# json.loads + np.asarray costs ~20x a body of small rows (a Python list per row, a float
+# object per number) and lets "1.5", true, 400-digit integers and 5,000-deep nesting through
+# to NumPy or the interpreter.  Here the body is tokenized in 1 MiB chunks with vectorized
+# byte classes into a token string (one byte per token: [ ] { } : , x=number w=word s=string),
+# the maximal arrays holding only numbers and brackets ("segments") are found on that string,
+# and only the rest (the "skeleton": the object around the arrays, with each segment replaced
+# by a placeholder [k]) goes to json.loads.  A segment is checked to be rectangular on its
+# token string and its numbers are parsed by np.fromstring (exact JSON number grammar is
+# checked beforehand; everything else, literals included, leaves the array to json and to the
+# checks on Python values, which name what was wrong).
+
+_MAX_DEPTH = 64  # arrays and objects nested in a request
+_CHUNK = 1 << 20  # bytes tokenized per vectorized step
+_MAX_WORD = 1 << 20  # the longest number (or other word) a request may hold
+_TS_STEP, _STRUCT_STEP = 1 << 22, 1 << 18  # tokens per vectorized step
+_WS, _DIGIT, _MINUS, _PLUS, _DOT, _E, _ALPHA, _OTHER = range(8)  # 1.._OTHER: word bytes
+_LBRACK, _RBRACK, _LBRACE, _RBRACE, _COLON, _COMMA, _QUOTE, _STR = range(8, 16)
+_CLASS = np.full(256, _OTHER, np.uint8)  # '"' stays _OTHER unless it opens a string
+_CLASS[list(b" \t\n\r")] = _WS
+_CLASS[list(b"0123456789")] = _DIGIT
+_CLASS[list(b"abcdfghijklmnopqrstuvwxyzABCDFGHIJKLMNOPQRSTUVWXYZ")] = _ALPHA
+for _ch, _cl in ((b"-", _MINUS), (b"+", _PLUS), (b".", _DOT), (b"e", _E), (b"E", _E),
+                 (b"[", _LBRACK), (b"]", _RBRACK), (b"{", _LBRACE), (b"}", _RBRACE),
+                 (b":", _COLON), (b",", _COMMA)):
+    _CLASS[_ch[0]] = _cl
+_CLASS_TABLE = _CLASS.tobytes()  # for bytes.translate, faster than indexing
+_CUTTABLE = (_CLASS == _WS) | (_CLASS >= _LBRACK)  # a chunk may end after these bytes
+_CUTTABLE[ord('"')] = True
+_CODE = np.full(16, ord("x"), np.uint8)
+for _cl, _ch in ((_LBRACK, b"["), (_RBRACK, b"]"), (_LBRACE, b"{"), (_RBRACE, b"}"),
+                 (_COLON, b":"), (_COMMA, b","), (_QUOTE, b"s")):
+    _CODE[_cl] = _ch[0]
+_CODE_TABLE = np.resize(_CODE, 256).tobytes()
+_DELTA_TABLE = np.zeros(256, np.int8)
+_DELTA_TABLE[list(b"[{")], _DELTA_TABLE[list(b"]}")] = 1, -1
+_DELTA_TABLE = _DELTA_TABLE.tobytes()
+_T = {c: ord(c) for c in "[]{}:,xws"}
+_IMPURE = np.zeros(256, bool)  # tokens that end a run of pure (numbers-only) array text
+_IMPURE[list(b"{}:sw")] = True
+_STRUCT = _IMPURE.copy()  # tokens that change the depth or end a run
+_STRUCT[list(b"[]")] = True
+_I64 = np.iinfo(np.int64)
+_PAIR_CLASS = np.zeros(256, np.uint8)
+_PAIR_CLASS[list(b"[],x")] = 1, 2, 3, 4
+_PAIR_CLASS = _PAIR_CLASS.tobytes()
+_PAIR_BAD = np.zeros(256, np.uint8)
+for _a, _b in ("[,", ",,", ",]", "x[", "xx", "][", "]x"):
+    _PAIR_BAD[_PAIR_CLASS[ord(_a)] * 5 + _PAIR_CLASS[ord(_b)]] = 1
+_PAIR_BAD = _PAIR_BAD.tobytes()
+_T_BAD = re.compile(rb"\[,|,[,\]]|x[x\[]|\][x\[]")  # token pairs JSON forbids inside arrays
+
+
+class _Doc:
+    """One request body: its token string, its segments and the skeleton json.loads sees."""
+
+    def __init__(self, raw, budget):
+        if len(raw) >= 1 << 31:
+            raise _HTTPError(413, "the body is over 2 GiB")
+        self.raw, self.budget = raw, budget
+        self.buf = np.frombuffer(raw, np.uint8)
+        self._strings()
+        self._tokenize()
+        self._find_segments()
+
+    # -- pass 1: strings, then tokens -----------------------------------------------------
+    def _strings(self):
+        """Spans (opening quote, closing quote) of the strings, as json.loads sees them."""
+        raw, buf, n = self.raw, self.buf, len(self.raw)
+        q = [np.flatnonzero(buf[a:a + _CHUNK] == 34).astype(np.int32) + a
+             for a in range(0, n, _CHUNK) if raw.find(b'"', a, a + _CHUNK) >= 0]
+        q = np.concatenate(q) if q else np.zeros(0, np.int32)
+        if q.size and raw.find(b"\\") >= 0:  # drop quotes after an odd run of backslashes
+            keep = np.ones(q.size, bool)
+            last = -1  # index of the last byte before the chunk that is not a backslash
+            for a in range(0, n, _CHUNK):
+                z = min(a + _CHUNK, n)
+                notbs = buf[a:z] != 92
+                lo, hi = np.searchsorted(q, [a, z])
+                if hi > lo:
+                    idx = np.where(notbs, np.arange(a, z), -1)
+                    np.maximum.accumulate(idx, out=idx)
+                    idx[idx < 0] = last
+                    p = q[lo:hi].astype(np.int64)
+                    before = np.where(p > a, idx[np.maximum(p - 1 - a, 0)], last)
+                    keep[lo:hi] = (p - 1 - before) % 2 == 0
+                nz = np.flatnonzero(notbs)
+                last = a + int(nz[-1]) if nz.size else last
+            q = q[keep]
+        if q.size % 2:  # an unterminated string runs to the end (json.loads reports it)
+            q = np.append(q, np.int32(n))
+        self.s_open, self.s_close = q[0::2], q[1::2]
+
+    def _in_string(self, z):
+        """Whether a cut before byte z falls inside a string (or on its closing quote)."""
+        k = int(np.searchsorted(self.s_open, z)) - 1
+        return k >= 0 and z <= self.s_close[k]
+
+    def _classes(self, a, z):
+        cls = np.frombuffer(self.raw[a:z].translate(_CLASS_TABLE), np.uint8)
+        lo = int(np.searchsorted(self.s_close, a))
+        hi = int(np.searchsorted(self.s_open, z))
+        if hi > lo:
+            cls = cls.copy()
+            s = self.s_open[lo:hi].astype(np.int64)
+            e = self.s_close[lo:hi].astype(np.int64)
+            mark = np.zeros(z - a + 1, np.int8)
+            mark[np.maximum(s + 1, a) - a] += 1
+            mark[np.minimum(e + 1, z) - a] -= 1
+            cls[np.cumsum(mark[:-1], dtype=np.int8).view(bool)] = _STR
+            cls[s[s >= a] - a] = _QUOTE
+        return cls
+
+    def _chunk_tokens(self, a, z, positions=False):
+        """Tokens of bytes [a, z): the token string (or, if asked, each token's offset)."""
+        cls, n = self._classes(a, z), z - a
+        word = (cls - np.uint8(1)) < 7
+        start = word.copy()
+        start[1:] &= ~word[:-1]
+        emit = start | ((cls - np.uint8(_LBRACK)) < 7)
+        if positions:
+            return np.flatnonzero(emit) + a
+        # a word is a number ('x') if it follows JSON's -?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?:
+        # checked around the few bytes other than digits (letters, - + . e E)
+        bad = [np.flatnonzero((cls - np.uint8(_ALPHA)) < 2)]
+        sp = np.flatnonzero((cls - np.uint8(_MINUS)) < 4)
+        if sp.size:
+            c = cls[sp]
+            pc = np.where(sp > 0, cls[np.maximum(sp - 1, 0)], _WS)
+            nc = np.where(sp < n - 1, cls[np.minimum(sp + 1, n - 1)], _WS)
+            m, p, d, e = c == _MINUS, c == _PLUS, c == _DOT, c == _E
+            after_word = (pc - np.uint8(1)) < 7
+            nd = nc != _DIGIT
+            bad.append(sp[(m & after_word & (pc != _E)) | ((m | p | d) & nd) | (p & (pc != _E))
+                          | ((d | e) & (pc != _DIGIT))
+                          | (e & nd & (nc != _MINUS) & (nc != _PLUS))])
+            ms = sp[m & ~after_word & (sp + 2 < n)]  # -0 then a digit
+            ms = ms[(self.buf[a + ms + 1] == 48) & (cls[np.minimum(ms + 2, n - 1)] == _DIGIT)]
+            bad.append(ms)
+            de = sp[d | e]
+            if de.size > 1:  # one '.' at most, then one exponent at most, per number
+                same = np.logical_and.reduceat(word, de)[:-1]
+                order = (cls[de[:-1]] == _DOT) & (cls[de[1:]] == _E)
+                bad.append(de[1:][same & ~order])
+        bad.append(np.flatnonzero(start[:-1] & (self.buf[a:z - 1] == 48)
+                                  & (cls[1:] == _DIGIT)))  # 0 then a digit
+        codes = cls[emit].tobytes().translate(_CODE_TABLE)
+        bad = np.concatenate(bad)
+        if bad.size:  # those words are 'w'
+            starts = np.flatnonzero(start)
+            first = starts[np.searchsorted(starts, bad, side="right") - 1]
+            codes = np.frombuffer(codes, np.uint8).copy()
+            codes[np.searchsorted(np.flatnonzero(emit), first)] = _T["w"]
+            codes = codes.tobytes()
+        return codes
+
+    def _tokenize(self):
+        raw, buf, n = self.raw, self.buf, len(self.raw)
+        parts, starts, ts_starts, ntok, a = [], [], [], 0, 0
+        while a < n:
+            z = min(a + _CHUNK, n)
+            if z < n and not self._in_string(z):
+                hi = z
+                while True:  # after the last byte that ends a word (few bytes back)
+                    lo = max(a, hi - 4096)
+                    cut = np.flatnonzero(_CUTTABLE[buf[lo:hi]])
+                    if cut.size:
+                        z = lo + int(cut[-1]) + 1
+                        break
+                    if lo == a:  # a word longer than a chunk: cut after it
+                        cut = np.flatnonzero(_CUTTABLE[buf[z:a + _MAX_WORD + 1]])
+                        if not cut.size and a + _MAX_WORD < n:
+                            raise _HTTPError(400, "malformed JSON: a number or word of more "
+                                                  f"than {_MAX_WORD:,} bytes at char {a}")
+                        z = z + int(cut[0]) + 1 if cut.size else n
+                        break
+                    hi = lo
+            part = self._chunk_tokens(a, z)
+            starts.append(a)
+            ts_starts.append(ntok)
+            parts.append(part)
+            ntok += len(part)
+            a = z
+        starts.append(n)
+        self.chunk_at = np.array(starts, np.int64)
+        self.chunk_ts = np.array(ts_starts + [ntok], np.int64)
+        self.ts = b"".join(parts)
+        self.codes = np.frombuffer(self.ts, np.uint8)
+
+    def offsets(self, tsi):
+        """Byte offsets of the tokens at token-string indexes `tsi` (ascending)."""
+        tsi = np.asarray(tsi, np.int64)
+        out = np.empty(tsi.size, np.int64)
+        chunk = np.searchsorted(self.chunk_ts, tsi, side="right") - 1
+        for c in np.unique(chunk):
+            sel = chunk == c
+            pos = self._chunk_tokens(int(self.chunk_at[c]), int(self.chunk_at[c + 1]), True)
+            out[sel] = pos[tsi[sel] - self.chunk_ts[c]]
+        return out
+
+    # -- pass 2: segments, on the token string ------------------------------------------
+    def _find_segments(self):
+        """The maximal arrays of numbers and brackets only: a '[' whose matching ']' comes
+        before any impure token, inside no other such array. Only brackets and impure
+        tokens matter (numbers and commas change nothing): on those, a forward pass takes
+        the running minimum of the depth since the last impure token, a backward one the
+        suffix minimum until the next (chunked, one byte of state per token)."""
+        codes, n, step = self.codes, len(self.codes), _TS_STEP
+        parts, counts = [], [0]
+        for i in range(0, n, step):
+            c = codes[i:i + step]
+            parts.append(c[_STRUCT[c]])
+            counts.append(counts[-1] + len(parts[-1]))
+        sc = np.concatenate(parts) if parts else np.zeros(0, np.uint8)
+        del parts
+        self._struct_counts, m, step = np.array(counts, np.int64), len(sc), _STRUCT_STEP
+        fw = np.zeros(m, np.uint8)
+        depth0, depth, r, big = [], 0, 0, 2 * m + 4  # depth before each chunk; running min
+
+        def depths(c, depth):
+            delta = np.frombuffer(c.tobytes().translate(_DELTA_TABLE), np.int8)
+            after = np.cumsum(delta, dtype=np.int64)
+            after += depth
+            return after - delta, after
+
+        for i in range(0, m, step):
+            c = sc[i:i + step]
+            depth0.append(depth)
+            before, after = depths(c, depth)
+            if after.max() > _MAX_DEPTH:
+                k = self._struct_to_ts([i + int(np.argmax(after > _MAX_DEPTH))])
+                raise _HTTPError(400, f"the JSON nests arrays and objects more than {_MAX_DEPTH} "
+                                      f"levels deep (at char {int(self.offsets(k)[0])})")
+            imp = _IMPURE[c]
+            if imp.any():  # runs restart at impure tokens: offset each run below the last
+                run = np.cumsum(imp)
+                val = np.where(imp, after, before) - run * big
+                np.minimum.accumulate(val, out=val)
+                val += run * big
+                val[run == 0] = np.minimum(val[run == 0], r)
+            else:
+                val = np.minimum.accumulate(before)
+                np.minimum(val, r, out=val)
+            opn, cls = c == _T["["], c == _T["]"]
+            f = (opn & (val == before)).astype(np.uint8)
+            f[cls & (val == after)] = 1
+            f[cls & (val < after)] = 2
+            fw[i:i + step] = f
+            depth, r = int(after[-1]), int(val[-1])
+        starts, ends, s = [], [], big  # s: the suffix minimum carried backwards
+        for j, i in reversed(list(enumerate(range(0, m, step)))):
+            c = sc[i:i + step]
+            before, after = depths(c, depth0[j])
+            imp = _IMPURE[c]
+            if imp.any():
+                run = np.cumsum(imp[::-1])[::-1]  # impure tokens at or after each token
+                shift = (int(run[0]) - run) * big
+                val = (np.where(imp, before, after) + shift)[::-1]
+                np.minimum.accumulate(val, out=val)
+                val = val[::-1] - shift
+                last = run == 0
+                val[last] = np.minimum(val[last], s)
+            else:
+                val = np.minimum.accumulate(after[::-1])[::-1]
+                np.minimum(val, s, out=val)
+            f = fw[i:i + step]
+            opn, cls = c == _T["["], c == _T["]"]
+            starts.append(np.flatnonzero(opn & ((val == before) | ((val < before) & (f == 1))))
+                          + i)
+            ends.append(np.flatnonzero(cls & ((f == 1) | ((f == 2) & (val == after)))) + i)
+            s = int(val[0])
+        del fw, sc
+        st = np.concatenate(starts[::-1]) if starts else np.zeros(0, np.int64)
+        en = np.concatenate(ends[::-1]) if ends else np.zeros(0, np.int64)
+        assert st.size == en.size, "segment bounds"
+        both = self._struct_to_ts(np.stack([st, en], axis=1).reshape(-1))
+        self.seg_ts = both.reshape(-1, 2)
+        self.seg_off = self.offsets(both).reshape(-1, 2)
+
+    def _struct_to_ts(self, k):
+        """Token-string indexes of the structural tokens number `k` (ascending)."""
+        k = np.asarray(k, np.int64)
+        out = np.empty(k.size, np.int64)
+        counts, step = self._struct_counts, _TS_STEP
+        chunk = np.searchsorted(counts, k, side="right") - 1
+        for c in np.unique(chunk):
+            sel = chunk == c
+            pos = np.flatnonzero(_STRUCT[self.codes[c * step:(c + 1) * step]]) + c * step
+            out[sel] = pos[k[sel] - counts[c]]
+        return out
+
+    # -- the skeleton -----------------------------------------------------------------
+    def loads(self):
+        raw, ts = self.raw, self.ts
+        st, en = self.seg_ts[:, 0], self.seg_ts[:, 1]
+        so, eo = self.seg_off[:, 0], self.seg_off[:, 1]
+        inside = int((en - st + 1).sum())
+        lb_in = sum(ts.count(b"[", int(a), int(b) + 1) for a, b in self.seg_ts) \
+            if len(st) < 1000 else int(np.count_nonzero(self._inside_mask()
+                                                        & (self.codes == _T["["])))
+        count = {ch: ts.count(ch.encode()) for ch in "x,w{[s"}
+        elems = count["x"] + count[","] + count["w"] - (inside - 2 * lb_in)
+        skel_len = len(raw) - int((eo - so + 1).sum()) + 8 * len(st)
+        cost = (200 * count["{"] + 72 * (count["["] - lb_in) + 16 * count["s"]
+                + 100 * len(st) + 32 * elems + skel_len)
+        if cost > self.budget:
+            raise _HTTPError(413, f"this request would take about {cost / 2**20:,.0f} MiB as "
+                                  f"Python objects (the limit is {self.budget / 2**20:,.0f} MiB): "
+                                  'send whole arrays, e.g. {"inputs": {"name": [[...], ...]}}, '
+                                  "rather than many small values")
+        parts, prev, holes = [], 0, []
+        for k, (a, b) in enumerate(self.seg_off):
+            parts.append(raw[prev:a])
+            ph = b"[%d]" % k
+            holes.append((len(ph), int(b) - int(a) + 1))
+            parts.append(ph)
+            prev = int(b) + 1
+        parts.append(raw[prev:])
+        skel = b"".join(parts)
+        del parts
+        try:
+            text = skel.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise _HTTPError(400, f"malformed JSON: the body must be UTF-8 ({e})") from None
+        bad = self._first_bad_pair()  # JSON errors json.loads will not see (in segments)
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as e:
+            pos = len(text[:e.pos].encode()) if not skel.isascii() else e.pos
+            if len(holes):  # back from the skeleton's offsets to the body's
+                ph, seg = np.array(holes, np.int64).T
+                shift = np.cumsum(seg - ph)
+                at = so - np.concatenate(([0], shift[:-1]))  # placeholders in the skeleton
+                k = int(np.searchsorted(at, pos, side="right")) - 1
+                if k >= 0:
+                    pos = int(so[k]) if pos < at[k] + ph[k] else pos + int(shift[k])
+            if bad is None or pos <= bad[1]:
+                raise _HTTPError(400, "malformed JSON: " + self.where(e.msg, pos)) from None
+        except RecursionError:  # not reached: the depth is bounded above
+            raise _HTTPError(400, "the JSON nests too deeply") from None
+        if bad is not None:
+            raise _HTTPError(400, "malformed JSON: " + self.where(*bad))
+        segs = [_Seg(self, int(a), int(b), int(c), int(d))
+                for (a, b), (c, d) in zip(self.seg_ts, self.seg_off)]
+        return _resolve(obj, segs)
+
+    def _first_bad_pair(self):
+        """(json's message, byte offset) for the first pair of tokens that JSON forbids
+        anywhere ("[,", ",,", ",]", "x[", "xx", "][", "]x"), or None."""
+        step = _TS_STEP
+        for i in range(0, len(self.ts), step):
+            c = np.frombuffer(self.ts[i:i + step + 1].translate(_PAIR_CLASS), np.uint8)
+            pair = c[:-1] * np.uint8(5) + c[1:]
+            at = pair.tobytes().translate(_PAIR_BAD).find(b"\x01")
+            if at >= 0:
+                kind = "Expecting value" if c[at] in (1, 3) else "Expecting ',' delimiter"
+                return kind, int(self.offsets([i + at + 1])[0])
+        return None
+
+    def _inside_mask(self):
+        mark = np.zeros(len(self.codes) + 1, np.int8)
+        mark[self.seg_ts[:, 0]] += 1
+        mark[self.seg_ts[:, 1] + 1] -= 1
+        return np.cumsum(mark[:-1], dtype=np.int8).view(bool)
+
+    def where(self, msg, pos):
+        """json's style of position: 'msg: line L column C (char N)' for byte offset pos."""
+        raw = self.raw
+        line = raw.count(b"\n", 0, pos) + 1
+        bol = raw.rfind(b"\n", 0, pos) + 1
+        if raw.isascii():
+            char, col = pos, pos - bol + 1
+        else:
+            cont = lambda a, b: int(np.count_nonzero((self.buf[a:b] & 0xC0) == 0x80))
+            char, col = pos - cont(0, pos), pos - bol - cont(bol, pos) + 1
+        return f"{msg}: line {line} column {col} (char {char})"
+
+    # -- segments into arrays ------------------------------------------------------------
+    def shape(self, segs, what, stack=False):
+        """The shape of one segment, or of several stacked (rows), from their tokens."""
+        if not stack:
+            t, s, e, bounds = self.ts, segs[0].ts_s, segs[0].ts_e, None
+        else:
+            t = b"[" + b",".join(self.ts[g.ts_s:g.ts_e + 1] for g in segs) + b"]"
+            s, e = 0, len(t) - 1
+            bounds = np.cumsum([1] + [g.ts_e - g.ts_s + 2 for g in segs])
+        shape = _rectangular(t, s, e)
+        if shape is not None:
+            return shape
+        m = _T_BAD.search(t, s, e + 1)
+        if m is not None:  # a syntax error: say where, as json.loads would
+            i = m.start() + 1
+            if bounds is None:
+                g = i
+            else:
+                r = int(np.searchsorted(bounds, i, side="right")) - 1
+                g = segs[r].ts_s + i - int(bounds[r])
+            kind = "Expecting value" if t[m.start()] in b"[," else "Expecting ',' delimiter"
+            at = int(self.offsets([g])[0])
+            raise _HTTPError(400, "malformed JSON: " + self.where(kind, at))
+        raise _HTTPError(400, f"{what}: expected a rectangular nested list of numbers (every "
+                              "row the same length and depth)")
+
+    def fill(self, segs, out, what):
+        """Parse the numbers of `segs` (in order) into the flat array `out`."""
+        kind, pos = out.dtype.kind, 0
+        with np.errstate(over="ignore", invalid="ignore"):
+            for text in self._pieces(segs):
+                vals = None
+                if text.find(b".") < 0 and text.find(b"e") < 0 and text.find(b"E") < 0:
+                    vals = np.fromstring(text, dtype=np.int64, sep=",")  # 5x faster
+                    lo, hi = (int(vals.min()), int(vals.max())) if vals.size else (0, 0)
+                    if lo == _I64.min or hi == _I64.max:  # saturated: too long for int64
+                        vals = None
+                    elif kind == "f" and not -2**24 <= lo <= hi <= 2**24:
+                        vals = vals.astype(np.float64)  # rounded as json's ints were
+                if vals is None:
+                    vals = np.fromstring(text, dtype=np.float64, sep=",")
+                if vals.size != text.count(b",") + 1 or pos + vals.size > out.size:
+                    raise _HTTPError(400, f"{what}: malformed numbers")  # not reached
+                dst = out[pos:pos + vals.size]
+                if kind == "f":
+                    dst[...] = vals
+                else:
+                    _store_integers(vals, text, dst, what)
+                pos += vals.size
+        if pos != out.size:
+            raise _HTTPError(400, f"{what}: malformed numbers")  # not reached
+        if kind == "f" and not np.isfinite(out).all():
+            raise _HTTPError(400, _finite_message(what, out.dtype))
+
+    def _pieces(self, segs):
+        """Texts "n,n,...,n" of about _CHUNK bytes covering the numbers of `segs`."""
+        raw, group, size = self.raw, [], 0
+
+        def text(parts):
+            return b",".join(parts).translate(None, b"[] \t\n\r").strip(b",")
+
+        for s in segs:
+            a, end = s.off_s, s.off_e + 1
+            if end - a <= _CHUNK:
+                group.append(raw[a:end])
+                size += end - a
+                if size >= _CHUNK:
+                    t = text(group)
+                    group, size = [], 0
+                    if t:
+                        yield t
+                continue
+            if group:
+                t = text(group)
+                group, size = [], 0
+                if t:
+                    yield t
+            while a < end:
+                b = end
+                if end - a > _CHUNK:
+                    q = raw.rfind(b",", a, a + _CHUNK)
+                    if q < 0:
+                        q = raw.find(b",", a + _CHUNK, end)
+                    if q >= 0:
+                        b = q + 1
+                t = text([raw[a:b]])
+                if t:
+                    yield t
+                a = b
+        if group:
+            t = text(group)
+            if t:
+                yield t
+
+
+class _Seg:
+    """A pure numeric array of the body: token indexes and byte offsets (inclusive)."""
+
+    __slots__ = ("doc", "ts_s", "ts_e", "off_s", "off_e", "_shape")
+
+    def __init__(self, doc, ts_s, ts_e, off_s, off_e):
+        self.doc, self.ts_s, self.ts_e, self.off_s, self.off_e = doc, ts_s, ts_e, off_s, off_e
+        self._shape = None
+
+    def is_empty(self):
+        return self.ts_e == self.ts_s + 1
+
+    def shape(self, what):
+        if self._shape is None:
+            self._shape = self.doc.shape([self], what)
+        return self._shape
+
+    def children(self):
+        """The arrays this one lists ([A, B] -> [A, B]), or None if it lists anything else."""
+        doc = self.doc
+        c = doc.codes[self.ts_s:self.ts_e + 1]
+        m = _T_BAD.search(doc.ts, self.ts_s, self.ts_e + 1)
+        if m is not None:
+            self.shape("inputs")  # raises the syntax error
+        delta = (c == _T["["]).astype(np.int64) - (c == _T["]"])
+        after = np.cumsum(delta)
+        opens = np.flatnonzero((c == _T["["]) & (after == 2))
+        closes = np.flatnonzero((c == _T["]"]) & (after == 1))
+        top = np.count_nonzero((after == 1) & (c == _T[","]))
+        if (np.count_nonzero((after == 1) & (c == _T["x"])) or len(opens) != len(closes)
+                or len(opens) != top + 1):
+            return None
+        g = np.stack([opens, closes], axis=1).reshape(-1) + self.ts_s
+        off = doc.offsets(g).reshape(-1, 2)
+        g = g.reshape(-1, 2)
+        return [_Seg(doc, int(a), int(b), int(o), int(p)) for (a, b), (o, p) in zip(g, off)]
+
+
+def _resolve(v, segs):
+    """Put the segments back in place of their placeholders [k] (the only one-int lists
+    left in a skeleton: any other array of numbers is itself a segment)."""
+    if isinstance(v, list):
+        if len(v) == 1 and type(v[0]) is int and 0 <= v[0] < len(segs):
+            return segs[v[0]]
+        for i, x in enumerate(v):
+            if isinstance(x, (list, dict)):
+                v[i] = _resolve(x, segs)
+    elif isinstance(v, dict):
+        for k, x in v.items():
+            if isinstance(x, (list, dict)):
+                v[k] = _resolve(x, segs)
+    return v
+
+
+def _rectangular(t, s, e):
+    """The shape of the nested list whose tokens are t[s:e + 1] ('[', ']', ',' and an 'x'
+    per number) if it is rectangular and well formed, else None: the shape is read off the
+    first array at each depth, then the tokens must equal the canonical ones of that shape."""
+    end, depth = e + 1, 0
+    while s + depth < end and t[s + depth] == _T["["]:
+        depth += 1
+    if depth == 0:
+        return None
+    shape, child = [], 1
+    for d in range(depth, 0, -1):  # the first array at depth d ends at the first ']'*(D-d+1)
+        k = depth - d + 1
+        at = t.find(b"]" * k, s, end)
+        if at < 0:
+            return None
+        length = at - s + k - (d - 1)
+        if d == depth and length == 2:
+            n = 0
+        else:
+            n, rem = divmod(length - 1, child + 1)
+            if rem or n < 1:
+                return None
+        shape.append(n)
+        child = length
+    shape = shape[::-1]
+    canon = b"x"
+    for n in shape[::-1]:
+        canon = b"[" + (canon + b",") * (n - 1) + canon + b"]" if n else b"[]"
+    return tuple(shape) if len(canon) == end - s and canon == memoryview(t)[s:end] else None
+
+
+def _finite_message(what, dtype):
+    return (f"{what}: the values must be finite numbers within {np.dtype(dtype).name}'s range "
+            "(no NaN, infinity or overflow)")
+
+
+def _int_range(dtype):
+    if dtype.kind == "b":
+        return 0, 1
+    info = np.iinfo(dtype)
+    return int(info.min), int(info.max)
+
+
+def _store_integers(vals, text, dst, what):
+    lo, hi = _int_range(dst.dtype)
+    if vals.dtype.kind == "f":
+        bad = ~np.isfinite(vals) | (vals != np.trunc(vals))
+        if bad.any():
+            raise _HTTPError(400, f"{what}: expected integers for dtype {dst.dtype.name}, got "
+                                  f"{text.split(b',')[int(np.argmax(bad))].decode()}")
+    if (vals.dtype.kind == "f" and dst.dtype.itemsize == 8
+            and (np.abs(vals) >= 2.0**53).any()):  # beyond float64's integers: exactly
+        import decimal
+
+        exact = [int(decimal.Decimal(t.decode())) for t in text.split(b",")]
+        out = [v for v in exact if not lo <= v <= hi]
+        if out:
+            raise _HTTPError(400, f"{what}: {out[0]} is out of range for dtype {dst.dtype.name}")
+        dst[...] = np.array(exact, dtype=object).astype(dst.dtype)
+        return
+    out = (vals < lo) | (vals > hi)
+    if out.any():
+        raise _HTTPError(400, f"{what}: {text.split(b',')[int(np.argmax(out))].decode()} is out "
+                              f"of range for dtype {dst.dtype.name} [{lo}, {hi}]")
+    dst[...] = vals
+
+
+def _describe(v):
+    if isinstance(v, bool):
+        return f"the boolean {'true' if v else 'false'}"
+    if v is None:
+        return "null"
+    if isinstance(v, str):
+        return f"the string {json.dumps(v[:40] + ('...' if len(v) > 40 else ''))}"
+    return "an object"
+
+
+def _py_shape(v, what, path):
+    """Shape of a nested list of Python numbers and segments; names the first bad value."""
+    if isinstance(v, _Seg):
+        return v.shape(what)
+    if isinstance(v, list):
+        if not v:
+            return (0,)
+        shapes = [_py_shape(x, what, path + (i,)) for i, x in enumerate(v)]
+        if any(s != shapes[0] for s in shapes):
+            raise _HTTPError(400, f"{what}: expected a rectangular nested list of numbers "
+                                  "(every row the same length and depth)")
+        return (len(v),) + shapes[0]
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return ()
+    at = "".join(f"[{i}]" for i in path)
+    raise _HTTPError(400, f"{what}: expected numbers (for dtype {{dtype}}), got {_describe(v)}"
+                          + (f" at {at}" if at else ""))
+
+
+def _py_leaves(v):
+    if isinstance(v, list):
+        for x in v:
+            yield from _py_leaves(x)
+    else:
+        yield v
+
+
+def _from_python(value, dtype, spec, what):
+    try:
+        shape = _py_shape(value, what, ())
+    except _HTTPError as e:
+        raise _HTTPError(e.status, str(e).replace("{dtype}", dtype.name)) from None
+    _check_shape(shape, spec, what)
+    out = np.empty(shape, dtype)
+    flat, pos = out.reshape(-1), 0
+    lo, hi = _int_range(dtype) if dtype.kind in "iub" else (None, None)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for leaf in _py_leaves(value):
+            if isinstance(leaf, _Seg):
+                k = int(np.prod(leaf.shape(what)))
+                leaf.doc.fill([leaf], flat[pos:pos + k], what)
+                pos += k
+                continue
+            if dtype.kind == "f":
+                try:
+                    flat[pos] = float(leaf)
+                except OverflowError:  # an integer of hundreds of digits
+                    raise _HTTPError(400, _finite_message(what, dtype)) from None
+            else:
+                if isinstance(leaf, float):
+                    if not leaf.is_integer():
+                        raise _HTTPError(400, f"{what}: expected integers for dtype "
+                                              f"{dtype.name}, got {leaf!r}")
+                    leaf = int(leaf)
+                if not lo <= leaf <= hi:
+                    raise _HTTPError(400, f"{what}: {leaf} is out of range for dtype "
+                                          f"{dtype.name} [{lo}, {hi}]")
+                flat[pos] = leaf
+            pos += 1
+    if dtype.kind == "f" and not np.isfinite(out).all():
+        raise _HTTPError(400, _finite_message(what, dtype))
+    return out
+
+
+def _check_shape(shape, spec, what):
+    want = spec["shape"]
+    if len(shape) != len(want) or any(w is not None and w != g
+                                      for w, g in zip(want[1:], shape[1:])):
+        raise _HTTPError(400, f"{what}: expected shape {tuple(want)}, got {tuple(shape)}")
 
 
 def _metadata(model):
@@ -45,18 +731,21 @@ def _metadata(model):
 
 
 def _as_array(value, spec, what):
-    try:
-        arr = np.asarray(value, dtype=spec["dtype"])
-    except (ValueError, TypeError) as e:
-        raise _HTTPError(400, f"{what}: expected numbers of dtype {spec['dtype']} in a "
-                              f"rectangular nested list ({e})") from None
-    want = spec["shape"]
-    if arr.ndim != len(want) or any(w is not None and w != g
-                                    for w, g in zip(want[1:], arr.shape[1:])):
-        raise _HTTPError(400, f"{what}: expected shape {tuple(want)}, got {arr.shape}")
-    if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
-        raise _HTTPError(400, f"{what}: the values must be finite (no NaN or infinity)")
-    return arr
+    """One input's array from a segment, a list of segments (one per instance) or Python
+    values (what json.loads made of the rest), checked against the input's spec."""
+    dtype = np.dtype(spec["dtype"])
+    if dtype.kind not in "fiub":
+        raise _HTTPError(400, f"{what}: inputs of dtype {dtype.name} cannot be sent as JSON")
+    if isinstance(value, _Seg) or (isinstance(value, list) and value
+                                   and all(isinstance(v, _Seg) for v in value)):
+        segs = [value] if isinstance(value, _Seg) else value
+        doc = segs[0].doc
+        shape = value.shape(what) if segs is not value else doc.shape(segs, what, stack=True)
+        _check_shape(shape, spec, what)
+        out = np.empty(shape, dtype)
+        doc.fill(segs, out.reshape(-1), what)
+        return out
+    return _from_python(value, dtype, spec, what)
 
 
 def _parse_inputs(body, meta):
@@ -68,12 +757,13 @@ def _parse_inputs(body, meta):
                               'examples) or "inputs" (whole arrays)')
     if "instances" in body:
         rows = body["instances"]
-        if not isinstance(rows, list) or not rows:
+        if not (isinstance(rows, list) and rows or isinstance(rows, _Seg)
+                and not rows.is_empty()):
             raise _HTTPError(400, '"instances" must be a non-empty list of examples')
         if len(specs) == 1:
             columns = [rows]
         else:
-            if not all(isinstance(r, dict) for r in rows):
+            if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
                 raise _HTTPError(400, f"this model has inputs {names}: each instance must be "
                                       "an object with one entry per input")
             try:
@@ -90,15 +780,25 @@ def _parse_inputs(body, meta):
             columns = [given[n] for n in names]
         elif len(specs) == 1:
             columns = [given]
-        elif isinstance(given, list) and len(given) == len(specs):
-            columns = given
         else:
-            raise _HTTPError(400, f"this model has {len(specs)} inputs {names}: give "
-                                  '"inputs" as an object by name or a list of arrays')
+            if isinstance(given, _Seg):
+                given = given.children()
+            if isinstance(given, list) and len(given) == len(specs):
+                columns = given
+            else:
+                raise _HTTPError(400, f"this model has {len(specs)} inputs {names}: give "
+                                      '"inputs" as an object by name or a list of arrays')
     arrays = [_as_array(c, s, f"input {s['name']!r}") for c, s in zip(columns, specs)]
     if len({len(a) for a in arrays}) != 1:
         raise _HTTPError(400, "every input must have the same number of examples")
     return arrays
+
+
+def _parse_request(raw, meta, budget=None):
+    """The model inputs of a /predict body (bytes); `budget`: the most bytes its JSON may
+    take as Python objects (default 4x the body + 64 MiB)."""
+    budget = 4 * len(raw) + (64 << 20) if budget is None else budget
+    return _parse_inputs(_Doc(raw, budget).loads(), meta)
 
 
 def make_app(model, max_body=64 << 20, batch_size=1024):
@@ -107,8 +807,8 @@ def make_app(model, max_body=64 << 20, batch_size=1024):
     meta = _metadata(model)
     out_names = [o["name"] for o in meta["outputs"]]
 
-    def predict(body):
-        arrays = _parse_inputs(body, meta)
+    def predict(raw):
+        arrays = _parse_request(raw, meta)
         out = runner(arrays[0] if len(arrays) == 1 else arrays, batch_size=batch_size)
         if isinstance(out, list):
             return {"predictions": {n: np.asarray(o).tolist() for n, o in zip(out_names, out)}}
@@ -122,12 +822,9 @@ def make_app(model, max_body=64 << 20, batch_size=1024):
         if length > max_body:
             raise _HTTPError(413, f"the body is {length:,} bytes; the limit is {max_body:,}")
         raw = environ["wsgi.input"].read(length) if length > 0 else b""
-        if not raw:
+        if not raw.strip():
             raise _HTTPError(400, "empty body: send a JSON object")
-        try:
-            return json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise _HTTPError(400, f"malformed JSON: {e}") from None
+        return raw
 
     def app(environ, start_response):
         path, method = environ.get("PATH_INFO", "/"), environ.get("REQUEST_METHOD", "GET")
@@ -146,6 +843,8 @@ def make_app(model, max_body=64 << 20, batch_size=1024):
             status, payload = e.status, {"error": str(e)}
         except (ValueError, TypeError) as e:  # the model refused the inputs
             status, payload = 400, {"error": str(e)}
+        except MemoryError:
+            status, payload = 503, {"error": "the server ran out of memory for this request"}
         except Exception as e:  # never take the server down
             status, payload = 500, {"error": f"{type(e).__name__}: {e}"}
         data = json.dumps(payload).encode()
@@ -158,9 +857,31 @@ def make_app(model, max_body=64 << 20, batch_size=1024):
     return app
 
 
+def _raise_fd_limit(want):
+    """Lift the soft limit on open files towards `want` (each connection holds one)."""
+    try:
+        import resource
+    except ImportError:  # not on POSIX
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < want:
+        new = want if hard == resource.RLIM_INFINITY else min(want, hard)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
+        except (ValueError, OSError):
+            pass
+
+
 def serve(model_path, host="127.0.0.1", port=8080, threads=4, custom_objects=None,
-          max_body=64 << 20, ready=print):
-    """Load `model_path` and serve it until interrupted (blocks)."""
+          max_body=64 << 20, connection_limit=1000, channel_timeout=30, ready=print):
+    """Load `model_path` and serve it until interrupted (blocks).
+
+    `connection_limit`: open connections at most (beyond it waitress stops accepting until
+    some close); `channel_timeout`: seconds after which a connection with no activity and
+    no request in progress is closed (idle keep-alives, requests stuck mid-header)."""
+    if connection_limit < 1 or channel_timeout < 1:
+        raise ValueError("connection_limit and channel_timeout must be at least 1, got "
+                         f"{connection_limit} and {channel_timeout}")
     try:
         import waitress
     except ImportError:
@@ -170,10 +891,17 @@ def serve(model_path, host="127.0.0.1", port=8080, threads=4, custom_objects=Non
 
     model = load_model(model_path, custom_objects=custom_objects, compile=False)
     app = make_app(model, max_body=max_body)
+    _raise_fd_limit(connection_limit + 64)
     # waitress refuses (413, plain text) bodies far over the limit before reading them;
-    # the application answers the ones just over it with its JSON error
+    # the application answers the ones just over it with its JSON error. poll() rather
+    # than select(), which fails past 1024 file descriptors; idle channels are looked at
+    # every channel_timeout / 2 seconds (at most 30)
     server = waitress.create_server(app, host=host, port=port, threads=threads,
-                                    max_request_body_size=max_body + (1 << 20))
+                                    max_request_body_size=max_body + (1 << 20),
+                                    connection_limit=connection_limit,
+                                    channel_timeout=channel_timeout,
+                                    cleanup_interval=max(1, min(30, channel_timeout // 2)),
+                                    asyncore_use_poll=True)
     ready(f"fastkeras serving {model.name!r} on http://{host}:{server.effective_port} "
           "(POST /predict, GET /metadata, GET /health)")
     try:
