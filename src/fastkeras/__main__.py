@@ -16,12 +16,21 @@ def main(argv=None):
     srv.add_argument("--threads", type=int, default=4, help="server threads (default 4)")
     srv.add_argument("--max-body", type=int, default=64 << 20,
                      help="largest request body in bytes (default 64 MiB)")
+    srv.add_argument("--connection-limit", type=int, default=1000,
+                     help="open connections at most; beyond it new ones wait until some "
+                          "close (default 1000)")
+    srv.add_argument("--channel-timeout", type=int, default=30,
+                     help="seconds after which an idle connection, or one stuck before its "
+                          "request is complete, is closed (default 30)")
     args = parser.parse_args(argv)
     if args.command == "serve":
         from fastkeras.serving_http import serve
 
+        if args.connection_limit < 1 or args.channel_timeout < 1:
+            parser.error("--connection-limit and --channel-timeout must be at least 1")
         serve(args.model, host=args.host, port=args.port, threads=args.threads,
-              max_body=args.max_body, ready=lambda line: print(line, flush=True))
+              max_body=args.max_body, connection_limit=args.connection_limit,
+              channel_timeout=args.channel_timeout, ready=lambda line: print(line, flush=True))
         return 0
     from fastkeras import build_info
 
