@@ -618,8 +618,13 @@ def _store_integers(vals, text, dst, what):
     if vals.dtype.kind == "f":
         bad = ~np.isfinite(vals) | (vals != np.trunc(vals))
         if bad.any():
-            raise _HTTPError(400, f"{what}: expected integers for dtype {dst.dtype.name}, got "
-                                  f"{text.split(b',')[int(np.argmax(bad))].decode()}")
+            tok = text.split(b",")[int(np.argmax(bad))].decode()
+            short = tok if len(tok) <= 40 else tok[:20] + f"...({len(tok)} characters)"
+            if tok.lstrip("-").isdigit():  # an integer beyond float64's range
+                raise _HTTPError(400, f"{what}: {short} is out of range for dtype "
+                                      f"{dst.dtype.name} [{lo}, {hi}]")
+            raise _HTTPError(400, f"{what}: expected integers for dtype {dst.dtype.name}, "
+                                  f"got {short}")
     if (vals.dtype.kind == "f" and dst.dtype.itemsize == 8
             and (np.abs(vals) >= 2.0**53).any()):  # beyond float64's integers: exactly
         import decimal
@@ -627,7 +632,8 @@ def _store_integers(vals, text, dst, what):
         exact = [int(decimal.Decimal(t.decode())) for t in text.split(b",")]
         out = [v for v in exact if not lo <= v <= hi]
         if out:
-            raise _HTTPError(400, f"{what}: {out[0]} is out of range for dtype {dst.dtype.name}")
+            raise _HTTPError(400, f"{what}: {out[0]} is out of range for dtype "
+                                  f"{dst.dtype.name} [{lo}, {hi}]")
         dst[...] = np.array(exact, dtype=object).astype(dst.dtype)
         return
     out = (vals < lo) | (vals > hi)
