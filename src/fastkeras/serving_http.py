@@ -807,6 +807,27 @@ def _parse_request(raw, meta, budget=None):
     return _parse_inputs(_Doc(raw, budget).loads(), meta)
 
 
+class _Pieces(list):
+    """An answer already encoded, in pieces of bytes."""
+
+
+_ANSWER_BLOCK = 1 << 20  # numbers turned into Python objects at a time for an answer
+
+
+def _json_pieces(a):
+    """json.dumps(a.tolist()) as pieces of bytes, a block of rows at a time: the answer
+    never holds the whole array as Python floats (~10x its JSON) at once."""
+    a = np.asarray(a)
+    step = max(1, _ANSWER_BLOCK // max(1, a[0].size)) if a.ndim and len(a) else 1
+    if a.ndim == 0 or len(a) <= step:
+        return [json.dumps(a.tolist()).encode()]
+    parts = [b"["]
+    for i in range(0, len(a), step):
+        parts += [b", "] if i else []
+        parts.append(json.dumps(a[i:i + step].tolist())[1:-1].encode())
+    return parts + [b"]"]
+
+
 def make_app(model, max_body=64 << 20, batch_size=1024):
     """The WSGI application serving `model` (see the module's docstring)."""
     runner = model.compile_for_inference()
@@ -816,9 +837,13 @@ def make_app(model, max_body=64 << 20, batch_size=1024):
     def predict(raw):
         arrays = _parse_request(raw, meta)
         out = runner(arrays[0] if len(arrays) == 1 else arrays, batch_size=batch_size)
-        if isinstance(out, list):
-            return {"predictions": {n: np.asarray(o).tolist() for n, o in zip(out_names, out)}}
-        return {"predictions": np.asarray(out).tolist()}
+        if isinstance(out, list):  # what json.dumps({"predictions": {...}}) writes
+            parts = [b'{"predictions": {']
+            for k, (n, o) in enumerate(zip(out_names, out)):
+                parts += [b", " if k else b"", json.dumps(n).encode(), b": "]
+                parts += _json_pieces(o)
+            return _Pieces(parts + [b"}}"])
+        return _Pieces([b'{"predictions": '] + _json_pieces(out) + [b"}"])
 
     def read_body(environ):
         try:
@@ -853,12 +878,13 @@ def make_app(model, max_body=64 << 20, batch_size=1024):
             status, payload = 503, {"error": "the server ran out of memory for this request"}
         except Exception as e:  # never take the server down
             status, payload = 500, {"error": f"{type(e).__name__}: {e}"}
-        data = json.dumps(payload).encode()
-        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
+        data = payload if isinstance(payload, _Pieces) else [json.dumps(payload).encode()]
+        headers = [("Content-Type", "application/json"),
+                   ("Content-Length", str(sum(map(len, data))))]
         if status == 405:
             headers.append(("Allow", routes[path][0]))
         start_response(f"{status} {_REASONS[status]}", headers)
-        return [data]
+        return data
 
     return app
 
