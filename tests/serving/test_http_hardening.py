@@ -205,6 +205,15 @@ def test_parse_matches_numpy_exactly(rng):
     assert a.tolist() == [[1, 2], [4, 5]] and b.tolist() == [3, 6]
 
 
+def test_answer_pieces_are_json_dumps(monkeypatch, rng):
+    """Answers are encoded a block of rows at a time, to exactly json.dumps' bytes."""
+    monkeypatch.setattr(sh, "_ANSWER_BLOCK", 7)
+    for a in (rng.normal(size=(50, 3)).astype("float32"), np.array([[np.nan, -np.inf]] * 9),
+              np.zeros((0, 3)), np.float32(2.5), rng.normal(size=(30,)),
+              rng.normal(size=(9, 2, 2)), np.zeros((5, 0)), rng.integers(0, 9, (40, 2))):
+        assert b"".join(sh._json_pieces(a)) == json.dumps(np.asarray(a).tolist()).encode()
+
+
 def test_parse_refuses_what_would_not_fit():
     many = "[" + ",".join(['{"v": [1, 2, 3, 4]}'] * 5000) + "]"
     with pytest.raises(sh._HTTPError, match="MiB as Python objects") as e:
