@@ -13,8 +13,9 @@ import os
 
 import numpy as np
 
-__all__ = ["physical_memory", "available_memory", "check_allocation", "LoadBudget",
-           "loading_budget", "active_load_budget", "set_load_budget", "get_load_budget"]
+__all__ = ["physical_memory", "available_memory", "check_allocation", "check_result",
+           "check_broadcast", "LoadBudget", "loading_budget", "active_load_budget",
+           "set_load_budget", "get_load_budget"]
 
 _DEFAULT_FRACTION = 0.5
 _budget_setting = None  # bytes, or None for the default
@@ -118,3 +119,37 @@ def check_allocation(shape, dtype, what, copies=1):
     if budget is not None:
         budget.check_temporary(nbytes, what)
     return nbytes
+
+
+_SMALL_RESULT = 1 << 24  # elements: outside a load, results up to this size skip the checks
+
+
+def check_result(bound, describe, what):
+    """check_allocation for an op's result whose element count is at most `bound`
+    (cheap to know: a product of operand sizes); `describe()` gives its exact shape and
+    dtype, and is called only when the check is made: always during a load, else when
+    `bound` is large (ops on small arrays stay as fast as they were)."""
+    if bound <= _SMALL_RESULT and _active.get() is None:
+        return
+    shape, dtype = describe()
+    check_allocation(shape, dtype, what)
+
+
+def check_broadcast(what, *operands):
+    """check_allocation for an element-wise result: numpy broadcasts (N, 1) with (1, N)
+    to (N, N), far more than either operand holds (a config can ask for that with a few
+    bytes). Shapes numpy cannot broadcast are left to the op's own error."""
+    bound = 1
+    for x in operands:
+        bound *= getattr(x, "size", 1)
+    if bound <= _SMALL_RESULT and _active.get() is None:
+        return
+    shapes = [np.shape(x) for x in operands]
+    if all(s == shapes[0] for s in shapes):
+        return  # no larger than an operand
+    try:
+        shape = np.broadcast_shapes(*shapes)
+        dtype = np.result_type(*operands)
+    except (ValueError, TypeError):
+        return
+    check_allocation(shape, dtype, what)

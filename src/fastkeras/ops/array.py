@@ -3,7 +3,7 @@ import builtins
 
 import numpy as np
 
-from fastkeras._limits import check_allocation
+from fastkeras._limits import check_allocation, check_result
 from fastkeras.ops import tape as _tape
 from fastkeras.ops.math import _norm_axis, make, unbroadcast
 from fastkeras.ops.tensor import Tensor, as_array, _floatx_dtype
@@ -90,6 +90,8 @@ def concatenate(xs, axis=0):
         raise ValueError(f"concatenate: all inputs must have the same rank, got shapes "
                          f"{[a.shape for a in arrays]}")
     ax = int(axis) % builtins.max(nd, 1)
+    total = builtins.sum(a.size for a in arrays)  # a config may repeat a tensor 1000s of times
+    check_result(total, lambda: ((total,), np.result_type(*arrays)), "ops.concatenate")
     out = np.concatenate(arrays, axis=ax)
     bounds = np.cumsum([a.shape[ax] for a in arrays])[:-1]
 
@@ -103,6 +105,8 @@ def concatenate(xs, axis=0):
 def stack(xs, axis=0):
     xs = _seq(xs, "stack")
     arrays = [as_array(x) for x in xs]
+    total = len(arrays) * arrays[0].size
+    check_result(total, lambda: ((total,), np.result_type(*arrays)), "ops.stack")
     out = np.stack(arrays, axis=axis)
     ax = int(axis) % out.ndim
 
@@ -157,6 +161,9 @@ def take(x, indices, axis=None):
     if idx.size and (idx.max() >= size or idx.min() < -size):
         raise IndexError(f"take: indices must be in [{-size}, {size}), got "
                          f"[{idx.min()}, {idx.max()}]")
+    check_result(a.size * idx.size, lambda: ((idx.size * (a.size // builtins.max(size, 1))
+                                              if axis is not None else idx.size,), a.dtype),
+                 "ops.take")
     out = np.take(a, idx, axis=axis)
 
     def backward(g, needs):
@@ -181,6 +188,21 @@ def gather(x, indices, axis=0):
 def take_along_axis(x, indices, axis=None):
     a = as_array(x)
     idx = _indices(indices)
+
+    def out_shape():  # indices broadcast against x off the axis
+        if axis is None or a.ndim != idx.ndim:
+            return (idx.size,)
+        ax = int(axis) % a.ndim
+        sa, si = list(a.shape), list(idx.shape)
+        sa[ax] = si[ax] = 1
+        try:
+            shape = list(np.broadcast_shapes(tuple(sa), tuple(si)))
+        except ValueError:
+            return (0,)  # numpy says what is wrong
+        shape[ax] = idx.shape[ax]
+        return shape
+
+    check_result(a.size * idx.size, lambda: (out_shape(), a.dtype), "ops.take_along_axis")
     out = np.take_along_axis(a, idx, axis=axis)
 
     def backward(g, needs):

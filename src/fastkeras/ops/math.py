@@ -8,7 +8,7 @@ import builtins
 
 import numpy as np
 
-from fastkeras._limits import check_allocation
+from fastkeras._limits import check_allocation, check_broadcast, check_result
 from fastkeras.ops import tape as _tape
 from fastkeras.ops.tensor import Tensor, Variable, VariableSlice, as_array
 
@@ -76,6 +76,7 @@ def _shape(v):
 
 def add(x1, x2):
     a, b = _operand(x1), _operand(x2)
+    check_broadcast("ops.add", a, b)
 
     def backward(g, needs):
         return (
@@ -88,6 +89,7 @@ def add(x1, x2):
 
 def subtract(x1, x2):
     a, b = _operand(x1), _operand(x2)
+    check_broadcast("ops.subtract", a, b)
 
     def backward(g, needs):
         return (
@@ -100,6 +102,7 @@ def subtract(x1, x2):
 
 def multiply(x1, x2):
     a, b = _operand(x1), _operand(x2)
+    check_broadcast("ops.multiply", a, b)
 
     def backward(g, needs):
         return (
@@ -112,6 +115,7 @@ def multiply(x1, x2):
 
 def divide(x1, x2):
     a, b = _operand(x1), _operand(x2)
+    check_broadcast("ops.divide", a, b)
     out = np.true_divide(a, b)
 
     def backward(g, needs):
@@ -130,6 +134,7 @@ def negative(x):
 
 def power(x1, x2):
     a, b = _operand(x1), _operand(x2)
+    check_broadcast("ops.power", a, b)
     out = np.power(a, b)
 
     def backward(g, needs):
@@ -226,6 +231,13 @@ def cast(x, dtype):
     return make(out, (x,), backward)
 
 
+def _indexed_shape(shape, key):
+    try:
+        return np.empty(shape, dtype=[])[key].shape
+    except (IndexError, TypeError, ValueError):
+        return (0,)  # indexing x itself says what is wrong
+
+
 def getitem(x, key):
     """x[key], differentiable; a Variable's slice can also be assigned (tf semantics)."""
     a = as_array(x)
@@ -233,6 +245,13 @@ def getitem(x, key):
         key = key._value
     if isinstance(key, np.ndarray) and key.ndim == 0:
         key = key.item()
+    fancy = [k for k in (key if isinstance(key, tuple) else (key,))
+             if isinstance(k, (list, np.ndarray, Tensor))]
+    if fancy:  # x[[0] * 10**6] repeats rows: its shape, from an array of 0-byte items
+        bound = a.size
+        for k in fancy:
+            bound *= np.size(as_array(k) if isinstance(k, Tensor) else k)
+        check_result(bound, lambda: (_indexed_shape(a.shape, key), a.dtype), "ops.getitem")
 
     def backward(g, needs):
         return (_tape.SliceGrad(a.shape, g.dtype, key, g),)
@@ -245,9 +264,19 @@ def getitem(x, key):
     return make(np.array(a[key]), (x,), backward)
 
 
+def _matmul_shape(sa, sb):
+    try:
+        return np.broadcast_shapes(sa[:-2], sb[:-2]) + (sa[-2], sb[-1])
+    except ValueError:
+        return (0,)  # np.matmul says what is wrong
+
+
 def matmul(x1, x2):
     """Matrix product with numpy's broadcasting rules (1-D operands included)."""
     a, b = as_array(x1), as_array(x2)
+    if a.ndim >= 2 and b.ndim >= 2:  # (N, 1) @ (1, N) is (N, N): check it first
+        check_result(a.size * b.size, lambda: (_matmul_shape(a.shape, b.shape),
+                                               np.result_type(a, b)), "ops.matmul")
     out = np.matmul(a, b)
 
     def backward(g, needs):
@@ -339,7 +368,9 @@ def arange(start, stop=None, step=1, dtype=None):
 
 
 def equal(x1, x2):
-    return Tensor(np.equal(as_array(x1), as_array(x2)))
+    a, b = as_array(x1), as_array(x2)
+    check_broadcast("ops.equal", a, b)
+    return Tensor(np.equal(a, b))
 
 
 true_divide = divide
@@ -399,6 +430,7 @@ round = _piecewise_constant(np.round)  # half to even, as tf.round
 def _select(x1, x2, value_fn, first_fn):
     """value_fn(a, b) whose gradient goes to x1 where first_fn(a, b), else to x2."""
     a, b = _operand(x1), _operand(x2)
+    check_broadcast(f"ops.{value_fn.__name__}", a, b)
     out = value_fn(a, b)
 
     def backward(g, needs):
@@ -423,6 +455,7 @@ def clip(x, x_min, x_max):
     """clip(x, x_min, x_max) (tf.clip_by_value): the gradient passes where
     x_min <= x <= x_max and goes to the bound that clipped elsewhere."""
     a, lo, hi = as_array(x), _operand(x_min), _operand(x_max)
+    check_broadcast("ops.clip", a, lo, hi)
     out = np.minimum(np.maximum(a, lo), hi).astype(a.dtype, copy=False)
 
     def backward(g, needs):
@@ -443,6 +476,7 @@ def where(condition, x1=None, x2=None):
     if x1 is None or x2 is None:
         raise ValueError("`x1` and `x2` must both be given (or neither)")
     a, b = _operand(x1), _operand(x2)
+    check_broadcast("ops.where", c, a, b)
     out = np.where(c, a, b)
 
     def backward(g, needs):
@@ -545,6 +579,18 @@ def einsum(subscripts, *operands):
     arrays = [as_array(o) for o in operands]
     ins, out_lab = _einsum_parse(subscripts, [a.shape for a in arrays])
     spec = ",".join(ins) + "->" + out_lab
+
+    def out_shape():  # each label's size (1 where an operand broadcasts it)
+        sizes = {}
+        for lab, arr in zip(ins, arrays):
+            for c, d in zip(lab, arr.shape):
+                sizes[c] = builtins.max(sizes.get(c, 1), int(d))
+        return [sizes.get(c, 1) for c in out_lab]
+
+    bound = 1
+    for arr in arrays:
+        bound *= arr.size
+    check_result(bound, lambda: (out_shape(), np.result_type(*arrays)), "ops.einsum")
     out = np.einsum(spec, *arrays)
 
     def backward(g, needs):
@@ -613,7 +659,9 @@ def tensordot(x1, x2, axes=2):
 # ---------------------------------------------------------------- comparisons and logic
 def _compare(fn):
     def op(x1, x2):
-        return Tensor(fn(as_array(x1), as_array(x2)))
+        a, b = as_array(x1), as_array(x2)
+        check_broadcast(f"ops.{fn.__name__}", a, b)
+        return Tensor(fn(a, b))
     op.__name__ = fn.__name__
     op.__doc__ = f"Element-wise {fn.__name__} (not differentiable)."
     return op
