@@ -875,6 +875,14 @@ def test_long_config_string_costs_little_memory(base, tmp_path):
     _assert_refused_cheaply(_measured("keras", [path], warm)[0], path)
 
 
+def test_config_of_millions_of_values_is_refused_before_parsing(base, tmp_path):
+    """60 MB of "{}," (60 KB in the zip) made json.loads build 1.3 GB of dicts: the scan
+    counts containers and values first."""
+    for name, body in (("dicts", b"{}," * (2 * MB)), ("numbers", b"1," * (5 * MB))):
+        path = _keras_with_config(base, tmp_path, b"[" + body + b"1]", name=name)
+        _refused("keras", path, match="values")
+
+
 def test_deep_training_config_in_legacy_h5(base, tmp_path):
     path = tmp_path / "m.h5"
     path.write_bytes(base["h5"])

@@ -9,19 +9,31 @@ from fastkeras.saving.errors import FileFormatError
 __all__ = ["loads", "MAX_DEPTH"]
 
 MAX_DEPTH = 200  # a Keras config nests a few levels per nested model
-_QUOTE, _BACKSLASH = ord('"'), ord("\\")
+# json.loads makes a Python object of every value (a 60 MB config of "{}," became 1.3 GB of
+# dicts); a 2,000-layer functional config has ~10**5 containers and a few 10**5 values
+MAX_CONTAINERS = 1_000_000
+MAX_VALUES = 4_000_000
+_QUOTE, _BACKSLASH, _SEPARATOR = ord('"'), ord("\\"), ord(",")
 _STEP = np.zeros(256, np.int8)
 _STEP[[ord("["), ord("{")]] = 1
 _STEP[[ord("]"), ord("}")]] = -1
 _BLOCK = 1 << 20  # bytes per step of the scan: its temporaries stay a few MB
 
 
-def _depth(raw):
+class _Extent:
+    """What the scan found: the deepest nesting, the containers and the separators."""
+
+    def __init__(self):
+        self.depth = self.containers = self.separators = 0
+
+
+def _scan(raw):
     """The deepest nesting of brackets outside strings, scanned block by block in linear
     time and bounded memory (a regex over strings took quadratic time on unterminated
     strings and ~100 bytes of backtracking state per character of a long string). A
     quote ends a string unless an odd run of backslashes precedes it; where the text is
     not JSON the count may differ, but only after the point where the parser fails."""
+    extent = _Extent()
     data = np.frombuffer(raw, np.uint8)
     level = top = 0
     inside = 0  # 1 when the block starts inside a string
@@ -43,23 +55,34 @@ def _depth(raw):
             if inside:
                 continue  # the whole block is inside one string
             steps = _STEP[block]
+            separators = block == _SEPARATOR
         else:
             parity = np.cumsum(quote, dtype=np.int64) + inside
-            steps = np.where(parity % 2 == 1, 0, _STEP[block])  # brackets inside strings
+            outside = parity % 2 == 0
+            steps = np.where(outside, _STEP[block], 0)  # brackets inside strings
+            separators = (block == _SEPARATOR) & outside
             inside = int(parity[-1]) % 2
+        extent.containers += int(np.count_nonzero(steps == 1))
+        extent.separators += int(np.count_nonzero(separators))
         levels = np.cumsum(steps, dtype=np.int64) + level
         top, level = max(top, int(levels.max())), int(levels[-1])
-    return top
+    extent.depth = top
+    return extent
 
 
 def loads(text, name, what="config"):
-    """json.loads(text), refused (FileFormatError naming `name`) when it is not JSON or
-    nests deeper than MAX_DEPTH."""
+    """json.loads(text), refused (FileFormatError naming `name`) when it is not JSON,
+    nests deeper than MAX_DEPTH or holds more than MAX_CONTAINERS lists and objects or
+    MAX_VALUES values."""
     raw = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else bytes(text)
-    depth = _depth(raw)
-    if depth > MAX_DEPTH:
-        raise FileFormatError(f"{name}: the {what} nests {depth} levels deep (at most "
+    extent = _scan(raw)
+    if extent.depth > MAX_DEPTH:
+        raise FileFormatError(f"{name}: the {what} nests {extent.depth} levels deep (at most "
                               f"{MAX_DEPTH}); refused")
+    if extent.containers > MAX_CONTAINERS or extent.separators + 1 > MAX_VALUES:
+        raise FileFormatError(f"{name}: the {what} holds {extent.containers:,} lists and "
+                              f"objects and {extent.separators + 1:,} values (at most "
+                              f"{MAX_CONTAINERS:,} and {MAX_VALUES:,}); refused")
     try:
         return json.loads(raw)
     except (UnicodeDecodeError, ValueError) as e:
