@@ -25,6 +25,7 @@ and ``channel_timeout`` (``serve``'s arguments, the CLI's ``--connection-limit``
 ``--channel-timeout``).
 """
 import json
+import os
 import re
 
 import numpy as np
@@ -51,7 +52,7 @@ _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Al
 # byte classes into a token string (one byte per token: [ ] { } : , x=number w=word s=string),
 # the maximal arrays holding only numbers and brackets ("segments") are found on that string,
 # and only the rest (the "skeleton": the object around the arrays, with each segment replaced
-# by a placeholder [k]) goes to json.loads.  A segment is checked to be rectangular on its
+# by a placeholder number) goes to json.loads.  A segment is checked to be rectangular on its
 # token string and its numbers are parsed by np.fromstring (exact JSON number grammar is
 # checked beforehand; everything else, literals included, leaves the array to json and to the
 # checks on Python values, which name what was wrong).
@@ -59,7 +60,7 @@ _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Al
 _MAX_DEPTH = 64  # arrays and objects nested in a request
 _CHUNK = 1 << 20  # bytes tokenized per vectorized step
 _MAX_WORD = 1 << 20  # the longest number (or other word) a request may hold
-_TS_STEP, _STRUCT_STEP = 1 << 22, 1 << 18  # tokens per vectorized step
+_TS_STEP, _STRUCT_STEP = 1 << 20, 1 << 18  # tokens per vectorized step
 _WS, _DIGIT, _MINUS, _PLUS, _DOT, _E, _ALPHA, _OTHER = range(8)  # 1.._OTHER: word bytes
 _LBRACK, _RBRACK, _LBRACE, _RBRACE, _COLON, _COMMA, _QUOTE, _STR = range(8, 16)
 _CLASS = np.full(256, _OTHER, np.uint8)  # '"' stays _OTHER unless it opens a string
@@ -103,7 +104,7 @@ class _Doc:
     def __init__(self, raw, budget):
         if len(raw) >= 1 << 31:
             raise _HTTPError(413, "the body is over 2 GiB")
-        self.raw, self.budget = raw, budget
+        self.raw, self.budget, self.ref, self.shapes = raw, budget, None, {}
         self.buf = np.frombuffer(raw, np.uint8)
         self._strings()
         self._tokenize()
@@ -234,14 +235,15 @@ class _Doc:
         self.codes = np.frombuffer(self.ts, np.uint8)
 
     def offsets(self, tsi):
-        """Byte offsets of the tokens at token-string indexes `tsi` (ascending)."""
+        """Byte offsets (int64) of the tokens at token-string indexes `tsi` (ascending)."""
         tsi = np.asarray(tsi, np.int64)
         out = np.empty(tsi.size, np.int64)
-        chunk = np.searchsorted(self.chunk_ts, tsi, side="right") - 1
-        for c in np.unique(chunk):
-            sel = chunk == c
-            pos = self._chunk_tokens(int(self.chunk_at[c]), int(self.chunk_at[c + 1]), True)
-            out[sel] = pos[tsi[sel] - self.chunk_ts[c]]
+        cuts = np.searchsorted(tsi, self.chunk_ts)
+        for c in range(len(self.chunk_ts) - 1):
+            lo, hi = cuts[c], cuts[c + 1]
+            if hi > lo:
+                pos = self._chunk_tokens(int(self.chunk_at[c]), int(self.chunk_at[c + 1]), True)
+                out[lo:hi] = pos[tsi[lo:hi] - self.chunk_ts[c]]
         return out
 
     # -- pass 2: segments, on the token string ------------------------------------------
@@ -311,28 +313,32 @@ class _Doc:
                 np.minimum(val, s, out=val)
             f = fw[i:i + step]
             opn, cls = c == _T["["], c == _T["]"]
-            starts.append(np.flatnonzero(opn & ((val == before) | ((val < before) & (f == 1))))
-                          + i)
-            ends.append(np.flatnonzero(cls & ((f == 1) | ((f == 2) & (val == after)))) + i)
+            starts.append((np.flatnonzero(opn & ((val == before) | ((val < before) & (f == 1))))
+                           + i).astype(np.int32))
+            ends.append((np.flatnonzero(cls & ((f == 1) | ((f == 2) & (val == after)))) + i)
+                        .astype(np.int32))
             s = int(val[0])
         del fw, sc
-        st = np.concatenate(starts[::-1]) if starts else np.zeros(0, np.int64)
-        en = np.concatenate(ends[::-1]) if ends else np.zeros(0, np.int64)
+        st = np.concatenate(starts[::-1]) if starts else np.zeros(0, np.int32)
+        en = np.concatenate(ends[::-1]) if ends else np.zeros(0, np.int32)
         assert st.size == en.size, "segment bounds"
-        both = self._struct_to_ts(np.stack([st, en], axis=1).reshape(-1))
-        self.seg_ts = both.reshape(-1, 2)
-        self.seg_off = self.offsets(both).reshape(-1, 2)
+        both = np.stack([st, en], axis=1).reshape(-1)
+        del st, en, starts, ends
+        both = self._struct_to_ts(both)
+        self.seg_off = self.offsets(both).astype(np.int32).reshape(-1, 2)
+        self.seg_ts = both.astype(np.int32).reshape(-1, 2)  # int32: bodies are < 2 GiB
 
     def _struct_to_ts(self, k):
-        """Token-string indexes of the structural tokens number `k` (ascending)."""
+        """Token-string indexes (int64) of the structural tokens number `k` (ascending)."""
         k = np.asarray(k, np.int64)
         out = np.empty(k.size, np.int64)
         counts, step = self._struct_counts, _TS_STEP
-        chunk = np.searchsorted(counts, k, side="right") - 1
-        for c in np.unique(chunk):
-            sel = chunk == c
-            pos = np.flatnonzero(_STRUCT[self.codes[c * step:(c + 1) * step]]) + c * step
-            out[sel] = pos[k[sel] - counts[c]]
+        cuts = np.searchsorted(k, counts)
+        for c in range(len(counts) - 1):
+            lo, hi = cuts[c], cuts[c + 1]
+            if hi > lo:
+                pos = np.flatnonzero(_STRUCT[self.codes[c * step:(c + 1) * step]])
+                out[lo:hi] = pos[k[lo:hi] - counts[c]] + c * step
         return out
 
     # -- the skeleton -----------------------------------------------------------------
@@ -340,41 +346,70 @@ class _Doc:
         raw, ts = self.raw, self.ts
         st, en = self.seg_ts[:, 0], self.seg_ts[:, 1]
         so, eo = self.seg_off[:, 0], self.seg_off[:, 1]
-        inside = int((en - st + 1).sum())
+        inside = int((en - st + 1).sum(dtype=np.int64))
         lb_in = sum(ts.count(b"[", int(a), int(b) + 1) for a, b in self.seg_ts) \
             if len(st) < 1000 else int(np.count_nonzero(self._inside_mask()
                                                         & (self.codes == _T["["])))
         count = {ch: ts.count(ch.encode()) for ch in "x,w{[s"}
         elems = count["x"] + count[","] + count["w"] - (inside - 2 * lb_in)
-        skel_len = len(raw) - int((eo - so + 1).sum()) + 8 * len(st)
-        cost = (200 * count["{"] + 72 * (count["["] - lb_in) + 16 * count["s"]
-                + 100 * len(st) + 32 * elems + skel_len)
+        prefix = None
+        for _ in range(16):  # placeholders: numbers 0.<nonce>e-k, a nonce found nowhere
+            nonce = b"0.%de-" % (10**8 + int.from_bytes(os.urandom(4), "big") % (9 * 10**8))
+            if raw.find(nonce) < 0:
+                prefix = nonce
+                break
+        if prefix is None:  # a body stuffed with such numbers: its own loss
+            raise _HTTPError(400, "the body holds too many numbers like 0.100000001e-1")
+        digits = len(str(max(len(st) - 1, 0)))
+        skel_len = len(raw) - int((eo - so + 1).sum(dtype=np.int64)) + len(st) * (
+            len(prefix) + digits + 2)
+        # json.loads' objects (as measured on CPython 3.11: an object, 64 bytes + 8 per
+        # key; a list, 72 + 8 per item; a float, 32; a segment, 56; equal keys shared) and
+        # the skeleton, as bytes and as str
+        cost = (72 * count["{"] + 72 * (count["["] - lb_in) + 16 * count["s"]
+                + 56 * len(st) + 32 * elems + 2 * skel_len)
         if cost > self.budget:
             raise _HTTPError(413, f"this request would take about {cost / 2**20:,.0f} MiB as "
                                   f"Python objects (the limit is {self.budget / 2**20:,.0f} MiB): "
                                   'send whole arrays, e.g. {"inputs": {"name": [[...], ...]}}, '
                                   "rather than many small values")
-        parts, prev, holes = [], 0, []
-        for k, (a, b) in enumerate(self.seg_off):
-            parts.append(raw[prev:a])
-            ph = b"[%d]" % k
-            holes.append((len(ph), int(b) - int(a) + 1))
-            parts.append(ph)
-            prev = int(b) + 1
-        parts.append(raw[prev:])
-        skel = b"".join(parts)
-        del parts
+        skel, prev, view = bytearray(), 0, memoryview(raw)
+        for k, (a, b) in enumerate(self.seg_off.tolist()):  # " 0.<nonce>e-k ": spaces keep
+            skel += view[prev:a]  # the placeholder from joining its neighbours (6[] -> 6 0.1)
+            skel += b" " + prefix
+            skel += b"%d " % k
+            prev = b + 1
+        skel += view[prev:]
+        del view
         try:
             text = skel.decode("utf-8")
         except UnicodeDecodeError as e:
             raise _HTTPError(400, f"malformed JSON: the body must be UTF-8 ({e})") from None
+        del skel
         bad = self._first_bad_pair()  # JSON errors json.loads will not see (in segments)
+        mark, cut = prefix.decode(), len(prefix)
+        ref = self.ref = type("_SegRef", (_SegRef,), {"__slots__": (), "doc": self})
+
+        def number(t):  # json.loads' parse_float: a placeholder is its segment
+            return ref(int(t[cut:])) if t.startswith(mark) else float(t)
+
+        shared = {}
+
+        def obj(pairs):  # json.loads' object_pairs_hook
+            keys = tuple(k for k, _ in pairs)
+            if len(set(keys)) < len(keys):  # the last of equal keys counts, as in a dict
+                pairs = list(dict(pairs).items())
+                keys = tuple(k for k, _ in pairs)
+            return _Obj((shared.setdefault(keys, keys),) + tuple(v for _, v in pairs))
+
         try:
-            obj = json.loads(text)
+            obj = json.loads(text, parse_float=number, object_pairs_hook=obj)
         except json.JSONDecodeError as e:
-            pos = len(text[:e.pos].encode()) if not skel.isascii() else e.pos
-            if len(holes):  # back from the skeleton's offsets to the body's
-                ph, seg = np.array(holes, np.int64).T
+            pos = len(text[:e.pos].encode()) if not text.isascii() else e.pos
+            if len(so):  # back from the skeleton's offsets to the body's
+                k = np.arange(len(so))
+                ph = len(prefix) + 3 + np.floor(np.log10(np.maximum(k, 1))).astype(np.int64)
+                seg = (eo - so + 1).astype(np.int64)
                 shift = np.cumsum(seg - ph)
                 at = so - np.concatenate(([0], shift[:-1]))  # placeholders in the skeleton
                 k = int(np.searchsorted(at, pos, side="right")) - 1
@@ -386,9 +421,7 @@ class _Doc:
             raise _HTTPError(400, "the JSON nests too deeply") from None
         if bad is not None:
             raise _HTTPError(400, "malformed JSON: " + self.where(*bad))
-        segs = [_Seg(self, int(a), int(b), int(c), int(d))
-                for (a, b), (c, d) in zip(self.seg_ts, self.seg_off)]
-        return _resolve(obj, segs)
+        return obj
 
     def _first_bad_pair(self):
         """(json's message, byte offset) for the first pair of tokens that JSON forbids
@@ -422,14 +455,26 @@ class _Doc:
         return f"{msg}: line {line} column {col} (char {char})"
 
     # -- segments into arrays ------------------------------------------------------------
+    def bounds(self, segs):
+        """(token start, token end, byte start, byte end) arrays of `segs` (inclusive)."""
+        if all(type(g) is self.ref for g in segs):  # vectorized for the doc's own segments
+            k = np.array(segs, np.int64)
+            return (self.seg_ts[k, 0], self.seg_ts[k, 1], self.seg_off[k, 0],
+                    self.seg_off[k, 1])
+        return tuple(np.array([getattr(g, f) for g in segs], np.int64)
+                     for f in ("ts_s", "ts_e", "off_s", "off_e"))
+
     def shape(self, segs, what, stack=False):
         """The shape of one segment, or of several stacked (rows), from their tokens."""
         if not stack:
             t, s, e, bounds = self.ts, segs[0].ts_s, segs[0].ts_e, None
         else:
-            t = b"[" + b",".join(self.ts[g.ts_s:g.ts_e + 1] for g in segs) + b"]"
+            ts_s, ts_e = self.bounds(segs)[:2]
+            ts = self.ts
+            t = b"[" + b",".join([ts[a:b] for a, b in zip(ts_s.tolist(), (ts_e + 1).tolist())]) \
+                + b"]"
             s, e = 0, len(t) - 1
-            bounds = np.cumsum([1] + [g.ts_e - g.ts_s + 2 for g in segs])
+            bounds = np.cumsum(np.concatenate(([1], ts_e - ts_s + 2)))
         shape = _rectangular(t, s, e)
         if shape is not None:
             return shape
@@ -440,7 +485,7 @@ class _Doc:
                 g = i
             else:
                 r = int(np.searchsorted(bounds, i, side="right")) - 1
-                g = segs[r].ts_s + i - int(bounds[r])
+                g = int(ts_s[r]) + i - int(bounds[r])
             kind = "Expecting value" if t[m.start()] in b"[," else "Expecting ',' delimiter"
             at = int(self.offsets([g])[0])
             raise _HTTPError(400, "malformed JSON: " + self.where(kind, at))
@@ -482,8 +527,8 @@ class _Doc:
         def text(parts):
             return b",".join(parts).translate(None, b"[] \t\n\r").strip(b",")
 
-        for s in segs:
-            a, end = s.off_s, s.off_e + 1
+        off_s, off_e = self.bounds(segs)[2:]
+        for a, end in zip(off_s.tolist(), (off_e + 1).tolist()):
             if end - a <= _CHUNK:
                 group.append(raw[a:end])
                 size += end - a
@@ -516,30 +561,44 @@ class _Doc:
                 yield t
 
 
-class _Seg:
-    """A pure numeric array of the body: token indexes and byte offsets (inclusive)."""
+class _Obj(tuple):
+    """A JSON object as the tuple (keys, value, ...), the keys shared by all the objects
+    that have the same (64 bytes for a row {"a": [...], "b": [...]}, where a dict takes
+    184): `in` and [] by key, as a dict."""
 
-    __slots__ = ("doc", "ts_s", "ts_e", "off_s", "off_e", "_shape")
+    __slots__ = ()
 
-    def __init__(self, doc, ts_s, ts_e, off_s, off_e):
-        self.doc, self.ts_s, self.ts_e, self.off_s, self.off_e = doc, ts_s, ts_e, off_s, off_e
-        self._shape = None
+    def __contains__(self, key):
+        return key in tuple.__getitem__(self, 0)
+
+    def __getitem__(self, key):
+        keys = tuple.__getitem__(self, 0)
+        if key not in keys:
+            raise KeyError(key)
+        return tuple.__getitem__(self, keys.index(key) + 1)
+
+    def items(self):
+        return zip(tuple.__getitem__(self, 0), tuple.__getitem__(self, slice(1, None)))
+
+
+class _SegView:
+    """A pure numeric array of the body (what its subclasses share)."""
+
+    __slots__ = ()
 
     def is_empty(self):
         return self.ts_e == self.ts_s + 1
 
     def shape(self, what):
-        if self._shape is None:
-            self._shape = self.doc.shape([self], what)
-        return self._shape
+        key = (self.ts_s, self.ts_e)
+        if key not in self.doc.shapes:
+            self.doc.shapes[key] = self.doc.shape([self], what)
+        return self.doc.shapes[key]
 
     def children(self):
         """The arrays this one lists ([A, B] -> [A, B]), or None if it lists anything else."""
-        doc = self.doc
-        c = doc.codes[self.ts_s:self.ts_e + 1]
-        m = _T_BAD.search(doc.ts, self.ts_s, self.ts_e + 1)
-        if m is not None:
-            self.shape("inputs")  # raises the syntax error
+        doc, ts_s, ts_e = self.doc, self.ts_s, self.ts_e
+        c = doc.codes[ts_s:ts_e + 1]
         delta = (c == _T["["]).astype(np.int64) - (c == _T["]"])
         after = np.cumsum(delta)
         opens = np.flatnonzero((c == _T["["]) & (after == 2))
@@ -548,26 +607,31 @@ class _Seg:
         if (np.count_nonzero((after == 1) & (c == _T["x"])) or len(opens) != len(closes)
                 or len(opens) != top + 1):
             return None
-        g = np.stack([opens, closes], axis=1).reshape(-1) + self.ts_s
+        g = np.stack([opens, closes], axis=1).reshape(-1) + ts_s
         off = doc.offsets(g).reshape(-1, 2)
-        g = g.reshape(-1, 2)
-        return [_Seg(doc, int(a), int(b), int(o), int(p)) for (a, b), (o, p) in zip(g, off)]
+        return [_Seg(doc, int(a), int(b), int(o), int(p))
+                for (a, b), (o, p) in zip(g.reshape(-1, 2), off)]
 
 
-def _resolve(v, segs):
-    """Put the segments back in place of their placeholders [k] (the only one-int lists
-    left in a skeleton: any other array of numbers is itself a segment)."""
-    if isinstance(v, list):
-        if len(v) == 1 and type(v[0]) is int and 0 <= v[0] < len(segs):
-            return segs[v[0]]
-        for i, x in enumerate(v):
-            if isinstance(x, (list, dict)):
-                v[i] = _resolve(x, segs)
-    elif isinstance(v, dict):
-        for k, x in v.items():
-            if isinstance(x, (list, dict)):
-                v[k] = _resolve(x, segs)
-    return v
+class _Seg(_SegView):
+    """A segment given by its bounds: token indexes and byte offsets (inclusive)."""
+
+    __slots__ = ("doc", "ts_s", "ts_e", "off_s", "off_e")
+
+    def __init__(self, doc, ts_s, ts_e, off_s, off_e):
+        self.doc, self.ts_s, self.ts_e, self.off_s, self.off_e = doc, ts_s, ts_e, off_s, off_e
+
+
+class _SegRef(_SegView, int):
+    """The doc's segment number int(self): what json.loads puts in place of a placeholder
+    (an int, 48 bytes, the bounds staying in the doc's arrays). Subclassed per doc, which
+    the subclass holds as `doc`."""
+
+    __slots__ = ()
+    ts_s = property(lambda self: int(self.doc.seg_ts[int(self), 0]))
+    ts_e = property(lambda self: int(self.doc.seg_ts[int(self), 1]))
+    off_s = property(lambda self: int(self.doc.seg_off[int(self), 0]))
+    off_e = property(lambda self: int(self.doc.seg_off[int(self), 1]))
 
 
 def _rectangular(t, s, e):
@@ -655,7 +719,7 @@ def _describe(v):
 
 def _py_shape(v, what, path):
     """Shape of a nested list of Python numbers and segments; names the first bad value."""
-    if isinstance(v, _Seg):
+    if isinstance(v, _SegView):
         return v.shape(what)
     if isinstance(v, list):
         if not v:
@@ -665,7 +729,7 @@ def _py_shape(v, what, path):
             raise _HTTPError(400, f"{what}: expected a rectangular nested list of numbers "
                                   "(every row the same length and depth)")
         return (len(v),) + shapes[0]
-    if isinstance(v, (int, float)) and not isinstance(v, bool):
+    if type(v) in (int, float):  # json.loads' numbers (not bool, not a segment)
         return ()
     at = "".join(f"[{i}]" for i in path)
     raise _HTTPError(400, f"{what}: expected numbers (for dtype {{dtype}}), got {_describe(v)}"
@@ -691,7 +755,7 @@ def _from_python(value, dtype, spec, what):
     lo, hi = _int_range(dtype) if dtype.kind in "iub" else (None, None)
     with np.errstate(over="ignore", invalid="ignore"):
         for leaf in _py_leaves(value):
-            if isinstance(leaf, _Seg):
+            if isinstance(leaf, _SegView):
                 k = int(np.prod(leaf.shape(what)))
                 leaf.doc.fill([leaf], flat[pos:pos + k], what)
                 pos += k
@@ -742,9 +806,9 @@ def _as_array(value, spec, what):
     dtype = np.dtype(spec["dtype"])
     if dtype.kind not in "fiub":
         raise _HTTPError(400, f"{what}: inputs of dtype {dtype.name} cannot be sent as JSON")
-    if isinstance(value, _Seg) or (isinstance(value, list) and value
-                                   and all(isinstance(v, _Seg) for v in value)):
-        segs = [value] if isinstance(value, _Seg) else value
+    if isinstance(value, _SegView) or (isinstance(value, list) and value
+                                   and all(isinstance(v, _SegView) for v in value)):
+        segs = [value] if isinstance(value, _SegView) else value
         doc = segs[0].doc
         shape = value.shape(what) if segs is not value else doc.shape(segs, what, stack=True)
         _check_shape(shape, spec, what)
@@ -758,18 +822,18 @@ def _parse_inputs(body, meta):
     """The request's model inputs as arrays, in the model's input order."""
     specs = meta["inputs"]
     names = [s["name"] for s in specs]
-    if not isinstance(body, dict) or ("instances" in body) == ("inputs" in body):
+    if not isinstance(body, _Obj) or ("instances" in body) == ("inputs" in body):
         raise _HTTPError(400, 'the body must be a JSON object with "instances" (a list of '
                               'examples) or "inputs" (whole arrays)')
     if "instances" in body:
         rows = body["instances"]
-        if not (isinstance(rows, list) and rows or isinstance(rows, _Seg)
+        if not (isinstance(rows, list) and rows or isinstance(rows, _SegView)
                 and not rows.is_empty()):
             raise _HTTPError(400, '"instances" must be a non-empty list of examples')
         if len(specs) == 1:
             columns = [rows]
         else:
-            if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            if not isinstance(rows, list) or not all(isinstance(r, _Obj) for r in rows):
                 raise _HTTPError(400, f"this model has inputs {names}: each instance must be "
                                       "an object with one entry per input")
             try:
@@ -779,7 +843,7 @@ def _parse_inputs(body, meta):
                                       f"inputs are {names}") from None
     else:
         given = body["inputs"]
-        if isinstance(given, dict):
+        if isinstance(given, _Obj):
             missing = [n for n in names if n not in given]
             if missing:
                 raise _HTTPError(400, f'"inputs" lacks {missing}; the inputs are {names}')
@@ -787,7 +851,7 @@ def _parse_inputs(body, meta):
         elif len(specs) == 1:
             columns = [given]
         else:
-            if isinstance(given, _Seg):
+            if isinstance(given, _SegView):
                 given = given.children()
             if isinstance(given, list) and len(given) == len(specs):
                 columns = given
