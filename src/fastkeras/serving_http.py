@@ -396,11 +396,14 @@ class _Doc:
         shared = {}
 
         def obj(pairs):  # json.loads' object_pairs_hook
-            keys = tuple(k for k, _ in pairs)
-            if len(set(keys)) < len(keys):  # the last of equal keys counts, as in a dict
-                pairs = list(dict(pairs).items())
-                keys = tuple(k for k, _ in pairs)
-            return _Obj((shared.setdefault(keys, keys),) + tuple(v for _, v in pairs))
+            keys, values = zip(*pairs) if pairs else ((), ())
+            known = shared.get(keys)
+            if known is None:  # False: some keys repeat (the last counts, as in a dict)
+                known = shared[keys] = keys if len(set(keys)) == len(keys) else False
+            if known is False:
+                d = dict(pairs)
+                return _Obj((tuple(d),) + tuple(d.values()))
+            return _Obj((known,) + values)
 
         try:
             obj = json.loads(text, parse_float=number, object_pairs_hook=obj)
