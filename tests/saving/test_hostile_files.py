@@ -284,6 +284,7 @@ def _measured(fmt, paths, warm, timeout=60):
 
 
 MB = 1 << 20
+HANG_S = 60  # a guard against hangs on a loaded machine, not a timing: refusals take ms
 
 
 def _assert_refused_cheaply(result, path, match=None):
@@ -295,7 +296,7 @@ def _assert_refused_cheaply(result, path, match=None):
     assert result["grew"] < 100 * MB, f"RSS grew by {result['grew'] / MB:.0f} MB"
     assert result["largest_file"] < 100 * MB, \
         f"a {result['largest_file'] / MB:.0f} MB file was written"
-    assert result["seconds"] < 5, f"took {result['seconds']:.1f} s"
+    assert result["seconds"] < HANG_S, f"took {result['seconds']:.1f} s"
 
 
 # ================================================================ 1. reads outside the file
@@ -616,7 +617,7 @@ def test_config_declaring_12_gb_is_refused_by_the_budget(fmt, base, tmp_path):
     try:
         t = time.monotonic()
         _refused(fmt, path, match=r"load budget of 104,857,600 bytes")
-        assert time.monotonic() - t < 5
+        assert time.monotonic() - t < HANG_S
     finally:
         set_load_budget(None)
 
@@ -725,7 +726,7 @@ def test_config_ops_are_refused_by_the_budget(fmt, op, base, tmp_path):
     try:
         t = time.monotonic()
         _refused(fmt, path, match=r"load budget|memory")
-        assert time.monotonic() - t < 5
+        assert time.monotonic() - t < HANG_S
     finally:
         set_load_budget(None)
 
@@ -863,7 +864,7 @@ def test_bad_configs(fmt, what, base, tmp_path):
         path = _with_config(fmt, base, tmp_path, config)
     t = time.monotonic()
     _bounded(lambda: _refused(fmt, path))
-    assert time.monotonic() - t < 5
+    assert time.monotonic() - t < HANG_S
 
 
 def test_long_config_string_costs_little_memory(base, tmp_path):
@@ -893,11 +894,9 @@ def test_deep_training_config_in_legacy_h5(base, tmp_path):
 
 # ================================================================ 5. policy
 def _lambda_model():
-    def double(t):
-        return t * 2.0
+    from .test_weights_files import _lambda_model as build  # here: workers load this file alone
 
-    inp = fk.Input(shape=(3,))
-    return fk.Model(inp, fk.layers.Dense(2)(fk.layers.Lambda(double, name="lam")(inp))), double
+    return build()
 
 
 def test_lambda_in_legacy_h5_needs_safe_mode_off(tmp_path):
