@@ -607,19 +607,24 @@ def _big_dense_config(fmt, base, units, inputs, dtype):
     return config
 
 
+def _refused_within_budget(fmt, path, match):
+    """Refused under a 100 MB load budget, well before the hang guard."""
+    set_load_budget(100 << 20)
+    try:
+        t = time.monotonic()
+        _refused(fmt, path, match=match)
+        assert time.monotonic() - t < HANG_S
+    finally:
+        set_load_budget(None)
+
+
 @pytest.mark.parametrize("fmt", ["keras", "h5"])
 def test_config_declaring_12_gb_is_refused_by_the_budget(fmt, base, tmp_path):
     """Dense(40000) on 40,000 float64 inputs: 12.8 GB of weights in a 2 KB config."""
     config = _big_dense_config(fmt, base, 40_000, 40_000, "float64")
     path = _with_config(fmt, base, tmp_path, config)
     assert path.stat().st_size < 64 << 10
-    set_load_budget(100 << 20)
-    try:
-        t = time.monotonic()
-        _refused(fmt, path, match=r"load budget of 104,857,600 bytes")
-        assert time.monotonic() - t < HANG_S
-    finally:
-        set_load_budget(None)
+    _refused_within_budget(fmt, path, r"load budget of 104,857,600 bytes")
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -722,13 +727,7 @@ def test_config_ops_are_refused_by_the_budget(fmt, op, base, tmp_path):
     layers, inputs = OP_BOMBS[op]
     config = _functional(layers, inputs, [["o", 0, 0]])
     path = _with_config(fmt, base, tmp_path, config)
-    set_load_budget(100 << 20)
-    try:
-        t = time.monotonic()
-        _refused(fmt, path, match=r"load budget|memory")
-        assert time.monotonic() - t < HANG_S
-    finally:
-        set_load_budget(None)
+    _refused_within_budget(fmt, path, r"load budget|memory")
 
 
 # ================================================================ 4. one error type

@@ -152,7 +152,7 @@ def _attribute_parts(buf, d):
 
 
 def _elements(buf, s):
-    version, rank, flags = _u(buf, s, 1), _u(buf, s + 1, 1), _u(buf, s + 2, 1)
+    version, rank = _u(buf, s, 1), _u(buf, s + 1, 1)
     if version == 1:
         dims_at = s + 8
     elif version == 2:
@@ -165,7 +165,6 @@ def _elements(buf, s):
     count = 1
     for i in range(rank):
         count *= _u(buf, dims_at + 8 * i, 8)
-    del flags
     return count
 
 
