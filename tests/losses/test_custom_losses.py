@@ -199,13 +199,28 @@ def test_loss_aliases():
         L.get("nope")
 
 
-def test_binary_crossentropy_follows_tf_keras_2_exactly(rng):
-    """Float64: epsilon inside the logs after clipping, as tf.keras 2 computed it."""
+def test_binary_crossentropy_tf_keras_2_inside_keras_3_where_clipped(rng):
+    """Float64: epsilon inside the logs after clipping, as tf.keras 2 computed it (the
+    documents' numbers), except where clipping changed the probability: Keras 3's log(eps)."""
     y_true = (rng.uniform(size=(6, 4)) > 0.5).astype("float64")
     y_pred = rng.uniform(0.0, 1.0, size=(6, 4))
-    y_pred[0, 0], y_pred[1, 1] = 0.0, 1.0
+    y_pred[0, 0], y_pred[1, 1], y_pred[2, 2], y_pred[3, 3] = 0.0, 1.0, 1e-9, 1 - 1e-9
     eps = 1e-7
     p = np.clip(y_pred, eps, 1 - eps)
-    ref = -np.mean(y_true * np.log(p + eps) + (1 - y_true) * np.log(1 - p + eps), axis=-1)
+    inner = np.where((y_pred > eps) & (y_pred < 1 - eps), eps, 0.0)
+    ref = -np.mean(y_true * np.log(p + inner) + (1 - y_true) * np.log(1 - p + inner), axis=-1)
     got = fk.losses.binary_crossentropy(y_true, y_pred).numpy()
     np.testing.assert_allclose(got, ref, rtol=1e-13)
+
+
+def test_binary_crossentropy_on_exact_zeros_and_ones_equals_keras_3(tf):
+    y_true = np.array([[0, 1, 1, 0], [1, 1, 0, 0]], "float32")
+    y_pred = np.array([[0, 1, 0, 1], [0, 0, 1, 0.5]], "float32")
+    want = tf.keras.losses.binary_crossentropy(y_true, y_pred).numpy()
+    got = fk.losses.binary_crossentropy(y_true, y_pred).numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+    for lib_loss in (tf.keras.losses.BinaryCrossentropy(), fk.losses.BinaryCrossentropy()):
+        assert float(lib_loss(y_true, y_pred)) == pytest.approx(float(np.mean(want)), rel=1e-6)
+    m = fk.metrics.BinaryCrossentropy()
+    m.update_state(y_true, y_pred)
+    assert float(m.result()) == pytest.approx(float(np.mean(want)), rel=1e-6)

@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 
-from fastkeras.losses.loss import Loss, _weight_shapes
+from fastkeras.losses.loss import Loss, _weight_shapes, squeeze_or_expand_to_same_rank
 from fastkeras.ops import nn as _nn
 from fastkeras.ops.math import make
 from fastkeras.ops.tensor import Tensor, as_array
@@ -72,7 +72,9 @@ def fused_reduced(p, y_true, y_pred, sample_weight, reduction):
         sw = as_array(sample_weight)
         if sw.dtype.kind not in "fiub":
             raise TypeError(f"`sample_weight` must hold numbers, got dtype {sw.dtype}")
-        new_v, new_w = _weight_shapes(vshape, sw.shape)
+        new_v, new_w, product = _weight_shapes(vshape, sw.shape)
+        if product != new_v:  # the weight widens the losses: the generic path multiplies
+            return None
         weight = sw.astype(np.float64).reshape(new_w)
         vshape = new_v
     if p.valid is not None:
@@ -172,13 +174,15 @@ class CategoricalCrossentropy(Loss):
         self.axis = axis
 
     def call(self, y_true, y_pred):
+        y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
         return categorical_crossentropy(y_true, y_pred, self.from_logits, self.label_smoothing,
                                         self.axis)
 
     def _fused_call(self, y_true, y_pred, sample_weight):
         if not _fusable(self, sample_weight):
             return None
-        _warn_single_class(np.shape(as_array(y_pred)), "categorical_crossentropy")
+        y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
+        _warn_single_class(np.shape(y_pred), "categorical_crossentropy")
         p = _nn.prepare_dense(y_true, y_pred, self.from_logits, self.axis, self.label_smoothing,
                               dtype=self._dtype)
         return fused_reduced(p, y_true, y_pred, sample_weight, self.reduction)

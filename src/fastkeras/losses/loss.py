@@ -11,6 +11,7 @@ __all__ = [
     "reduce_weighted_values",
     "standardize_reduction",
     "squeeze_or_expand",
+    "squeeze_or_expand_to_same_rank",
 ]
 
 _REDUCTIONS = ("sum_over_batch_size", "sum", None, "none", "mean", "mean_with_sample_weight")
@@ -34,42 +35,59 @@ def _snake(name):
     return "".join(out)
 
 
-def squeeze_or_expand(shape1, shape2):
-    """Keras' rule for ranks that differ by one with a trailing 1: returns new shapes.
+def squeeze_or_expand(shape1, shape2, expand_rank_1=True):
+    """Keras' rule for ranks that differ by one with a trailing 1, on shapes: the new shapes.
 
-    A rank-1 side is expanded, otherwise the trailing 1 is squeezed."""
+    The side with the trailing 1 loses it, except that a rank-1 other side (a 1-D ``y``
+    against ``(N, 1)`` predictions) is expanded to ``(N, 1)`` instead."""
     s1, s2 = tuple(shape1), tuple(shape2)
     if len(s1) == len(s2) + 1 and s1 and s1[-1] == 1:
-        if len(s2) == 1:
+        if len(s2) == 1 and expand_rank_1:
             s2 = s2 + (1,)
         else:
             s1 = s1[:-1]
     elif len(s2) == len(s1) + 1 and s2 and s2[-1] == 1:
-        if len(s1) == 1:
+        if len(s1) == 1 and expand_rank_1:
             s1 = s1 + (1,)
         else:
             s2 = s2[:-1]
     return s1, s2
 
 
+def squeeze_or_expand_to_same_rank(x1, x2, expand_rank_1=True):
+    """Keras' ``squeeze_or_expand_to_same_rank`` on arrays or Tensors (differentiable).
+
+    Element-wise losses and metrics apply it to ``(y_true, y_pred)`` so that ``y`` of shape
+    ``(N,)`` meets predictions of shape ``(N, 1)`` row by row instead of broadcasting to
+    ``(N, N)``."""
+    s1, s2 = tuple(np.shape(x1)), tuple(np.shape(x2))
+    if len(s1) == len(s2):
+        return x1, x2
+    new1, new2 = squeeze_or_expand(s1, s2, expand_rank_1)
+    return _reshape(x1, new1), _reshape(x2, new2)
+
+
 def _weight_shapes(vshape, wshape, name="sample_weight"):
+    """Keras' shapes for ``values * sample_weight``: (values, weight, product) shapes.
+
+    The weight's rank is matched to the values' (``squeeze_or_expand``), then the two
+    broadcast as Keras multiplies them (a weight may widen the values, e.g. a scalar loss of
+    a 1-D batch times one weight per sample); shapes that do not broadcast raise."""
     new_v, new_w = squeeze_or_expand(vshape, wshape)
     try:
         out = np.broadcast_shapes(new_v, new_w)
     except ValueError:
-        out = None
-    if out != new_v:
         raise ValueError(
             f"`{name}` with shape {tuple(wshape)} cannot be applied to per-sample losses of "
             f"shape {tuple(vshape)}"
-        )
-    return new_v, new_w
+        ) from None
+    return new_v, new_w, out
 
 
 def _reshape(x, shape):
-    if tuple(x.shape) == tuple(shape):
+    if tuple(np.shape(x)) == tuple(shape):
         return x
-    return _m.reshape(x, shape) if isinstance(x, Tensor) else x.reshape(shape)
+    return _m.reshape(x, shape) if isinstance(x, Tensor) else np.reshape(x, shape)
 
 
 def reduce_weighted_values(values, sample_weight=None, mask=None,
@@ -82,7 +100,7 @@ def reduce_weighted_values(values, sample_weight=None, mask=None,
         sw = sample_weight if isinstance(sample_weight, Tensor) else as_array(sample_weight)
         if sw.dtype.kind not in "fiub":
             raise TypeError(f"`sample_weight` must hold numbers, got dtype {sw.dtype}")
-        vshape, wshape = _weight_shapes(values.shape, sw.shape)
+        vshape, wshape, _ = _weight_shapes(values.shape, sw.shape)
         values = _reshape(values, vshape)
         if isinstance(sw, Tensor):
             weight = _reshape(_m.cast(sw, values.dtype) if sw.dtype != values.dtype else sw, wshape)
@@ -186,6 +204,7 @@ class LossFunctionWrapper(Loss):
         self._fn_kwargs = kwargs
 
     def call(self, y_true, y_pred):
+        y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
         return self.fn(y_true, y_pred, **self._fn_kwargs)
 
     def get_config(self):

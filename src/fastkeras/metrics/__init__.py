@@ -18,7 +18,24 @@ from fastkeras.metrics.fbeta import (
 from fastkeras.metrics.distributed import compute_dask
 from fastkeras.metrics.regression import (
     MeanSquaredError, MeanAbsoluteError, RootMeanSquaredError, MeanAbsolutePercentageError,
+    R2Score,
 )
+from fastkeras.metrics import loss_metrics as _loss_metrics
+from fastkeras.metrics.loss_metrics import *  # noqa: F401,F403  (names in loss_metrics.__all__)
+# Keras exports the per-sample loss functions under keras.metrics too (the same functions)
+from fastkeras.losses import (
+    binary_focal_crossentropy, categorical_focal_crossentropy, categorical_hinge, hinge, huber,
+    kl_divergence, log_cosh, mean_absolute_error, mean_absolute_percentage_error,
+    mean_squared_error, mean_squared_logarithmic_error, poisson, squared_hinge,
+)
+from fastkeras.losses.crossentropy import categorical_crossentropy, sparse_categorical_crossentropy
+
+_LOSS_FUNCTIONS = [
+    "binary_focal_crossentropy", "categorical_focal_crossentropy", "categorical_hinge", "hinge",
+    "huber", "kl_divergence", "log_cosh", "mean_absolute_error",
+    "mean_absolute_percentage_error", "mean_squared_error", "mean_squared_logarithmic_error",
+    "poisson", "squared_hinge", "categorical_crossentropy", "sparse_categorical_crossentropy",
+]
 
 __all__ = [
     "Metric", "Mean", "Sum", "MeanMetricWrapper",
@@ -32,7 +49,8 @@ __all__ = [
     "binary_crossentropy", "BinaryCrossentropy", "CategoricalCrossentropy",
     "SparseCategoricalCrossentropy",
     "MeanSquaredError", "MeanAbsoluteError", "RootMeanSquaredError",
-    "MeanAbsolutePercentageError", "get", "compute_dask",
+    "MeanAbsolutePercentageError", "R2Score", *_loss_metrics.__all__, *_LOSS_FUNCTIONS,
+    "get", "serialize", "deserialize", "compute_dask",
 ]
 
 _BY_NAME = {
@@ -49,7 +67,14 @@ _BY_NAME = {
     "mean_absolute_percentage_error": MeanAbsolutePercentageError,
     "binary_crossentropy": BinaryCrossentropy, "categorical_crossentropy": CategoricalCrossentropy,
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
-    "f1_score": F1Score, "fbeta_score": FBetaScore,
+    "f1_score": F1Score, "fbeta_score": FBetaScore, "r2_score": R2Score,
+    "msle": MeanSquaredLogarithmicError,
+    "mean_squared_logarithmic_error": MeanSquaredLogarithmicError,
+    "logcosh": LogCoshError, "log_cosh": LogCoshError, "hinge": Hinge,
+    "squared_hinge": SquaredHinge, "categorical_hinge": CategoricalHinge,
+    "kld": KLDivergence, "kl_divergence": KLDivergence, "poisson": Poisson,
+    "cosine_similarity": CosineSimilarity, "pearson_correlation": PearsonCorrelation,
+    "concordance_correlation": ConcordanceCorrelation,
 }
 
 
@@ -67,3 +92,30 @@ def get(identifier):
     if callable(identifier):
         return identifier
     raise ValueError(f"Could not interpret metric identifier: {identifier!r}")
+
+
+def _metric_classes():
+    import inspect
+
+    return {name: obj for name, obj in globals().items()
+            if inspect.isclass(obj) and issubclass(obj, Metric)}
+
+
+def serialize(metric):
+    """{"class_name": ..., "config": ...} for a Metric instance (Keras' layout)."""
+    if isinstance(metric, Metric):
+        return {"class_name": type(metric).__name__, "config": metric.get_config()}
+    raise ValueError(f"Cannot serialize {metric!r}: expected a keras.metrics.Metric")
+
+
+def deserialize(config, custom_objects=None):
+    """Inverse of serialize: a metric from {"class_name", "config"} or a name."""
+    if isinstance(config, str):
+        return get(config)
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ValueError(f"Could not interpret metric config: {config!r}")
+    name = config["class_name"]
+    cls = (custom_objects or {}).get(name) or _metric_classes().get(name)
+    if not (isinstance(cls, type) and issubclass(cls, Metric)):
+        raise ValueError(f"Unknown metric class {name!r}")
+    return cls.from_config(dict(config.get("config") or {}))

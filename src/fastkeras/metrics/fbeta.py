@@ -2,6 +2,8 @@
 import numpy as np
 
 from fastkeras.losses.crossentropy import categorical_crossentropy, sparse_categorical_crossentropy
+from fastkeras.losses.loss import squeeze_or_expand_to_same_rank
+from fastkeras.losses.regression import binary_crossentropy
 from fastkeras.metrics.metric import Metric, MeanMetricWrapper, to_numpy
 from fastkeras.ops.tensor import Tensor
 
@@ -96,21 +98,6 @@ class F1Score(FBetaScore):
         return config
 
 
-def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
-    """Per-sample binary cross-entropy (mean over `axis`), Keras 3's clipping rules."""
-    t = to_numpy(y_true, "y_true").astype(np.float64)
-    p = to_numpy(y_pred, "y_pred").astype(np.float64)
-    if label_smoothing:
-        t = t * (1.0 - label_smoothing) + 0.5 * label_smoothing
-    if from_logits:
-        bce = np.maximum(p, 0) - p * t + np.log1p(np.exp(-np.abs(p)))
-    else:
-        eps = 1e-7
-        p = np.clip(p, eps, 1 - eps)
-        bce = -(t * np.log(p) + (1 - t) * np.log(1 - p))
-    return Tensor(np.mean(bce, axis=axis).astype(np.float32))
-
-
 class BinaryCrossentropy(MeanMetricWrapper):
     def __init__(self, name="binary_crossentropy", dtype=None, from_logits=False,
                  label_smoothing=0.0):
@@ -118,10 +105,18 @@ class BinaryCrossentropy(MeanMetricWrapper):
                          label_smoothing=label_smoothing)
 
 
+def _ranked_categorical_crossentropy(y_true, y_pred, **kwargs):
+    """categorical_crossentropy after Keras' rank rule, as the loss class applies it (Keras'
+    metric skips the rule and refuses (N,) against (N, 1); fastkeras' metric equals the loss)."""
+    y_true, y_pred = squeeze_or_expand_to_same_rank(to_numpy(y_true, "y_true"),
+                                                    to_numpy(y_pred, "y_pred"))
+    return categorical_crossentropy(y_true, y_pred, **kwargs)
+
+
 class CategoricalCrossentropy(MeanMetricWrapper):
     def __init__(self, name="categorical_crossentropy", dtype=None, from_logits=False,
                  label_smoothing=0.0, axis=-1):
-        super().__init__(categorical_crossentropy, name=name, dtype=dtype,
+        super().__init__(_ranked_categorical_crossentropy, name=name, dtype=dtype,
                          from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
 
 
