@@ -122,6 +122,7 @@ CLASSES = {
     "poisson": "Poisson", "cosine_similarity": "CosineSimilarity",
     "binary_focal_crossentropy": "BinaryFocalCrossentropy",
     "categorical_focal_crossentropy": "CategoricalFocalCrossentropy",
+    "dice": "Dice", "tversky": "Tversky",
 }
 CASES = [
     ("binary_crossentropy", {}), ("binary_crossentropy", {"from_logits": True}),
@@ -136,6 +137,8 @@ CASES = [
     ("categorical_focal_crossentropy", {}),
     ("categorical_focal_crossentropy", {"from_logits": True, "label_smoothing": 0.1,
                                         "gamma": 1.5}),
+    ("dice", {}), ("dice", {"axis": -1}), ("tversky", {}),
+    ("tversky", {"alpha": 0.3, "beta": 0.7, "axis": -1}),
 ]
 
 
@@ -224,3 +227,64 @@ def test_binary_crossentropy_on_exact_zeros_and_ones_equals_keras_3(tf):
     m = fk.metrics.BinaryCrossentropy()
     m.update_state(y_true, y_pred)
     assert float(m.result()) == pytest.approx(float(np.mean(want)), rel=1e-6)
+
+
+def _embeddings(rng, dtype, n=8, d=4):
+    e = rng.normal(size=(n, d))
+    return (e / np.linalg.norm(e, axis=1, keepdims=True)).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("kwargs", [{}, {"remove_diagonal": False, "gamma": 10.0},
+                                    {"margin": 0.25}])
+def test_circle_loss_matches_keras(tf, rng, dtype, kwargs):
+    labels = rng.integers(0, 3, 8)
+    emb = _embeddings(rng, dtype)
+    w = rng.uniform(size=8).astype(dtype)
+    for red in ("sum_over_batch_size", "sum", "none"):
+        want = np.asarray(tf.keras.losses.Circle(reduction=red, dtype=dtype, **kwargs)(
+            labels, emb, sample_weight=w))
+        got = fk.losses.Circle(reduction=red, dtype=dtype, **kwargs)(
+            labels, emb, sample_weight=w).numpy()
+        np.testing.assert_allclose(got, want, rtol=2e-5 if dtype == "float32" else 1e-10)
+
+
+def test_circle_and_generalized_ce_gradients_by_finite_differences(rng):
+    from _gradcheck import check
+
+    labels = rng.integers(0, 3, 8)
+    emb = _embeddings(rng, "float64")
+    probs = rng.uniform(0.1, 1.0, size=(6, 4))
+    probs /= probs.sum(axis=1, keepdims=True)
+    old = fk.config.floatx()
+    fk.config.set_floatx("float64")
+    try:
+        check(lambda v: fk.losses.circle(labels, v, gamma=5.0), emb, rtol=1e-5, atol=1e-7)
+        check(lambda v: fk.losses.categorical_generalized_cross_entropy(
+            rng.integers(0, 4, 6) * 0 + np.arange(6) % 4, v, q=0.3), probs, rtol=1e-5,
+            atol=1e-7)
+    finally:
+        fk.config.set_floatx(old)
+
+
+@pytest.mark.parametrize("q", [0.3, 0.5, 0.9])
+def test_generalized_cross_entropy_matches_keras(tf, rng, q):
+    labels = rng.integers(0, 4, 6)
+    probs = rng.uniform(0.05, 1.0, size=(6, 4)).astype("float32")
+    probs /= probs.sum(axis=1, keepdims=True)
+    want = float(tf.keras.losses.CategoricalGeneralizedCrossEntropy(q=q)(labels, probs))
+    got = float(fk.losses.CategoricalGeneralizedCrossEntropy(q=q)(labels, probs))
+    assert got == pytest.approx(want, rel=1e-6)
+    with pytest.raises(ValueError, match="q must be in the interval"):
+        fk.losses.CategoricalGeneralizedCrossEntropy(q=1.5)
+
+
+def test_new_losses_keep_keras_constructor_order_and_config(tf):
+    for name, args in (("Dice", ("sum", "d", -1)), ("Tversky", (0.2, 0.8, "sum", "t", -1)),
+                       ("Circle", (10.0, 0.3, False, "sum", "c")),
+                       ("CategoricalGeneralizedCrossEntropy", (0.4, "sum", "g"))):
+        want = getattr(tf.keras.losses, name)(*args).get_config()
+        got = getattr(fk.losses, name)(*args).get_config()
+        want.pop("dtype", None), got.pop("dtype", None)
+        assert got == want, name
+        assert type(getattr(fk.losses, name).from_config(got)).__name__ == name

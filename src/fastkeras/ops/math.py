@@ -532,7 +532,11 @@ def logsumexp(x, axis=None, keepdims=False):
     out = full if keepdims else (np.squeeze(full, axis=axes) if axes is not None else full.reshape(()))
 
     def backward(g, needs):
-        return ((np.exp(a - full) * _expand_reduced(g, a.shape, axes, keepdims)).astype(a.dtype),)
+        # softmax weights; a slice that is -inf throughout (an empty set, Circle loss's rows
+        # without positives) has no mass to spread: its weights are 0, not NaN
+        with np.errstate(invalid="ignore"):
+            w = np.where(np.isneginf(full), 0.0, np.exp(a - full))
+        return ((w * _expand_reduced(g, a.shape, axes, keepdims)).astype(a.dtype),)
 
     return make(out.astype(a.dtype, copy=False), (x,), backward)
 
