@@ -6,10 +6,10 @@ arrays, lists, scalars, Tensors and Variables, and a GradientTape records them.
 from fastkeras.ops.tensor import Tensor, Variable, convert_to_tensor, constant, is_tensor
 from fastkeras.ops.tape import GradientTape
 from fastkeras.ops import math as _math
-from fastkeras.ops import array as _array
+from fastkeras.ops import array_ops as _array
 from fastkeras.ops import activation_ops as _act
 from fastkeras.ops.math import *  # noqa: F401,F403  (names listed in math.__all__)
-from fastkeras.ops.array import *  # noqa: F401,F403
+from fastkeras.ops.array_ops import *  # noqa: F401,F403
 from fastkeras.ops.activation_ops import *  # noqa: F401,F403
 from fastkeras.ops.nn import sparse_categorical_crossentropy, categorical_crossentropy
 from fastkeras.ops.convolution import (

@@ -10,7 +10,7 @@ import numpy as np
 
 from fastkeras._limits import check_allocation, check_broadcast, check_result
 from fastkeras.ops import tape as _tape
-from fastkeras.ops.tensor import Tensor, Variable, VariableSlice, as_array
+from fastkeras.ops.tensor import Tensor, Variable, VariableSlice, as_array, _floatx_dtype
 
 __all__ = [
     "add",
@@ -356,15 +356,35 @@ def argmin(x, axis=None, keepdims=False):
 
 
 def arange(start, stop=None, step=1, dtype=None):
-    """keras.ops.arange (tf.range): a 1-D Tensor of evenly spaced values."""
+    """keras.ops.arange (tf.range): a 1-D Tensor of evenly spaced values.
+
+    Without ``dtype``: int32 when start, stop and step are integers, floatx (float32) when
+    any is a float, as in Keras. Float ranges hold ceil((stop - start) / step) values,
+    start + i * step in the dtype, as tf.range computes them (0, 1, 0.1 ends at 0.90000004)."""
     if stop is None:
         start, stop = 0, start
-    start, stop, step = int(as_array(start)), int(as_array(stop)), int(as_array(step))
-    if step == 0:
+    vals = [as_array(v) for v in (start, stop, step)]
+    for name, v in zip(("start", "stop", "step"), vals):
+        if v.ndim or v.dtype.kind not in "biuf":
+            raise TypeError(f"ops.arange: `{name}` must be a real number, got {v!r}")
+    if dtype is None:
+        floating = builtins.any(v.dtype.kind == "f" for v in vals)
+        dtype = _floatx_dtype() if floating else np.int32
+    dt = np.dtype(dtype)
+    s0, s1, st = (dt.type(v) for v in vals)
+    if st == 0:
         raise ValueError("ops.arange: `step` must not be 0")
-    check_allocation((builtins.max(0, -((start - stop) // step)),), dtype or np.int32,
-                     "ops.arange")
-    return Tensor(np.arange(start, stop, step, dtype=dtype or np.int32))
+    if dt.kind == "f":
+        if not (np.isfinite(s0) and np.isfinite(s1) and np.isfinite(st)):
+            raise ValueError("ops.arange: `start`, `stop` and `step` must be finite")
+        with np.errstate(over="ignore"):
+            n = builtins.max(0, int(np.ceil((s1 - s0) / st)))
+    else:
+        n = builtins.max(0, -((int(s0) - int(s1)) // int(st)))
+    check_allocation((n,), dt, "ops.arange")
+    if dt.kind != "f":
+        return Tensor(np.arange(int(s0), int(s0) + n * int(st), int(st), dtype=dt)[:n])
+    return Tensor(s0 + st * np.arange(n, dtype=dt))
 
 
 def equal(x1, x2):

@@ -6,14 +6,23 @@ import numpy as np
 from fastkeras._limits import check_allocation, check_result
 from fastkeras.ops import tape as _tape
 from fastkeras.ops.math import _norm_axis, make, unbroadcast
-from fastkeras.ops.tensor import Tensor, as_array, _floatx_dtype
+from fastkeras.ops.tensor import Tensor, as_array, _floatx_dtype, convert_to_tensor
 
 __all__ = [
-    "transpose", "expand_dims", "squeeze", "concatenate", "stack", "split", "take",
+    "array", "transpose", "expand_dims", "squeeze", "concatenate", "stack", "split", "take",
     "take_along_axis", "one_hot", "tile", "repeat", "broadcast_to", "flip", "pad", "zeros",
     "ones", "zeros_like", "ones_like", "full", "full_like", "eye", "shape", "size",
     "convert_to_numpy", "flatten", "ravel", "gather", "swapaxes", "moveaxis",
 ]
+
+
+def array(x, dtype=None):
+    """keras.ops.array: a Tensor holding x. Without ``dtype``, Python ints (and lists of
+    them) become int32 and Python floats floatx, as in Keras; numpy arrays keep theirs."""
+    if dtype is None and not isinstance(x, (np.ndarray, np.generic, Tensor)):
+        kind = np.asarray(x).dtype.kind
+        dtype = "int32" if kind in "iu" else (_floatx_dtype() if kind == "f" else None)
+    return convert_to_tensor(x, dtype=dtype)
 
 
 def transpose(x, axes=None):
