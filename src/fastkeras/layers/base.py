@@ -9,6 +9,7 @@ small zero batches twice with different sizes for the unknown dimensions
 """
 import inspect
 import re
+import sys
 import threading
 
 import numpy as np
@@ -66,9 +67,18 @@ def _default_training():
     return getattr(_ctx, "training", None)
 
 
+def _dict_keys(x):
+    """A dict's keys in Keras' flattening order (sorted, as ``keras.tree`` sorts them;
+    insertion order when the keys do not sort)."""
+    try:
+        return sorted(x)
+    except TypeError:
+        return list(x)
+
+
 def _flatten(x):
     if isinstance(x, dict):
-        return [v for k in x for v in _flatten(x[k])]
+        return [v for k in _dict_keys(x) for v in _flatten(x[k])]
     if isinstance(x, (list, tuple)):
         return [v for item in x for v in _flatten(item)]
     return [x]
@@ -83,17 +93,53 @@ def _map(fn, x):
     return fn(x)
 
 
+def _pack(structure, flat):
+    """The values of ``flat`` (in ``_flatten``'s order) in the shape of ``structure``, a
+    dict keeping its own key order (the inverse of ``_flatten``)."""
+    it = iter(flat)
+    slots = {}
+
+    def fill(x, path):
+        if isinstance(x, dict):
+            for k in _dict_keys(x):
+                fill(x[k], path + (k,))
+        elif isinstance(x, (list, tuple)):
+            for i, v in enumerate(x):
+                fill(v, path + (i,))
+        else:
+            slots[path] = next(it)
+
+    def build(x, path):
+        if isinstance(x, dict):
+            return {k: build(v, path + (k,)) for k, v in x.items()}
+        if isinstance(x, (list, tuple)):
+            out = [build(v, path + (i,)) for i, v in enumerate(x)]
+            return out if isinstance(x, list) else tuple(out)
+        return slots[path]
+
+    fill(structure, ())
+    return build(structure, ())
+
+
 class KerasTensor:
     """A symbolic tensor: shape (None for unknown sizes), dtype, and the layer call
-    that produced it (``_keras_history``: layer, call inputs, output index)."""
+    that produced it (``_keras_history``: layer, call inputs, output index).
 
-    __slots__ = ("shape", "dtype", "name", "_keras_history", "__weakref__")
+    ``_keras_mask`` is the symbolic mask a mask-producing layer attached (a bool
+    KerasTensor, as in Keras 3). A mask tensor has no call of its own: its
+    ``_mask_source`` is the tensor whose eager mask it stands for, so a graph that
+    passes it explicitly (``layer(x, mask=x._keras_mask)``) reads that mask when it runs."""
+
+    __slots__ = ("shape", "dtype", "name", "_keras_history", "_keras_mask", "_mask_source",
+                 "__weakref__")
 
     def __init__(self, shape, dtype="float32", name=None, history=None):
         self.shape = tuple(None if d is None else int(d) for d in shape)
         self.dtype = np.dtype(dtype)
         self.name = name
         self._keras_history = history
+        self._keras_mask = None
+        self._mask_source = None
 
     @property
     def ndim(self):
@@ -107,6 +153,31 @@ class KerasTensor:
 
     def __len__(self):
         raise TypeError("a symbolic KerasTensor has no len(); use .shape")
+
+
+
+def _node_property(attr, compute, doc):
+    """A property computed from the layer's calls that a subclass may still assign (a
+    custom layer may keep its own ``self.output_shape``)."""
+    key = "_own_" + attr
+
+    def fget(self):
+        d = self.__dict__
+        return d[key] if key in d else compute(self)
+
+    def fset(self, value):
+        self.__dict__[key] = value
+
+    return property(fget, fset, doc=doc)
+
+
+def _node_inputs(node):
+    """The KerasTensors a recorded call read: its arguments, flattened as Keras flattens
+    (args, kwargs)."""
+    if node["inputs"] is None:
+        return []
+    return [t for t in _flatten([node["inputs"], list(node["args"]), node["kwargs"]])
+            if isinstance(t, KerasTensor)]
 
 
 class InputSpec:
@@ -136,6 +207,7 @@ class Layer:
                             f"{sorted(kwargs)}")
         object.__setattr__(self, "_layers", [])
         object.__setattr__(self, "_tracked_vars", [])
+        object.__setattr__(self, "_metrics_tracked", [])
         self._weights_own = []
         self._losses = []
         self.built = False
@@ -182,7 +254,90 @@ class Layer:
                     self._layers.append(v)
                 elif isinstance(v, Variable) and not any(v is w for w in self._tracked_vars):
                     self._tracked_vars.append(v)
+                elif (self._track_private_metrics or not name.startswith("_")) and \
+                        _metric_type() is not None and isinstance(v, _metric_type()):
+                    tracked = self.__dict__.setdefault("_metrics_tracked", [])
+                    if not any(v is m for m in tracked):
+                        tracked.append(v)
         object.__setattr__(self, name, value)
+
+    # a Model keeps its compile() metrics in private attributes: those are not the
+    # metrics of its layers
+    _track_private_metrics = True
+
+    def _tracked_metrics(self):
+        """The Metric objects held by this layer and its sub-layers (Keras 3's
+        ``layer.metrics``: an endpoint layer's accuracy, say)."""
+        out = list(self.__dict__.get("_metrics_tracked", []))
+        for layer in self._layers:
+            for m in layer._tracked_metrics():
+                if not any(m is o for o in out):
+                    out.append(m)
+        return out
+
+    @property
+    def metrics(self):
+        return self._tracked_metrics()
+
+    # ------------------------------------------------------------- call graph
+    def _called_nodes(self):
+        return [n for n in self._inbound if n.get("outputs") is not None]
+
+    def _node_values(self, what, index=0):
+        """A recorded call's input or output tensors (flat; one tensor as itself), as
+        Keras' ``layer.input`` / ``layer.output`` give them."""
+        nodes = self._called_nodes()
+        if not nodes:
+            raise AttributeError(f"The layer {self.name} has never been called and thus has "
+                                 f"no defined {what}.")
+        if not -len(nodes) <= index < len(nodes):
+            raise ValueError(f"Asked to get {what} at node {index}, but the operation has "
+                             f"only {len(nodes)} inbound nodes.")
+        values = _node_inputs(nodes[index]) if what == "input" else \
+            _flatten(nodes[index]["outputs"])
+        return values[0] if len(values) == 1 else values
+
+    def _node_shapes(self, what):
+        """tf.keras 2's ``input_shape`` / ``output_shape``: the shapes of the calls,
+        which must all agree."""
+        nodes = self._called_nodes()
+        if not nodes:
+            raise AttributeError(f'The layer "{self.name}" has never been called and thus has '
+                                 f'no defined {what} shape.')
+        shapes = []
+        for node in nodes:
+            ts = _node_inputs(node) if what == "input" else _flatten(node["outputs"])
+            s = [t.shape for t in ts]
+            shapes.append(s[0] if len(s) == 1 else s)
+        if any(s != shapes[0] for s in shapes[1:]):
+            raise AttributeError(f'The layer "{self.name}" has multiple inbound nodes, with '
+                                 f'different {what} shapes. Hence the notion of "{what} '
+                                 f'shape" is ill-defined for the layer. Use '
+                                 f'`get_{what}_shape_at(node_index)` instead.')
+        return shapes[0]
+
+    def get_input_at(self, node_index):
+        return self._node_values("input", node_index)
+
+    def get_output_at(self, node_index):
+        return self._node_values("output", node_index)
+
+    def get_input_shape_at(self, node_index):
+        v = self._node_values("input", node_index)
+        return [t.shape for t in v] if isinstance(v, list) else v.shape
+
+    def get_output_shape_at(self, node_index):
+        v = self._node_values("output", node_index)
+        return [t.shape for t in v] if isinstance(v, list) else v.shape
+
+    input = _node_property("input", lambda self: self._node_values("input"),
+                           "The input tensor(s) of the layer's first call (Keras 3).")
+    output = _node_property("output", lambda self: self._node_values("output"),
+                            "The output tensor(s) of the layer's first call (Keras 3).")
+    input_shape = _node_property("input_shape", lambda self: self._node_shapes("input"),
+                                 "The input shape(s) of the layer's calls (tf.keras 2).")
+    output_shape = _node_property("output_shape", lambda self: self._node_shapes("output"),
+                                  "The output shape(s) of the layer's calls (tf.keras 2).")
 
     @property
     def dtype(self):
@@ -406,11 +561,11 @@ class Layer:
         return x
 
     def __call__(self, *args, **kwargs):
-        if not args:
-            if "inputs" not in kwargs:
-                raise TypeError(f"Layer {self.name!r} was called without inputs")
-            args = (kwargs.pop("inputs"),)
+        if not args:  # every tensor by keyword: the first of call's parameters is the input
+            args = (self._first_from_kwargs(kwargs),)
         raw = args[0]
+        if len(args) > 1 or any(k != "training" and k != "mask" for k in kwargs):
+            return self._call_with_arguments(args, kwargs)
         single = isinstance(raw, (Tensor, np.ndarray))
         if single:  # the common case, without walking a structure
             inputs = self._convert(raw)
@@ -419,17 +574,19 @@ class Layer:
                 mask = raw._keras_mask
         else:
             inputs = _map(self._convert, raw)
-            if any(isinstance(t, KerasTensor) for t in _flatten(inputs)):
+            if any(isinstance(t, KerasTensor) for t in _flatten(inputs)) or \
+                    isinstance(kwargs.get("mask"), KerasTensor):
                 return self._symbolic_call((inputs,) + args[1:], kwargs)
             mask = kwargs.get("mask")
             if mask is None:  # the masks previous layers attached to the inputs
-                masks = _map(lambda t: getattr(t, "_keras_mask", None), raw)
-                flat = _flatten(masks)
-                mask = None if all(m is None for m in flat) else (
-                    masks if isinstance(raw, (list, tuple)) else flat[0])
-        args = (inputs,) + args[1:]
+                mask = _masks_of(raw)
         if mask is not None and self._call_has_mask:
             kwargs["mask"] = mask
+        return self._eager_call((inputs,), kwargs, inputs, mask)
+
+    def _eager_call(self, args, kwargs, inputs, mask):
+        """Build if needed, run ``call`` and attach the output masks (``mask``: the mask of
+        the first argument, or the one passed)."""
         if self._call_has_training and kwargs.get("training") is None:
             t = _default_training()
             if t is not None:
@@ -441,7 +598,7 @@ class Layer:
         if self.input_spec is not None:  # before build: build reads the shape it checks
             self._check_input(inputs)
         if not self.built:
-            self._maybe_build(inputs)
+            self._build_for_call(args, kwargs)
             if self.input_spec is not None:  # build may have pinned sizes (axes)
                 self._check_input(inputs)
         object.__setattr__(self, "_losses", [])
@@ -453,16 +610,96 @@ class Layer:
                     if out.ndim > 0 and out.shape[0]:
                         loss = ops.divide(loss, out.shape[0])
                     self.add_loss(loss)
-        out_mask = self.compute_mask(inputs, mask) if (mask is not None or
-                                                       type(self).compute_mask is not
-                                                       Layer.compute_mask) else None
-        if out_mask is not None:
-            outs = _flatten(outputs)
-            omasks = out_mask if isinstance(out_mask, (list, tuple)) else [out_mask] * len(outs)
-            for o, m in zip(outs, omasks):
-                if isinstance(o, Tensor) and m is not None:
-                    o._keras_mask = np.asarray(as_array(m), dtype=bool)
+        if mask is not None or type(self).compute_mask is not Layer.compute_mask:
+            outs = [o for o in _flatten(outputs) if isinstance(o, Tensor)]
+            # as Keras: a call that attached masks itself keeps them
+            if outs and not all(o._keras_mask is not None for o in outs):
+                out_mask = self.compute_mask(inputs, mask)
+                if out_mask is not None:
+                    flat = _flatten(outputs)
+                    for o, m in zip(flat, _per_output(out_mask, len(flat))):
+                        if isinstance(o, Tensor) and m is not None and o._keras_mask is None:
+                            o._keras_mask = np.asarray(as_array(m), dtype=bool)
         return outputs
+
+    def _first_from_kwargs(self, kwargs):
+        """``layer(query=q, value=v)``: the value of call's first parameter, taken out of
+        kwargs (it becomes the call's first positional argument, as Keras binds it)."""
+        name = _first_param(self)
+        if name is not None and name in kwargs:
+            return kwargs.pop(name)
+        if "inputs" in kwargs:
+            return kwargs.pop("inputs")
+        raise TypeError(f"Layer {self.name!r} was called without inputs: pass them "
+                        f"positionally or as `{name or 'inputs'}=`")
+
+    def _call_with_arguments(self, args, kwargs):
+        """A call with several tensors: positionally (``Endpoint()(targets, logits)``) or
+        by keyword (``layer(x, mask=m)``, ``layer(q, value=v)``). The mask rules are Keras
+        3's: with one tensor argument its mask fills ``mask``; with several, each fills
+        ``<argument>_mask`` where call has such a parameter."""
+        first = _map(self._convert, args[0])
+        rest = tuple(self._convert(a) if isinstance(a, (Tensor, np.ndarray)) else a
+                     for a in args[1:])
+        args = (first,) + rest
+        if any(isinstance(t, KerasTensor) for t in _flatten([list(args), kwargs])):
+            return self._symbolic_call(args, kwargs)
+        call_kwargs, mask = self._fill_masks(args, kwargs)
+        return self._eager_call(args, call_kwargs, first, mask)
+
+    def _fill_masks(self, args, kwargs):
+        """(kwargs with the masks Keras passes automatically, the first argument's mask
+        or the ``mask`` passed) for a call with these arguments (eager or symbolic)."""
+        kwargs = dict(kwargs)
+        bound = _bind(self, args, kwargs)
+        params = _call_params(self)
+        if bound is not None:
+            tensors = {k: v for k, v in bound.items() if _is_tensor_argument(v)}
+            if len(tensors) == 1:
+                if "mask" in params and bound.get("mask") is None:
+                    m = _masks_of(next(iter(tensors.values())))
+                    if m is not None:
+                        kwargs["mask"] = m
+            else:
+                for k, v in tensors.items():
+                    if f"{k}_mask" in params and bound.get(f"{k}_mask") is None:
+                        m = _masks_of(v)
+                        if m is not None:
+                            kwargs[f"{k}_mask"] = m
+        mask = kwargs.get("mask")
+        if mask is None and (bound is None or bound.get("mask") is None):
+            mask = _masks_of(args[0])
+        elif mask is None:
+            mask = bound.get("mask")
+        return kwargs, mask
+
+    def _build_for_call(self, args, kwargs):
+        """``build(input_shape)`` with the first argument's shape, or, for a build with
+        several ``<argument>_shape`` parameters, each argument's shape by name (Keras 3)."""
+        if self.built:
+            return
+        names = _build_params(self)
+        if len(names) <= 1:
+            self._maybe_build(args[0])
+            return
+        bound = _bind(self, args, kwargs) or {}
+        shapes = {}
+        for name in names:
+            if not name.endswith("_shape") or name[:-len("_shape")] not in _call_params(self):
+                raise ValueError(f"For a `build()` method with more than one argument, all "
+                                 f"arguments should have a `_shape` suffix and match an "
+                                 f"argument from `call()`. E.g. `build(self, foo_shape, "
+                                 f"bar_shape)`. For layer {type(self).__name__!r}, received "
+                                 f"`build()` argument `{name}`")
+            value = bound.get(name[:-len("_shape")])
+            if value is not None:
+                shapes[name] = _map(_shape_of, value)
+        with _build_lock:
+            if self.built:
+                return
+            self._build_input_shape = _map(_shape_of, args[0])
+            self.build(**shapes)
+            self.built = True
 
     def compute_mask(self, inputs, mask=None):
         """The mask of the outputs: the input mask for layers that support masking
@@ -471,58 +708,153 @@ class Layer:
 
     # ------------------------------------------------------------- symbolic calls
     def _symbolic_call(self, args, kwargs):
+        """A call on KerasTensors: records the call (a node) and returns KerasTensors of
+        the output shapes and dtypes, with the symbolic masks attached."""
         inputs = args[0]
         self._check_input(inputs)
         if not self.built:
-            self._maybe_build(inputs)
+            self._build_for_call(args, kwargs)
             self._check_input(inputs)
-        out_shapes = self.compute_output_shape(_map(_shape_of, inputs))
-        dtypes = self._output_dtypes
-        flat_in = _flatten(inputs)
+        call_kwargs, mask = self._fill_masks(args, kwargs)
+        if type(self).compute_output_shape is Layer.compute_output_shape:
+            out_shapes, dtypes = self._infer_outputs(args, call_kwargs)
+        else:
+            out_shapes = self._shapes_from_compute_output_shape(args, kwargs)
+            dtypes = self._output_dtypes
+        flat_in = [t for t in _flatten(list(args)) if isinstance(t, KerasTensor)] or \
+            [t for t in _flatten(kwargs) if isinstance(t, KerasTensor)]
         node = {"layer": self, "inputs": inputs, "args": args[1:], "kwargs": kwargs}
-        self._inbound.append(node)
-        counter = iter(range(1 << 30))
-
-        def mk(shape):
-            i = next(counter)
+        outputs = _map_shapes(lambda shape: KerasTensor(shape), out_shapes)
+        flat_out = _flatten(outputs)
+        for i, kt in enumerate(flat_out):  # indices in the order the graph flattens outputs
             if dtypes and i < len(dtypes):
                 dt = dtypes[i]
             else:  # float inputs are computed in the layer's dtype (autocast)
-                dt = flat_in[0].dtype
-                dt = self.compute_dtype if dt.kind == "f" and self.autocast else dt
-            return KerasTensor(shape, dt, name=self.name if i == 0 else f"{self.name}_{i}",
-                               history=(self, node, i))
-
-        outputs = _map_shapes(mk, out_shapes)
+                dt = flat_in[0].dtype if flat_in else np.dtype(self.compute_dtype)
+                dt = np.dtype(self.compute_dtype) if dt.kind == "f" and self.autocast else dt
+            kt.dtype = np.dtype(dt)
+            kt.name = self.name if i == 0 else f"{self.name}_{i}"
+            kt._keras_history = (self, node, i)
+        self._attach_symbolic_masks(inputs, mask, flat_out)
         node["outputs"] = outputs
+        self._inbound.append(node)
         return outputs
 
     _output_dtypes = None
+
+    def _shapes_from_compute_output_shape(self, args, kwargs):
+        """An overridden compute_output_shape: with one parameter it gets the first
+        argument's shape(s); with several ``<argument>_shape`` ones, each by name."""
+        names = _params_of(self.compute_output_shape)
+        if len(names) <= 1:
+            return self.compute_output_shape(_map(_shape_of, args[0]))
+        bound = _bind(self, args, kwargs) or {}
+        shapes = {n: _map(_shape_of, bound[n[:-len("_shape")]]) for n in names
+                  if n.endswith("_shape") and bound.get(n[:-len("_shape")]) is not None}
+        return self.compute_output_shape(**shapes)
+
+    def _infer_outputs(self, args, kwargs):
+        """Output shapes and dtypes by running ``call`` on zero batches twice (unknown
+        sizes 3, then 7; sizes that differ are unknown). Every KerasTensor argument gets a
+        dummy of its shape and dtype (masks all True); the layer's state (weights, tracked
+        metrics) and its losses are left as they were."""
+        results = []
+        saved = self._state_snapshot()
+        try:
+            for fill in (3, 7):
+                dummy = _dummies(self, fill)
+                d_args = tuple(_map(dummy, a) for a in args)
+                d_kwargs = {k: _map(dummy, v) for k, v in kwargs.items()}
+                if self._call_has_training and d_kwargs.get("training") is None:
+                    d_kwargs["training"] = False
+                elif not self._call_has_training:
+                    d_kwargs.pop("training", None)
+                if not self._call_has_mask:
+                    d_kwargs.pop("mask", None)
+                with _tape.paused():
+                    out = self.call(*d_args, **d_kwargs)
+                results.append(_map(as_array, out))
+        finally:
+            self._restore_state(saved)
+        return _compare_runs(results)
+
+    def _attach_symbolic_masks(self, inputs, mask, flat_out):
+        """Keras 3 attaches the outputs' masks to symbolic outputs too: the input mask
+        passes through layers with the default compute_mask (supports_masking); an
+        overridden compute_mask runs on dummies to give the masks' shapes."""
+        default = type(self).compute_mask is Layer.compute_mask
+        if mask is None and default:
+            return
+        if default:
+            out_mask = mask if self.supports_masking else None
+        else:
+            out_mask = self._infer_masks(inputs, mask, flat_out)
+        if out_mask is None:
+            return
+        for kt, m in zip(flat_out, _per_output(out_mask, len(flat_out))):
+            if isinstance(m, KerasTensor):
+                kt._keras_mask = m
+
+    def _infer_masks(self, inputs, mask, flat_out):
+        runs = []
+        saved = self._state_snapshot()
+        try:
+            for fill in (3, 7):
+                dummy = _dummies(self, fill)
+                with _tape.paused():
+                    m = self.compute_mask(_map(dummy, inputs), _map(dummy, mask))
+                if m is None:
+                    return None
+                runs.append(_map(lambda v: None if v is None else
+                                 np.asarray(as_array(v), dtype=bool), m))
+        except Exception:  # noqa: BLE001  (a compute_mask that needs real data: no
+            return None    # symbolic mask; the eager masks still flow when the model runs)
+        finally:
+            self._restore_state(saved)
+        a, b = runs
+        if not isinstance(a, (list, tuple)):
+            a, b = [a], [b]
+        masks = []
+        for i, (x, y) in enumerate(zip(a, b)):
+            if x is None or y is None:
+                masks.append(None)
+                continue
+            kt = KerasTensor(tuple(da if da == db else None for da, db in zip(x.shape, y.shape)),
+                             "bool", name=f"{self.name}_mask" if i == 0 else
+                             f"{self.name}_mask_{i}")
+            masks.append(kt)
+        for kt, m in zip(flat_out, masks if len(masks) > 1 else masks * len(flat_out)):
+            if m is not None and m._mask_source is None:
+                m._mask_source = kt
+        return masks if len(masks) > 1 else masks[0]
+
+    def _state_snapshot(self):
+        """The values of the layer's variables and of its metrics' (restored after calls
+        on dummy data: Keras traces those calls without touching the state)."""
+        weights = [(v, v._value) for v in self._all_weights()]
+        metric_vars = [(v, v._value.copy()) for m in self._tracked_metrics()
+                       for v in getattr(m, "variables", [])]
+        return weights, metric_vars
+
+    def _restore_state(self, saved):
+        weights, metric_vars = saved
+        for v, value in weights:
+            if v._value is not value:
+                v._value = value
+        for v, value in metric_vars:
+            v._value = value
+        self._clear_losses()
 
     def compute_output_shape(self, input_shape):
         """Output shape(s) for input shape(s), None for unknown sizes.
 
         The default runs ``call`` on zero batches twice, with unknown sizes set to two
         different values; sizes that differ between the runs are unknown."""
-        results = []
-        for fill in (3, 7):
-            def zeros(shape, fill=fill):
-                shape = tuple(fill if d is None else d for d in shape)
-                check_allocation(shape, self.compute_dtype, f"Layer {self.name!r} input")
-                return np.zeros(shape, self.compute_dtype)
-            dummy = _map_shapes(zeros, input_shape)
-            with _tape.paused():
-                out = self.call(dummy) if not self._call_has_training else \
-                    self.call(dummy, training=False)
-            self._losses = []
-            results.append(_map(lambda t: as_array(t), out))
-        a, b = results
-        flat_a, flat_b = _flatten(a), _flatten(b)
-        self._output_dtypes = [x.dtype for x in flat_a]
-        shapes = [tuple(da if da == db else None for da, db in zip(x.shape, y.shape))
-                  for x, y in zip(flat_a, flat_b)]
-        it = iter(shapes)
-        return _map(lambda _: next(it), a)
+        dt = self.compute_dtype
+        placeholders = _map_shapes(lambda shape: KerasTensor(shape, dt), input_shape)
+        shapes, dtypes = self._infer_outputs((placeholders,), {})
+        self._output_dtypes = dtypes
+        return shapes
 
     def compute_output_spec(self, *args, **kwargs):
         return self._symbolic_call(args, kwargs)
@@ -565,6 +897,141 @@ def _map_shapes(fn, shapes):
     raise TypeError(f"not a shape: {shapes!r}")
 
 
+# ------------------------------------------------------------------ call signatures
+_SIGNATURES = {}
+
+
+def _signature_of(fn, key):
+    sig = _SIGNATURES.get(key)
+    if sig is None:
+        sig = _SIGNATURES[key] = inspect.signature(fn)
+    return sig
+
+
+def _call_signature(layer):
+    own = layer.__dict__.get("call")
+    return _signature_of(layer.call, own if own is not None else type(layer).call)
+
+
+def _named(sig, kinds=(inspect.Parameter.POSITIONAL_ONLY,
+                       inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                       inspect.Parameter.KEYWORD_ONLY)):
+    return [n for n, p in sig.parameters.items() if p.kind in kinds]
+
+
+def _call_params(layer):
+    return _named(_call_signature(layer))
+
+
+def _first_param(layer):
+    names = _named(_call_signature(layer), (inspect.Parameter.POSITIONAL_ONLY,
+                                            inspect.Parameter.POSITIONAL_OR_KEYWORD))
+    return names[0] if names else None
+
+
+def _params_of(method):
+    fn = getattr(method, "__func__", method)
+    return _named(_signature_of(method, fn))
+
+
+def _build_params(layer):
+    return _params_of(layer.build)
+
+
+def _bind(layer, args, kwargs):
+    """{parameter: value} of a call's arguments as call's signature binds them (values
+    caught by ``**kwargs`` at the top level), or None where they do not bind."""
+    sig = _call_signature(layer)
+    if "training" in kwargs and "training" not in sig.parameters and not any(
+            p.kind is inspect.Parameter.VAR_KEYWORD for p in sig.parameters.values()):
+        kwargs = {k: v for k, v in kwargs.items() if k != "training"}
+    try:
+        bound = sig.bind(*args, **kwargs).arguments
+    except TypeError:
+        return None
+    out = {}
+    for name, value in bound.items():
+        p = sig.parameters[name]
+        if p.kind is inspect.Parameter.VAR_KEYWORD:
+            for k, v in value.items():
+                out.setdefault(k, v)
+        elif p.kind is not inspect.Parameter.VAR_POSITIONAL:
+            out[name] = value
+    return out
+
+
+def _tensor_like(x):
+    return isinstance(x, (Tensor, KerasTensor, np.ndarray))
+
+
+def _is_tensor_argument(value):
+    """A tensor, or a non-empty structure of tensors (and Nones): what Keras counts as a
+    tensor argument of a call."""
+    if _tensor_like(value):
+        return True
+    if isinstance(value, (list, tuple, dict)) and len(value):
+        flat = _flatten(value)
+        return all(v is None or _tensor_like(v) for v in flat) and any(
+            _tensor_like(v) for v in flat)
+    return False
+
+
+def _masks_of(x):
+    """The masks attached to an argument (None when it has none)."""
+    if isinstance(x, (Tensor, KerasTensor)):
+        return x._keras_mask
+    if isinstance(x, (list, tuple, dict)):
+        masks = _map(lambda t: t._keras_mask if isinstance(t, (Tensor, KerasTensor)) else None,
+                     x)
+        flat = _flatten(masks)
+        if all(m is None for m in flat):
+            return None
+        return masks if isinstance(x, (list, tuple)) else flat[0]
+    return None
+
+
+def _per_output(out_mask, n):
+    """compute_mask's result as one mask per flat output (a single mask covers all)."""
+    return list(out_mask) if isinstance(out_mask, (list, tuple)) else [out_mask] * n
+
+
+def _dummies(layer, fill):
+    """KerasTensor -> a zero Tensor of its shape (unknown sizes = fill) and dtype (floats
+    in the layer's compute dtype, bool tensors, i.e. masks, all True); the same dummy for
+    the same tensor. Anything else passes through."""
+    memo = {}
+
+    def dummy(v):
+        if not isinstance(v, KerasTensor):
+            return v
+        d = memo.get(id(v))
+        if d is None:
+            shape = tuple(fill if s is None else s for s in v.shape)
+            dt = v.dtype
+            if dt.kind == "f" and layer.autocast:
+                dt = np.dtype(layer.compute_dtype)
+            check_allocation(shape, dt, f"Layer {layer.name!r} input")
+            value = np.ones(shape, bool) if dt.kind == "b" else np.zeros(shape, dt)
+            d = memo[id(v)] = Tensor(value)
+        return d
+
+    return dummy
+
+
+def _compare_runs(results):
+    """(shapes, dtypes) of two runs' outputs: the sizes that differ are unknown."""
+    a, b = results
+    flat_a, flat_b = _flatten(a), _flatten(b)
+    shapes = [tuple(da if da == db else None for da, db in zip(x.shape, y.shape))
+              for x, y in zip(flat_a, flat_b)]
+    return _pack(a, shapes), [x.dtype for x in flat_a]
+
+
+def _metric_type():
+    mod = sys.modules.get("fastkeras.metrics.metric")  # no Metric exists before its import
+    return None if mod is None else mod.Metric
+
+
 class InputLayer(Layer):
     """The layer behind ``Input``: it holds the batch shape and dtype of a model input."""
 
@@ -584,11 +1051,14 @@ class InputLayer(Layer):
         self._batch_input_shape = tuple(None if d is None else int(d) for d in batch_shape)
         self.batch_shape = self._batch_input_shape
         self.built = True
-        self.output = KerasTensor(self._batch_input_shape, self.dtype, name=self.name,
-                                  history=(self, {"layer": self, "inputs": None, "args": (),
-                                                  "kwargs": {}}, 0))
-        self._inbound.append(self.output._keras_history[1])
-        self.output._keras_history[1]["outputs"] = self.output
+        node = {"layer": self, "inputs": None, "args": (), "kwargs": {}}
+        node["outputs"] = KerasTensor(self._batch_input_shape, self.dtype, name=self.name,
+                                      history=(self, node, 0))
+        self._inbound.append(node)
+
+    @property
+    def input_shape(self):  # tf.keras 2: an input layer's shape
+        return self.batch_shape
 
     def get_config(self):
         return {"batch_shape": list(self.batch_shape), "dtype": self.dtype, "sparse": False,

@@ -2,8 +2,8 @@
 ``Sequential``. Training (compile / fit / evaluate / predict) is in training.py."""
 import numpy as np
 
-from fastkeras.layers.base import (InputLayer, KerasTensor, Layer, _flatten, _map, _snake,
-                                   _unique_name)
+from fastkeras.layers.base import (InputLayer, KerasTensor, Layer, _flatten, _map, _pack,
+                                   _snake, _unique_name)
 from fastkeras.models.training import TrainingMixin
 from fastkeras.ops import tape as _tape
 from fastkeras.ops.tensor import Tensor, as_array
@@ -22,6 +22,8 @@ class Model(TrainingMixin, Layer):
     ``Model(inputs, outputs)`` builds a functional model from symbolic tensors; a
     subclass defines its layers in ``__init__`` and its forward pass in
     ``call(inputs, training=False)``."""
+
+    _track_private_metrics = False
 
     def __init__(self, *args, **kwargs):
         inputs = kwargs.pop("inputs", args[0] if args else None)
@@ -70,11 +72,14 @@ class Model(TrainingMixin, Layer):
 
     @property
     def input(self):
-        return None if self._graph is None else self._graph["inputs"]
+        """The model's inputs as given to ``Model(inputs, outputs)``; a model without a
+        graph of its own answers as a layer does (its first call's, or AttributeError)."""
+        return self._node_values("input") if self._graph is None else self._graph["inputs"]
 
     @property
     def output(self):
-        return None if self._graph is None else self._graph["outputs"]
+        """The model's outputs as given (a dict stays a dict, in its own key order)."""
+        return self._node_values("output") if self._graph is None else self._graph["outputs"]
 
     @property
     def input_shape(self):
@@ -93,6 +98,8 @@ class Model(TrainingMixin, Layer):
 
     @property
     def output_names(self):
+        """The names of the layers producing the outputs, in the order of ``outputs``
+        (Keras 3: a dict of outputs is flattened in sorted key order)."""
         outs = self.outputs
         if not outs:
             return ["output_1"]
@@ -114,18 +121,27 @@ class Model(TrainingMixin, Layer):
                                  f"are named {names}")
             return [inputs[n] for n in names]
         if isinstance(spec, dict) and isinstance(inputs, dict):
-            return [inputs[k] for k in spec]
+            missing = [k for k in spec if k not in inputs]
+            if missing:
+                raise ValueError(f"Model {self.name!r}: missing input(s) {missing}; the inputs "
+                                 f"are {list(spec)}")
+            return _flatten({k: inputs[k] for k in spec})
         vals = _flatten(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
         if len(vals) != len(flat_in):
             raise ValueError(f"Model {self.name!r} expects {len(flat_in)} input(s), got "
                              f"{len(vals)}")
         return vals
 
-    def _run_graph(self, inputs, training=None):
+    def _run_graph(self, inputs, training=None, mask=None):
         flat_in = _flatten(self._graph["inputs"])
         values = {}
-        for kt, v in zip(flat_in, self._feed(inputs)):
+        masks = [None] * len(flat_in) if mask is None else (
+            _flatten(mask) if isinstance(mask, (list, tuple, dict)) else [mask])
+        for kt, v, m in zip(flat_in, self._feed(inputs), masks + [None] * len(flat_in)):
             x = v if isinstance(v, Tensor) else Tensor(as_array(v))
+            if m is not None:  # Keras: the masks given to the call go on the inputs
+                x = Tensor(x._value)
+                x._keras_mask = np.asarray(as_array(m), dtype=bool)
             want = tuple(kt.shape)
             got = tuple(x.shape)
             if len(got) != len(want) or any(w is not None and w != g
@@ -134,7 +150,11 @@ class Model(TrainingMixin, Layer):
                                  f"expects shape {want}, got {got}")
             values[id(kt)] = x
         def value(t):
-            return values[id(t)] if isinstance(t, KerasTensor) else t
+            if not isinstance(t, KerasTensor):
+                return t
+            if t._keras_history is None and t._mask_source is not None:  # x._keras_mask
+                return getattr(values[id(t._mask_source)], "_keras_mask", None)
+            return values[id(t)]
 
         for node in self._graph["nodes"]:
             layer = node["layer"]
@@ -152,13 +172,18 @@ class Model(TrainingMixin, Layer):
             raise NotImplementedError(f"Model {type(self).__name__!r} must define "
                                       "call(inputs, training=False), or be built from "
                                       "Model(inputs, outputs)")
-        return self._run_graph(inputs, training)
+        return self._run_graph(inputs, training, mask)
 
     def build(self, input_shape):
         if self._graph is None and type(self).call is not Model.call:
             shapes = input_shape
             dummy = _map_shape_zeros(shapes, self.dtype)
-            self.call(dummy)
+            saved = self._state_snapshot()  # a build creates weights, it does not train
+            try:
+                with _tape.paused():
+                    self.call(dummy)
+            finally:
+                self._restore_state(saved)
         self.built = True
 
     def compute_output_shape(self, input_shape):
@@ -184,6 +209,15 @@ class Model(TrainingMixin, Layer):
         if not self.built and isinstance(inputs, Tensor):
             self._last_input_shape = (None,) + tuple(inputs.shape[1:])  # for save's config
         super()._maybe_build(inputs)
+
+    def predict(self, x, *args, **kwargs):
+        """As TrainingMixin.predict, with the outputs in the model's output structure
+        (Keras 3: a dict of outputs predicts a dict, in the dict's own key order)."""
+        out = super().predict(x, *args, **kwargs)
+        spec = self._graph["outputs"] if self._graph is not None else None
+        if isinstance(out, list) and _nested(spec) and len(out) == len(_flatten(spec)):
+            return _pack(spec, out)
+        return out
 
     def compile_for_inference(self, device="cpu"):
         """A planned, thread-safe forward pass for serving (fastkeras.serving):
@@ -229,6 +263,14 @@ class Model(TrainingMixin, Layer):
         return graph_config(self)
 
 
+def _nested(spec):
+    """Whether an output structure is more than one tensor or a flat list of them."""
+    if isinstance(spec, dict):
+        return True
+    return isinstance(spec, (list, tuple)) and any(isinstance(v, (list, tuple, dict))
+                                                   for v in spec)
+
+
 def _model_from_config(cls, config, custom_objects=None):
     if "layers" not in config:  # a subclassed model: its constructor takes its config
         try:
@@ -251,6 +293,8 @@ def _map_shape_zeros(shapes, dtype):
         return np.zeros(tuple(1 if d is None else d for d in shapes), dtype)
     if isinstance(shapes, (list, tuple)):
         return [_map_shape_zeros(s, dtype) for s in shapes]
+    if isinstance(shapes, dict):  # a subclassed model fed a dict (the endpoint recipe)
+        return {k: _map_shape_zeros(s, dtype) for k, s in shapes.items()}
     raise TypeError(f"not a shape: {shapes!r}")
 
 
@@ -262,8 +306,17 @@ def _node_tensors(node):
     arguments (a mask passed explicitly, as Keras files record it)."""
     if node["inputs"] is None:
         return []
-    return [t for t in _flatten([node["inputs"], list(node["args"]), node["kwargs"]])
-            if isinstance(t, KerasTensor)]
+    out = []
+    for t in _flatten([node["inputs"], list(node["args"]), node["kwargs"]]):
+        if not isinstance(t, KerasTensor):
+            continue
+        while t._keras_history is None and t._mask_source is not None:
+            t = t._mask_source  # a symbolic mask: the call reads the tensor it belongs to
+        if t._keras_history is None:
+            raise ValueError(f"Layer {node['layer'].name!r} was called on a KerasTensor that "
+                             "no layer produced; use fastkeras.Input or a layer's output")
+        out.append(t)
+    return out
 
 
 def _walk_graph(flat_out):
@@ -316,23 +369,27 @@ class Sequential(Model):
         super().__init__(name=name or _unique_name("sequential"), trainable=trainable)
         self._input_kt = None
         self._seq = []
+        self._seq_outputs = []
         object.__setattr__(self, "_layers", [])
         for layer in layers or []:
-            self.add(layer)
+            self.add(layer, rebuild=False)
+        self._rebuild()
 
     @property
     def layers(self):
         return list(self._seq)
 
-    def add(self, layer):
-        """Append a layer (or an ``Input``, which fixes the model's input shape)."""
+    def add(self, layer, rebuild=True):
+        """Append a layer (or an ``Input``, which fixes the model's input shape). Each
+        layer is called once on the symbolic input, so ``layer.output`` is the tensor the
+        model computes (the feature-extraction pattern)."""
         if isinstance(layer, KerasTensor):
             if self._input_kt is not None or self._seq:
                 raise ValueError("Sequential: an Input can only be the first thing added")
             self._input_kt = layer
             return
         if isinstance(layer, InputLayer):
-            return self.add(layer.output)
+            return self.add(layer.output, rebuild)
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential.add expects a Layer, got {type(layer).__name__}")
         if any(layer is l for l in self._seq):
@@ -348,7 +405,12 @@ class Sequential(Model):
                                    dtype=layer.dtype)
         self._seq.append(layer)
         self._layers.append(layer)
-        self._rebuild()
+        if not rebuild:
+            return
+        if self._graph is not None and len(self._seq_outputs) == len(self._seq) - 1:
+            self._extend(layer)  # the layers before keep their calls
+        else:
+            self._rebuild()
 
     def pop(self):
         """Remove the last layer."""
@@ -356,21 +418,33 @@ class Sequential(Model):
             raise TypeError("There are no layers in the model")
         layer = self._seq.pop()
         self._layers.remove(layer)
-        self._rebuild()
+        if self._graph is not None and len(self._seq_outputs) == len(self._seq) + 1 and \
+                self._seq:
+            self._seq_outputs.pop()
+            self._set_output(self._seq_outputs[-1])
+        else:
+            self._rebuild()
         return layer
 
-    def _rebuild(self):
-        self._graph = None
-        if self._input_kt is None or not self._seq:
-            return
-        x = self._input_kt
-        for layer in self._seq:
-            x = layer(x)
-            if isinstance(x, (list, tuple)) and len(x) == 1:
-                x = x[0]
+    def _extend(self, layer):
+        x = layer(self._seq_outputs[-1] if self._seq_outputs else self._input_kt)
+        if isinstance(x, (list, tuple)) and len(x) == 1:
+            x = x[0]
+        self._seq_outputs.append(x)
+        self._set_output(x)
+
+    def _set_output(self, x):
         self._graph = {"inputs": self._input_kt, "outputs": x, "nodes": None}
         self._output_dtypes = [t.dtype for t in _flatten(x)]
         self.built = True
+
+    def _rebuild(self):
+        self._graph = None
+        self._seq_outputs = []
+        if self._input_kt is None or not self._seq:
+            return
+        for layer in self._seq:
+            self._extend(layer)
 
     def build(self, input_shape=None):
         if self._graph is None and input_shape is not None and self._seq:

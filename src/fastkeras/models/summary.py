@@ -4,6 +4,14 @@ from fastkeras.layers.base import InputLayer, _flatten
 __all__ = ["summary_lines"]
 
 
+def _size(w):
+    """A weight's number of values (from its shape: no copy of the values)."""
+    n = 1
+    for d in w.shape:
+        n *= int(d)
+    return n
+
+
 def _shape_text(shapes):
     if shapes is None:
         return "multiple"
@@ -26,7 +34,7 @@ def _layer_rows(model):
             if graph is not None and nodes:
                 shapes = [t.shape for t in _flatten(nodes[-1]["outputs"])]
             text = _shape_text(shapes)
-        params = sum(int(w.numpy().size) for w in layer.weights) if layer.built else 0
+        params = sum(_size(w) for w in layer.weights) if layer.built else 0
         rows.append((f"{layer.name} ({type(layer).__name__})", text, params, layer))
     return rows
 
@@ -56,7 +64,7 @@ def summary_lines(model, width=65):
         if id(w) in seen:
             continue
         seen.add(id(w))
-        n = int(w.numpy().size)
+        n = _size(w)
         total += n
         trainable += n if id(w) in train_ids else 0
     lines += [f"Total params: {total:,}", f"Trainable params: {trainable:,}",
