@@ -72,14 +72,57 @@ def _overrides(cb, hook):
                                                                              legacy[hook])
 
 
-class CallbackList:
-    """Dispatches each hook to the callbacks that implement it, in order."""
+def _log_value(v):
+    """A log value as Keras' pythonify_logs leaves it: numbers and 0-d arrays / tensors as
+    Python floats, anything else (a batch of predictions, a string) as it is."""
+    if isinstance(v, float):
+        return v
+    if isinstance(v, (int, np.number)):
+        return float(v)
+    if getattr(v, "ndim", None) == 0 and hasattr(v, "__float__"):
+        return float(v)
+    return v
 
-    def __init__(self, callbacks=None, model=None, **params):
+
+def _pythonify_logs(logs):
+    """The logs as callbacks receive them (Keras' pythonify_logs): always a dict, a nested
+    dict's entries merged in (compile()'s metrics), scalars as Python floats."""
+    out = {}
+    for k, v in (logs or {}).items():
+        if isinstance(v, dict):
+            out.update(_pythonify_logs(v))
+        else:
+            out[k] = _log_value(v)
+    return out
+
+
+def _as_logs(logs):
+    if logs is None:
+        return {}
+    if type(logs) is dict and all(type(v) is float for v in logs.values()):
+        return logs  # already plain: the same dict, so what a callback adds others see
+    return _pythonify_logs(logs)
+
+
+class CallbackList:
+    """Dispatches each hook to the callbacks that implement it, in order. Every hook gets a
+    dict of logs (empty where there is nothing to report: the *_begin hooks), with Python
+    floats for scalars. ``add_history`` / ``add_progbar`` append a History / ProgbarLogger
+    unless one is already there, as Keras' CallbackList does."""
+
+    def __init__(self, callbacks=None, add_history=False, add_progbar=False, model=None,
+                 **params):
         self.callbacks = list(callbacks or [])
+        samples = params.pop("_samples", None)  # (samples, batch_size): count_mode="samples"
+        if add_progbar and not any(isinstance(cb, ProgbarLogger) for cb in self.callbacks):
+            self.callbacks.insert(0, ProgbarLogger())
+        if add_history and not any(isinstance(cb, History) for cb in self.callbacks):
+            self.callbacks.append(History())
         self.model = model
         self.params = params
         for cb in self.callbacks:
+            if isinstance(cb, ProgbarLogger):
+                cb._samples_info = samples
             if model is not None:
                 cb.set_model(model)
             cb.set_params(params)
@@ -94,9 +137,24 @@ class CallbackList:
             if _overrides(cb, h):
                 self._active[h].append(cb)
 
+    def set_model(self, model):
+        self.model = model
+        for cb in self.callbacks:
+            cb.set_model(model)
+
+    def set_params(self, params):
+        self.params = params
+        for cb in self.callbacks:
+            cb.set_params(params)
+
     def _call(self, hook, *args):
-        for cb in self._active[hook]:
-            getattr(cb, hook)(*args)
+        active = self._active[hook]
+        if not active:
+            return
+        *head, logs = args
+        logs = _as_logs(logs)
+        for cb in active:
+            getattr(cb, hook)(*head, logs)
 
     def has(self, hook):
         return bool(self._active[hook])
@@ -115,6 +173,9 @@ class CallbackList:
     def on_predict_end(self, logs=None): self._call("on_predict_end", logs)
     def on_predict_batch_begin(self, b, logs=None): self._call("on_predict_batch_begin", b, logs)
     def on_predict_batch_end(self, b, logs=None): self._call("on_predict_batch_end", b, logs)
+    # the tf.keras 1/2 names
+    def on_batch_begin(self, b, logs=None): self._call("on_train_batch_begin", b, logs)
+    def on_batch_end(self, b, logs=None): self._call("on_train_batch_end", b, logs)
 
 
 class History(Callback):
@@ -132,6 +193,8 @@ class History(Callback):
         self.epoch.append(epoch)
         for k, v in (logs or {}).items():
             self.history.setdefault(k, []).append(v)
+        if self.model is not None:  # as Keras: model.history is current after each epoch
+            self.model.history = self
 
 
 def _fmt(v):
@@ -209,14 +272,19 @@ class ProgbarLogger(Callback):
         self.verbose = 1
         self._bar = None
         self._seen = 0
+        self._samples_info = None  # (samples, batch_size), from fit's CallbackList
 
     def set_params(self, params):
         super().set_params(params)
         self.verbose = params.get("verbose", 1)
         self.epochs = params.get("epochs", 1)
 
+    def _samples(self):
+        info = self._samples_info or (self.params.get("samples"), self.params.get("batch_size"))
+        return info[0], info[1] or 1
+
     def _new_bar(self, target):
-        samples = self.params.get("samples")
+        samples, _ = self._samples()
         if self.count_mode == "samples" and samples:  # count samples, not steps
             target = samples
         self._bar = Progbar(target, verbose=self.verbose,
@@ -224,9 +292,9 @@ class ProgbarLogger(Callback):
         self._seen = 0
 
     def _count(self, batch):
-        samples = self.params.get("samples")
+        samples, batch_size = self._samples()
         if self.count_mode == "samples" and samples:
-            return min((batch + 1) * self.params.get("batch_size", 1), samples)
+            return min((batch + 1) * batch_size, samples)
         return batch + 1
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -279,6 +347,23 @@ def _monitor_op(monitor, mode, who):
 
 def _lr(model):
     return float(np.asarray(model.optimizer.learning_rate))
+
+
+def _set_lr(model, value):
+    """Sets the optimizer's learning rate; refused, as Keras' optimizer refuses it, where
+    the rate is a LearningRateSchedule (it would silently replace the schedule)."""
+    from fastkeras.optimizers.schedules import LearningRateSchedule
+
+    optimizer = model.optimizer
+    current = getattr(optimizer, "_learning_rate", None)
+    if isinstance(current, LearningRateSchedule) or (
+            callable(current) and not isinstance(current, (float, int, np.ndarray))):
+        raise TypeError("This optimizer was created with a `LearningRateSchedule` object as "
+                        "its `learning_rate` constructor argument, hence its learning rate "
+                        "is not settable. If you need the learning rate to be settable, you "
+                        "should instantiate the optimizer with a float `learning_rate` "
+                        "argument.")
+    optimizer.learning_rate = value
 
 
 class TerminateOnNaN(Callback):
@@ -365,10 +450,12 @@ class ReduceLROnPlateau(Callback):
         self._reset()
 
     def _reset(self):
-        self.best = -np.inf if self._max else np.inf
+        self.best = None  # Keras 3: the first monitored value is the first best
         self.cooldown_counter = self.wait = 0
 
     def _better(self, a, b):
+        if b is None:
+            return True
         return a > b + self.min_delta if self._max else a < b - self.min_delta
 
     def on_train_begin(self, logs=None):
@@ -394,7 +481,7 @@ class ReduceLROnPlateau(Callback):
                 old = _lr(self.model)
                 if old > np.float32(self.min_lr):
                     new = max(old * self.factor, self.min_lr)
-                    self.model.optimizer.learning_rate = new
+                    _set_lr(self.model, new)
                     if self.verbose > 0:
                         print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate "
                               f"to {new}.")
@@ -419,7 +506,7 @@ class LearningRateScheduler(Callback):
         if not isinstance(lr, (float, int, np.floating)) or isinstance(lr, bool):
             raise ValueError(f"The output of the `schedule` function should be a float. Got: "
                              f"{lr!r}")
-        self.model.optimizer.learning_rate = float(lr)
+        _set_lr(self.model, float(lr))
         if self.verbose > 0:
             print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {lr}.")
 
@@ -461,6 +548,12 @@ class CSVLogger(Callback):
 
         if self.keys is None:
             self.keys = sorted(logs)
+            # with validation_freq > 1 the first epoch has no val_ entries: as Keras, add a
+            # val_ column for each key so that later epochs' validation is written (only
+            # where fit validates at all: Keras adds "NA" columns to every file)
+            if self.keys and not any(k.startswith("val_") for k in self.keys) and \
+                    getattr(self.model, "_fit_validates", True):
+                self.keys += [f"val_{k}" for k in self.keys]
         if self.writer is None:
             self.writer = csv.DictWriter(self.csv_file, fieldnames=["epoch"] + self.keys,
                                          delimiter=self.sep, lineterminator="\n")

@@ -1,5 +1,6 @@
 """compile / fit / evaluate / predict and the *_on_batch methods (tf.keras semantics)."""
 import contextlib
+import inspect
 import math
 import threading
 import warnings
@@ -12,7 +13,8 @@ from fastkeras.layers.base import _flatten, training_mode
 from fastkeras.ops.tape import GradientTape, paused
 from fastkeras.ops.tensor import Tensor, as_array
 
-__all__ = ["TrainingMixin", "Sequence"]
+__all__ = ["TrainingMixin", "Sequence",
+           "unpack_x_y_sample_weight", "pack_x_y_sample_weight"]
 
 _PLANS_LOCK = threading.Lock()  # creating a model's device plan
 
@@ -87,10 +89,113 @@ def _length(struct, name):
     return lens.pop()
 
 
-class _ArrayData:
-    """Batches of (x, y, sample_weight) from in-memory arrays."""
+def unpack_x_y_sample_weight(data):
+    """(x, y, sample_weight) of a batch as fit passes it to train_step: ``x`` alone,
+    ``(x,)``, ``(x, y)`` or ``(x, y, sample_weight)`` (keras.utils.unpack_x_y_sample_weight;
+    missing parts are None)."""
+    if isinstance(data, list):
+        data = tuple(data)
+    if not isinstance(data, tuple):
+        return data, None, None
+    if len(data) == 1:
+        return data[0], None, None
+    if len(data) == 2:
+        return data[0], data[1], None
+    if len(data) == 3:
+        return data
+    raise ValueError("Data is expected to be in format `x`, `(x,)`, `(x, y)`, or "
+                     f"`(x, y, sample_weight)`, found a tuple of {len(data)} elements")
 
-    def __init__(self, x, y, sw, batch_size, shuffle=False):
+
+def pack_x_y_sample_weight(x, y=None, sample_weight=None):
+    """The batch structure Keras hands to train_step / test_step / predict_step: ``x``
+    alone when there are no targets (``(x,)`` when x is itself a list or tuple, so that it
+    is not read as (x, y)), else ``(x, y)`` or ``(x, y, sample_weight)``."""
+    if y is None:
+        return (x,) if isinstance(x, (list, tuple)) else x
+    if sample_weight is None:
+        return x, y
+    return x, y, sample_weight
+
+
+def _ran_out_warning(stacklevel=4):
+    warnings.warn("Your input ran out of data; interrupting training. Make sure that your "
+                  "dataset or generator can generate at least `steps_per_epoch * epochs` "
+                  "batches. You may need to use the `.repeat()` function when building your "
+                  "dataset.", UserWarning, stacklevel=stacklevel)
+
+
+class _Data:
+    """Batches, epoch by epoch, as Keras' EpochIterator hands them out. Without
+    ``steps_per_epoch`` an epoch is one pass over the data. With it, an epoch is that many
+    batches taken from the current pass, which carries over into the next epoch; where the
+    pass ends first, the epoch ends early and ``ran_out`` is set. A source that can be read
+    again (arrays, a Sequence, a re-iterable) starts a new pass at the next epoch; a
+    generator cannot (``restartable`` False)."""
+
+    restartable = True
+    steps_per_epoch = None
+
+    def _new_pass(self):  # an iterator over one pass of packed batches
+        raise NotImplementedError
+
+    def _end_pass(self):
+        pass
+
+    def num_batches(self):  # batches in a pass, or None when unknown
+        return None
+
+    def steps(self):
+        return self.steps_per_epoch if self.steps_per_epoch is not None else \
+            self.num_batches()
+
+    def batches(self):
+        """This epoch's batches."""
+        self.ran_out = False
+        passes = getattr(self, "_passes", 0)
+        if self.steps_per_epoch is None:
+            count = 0
+            for batch in self._new_pass():
+                count += 1
+                yield batch
+            self._passes = passes + 1
+            self._end_pass()
+            # a generator read to its end yields nothing the next time
+            self.ran_out = count == 0 and passes > 0 and not self.restartable
+            return
+        it = getattr(self, "_it", None)
+        fresh = it is None
+        if fresh:
+            it, self._seen = self._new_pass(), 0
+        taken = 0
+        while taken < self.steps_per_epoch:
+            try:
+                batch = next(it)
+            except StopIteration:
+                self._it = None
+                self._passes = passes + 1
+                self._end_pass()
+                if taken == 0 and not fresh and self.restartable:
+                    # the last pass ended exactly at the previous epoch's end
+                    it, fresh, self._seen = self._new_pass(), True, 0
+                    continue
+                self.ran_out = True
+                return
+            self._it = it
+            taken += 1
+            self._seen += 1
+            yield batch
+        known = self.num_batches()
+        if known is not None and self._seen >= known:  # the pass is used up: a new one next
+            self._it = None
+            self._passes = passes + 1
+            self._end_pass()
+
+
+class _ArrayData(_Data):
+    """Batches of in-memory arrays, packed as Keras packs them."""
+
+    def __init__(self, x, y, sw, batch_size, shuffle=False, steps_per_epoch=None):
         self.x, self.y, self.sw = x, y, sw
         self.n = _length(x, "x")
         if y is not None:
@@ -102,11 +207,12 @@ class _ArrayData:
             raise ValueError(f"`sample_weight` must have one entry per sample ({self.n})")
         self.batch_size = batch_size
         self.shuffle = shuffle
+        self.steps_per_epoch = steps_per_epoch
 
-    def steps(self):
+    def num_batches(self):
         return max(math.ceil(self.n / self.batch_size), 1) if self.n else 0
 
-    def batches(self):
+    def _new_pass(self):
         order = np.arange(self.n)
         if self.shuffle:
             order = _rng.generator().permutation(self.n)
@@ -114,39 +220,48 @@ class _ArrayData:
             idx = order[s:s + self.batch_size]
             if not self.shuffle:
                 idx = slice(s, s + self.batch_size)
-            yield _take(self.x, idx), _take(self.y, idx), _take(self.sw, idx)
+            yield pack_x_y_sample_weight(_take(self.x, idx), _take(self.y, idx),
+                                         _take(self.sw, idx))
 
 
-class _IterData:
-    """Batches from a Sequence or a Python generator / iterable."""
+_DATA_NAMES = ("x", "y", "sample_weight")
+
+
+class _IterData(_Data):
+    """Batches from a Sequence, a re-iterable (a list of batches, a dataset object) or a
+    Python generator / iterator, handed on as they come (a tuple stays a tuple of the same
+    length; anything else is x alone)."""
 
     def __init__(self, source, steps):
-        self.source, self._steps = source, steps
+        self.source, self.steps_per_epoch = source, steps
         self._it = None
+        if isinstance(source, Sequence):
+            self.restartable = True
+        else:
+            try:
+                self.restartable = iter(source) is not source
+            except TypeError:
+                raise TypeError(f"Expected arrays, a Sequence or an iterable of batches, got "
+                                f"{type(source).__name__}") from None
 
-    def steps(self):
-        if self._steps is not None:
-            return self._steps
+    def num_batches(self):
         if isinstance(self.source, Sequence) or hasattr(self.source, "__len__"):
             return len(self.source)
         return None
 
-    def batches(self):
+    def _new_pass(self):
         if isinstance(self.source, Sequence):
-            gen = (self.source[i] for i in range(len(self.source)))
+            items = (self.source[i] for i in range(len(self.source)))
         else:
-            if self._it is None or self._steps is None:
-                self._it = iter(self.source)
-            gen = self._it
-        for i, item in enumerate(gen):
-            if self._steps is not None and i >= self._steps:
-                break
-            if not isinstance(item, tuple):
-                item = (item,)
-            x = _as_struct(item[0], "x")
-            y = _as_struct(item[1], "y") if len(item) > 1 else None
-            sw = _as_struct(item[2], "sample_weight") if len(item) > 2 else None
-            yield x, y, sw
+            items = iter(self.source)
+        for item in items:
+            if isinstance(item, tuple):
+                yield tuple(_as_struct(v, _DATA_NAMES[i] if i < 3 else "data")
+                            for i, v in enumerate(item))
+            else:  # x alone ((x,) when x is a list, so that it is not read as (x, y))
+                yield pack_x_y_sample_weight(_as_struct(item, "x"))
+
+    def _end_pass(self):
         if isinstance(self.source, Sequence):
             self.source.on_epoch_end()
 
@@ -242,6 +357,8 @@ class TrainingMixin:
         self._compile_args = None
         self._compiled_outputs = None  # per output: (name, loss, weight, metrics, wmetrics)
         self._loss_tracker = None
+        self._compile_metrics = None
+        self._output_loss_trackers = []
         self._device = None         # compile(device=...): None follows config.get_device()
         self._device_plans = {}     # device name -> DevicePlan (buffers kept between calls)
         self._plan_state = threading.local()  # .plan: the plan running this thread's call
@@ -268,7 +385,11 @@ class TrainingMixin:
         self._compile_args = dict(loss=loss, metrics=metrics, loss_weights=loss_weights,
                                   weighted_metrics=weighted_metrics)
         self._compiled_outputs = None
+        self._output_loss_trackers = []
         self._loss_tracker = Mean(name="loss")
+        self._compile_metrics = None if metrics is None and weighted_metrics is None else \
+            _CompileMetrics(self)
+        self.loss = loss
         self.compiled = True
         self.run_eagerly = True if run_eagerly is None else run_eagerly
         self.jit_compile = bool(jit_compile)
@@ -283,13 +404,15 @@ class TrainingMixin:
 
         return getattr(self, "_device", None) or config.get_device()
 
-    def _plan_for_call(self, training):
+    def _plan_for_call(self, training, kind=None):
         """The device plan that will run this fit / evaluate / predict (None: the CPU path),
-        decided before the data is prepared (device inputs stay on the device only for it)."""
+        decided before the data is prepared (device inputs stay on the device only for it).
+        `kind` ('train', 'test', 'predict') names the steps the call runs."""
         if self._active_plan is not None:  # a call inside a call (a callback's evaluate)
             return self._active_plan
         device = self.device
-        return None if device == "cpu" else self._device_plan(device, training)
+        kind = kind or ("train" if training else "test")
+        return None if device == "cpu" else self._device_plan(device, training, kind)
 
     @contextlib.contextmanager
     def _on_device(self, plan):
@@ -309,7 +432,7 @@ class TrainingMixin:
                 if plan.dirty:  # trained since the last download (train_on_batch, an error)
                     plan.download()
 
-    def _device_plan(self, device, training):
+    def _device_plan(self, device, training, kind=None):
         """This model's plan for `device`. What the device cannot run is refused with a
         ValueError when the model asked for the device (compile(device=...)); under
         config.set_device it runs on the CPU instead, with one warning per model and reason
@@ -318,9 +441,12 @@ class TrainingMixin:
 
         explicit = getattr(self, "_device", None) is not None
         try:
-            if training and type(self).train_step is not TrainingMixin.train_step:
-                raise ValueError(f"device={device!r}: a model with its own train_step trains "
-                                 "on the CPU; compile it with device='cpu'")
+            kind = kind or ("train" if training else "test")
+            for method in _OVERRIDABLE[kind]:  # the plan runs the built-in steps only
+                if getattr(type(self), method) is not getattr(TrainingMixin, method):
+                    raise ValueError(f"device={device!r}: a model with its own {method} "
+                                     f"{'trains' if training else 'runs'} on the CPU; "
+                                     "compile it with device='cpu'")
             with _PLANS_LOCK:
                 plans = self.__dict__.setdefault("_device_plans", {})
                 plan = plans.get(device)
@@ -414,48 +540,90 @@ class TrainingMixin:
         if not self.compiled:
             raise RuntimeError(f"You must call `compile()` before `{what}()`")
 
-    # ---------------------------------------------------------------- steps
-    def _compute_loss(self, y, y_pred, sw):
-        flat_pred = _flatten(y_pred)
+    # ---------------------------------------------------------------- losses and metrics
+    def _flat_targets(self, y, n_out):
         if isinstance(y, dict):
-            flat_true = [y.get(o[0]) for o in self._compiled_outputs]
-        else:
-            flat_true = _flatten(y) if y is not None else []
+            return [y.get(o[0]) for o in self._compiled_outputs]
+        return _flatten(y) if y is not None else [None] * n_out
+
+    def _compiled_loss(self, y, y_pred, sample_weight):
+        """compile()'s loss for a batch: the loss_weights-weighted sum over the outputs (None
+        when no output has a loss). With several outputs, each output's unweighted loss goes
+        to its `<output>_loss` tracker, as Keras' CompileLoss does."""
+        if self._compiled_outputs is None:
+            self._build_compiled(y, y_pred)
+        outs = self._compiled_outputs
+        if all(o[1] is None for o in outs):
+            return None
+        if y is None:
+            raise ValueError("compute_loss: `y` is required: the model was compiled with a loss, "
+                             "and the batch has no targets")
+        flat_pred = _flatten(y_pred)
+        flat_true = self._flat_targets(y, len(flat_pred))
         if len(flat_true) != len(flat_pred):
             raise ValueError(f"The model has {len(flat_pred)} output(s), but `y` has "
                              f"{len(flat_true)} target array(s)")
         from fastkeras import ops
 
-        total, parts = None, []
-        sws = _flatten(sw) if isinstance(sw, (list, dict)) else [sw] * len(flat_pred)
-        for (name, loss, w, _, _), yt, yp, s in zip(self._compiled_outputs, flat_true, flat_pred,
-                                                   sws):
+        sws = _flatten(sample_weight) if isinstance(sample_weight, (list, dict)) else \
+            [sample_weight] * len(flat_pred)
+        trackers = self._output_loss_trackers
+        total = None
+        for i, ((name, loss, w, _, _), yt, yp, s) in enumerate(zip(outs, flat_true, flat_pred,
+                                                                   sws)):
             if loss is None:
-                parts.append(None)
                 continue
             value = loss(yt, yp, sample_weight=s)
-            parts.append(value)
+            if trackers:
+                with paused():
+                    trackers[i].update_state(float(as_array(value)),
+                                             sample_weight=_batch_size(yp))
             term = value if w == 1.0 else ops.multiply(value, w)
             total = term if total is None else ops.add(total, term)
-        reg = self.losses
-        for r in reg:
-            total = r if total is None else ops.add(total, r)
-        if total is None:
-            raise ValueError("No loss to minimise: compile() the model with a `loss`")
-        return total, parts
+        return total
 
-    def _update_metrics(self, y, y_pred, sw, total, parts, batch_n):
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """The loss of a batch (Keras 3's signature): compile()'s loss on (y, y_pred) with
+        `sample_weight`, plus the model's regularization and add_loss terms (`self.losses`).
+        The default train_step and test_step call it, so overriding it changes what fit
+        minimises and reports."""
+        from fastkeras import ops
+
+        total = None
+        args = self.__dict__.get("_compile_args")
+        if args is not None and args["loss"] is not None:
+            total = self._compiled_loss(y, y_pred, sample_weight)
+        for extra in self.losses:
+            total = extra if total is None else ops.add(total, extra)
+        if total is None:
+            raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
+        return total
+
+    def _compute_loss(self, x, y, y_pred, sample_weight, training):
+        """compute_loss, also when an override predates its `training` argument (Keras 3.3)."""
+        fn = getattr(type(self).compute_loss, "__func__", type(self).compute_loss)
+        takes = _TAKES_TRAINING.get(fn)
+        if takes is None:
+            try:
+                params = inspect.signature(fn).parameters.values()
+                takes = any(p.name == "training" or p.kind is p.VAR_KEYWORD for p in params)
+            except (TypeError, ValueError):
+                takes = True
+            _TAKES_TRAINING[fn] = takes
+        if takes:
+            return self.compute_loss(x, y, y_pred, sample_weight, training=training)
+        return self.compute_loss(x, y, y_pred, sample_weight)
+
+    def _update_compiled_metrics(self, y, y_pred, sample_weight):
+        """compile()'s metrics (per output: unweighted, then weighted_metrics with the
+        sample weights) updated with a batch."""
+        if self._compiled_outputs is None:
+            self._build_compiled(y, y_pred)
         with paused():
-            self._loss_tracker.update_state(float(as_array(total)), sample_weight=batch_n)
-            for tracker, p in zip(self._output_loss_trackers, parts):
-                if p is not None:
-                    tracker.update_state(float(as_array(p)), sample_weight=batch_n)
             flat_pred = _flatten(y_pred)
-            if isinstance(y, dict):
-                flat_true = [y.get(o[0]) for o in self._compiled_outputs]
-            else:
-                flat_true = _flatten(y) if y is not None else [None] * len(flat_pred)
-            sws = _flatten(sw) if isinstance(sw, (list, dict)) else [sw] * len(flat_pred)
+            flat_true = self._flat_targets(y, len(flat_pred))
+            sws = _flatten(sample_weight) if isinstance(sample_weight, (list, dict)) else \
+                [sample_weight] * len(flat_pred)
             for (name, loss, w, mets, wmets), yt, yp, s in zip(self._compiled_outputs,
                                                                flat_true, flat_pred, sws):
                 ypa = as_array(yp)
@@ -464,59 +632,156 @@ class TrainingMixin:
                 for m in wmets:
                     m.update_state(yt, ypa, sample_weight=s)
 
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        """Updates compile()'s metrics with a batch and returns the logs
+        (get_metrics_result()), as Keras 3 does; override it to report other metrics."""
+        container = self.__dict__.get("_compile_metrics")
+        if container is not None:
+            container.update_state(y, y_pred, sample_weight)
+        return self.get_metrics_result()
+
+    def get_metrics_result(self):
+        """The current result of every metric in `self.metrics` as a dict of Python floats;
+        a metric whose result is a dict (compile()'s metrics) adds its entries."""
+        out = {}
+        for m in self.metrics:
+            r = m.result()
+            if isinstance(r, dict):
+                out.update(r)
+            else:
+                out[m.name] = r
+        return _cb._pythonify_logs(out)
+
+    def _track_loss(self, loss, x):
+        with paused():
+            self._loss_tracker.update_state(float(as_array(loss)), sample_weight=_batch_size(x))
+
+    def _update_metrics(self, y, y_pred, sw, total, parts, batch_n):
+        """After a step the device plan ran: the loss trackers and compile()'s metrics."""
+        with paused():
+            self._loss_tracker.update_state(float(as_array(total)), sample_weight=batch_n)
+            for tracker, p in zip(self._output_loss_trackers, parts):
+                if p is not None:
+                    tracker.update_state(float(as_array(p)), sample_weight=batch_n)
+        self._update_compiled_metrics(y, y_pred, sw)
+
     @property
     def metrics(self):
-        out = [self._loss_tracker] if self._loss_tracker is not None else []
-        out += getattr(self, "_output_loss_trackers", [])
-        for o in self._compiled_outputs or []:
-            out += o[3] + o[4]
+        """The model's metrics in Keras 3's order: once compiled, the loss tracker ("loss"),
+        compile()'s metrics as one container ("compile_metrics", its `.metrics` the metrics
+        themselves) and, with several outputs, each output's loss tracker; then the metrics
+        the model holds as attributes (``self.loss_tracker = keras.metrics.Mean(...)``).
+        fit resets them at each epoch's start and reports their results. A subclass may
+        override this property to list its own."""
+        out = []
+        if self.__dict__.get("compiled"):
+            if self._loss_tracker is not None:
+                out.append(self._loss_tracker)
+            if self._compile_metrics is not None:
+                out.append(self._compile_metrics)
+            out.extend(self._output_loss_trackers)
+        tracked = self.__dict__.get("_tracked_metrics")
+        if tracked:
+            seen = {id(m) for m in out}
+            for group in tracked.values():
+                for m in group:
+                    if id(m) not in seen:
+                        seen.add(id(m))
+                        out.append(m)
         return out
+
+    def _log_names(self):
+        """The metric names evaluate() lists values in (Keras 3's _flatten_metrics_in_order):
+        the metrics in order, compile()'s entries expanded where the model has one output
+        (with several, Keras' container names do not match the prefixed logs, so they come
+        after the others, sorted)."""
+        names, later = [], []
+        single = len(self._compiled_outputs or [()]) <= 1
+        for m in self.metrics:
+            if getattr(m, "_is_compile_metrics", False):
+                (names if single else later).extend(s.name for s in m.metrics)
+            else:
+                names.append(m.name)
+        return names, later
 
     @property
     def metrics_names(self):
-        return [m.name for m in self.metrics]
+        """The names of the logs in the order evaluate() and the *_on_batch methods list
+        their values, so ``dict(zip(model.metrics_names, model.evaluate(x, y)))`` pairs them
+        (tf.keras 2's meaning; Keras 3 lists the metric objects' names, "loss" and
+        "compile_metrics")."""
+        names, later = self._log_names()
+        return names + sorted(n for n in later if n not in names)
+
+    def _flatten_metrics_in_order(self, logs):
+        names, _ = self._log_names()
+        values = [logs[n] for n in names if n in logs]
+        taken = set(names)
+        values += [logs[k] for k in sorted(logs) if k not in taken]
+        return values[0] if len(values) == 1 else values
 
     def reset_metrics(self):
         for m in self.metrics:
             m.reset_state()
 
     def _logs(self):
-        return {m.name: float(as_array(m.result())) for m in self.metrics}
+        return self.get_metrics_result()
 
+    def __setattr__(self, name, value):
+        # Metrics a model holds as attributes are its own, as Keras tracks them: they are
+        # listed in model.metrics, so fit resets them each epoch and reports them.
+        if name not in _OWN_METRIC_ATTRS:
+            found = _metrics_in(value)
+            tracked = self.__dict__.get("_tracked_metrics")
+            if found:
+                if tracked is None:
+                    tracked = self.__dict__["_tracked_metrics"] = {}
+                tracked[name] = found
+            elif tracked and name in tracked:
+                del tracked[name]
+        super().__setattr__(name, value)
+
+    # ---------------------------------------------------------------- steps
     def train_step(self, data):
-        """One optimisation step on a batch (x, y, sample_weight); returns the logs."""
+        """One optimisation step (Keras 3's): `data` is the batch as fit hands it out (x,
+        (x, y) or (x, y, sample_weight)); the forward pass runs under a GradientTape, the
+        loss comes from compute_loss, the optimizer updates the trainable weights, and
+        compute_metrics returns the logs. Override it to train differently."""
+        x, y, sw = unpack_x_y_sample_weight(data)
         if self._active_plan is not None:
-            return self._active_plan.train_step(data)
-        x, y, sw = data
-        params = self.trainable_weights
+            return self._active_plan.train_step((x, y, sw))
         with GradientTape() as tape:
             y_pred = self(x, training=True)
-            if self._compiled_outputs is None:
-                self._build_compiled(y, y_pred)
-            total, parts = self._compute_loss(y, y_pred, sw)
+            loss = self._compute_loss(x, y, y_pred, sw, training=True)
+        self._track_loss(loss, x)
         params = self.trainable_weights
-        grads = tape.gradient(total, params)
-        pairs = [(g, p) for g, p in zip(grads, params) if g is not None]
-        if not pairs:
-            raise ValueError("No gradients: the loss does not depend on any trainable weight")
-        self.optimizer.apply_gradients(pairs)
-        self._update_metrics(y, y_pred, sw, total, parts, _length(x, "x"))
-        return self._logs()
+        if params:
+            grads = tape.gradient(loss, params)
+            pairs = [(g, p) for g, p in zip(grads, params) if g is not None]
+            if not pairs:
+                raise ValueError("No gradients: the loss does not depend on any trainable "
+                                 "weight")
+            self.optimizer.apply_gradients(pairs)
+        else:
+            warnings.warn("The model does not have any trainable weights.", UserWarning,
+                          stacklevel=2)
+        return self.compute_metrics(x, y, y_pred, sample_weight=sw)
 
     def test_step(self, data):
+        """One evaluation step (Keras 3's): forward pass, compute_loss(training=False), the
+        loss tracker, compute_metrics; returns the logs."""
+        x, y, sw = unpack_x_y_sample_weight(data)
         if self._active_plan is not None:
-            return self._active_plan.test_step(data)
-        x, y, sw = data
+            return self._active_plan.test_step((x, y, sw))
         with paused():
             y_pred = self(x, training=False)
-            if self._compiled_outputs is None:
-                self._build_compiled(y, y_pred)
-            total, parts = self._compute_loss(y, y_pred, sw)
-        self._update_metrics(y, y_pred, sw, total, parts, _length(x, "x"))
-        return self._logs()
+            loss = self._compute_loss(x, y, y_pred, sw, training=False)
+        self._track_loss(loss, x)
+        return self.compute_metrics(x, y, y_pred, sample_weight=sw)
 
     def predict_step(self, data):
-        x = data[0] if isinstance(data, tuple) else data
+        """The model's outputs for a batch (x, or a tuple whose first entry is x)."""
+        x, _, _ = unpack_x_y_sample_weight(data)
         if self._active_plan is not None:
             return self._active_plan.predict_step(x)
         with paused():
@@ -531,6 +796,8 @@ class TrainingMixin:
     def _class_weights(self, y, class_weight, sw):
         if class_weight is None:
             return sw
+        if y is None:
+            raise ValueError("`class_weight` needs the targets `y`")
         if isinstance(y, (list, dict)):
             raise ValueError("`class_weight` is only supported for models with one output")
         labels = y.reshape(len(y), -1)
@@ -540,6 +807,19 @@ class TrainingMixin:
             raise ValueError(f"`class_weight` has no entry for class(es) {sorted(missing)}")
         cw = np.array([class_weight[int(c)] for c in labels], dtype=np.float64)
         return cw if sw is None else cw * np.asarray(sw, np.float64)
+
+    def _validation_arrays(self, validation_data, batch_size, steps, plan):
+        if isinstance(validation_data, (list, tuple)):
+            vd = tuple(validation_data)
+            if not 1 <= len(vd) <= 3:
+                raise ValueError("`validation_data` must be (x_val, y_val) or "
+                                 "(x_val, y_val, sample_weight_val)")
+        else:  # x_val alone (a model whose test_step needs no targets)
+            vd = (validation_data,)
+        vx, vy, vsw = unpack_x_y_sample_weight(vd)
+        return _ArrayData(self._prep_x(vx, plan), _as_struct(vy, "y"),
+                          None if vsw is None else _as_struct(vsw, "sample_weight"),
+                          batch_size, steps_per_epoch=steps)
 
     # ---------------------------------------------------------------- fit
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
@@ -556,17 +836,17 @@ class TrainingMixin:
         batch_size = 32 if batch_size is None else int(batch_size)
         if batch_size < 1:
             raise ValueError(f"`batch_size` must be a positive integer, got {batch_size}")
+        steps_per_epoch = _check_steps(steps_per_epoch, "steps_per_epoch")
+        validation_steps = _check_steps(validation_steps, "validation_steps")
         val = None
         if x is None:
             raise ValueError("fit: `x` is required")
-        plan = self._plan_for_call(training=True)
+        plan = self._plan_for_call(training=True, kind="train")
         if _is_iterable_source(x):
             data = _IterData(x, steps_per_epoch)
         else:
             x = self._prep_x(x, plan)
-            if y is None:
-                raise ValueError("fit: `y` is required with array inputs")
-            y = _as_struct(y, "y")
+            y = _as_struct(y, "y")  # None: the batches are x alone (a custom train_step)
             sw = None if sample_weight is None else _as_struct(sample_weight,
                                                                "sample_weight")
             if validation_split and validation_data is None:
@@ -580,20 +860,18 @@ class TrainingMixin:
                 x, y = _take(x, slice(0, split)), _take(y, slice(0, split))
                 sw = None if sw is None else sw[:split]
             sw = self._class_weights(y, class_weight, sw)
-            data = _ArrayData(x, y, sw, batch_size, shuffle=bool(shuffle))
+            data = _ArrayData(x, y, sw, batch_size, shuffle=bool(shuffle),
+                              steps_per_epoch=steps_per_epoch)
         if validation_data is not None:
             if _is_iterable_source(validation_data):
                 val_data = _IterData(validation_data, validation_steps)
             else:
-                vd = tuple(validation_data)
-                if len(vd) not in (2, 3):
-                    raise ValueError("`validation_data` must be (x_val, y_val) or "
-                                     "(x_val, y_val, sample_weight_val)")
-                val_data = _ArrayData(self._prep_x(vd[0], plan), _as_struct(vd[1], "y"),
-                                      None if len(vd) == 2 else np.asarray(vd[2]),
-                                      validation_batch_size or batch_size)
+                val_data = self._validation_arrays(validation_data,
+                                                   validation_batch_size or batch_size,
+                                                   validation_steps, plan)
         elif val is not None:
-            val_data = _ArrayData(*val, validation_batch_size or batch_size)
+            val_data = _ArrayData(*val, validation_batch_size or batch_size,
+                                  steps_per_epoch=validation_steps)
         else:
             val_data = None
 
@@ -602,53 +880,60 @@ class TrainingMixin:
         if verbose and not any(isinstance(c, _cb.ProgbarLogger) for c in cbs):
             cbs.insert(0, _cb.ProgbarLogger())
         cbs.append(history)
-        steps = data.steps()
-        samples = data.n if isinstance(data, _ArrayData) else None
-        cb = _cb.CallbackList(cbs, model=self, verbose=verbose, epochs=epochs, steps=steps,
-                              samples=samples, batch_size=batch_size)
+        samples = data.n if isinstance(data, _ArrayData) and steps_per_epoch is None else None
+        cb = _cb.CallbackList(cbs, model=self, verbose=verbose, epochs=epochs,
+                              steps=data.steps(), _samples=(samples, batch_size))
         self.stop_training = False
         self._in_fit = True
-        logs = {}
+        self._fit_validates = val_data is not None  # read by CSVLogger
         try:
             with self._on_device(plan) as active:
-                logs = self._fit_epochs(data, val_data, cb, epochs, initial_epoch,
-                                        validation_freq, active)
+                self._fit_epochs(data, val_data, cb, epochs, initial_epoch, validation_freq,
+                                 active)
         finally:
             self._in_fit = False
         self.history = history
         return history
 
     def _fit_epochs(self, data, val_data, cb, epochs, initial_epoch, validation_freq, plan):
-        logs = {}
+        logs = None
         self._initial_epoch = None
         cb.on_train_begin()
         if self._initial_epoch is not None:  # set by BackupAndRestore when it restored
             initial_epoch, self._initial_epoch = self._initial_epoch, None
+        first = True
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
             cb.on_epoch_begin(epoch)
             if plan is not None:  # weights the callbacks set (restores, schedules) go over
                 plan.upload()
-            seen = 0
+            seen, step_logs = 0, None
             with training_mode(True):
                 for step, batch in enumerate(data.batches()):
                     cb.on_train_batch_begin(step)
-                    logs = self.train_step(batch)
+                    step_logs = self.train_step(batch)
                     seen = step + 1
-                    cb.on_train_batch_end(step, logs)
+                    cb.on_train_batch_end(step, step_logs)
                     if self.stop_training:
                         break
+            ran_out = data.ran_out and not self.stop_training
             if seen == 0:
-                raise ValueError("fit: the training data produced no batches")
-            epoch_logs = dict(logs)
+                if first or not ran_out:
+                    raise ValueError("fit: the training data produced no batches")
+                _ran_out_warning()  # a generator used up at an epoch's end: stop here
+                break
+            first = False
+            if ran_out:
+                _ran_out_warning()
+            epoch_logs = _cb._pythonify_logs(step_logs)
             if plan is not None:  # the host weights are current before callbacks run
                 plan.download()
             if val_data is not None and self._should_validate(epoch, validation_freq):
-                val_logs = self._evaluate_data(val_data, cb=None)
+                val_logs = self._evaluate_data(val_data, cb)
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
             cb.on_epoch_end(epoch, epoch_logs)
             logs = epoch_logs
-            if self.stop_training:
+            if self.stop_training or (ran_out and not data.restartable):
                 break
         if plan is not None:  # before on_train_end (EarlyStopping restores on the host)
             plan.download()
@@ -664,17 +949,21 @@ class TrainingMixin:
     # ---------------------------------------------------------------- evaluate / predict
     def _evaluate_data(self, data, cb):
         self.reset_metrics()
+        data._it = None  # each evaluation starts a pass (a generator goes on where it was)
         if cb is not None:
             cb.on_test_begin()
-        logs = {}
+        logs = None
         for step, batch in enumerate(data.batches()):
             if cb is not None:
                 cb.on_test_batch_begin(step)
             logs = self.test_step(batch)
             if cb is not None:
                 cb.on_test_batch_end(step, logs)
-        if not logs:
+        if data.ran_out:
+            _ran_out_warning()
+        if logs is None:
             raise ValueError("evaluate: the data produced no batches")
+        logs = _cb._pythonify_logs(logs)
         if cb is not None:
             cb.on_test_end(logs)
         return logs
@@ -688,14 +977,16 @@ class TrainingMixin:
         if kwargs:
             raise TypeError(f"evaluate: unexpected argument(s) {sorted(kwargs)}")
         verbose = 1 if verbose == "auto" else int(verbose)
-        plan = self._plan_for_call(training=False)
+        steps = _check_steps(steps, "steps")
+        plan = self._plan_for_call(training=False, kind="test")
         if _is_iterable_source(x):
             data = _IterData(x, steps)
         else:
             data = _ArrayData(self._prep_x(x, plan), _as_struct(y, "y"),
                               None if sample_weight is None else
                               _as_struct(sample_weight, "sample_weight"),
-                              32 if batch_size is None else int(batch_size))
+                              32 if batch_size is None else int(batch_size),
+                              steps_per_epoch=steps)
         cbs = list(callbacks or [])
         if verbose and not any(isinstance(c, _cb.ProgbarLogger) for c in cbs):
             cbs.insert(0, _cb.ProgbarLogger())
@@ -704,8 +995,7 @@ class TrainingMixin:
             logs = self._evaluate_data(data, cb)
         if return_dict:
             return logs
-        values = list(logs.values())
-        return values[0] if len(values) == 1 else values
+        return self._flatten_metrics_in_order(logs)
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None, **kwargs):
         """Model outputs for x, batch by batch, as numpy arrays."""
@@ -713,30 +1003,35 @@ class TrainingMixin:
             kwargs.pop(legacy, None)
         if kwargs:
             raise TypeError(f"predict: unexpected argument(s) {sorted(kwargs)}")
-        plan = self._plan_for_call(training=False)
+        verbose = 1 if verbose == "auto" else int(verbose)
+        steps = _check_steps(steps, "steps")
+        plan = self._plan_for_call(training=False, kind="predict")
         with self._on_device(plan):
-            return self._predict(x, batch_size, steps, callbacks, plan)
+            return self._predict(x, batch_size, steps, callbacks, plan, verbose)
 
-    def _predict(self, x, batch_size, steps, callbacks, plan):
+    def _predict(self, x, batch_size, steps, callbacks, plan, verbose=0):
         if _is_iterable_source(x):
             data = _IterData(x, steps)
         else:
             x = self._prep_x(x, plan)
             n = _length(x, "x")
             bs = 32 if batch_size is None else int(batch_size)
-            if n <= bs:  # one batch: no slicing, no concatenation
-                out = self.predict_step(x)
-                return _map_np(out)
-            data = _ArrayData(x, None, None, bs)
-        cb = _cb.CallbackList(list(callbacks or []), model=self, verbose=0, epochs=1,
+            if n <= bs and not callbacks and steps is None:
+                # one batch and no callback watching: no slicing, no concatenation
+                return _map_np(self.predict_step(pack_x_y_sample_weight(x)))
+            data = _ArrayData(x, None, None, bs, steps_per_epoch=steps)
+        cb = _cb.CallbackList(list(callbacks or []), model=self, verbose=verbose, epochs=1,
                               steps=data.steps())
         cb.on_predict_begin()
         outs = []
-        for step, (bx, _, _) in enumerate(data.batches()):
+        for step, batch in enumerate(data.batches()):
             cb.on_predict_batch_begin(step)
-            out = self.predict_step(bx)
+            out = self.predict_step(batch)
             outs.append(out)
-            cb.on_predict_batch_end(step, {"outputs": out})
+            if cb.has("on_predict_batch_end"):
+                cb.on_predict_batch_end(step, {"outputs": _map_np(out)})
+        if data.ran_out:
+            _ran_out_warning()
         cb.on_predict_end()
         if not outs:
             raise ValueError("predict: the data produced no batches")
@@ -747,8 +1042,9 @@ class TrainingMixin:
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
                        return_dict=False):
+        """One train_step on (x, y, sample_weight) (the 3-tuple Keras passes, Nones kept)."""
         self._require_compiled("train_on_batch")
-        plan = self._plan_for_call(training=True)
+        plan = self._plan_for_call(training=True, kind="train")
         x, y = self._prep_x(x, plan), _as_struct(y, "y")
         sw = self._class_weights(y, class_weight,
                                  None if sample_weight is None else
@@ -756,28 +1052,112 @@ class TrainingMixin:
         self.reset_metrics()
         with training_mode(True), self._on_device(plan):
             logs = self.train_step((x, y, sw))
-        return logs if return_dict else _scalar_or_list(logs)
+        logs = _cb._pythonify_logs(logs)
+        return logs if return_dict else self._flatten_metrics_in_order(logs)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         self._require_compiled("test_on_batch")
         self.reset_metrics()
-        plan = self._plan_for_call(training=False)
+        plan = self._plan_for_call(training=False, kind="test")
         with self._on_device(plan):
             logs = self.test_step((self._prep_x(x, plan), _as_struct(y, "y"),
                                    None if sample_weight is None else
                                    _as_struct(sample_weight, "sample_weight")))
-        return logs if return_dict else _scalar_or_list(logs)
+        logs = _cb._pythonify_logs(logs)
+        return logs if return_dict else self._flatten_metrics_in_order(logs)
 
     def predict_on_batch(self, x):
-        plan = self._plan_for_call(training=False)
+        plan = self._plan_for_call(training=False, kind="predict")
         x = self._prep_x(x, plan)
         with self._on_device(plan):
-            return _map_np(self.predict_step(x))
+            return _map_np(self.predict_step((x,)))
 
 
-def _scalar_or_list(logs):
-    values = list(logs.values())
-    return values[0] if len(values) == 1 else values
+# the steps a device plan runs in place of the model's own, by kind of call
+_OVERRIDABLE = {"train": ("train_step", "compute_loss", "compute_metrics"),
+                "test": ("test_step", "compute_loss", "compute_metrics"),
+                "predict": ("predict_step",)}
+_OWN_METRIC_ATTRS = frozenset({"_loss_tracker", "_compile_metrics", "_output_loss_trackers",
+                               "_compiled_outputs"})
+_TAKES_TRAINING = {}  # compute_loss function -> whether it takes `training`
+_METRIC_CLASS = []
+
+
+def _metric_base():
+    if not _METRIC_CLASS:  # fastkeras.metrics loads on first use
+        from fastkeras.metrics.metric import Metric
+
+        _METRIC_CLASS.append(Metric)
+    return _METRIC_CLASS[0]
+
+
+def _metrics_in(value):
+    """The Metric objects an attribute value holds (itself, or in a list / tuple / dict)."""
+    if isinstance(value, (list, tuple, dict)):
+        if not value:
+            return []
+        base = _metric_base()
+        return [v for v in _flatten(value) if isinstance(v, base)]
+    if type(value).__module__.startswith(("builtins", "numpy")):
+        return []
+    return [value] if isinstance(value, _metric_base()) else []
+
+
+def _batch_size(struct):
+    for a in _flatten(struct):
+        if a is not None:
+            shape = getattr(a, "shape", None)
+            return int(shape[0]) if shape else 1
+    return 1
+
+
+def _check_steps(steps, name):
+    if steps is None:
+        return None
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise ValueError(f"`{name}` must be a positive integer or None, got {steps!r}")
+    return int(steps)
+
+
+_COMPILE_METRICS_CLASS = []
+
+
+def _CompileMetrics(model):
+    """compile()'s metrics as one Metric, named "compile_metrics" (Keras 3's
+    CompileMetrics): update_state(y, y_pred, sample_weight) updates every output's metrics
+    (weighted_metrics with the sample weights), result() is a dict of their results,
+    reset_state() resets them, `.metrics` lists them (empty until the first batch)."""
+    if not _COMPILE_METRICS_CLASS:
+        base = _metric_base()
+
+        class CompileMetrics(base):
+            _is_compile_metrics = True
+
+            def __init__(self, model):
+                super().__init__(name="compile_metrics")
+                self._model = model
+
+            @property
+            def metrics(self):
+                outs = self._model._compiled_outputs or []
+                return [m for o in outs for m in o[3] + o[4]]
+
+            @property
+            def variables(self):
+                return [v for m in self.metrics for v in m.variables]
+
+            def update_state(self, y_true, y_pred, sample_weight=None):
+                self._model._update_compiled_metrics(y_true, y_pred, sample_weight)
+
+            def result(self):
+                return {m.name: m.result() for m in self.metrics}
+
+            def reset_state(self):
+                for m in self.metrics:
+                    m.reset_state()
+
+        _COMPILE_METRICS_CLASS.append(CompileMetrics)
+    return _COMPILE_METRICS_CLASS[0](model)
 
 
 def _map_np(out):
