@@ -11,7 +11,7 @@ class Adagrad(Optimizer):
     _kind = "adagrad"
 
     def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7,
-                 name="adagrad", **kwargs):
+                 name=None, **kwargs):
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)
         self.initial_accumulator_value = _check_float(
             initial_accumulator_value, "initial_accumulator_value", minimum=0.0, allow_none=False)
@@ -39,7 +39,7 @@ class Adadelta(Optimizer):
 
     _kind = "adadelta"
 
-    def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7, name="adadelta", **kwargs):
+    def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7, name=None, **kwargs):
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)
         self.rho = _check_float(rho, "rho", allow_none=False)
         self.epsilon = _check_float(epsilon, "epsilon", minimum=0.0, allow_none=False)

@@ -14,7 +14,7 @@ class Adam(Optimizer):
     _kind = "adam"
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
-                 amsgrad=False, name="adam", **kwargs):
+                 amsgrad=False, name=None, **kwargs):
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)
         self.beta_1 = _check_float(beta_1, "beta_1", allow_none=False)
         self.beta_2 = _check_float(beta_2, "beta_2", allow_none=False)
@@ -49,7 +49,7 @@ class AdamW(Adam):
     """Adam with decoupled weight decay (keras.optimizers.AdamW): weight_decay=0.004."""
 
     def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999,
-                 epsilon=1e-7, amsgrad=False, name="adamw", **kwargs):
+                 epsilon=1e-7, amsgrad=False, name=None, **kwargs):
         if weight_decay is None:
             raise ValueError("Argument `weight_decay` must be a float. Received: "
                              "weight_decay=None")

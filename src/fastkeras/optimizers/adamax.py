@@ -30,13 +30,13 @@ class Adamax(_Betas):
     _kind = "adamax"
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
-                 name="adamax", **kwargs):
+                 name=None, **kwargs):
         super().__init__(learning_rate, beta_1, beta_2, epsilon, name, **kwargs)
 
     def build(self, var_list):
         super().build(var_list)
-        self._slots[0] = [self.add_variable_from_reference(v, "m") for v in var_list]
-        self._slots[1] = [self.add_variable_from_reference(v, "u") for v in var_list]
+        self._slots[0] = [self.add_variable_from_reference(v, "momentum") for v in var_list]
+        self._slots[1] = [self.add_variable_from_reference(v, "norm") for v in var_list]
 
     def _fused_args(self, lr, dtype):
         f = np.dtype(dtype).type
@@ -53,7 +53,7 @@ class Nadam(_Betas):
     _kind = "nadam"
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
-                 name="nadam", **kwargs):
+                 name=None, **kwargs):
         super().__init__(learning_rate, beta_1, beta_2, epsilon, name, **kwargs)
 
     def build(self, var_list):
@@ -90,7 +90,7 @@ class Lion(Optimizer):
 
     _kind = "lion"
 
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.99, name="lion", **kwargs):
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.99, name=None, **kwargs):
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)
         self.beta_1 = _check_float(beta_1, "beta_1", allow_none=False)
         self.beta_2 = _check_float(beta_2, "beta_2", allow_none=False)

@@ -30,6 +30,14 @@ def f32(x):
     return float(np.float32(x))
 
 
+def _auto_name(class_name):
+    """Keras' default names: the class in snake case, _1, _2... for the next ones (the
+    counters layers use, reset by clear_session)."""
+    from fastkeras.layers.base import _snake, _unique_name
+
+    return _unique_name(_snake(class_name))
+
+
 def _check_float(value, name, minimum=None, allow_none=True):
     if value is None:
         if allow_none:
@@ -76,7 +84,7 @@ class Optimizer:
             decay = _check_float(decay, "decay", minimum=0.0)
             learning_rate = _schedules.InverseTimeDecay(
                 _check_float(learning_rate, "learning_rate"), 1, decay)
-        self.name = name or type(self).__name__.lower()
+        self.name = name or _auto_name(type(self).__name__)
         self.weight_decay = _check_float(weight_decay, "weight_decay", minimum=0.0)
         self.clipnorm = _check_float(clipnorm, "clipnorm", minimum=0.0)
         self.clipvalue = _check_float(clipvalue, "clipvalue", minimum=0.0)
@@ -98,11 +106,14 @@ class Optimizer:
                                  f"{gradient_accumulation_steps!r}")
         self.gradient_accumulation_steps = gradient_accumulation_steps
         # every apply() call counts here; `iterations` divides by the accumulation steps
-        self._iterations = Variable(np.int64(0), trainable=False, name="iteration",
-                                    dtype="int64")
-        # Keras keeps the learning rate in a variable of floatx (at construction time)
+        self._iterations = self._own_variable(np.int64(0), "iteration", "int64")
+        # Keras keeps a float learning rate in a variable of floatx (at construction time);
+        # a schedule or a callable replaces it (and the variable goes, as in Keras)
         self._lr_dtype = np.float64 if config.floatx() == "float64" else np.float32
+        self._learning_rate = None
+        self._legacy_decay = False
         self._set_lr(learning_rate)
+        self._legacy_decay = bool(decay)  # setting the rate then sets the decay's base rate
         self.built = False
         self._variables = []
         self._trainable_variables = []
@@ -112,6 +123,12 @@ class Optimizer:
         self._ema = []
         self._exclude_ids = set()
         self._exclude_names = ()
+
+    def _own_variable(self, value, name, dtype):
+        """A state variable of the optimizer itself, named as Keras names it."""
+        var = Variable(value, trainable=False, name=name, dtype=dtype)
+        var.path = f"{self.name}/{name}"
+        return var
 
     @property
     def iterations(self):
@@ -127,20 +144,36 @@ class Optimizer:
     def _set_lr(self, value):
         if isinstance(value, _schedules.LearningRateSchedule) or (
                 callable(value) and not isinstance(value, (Tensor, np.ndarray))):
-            self._learning_rate = value
+            self._learning_rate = value  # a float's variable is dropped (Keras untracks it)
+            self._legacy_decay = False
+            return
+        v = _check_float(as_array(value) if isinstance(value, Tensor) else value,
+                         "learning_rate", allow_none=False)
+        lr = self._learning_rate
+        if isinstance(lr, Variable):
+            lr.assign(self._lr_dtype(v))
+        elif self._legacy_decay:  # `decay=`: the rate decays from the new base rate
+            lr.initial_learning_rate = float(self._lr_dtype(v))
+        elif isinstance(lr, _schedules.LearningRateSchedule):
+            raise TypeError(
+                "This optimizer was created with a `LearningRateSchedule` object as its "
+                "`learning_rate` constructor argument, hence its learning rate is not "
+                "settable. If you need the learning rate to be settable, you should "
+                "instantiate the optimizer with a float `learning_rate` argument.")
         else:
-            v = _check_float(as_array(value) if isinstance(value, Tensor) else value,
-                             "learning_rate", allow_none=False)
-            self._learning_rate = float(self._lr_dtype(v))
+            self._learning_rate = self._own_variable(self._lr_dtype(v), "learning_rate",
+                                                     self._lr_dtype)
 
     def _current_lr(self):
+        """The learning rate of the current step as a Python float (the fused kernels'
+        argument)."""
         lr = self._learning_rate
+        if isinstance(lr, Variable):
+            return float(lr._value)
         if isinstance(lr, _schedules.LearningRateSchedule):
             value = lr(int(self._iterations.numpy()))  # Keras evaluates schedules on raw calls
-        elif callable(lr):
-            value = lr()
         else:
-            return lr
+            value = lr()
         value = float(self._lr_dtype(as_array(value)))
         if math.isnan(value):
             raise ValueError("the learning rate schedule returned NaN")
@@ -148,8 +181,11 @@ class Optimizer:
 
     @property
     def learning_rate(self):
-        """The learning rate for the current step (a schedule is evaluated at `iterations`)."""
-        return self._lr_dtype(self._current_lr())
+        """The learning-rate variable (``.numpy()``, ``float()``, ``assign``, arithmetic);
+        with a schedule or a callable, its value at the current `iterations` (a Tensor)."""
+        if isinstance(self._learning_rate, Variable):
+            return self._learning_rate
+        return Tensor(np.asarray(self._current_lr(), self._lr_dtype))
 
     @learning_rate.setter
     def learning_rate(self, value):
@@ -186,7 +222,7 @@ class Optimizer:
             value = np.ones(shape, dtype)
         else:
             value = np.broadcast_to(as_array(initializer, dtype), shape).copy()
-        var = Variable(value, trainable=False, name=name or "optimizer_variable", dtype=dtype)
+        var = self._own_variable(value, name or "variable", dtype)
         self._variables.append(var)
         return var
 
@@ -201,15 +237,33 @@ class Optimizer:
             value = np.ones(ref.shape, ref.dtype)
         else:
             value = np.full(ref.shape, float(initializer), ref.dtype)
-        base = getattr(reference_variable, "name", "variable")
-        var = Variable(value, trainable=False, name=f"{base}_{name or 'slot'}", dtype=ref.dtype)
+        base = getattr(reference_variable, "path", None) or getattr(reference_variable, "name",
+                                                                    "variable")
+        base = str(base).replace("/", "_").replace(":", "_")
+        var = self._own_variable(value, f"{base}_{name or 'var'}", ref.dtype)
         self._variables.append(var)
         return var
 
     @property
     def variables(self):
-        """[iterations] + every state variable, in creation order (save/restore these)."""
-        return [self._iterations] + list(self._variables)
+        """Keras' list: iterations, the learning rate (a float one: a schedule has no
+        variable), then the slots in Keras' order (what set_weights and files take)."""
+        head = [self._iterations]
+        if isinstance(self._learning_rate, Variable):
+            head.append(self._learning_rate)
+        return head + self._saved_variables()
+
+    @property
+    def _model_variables_moving_average(self):
+        return list(self._ema)
+
+    @property
+    def _accumulated_gradients(self):
+        return list(self._accumulators)
+
+    def scale_loss(self, loss):
+        """loss times loss_scale_factor (the gradients are divided by it in apply)."""
+        return loss if self.loss_scale_factor is None else loss * self.loss_scale_factor
 
     # Slots Keras 3 creates together (one add_optimizer_variables call) are stored per
     # model variable, interleaved: Adam's (momentum, velocity) pairs, then velocity_hat.
@@ -350,6 +404,16 @@ class Optimizer:
             return np.full(len(grads), scale)
         return None
 
+    def _clip_gradients(self, grads):
+        """The gradients after clipnorm / global_clipnorm / clipvalue (Keras' helper)."""
+        grads = [np.asarray(as_array(g)) for g in grads]
+        scales = self._clip_scales(grads)
+        if scales is not None:
+            grads = [g * g.dtype.type(s) for g, s in zip(grads, scales)]
+        if self.clipvalue:
+            grads = [np.clip(g, -self.clipvalue, self.clipvalue) for g in grads]
+        return [Tensor(np.asarray(g)) for g in grads]
+
     def _update(self, grads, variables):
         lr = self._current_lr()
         scales = self._clip_scales(grads)
@@ -431,8 +495,14 @@ class Optimizer:
     # ---- serialization
     def get_config(self):
         lr = self._learning_rate
-        if isinstance(lr, _schedules.LearningRateSchedule):
+        if isinstance(lr, Variable):
+            lr = float(lr._value)
+        elif isinstance(lr, _schedules.LearningRateSchedule):
             lr = _schedules.serialize(lr)
+        else:  # a callable: by its registered name, as Keras writes functions
+            from fastkeras.saving.serialization_lib import serialize_keras_object
+
+            lr = serialize_keras_object(lr)
         return {
             "name": self.name, "learning_rate": lr, "weight_decay": self.weight_decay,
             "clipnorm": self.clipnorm, "global_clipnorm": self.global_clipnorm,
@@ -449,14 +519,33 @@ class Optimizer:
                   if k not in ("jit_compile", "is_legacy_optimizer")}
         lr = config.get("learning_rate")
         if isinstance(lr, dict):
-            config["learning_rate"] = _schedules.deserialize(lr, custom_objects)
+            if lr.get("class_name") == "function":
+                from fastkeras.saving.serialization_lib import deserialize_keras_object
+
+                config["learning_rate"] = deserialize_keras_object(lr, custom_objects)
+            else:
+                config["learning_rate"] = _schedules.deserialize(lr, custom_objects)
         return cls(**config)
 
     def set_weights(self, weights):
-        """Restore state saved with `[v.numpy() for v in optimizer.variables]`."""
-        if len(weights) != len(self.variables):
-            raise ValueError(f"expected {len(self.variables)} arrays, got {len(weights)}")
-        for var, w in zip(self.variables, weights):
+        """Restore state saved with `[v.numpy() for v in optimizer.variables]` (arrays or
+        the variables of another optimizer)."""
+        if not self.built:
+            raise ValueError(
+                "You are calling `set_weights()` on an optimizer that has not yet been built. "
+                "Please call `optimizer.build(trainable_variables)` to create the optimizer "
+                "weights before calling `set_weights()`.")
+        weights = list(weights)
+        variables = self.variables
+        if len(weights) != len(variables):
+            raise ValueError(f"set_weights: expected {len(variables)} arrays (the optimizer's "
+                             f"variables), got {len(weights)}")
+        for var, w in zip(variables, weights):
+            if tuple(np.shape(as_array(w))) != tuple(var.shape):
+                raise ValueError(f"Optimizer variable {var.name} has shape {var.shape} not "
+                                 f"compatible with provided weight shape "
+                                 f"{tuple(np.shape(as_array(w)))}.")
+        for var, w in zip(variables, weights):
             var.assign(w)
 
     def get_weights(self):

@@ -11,7 +11,7 @@ class RMSprop(Optimizer):
     _kind = "rmsprop"
 
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False,
-                 name="rmsprop", **kwargs):
+                 name=None, **kwargs):
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)
         self.rho = _check_float(rho, "rho", allow_none=False)
         self.momentum = _check_float(momentum, "momentum", minimum=0.0, allow_none=False)

@@ -12,11 +12,12 @@ class SGD(Optimizer):
 
     _kind = "sgd"
 
-    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, name="SGD", **kwargs):
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, name=None, **kwargs):
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)
-        self.momentum = _check_float(momentum, "momentum", minimum=0.0, allow_none=False)
-        if self.momentum > 1:
-            raise ValueError(f"`momentum` must be in [0, 1], got {momentum}")
+        self.momentum = _check_float(momentum, "momentum", allow_none=False)
+        if not 0 <= self.momentum <= 1:
+            raise ValueError(f"`momentum` must be a float between [0, 1]. Received: "
+                             f"momentum={momentum}")
         self.nesterov = bool(nesterov)
 
     def build(self, var_list):
