@@ -1,5 +1,7 @@
-"""fastkeras.models: Model (functional and subclassed) and Sequential."""
+"""fastkeras.models: Model (functional and subclassed) and Sequential; load_model /
+save_model, model_from_json, clone_model."""
 from fastkeras.models.model import Functional, Model, Sequential
+from fastkeras.models.cloning import clone_model
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
@@ -9,4 +11,30 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     return _load(filepath, custom_objects=custom_objects, compile=compile, safe_mode=safe_mode)
 
 
-__all__ = ["Model", "Sequential", "Functional", "load_model"]
+def save_model(model, filepath, overwrite=True, **kwargs):
+    """``model.save(filepath)`` (keras.models.save_model)."""
+    from fastkeras.saving import save_model as _save
+
+    return _save(model, filepath, overwrite=overwrite)
+
+
+def model_from_json(json_string, custom_objects=None, safe_mode=True):
+    """A model from ``model.to_json()`` (see fastkeras.saving.model_file.model_from_json)."""
+    from fastkeras.saving.model_file import model_from_json as _from_json
+
+    return _from_json(json_string, custom_objects=custom_objects, safe_mode=safe_mode)
+
+
+def _to_json(self, **kwargs):
+    """A JSON string of the model's config (Keras 3's ``serialize_keras_object`` layout);
+    ``keras.models.model_from_json`` reads it back. kwargs go to json.dumps."""
+    from fastkeras.saving.model_file import model_to_json
+
+    return model_to_json(self, **kwargs)
+
+
+if not hasattr(Model, "to_json"):  # the saving API's method (model.py may define its own)
+    Model.to_json = _to_json
+
+__all__ = ["Model", "Sequential", "Functional", "load_model", "save_model", "model_from_json",
+           "clone_model"]

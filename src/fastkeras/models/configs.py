@@ -10,7 +10,7 @@ from fastkeras.layers.base import InputLayer, KerasTensor, _flatten, _snake
 from fastkeras.ops.tensor import Tensor, as_array
 
 __all__ = ["layer_entry", "model_entry", "graph_config", "graph_from_config",
-           "sequential_config", "sequential_from_config", "dtype_policy"]
+           "sequential_config", "sequential_from_config", "dtype_policy", "make_layer"]
 
 
 def dtype_policy(name):
@@ -29,7 +29,11 @@ def _class_names(obj):
         if cls is Model and obj._graph is not None:
             return "keras.src.models.functional", "Functional", "Functional"
         return "keras.layers", cls.__name__, None
-    return cls.__module__, cls.__name__, cls.__name__  # a user's class, from custom_objects
+    from fastkeras.saving.object_registration import get_registered_name
+
+    # a user's class: found again through the registry ("package>Name") or custom_objects
+    module = None if cls.__module__ == "__main__" else cls.__module__
+    return module, cls.__name__, get_registered_name(cls)
 
 
 def _json_shape(shape):
@@ -153,32 +157,92 @@ def sequential_config(model):
         config["build_input_shape"] = _json_shape(model._input_kt.shape)
     return config
 def _layer_class(item, custom_objects):
-    """The class of a config entry: custom_objects (by registered or class name) first,
-    then fastkeras' models and layers."""
-    from fastkeras import layers as L
-    from fastkeras import models
+    """The class of a config entry: a custom object (registry, custom_object_scope or
+    custom_objects, by registered name, class name or the name after "package>"), then
+    fastkeras' models and layers. Nothing is imported from the entry's module."""
+    from fastkeras.layers.base import Layer
+    from fastkeras.saving.object_registration import known_objects
+    from fastkeras.saving.serialization_lib import _family, builtin_object
 
     name = item["class_name"]
-    custom = custom_objects or {}
+    known = known_objects(custom_objects)
     registered = item.get("registered_name")
-    cls = (custom.get(registered) if registered else None) or custom.get(name)
-    if cls is None and registered and ">" in registered:  # "package>Name" registrations
-        cls = custom.get(registered.split(">", 1)[1])
+    cls = None
+    for key in (registered, name):
+        if isinstance(key, str) and key in known:
+            cls = known[key]
+            break
+    if cls is None and isinstance(registered, str) and ">" in registered:
+        cls = known.get(registered.split(">", 1)[1])  # registered, passed by its bare name
     if cls is None:
-        cls = {"Sequential": models.Sequential, "Functional": models.Model,
-               "Model": models.Model}.get(name) or getattr(L, name, None)
-    if not isinstance(cls, type):
-        raise ValueError(f"Unknown layer: {name!r}. Pass it in custom_objects")
+        family = _family(item.get("module"))
+        if family not in ("keras", "models"):
+            family = "layers"
+        cls = builtin_object(family, name) or builtin_object("models", name)
+    if not (isinstance(cls, type) and issubclass(cls, Layer)):
+        raise ValueError(f"Unknown layer: {name!r}. Please ensure you are using a "
+                         "`keras.utils.custom_object_scope` or pass it in custom_objects "
+                         "(or register it with keras.saving.register_keras_serializable)")
     return cls
 
 
-def _make_layer(item, custom_objects):
-    """A layer (or nested model) from its entry; a Lambda looks its function up in
-    custom_objects."""
-    from fastkeras.layers import Lambda
-    from fastkeras.models.model import Model
+# config keys whose values name functions or objects (a custom one resolves by its name)
+_OBJECT_SUFFIXES = ("_initializer", "_regularizer", "_constraint")
 
+
+def _names_object(key):
+    return key in ("activation", "recurrent_activation") or key.endswith(_OBJECT_SUFFIXES)
+
+
+def _revive(value, known, safe_mode):
+    """A config value naming a custom object: the object (a class named by a string is
+    instantiated, as Keras' get functions do); anything else unchanged."""
+    from fastkeras.saving.object_registration import lookup
+    from fastkeras.saving.serialization_lib import _deserialize
+
+    if isinstance(value, str):
+        obj = lookup(value, known)
+        if obj is None:
+            return value
+        return obj() if isinstance(obj, type) else obj
+    if isinstance(value, dict) and isinstance(value.get("class_name"), str):
+        if value["class_name"] == "function":
+            obj = lookup(value.get("config"), known)
+            return value if obj is None else obj
+        names = (value.get("registered_name"), value["class_name"])
+        if any(isinstance(n, str) and n in known for n in names):
+            return _deserialize(value, known, safe_mode)
+    return value
+
+
+def _revive_objects(cls, config, known, safe_mode):
+    """The layer config with custom activations, initializers, regularizers, constraints
+    (and a Lambda's function) replaced by the objects they name."""
+    from fastkeras.layers import Lambda
+
+    out = {}
+    for key, value in config.items():
+        if _names_object(key) or (key == "function" and issubclass(cls, Lambda)):
+            value = _revive(value, known, safe_mode)
+        out[key] = value
+    return out
+
+
+def _from_config(cls, config, known):
+    from fastkeras.saving.serialization_lib import _takes
+
+    if _takes(cls.from_config, "custom_objects"):
+        return cls.from_config(config, custom_objects=known)
+    return cls.from_config(config)
+
+
+def make_layer(item, custom_objects=None, cls=None):
+    """A layer (or nested model) from its entry, with the custom objects (custom_objects,
+    the active custom_object_scope and the registry) in scope. A Lambda takes its function
+    from them by name; Keras ops recorded in the graph become OpLayers."""
     from fastkeras.layers.core import OpLayer
+    from fastkeras.saving.object_registration import CustomObjectScope, known_objects
+    from fastkeras.saving.serialization_lib import in_safe_mode
 
     module = item.get("module") or ""
     if module.startswith("keras.src.ops.") or module.startswith("keras.ops"):
@@ -186,19 +250,25 @@ def _make_layer(item, custom_objects):
         name = config.pop("name", None)
         return OpLayer(_snake(item["class_name"]), module=module,
                        class_name=item["class_name"], arguments=config, name=name)
-    cls = _layer_class(item, custom_objects)
+    cls = cls or _layer_class(item, custom_objects)
+    known = known_objects(custom_objects)
     config = item["config"]
     if cls is InputLayer:
         return InputLayer.from_config(config)
-    if cls is Lambda or issubclass(cls, Model):
-        return cls.from_config(config, custom_objects=custom_objects)
-    return cls.from_config(config)
+    if isinstance(config, dict):
+        safe_mode = in_safe_mode()
+        config = _revive_objects(cls, config, known, True if safe_mode is None else safe_mode)
+    with CustomObjectScope(known):
+        return _from_config(cls, config, known)
+
+
+_make_layer = make_layer
 
 
 def sequential_from_config(cls, config, custom_objects=None):
     model = cls(name=config.get("name"))
     for item in config.get("layers", []):
-        layer = _make_layer(item, custom_objects)
+        layer = make_layer(item, custom_objects)
         model.add(layer.output if isinstance(layer, InputLayer) else layer)
     if model._input_kt is None and config.get("build_input_shape"):
         model.build(tuple(config["build_input_shape"]))
@@ -226,15 +296,19 @@ def _replay(layer, call, outputs_of):
     return layer(ins[0] if len(ins) == 1 else ins, **kwargs)
 
 
-def graph_from_config(cls, config, custom_objects=None):
+def graph_from_config(cls, config, custom_objects=None, make=None, inputs_of=None):
     """Rebuild a functional model from its config: each layer from its entry, then each
-    recorded call replayed, call by call, once the tensors it reads exist."""
+    recorded call replayed, call by call, once the tensors it reads exist. clone_model
+    passes `make(entry)` for the layers and `inputs_of` (input layer name -> tensor)."""
     from fastkeras.models.model import Model
 
     layers, outputs_of, todo = {}, {}, []
     for item in config["layers"]:
-        layer = _make_layer(item, custom_objects)
         name = item.get("name") or item["config"].get("name")
+        if inputs_of is not None and name in inputs_of:
+            outputs_of[name] = [[inputs_of[name]]]
+            continue
+        layer = make(item) if make is not None else make_layer(item, custom_objects)
         layers[name] = layer
         calls = list(item.get("inbound_nodes", []))
         if isinstance(layer, InputLayer):

@@ -46,7 +46,7 @@ def save_model_h5(model, filepath, compile_config=None):
         opt = getattr(model, "optimizer", None)
         if opt is not None and getattr(opt, "built", False):
             og = f.create_group("optimizer_weights")
-            state = _optimizer_state(opt)
+            state = _optimizer_state(opt, with_learning_rate=True)
             names = [f"optimizer/var_{i}:0" for i in range(len(state))]
             og.attrs["weight_names"] = [n.encode() for n in names]
             for n, v in zip(names, state):
@@ -79,7 +79,8 @@ def load_model_h5(source, name, custom_objects=None, compile=True, safe_mode=Tru
         training = bounded_json.loads(tc, name, "training_config attribute") \
             if compile and tc is not None else None
         with loading_budget():
-            model = model_from_config(cfg["class_name"], cfg["config"], custom_objects)
+            model = model_from_config(cfg["class_name"], cfg["config"], custom_objects,
+                                      safe_mode=safe_mode)
         mw = _group(f, "model_weights", name, "model_weights")
         for layer in model.layers:
             weights = _layer_weights(layer)
@@ -96,14 +97,15 @@ def load_model_h5(source, name, custom_objects=None, compile=True, safe_mode=Tru
                     raise FileFormatError(f"{name}: {where} has no dataset {n!r}")
                 w.assign(checked.dataset(g[n], w.shape, f"layer {layer.name!r} weight {n}"))
         if training is not None:
-            compile_from(model, training)
+            compile_from(model, training, custom_objects, safe_mode)
             if "optimizer_weights" in f and model.optimizer is not None:
                 og = _group(f, "optimizer_weights", name, "optimizer_weights")
                 names = checked.text_list_attr(og, "weight_names", "optimizer_weights") or []
                 missing = [n for n in names if n not in og]
                 if missing:
                     raise FileFormatError(f"{name}: optimizer_weights lacks {missing[:3]}")
-                # Keras 3 (and fastkeras) store the learning rate second; Keras 2 does not
+                # Keras 3 and fastkeras store the learning rate second (fastkeras' .h5 files
+                # hold it even for a schedule: its value then); Keras 2 does not
                 with_lr = len(names) > 1 and names[1].split("/")[-1].split(":")[0] in (
                     "learning_rate", "var_1")
                 restore_optimizer(model, [og[n] for n in names], checked,

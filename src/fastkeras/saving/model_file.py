@@ -11,6 +11,7 @@ temporary file and refused as soon as it passes ``weights_member_limit`` of them
 import datetime
 import json
 import os
+import warnings
 import shutil
 import tempfile
 import zipfile
@@ -22,8 +23,8 @@ from fastkeras.saving.atomic import atomic_file, remove_stale_temporaries
 from fastkeras.saving.errors import FileFormatError, MissingFileError, refusing
 from fastkeras.saving.hdf5_guard import open_checked, open_regular_file
 
-__all__ = ["save_model", "load_model", "MAX_CONFIG_BYTES", "MAX_MEMBERS",
-           "weights_member_limit"]
+__all__ = ["save_model", "load_model", "model_from_json", "model_to_json", "MAX_CONFIG_BYTES",
+           "MAX_MEMBERS", "weights_member_limit"]
 
 MAX_CONFIG_BYTES = 64 << 20
 MAX_MEMBERS = 4096  # config, metadata, weights and a few assets
@@ -42,26 +43,24 @@ def weights_member_limit(weight_bytes, n_variables):
 
 
 def _compile_config(model):
+    """Keras 3's compile_config: the optimizer, and the losses and metrics as
+    serialize_keras_object writes them (names stay names; objects and functions become
+    entries that load_model resolves through fastkeras, the registry or custom_objects)."""
     from fastkeras import optimizers
+    from fastkeras.saving.serialization_lib import serialize_keras_object
 
     args = getattr(model, "_compile_args", None)
     if not model.compiled or args is None:
         return None
-
-    def plain(spec):  # names and nested lists / dicts of names; objects are not portable
-        if spec is None or isinstance(spec, (str, int, float)):
-            return spec
-        if isinstance(spec, (list, tuple)):
-            out = [plain(s) for s in spec]
-            return None if any(o is None and s is not None for o, s in zip(out, spec)) else out
-        if isinstance(spec, dict):
-            out = {k: plain(v) for k, v in spec.items()}
-            return None if any(out[k] is None and spec[k] is not None for k in spec) else out
-        return None
-
-    return {"optimizer": optimizers.serialize(model.optimizer), "loss": plain(args["loss"]),
-            "metrics": plain(args["metrics"]), "loss_weights": plain(args["loss_weights"]),
-            "weighted_metrics": plain(args["weighted_metrics"])}
+    config = {"optimizer": optimizers.serialize(model.optimizer)}
+    for key in ("loss", "loss_weights", "metrics", "weighted_metrics"):
+        try:
+            config[key] = serialize_keras_object(args[key])
+        except (TypeError, ValueError) as e:  # e.g. an object without get_config
+            warnings.warn(f"compile()'s `{key}` cannot be saved ({e}); the model will load "
+                          f"without it", UserWarning, stacklevel=3)
+            config[key] = None
+    return config
 
 
 def save_model(model, filepath, overwrite=True):
@@ -106,21 +105,34 @@ def _walk(x):
             yield from _walk(v)
 
 
+def _function_name(fn):
+    """The name a Lambda's `function` entry gives (fastkeras writes a string, Keras 3 a
+    function entry for a named function); None for code (Keras' __lambda__ bytecode)."""
+    if isinstance(fn, str):
+        return fn
+    if isinstance(fn, dict) and fn.get("class_name") == "function" and \
+            isinstance(fn.get("config"), str):
+        return fn["config"]
+    return None
+
+
 def check_safe(config, custom_objects, safe_mode):
     """Refuse configs that would need code from the file. fastkeras never runs such code:
-    a Lambda's function must come from custom_objects, and only with safe_mode=False."""
+    a Lambda's function must come from custom_objects (or the registry), and only with
+    safe_mode=False."""
+    from fastkeras.saving.object_registration import lookup
+
     for node in _walk(config):
         if node.get("class_name") in ("Lambda", "__lambda__"):
             cfg = node.get("config") or {}
-            fn = cfg.get("function")
-            fn_name = fn if isinstance(fn, str) else None
+            fn_name = _function_name(cfg.get("function")) if isinstance(cfg, dict) else None
             if safe_mode:
                 raise ValueError(
                     "Requested the deserialization of a Lambda layer, whose function would "
                     "have to come from the file: that could run arbitrary code, so it is "
                     "refused with safe_mode=True. If you trust this file, pass "
                     "safe_mode=False and the function in custom_objects.")
-            if fn_name is None or fn_name not in (custom_objects or {}):
+            if fn_name is None or lookup(fn_name, custom_objects) is None:
                 raise ValueError(
                     f"The Lambda layer's function {fn_name or '<code in the file>'!r} must be "
                     "passed in custom_objects: fastkeras never runs code stored in a file")
@@ -203,12 +215,14 @@ def _load_archive(z, filepath, custom_objects, compile, safe_mode):
         raise FileFormatError(f"{filepath}: config.json is not a Keras model config")
     check_safe(config, custom_objects, safe_mode)
     with loading_budget() as budget:
-        model = model_from_config(config["class_name"], config["config"], custom_objects)
+        model = model_from_config(config["class_name"], config["config"], custom_objects,
+                                  registered_name=config.get("registered_name"),
+                                  module=config.get("module"), safe_mode=safe_mode)
         build = config.get("build_config")
         if not model.built and build:
             model.build(tuple(build["input_shape"]))
     if compile:
-        compile_from(model, config.get("compile_config"))
+        compile_from(model, config.get("compile_config"), custom_objects, safe_mode)
     limit = weights_member_limit(budget.used, len(model.weights))
     name = f"{filepath}/model.weights.h5"
     with tempfile.TemporaryFile() as weights:  # anonymous: nothing is left if killed
@@ -219,27 +233,115 @@ def _load_archive(z, filepath, custom_objects, compile, safe_mode):
     return model
 
 
-def model_from_config(class_name, config, custom_objects=None):
-    """Sequential / functional / a custom Model class (from custom_objects) from a config."""
+def model_class(class_name, custom_objects=None, registered_name=None, module=None):
+    """The Model class a config names: a custom object (registry, custom_object_scope,
+    custom_objects: by registered name or class name), else Sequential / Model."""
     from fastkeras import models
+    from fastkeras.saving.object_registration import known_objects
 
-    cls = (custom_objects or {}).get(class_name) or {
-        "Sequential": models.Sequential, "Functional": models.Model,
-        "Model": models.Model}.get(class_name)
+    known = known_objects(custom_objects)
+    cls = None
+    for key in (registered_name, class_name):
+        if isinstance(key, str) and key in known:
+            cls = known[key]
+            break
+    if cls is None and isinstance(registered_name, str) and ">" in registered_name:
+        cls = known.get(registered_name.split(">", 1)[1])
     if cls is None:
-        raise ValueError(f"Unknown model class {class_name!r}: pass it in custom_objects")
-    if issubclass(cls, models.Model):
-        return cls.from_config(config, custom_objects=custom_objects)
-    return cls.from_config(config)
+        cls = {"Sequential": models.Sequential, "Functional": models.Model,
+               "Model": models.Model}.get(class_name)
+    if not (isinstance(cls, type) and issubclass(cls, models.Model)):
+        raise ValueError(f"Unknown model class {class_name!r}: register it "
+                         "(keras.saving.register_keras_serializable) or pass it in "
+                         "custom_objects")
+    return cls
 
 
-def compile_from(model, compile_config):
-    """compile() with the settings _compile_config recorded (nothing when None)."""
+def model_from_config(class_name, config, custom_objects=None, registered_name=None,
+                      module=None, safe_mode=True):
+    """Sequential / functional / a custom Model class (registered or from custom_objects)
+    from a config, with the custom objects in scope."""
+    from fastkeras.saving.object_registration import CustomObjectScope, known_objects
+    from fastkeras.saving.serialization_lib import SafeModeScope, _takes
+
+    cls = model_class(class_name, custom_objects, registered_name, module)
+    known = known_objects(custom_objects)
+    with CustomObjectScope(known), SafeModeScope(safe_mode):
+        if _takes(cls.from_config, "custom_objects"):
+            return cls.from_config(config, custom_objects=known)
+        return cls.from_config(config)
+
+
+def _revive_compile(spec, known, safe_mode):
+    """A saved loss / metric spec as compile() takes it: Keras 3 entries (with a
+    "module") are deserialized; names, Keras 2 {"class_name", "config"} dicts (which the
+    loss and metric lookups read) and containers are walked."""
+    from fastkeras.saving.serialization_lib import _deserialize
+
+    if isinstance(spec, list):
+        return [_revive_compile(s, known, safe_mode) for s in spec]
+    if isinstance(spec, dict):
+        if "class_name" in spec and "config" in spec:
+            if "module" in spec or spec["class_name"] in ("function", "__lambda__"):
+                return _deserialize(spec, known, safe_mode)
+            if spec["class_name"] == "MeanMetricWrapper":  # Keras 2: a metric function
+                cfg = spec.get("config") or {}
+                return cfg.get("fn") or cfg.get("name")
+            return spec
+        return {k: _revive_compile(v, known, safe_mode) for k, v in spec.items()}
+    return spec
+
+
+def compile_from(model, compile_config, custom_objects=None, safe_mode=True):
+    """compile() with the settings _compile_config (or Keras) recorded: optimizer,
+    losses, metrics, loss weights (nothing when None). Custom losses and metrics resolve
+    through the registry, the custom_object_scope or custom_objects."""
     from fastkeras import optimizers
+    from fastkeras.saving.object_registration import known_objects
 
     cc = compile_config or {}  # Keras writes {} for an uncompiled model
     opt = cc.get("optimizer", cc.get("optimizer_config"))  # Keras 3 / Keras 2 .h5
-    if opt is not None:
-        model.compile(optimizer=optimizers.deserialize(opt), loss=cc.get("loss"),
-                      metrics=cc.get("metrics"), loss_weights=cc.get("loss_weights"),
-                      weighted_metrics=cc.get("weighted_metrics"))
+    if opt is None:
+        return
+    known = known_objects(custom_objects)
+    optimizer = opt if isinstance(opt, str) else optimizers.deserialize(opt, known)
+    args = {key: _revive_compile(cc.get(key), known, safe_mode)
+            for key in ("loss", "metrics", "loss_weights", "weighted_metrics")}
+    model.compile(optimizer=optimizer, **args)
+
+
+def model_from_json(json_string, custom_objects=None, safe_mode=True):
+    """A model (uncompiled unless the JSON holds a compile_config, as Keras') from
+    ``model.to_json()``'s string. The JSON is parsed with the bounds of config.json;
+    Lambda layers are refused with safe_mode=True (the default, or an enclosing
+    SafeModeScope's), and nothing in the string can make fastkeras import or run code."""
+    from fastkeras.models.model import Model
+    from fastkeras.saving.serialization_lib import deserialize_keras_object, in_safe_mode
+
+    if isinstance(json_string, (bytes, bytearray)):
+        json_string = bytes(json_string).decode("utf-8")
+    if not isinstance(json_string, str):
+        raise TypeError(f"model_from_json: `json_string` must be a str, got "
+                        f"{type(json_string).__name__}")
+    if len(json_string) > MAX_CONFIG_BYTES:
+        raise FileFormatError(f"model_from_json: `json_string` holds {len(json_string):,} "
+                              f"characters (at most {MAX_CONFIG_BYTES:,})")
+    config = bounded_json.loads(json_string, "model_from_json", "json_string")
+    if not isinstance(config, dict) or "class_name" not in config or "config" not in config:
+        raise ValueError("model_from_json: `json_string` is not a Keras model config (a JSON "
+                         "object with 'class_name' and 'config')")
+    scoped = in_safe_mode()
+    safe_mode = scoped if scoped is not None else safe_mode
+    check_safe(config, custom_objects, safe_mode)
+    model = deserialize_keras_object(config, custom_objects=custom_objects, safe_mode=safe_mode)
+    if not isinstance(model, Model):
+        raise ValueError(f"model_from_json: `json_string` describes a "
+                         f"{type(model).__name__}, not a model")
+    return model
+
+
+def model_to_json(model, **kwargs):
+    """``model.to_json(**json.dumps kwargs)``: serialize_keras_object(model) as JSON."""
+    from fastkeras.saving.serialization_lib import serialize_keras_object
+
+    return json.dumps(serialize_keras_object(model), **kwargs)

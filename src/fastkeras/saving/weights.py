@@ -107,11 +107,17 @@ def _find(group, key, layer, checked):
     return parent.get(base)
 
 
-def _optimizer_state(opt):
-    return [np.asarray(opt.iterations.numpy() if hasattr(opt.iterations, "numpy")
-                       else opt.iterations),
-            np.asarray(opt._current_lr(), dtype=np.float64 if opt._lr_dtype == np.float64
-                       else np.float32)] + [v.numpy() for v in opt._saved_variables()]
+def _optimizer_state(opt, with_learning_rate=False):
+    """What Keras 3 writes: optimizer.variables in order (iterations, the learning rate
+    unless it is a schedule or a callable, then the slots in Keras' order).
+    with_learning_rate: the rate's current value second in any case (the legacy .h5
+    layout, whose readers tell it by position)."""
+    from fastkeras.ops.tensor import Variable
+
+    state = [np.asarray(v.numpy()) for v in opt.variables]
+    if with_learning_rate and not isinstance(opt._learning_rate, Variable):
+        state.insert(1, np.asarray(opt._current_lr(), opt._lr_dtype))
+    return state
 
 
 def save_weights(model, filepath, overwrite=True):
@@ -180,21 +186,42 @@ def read_weights_file(model, checked):
         restore_optimizer(model, [og[str(i)] for i in range(count)], checked)
 
 
-def restore_optimizer(model, stored, checked, with_learning_rate=True):
+def _stored_layout(n_stored, n_slots, has_lr, with_learning_rate):
+    """(file holds a learning rate, file holds the slots) for n_stored entries. A file
+    whose optimizer had not taken a step holds no slots; Keras 2 files and Keras 3 files
+    of a schedule hold no learning rate (older fastkeras files always did). The layout of
+    the model's own optimizer is tried first."""
+    lr_options = (has_lr, not has_lr) if with_learning_rate is None else (with_learning_rate,)
+    for slots in (True, False):
+        for file_lr in lr_options:
+            if 1 + file_lr + (n_slots if slots else 0) == n_stored:
+                return file_lr, slots
+    return None
+
+
+def restore_optimizer(model, stored, checked, with_learning_rate=None):
     """Set the model's optimizer state from [iterations, learning rate, slots...] (Keras 3;
-    Keras 2 files have no learning rate), h5py datasets each read only once its shape is
-    checked. A file whose optimizer had not taken a step yet holds no slots: the optimizer
-    then starts fresh with the file's step count."""
+    Keras 2 files and schedules have no learning rate: with_learning_rate=None infers it
+    from the count), h5py datasets each read only once its shape is checked. A file whose
+    optimizer had not taken a step yet holds no slots: the optimizer then starts fresh with
+    the file's step count. A stored learning rate is ignored when the optimizer's rate is
+    a schedule."""
+    from fastkeras.ops.tensor import Variable
+
     opt = model.optimizer
     if not opt.built:
         opt.build(model.trainable_weights)
-    head = 2 if with_learning_rate else 1
     saved = opt._saved_variables()
-    if len(stored) not in (head, head + len(saved)):
+    has_lr = isinstance(opt._learning_rate, Variable)
+    layout = _stored_layout(len(stored), len(saved), has_lr, with_learning_rate)
+    if layout is None:
+        expected = 1 + has_lr + len(saved)
         raise FileFormatError(f"The optimizer state in {checked.name} has {len(stored)} "
                               "variables, "
-                              f"the model's optimizer {head + len(saved)}")
-    shapes = [()] * head + [tuple(v.shape) for v in saved]
+                              f"the model's optimizer {expected}")
+    file_lr, slots = layout
+    head = 1 + file_lr
+    shapes = [()] * head + ([tuple(v.shape) for v in saved] if slots else [])
     for i, (ds, shape) in enumerate(zip(stored, shapes)):  # every shape before any read
         if tuple(ds.shape) not in ((shape, (1,)) if i < head else (shape,)):
             raise FileFormatError(f"The optimizer state in {checked.name}: variable {i} has "
@@ -203,7 +230,7 @@ def restore_optimizer(model, stored, checked, with_learning_rate=True):
     values = [checked.dataset(ds, ds.shape, f"optimizer variable {i}")
               for i, ds in enumerate(stored)]
     opt._iterations.assign(np.int64(np.reshape(values[0], ())))
-    if with_learning_rate:
+    if file_lr and has_lr:
         opt.learning_rate = float(np.reshape(values[1], ()))
     for v, value in zip(saved, values[head:]):
         v.assign(value)
