@@ -4,6 +4,7 @@ All are differentiable fastkeras ops. ``relu`` takes Keras 3's ``negative_slope`
 and the older ``alpha`` (tf.keras 2, as the source documents write it)."""
 from fastkeras import ops as _ops
 from fastkeras.ops import activation_ops as _a
+from fastkeras.ops.tensor import Tensor as _Tensor, convert_to_tensor as _convert
 
 __all__ = [
     "relu", "relu6", "leaky_relu", "elu", "selu", "gelu", "sigmoid", "hard_sigmoid",
@@ -62,8 +63,18 @@ def gelu(x, approximate=False):
     return _a.gelu(x, approximate)
 
 
+def _with_logits(out, x):
+    """out carrying its logits x, as Keras' softmax / sigmoid do: the cross-entropies given
+    this output (from_logits=False) compute from x, exactly, without clipping."""
+    try:
+        out._keras_logits = x if isinstance(x, _Tensor) else _convert(x)
+    except AttributeError:  # symbolic tensors while a graph is built
+        pass
+    return out
+
+
 def sigmoid(x):
-    return _a.sigmoid(x)
+    return _with_logits(_a.sigmoid(x), x)
 
 
 def hard_sigmoid(x):
@@ -89,7 +100,7 @@ def tanh(x):
 
 
 def softmax(x, axis=-1):
-    return _a.softmax(x, axis)
+    return _with_logits(_a.softmax(x, axis), x)
 
 
 def log_softmax(x, axis=-1):

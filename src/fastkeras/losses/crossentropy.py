@@ -35,6 +35,22 @@ def _warn_single_class(y_pred_shape, fname):
         )
 
 
+def logits_of(y_pred, from_logits, fn_name):
+    """(output, from_logits) as tf.keras computes a cross-entropy: an output of
+    ``activations.softmax`` / ``sigmoid`` (a Dense layer's activation, an Activation layer)
+    carries its logits, and the loss is computed from them, exactly, instead of from clipped
+    probabilities (a softmax output of 1e-30 costs 69, not -log(1e-7) = 16.1). Keras warns
+    when such an output is passed with from_logits=True, and still uses the logits."""
+    logits = getattr(y_pred, "_keras_logits", None)
+    if logits is None:
+        return y_pred, from_logits
+    if from_logits:
+        warnings.warn(f'"`{fn_name}` received `from_logits=True`, but the `output` argument '
+                      "was produced by a softmax or sigmoid activation and thus does not "
+                      "represent logits. Was this intended?", stacklevel=3)
+    return logits, True
+
+
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None,
                                     axis=-1, label_smoothing=0.0):
     """Per-sample cross-entropy for integer labels (keras.losses.sparse_categorical_crossentropy).
@@ -44,6 +60,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
     ``label_smoothing`` is a fastkeras extension (tf.keras has it only for the
     dense form); 0 gives tf.keras' numbers exactly.
     """
+    y_pred, from_logits = logits_of(y_pred, from_logits, "sparse_categorical_crossentropy")
     p = _nn.prepare_sparse(y_true, y_pred, from_logits, axis, ignore_class, label_smoothing)
     out = _nn._per_sample_op(p, y_true, y_pred)
     if p.valid is not None:
@@ -59,6 +76,7 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
     if isinstance(axis, bool):
         raise ValueError(f"`axis` must be of type `int`. Received: axis={axis} of type {type(axis)}")
     _warn_single_class(np.shape(as_array(y_pred)), "categorical_crossentropy")
+    y_pred, from_logits = logits_of(y_pred, from_logits, "categorical_crossentropy")
     p = _nn.prepare_dense(y_true, y_pred, from_logits, axis, label_smoothing)
     return _nn._per_sample_op(p, y_true, y_pred)
 
@@ -145,7 +163,9 @@ class SparseCategoricalCrossentropy(Loss):
     def _fused_call(self, y_true, y_pred, sample_weight):
         if not _fusable(self, sample_weight):
             return None
-        p = _nn.prepare_sparse(y_true, y_pred, self.from_logits, -1, self.ignore_class,
+        y_pred, from_logits = logits_of(y_pred, self.from_logits,
+                                        "sparse_categorical_crossentropy")
+        p = _nn.prepare_sparse(y_true, y_pred, from_logits, -1, self.ignore_class,
                                self.label_smoothing, dtype=self._dtype)
         return fused_reduced(p, y_true, y_pred, sample_weight, self.reduction)
 
@@ -174,16 +194,18 @@ class CategoricalCrossentropy(Loss):
         self.axis = axis
 
     def call(self, y_true, y_pred):
+        y_pred, from_logits = logits_of(y_pred, self.from_logits, "categorical_crossentropy")
         y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
-        return categorical_crossentropy(y_true, y_pred, self.from_logits, self.label_smoothing,
+        return categorical_crossentropy(y_true, y_pred, from_logits, self.label_smoothing,
                                         self.axis)
 
     def _fused_call(self, y_true, y_pred, sample_weight):
         if not _fusable(self, sample_weight):
             return None
-        y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
         _warn_single_class(np.shape(y_pred), "categorical_crossentropy")
-        p = _nn.prepare_dense(y_true, y_pred, self.from_logits, self.axis, self.label_smoothing,
+        y_pred, from_logits = logits_of(y_pred, self.from_logits, "categorical_crossentropy")
+        y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
+        p = _nn.prepare_dense(y_true, y_pred, from_logits, self.axis, self.label_smoothing,
                               dtype=self._dtype)
         return fused_reduced(p, y_true, y_pred, sample_weight, self.reduction)
 

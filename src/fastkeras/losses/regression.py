@@ -2,6 +2,8 @@
 ops so that they differentiate and compose (the documents' focal loss uses
 binary_crossentropy inside a custom loss)."""
 from fastkeras import ops
+from fastkeras.ops import nn as _nn
+from fastkeras.losses.crossentropy import logits_of
 from fastkeras.losses.loss import loss_class, squeeze_or_expand_to_same_rank
 from fastkeras.ops.tensor import convert_to_tensor
 
@@ -26,14 +28,14 @@ def _pair(y_true, y_pred):
 
 
 def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
-    """Mean over ``axis`` of the element-wise binary cross-entropy (keras.losses)."""
+    """Mean over ``axis`` of the element-wise binary cross-entropy (keras.losses); an output
+    of ``activations.sigmoid`` is taken from its logits, as tf.keras does."""
+    y_pred, from_logits = logits_of(y_pred, from_logits, "binary_crossentropy")
     y_true, y_pred = _pair(y_true, y_pred)
     if label_smoothing:
         y_true = ops.add(ops.multiply(y_true, 1.0 - label_smoothing), 0.5 * label_smoothing)
     if from_logits:
-        # max(x, 0) - x * z + log(1 + exp(-|x|)), stable for large |x|
-        bce = ops.add(ops.subtract(ops.relu(y_pred), ops.multiply(y_pred, y_true)),
-                      ops.log1p(ops.exp(ops.negative(ops.abs(y_pred)))))
+        bce = _nn.binary_crossentropy_from_logits(y_true, y_pred)
     else:
         # Inside [epsilon, 1 - epsilon], tf.keras 2's formula, whose numbers the source
         # documents print: epsilon is added inside the logs after clipping. Where clipping

@@ -1,7 +1,8 @@
 """F-beta / F1 scores and the probabilistic (cross-entropy) metrics."""
 import numpy as np
 
-from fastkeras.losses.crossentropy import categorical_crossentropy, sparse_categorical_crossentropy
+from fastkeras.losses.crossentropy import (categorical_crossentropy, logits_of,
+                                           sparse_categorical_crossentropy)
 from fastkeras.losses.loss import squeeze_or_expand_to_same_rank
 from fastkeras.losses.regression import binary_crossentropy
 from fastkeras.metrics.metric import Metric, MeanMetricWrapper, to_numpy
@@ -108,6 +109,8 @@ class BinaryCrossentropy(MeanMetricWrapper):
 def _ranked_categorical_crossentropy(y_true, y_pred, **kwargs):
     """categorical_crossentropy after Keras' rank rule, as the loss class applies it (Keras'
     metric skips the rule and refuses (N,) against (N, 1); fastkeras' metric equals the loss)."""
+    y_pred, kwargs["from_logits"] = logits_of(y_pred, kwargs.get("from_logits", False),
+                                              "categorical_crossentropy")
     y_true, y_pred = squeeze_or_expand_to_same_rank(to_numpy(y_true, "y_true"),
                                                     to_numpy(y_pred, "y_pred"))
     return categorical_crossentropy(y_true, y_pred, **kwargs)

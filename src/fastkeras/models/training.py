@@ -626,7 +626,9 @@ class TrainingMixin:
                 [sample_weight] * len(flat_pred)
             for (name, loss, w, mets, wmets), yt, yp, s in zip(self._compiled_outputs,
                                                                flat_true, flat_pred, sws):
-                ypa = as_array(yp)
+                # an output of softmax / sigmoid keeps its logits: the cross-entropy
+                # metrics compute from them, as the loss does (tf.keras' rule)
+                ypa = yp if getattr(yp, "_keras_logits", None) is not None else as_array(yp)
                 for m in mets:
                     m.update_state(yt, ypa)
                 for m in wmets:

@@ -13,7 +13,7 @@ from fastkeras import config
 from fastkeras._kernels import softmax_xent as _kx
 from fastkeras.ops import buffers
 from fastkeras.ops import tape as _tape
-from fastkeras.ops.math import make
+from fastkeras.ops.math import make, unbroadcast
 from fastkeras.ops.tensor import Tensor, as_array
 
 __all__ = [
@@ -235,6 +235,26 @@ def categorical_crossentropy(target, output, from_logits=False, axis=-1, *, labe
     """Per-sample cross-entropy between one-hot/probability targets and predictions (keras.ops)."""
     p = prepare_dense(target, output, from_logits, axis, label_smoothing)
     return _per_sample_op(p, target, output)
+
+
+def binary_crossentropy_from_logits(target, output):
+    """Element-wise sigmoid cross-entropy of logits ``output`` against ``target``, as
+    tf.nn.sigmoid_cross_entropy_with_logits computes it: max(x, 0) - x z + log1p(exp(-|x|)).
+    The gradient is sigmoid(x) - z everywhere; composing relu and |x| would give -z at x = 0
+    exactly (a zero logit, common with zero biases), where the true slope is 1/2 - z."""
+    x = as_array(output)
+    z = as_array(target).astype(x.dtype, copy=False)
+    value = np.maximum(x, 0) - x * z + np.log1p(np.exp(-np.abs(x)))
+
+    def backward(g, needs):
+        gz = unbroadcast(-g * x, z.shape).astype(z.dtype) if needs[0] else None
+        gx = None
+        if needs[1]:
+            sig = 0.5 * (1.0 + np.tanh(0.5 * x))
+            gx = unbroadcast(g * (sig - z), x.shape).astype(x.dtype, copy=False)
+        return gz, gx
+
+    return make(value.astype(x.dtype, copy=False), (target, output), backward)
 
 
 def tracked(x):

@@ -54,12 +54,15 @@ def is_tensor(x):
 class Tensor:
     """An immutable n-dimensional array produced by fastkeras ops."""
 
-    __slots__ = ("_value", "_keras_mask", "__weakref__")
+    # _keras_logits: set by activations.softmax / sigmoid on their output (the input logits),
+    # so that the cross-entropies compute from the logits as tf.keras does
+    __slots__ = ("_value", "_keras_mask", "_keras_logits", "__weakref__")
     __array_priority__ = 100  # numpy defers to our operators
 
     def __init__(self, value):
         self._value = value if isinstance(value, np.ndarray) else np.asarray(value)
         self._keras_mask = None
+        self._keras_logits = None
 
     # ---- inspection
     def numpy(self):
