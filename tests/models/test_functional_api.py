@@ -618,3 +618,45 @@ def test_dict_inputs_are_fed_by_name_in_keras_order(tf, rng):
     np.testing.assert_allclose(_np(ours(feed)), _np(ref(feed)), rtol=1e-6)
     with pytest.raises(ValueError, match=r"missing input\(s\) \['a'\]"):
         ours({"b": feed["b"]})
+
+
+def test_mask_rules_with_several_tensor_arguments(tf, rng):
+    """Keras 3 passes the input's mask to ``mask`` only when the call has one tensor
+    argument: an LSTM given ``initial_state`` too runs unmasked (eager and in a graph),
+    and a layer with ``<argument>_mask`` parameters gets each argument's mask."""
+    keras = tf.keras
+    padded = _padded(rng)
+    h0 = rng.normal(size=(3, 2)).astype("float32")
+    results = []
+    for lib in (keras, fk):
+        L = lib.layers
+        emb = L.Embedding(9, 3, mask_zero=True)
+        lstm = L.LSTM(2)
+        e = emb(padded)
+        eager = (lstm(e), lstm(e, initial_state=[h0, h0]))
+        i, h = lib.Input((None,), dtype="int32"), lib.Input((2,))
+        graph = lib.Model([i, h], lstm(emb(i), initial_state=[h, h]))
+        results.append((emb, lstm, graph))
+    (emb_r, lstm_r, graph_r), (emb_o, lstm_o, graph_o) = results
+    emb_o.set_weights(emb_r.get_weights())
+    lstm_o.set_weights(lstm_r.get_weights())
+    e_r, e_o = emb_r(padded), emb_o(padded)
+    for kw in ({}, {"initial_state": [h0, h0]}):
+        np.testing.assert_allclose(_np(lstm_o(e_o, **kw)), _np(lstm_r(e_r, **kw)),
+                                   rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(_np(graph_o([padded, h0])), _np(graph_r([padded, h0])),
+                               rtol=1e-5, atol=1e-6)
+
+    seen = {}
+    for lib in (keras, fk):
+        class Pair(lib.layers.Layer):
+            def call(self, a, b, a_mask=None, b_mask=None):
+                seen[lib] = (None if a_mask is None else _np(a_mask),
+                             None if b_mask is None else _np(b_mask))
+                return a
+
+        ea = lib.layers.Embedding(9, 3, mask_zero=True)(padded)
+        Pair()(ea, lib.layers.Dense(3)(ea[:, :, :1] * 0 + 1.0))
+    assert seen[fk][1] is None and seen[keras][1] is None
+    np.testing.assert_array_equal(seen[fk][0], seen[keras][0])
+    np.testing.assert_array_equal(seen[fk][0], padded != 0)
