@@ -232,8 +232,9 @@ class _IterData(_Data):
     Python generator / iterator, handed on as they come (a tuple stays a tuple of the same
     length; anything else is x alone)."""
 
-    def __init__(self, source, steps):
+    def __init__(self, source, steps, shuffle=False):
         self.source, self.steps_per_epoch = source, steps
+        self.shuffle = shuffle  # a Sequence's batches in a new order each pass (Keras)
         self._it = None
         if isinstance(source, Sequence):
             self.restartable = True
@@ -251,7 +252,9 @@ class _IterData(_Data):
 
     def _new_pass(self):
         if isinstance(self.source, Sequence):
-            items = (self.source[i] for i in range(len(self.source)))
+            n = len(self.source)
+            order = _rng.generator().permutation(n) if self.shuffle else range(n)
+            items = (self.source[int(i)] for i in order)
         else:
             items = iter(self.source)
         for item in items:
@@ -845,7 +848,7 @@ class TrainingMixin:
             raise ValueError("fit: `x` is required")
         plan = self._plan_for_call(training=True, kind="train")
         if _is_iterable_source(x):
-            data = _IterData(x, steps_per_epoch)
+            data = _IterData(x, steps_per_epoch, shuffle=bool(shuffle))
         else:
             x = self._prep_x(x, plan)
             y = _as_struct(y, "y")  # None: the batches are x alone (a custom train_step)
