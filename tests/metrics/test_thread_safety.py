@@ -169,6 +169,11 @@ CASES = {
     "PearsonCorrelation": (metrics.PearsonCorrelation, _probs, False),
     "ConcordanceCorrelation": (metrics.ConcordanceCorrelation, _probs, False),
     "R2Score": (metrics.R2Score, _regression, False),
+    "IoU": (lambda: metrics.IoU(3, [0, 2]), _ints, True),
+    "MeanIoU": (lambda: metrics.MeanIoU(3), _ints, True),
+    "BinaryIoU": (metrics.BinaryIoU, _binary_probs, True),
+    "OneHotIoU": (lambda: metrics.OneHotIoU(6, [1, 3]), _probs, True),
+    "OneHotMeanIoU": (lambda: metrics.OneHotMeanIoU(6), _probs, True),
     "user-subclass": (_UserCount, _ints, True),
     "user-subclass-of-subclass": (_UserCountTwice, _ints, True),
 }

@@ -20,6 +20,7 @@ from fastkeras.metrics.regression import (
     MeanSquaredError, MeanAbsoluteError, RootMeanSquaredError, MeanAbsolutePercentageError,
     R2Score,
 )
+from fastkeras.metrics.iou import IoU, MeanIoU, BinaryIoU, OneHotIoU, OneHotMeanIoU
 from fastkeras.metrics import loss_metrics as _loss_metrics
 from fastkeras.metrics.loss_metrics import *  # noqa: F401,F403  (names in loss_metrics.__all__)
 # Keras exports the per-sample loss functions under keras.metrics too (the same functions)
@@ -49,7 +50,8 @@ __all__ = [
     "binary_crossentropy", "BinaryCrossentropy", "CategoricalCrossentropy",
     "SparseCategoricalCrossentropy",
     "MeanSquaredError", "MeanAbsoluteError", "RootMeanSquaredError",
-    "MeanAbsolutePercentageError", "R2Score", *_loss_metrics.__all__, *_LOSS_FUNCTIONS,
+    "MeanAbsolutePercentageError", "R2Score", "IoU", "MeanIoU", "BinaryIoU", "OneHotIoU",
+    "OneHotMeanIoU", *_loss_metrics.__all__, *_LOSS_FUNCTIONS,
     "get", "serialize", "deserialize", "compute_dask",
 ]
 

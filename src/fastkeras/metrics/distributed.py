@@ -15,7 +15,9 @@ def dask_metric_state(metric_cls, config, y_true, y_pred, sample_weight=None):
     metric = metric_cls.from_config(config)
     metric.update_state(np.asarray(y_true), np.asarray(y_pred),
                         sample_weight=None if sample_weight is None else np.asarray(sample_weight))
-    return [v.numpy() for v in metric.variables]
+    # the state itself (metric._variables): `variables` lists Keras' view of it, which for
+    # the histogram metrics is derived counts
+    return [v.numpy() for v in metric._variables]
 
 
 def _partitions(x, like=None):
@@ -54,7 +56,7 @@ def compute_dask(metric, y_true, y_pred, sample_weight=None, scheduler=None):
     partials = []
     for state in states:
         m = cls.from_config(config)
-        for var, value in zip(m.variables, state):
+        for var, value in zip(m._variables, state):
             var._value = np.array(value, copy=True)  # a state may take its shape from the data
         partials.append(m)
     if partials:

@@ -251,6 +251,8 @@ def _samplewise(values, sample_weight, dtype, reduce=np.mean):
         values = values * sw
         if wnd > 1:
             sw = reduce(sw, axis=tuple(range(1, wnd)))
+        if values.ndim > 1:  # (N, C) values under (N, 1) or (1, C) weights: one per sample
+            values = reduce(values, axis=tuple(range(1, values.ndim)))
         return values, sw
     if values.ndim > 1:
         values = reduce(values, axis=tuple(range(1, values.ndim)))

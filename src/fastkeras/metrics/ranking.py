@@ -14,25 +14,44 @@ import numpy as np
 from fastkeras import config
 from fastkeras._limits import check_allocation
 from fastkeras._kernels import rank as _kr
+from fastkeras.losses.loss import squeeze_or_expand
 from fastkeras.metrics.metric import Metric, to_numpy
-from fastkeras.ops.tensor import Tensor, as_array
+from fastkeras.ops.tensor import Tensor, Variable, as_array
 
 __all__ = ["AUC", "KS", "TruePositives", "FalsePositives", "TrueNegatives", "FalseNegatives",
            "Precision", "Recall", "SensitivityAtSpecificity", "SpecificityAtSensitivity",
            "PrecisionAtRecall", "RecallAtPrecision", "roc_auc_score", "ks_statistic",
-           "prepare_scores"]
+           "prepare_scores", "confusion_weights"]
+
+
+def confusion_weights(t_shape, p_shape, sample_weight):
+    """sample_weight broadcast to the predictions as Keras' confusion metrics broadcast it:
+    a trailing axis is added, matched to y_true's rank (squeezed, never expanded), then
+    broadcast to y_pred, so (N,), (N, 1), (1, C) and (N, C) all weigh (N, C) predictions."""
+    w = to_numpy(sample_weight, "sample_weight")
+    p_shape, t_shape = squeeze_or_expand(p_shape, t_shape)
+    _, w_shape = squeeze_or_expand(t_shape, w.shape + (1,), expand_rank_1=False)
+    try:
+        return np.broadcast_to(w.reshape(w_shape), p_shape)
+    except ValueError:
+        raise ValueError(f"`sample_weight` with shape {w.shape} cannot be broadcast to the "
+                         f"predictions' shape {tuple(p_shape)}") from None
 
 
 def prepare_scores(y_true, y_pred, sample_weight=None, nan="raise", binary=True,
-                   from_logits=False):
+                   from_logits=False, negative_weights=False):
     """Flattened (scores, labels, weights) checked for the rank engine.
 
-    nan="raise" refuses NaN scores; nan="drop" drops those samples."""
+    nan="raise" refuses NaN scores; nan="drop" drops those samples. Weights must be finite;
+    negative ones only where ``negative_weights`` (Keras' metric classes accept them; the
+    exact ROC AUC / KS functions do not)."""
     p = to_numpy(y_pred, "y_pred")
     t = to_numpy(y_true, "y_true")
     if t.size != p.size:
         raise ValueError(f"`y_true` has {t.size} values and `y_pred` has {p.size}: the lengths "
                          "must match")
+    if sample_weight is not None:
+        sample_weight = confusion_weights(t.shape, p.shape, sample_weight)
     p = p.reshape(-1)
     t = t.reshape(-1)
     if p.dtype not in (np.float32, np.float64):
@@ -41,12 +60,13 @@ def prepare_scores(y_true, y_pred, sample_weight=None, nan="raise", binary=True,
         p = (1.0 / (1.0 + np.exp(-p.astype(np.float64)))).astype(p.dtype)
     w = None
     if sample_weight is not None:
-        w = to_numpy(sample_weight, "sample_weight")
-        w = np.broadcast_to(w.reshape(-1) if w.size == t.size or w.ndim else w, t.shape)
+        w = sample_weight.reshape(-1)
         if w.dtype == np.float64 and p.dtype == np.float32:
             p = p.astype(np.float64)  # exact widening: weights keep their float64 precision
         w = np.ascontiguousarray(w, dtype=p.dtype)
-        if np.any(w < 0) or not np.all(np.isfinite(w)):
+        if not np.all(np.isfinite(w)):
+            raise ValueError("`sample_weight` must be finite")
+        if not negative_weights and np.any(w < 0):
             raise ValueError("`sample_weight` must be finite and >= 0")
     bad = np.isnan(p)
     if bad.any():
@@ -208,18 +228,26 @@ class _HistMetric(Metric):
                                  f"(batch, labels); got {t.shape} and {p.shape}")
             if not self._built:
                 self._build_labels(p.shape[1])
-            sw = None if sample_weight is None else np.broadcast_to(
-                to_numpy(sample_weight, "sample_weight").reshape(-1, *([1] if np.ndim(sample_weight) else [])), p.shape)
+            sw = None if sample_weight is None else confusion_weights(t.shape, p.shape,
+                                                                      sample_weight)
             pos, neg = self.pos._value, self.neg._value
             for j in range(p.shape[1]):
                 pj, tj, wj = prepare_scores(t[:, j], p[:, j], None if sw is None else sw[:, j],
-                                            from_logits=self.from_logits)
+                                            from_logits=self.from_logits,
+                                            negative_weights=True)
                 hp, hn = np.ascontiguousarray(pos[:, j]), np.ascontiguousarray(neg[:, j])
                 _hist(pj, tj, wj, self.num_thresholds, hp, hn)
                 pos[:, j], neg[:, j] = hp, hn
             return
+        label_weights = getattr(self, "label_weights", None)
+        if label_weights is not None and not self.multi_label:  # single-label: each column's counts weighted
+            t_shape, p_shape = np.shape(as_array(y_true)), np.shape(as_array(y_pred))
+            lw = np.broadcast_to(label_weights, squeeze_or_expand(p_shape, t_shape)[0])
+            sample_weight = lw if sample_weight is None else \
+                confusion_weights(t_shape, p_shape, sample_weight) * lw
         if getattr(self, "_thresholds", None) is not None:
-            p, t, w = prepare_scores(y_true, y_pred, sample_weight, from_logits=self.from_logits)
+            p, t, w = prepare_scores(y_true, y_pred, sample_weight, from_logits=self.from_logits,
+                                     negative_weights=True)
             _hist_at(p, t, w, self._thresholds, self.pos._value, self.neg._value)
             return
         if not self.from_logits and _device_hist(y_true, y_pred, sample_weight,
@@ -231,11 +259,43 @@ class _HistMetric(Metric):
             p, t, _ = fast
             _hist(p, t, None, self.num_thresholds, self.pos._value, self.neg._value)
             return
-        p, t, w = prepare_scores(y_true, y_pred, sample_weight, from_logits=self.from_logits)
+        p, t, w = prepare_scores(y_true, y_pred, sample_weight, from_logits=self.from_logits,
+                                 negative_weights=True)
         _hist(p, t, w, self.num_thresholds, self.pos._value, self.neg._value)
 
     def _confusion(self):
         return _counts(self.pos._value, self.neg._value)
+
+    # Keras' state is four per-threshold counts; fastkeras keeps two score histograms (one
+    # pass of the C engine per batch, mergeable) and derives Keras' counts from them. The
+    # counts are read-only snapshots: assign to them and nothing changes (reset_state() and
+    # merge_state() are the way to change a metric's state).
+    _KERAS_VARIABLES = ("true_positives", "false_positives", "true_negatives",
+                        "false_negatives")
+
+    def _snapshot(self, name, value):
+        return Variable(np.asarray(value, self._dtype), trainable=False, name=name)
+
+    @property
+    def true_positives(self):
+        return self._snapshot("true_positives", self._confusion()[0])
+
+    @property
+    def false_positives(self):
+        return self._snapshot("false_positives", self._confusion()[1])
+
+    @property
+    def true_negatives(self):
+        return self._snapshot("true_negatives", self._confusion()[2])
+
+    @property
+    def false_negatives(self):
+        return self._snapshot("false_negatives", self._confusion()[3])
+
+    @property
+    def variables(self):
+        """Keras' variables (names, shapes and values): the per-threshold counts."""
+        return [getattr(self, name) for name in self._KERAS_VARIABLES]
 
     def get_config(self):
         config = super().get_config()
@@ -247,7 +307,7 @@ class _HistMetric(Metric):
 class AUC(_HistMetric):
     """Area under the ROC or PR curve (keras.metrics.AUC), on score histograms.
 
-    Args: num_thresholds (200), curve ("ROC" or "PR"), summation_method
+    Args: num_thresholds (200), curve ("ROC", "PR" or "PRGAIN"), summation_method
     ("interpolation", "minoring", "majoring"), multi_label, num_labels,
     label_weights, from_logits, name, dtype.
     """
@@ -263,8 +323,9 @@ class AUC(_HistMetric):
             # tf.keras adds -epsilon and 1 + epsilon around the given thresholds
             self._thresholds = np.concatenate([[-1e-7], th, [1 + 1e-7]])
             num_thresholds = self._thresholds.size
-        if curve.upper() not in ("ROC", "PR"):
-            raise ValueError(f"Invalid AUC curve value: {curve!r}. Expected 'ROC' or 'PR'")
+        if curve.upper() not in ("ROC", "PR", "PRGAIN"):
+            raise ValueError(f'Invalid AUC curve value: "{curve}". Expected values are '
+                             '["PR", "ROC", "PRGAIN"]')
         if summation_method not in ("interpolation", "minoring", "majoring"):
             raise ValueError(f"Invalid AUC summation method value: {summation_method!r}")
         super().__init__(num_thresholds, name or "auc", dtype, from_logits, multi_label,
@@ -273,6 +334,16 @@ class AUC(_HistMetric):
         self.summation_method = summation_method
         self.label_weights = None if label_weights is None else np.asarray(label_weights,
                                                                             np.float64)
+
+    @property
+    def thresholds(self):
+        """The thresholds the counts are taken at, as Keras lists them: -epsilon, the
+        evenly spaced (or given) values, 1 + epsilon."""
+        if self._thresholds is not None:
+            return self._thresholds.tolist()
+        n = self.num_thresholds
+        inner = [(i + 1) * 1.0 / (n - 1) for i in range(n - 2)]
+        return [0.0 - 1e-7] + inner + [1.0 + 1e-7]
 
     def _per_label(self, values):
         if not self.multi_label:
@@ -298,8 +369,13 @@ class AUC(_HistMetric):
             recall = _div(tp, tp + fn)
             if self.curve == "ROC":
                 x, y = _div(fp, fp + tn), recall
-            else:
+            elif self.curve == "PR":
                 x, y = recall, _div(tp, tp + fp)
+            else:  # PRGAIN (Flach and Kull 2015), with Keras' guards: no true positives
+                # gives recall gain 0 and precision gain 1; negative recall gains become 0
+                scale = _div(tp + fn, tn + fp)
+                x = np.where(tp == 0, 0.0, np.maximum(1.0 - scale * _div(fn, tp), 0.0))
+                y = np.where(tp == 0, 1.0, 1.0 - scale * _div(fp, tp))
             if self.summation_method == "interpolation":
                 h = (y[:T - 1] + y[1:]) / 2.0
             elif self.summation_method == "minoring":
@@ -328,6 +404,10 @@ class KS(_HistMetric):
 
     def __init__(self, num_thresholds=200, name="ks", dtype=None, from_logits=False):
         super().__init__(num_thresholds, name, dtype, from_logits)
+
+    @property
+    def variables(self):  # not a Keras metric: its state is the two histograms
+        return list(self._variables)
 
     def get_config(self):
         config = super().get_config()
@@ -366,15 +446,25 @@ class _Thresholds(Metric):
     def update_state(self, y_true, y_pred, sample_weight=None):
         if self.top_k is not None or self.class_id is not None:
             t, p = to_numpy(y_true, "y_true"), to_numpy(y_pred, "y_pred").astype(np.float64)
-            if self.top_k is not None:  # predictions outside each row's top k never count
-                kth = -np.sort(-p, axis=-1)[..., self.top_k - 1:self.top_k]
-                p = np.where(p >= kth, p, -np.inf)
+            if sample_weight is not None:
+                sample_weight = confusion_weights(t.shape, p.shape, sample_weight)
+            if self.top_k is not None:
+                # each row keeps exactly its top k predictions, the lower index first among
+                # ties (tf.math.top_k's order, Keras' rule); the others never count
+                order = np.argsort(-p, axis=-1, kind="stable")[..., :self.top_k]
+                keep = np.zeros(p.shape, bool)
+                np.put_along_axis(keep, order, True, axis=-1)
+                p = np.where(keep, p, -np.inf)
             if self.class_id is not None:
+                if p.ndim < 2:
+                    raise ValueError("When class_id is provided, y_pred must be a 2D array "
+                                     "with shape (num_samples, num_classes), found shape: "
+                                     f"{p.shape}")
                 t, p = t[..., self.class_id], p[..., self.class_id]
-                if sample_weight is not None and np.ndim(sample_weight) == t.ndim + 1:
-                    sample_weight = to_numpy(sample_weight, "sample_weight")[..., self.class_id]
+                if sample_weight is not None:
+                    sample_weight = sample_weight[..., self.class_id]
             y_true, y_pred = t, p
-        p, t, w = prepare_scores(y_true, y_pred, sample_weight)
+        p, t, w = prepare_scores(y_true, y_pred, sample_weight, negative_weights=True)
         w = np.ones(p.shape) if w is None else w.astype(np.float64)
         above = p[None, :].astype(np.float64) > self.thresholds[:, None]
         y = t.astype(bool)[None, :]
@@ -387,6 +477,39 @@ class _Thresholds(Metric):
         v = np.asarray(v, self._dtype)
         return Tensor(v[0] if self._scalar else v)
 
+    # Keras' variables: Precision holds true_positives and false_positives, Recall
+    # true_positives and false_negatives, TruePositives & co. one `accumulator`; fastkeras
+    # counts all four (merge and reset cover them) and lists Keras' ones.
+    _KERAS_VARIABLES = ()
+
+    @property
+    def true_positives(self):
+        return self.tp
+
+    @property
+    def false_positives(self):
+        return self.fp
+
+    @property
+    def true_negatives(self):
+        return self.tn
+
+    @property
+    def false_negatives(self):
+        return self.fn
+
+    @property
+    def accumulator(self):
+        return self.tp
+
+    @property
+    def variables(self):
+        if self._KERAS_VARIABLES == ("accumulator",):
+            count = getattr(self, self._ACCUMULATES)
+            return [Variable(count._value.astype(self._dtype), trainable=False,
+                             name="accumulator")]
+        return [getattr(self, name) for name in self._KERAS_VARIABLES]
+
     def get_config(self):
         config = super().get_config()
         config["thresholds"] = float(self.thresholds[0]) if self._scalar else self.thresholds.tolist()
@@ -398,6 +521,8 @@ class _Thresholds(Metric):
 
 
 class TruePositives(_Thresholds):
+    _KERAS_VARIABLES, _ACCUMULATES = ("accumulator",), "tp"
+
     def __init__(self, thresholds=None, name="true_positives", dtype=None):
         super().__init__(thresholds, name, dtype)
 
@@ -406,6 +531,8 @@ class TruePositives(_Thresholds):
 
 
 class FalsePositives(_Thresholds):
+    _KERAS_VARIABLES, _ACCUMULATES = ("accumulator",), "fp"
+
     def __init__(self, thresholds=None, name="false_positives", dtype=None):
         super().__init__(thresholds, name, dtype)
 
@@ -414,6 +541,8 @@ class FalsePositives(_Thresholds):
 
 
 class TrueNegatives(_Thresholds):
+    _KERAS_VARIABLES, _ACCUMULATES = ("accumulator",), "tn"
+
     def __init__(self, thresholds=None, name="true_negatives", dtype=None):
         super().__init__(thresholds, name, dtype)
 
@@ -422,6 +551,8 @@ class TrueNegatives(_Thresholds):
 
 
 class FalseNegatives(_Thresholds):
+    _KERAS_VARIABLES, _ACCUMULATES = ("accumulator",), "fn"
+
     def __init__(self, thresholds=None, name="false_negatives", dtype=None):
         super().__init__(thresholds, name, dtype)
 
@@ -432,6 +563,7 @@ class FalseNegatives(_Thresholds):
 class Precision(_Thresholds):
     """TP / (TP + FP) at thresholds (default 0.5); top_k keeps each row's k highest
     predictions only; class_id looks at one class."""
+    _KERAS_VARIABLES = ("true_positives", "false_positives")
 
     def __init__(self, thresholds=None, top_k=None, class_id=None, name="precision", dtype=None):
         super().__init__(thresholds, name, dtype, top_k=top_k, class_id=class_id)
@@ -442,6 +574,7 @@ class Precision(_Thresholds):
 
 class Recall(_Thresholds):
     """TP / (TP + FN) at thresholds (default 0.5); top_k and class_id as in Precision."""
+    _KERAS_VARIABLES = ("true_positives", "false_negatives")
 
     def __init__(self, thresholds=None, top_k=None, class_id=None, name="recall", dtype=None):
         super().__init__(thresholds, name, dtype, top_k=top_k, class_id=class_id)
@@ -503,6 +636,8 @@ class _AtValue(_HistMetric):
         super().__init__(num_thresholds, name, dtype)
         self.value = float(value)
         self.class_id = class_id
+        inner = [(i + 1) * 1.0 / (num_thresholds - 1) for i in range(num_thresholds - 2)]
+        self.thresholds = [0.0] + inner + [1.0]  # as Keras lists them
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         if self.class_id is not None:
