@@ -179,6 +179,10 @@ def _layer_class(item, custom_objects):
         if family not in ("keras", "models"):
             family = "layers"
         cls = builtin_object(family, name) or builtin_object("models", name)
+        if cls is not None and family is not None and item.get("module"):
+            from fastkeras.saving.serialization_lib import _builtin_checked
+
+            _builtin_checked(item, name, cls)  # a built-in claiming a registered name
     if not (isinstance(cls, type) and issubclass(cls, Layer)):
         raise ValueError(f"Unknown layer: {name!r}. Please ensure you are using a "
                          "`keras.utils.custom_object_scope` or pass it in custom_objects "
@@ -194,20 +198,37 @@ def _names_object(key):
     return key in ("activation", "recurrent_activation") or key.endswith(_OBJECT_SUFFIXES)
 
 
-def _revive(value, known, safe_mode):
+def _builtin_name(key, name):
+    """Whether `name` is one of fastkeras' own objects for the config key (then a custom
+    object matches it only by its exact name)."""
+    from fastkeras.saving.serialization_lib import builtin_object
+
+    if key in ("activation", "recurrent_activation", "function"):
+        return builtin_object("activations", name, "function") is not None
+    family = {"_initializer": "initializers", "_regularizer": "regularizers",
+              "_constraint": "constraints"}[next(s for s in _OBJECT_SUFFIXES if key.endswith(s))]
+    import importlib
+
+    module = importlib.import_module(f"fastkeras.{family}")
+    return name in getattr(getattr(module, "_family", None), "names", {})
+
+
+def _revive(key, value, known, safe_mode):
     """A config value naming a custom object: the object (a class named by a string is
     instantiated, as Keras' get functions do); anything else unchanged."""
     from fastkeras.saving.object_registration import lookup
     from fastkeras.saving.serialization_lib import _deserialize
 
     if isinstance(value, str):
-        obj = lookup(value, known)
+        obj = lookup(value, known, suffix=not _builtin_name(key, value))
         if obj is None:
             return value
         return obj() if isinstance(obj, type) else obj
     if isinstance(value, dict) and isinstance(value.get("class_name"), str):
         if value["class_name"] == "function":
-            obj = lookup(value.get("config"), known)
+            name = value.get("config")
+            obj = lookup(name, known, suffix=isinstance(name, str) and
+                         not _builtin_name(key, name))
             return value if obj is None else obj
         names = (value.get("registered_name"), value["class_name"])
         if any(isinstance(n, str) and n in known for n in names):
@@ -223,7 +244,7 @@ def _revive_objects(cls, config, known, safe_mode):
     out = {}
     for key, value in config.items():
         if _names_object(key) or (key == "function" and issubclass(cls, Lambda)):
-            value = _revive(value, known, safe_mode)
+            value = _revive(key, value, known, safe_mode)
         out[key] = value
     return out
 

@@ -15,7 +15,10 @@ _BY_NAME = {c.__name__.lower(): c for c in (SGD, Adam, AdamW, RMSprop, Adagrad, 
 
 
 def get(identifier):
-    """An optimizer from a name ("adam", "SGD"...), a config dict or an instance."""
+    """An optimizer from a name ("adam", "SGD"...), a config dict or an instance (None
+    stays None, as in Keras)."""
+    if identifier is None:
+        return None
     if isinstance(identifier, Optimizer):
         return identifier
     if isinstance(identifier, str):
@@ -30,21 +33,29 @@ def get(identifier):
 
 
 def serialize(optimizer):
-    """Keras 3's form: {"module", "class_name", "config", "registered_name"}."""
-    builtin = type(optimizer).__module__.startswith("fastkeras.")
-    name = type(optimizer).__name__
-    return {"module": "keras.optimizers" if builtin else type(optimizer).__module__,
-            "class_name": name, "config": optimizer.get_config(),
-            "registered_name": None if builtin else name}
+    """Keras 3's form: {"module", "class_name", "config", "registered_name"} (a custom
+    optimizer under its module and registered name)."""
+    from fastkeras.saving.serialization_lib import serialize_keras_object
+
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"serialize: `optimizer` must be an Optimizer, got {optimizer!r}")
+    return serialize_keras_object(optimizer)
 
 
 def deserialize(config, custom_objects=None):
+    """An optimizer from serialize's dict (or Keras 2's); custom optimizer classes come
+    from custom_objects, the active custom_object_scope or the registry."""
+    from fastkeras.saving.object_registration import known_objects
+
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ValueError(f"deserialize: `config` must be a dict with a 'class_name', got "
+                         f"{config!r}")
     name = config["class_name"]
     if name.startswith("Custom>"):  # how Keras 2 .h5 files name the built-in optimizers
         name = name[len("Custom>"):]
-    custom = custom_objects or {}
+    custom = known_objects(custom_objects)
     cls = custom.get(config.get("registered_name") or name) or custom.get(name) or \
         _BY_NAME.get(name.lower())
-    if cls is None:
+    if not (isinstance(cls, type) and issubclass(cls, Optimizer)):
         raise ValueError(f"Unknown optimizer {name!r}")
-    return cls.from_config(config.get("config", {}), custom_objects)
+    return cls.from_config(dict(config.get("config") or {}), custom_objects)

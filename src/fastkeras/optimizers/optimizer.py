@@ -337,6 +337,8 @@ class Optimizer:
                                 "float variables")
             kept_g.append(ga.astype(v.dtype, order="C", copy=False))  # keeps 0-d shapes
             kept_v.append(v)
+        if missing and not kept_g:
+            raise ValueError(f"No gradients provided for any variable. Variables: {missing}")
         if missing:
             warnings.warn(f"Gradients do not exist for variables {missing} when minimizing the "
                           "loss.", UserWarning, stacklevel=4)

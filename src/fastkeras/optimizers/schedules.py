@@ -275,8 +275,12 @@ def deserialize(config, custom_objects=None):
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(f"deserialize: `config` must be a dict with a 'class_name', got "
                          f"{config!r}")
-    obj = deserialize_keras_object(config, custom_objects=custom_objects,
-                                   module_objects=_SCHEDULES)
+    try:
+        obj = deserialize_keras_object(config, custom_objects=custom_objects,
+                                       module_objects=_SCHEDULES)
+    except TypeError as e:
+        raise ValueError(f"Unknown learning rate schedule {config['class_name']!r} ({e})") \
+            from e
     if not isinstance(obj, LearningRateSchedule):
         raise ValueError(f"Unknown learning rate schedule {config['class_name']!r}")
     return obj

@@ -112,15 +112,16 @@ def known_objects(custom_objects=None):
     return {**(custom_objects or {}), **scope_objects(), **_GLOBAL_CUSTOM_OBJECTS}
 
 
-def lookup(name, custom_objects=None):
-    """A custom object by exact name, or by the part after ">" of a registered name (a
-    function Keras wrote as "my_fn" that was registered as "Custom>my_fn")."""
+def lookup(name, custom_objects=None, suffix=True):
+    """A custom object by exact name, or (suffix=True) by the part after ">" of a
+    registered name (a function written as "my_fn" that was registered as
+    "Custom>my_fn")."""
     if not isinstance(name, str):
         return None
     known = known_objects(custom_objects)
     if name in known:
         return known[name]
-    if ">" not in name:
+    if suffix and ">" not in name:
         matches = [obj for key, obj in known.items() if key.endswith(">" + name)]
         if matches:
             return matches[0]

@@ -46,6 +46,9 @@ _FAMILIES = ("layers", "losses", "metrics", "optimizers", "optimizers.schedules"
 # functions written with module "builtins" are looked up in these families, in order
 _FUNCTION_FAMILIES = ("activations", "losses", "metrics")
 # public names of those modules that are not modeling objects
+# built-ins whose constructors drop config keys they do not know (as their families' get do)
+_FILTERED_FAMILIES = frozenset({"fastkeras.initializers", "fastkeras.regularizers",
+                                "fastkeras.constraints"})
 _NOT_MODELING = frozenset({"get", "serialize", "deserialize", "compute_dask",
                            "reduce_weighted_values", "schedules", "Input"})
 
@@ -323,6 +326,9 @@ def _special(class_name, inner, custom, safe_mode):
         raise ValueError("A `__keras_tensor__` entry only has a meaning inside a functional "
                          "model's config")
     if class_name == "__typespec__":
+        if not isinstance(inner, (list, tuple)):
+            raise TypeError("Expected 'config' to be a list or a tuple for a __typespec__ "
+                            f"class name, instead got {type(inner).__name__}")
         raise ValueError("`__typespec__` entries (TensorFlow type specs) are not supported")
     return _NOT_SPECIAL
 
@@ -335,8 +341,10 @@ def _from_module_objects(obj, inner, custom, safe_mode):
 
 
 def _retrieve(name, module, want, full_config, custom, module_objects):
-    obj = lookup(name, custom) if want == "function" else (
-        custom.get(name) if isinstance(name, str) else None)
+    """The class or function `name` of an entry: a custom object by exact name, the
+    family's table, fastkeras' own (by the entry's module; functions of "builtins" in the
+    activations, losses and metrics), then a registered function by its bare name."""
+    obj = custom.get(name) if isinstance(name, str) else None
     if obj is not None:
         return obj
     if module_objects is not None and name in module_objects:
@@ -345,12 +353,15 @@ def _retrieve(name, module, want, full_config, custom, module_objects):
     if family is not None:
         obj = builtin_object(family, name, want)
         if obj is not None:
-            return obj
+            return _builtin_checked(full_config, name, obj)
     if want == "function" and (module == "builtins" or module is None):
         for fam in _FUNCTION_FAMILIES:
             obj = builtin_object(fam, name, "function")
             if obj is not None:
-                return obj
+                return _builtin_checked(full_config, name, obj)
+        obj = lookup(name, custom)  # "my_fn", registered as "package>my_fn"
+        if obj is not None:
+            return obj
     if full_config.get("module", "_") is None and want == "class":
         raise TypeError(f"Cannot deserialize object of type `{name}`. If `{name}` is a custom "
                         "class, please register it using the "
@@ -361,6 +372,18 @@ def _retrieve(name, module, want, full_config, custom, module_objects):
                     "passed in `custom_objects`. If they are already decorated, make sure "
                     "they are all imported so that the decorator is run before trying to "
                     f"load them. Full object config: {full_config}")
+
+
+def _builtin_checked(full_config, name, obj):
+    """Keras' rule: an entry that resolves to a built-in must not carry another registered
+    name (a config claiming "my_pkg>MyDense" for a Dense is refused, not read as Dense)."""
+    explicit = full_config.get("registered_name")
+    if explicit and explicit not in (name, full_config.get("class_name")):
+        raise ValueError(f"`registered_name={explicit!r}` was provided in the config, but "
+                         f"'{name}' resolved to a Keras built-in and does not use registered "
+                         f"names. Remove the `registered_name` field from the config. Full "
+                         f"object config: {full_config}")
+    return obj
 
 
 def _takes(fn, name):
@@ -384,6 +407,10 @@ def instantiate(cls, entry, custom, safe_mode):
         if inspect.isclass(cls) and issubclass(cls, Layer):
             return _layer_or_model(cls, entry, custom, safe_mode)
         inner = entry.get("config") or {}
+        if cls.__module__ in _FILTERED_FAMILIES:  # Keras adds keys (input_axes...) later
+            from fastkeras._serialization import _accepted
+
+            inner = _accepted(cls, inner)
         try:
             if _takes(cls.from_config, "custom_objects"):
                 return cls.from_config(inner, custom_objects=custom)
