@@ -685,14 +685,20 @@ class TrainingMixin:
             if self._compile_metrics is not None:
                 out.append(self._compile_metrics)
             out.extend(self._output_loss_trackers)
-        tracked = self.__dict__.get("_tracked_metrics")
-        if tracked:
-            seen = {id(m) for m in out}
-            for group in tracked.values():
-                for m in group:
-                    if id(m) not in seen:
-                        seen.add(id(m))
-                        out.append(m)
+        seen = {id(m) for m in out}
+        for m in self._held_metrics():
+            if id(m) not in seen:
+                seen.add(id(m))
+                out.append(m)
+        return out
+
+    def _held_metrics(self):
+        """Metrics held as attributes of the model and of its layers (Layer's tracking);
+        a nested model's are its own, as in Keras."""
+        out = list(self.__dict__.get("_metrics_tracked", ()))
+        for layer in self.__dict__.get("_layers", ()):
+            if not isinstance(layer, TrainingMixin):
+                out.extend(layer._tracked_metrics())
         return out
 
     def _log_names(self):
@@ -731,20 +737,6 @@ class TrainingMixin:
 
     def _logs(self):
         return self.get_metrics_result()
-
-    def __setattr__(self, name, value):
-        # Metrics a model holds as attributes are its own, as Keras tracks them: they are
-        # listed in model.metrics, so fit resets them each epoch and reports them.
-        if name not in _OWN_METRIC_ATTRS:
-            found = _metrics_in(value)
-            tracked = self.__dict__.get("_tracked_metrics")
-            if found:
-                if tracked is None:
-                    tracked = self.__dict__["_tracked_metrics"] = {}
-                tracked[name] = found
-            elif tracked and name in tracked:
-                del tracked[name]
-        super().__setattr__(name, value)
 
     # ---------------------------------------------------------------- steps
     def train_step(self, data):
@@ -1082,8 +1074,6 @@ class TrainingMixin:
 _OVERRIDABLE = {"train": ("train_step", "compute_loss", "compute_metrics"),
                 "test": ("test_step", "compute_loss", "compute_metrics"),
                 "predict": ("predict_step",)}
-_OWN_METRIC_ATTRS = frozenset({"_loss_tracker", "_compile_metrics", "_output_loss_trackers",
-                               "_compiled_outputs"})
 _TAKES_TRAINING = {}  # compute_loss function -> whether it takes `training`
 _METRIC_CLASS = []
 
@@ -1094,18 +1084,6 @@ def _metric_base():
 
         _METRIC_CLASS.append(Metric)
     return _METRIC_CLASS[0]
-
-
-def _metrics_in(value):
-    """The Metric objects an attribute value holds (itself, or in a list / tuple / dict)."""
-    if isinstance(value, (list, tuple, dict)):
-        if not value:
-            return []
-        base = _metric_base()
-        return [v for v in _flatten(value) if isinstance(v, base)]
-    if type(value).__module__.startswith(("builtins", "numpy")):
-        return []
-    return [value] if isinstance(value, _metric_base()) else []
 
 
 def _batch_size(struct):
