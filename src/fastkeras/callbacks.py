@@ -349,23 +349,6 @@ def _lr(model):
     return float(np.asarray(model.optimizer.learning_rate))
 
 
-def _set_lr(model, value):
-    """Sets the optimizer's learning rate; refused, as Keras' optimizer refuses it, where
-    the rate is a LearningRateSchedule (it would silently replace the schedule)."""
-    from fastkeras.optimizers.schedules import LearningRateSchedule
-
-    optimizer = model.optimizer
-    current = getattr(optimizer, "_learning_rate", None)
-    if isinstance(current, LearningRateSchedule) or (
-            callable(current) and not isinstance(current, (float, int, np.ndarray))):
-        raise TypeError("This optimizer was created with a `LearningRateSchedule` object as "
-                        "its `learning_rate` constructor argument, hence its learning rate "
-                        "is not settable. If you need the learning rate to be settable, you "
-                        "should instantiate the optimizer with a float `learning_rate` "
-                        "argument.")
-    optimizer.learning_rate = value
-
-
 class TerminateOnNaN(Callback):
     """Stops training as soon as a batch's loss is NaN or infinite."""
 
@@ -481,7 +464,8 @@ class ReduceLROnPlateau(Callback):
                 old = _lr(self.model)
                 if old > np.float32(self.min_lr):
                     new = max(old * self.factor, self.min_lr)
-                    _set_lr(self.model, new)
+                    # an optimizer built on a schedule refuses (TypeError), as in Keras
+                    self.model.optimizer.learning_rate = new
                     if self.verbose > 0:
                         print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate "
                               f"to {new}.")
@@ -506,7 +490,7 @@ class LearningRateScheduler(Callback):
         if not isinstance(lr, (float, int, np.floating)) or isinstance(lr, bool):
             raise ValueError(f"The output of the `schedule` function should be a float. Got: "
                              f"{lr!r}")
-        _set_lr(self.model, float(lr))
+        self.model.optimizer.learning_rate = float(lr)  # a schedule's refuses (TypeError)
         if self.verbose > 0:
             print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {lr}.")
 
