@@ -15,7 +15,7 @@ __all__ = [
     "CategoricalHinge", "KLDivergence", "Poisson", "CosineSimilarity",
     "BinaryFocalCrossentropy", "CategoricalFocalCrossentropy", "dice", "tversky", "circle",
     "categorical_generalized_cross_entropy", "Dice", "Tversky", "Circle",
-    "CategoricalGeneralizedCrossEntropy",
+    "CategoricalGeneralizedCrossEntropy", "ctc", "CTC",
 ]
 
 
@@ -287,3 +287,34 @@ class CategoricalGeneralizedCrossEntropy(LossFunctionWrapper):
 
     def get_config(self):
         return {**Loss.get_config(self), "q": self.q}
+
+
+def ctc(y_true, y_pred):
+    """CTC loss of integer label sequences ``y_true`` (batch, max_length), padded with the
+    blank 0, against logits ``y_pred`` (batch, frames, classes); class 0 is the blank and
+    every frame is used (keras.losses.ctc)."""
+    if len(np.shape(y_true)) != 2:
+        raise ValueError("Targets `y_true` are expected to be a tensor of shape "
+                         "`(batch_size, max_length)` in integer format. "
+                         f"Received: y_true.shape={tuple(np.shape(y_true))}")
+    if len(np.shape(y_pred)) != 3:
+        raise ValueError("Logits `y_pred` are expected to be a tensor of shape "
+                         "`(batch_size, max_length, num_classes)`. "
+                         f"Received: y_pred.shape={tuple(np.shape(y_pred))}")
+    labels = np.asarray(ops.convert_to_numpy(y_true))
+    n, frames = np.shape(y_pred)[:2]
+    return ops.ctc_loss(labels, y_pred, np.sum(labels != 0, axis=-1),
+                        np.full(n, frames, np.int64), mask_index=0)
+
+
+class CTC(LossFunctionWrapper):
+    """CTC loss (keras.losses.CTC); y_pred holds logits."""
+
+    def __init__(self, reduction="sum_over_batch_size", name="ctc", dtype=None):
+        super().__init__(ctc, reduction=reduction, name=name, dtype=dtype)
+
+    def call(self, y_true, y_pred):  # labels (N, L) against logits (N, T, C): no rank rule
+        return ctc(y_true, y_pred)
+
+    def get_config(self):
+        return Loss.get_config(self)

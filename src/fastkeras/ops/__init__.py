@@ -12,6 +12,7 @@ from fastkeras.ops.math import *  # noqa: F401,F403  (names listed in math.__all
 from fastkeras.ops.array_ops import *  # noqa: F401,F403
 from fastkeras.ops.activation_ops import *  # noqa: F401,F403
 from fastkeras.ops.nn import sparse_categorical_crossentropy, categorical_crossentropy
+from fastkeras.ops.ctc import ctc_loss
 from fastkeras.ops.convolution import (
     conv,
     conv_transpose,
@@ -36,6 +37,7 @@ __all__ = [
     *_act.__all__,
     "sparse_categorical_crossentropy",
     "categorical_crossentropy",
+    "ctc_loss",
     "conv",
     "conv_transpose",
     "depthwise_conv",
