@@ -778,3 +778,44 @@ def test_steps_per_epoch_takes_batches_as_keras_does(tf):
         runs.append(out)
     assert runs[1] == runs[0]
     assert runs[1][0] == ([0, 2, 4, 0, 2, 4], [0, 1, 2, 3], 2)
+
+
+def test_endpoint_layer_recipe_fits_a_dict_without_y(libs):
+    """The functional guide's endpoint layer: the loss comes from add_loss and the metric is
+    the layer's own; fit(data_dict) with no y after compile(optimizer) trains on it, and the
+    layer's metric is in the logs (reset each epoch)."""
+    (tk, _), (ours, _) = libs
+    models = []
+    for K in (tk, ours):
+        class LogisticEndpoint(K.layers.Layer):
+            def __init__(self, name=None):
+                super().__init__(name=name)
+                self.loss_fn = K.losses.BinaryCrossentropy(from_logits=True)
+                self.accuracy_fn = K.metrics.BinaryAccuracy()
+
+            def call(self, targets, logits, sample_weights=None):
+                loss = self.loss_fn(targets, logits, sample_weights)
+                self.add_loss(loss)
+                self.accuracy_fn.update_state(targets, logits, sample_weights)
+                return K.ops.softmax(logits)
+
+        inputs = K.Input(shape=(3,), name="inputs")
+        targets = K.Input(shape=(10,), name="targets")
+        logits = K.layers.Dense(10)(inputs)
+        sample_weights = K.Input(shape=(1,), name="sample_weights")
+        preds = LogisticEndpoint(name="predictions")(targets, logits, sample_weights)
+        models.append(K.Model([inputs, targets, sample_weights], preds))
+    ref, mine = models
+    mine.set_weights(ref.get_weights())
+    rng = np.random.default_rng(12)
+    data = {"inputs": rng.normal(size=(30, 3)).astype("float32"),
+            "targets": rng.integers(0, 2, size=(30, 10)).astype("float32"),
+            "sample_weights": rng.random((30, 1)).astype("float32")}
+    hs = []
+    for K, m in zip((tk, ours), models):
+        m.compile(K.optimizers.Adam(1e-2))
+        hs.append(m.fit(data, batch_size=8, epochs=3, shuffle=False, verbose=0))
+    assert [m.name for m in mine.metrics] == [m.name for m in ref.metrics] == \
+        ["loss", "binary_accuracy"]
+    _same_history(*hs)
+    _same_weights(ref, mine)
