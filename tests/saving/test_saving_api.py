@@ -615,3 +615,31 @@ def test_custom_layers_and_activations_in_files(tmp_path):
     assert [type(l) for l in back.layers] == [fk.layers.Dense, Scale, Shift, fk.layers.Dense]
     np.testing.assert_allclose(back.predict(x, verbose=0), model.predict(x, verbose=0),
                                rtol=1e-6)
+
+
+def test_keras2_h5_training_config_with_custom_loss_and_metric_objects(tf, tmp_path):
+    """tf.keras 2 (tf-keras) names a custom loss by its function name and writes metrics
+    as MeanMetricWrapper / class dicts, one list per output: the model loads compiled and
+    evaluates as tf-keras does."""
+    tf_keras = pytest.importorskip("tf_keras")
+    x, y = _data()
+
+    def my_loss(y_true, y_pred):
+        return tf_keras.backend.mean(tf_keras.backend.square(y_true - y_pred), axis=-1)
+
+    def fk_loss(y_true, y_pred):
+        return fk.ops.mean(fk.ops.square(y_true - y_pred), axis=-1)
+
+    model = _trained(tf_keras, my_loss, ["mae", tf_keras.metrics.RootMeanSquaredError()],
+                     tf_keras.optimizers.Adam(0.01), x, y)
+    path = str(tmp_path / "k2.h5")
+    model.save(path)
+    with pytest.raises(ValueError, match="my_loss"):
+        fk.models.load_model(path)
+    back = fk.models.load_model(path, custom_objects={"my_loss": fk_loss})
+    assert back.compiled and int(back.optimizer.iterations.numpy()) == 8
+    got = back.evaluate(x, y, verbose=0, return_dict=True)
+    want = model.evaluate(x, y, verbose=0, return_dict=True)
+    assert set(got) == set(want) == {"loss", "mae", "root_mean_squared_error"}
+    for key in want:
+        np.testing.assert_allclose(got[key], want[key], rtol=1e-5)

@@ -272,24 +272,55 @@ def model_from_config(class_name, config, custom_objects=None, registered_name=N
         return cls.from_config(config)
 
 
-def _revive_compile(spec, known, safe_mode):
+def _revive_compile(spec, known, safe_mode, family):
     """A saved loss / metric spec as compile() takes it: Keras 3 entries (with a
-    "module") are deserialized; names, Keras 2 {"class_name", "config"} dicts (which the
-    loss and metric lookups read) and containers are walked."""
-    from fastkeras.saving.serialization_lib import _deserialize
+    "module") are deserialized, Keras 2 {"class_name", "config"} dicts looked up in
+    fastkeras' `family` (losses / metrics), a Keras 2 MeanMetricWrapper becomes the name
+    it wraps, a custom function's name its function; containers are walked."""
+    from fastkeras.saving.serialization_lib import _deserialize, builtin_object
 
     if isinstance(spec, list):
-        return [_revive_compile(s, known, safe_mode) for s in spec]
+        return [_revive_compile(s, known, safe_mode, family) for s in spec]
     if isinstance(spec, dict):
         if "class_name" in spec and "config" in spec:
-            if "module" in spec or spec["class_name"] in ("function", "__lambda__"):
+            name = spec["class_name"]
+            if "module" in spec or name in ("function", "__lambda__"):
                 return _deserialize(spec, known, safe_mode)
-            if spec["class_name"] == "MeanMetricWrapper":  # Keras 2: a metric function
+            if name == "MeanMetricWrapper":  # Keras 2: a metric function by name
                 cfg = spec.get("config") or {}
-                return cfg.get("fn") or cfg.get("name")
-            return spec
-        return {k: _revive_compile(v, known, safe_mode) for k, v in spec.items()}
+                fn, label = cfg.get("fn"), cfg.get("name")
+                if isinstance(fn, str) and fn in known:
+                    return known[fn]
+                return label if isinstance(label, str) and _known_metric(label) else fn
+            cls = builtin_object(family, name) if isinstance(name, str) else None
+            table = {name: cls} if cls is not None else None
+            return _deserialize(spec, known, safe_mode, module_objects=table)
+        return {k: _revive_compile(v, known, safe_mode, family) for k, v in spec.items()}
+    if isinstance(spec, str) and spec in known:  # Keras 2 files name custom functions
+        return known[spec]
     return spec
+
+
+def _known_metric(name):
+    from fastkeras import metrics
+
+    try:
+        metrics.get(name)
+    except ValueError:
+        return False
+    return True
+
+
+def _per_output_lists(model, metrics):
+    """Keras 2 writes metrics as one list per output: a dict by output name here."""
+    if not (isinstance(metrics, list) and metrics and all(isinstance(m, list) for m in metrics)):
+        return metrics
+    names = list(getattr(model, "output_names", None) or [])
+    if len(metrics) == 1 and len(names) <= 1:
+        return metrics[0]
+    if len(names) == len(metrics):
+        return dict(zip(names, metrics))
+    return metrics
 
 
 def compile_from(model, compile_config, custom_objects=None, safe_mode=True):
@@ -305,8 +336,11 @@ def compile_from(model, compile_config, custom_objects=None, safe_mode=True):
         return
     known = known_objects(custom_objects)
     optimizer = opt if isinstance(opt, str) else optimizers.deserialize(opt, known)
-    args = {key: _revive_compile(cc.get(key), known, safe_mode)
+    args = {key: _revive_compile(cc.get(key), known, safe_mode,
+                                 "losses" if key.startswith("loss") else "metrics")
             for key in ("loss", "metrics", "loss_weights", "weighted_metrics")}
+    for key in ("metrics", "weighted_metrics"):
+        args[key] = _per_output_lists(model, args[key])
     model.compile(optimizer=optimizer, **args)
 
 
