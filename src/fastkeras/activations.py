@@ -63,18 +63,20 @@ def gelu(x, approximate=False):
     return _a.gelu(x, approximate)
 
 
-def _with_logits(out, x):
-    """out carrying its logits x, as Keras' softmax / sigmoid do: the cross-entropies given
-    this output (from_logits=False) compute from x, exactly, without clipping."""
+def _with_logits(out, x, kind):
+    """out carrying its logits x, as Keras' softmax / sigmoid do: the cross-entropy that
+    matches the activation (categorical for softmax over the last axis, binary for sigmoid),
+    given this output with from_logits=False, computes from x exactly, without clipping."""
     try:
         out._keras_logits = x if isinstance(x, _Tensor) else _convert(x)
+        out._keras_logits_of = kind
     except AttributeError:  # symbolic tensors while a graph is built
         pass
     return out
 
 
 def sigmoid(x):
-    return _with_logits(_a.sigmoid(x), x)
+    return _with_logits(_a.sigmoid(x), x, "sigmoid")
 
 
 def hard_sigmoid(x):
@@ -100,7 +102,9 @@ def tanh(x):
 
 
 def softmax(x, axis=-1):
-    return _with_logits(_a.softmax(x, axis), x)
+    out = _a.softmax(x, axis)
+    last = axis in (-1, out.ndim - 1) if isinstance(axis, int) else False
+    return _with_logits(out, x, "softmax") if last else out
 
 
 def log_softmax(x, axis=-1):

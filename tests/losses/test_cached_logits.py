@@ -70,3 +70,20 @@ def test_gradients_flow_to_the_logits_by_finite_differences():
             labels, fk.activations.softmax(v)), x, rtol=1e-6, atol=1e-8)
     finally:
         fk.config.set_floatx(old)
+
+
+def test_logits_are_used_only_by_the_matching_cross_entropy():
+    # tf.keras takes a sigmoid's logits for categorical_crossentropy (a softmax cross-entropy
+    # of them) and a softmax's for binary_crossentropy; those are other functions than the
+    # ones asked for, so fastkeras computes them from the probabilities
+    x = fk.ops.convert_to_tensor(np.array([[2.0, -1.0, 0.5], [0.1, 0.2, -3.0]], "float32"))
+    onehot = np.eye(3, dtype="float32")[[0, 2]]
+    sig, soft = fk.activations.sigmoid(x), fk.activations.softmax(x)
+    np.testing.assert_allclose(fk.losses.categorical_crossentropy(onehot, sig).numpy(),
+                               fk.losses.categorical_crossentropy(onehot, sig.numpy()).numpy(),
+                               rtol=1e-6)
+    np.testing.assert_allclose(fk.losses.binary_crossentropy(onehot, soft).numpy(),
+                               fk.losses.binary_crossentropy(onehot, soft.numpy()).numpy(),
+                               rtol=1e-6)
+    along_rows = fk.activations.softmax(x, axis=0)  # not the loss's class axis: no logits
+    assert getattr(along_rows, "_keras_logits", None) is None

@@ -35,18 +35,23 @@ def _warn_single_class(y_pred_shape, fname):
         )
 
 
-def logits_of(y_pred, from_logits, fn_name):
+def logits_of(y_pred, from_logits, fn_name, activation="softmax"):
     """(output, from_logits) as tf.keras computes a cross-entropy: an output of
-    ``activations.softmax`` / ``sigmoid`` (a Dense layer's activation, an Activation layer)
-    carries its logits, and the loss is computed from them, exactly, instead of from clipped
+    ``activations.softmax`` (over the last axis) or ``activations.sigmoid`` (a Dense layer's
+    activation, an Activation layer) carries its logits, and the matching loss (categorical
+    for softmax, binary for sigmoid) is computed from them, exactly, instead of from clipped
     probabilities (a softmax output of 1e-30 costs 69, not -log(1e-7) = 16.1). Keras warns
-    when such an output is passed with from_logits=True, and still uses the logits."""
+    when such an output is passed with from_logits=True, and still uses the logits.
+
+    tf.keras also takes a sigmoid's logits for the categorical losses (a softmax
+    cross-entropy of them) and a softmax's for the binary one, which computes a different
+    function from the one asked for; fastkeras computes those from the probabilities."""
     logits = getattr(y_pred, "_keras_logits", None)
-    if logits is None:
+    if logits is None or getattr(y_pred, "_keras_logits_of", None) != activation:
         return y_pred, from_logits
     if from_logits:
         warnings.warn(f'"`{fn_name}` received `from_logits=True`, but the `output` argument '
-                      "was produced by a softmax or sigmoid activation and thus does not "
+                      f"was produced by a {activation} activation and thus does not "
                       "represent logits. Was this intended?", stacklevel=3)
     return logits, True
 

@@ -30,7 +30,7 @@ def _pair(y_true, y_pred):
 def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
     """Mean over ``axis`` of the element-wise binary cross-entropy (keras.losses); an output
     of ``activations.sigmoid`` is taken from its logits, as tf.keras does."""
-    y_pred, from_logits = logits_of(y_pred, from_logits, "binary_crossentropy")
+    y_pred, from_logits = logits_of(y_pred, from_logits, "binary_crossentropy", "sigmoid")
     y_true, y_pred = _pair(y_true, y_pred)
     if label_smoothing:
         y_true = ops.add(ops.multiply(y_true, 1.0 - label_smoothing), 0.5 * label_smoothing)

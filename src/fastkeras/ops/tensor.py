@@ -54,15 +54,17 @@ def is_tensor(x):
 class Tensor:
     """An immutable n-dimensional array produced by fastkeras ops."""
 
-    # _keras_logits: set by activations.softmax / sigmoid on their output (the input logits),
-    # so that the cross-entropies compute from the logits as tf.keras does
-    __slots__ = ("_value", "_keras_mask", "_keras_logits", "__weakref__")
+    # _keras_logits: set by activations.softmax / sigmoid on their output (the input logits,
+    # _keras_logits_of the activation's name), so that the cross-entropies compute from the
+    # logits as tf.keras does
+    __slots__ = ("_value", "_keras_mask", "_keras_logits", "_keras_logits_of", "__weakref__")
     __array_priority__ = 100  # numpy defers to our operators
 
     def __init__(self, value):
         self._value = value if isinstance(value, np.ndarray) else np.asarray(value)
         self._keras_mask = None
         self._keras_logits = None
+        self._keras_logits_of = None
 
     # ---- inspection
     def numpy(self):
