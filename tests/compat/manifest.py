@@ -1,0 +1,63 @@
+"""Programs that do not yet run or match on fastkeras, with the reason.
+
+Each entry names the first thing that goes wrong when the program runs with
+``import fastkeras as keras`` ("raises": the exception and the program line; "differs":
+the results that differ from Keras 3.15 on TensorFlow) and the cause (the G / F numbers
+are the sections of /work/notes/compat_findings.md; "Keras quirk" marks differences where
+Keras 3.15 itself departs from its guide's stated behaviour, for the maintainers to decide).
+test_corpus.py marks these xfail(strict=True): a fix makes the test XPASS and fail, and the
+entry must then be removed. ``python -m tests.compat.report --suggest`` prints the current
+first failures.
+"""
+
+FAILING = {
+    # ---- missing API
+    "custom_train_step_gan": "raises AttributeError: module 'fastkeras' has no attribute "
+                             "'random' (keras.random.SeedGenerator / normal / uniform; G1)",
+    "dcgan": "raises AttributeError: no fastkeras.random (G1)",
+    "subclassing_training_arg": "raises AttributeError: no fastkeras.random "
+                                "(keras.random.dropout; G1)",
+    "subclassing_vae": "raises AttributeError: no fastkeras.random (G1)",
+    "vae": "raises AttributeError: no fastkeras.random (G1)",
+    "siamese_contrastive": "raises AttributeError: module 'fastkeras' has no attribute "
+                           "'backend' (keras.backend.epsilon(); G2)",
+    "masking_and_padding": "raises AttributeError: fastkeras.utils has no attribute "
+                           "'pad_sequences' (G3)",
+    "imdb_bidirectional_lstm": "raises AttributeError: fastkeras.layers has no attribute "
+                               "'Bidirectional' (G4; pad_sequences G3 next)",
+    "rnn_bidirectional": "raises AttributeError: fastkeras.layers has no attribute "
+                         "'Bidirectional' (G4)",
+    "rnn_custom_cell": "raises AttributeError: fastkeras.layers has no attribute 'RNN' "
+                       "(RNN + LSTMCell; G5)",
+    "rnn_basics": "raises AttributeError: 'LSTM' object has no attribute 'states' "
+                  "(stateful LSTM states / reset_states; G6)",
+    "collaborative_filtering": "raises AttributeError: module 'fastkeras.ops.nn' has no "
+                               "attribute 'sigmoid' (keras.ops.nn namespace; G7)",
+    "structured_data_classification": "raises AttributeError: fastkeras.layers has no "
+                                      "attribute 'IntegerLookup' (StringLookup, "
+                                      "Normalization next; G8)",
+    "text_classification_from_scratch": "raises AttributeError: fastkeras.layers has no "
+                                        "attribute 'TextVectorization' (G8)",
+    # ---- behaviour
+    "functional_api_models": "differs: history.department_loss after the first step "
+                             "(CategoricalCrossentropy gradient with multi-hot targets: TF "
+                             "uses softmax - y; F2)",
+    "lstm_seq2seq": "differs: history.loss after the first step (crossentropy gradient on "
+                    "all-zero padded target rows; F2, with F1's logits path)",
+    "antirectifier": "differs: layer_output (layer.build() called by hand does not mark "
+                     "the layer built; the first call builds a second kernel; F6)",
+    "customizing_saving": "raises FileFormatError at load_model of a layer whose "
+                          "build(input_shape, layer_init) has an extra argument and "
+                          "get_build_config / build_from_config overrides (F6)",
+    "transfer_learning": "differs: pretrain_history (Sequential([built_base, ...]) is not "
+                         "built, the head misses the seeded weights; F5) and "
+                         "bn_statistics_still_frozen (Keras quirk: Functional overrides "
+                         "training=False during fit; F8)",
+    "regression_boston_housing": "differs: history.loss (validation_split=0.3 of 309 keeps "
+                                 "217 samples where Keras keeps floor(309*0.7)=216; F7)",
+    "saving_config_json": "differs: dense_config_keys (Dense.get_config() has no "
+                          "'quantization_config'; F9)",
+    "training_builtin_multi_io": "differs: none_loss_history keys (loss=[None, cce] logs "
+                                 "class_output_loss and score_output_loss, Keras only "
+                                 "'loss'; F10)",
+}
