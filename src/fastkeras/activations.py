@@ -156,8 +156,11 @@ def deserialize(config, custom_objects=None):
     name = config["class_name"] if isinstance(config, dict) else config
     if isinstance(config, dict) and name == "function":
         name = config["config"]
-    if custom_objects and name in custom_objects:
-        return custom_objects[name]
+    from fastkeras.saving.object_registration import lookup
+
+    custom = lookup(name, custom_objects)  # custom_objects, custom_object_scope, registry
+    if custom is not None:
+        return custom
     try:
         return _BY_NAME[name]
     except KeyError:

@@ -66,6 +66,11 @@ def get(identifier):
     if identifier is None:
         return None
     if isinstance(identifier, str):
+        from fastkeras.saving.object_registration import lookup
+
+        obj = lookup(identifier)  # custom_object_scope and the registry first, as Keras
+        if obj is not None:
+            return obj() if isinstance(obj, type) else obj
         try:
             obj = _BY_NAME[identifier]
         except KeyError:
@@ -96,8 +101,10 @@ def deserialize(config, custom_objects=None):
     """Inverse of serialize."""
     if isinstance(config, str):
         return get(config)
+    from fastkeras.saving.object_registration import lookup
+
     name = config.get("class_name")
-    cls = (custom_objects or {}).get(name) or _BY_NAME.get(name)
+    cls = lookup(name, custom_objects) or _BY_NAME.get(name)
     if not isinstance(cls, type):
         raise ValueError(f"Unknown loss class {name!r}")
     return cls.from_config(config.get("config", {}))

@@ -150,19 +150,24 @@ class SparseCategoricalCrossentropy(Loss):
         ignore_class: label value whose samples are skipped (and not counted).
         reduction: "sum_over_batch_size" (default), "sum", "mean",
             "mean_with_sample_weight", "none" or None.
+        axis: the class axis of y_pred (default -1; Keras' TensorFlow backend supports only
+            -1, its torch backend any axis, as fastkeras does).
         name, dtype: as in Keras (dtype defaults to floatx, float32).
         label_smoothing: fastkeras extension, see the function's docstring.
     """
 
     def __init__(self, from_logits=False, ignore_class=None, reduction="sum_over_batch_size",
-                 name="sparse_categorical_crossentropy", dtype=None, label_smoothing=0.0):
+                 axis=-1, name="sparse_categorical_crossentropy", dtype=None,
+                 label_smoothing=0.0):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
         self.from_logits = bool(from_logits)
         self.ignore_class = ignore_class
+        self.axis = axis
         self.label_smoothing = float(label_smoothing)
 
     def call(self, y_true, y_pred):
         return sparse_categorical_crossentropy(y_true, y_pred, self.from_logits, self.ignore_class,
+                                               axis=self.axis,
                                                label_smoothing=self.label_smoothing)
 
     def _fused_call(self, y_true, y_pred, sample_weight):
@@ -170,7 +175,7 @@ class SparseCategoricalCrossentropy(Loss):
             return None
         y_pred, from_logits = logits_of(y_pred, self.from_logits,
                                         "sparse_categorical_crossentropy")
-        p = _nn.prepare_sparse(y_true, y_pred, from_logits, -1, self.ignore_class,
+        p = _nn.prepare_sparse(y_true, y_pred, from_logits, self.axis, self.ignore_class,
                                self.label_smoothing, dtype=self._dtype)
         return fused_reduced(p, y_true, y_pred, sample_weight, self.reduction)
 
@@ -178,6 +183,8 @@ class SparseCategoricalCrossentropy(Loss):
         config = super().get_config()
         config.update(from_logits=self.from_logits, ignore_class=self.ignore_class,
                       label_smoothing=self.label_smoothing)
+        if self.axis != -1:
+            config["axis"] = self.axis
         return config
 
 

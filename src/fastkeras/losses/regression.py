@@ -32,6 +32,10 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, 
     of ``activations.sigmoid`` is taken from its logits, as tf.keras does."""
     y_pred, from_logits = logits_of(y_pred, from_logits, "binary_crossentropy", "sigmoid")
     y_true, y_pred = _pair(y_true, y_pred)
+    if tuple(y_true.shape) != tuple(y_pred.shape):  # element-wise: no broadcasting (Keras)
+        raise ValueError("Arguments `target` and `output` must have the same shape. "
+                         f"Received: target.shape={tuple(y_true.shape)}, "
+                         f"output.shape={tuple(y_pred.shape)}")
     if label_smoothing:
         y_true = ops.add(ops.multiply(y_true, 1.0 - label_smoothing), 0.5 * label_smoothing)
     if from_logits:

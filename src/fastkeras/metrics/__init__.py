@@ -85,6 +85,11 @@ def get(identifier):
     if isinstance(identifier, Metric):
         return identifier
     if isinstance(identifier, str):
+        from fastkeras.saving.object_registration import lookup
+
+        custom = lookup(identifier)  # custom_object_scope and the registry first, as Keras
+        if custom is not None:
+            return custom() if isinstance(custom, type) else custom
         cls = _BY_NAME.get(identifier.lower())
         if cls is None:
             raise ValueError(f"Could not interpret metric identifier: {identifier!r}")
@@ -116,8 +121,10 @@ def deserialize(config, custom_objects=None):
         return get(config)
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(f"Could not interpret metric config: {config!r}")
+    from fastkeras.saving.object_registration import lookup
+
     name = config["class_name"]
-    cls = (custom_objects or {}).get(name) or _metric_classes().get(name)
+    cls = lookup(name, custom_objects) or _metric_classes().get(name)
     if not (isinstance(cls, type) and issubclass(cls, Metric)):
         raise ValueError(f"Unknown metric class {name!r}")
     return cls.from_config(dict(config.get("config") or {}))

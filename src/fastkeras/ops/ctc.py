@@ -68,9 +68,11 @@ def ctc_loss(target, output, target_length, output_length, mask_index=0):
     ext[:, 1::2] = np.where(width, lab, blank)
     s_len = 2 * lab_len + 1
     valid_s = np.arange(S)[None, :] < s_len[:, None]
-    # a skip over the blank before s is allowed where s is a label differing from s - 2
+    # a skip over the blank before s is allowed where s is a label position (odd) holding a
+    # label other than the previous one; by position, as TensorFlow decides it, so a label
+    # equal to the blank id inside a row is a label (Keras' ctc hands such rows over)
     skip = np.zeros((n, S), bool)
-    skip[:, 2:] = (ext[:, 2:] != blank) & (ext[:, 2:] != ext[:, :-2])
+    skip[:, 3::2] = ext[:, 3::2] != ext[:, 1:-2:2]
     rows = np.arange(n)[:, None]
     emit = logp[rows, :, ext].transpose(0, 2, 1) if frames else np.zeros((n, 0, S))  # (n,T,S)
     neg = -np.inf
