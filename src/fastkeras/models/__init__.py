@@ -25,16 +25,5 @@ def model_from_json(json_string, custom_objects=None, safe_mode=True):
     return _from_json(json_string, custom_objects=custom_objects, safe_mode=safe_mode)
 
 
-def _to_json(self, **kwargs):
-    """A JSON string of the model's config (Keras 3's ``serialize_keras_object`` layout);
-    ``keras.models.model_from_json`` reads it back. kwargs go to json.dumps."""
-    from fastkeras.saving.model_file import model_to_json
-
-    return model_to_json(self, **kwargs)
-
-
-if not hasattr(Model, "to_json"):  # the saving API's method (model.py may define its own)
-    Model.to_json = _to_json
-
 __all__ = ["Model", "Sequential", "Functional", "load_model", "save_model", "model_from_json",
            "clone_model"]

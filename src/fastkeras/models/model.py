@@ -234,6 +234,13 @@ class Model(TrainingMixin, Layer):
 
         save_model(self, filepath, overwrite=overwrite)
 
+    def to_json(self, **kwargs):
+        """A JSON string of the model's config (Keras 3's ``serialize_keras_object`` layout);
+        ``keras.models.model_from_json`` reads it back. kwargs go to json.dumps."""
+        from fastkeras.saving.model_file import model_to_json
+
+        return model_to_json(self, **kwargs)
+
     def save_weights(self, filepath, overwrite=True):
         """Write the weights (and the optimizer's state) to a ``.weights.h5`` file."""
         from fastkeras.saving import save_weights
