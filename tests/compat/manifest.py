@@ -19,6 +19,8 @@ FAILING = {
                                 "(keras.random.dropout; G1)",
     "subclassing_vae": "raises AttributeError: no fastkeras.random (G1)",
     "vae": "raises AttributeError: no fastkeras.random (G1)",
+    "intro_engineers_custom": "raises AttributeError: no fastkeras.random "
+                              "(keras.random.dropout; G1)",
     "siamese_contrastive": "raises AttributeError: module 'fastkeras' has no attribute "
                            "'backend' (keras.backend.epsilon(); G2)",
     "masking_and_padding": "raises AttributeError: fastkeras.utils has no attribute "
