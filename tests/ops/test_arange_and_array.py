@@ -48,3 +48,25 @@ def test_array_is_a_function_with_keras_dtypes(tf):
         assert got.dtype == want.dtype, x
         np.testing.assert_array_equal(got, want)
     assert ops.array([1, 2], dtype="float64").numpy().dtype == np.float64
+
+
+def test_sum_and_mean_of_a_list_of_tensors_keep_the_gradient():
+    import fastkeras as fk
+
+    v = fk.Variable(np.array([1.0, 2.0], "float32"))
+    with fk.GradientTape(persistent=True) as tape:
+        parts = [fk.ops.sum(v * v), fk.ops.sum(3.0 * v)]
+        total, avg = ops.sum(parts), ops.mean(parts)
+    np.testing.assert_allclose(tape.gradient(total, v).numpy(), [5.0, 7.0])
+    np.testing.assert_allclose(tape.gradient(avg, v).numpy(), [2.5, 3.5])
+    assert float(ops.sum([1.0, 2.0])) == 3.0
+
+
+def test_utils_pack_and_unpack_x_y_sample_weight(tf):
+    import fastkeras as fk
+
+    for data in ((1, 2), (1, 2, 3), (1,), 5):
+        assert fk.utils.unpack_x_y_sample_weight(data) == \
+            tf.keras.utils.unpack_x_y_sample_weight(data)
+    assert fk.utils.pack_x_y_sample_weight(1) == tf.keras.utils.pack_x_y_sample_weight(1)
+    assert fk.utils.pack_x_y_sample_weight(1, 2) == tf.keras.utils.pack_x_y_sample_weight(1, 2)

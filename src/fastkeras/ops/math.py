@@ -190,7 +190,18 @@ def _expand_reduced(g, shape, axes, keepdims):
     return np.broadcast_to(g, shape)
 
 
+def _stacked(x):
+    """A list or tuple holding Tensors as one stacked Tensor on the tape (as Keras converts
+    ``ops.sum(self.losses)``), so the gradient reaches each element; anything else as is."""
+    if isinstance(x, (list, tuple)) and builtins.any(isinstance(e, Tensor) for e in x):
+        from fastkeras.ops.array_ops import stack
+
+        return stack(list(x))
+    return x
+
+
 def sum(x, axis=None, keepdims=False):
+    x = _stacked(x)
     a = as_array(x)
     axes = _norm_axis(axis, a.ndim)
     out = np.sum(a, axis=axes, keepdims=keepdims)
@@ -202,6 +213,7 @@ def sum(x, axis=None, keepdims=False):
 
 
 def mean(x, axis=None, keepdims=False):
+    x = _stacked(x)
     a = as_array(x)
     axes = _norm_axis(axis, a.ndim)
     out = np.mean(a, axis=axes, keepdims=keepdims)
