@@ -515,7 +515,7 @@ def test_metrics_order_names_and_evaluate_match_keras(libs, case):
     assert sorted(d_ours) == sorted(d_ref)
     for k in d_ref:
         np.testing.assert_allclose(d_ours[k], d_ref[k], rtol=RTOL, err_msg=k)
-    # the list comes in Keras' order, and metrics_names names its entries
+    # the list comes in Keras' order, and log_names names its entries
     l_ref = ref.evaluate(x, yy, batch_size=8, verbose=0)
     l_ours = mine.evaluate(x, yy, batch_size=8, verbose=0)
     if case == "metrics":
@@ -525,7 +525,8 @@ def test_metrics_order_names_and_evaluate_match_keras(libs, case):
         np.testing.assert_allclose(l_ours, l_ref[:3] + l_ref[4:], rtol=RTOL)
     else:
         np.testing.assert_allclose(l_ours, l_ref, rtol=RTOL)
-    named = dict(zip(mine.metrics_names, np.atleast_1d(l_ours)))
+    assert mine.metrics_names == ref.metrics_names
+    named = dict(zip(mine.log_names, np.atleast_1d(l_ours)))
     assert set(named) == set(d_ours)
     for k in named:
         np.testing.assert_allclose(named[k], d_ours[k], rtol=1e-12)
@@ -819,3 +820,28 @@ def test_endpoint_layer_recipe_fits_a_dict_without_y(libs):
         ["loss", "binary_accuracy"]
     _same_history(*hs)
     _same_weights(ref, mine)
+
+
+def test_metrics_names_as_keras_3_reports_them(tf):
+    x = np.random.default_rng(0).random((8, 3)).astype("float32")
+    y = np.random.default_rng(1).random((8, 1)).astype("float32")
+    y2 = np.random.default_rng(2).random((8, 2)).astype("float32")
+    for lib_models in ((tf.keras, fk),):
+        names = []
+        for lib in lib_models:
+            m = lib.Sequential([lib.Input((3,)), lib.layers.Dense(1)])
+            before = list(m.metrics_names)
+            m.compile("sgd", "mse", metrics=["mae", lib.metrics.RootMeanSquaredError()])
+            compiled = list(m.metrics_names)
+            m.fit(x, y, verbose=0)
+            fitted = list(m.metrics_names)
+            i = lib.Input((3,))
+            mm = lib.Model(i, [lib.layers.Dense(1, name="a")(i), lib.layers.Dense(2, name="b")(i)])
+            mm.compile("sgd", ["mse", "mse"], metrics=[["mae"], ["mae"]])
+            mm.fit(x, [y, y2], verbose=0)
+            plain = lib.Sequential([lib.Input((3,)), lib.layers.Dense(1)])
+            plain.compile("sgd", "mse")
+            plain.fit(x, y, verbose=0)
+            names.append((before, compiled, fitted, list(mm.metrics_names),
+                          list(plain.metrics_names)))
+        assert names[1] == names[0]

@@ -717,10 +717,17 @@ class TrainingMixin:
 
     @property
     def metrics_names(self):
+        """The names of ``self.metrics``, as Keras 3 reports them: ``["loss",
+        "compile_metrics"]`` once compiled with metrics (plus each output's loss tracker and
+        the metrics held as attributes), [] before compile. The names of the values
+        evaluate() lists are ``log_names``, or use ``evaluate(..., return_dict=True)``."""
+        return [m.name for m in self.metrics]
+
+    @property
+    def log_names(self):
         """The names of the logs in the order evaluate() and the *_on_batch methods list
-        their values, so ``dict(zip(model.metrics_names, model.evaluate(x, y)))`` pairs them
-        (tf.keras 2's meaning; Keras 3 lists the metric objects' names, "loss" and
-        "compile_metrics")."""
+        their values, so ``dict(zip(model.log_names, model.evaluate(x, y)))`` pairs them
+        (what tf.keras 2 called metrics_names)."""
         names, later = self._log_names()
         return names + sorted(n for n in later if n not in names)
 
