@@ -14,10 +14,9 @@ Left out, because they are not numeric or not about fastkeras:
 - the second half of ``run_class_serialization_test`` (``serialize_keras_object`` /
   ``deserialize_keras_object`` through Keras' JSON and the ``dir()`` comparison): Keras' own
   serialization format. The ``get_config`` / ``from_config`` round trip is kept.
-- ``SparseCategoricalCrossentropyTest.test_squeezes_singleton_class_dim_on_user_axis`` and
-  the torch-only branches of the ``*_different_axis`` tests (channels-first class axes exist
-  on the torch backend only); the TensorFlow branch (``axis=0`` raises ``ValueError``) is
-  kept.
+- the TensorFlow branch of the ``*_segmentation_different_axis`` tests (``axis=0`` raises
+  ``ValueError``): fastkeras takes any class axis, as Keras' torch backend does, so the torch
+  branches (and the torch-only ``test_squeezes_singleton_class_dim_on_user_axis``) are kept.
 - the ``tpu_*`` tolerances (TPU only).
 """
 import numpy as np
@@ -486,10 +485,7 @@ CASES = [
          {"from_logits": True, "label_smoothing": 0.1}, np.array([[1, 0, 0]]),
          np.array([[4.9, -0.5, 2.05]]), None, 0.06685, 3),
     # CTCTest
-    case("ctc-correctness", "CTC", {}, CTC_T, CTC_LOGITS, None, 2.448645,
-         marks=_xfail("ctc: a 0 (mask) inside a label row; Keras takes the first "
-                      "count_nonzero labels ([1, 2, 0]: 2.4543595), fastkeras drops the 0s "
-                      "([1, 2, 2]: 4.4045825)")),
+    case("ctc-correctness", "CTC", {}, CTC_T, CTC_LOGITS, None, 2.448645),
     # DiceTest
     case("dice-correctness", "Dice", {}, DICE_T, DICE_P, None, -0.55555546),
     case("dice-binary_segmentation", "Dice", {}, DICE_BT, DICE_BP, None, 0.77777773),
@@ -585,12 +581,7 @@ def test_bad_reduction_raises(cls):
         getattr(keras.losses, cls)(reduction="abc")
 
 
-@pytest.mark.parametrize("cls", [
-    pytest.param("BinaryCrossentropy", marks=_xfail(
-        "BinaryCrossentropy broadcasts y_true (3, 1) against y_pred (3, 3) (1.7973839) "
-        "instead of raising Keras' 'must have the same shape' ValueError")),
-    "CategoricalCrossentropy",
-])
+@pytest.mark.parametrize("cls", ["BinaryCrossentropy", "CategoricalCrossentropy"])
 def test_shape_mismatch_raises(cls):
     y_true = np.array([[0], [1], [2]])
     y_pred = np.array([[0.9, 0.05, 0.05], [0.5, 0.89, 0.6], [0.05, 0.01, 0.94]])
@@ -598,20 +589,31 @@ def test_shape_mismatch_raises(cls):
         getattr(keras.losses, cls)()(y_true, y_pred)
 
 
-_NO_AXIS = _xfail("SparseCategoricalCrossentropy has no `axis` argument (TypeError at "
-                  "construction); Keras takes it and raises ValueError 'Only axis=-1 is "
-                  "currently supported' when called with axis=0")
+# test_*_segmentation_different_axis: Keras' TensorFlow backend refuses axis != -1 (ValueError
+# "Only axis=-1 is currently supported"); its torch backend takes any class axis, and so does
+# fastkeras (SparseCategoricalCrossentropy's docstring), so these are the torch branch's cases
+@pytest.mark.parametrize("y_true, y_pred, want", [
+    (SEG_T2, SEG_P2_EXACT, 0.0),
+    (SEG_T2, SEG_P2, (-np.log(0.2) - np.log(0.4)) / 16.0),
+    (SEG_T3, SEG_P3_EXACT, 0.0),
+    (SEG_T3, SEG_P3, (-np.log(0.2) - np.log(0.3) - np.log(0.5)) / 16.0),
+], ids=["binary-exact", "binary", "multi_class-exact", "multi_class"])
+def test_sparse_crossentropy_class_axis(y_true, y_pred, want):
+    channels_first = np.moveaxis(y_pred, source=2, destination=0)
+    _close(keras.losses.SparseCategoricalCrossentropy(axis=0)(y_true, channels_first), want)
+    # a batch of three such images, classes on axis 1
+    batch_true = np.array([y_true, y_true, y_true])
+    batch_pred = np.array([channels_first, channels_first, channels_first])
+    _close(keras.losses.SparseCategoricalCrossentropy(axis=1)(batch_true, batch_pred), want)
 
 
-@pytest.mark.parametrize("y_true, y_pred", [
-    pytest.param(SEG_T2, SEG_P2_EXACT, id="binary_segmentation", marks=_NO_AXIS),
-    pytest.param(SEG_T3, SEG_P3_EXACT, id="multi_class_segmentation", marks=_NO_AXIS),
-])
-def test_sparse_crossentropy_axis_0_raises(y_true, y_pred):
-    # test_*_segmentation_different_axis, the TensorFlow branch: only axis=-1 is supported
-    with pytest.raises(ValueError, match="Only axis=-1 is currently supported"):
-        keras.losses.SparseCategoricalCrossentropy(axis=0)(
-            y_true, np.moveaxis(y_pred, source=2, destination=0))
+def test_sparse_crossentropy_squeezes_singleton_class_dim_on_user_axis():
+    # SparseCategoricalCrossentropyTest.test_squeezes_singleton_class_dim_on_user_axis (torch)
+    rng = np.random.default_rng(7)
+    y_true = rng.integers(0, 2, size=(2, 1, 4, 4)).astype("float32")
+    y_pred = rng.random((2, 2, 4, 4)).astype("float32")
+    loss = keras.losses.sparse_categorical_crossentropy(y_true, y_pred, axis=1)
+    assert tuple(loss.shape) == (2, 4, 4)
 
 
 # ---------------------------------------------------------------------------------------
