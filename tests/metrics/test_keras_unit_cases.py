@@ -508,7 +508,8 @@ VALUE_CASES = [
     case("SparseCategoricalCrossentropy-weighted_from_logits", "SparseCategoricalCrossentropy",
          dict(from_logits=True), np.array([1, 2]), CCE_LOGITS, W15, 4.0012, "call", atol=1e-3),
     case("SparseCategoricalCrossentropy-ignore_class", "SparseCategoricalCrossentropy",
-         dict(ignore_class=0), SCCE_IT, SCCE_IP, None, 0.78462, "call", atol=1e-3, marks=NO_IGNORE_CLASS),
+         dict(ignore_class=0), SCCE_IT, SCCE_IP, None, 0.78462, "call", atol=1e-3,
+         marks=NO_IGNORE_CLASS),
     case("SparseCategoricalCrossentropy-ignore_class_weighted",
          "SparseCategoricalCrossentropy", dict(ignore_class=0), SCCE_IT, SCCE_IP,
          np.array([0.5, 1.5, 2.0]), 1.33774646, "call", atol=1e-3, marks=NO_IGNORE_CLASS),
@@ -801,7 +802,6 @@ THRESHOLDS_LIST = _xfail("`thresholds` is a numpy array (array([0.4, 0.9])); Ker
                          "list [0.4, 0.9], so `m.thresholds == [0.4, 0.9]` is True")
 NO_TARGET_ATTR = _xfail("no public attribute for the target value: Keras has "
                         "`specificity` / `sensitivity` / `recall` / `precision`")
-ACC_CFG = dict(dtype="float32")
 CONFIG_CASES = [
     *[cfg(f"{c}", c, dict(name=n, dtype="float32"), dict(name=n, dtype="float32"),
           dict(name=n, dtype="float32"), 2)
