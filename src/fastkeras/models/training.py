@@ -492,6 +492,10 @@ class TrainingMixin:
 
     def _build_compiled(self, y, y_pred):
         names = self.output_names if len(_flatten(y_pred)) > 1 else ["output_1"]
+        if isinstance(y_pred, dict) and len(y_pred) > 1:
+            # dict outputs are named by their keys, in flattening (sorted) order, as Keras'
+            # CompileLoss names them: losses, metrics and targets are matched by key
+            names = sorted(y_pred)
         if len(_flatten(y_pred)) > 1 and len(names) != len(_flatten(y_pred)):
             names = [f"output_{i + 1}" for i in range(len(_flatten(y_pred)))]
         a = self._compile_args
@@ -532,10 +536,14 @@ class TrainingMixin:
             outs.append((name, losses[i], float(weights[i] if weights[i] is not None else 1.0),
                          mets, wmets))
         self._compiled_outputs = outs
-        if len(names) > 1:
+        if sum(o[1] is not None for o in outs) > 1:
             from fastkeras.metrics import Mean
 
-            self._output_loss_trackers = [Mean(name=f"{n}_loss") for n in names]
+            # as Keras' CompileLoss: a `<output>_loss` tracker per output that has a loss,
+            # when more than one has (loss=[None, "cce"] logs `loss` only); None elsewhere,
+            # so the list stays aligned with the outputs
+            self._output_loss_trackers = [None if o[1] is None else Mean(name=f"{o[0]}_loss")
+                                          for o in outs]
         else:
             self._output_loss_trackers = []
 
@@ -577,7 +585,7 @@ class TrainingMixin:
             if loss is None:
                 continue
             value = loss(yt, yp, sample_weight=s)
-            if trackers:
+            if trackers and trackers[i] is not None:
                 with paused():
                     trackers[i].update_state(float(as_array(value)),
                                              sample_weight=_batch_size(yp))
@@ -666,7 +674,7 @@ class TrainingMixin:
         with paused():
             self._loss_tracker.update_state(float(as_array(total)), sample_weight=batch_n)
             for tracker, p in zip(self._output_loss_trackers, parts):
-                if p is not None:
+                if p is not None and tracker is not None:
                     tracker.update_state(float(as_array(p)), sample_weight=batch_n)
         self._update_compiled_metrics(y, y_pred, sw)
 
@@ -684,7 +692,7 @@ class TrainingMixin:
                 out.append(self._loss_tracker)
             if self._compile_metrics is not None:
                 out.append(self._compile_metrics)
-            out.extend(self._output_loss_trackers)
+            out.extend(t for t in self._output_loss_trackers if t is not None)
         seen = {id(m) for m in out}
         for m in self._held_metrics():
             if id(m) not in seen:
@@ -858,7 +866,7 @@ class TrainingMixin:
                     raise ValueError(f"`validation_split` must be in (0, 1), got "
                                      f"{validation_split}")
                 n = _length(x, "x")
-                split = n - int(n * validation_split)
+                split = int(math.floor(n * (1.0 - validation_split)))  # Keras' split point
                 val = (_take(x, slice(split, None)), _take(y, slice(split, None)),
                        None if sw is None else sw[split:])
                 x, y = _take(x, slice(0, split)), _take(y, slice(0, split))
@@ -1151,8 +1159,9 @@ def _CompileMetrics(model):
 
 
 def _map_np(out):
+    """Outputs as numpy arrays, nested lists / tuples / dicts kept."""
     if isinstance(out, (list, tuple)):
-        return [as_array(o) for o in out]
+        return [_map_np(o) for o in out]
     if isinstance(out, dict):
-        return {k: as_array(v) for k, v in out.items()}
+        return {k: _map_np(v) for k, v in out.items()}
     return as_array(out)

@@ -1,0 +1,93 @@
+"""fit / evaluate / predict details against tf.keras: validation_split's split point,
+per-output loss logs, dict outputs named by their keys, nested outputs from predict."""
+
+import numpy as np
+import pytest
+
+import fastkeras as fk
+
+
+def _two_output(lib, seed=0):
+    rng = np.random.default_rng(seed)
+    i = lib.Input((3,))
+    m = lib.Model(i, [lib.layers.Dense(1, name="score_output")(i),
+                      lib.layers.Dense(2, name="class_output")(i)])
+    return m, rng
+
+
+@pytest.mark.parametrize("n,split", [(309, 0.3), (10, 0.25), (7, 0.5), (100, 0.2)])
+def test_validation_split_point_as_keras(tf, n, split):
+    x = np.arange(n * 2, dtype="float32").reshape(n, 2)
+    y = np.zeros((n, 1), "float32")
+    sizes = []
+    for lib in (tf.keras, fk):
+        seen = []
+
+        class Count(lib.callbacks.Callback):
+            def on_train_batch_end(self, batch, logs=None):
+                seen.append(batch)
+
+        m = lib.Sequential([lib.Input((2,)), lib.layers.Dense(1)])
+        m.compile("sgd", "mse")
+        m.fit(x, y, batch_size=1, epochs=1, validation_split=split, shuffle=False, verbose=0,
+              callbacks=[Count()])
+        sizes.append(len(seen))
+    assert sizes[1] == sizes[0]
+
+
+@pytest.mark.parametrize("loss", [[None, "categorical_crossentropy"], ["mse", None],
+                                  ["mse", "categorical_crossentropy"]], ids=str)
+def test_per_output_loss_logs_as_keras(tf, loss):
+    keys = []
+    for lib in (tf.keras, fk):
+        m, rng = _two_output(lib)
+        x = rng.random((8, 3)).astype("float32")
+        ys = [rng.random((8, 1)).astype("float32"), np.eye(2, dtype="float32")[[0, 1] * 4]]
+        m.compile("sgd", loss=loss)
+        h = m.fit(x, ys, verbose=0)
+        keys.append((sorted(h.history), [t.name for t in m.metrics]))
+    assert keys[1] == keys[0]
+
+
+def test_dict_outputs_named_by_their_keys(tf):
+    results = []
+    for lib in (tf.keras, fk):
+        rng = np.random.default_rng(0)
+        x = rng.random((8, 3)).astype("float32")
+        ya, yb = rng.random((8, 1)).astype("float32"), rng.random((8, 2)).astype("float32")
+        i = lib.Input((3,))
+        m = lib.Model(i, {"zeta": lib.layers.Dense(1, name="dense_z")(i),
+                          "alpha": lib.layers.Dense(2, name="dense_a")(i)})
+        m.compile("sgd", loss={"zeta": "mse", "alpha": "mae"},
+                  metrics={"zeta": ["mae"], "alpha": ["mse"]})
+        h1 = m.fit(x, {"zeta": ya, "alpha": yb}, verbose=0)
+        m = lib.Model(i, {"zeta": lib.layers.Dense(1, name="dense_z2")(i),
+                          "alpha": lib.layers.Dense(2, name="dense_a2")(i)})
+        m.compile("sgd", loss=["mse", "mae"])  # a list follows the sorted keys
+        h2 = m.fit(x, [yb, ya], verbose=0)
+        p = m.predict(x, verbose=0)
+        results.append((sorted(h1.history), sorted(h2.history),
+                        sorted(p), {k: v.shape for k, v in p.items()}))
+    assert results[1] == results[0]
+
+
+def test_predict_nested_outputs_in_one_batch():
+    i = fk.Input((3,))
+    a, b, c = (fk.layers.Dense(k)(i) for k in (1, 2, 3))
+    m = fk.Model(i, {"b": [a, b], "a": c})
+    x = np.ones((4, 3), "float32")
+    for bs in (None, 2):
+        p = m.predict(x, batch_size=bs, verbose=0)
+        assert [q.shape for q in p["b"]] == [(4, 1), (4, 2)] and p["a"].shape == (4, 3)
+        assert all(isinstance(q, np.ndarray) for q in p["b"])
+
+
+def test_recompiling_without_metrics_drops_the_old_ones():
+    # Keras 3.15 keeps the previous compile's loss and metrics when compile() gets None
+    # (its subclassing guide says otherwise); fastkeras does what compile() is given
+    m = fk.Sequential([fk.Input((3,)), fk.layers.Dense(1)])
+    x, y = np.ones((4, 3), "float32"), np.ones((4, 1), "float32")
+    m.compile("sgd", "mse", metrics=["mae"])
+    assert "mae" in m.fit(x, y, verbose=0).history
+    m.compile("sgd", "mse")
+    assert sorted(m.fit(x, y, verbose=0).history) == ["loss"]
