@@ -57,11 +57,6 @@ FAILING = {
                          "built, the head misses the seeded weights; F5) and "
                          "bn_statistics_still_frozen (Keras quirk: Functional overrides "
                          "training=False during fit; F8)",
-    "regression_boston_housing": "differs: history.loss (validation_split=0.3 of 309 keeps "
-                                 "217 samples where Keras keeps floor(309*0.7)=216; F7)",
     "saving_config_json": "differs: dense_config_keys (Dense.get_config() has no "
                           "'quantization_config'; F9)",
-    "training_builtin_multi_io": "differs: none_loss_history keys (loss=[None, cce] logs "
-                                 "class_output_loss and score_output_loss, Keras only "
-                                 "'loss'; F10)",
 }
