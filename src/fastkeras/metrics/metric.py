@@ -306,11 +306,34 @@ class MeanMetricWrapper(Mean):
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         values = self._fn(y_true, y_pred, **self._fn_kwargs)
+        mask = getattr(values, "_keras_mask", None)
         if isinstance(values, Tensor):
             values = values._value
+        if mask is not None:
+            # masked-out values (a sparse cross-entropy's ignore_class) are not counted, as
+            # Keras folds the values' mask into the sample weights
+            mask = np.broadcast_to(np.asarray(mask, np.float64), np.shape(values))
+            if sample_weight is not None:
+                sw = to_numpy(sample_weight, "sample_weight").astype(np.float64)
+                mask = mask * sw.reshape(sw.shape + (1,) * (mask.ndim - sw.ndim)) \
+                    if sw.ndim < mask.ndim else mask * sw
+            sample_weight = mask
         super().update_state(values, sample_weight)
 
     def get_config(self):
         config = super().get_config()
+        if type(self) is MeanMetricWrapper:  # the built-in subclasses name their function
+            from fastkeras.saving.serialization_lib import serialize_keras_object
+
+            config["fn"] = serialize_keras_object(self._fn)
         config.update(self._fn_kwargs)
         return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if "fn" in config:
+            from fastkeras.saving.serialization_lib import deserialize_keras_object
+
+            config["fn"] = deserialize_keras_object(config["fn"])
+        return cls(**config)

@@ -188,12 +188,12 @@ class _HistMetric(Metric):
     """Positive/negative score histograms over evenly spaced thresholds."""
 
     def __init__(self, num_thresholds=200, name=None, dtype=None, from_logits=False,
-                 multi_label=False, num_labels=None):
+                 multi_label=False, num_labels=None, min_thresholds=2):
         super().__init__(dtype=dtype, name=name)
         if isinstance(num_thresholds, bool) or not isinstance(num_thresholds, (int, np.integer)) \
-                or num_thresholds <= 1:
-            raise ValueError(f"Argument `num_thresholds` must be an integer > 1. "
-                             f"Received: num_thresholds={num_thresholds}")
+                or num_thresholds < min_thresholds:
+            raise ValueError(f"Argument `num_thresholds` must be an integer > "
+                             f"{min_thresholds - 1}. Received: num_thresholds={num_thresholds}")
         self.num_thresholds = int(num_thresholds)
         self.from_logits = bool(from_logits)
         self.multi_label = bool(multi_label)
@@ -327,7 +327,8 @@ class AUC(_HistMetric):
             raise ValueError(f'Invalid AUC curve value: "{curve}". Expected values are '
                              '["PR", "ROC", "PRGAIN"]')
         if summation_method not in ("interpolation", "minoring", "majoring"):
-            raise ValueError(f"Invalid AUC summation method value: {summation_method!r}")
+            raise ValueError(f'Invalid AUC summation method value: "{summation_method}". '
+                             'Expected values are ["interpolation", "majoring", "minoring"]')
         super().__init__(num_thresholds, name or "auc", dtype, from_logits, multi_label,
                          num_labels)
         self.curve = curve.upper()
@@ -394,6 +395,8 @@ class AUC(_HistMetric):
                       else self._thresholds[1:-1].tolist())
         if self._thresholds is not None:
             del config["num_thresholds"]
+        else:  # evenly spaced: Keras leaves the key out
+            del config["thresholds"]
         return config
 
 
@@ -432,12 +435,19 @@ class _Thresholds(Metric):
         self.top_k, self.class_id = top_k, class_id
         if top_k is not None and thresholds is None:
             default = -np.inf  # tf.keras: with top_k, every kept prediction counts
-        th = default if thresholds is None else thresholds
-        self._scalar = np.ndim(th) == 0
-        self.thresholds = np.atleast_1d(np.asarray(th, np.float64))
-        if thresholds is not None and (np.any(self.thresholds < 0) or np.any(self.thresholds > 1)):
-            raise ValueError(f"Threshold values must be in [0, 1]. Received: {thresholds}")
-        n = self.thresholds.size
+        if thresholds is not None:
+            given = list(thresholds) if isinstance(thresholds, (list, tuple, np.ndarray)) \
+                else [thresholds]
+            bad = [t for t in given if t is None or not isinstance(t, (int, float, np.number))
+                   or isinstance(t, bool) or not 0 <= t <= 1]
+            if bad:
+                raise ValueError(f"Threshold values must be in [0, 1]. Received: {bad}")
+        self.init_thresholds = thresholds
+        # Keras' attribute: always a list (one threshold gives a scalar result)
+        self.thresholds = [float(t) for t in (given if thresholds is not None else [default])]
+        self._th = np.asarray(self.thresholds, np.float64)
+        self._scalar = len(self.thresholds) == 1
+        n = self._th.size
         self.tp = self.add_variable((n,), dtype="float64", name="true_positives")
         self.fp = self.add_variable((n,), dtype="float64", name="false_positives")
         self.tn = self.add_variable((n,), dtype="float64", name="true_negatives")
@@ -466,7 +476,7 @@ class _Thresholds(Metric):
             y_true, y_pred = t, p
         p, t, w = prepare_scores(y_true, y_pred, sample_weight, negative_weights=True)
         w = np.ones(p.shape) if w is None else w.astype(np.float64)
-        above = p[None, :].astype(np.float64) > self.thresholds[:, None]
+        above = p[None, :].astype(np.float64) > self._th[:, None]
         y = t.astype(bool)[None, :]
         self.tp.assign(self.tp._value + (above & y) @ w)
         self.fp.assign(self.fp._value + (above & ~y) @ w)
@@ -512,11 +522,9 @@ class _Thresholds(Metric):
 
     def get_config(self):
         config = super().get_config()
-        config["thresholds"] = float(self.thresholds[0]) if self._scalar else self.thresholds.tolist()
+        config["thresholds"] = self.init_thresholds  # as given, as Keras keeps it
         if isinstance(self, (Precision, Recall)):
             config.update(top_k=self.top_k, class_id=self.class_id)
-            if self.top_k is not None and not np.isfinite(self.thresholds).all():
-                config["thresholds"] = None
         return config
 
 
@@ -630,14 +638,21 @@ class _AtValue(_HistMetric):
             raise ValueError(f"Argument `{self._arg}` must be in the range [0, 1]. "
                              f"Received: {self._arg}={value}")
         if isinstance(num_thresholds, bool) or not isinstance(num_thresholds, (int, np.integer)) \
-                or num_thresholds <= 1:
-            raise ValueError(f"Argument `num_thresholds` must be an integer > 1. "
+                or num_thresholds <= 0:
+            raise ValueError(f"Argument `num_thresholds` must be an integer > 0. "
                              f"Received: num_thresholds={num_thresholds}")
-        super().__init__(num_thresholds, name, dtype)
+        # one threshold is 0.5, as in Keras (counted at that threshold, not in histograms
+        # of evenly spaced buckets)
+        self._thresholds = np.array([0.5]) if num_thresholds == 1 else None
+        super().__init__(num_thresholds, name, dtype, min_thresholds=1)
         self.value = float(value)
+        setattr(self, self._arg, self.value)  # Keras' attribute: m.specificity, m.recall...
         self.class_id = class_id
-        inner = [(i + 1) * 1.0 / (num_thresholds - 1) for i in range(num_thresholds - 2)]
-        self.thresholds = [0.0] + inner + [1.0]  # as Keras lists them
+        if num_thresholds == 1:
+            self.thresholds = [0.5]
+        else:
+            inner = [(i + 1) * 1.0 / (num_thresholds - 1) for i in range(num_thresholds - 2)]
+            self.thresholds = [0.0] + inner + [1.0]  # as Keras lists them
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         if self.class_id is not None:
