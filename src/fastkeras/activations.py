@@ -158,7 +158,10 @@ def deserialize(config, custom_objects=None):
         name = config["config"]
     from fastkeras.saving.object_registration import lookup
 
-    custom = lookup(name, custom_objects)  # custom_objects, custom_object_scope, registry
+    # custom_objects, custom_object_scope and the registry by exact name, then the built-ins,
+    # then a registered "package>name" by its name alone
+    custom = lookup(name, custom_objects, suffix=False) or (
+        None if name in _BY_NAME else lookup(name, custom_objects))
     if custom is not None:
         return custom
     try:

@@ -1267,9 +1267,6 @@ def _finite_logs(logs, key):
     assert values.size and np.all(np.isfinite(values))
 
 
-@pytest.mark.xfail(strict=True, reason="compile(loss='crossentropy') raises ValueError (unknown "
-                                       "loss); Keras resolves 'crossentropy' from the target "
-                                       "shapes")
 def test_specificity_at_sensitivity_in_fit():
     model = keras.Sequential([keras.layers.Input((1,)), keras.layers.Dense(1)])
     model.compile(optimizer="adam", loss="crossentropy",

@@ -91,3 +91,25 @@ def test_recompiling_without_metrics_drops_the_old_ones():
     assert "mae" in m.fit(x, y, verbose=0).history
     m.compile("sgd", "mse")
     assert sorted(m.fit(x, y, verbose=0).history) == ["loss"]
+
+
+@pytest.mark.parametrize("target,out_units", [("binary", 1), ("sparse", 3), ("onehot", 3),
+                                              ("sparse_column", 3)])
+def test_crossentropy_loss_chosen_from_the_shapes(tf, target, out_units):
+    rng = np.random.default_rng(0)
+    x = rng.random((12, 4)).astype("float32")
+    labels = rng.integers(0, out_units if out_units > 1 else 2, 12)
+    y = {"binary": labels[:, None].astype("float32"), "sparse": labels,
+         "onehot": np.eye(3, dtype="float32")[labels], "sparse_column": labels[:, None]}[target]
+    act = "sigmoid" if out_units == 1 else "softmax"
+    hist = []
+    for lib in (tf.keras, fk):
+        m = lib.Sequential([lib.Input((4,)), lib.layers.Dense(out_units, activation=act)])
+        if hist:
+            m.set_weights(w0)
+        else:
+            w0 = m.get_weights()
+        m.compile(optimizer=lib.optimizers.SGD(0.1), loss="crossentropy", metrics=["accuracy"])
+        hist.append(m.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0).history)
+    for k in hist[0]:
+        np.testing.assert_allclose(hist[1][k], hist[0][k], rtol=1e-4, err_msg=k)

@@ -68,7 +68,10 @@ def get(identifier):
     if isinstance(identifier, str):
         from fastkeras.saving.object_registration import lookup
 
-        obj = lookup(identifier)  # custom_object_scope and the registry first, as Keras
+        # custom_object_scope and the registry first, by exact name, as Keras; then the
+        # built-ins; then a registered "package>name" by its name alone
+        obj = lookup(identifier, suffix=False) or (
+            None if identifier in _BY_NAME else lookup(identifier))
         if obj is not None:
             return obj() if isinstance(obj, type) else obj
         try:

@@ -87,7 +87,10 @@ def get(identifier):
     if isinstance(identifier, str):
         from fastkeras.saving.object_registration import lookup
 
-        custom = lookup(identifier)  # custom_object_scope and the registry first, as Keras
+        # custom_object_scope and the registry first, by exact name, as Keras; then the
+        # built-ins; then a registered "package>name" by its name alone
+        custom = lookup(identifier, suffix=False) or (
+            None if identifier.lower() in _BY_NAME else lookup(identifier))
         if custom is not None:
             return custom() if isinstance(custom, type) else custom
         cls = _BY_NAME.get(identifier.lower())

@@ -302,11 +302,29 @@ def _per_output(spec, names, what):
     return [spec] * len(names)
 
 
-def _resolve_loss(spec):
+def _crossentropy_for(y_true, y_pred):
+    """Keras' choice for loss="crossentropy" / "ce" (and metrics "accuracy"): binary when
+    y_pred has one column, sparse when y_true has a lower rank or one column against
+    several, else categorical."""
+    from fastkeras import losses
+
+    t_shape, p_shape = np.shape(as_array(y_true)), np.shape(as_array(y_pred))
+    if p_shape and p_shape[-1] == 1:
+        return losses.binary_crossentropy
+    if len(t_shape) < len(p_shape) or (t_shape and t_shape[-1] == 1 and p_shape[-1] > 1):
+        return losses.sparse_categorical_crossentropy
+    return losses.categorical_crossentropy
+
+
+def _resolve_loss(spec, y_true=None, y_pred=None):
     from fastkeras import losses
 
     if spec is None:
         return None
+    if isinstance(spec, str) and spec.lower() in ("crossentropy", "ce"):
+        if y_pred is None:  # compile(): chosen from the data's shapes when it first comes
+            return None
+        spec = _crossentropy_for(y_true, y_pred)
     obj = losses.get(spec)
     if isinstance(obj, losses.Loss):
         return obj
@@ -503,7 +521,8 @@ class TrainingMixin:
         flat_true = _flatten(y) if y is not None else [None] * len(flat_pred)
         if isinstance(y, dict):
             flat_true = [y.get(n) for n in names]
-        losses = [_resolve_loss(s) for s in _per_output(a["loss"], names, "loss")]
+        losses = [_resolve_loss(s, flat_true[i] if i < len(flat_true) else None, flat_pred[i])
+                  for i, s in enumerate(_per_output(a["loss"], names, "loss"))]
         weights = _per_output(a["loss_weights"], names, "loss_weights") if \
             a["loss_weights"] is not None else [1.0] * len(names)
         outs = []
