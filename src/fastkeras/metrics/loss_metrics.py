@@ -52,11 +52,10 @@ def pearson_correlation(y_true, y_pred, axis=-1):
 
 def concordance_correlation(y_true, y_pred, axis=-1):
     """Lin's concordance correlation coefficient along ``axis``:
-    2 cov(t, p) / (var t + var p + (mean t - mean p)^2).
+    2 cov(t, p) / (var t + var p + (mean t - mean p)^2 + epsilon).
 
-    Keras 3.15 centres y_true on the mean of y_pred in the covariance, which is wrong
-    whenever the two means differ; fastkeras centres each on its own mean (the two agree when
-    the means are equal)."""
+    (Keras writes the covariance as mean((t - mean p)(p - mean p)), the same number: the
+    extra term (mean t - mean p) mean(p - mean p) is zero.)"""
     t, p = _pair64(y_true, y_pred)
     mt, mp = t.mean(axis=axis, keepdims=True), p.mean(axis=axis, keepdims=True)
     cov = np.mean((t - mt) * (p - mp), axis=axis, keepdims=True)
