@@ -7,6 +7,7 @@ from ``compute_output_shape``; the default infers them by running ``call`` on
 small zero batches twice with different sizes for the unknown dimensions
 (dimensions that change with them are unknown in the output too).
 """
+import functools
 import inspect
 import re
 import sys
@@ -265,6 +266,12 @@ class Layer:
     # metrics of its layers
     _track_private_metrics = True
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        build = cls.__dict__.get("build")
+        if inspect.isfunction(build) and not hasattr(build, "_records_build"):
+            cls.build = _recording_build(build)
+
     def _tracked_metrics(self):
         """The Metric objects held by this layer and its sub-layers (Keras 3's
         ``layer.metrics``: an endpoint layer's accuracy, say)."""
@@ -522,6 +529,28 @@ class Layer:
             self._build_input_shape = shapes  # the config's build_config
             self.build(shapes)
             self.built = True
+
+    def get_build_config(self):
+        """The arguments ``build`` was called with (Keras 3): ``{"input_shape": shape}``
+        for a one-argument build, ``{"shapes_dict": {argument: value}}`` otherwise; None
+        while the layer is not built. Saved as the layer's ``build_config``."""
+        shapes = self.__dict__.get("_build_shapes_dict")
+        if shapes is None:
+            return None
+        if len(shapes) == 1:
+            return {"input_shape": next(iter(shapes.values()))}
+        return {"shapes_dict": dict(shapes)}
+
+    def build_from_config(self, config):
+        """Create the layer's weights from a saved ``build_config`` (loading calls it
+        before the layer's first call): ``build(input_shape)`` or ``build(**shapes_dict)``,
+        the JSON lists of the file read back as shape tuples."""
+        if not config:
+            return
+        if "input_shape" in config:
+            self.build(_shapes_from_json(config["input_shape"]))
+        elif "shapes_dict" in config:
+            self.build(**{k: _shapes_from_json(v) for k, v in config["shapes_dict"].items()})
 
     def _check_input(self, inputs):
         spec = self.input_spec
@@ -876,6 +905,56 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _recording_build(fn):
+    """``build`` as Keras 3 wraps it: a call by hand (``layer.build((None, 4))``, by
+    keyword too) marks the layer built, so its first call does not build it again, and
+    records the arguments for ``get_build_config``. Only the outermost call of a build
+    chain (``super().build(input_shape)`` inside a build) records."""
+    signature = inspect.signature(fn)
+
+    @functools.wraps(fn)
+    def build(self, *args, **kwargs):
+        depth = self.__dict__.get("_build_depth", 0)
+        object.__setattr__(self, "_build_depth", depth + 1)
+        try:
+            result = fn(self, *args, **kwargs)
+        finally:
+            object.__setattr__(self, "_build_depth", depth)
+        if depth == 0:
+            try:
+                bound = dict(signature.bind(self, *args, **kwargs).arguments)
+            except TypeError:
+                bound = {}
+            bound.pop(next(iter(signature.parameters)), None)  # self
+            object.__setattr__(self, "_build_shapes_dict", bound)
+            if bound and "_build_input_shape" not in self.__dict__:
+                object.__setattr__(self, "_build_input_shape", next(iter(bound.values())))
+            self.built = True
+        return result
+
+    build._records_build = True
+    return build
+
+
+def _shapes_from_json(value):
+    """A shape (or a structure of shapes) read from JSON: lists of sizes become tuples;
+    other values (a build argument that is not a shape) stay as they are."""
+    if isinstance(value, (list, tuple)) and all(
+            d is None or (isinstance(d, (int, np.integer)) and not isinstance(d, bool))
+            for d in value):
+        return tuple(None if d is None else int(d) for d in value)
+    if isinstance(value, list):
+        return [_shapes_from_json(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_shapes_from_json(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _shapes_from_json(v) for k, v in value.items()}
+    return value
+
+
+Layer.build = _recording_build(Layer.build)
 
 
 def _is_shape(x):

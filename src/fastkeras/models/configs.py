@@ -39,8 +39,9 @@ def _class_names(obj):
 def _json_shape(shape):
     if isinstance(shape, dict):
         return {k: _json_shape(v) for k, v in shape.items()}
-    if isinstance(shape, (list, tuple)) and all(d is None or isinstance(d, (int, np.integer))
-                                                for d in shape):
+    if isinstance(shape, (list, tuple)) and all(
+            d is None or (isinstance(d, (int, np.integer)) and not isinstance(d, bool))
+            for d in shape):
         return [None if d is None else int(d) for d in shape]
     if isinstance(shape, (list, tuple)):
         return [_json_shape(s) for s in shape]
@@ -65,9 +66,12 @@ def layer_entry(layer):
             cfg["dtype"] = dtype_policy(cfg["dtype"])
     entry = {"module": module, "class_name": class_name, "config": cfg,
              "registered_name": registered}
-    shape = getattr(layer, "_build_input_shape", None)
-    if shape is not None and not isinstance(layer, InputLayer):
-        entry["build_config"] = {"input_shape": _json_shape(shape)}
+    if not isinstance(layer, InputLayer):
+        build = layer.get_build_config()
+        if build is None and getattr(layer, "_build_input_shape", None) is not None:
+            build = {"input_shape": layer._build_input_shape}
+        if build is not None:
+            entry["build_config"] = _json_shape(build)
     return entry
 
 
@@ -280,7 +284,29 @@ def make_layer(item, custom_objects=None, cls=None):
         safe_mode = in_safe_mode()
         config = _revive_objects(cls, config, known, True if safe_mode is None else safe_mode)
     with CustomObjectScope(known):
-        return _from_config(cls, config, known)
+        layer = _from_config(cls, config, known)
+        build = item.get("build_config")
+        if build and not layer.built and _builds_from_config(layer):
+            layer.build_from_config(build)
+            layer.built = True
+    return layer
+
+
+def _builds_from_config(layer):
+    """Whether a loaded layer is built from its ``build_config`` before the graph calls
+    it (Keras builds every layer so): where the call could not rebuild it as it was, a
+    ``build_from_config`` of its own or a build taking more than shapes
+    (``build(input_shape, layer_init)``). Others build on their first call, from the
+    shapes the graph gives them."""
+    from fastkeras.layers.base import Layer, _build_params
+    from fastkeras.models.model import Model
+
+    if isinstance(layer, Model):
+        return False
+    if type(layer).build_from_config is not Layer.build_from_config:
+        return True
+    params = _build_params(layer)
+    return len(params) > 1 and not all(p.endswith("_shape") for p in params)
 
 
 _make_layer = make_layer
