@@ -113,3 +113,75 @@ def test_crossentropy_loss_chosen_from_the_shapes(tf, target, out_units):
         hist.append(m.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0).history)
     for k in hist[0]:
         np.testing.assert_allclose(hist[1][k], hist[0][k], rtol=1e-4, err_msg=k)
+
+
+def test_fit_ends_with_the_ema_weights_as_keras(tf):
+    rng = np.random.default_rng(0)
+    x, y = rng.random((16, 3)).astype("float32"), rng.random((16, 1)).astype("float32")
+    weights = []
+    for lib in (tf.keras, fk):
+        m = lib.Sequential([lib.Input((3,)), lib.layers.Dense(1)])
+        if weights:
+            m.set_weights(w0)
+        else:
+            w0 = m.get_weights()
+        m.compile(optimizer=lib.optimizers.SGD(0.1, use_ema=True, ema_momentum=0.9), loss="mse")
+        m.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0)
+        weights.append(m.get_weights())
+    for a, b in zip(weights[1], weights[0]):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_metrics_of_layers_inside_a_nested_model_are_listed(tf):
+    names = []
+    for lib in (tf.keras, fk):
+        class Counting(lib.layers.Layer):
+            def __init__(self, **kw):
+                super().__init__(**kw)
+                self.seen = lib.metrics.Mean(name="seen_mean")
+
+            def call(self, x):
+                self.seen.update_state(lib.ops.mean(x))
+                return x
+
+        inner = lib.Sequential([lib.Input((3,)), Counting(), lib.layers.Dense(2)])
+        i = lib.Input((3,))
+        outer = lib.Model(i, lib.layers.Dense(1)(inner(i)))
+        outer.compile("sgd", "mse")
+        outer.fit(np.ones((4, 3), "float32"), np.ones((4, 1), "float32"), verbose=0)
+        names.append([m.name for m in outer.metrics])
+    assert names[1] == names[0]
+
+
+def test_class_weight_weighs_a_sequence_and_is_refused_for_generators(tf):
+    rng = np.random.default_rng(4)
+    x = rng.random((12, 3)).astype("float32")
+    y = rng.integers(0, 2, (12, 1)).astype("float32")
+    cw = {0: 1.0, 1: 3.0}
+
+    def make_sequence(lib):
+        base = lib.utils.PyDataset if hasattr(lib.utils, "PyDataset") else lib.utils.Sequence
+
+        class Batches(base):
+            def __len__(self):
+                return 3
+
+            def __getitem__(self, i):
+                return x[4 * i:4 * i + 4], y[4 * i:4 * i + 4]
+
+        return Batches()
+
+    losses = []
+    for lib in (tf.keras, fk):
+        m = lib.Sequential([lib.Input((3,)), lib.layers.Dense(1, activation="sigmoid")])
+        if losses:
+            m.set_weights(w0)
+        else:
+            w0 = m.get_weights()
+        m.compile(optimizer=lib.optimizers.SGD(0.1), loss="binary_crossentropy")
+        h = m.fit(make_sequence(lib), class_weight=cw, epochs=1, shuffle=False, verbose=0)
+        losses.append((h.history["loss"], m.get_weights()[0]))
+        with pytest.raises(ValueError, match="class_weight"):
+            m.fit((b for b in [(x, y)]), class_weight=cw, verbose=0)
+    np.testing.assert_allclose(losses[1][0], losses[0][0], rtol=1e-5)
+    np.testing.assert_allclose(losses[1][1], losses[0][1], rtol=1e-5, atol=1e-7)

@@ -232,9 +232,10 @@ class _IterData(_Data):
     Python generator / iterator, handed on as they come (a tuple stays a tuple of the same
     length; anything else is x alone)."""
 
-    def __init__(self, source, steps, shuffle=False):
+    def __init__(self, source, steps, shuffle=False, weigh=None):
         self.source, self.steps_per_epoch = source, steps
         self.shuffle = shuffle  # a Sequence's batches in a new order each pass (Keras)
+        self.weigh = weigh  # (y, sample_weight) -> sample_weight: fit's class_weight
         self._it = None
         if isinstance(source, Sequence):
             self.restartable = True
@@ -259,8 +260,12 @@ class _IterData(_Data):
             items = iter(self.source)
         for item in items:
             if isinstance(item, tuple):
-                yield tuple(_as_struct(v, _DATA_NAMES[i] if i < 3 else "data")
-                            for i, v in enumerate(item))
+                item = tuple(_as_struct(v, _DATA_NAMES[i] if i < 3 else "data")
+                             for i, v in enumerate(item))
+                if self.weigh is not None and len(item) >= 2:
+                    x, y, sw = (item + (None,))[:3]
+                    item = (x, y, self.weigh(y, sw))
+                yield item
             else:  # x alone ((x,) when x is a list, so that it is not read as (x, y))
                 yield pack_x_y_sample_weight(_as_struct(item, "x"))
 
@@ -723,9 +728,15 @@ class TrainingMixin:
         """Metrics held as attributes of the model and of its layers (Layer's tracking);
         a nested model's are its own, as in Keras."""
         out = list(self.__dict__.get("_metrics_tracked", ()))
-        for layer in self.__dict__.get("_layers", ()):
-            if not isinstance(layer, TrainingMixin):
-                out.extend(layer._tracked_metrics())
+
+        def from_layers(model):
+            for layer in model.__dict__.get("_layers", ()):
+                if isinstance(layer, TrainingMixin):
+                    from_layers(layer)  # a nested model's layers' metrics, as Keras lists
+                else:
+                    out.extend(layer._tracked_metrics())
+
+        from_layers(self)
         return out
 
     def _log_names(self):
@@ -874,7 +885,14 @@ class TrainingMixin:
             raise ValueError("fit: `x` is required")
         plan = self._plan_for_call(training=True, kind="train")
         if _is_iterable_source(x):
-            data = _IterData(x, steps_per_epoch, shuffle=bool(shuffle))
+            # class_weight weighs a Sequence's batches by class, as Keras' PyDataset adapter
+            # does; Keras refuses it for Python generators, and so does fastkeras
+            if class_weight is not None and not isinstance(x, Sequence):
+                raise ValueError("Argument `class_weight` is not supported for Python "
+                                 f"generator inputs. Received: class_weight={class_weight}")
+            weigh = None if class_weight is None else (
+                lambda yb, swb: self._class_weights(yb, class_weight, swb))
+            data = _IterData(x, steps_per_epoch, shuffle=bool(shuffle), weigh=weigh)
         else:
             x = self._prep_x(x, plan)
             y = _as_struct(y, "y")  # None: the batches are x alone (a custom train_step)
@@ -968,6 +986,10 @@ class TrainingMixin:
                 break
         if plan is not None:  # before on_train_end (EarlyStopping restores on the host)
             plan.download()
+        opt = getattr(self, "optimizer", None)
+        if opt is not None and hasattr(opt, "finalize_variable_values"):
+            # use_ema: the moving averages become the weights, as Keras' fit ends
+            opt.finalize_variable_values(self.trainable_weights)
         cb.on_train_end(logs)
         return logs
 
