@@ -448,10 +448,26 @@ class Sequential(Model):
     def _rebuild(self):
         self._graph = None
         self._seq_outputs = []
+        if self._input_kt is None and len(self._seq) > 1:
+            self._input_from_first_model()
         if self._input_kt is None or not self._seq:
             return
         for layer in self._seq:
             self._extend(layer)
+
+    def _input_from_first_model(self):
+        """Keras 3: a first layer that knows its input shape (a functional model, a
+        built Sequential, with one input) gives the model its input, so the model is
+        built as it is made (``Sequential([base_model, GlobalAveragePooling2D(),
+        Dense(5)])`` has its head's weights at once). Its input takes the first layer's
+        dtype, as Keras' InputLayer does."""
+        from fastkeras.layers.base import Input
+
+        first = self._seq[0]
+        inputs = first.inputs if isinstance(first, Model) else None
+        if not inputs or len(inputs) != 1:
+            return
+        self._input_kt = Input(batch_shape=inputs[0].shape, dtype=first.compute_dtype)
 
     def build(self, input_shape=None):
         if self._graph is None and input_shape is not None and self._seq:
