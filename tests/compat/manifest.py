@@ -48,15 +48,13 @@ FAILING = {
                              "uses softmax - y; F2)",
     "lstm_seq2seq": "differs: history.loss after the first step (crossentropy gradient on "
                     "all-zero padded target rows; F2, with F1's logits path)",
-    "antirectifier": "differs: layer_output (layer.build() called by hand does not mark "
-                     "the layer built; the first call builds a second kernel; F6)",
-    "customizing_saving": "raises FileFormatError at load_model of a layer whose "
-                          "build(input_shape, layer_init) has an extra argument and "
-                          "get_build_config / build_from_config overrides (F6)",
-    "transfer_learning": "differs: pretrain_history (Sequential([built_base, ...]) is not "
-                         "built, the head misses the seeded weights; F5) and "
-                         "bn_statistics_still_frozen (Keras quirk: Functional overrides "
-                         "training=False during fit; F8)",
+    "customizing_saving": "raises at load_model: fastkeras calls the model's own "
+                          "compile(optimizer=, loss=, ...) where Keras calls its "
+                          "compile_from_config(get_compile_config()) override (F11)",
+    "transfer_learning": "differs: bn_statistics_still_frozen and fine_tune_history "
+                         "(Keras quirk: Keras 3.15's Functional passes fit's training=True "
+                         "over the base model's explicit training=False, so its "
+                         "BatchNormalization statistics move once unfrozen; F8)",
     "saving_config_json": "differs: dense_config_keys (Dense.get_config() has no "
                           "'quantization_config'; F9)",
 }
