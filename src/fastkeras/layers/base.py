@@ -899,7 +899,12 @@ class Layer:
 
     @classmethod
     def from_config(cls, config):
-        # keys newer Keras versions write that have no meaning here
+        # keys newer Keras versions write that have no meaning here (a quantized layer's
+        # config is refused: its weights would not be what fastkeras builds)
+        if config.get("quantization_config") is not None:
+            raise ValueError(f"{cls.__name__}.from_config: `quantization_config` must be "
+                             f"None (fastkeras has no quantized layers), got "
+                             f"{config['quantization_config']!r}")
         config = {k: v for k, v in config.items() if k not in _KERAS_ONLY_KEYS}
         return cls(**config)
 

@@ -40,14 +40,24 @@ def weight_config(obj, *prefixes):
     return config_of(obj, *[f"{p}_{k}" for p in prefixes for k in _FAMILIES])
 
 
+def _no_quantization(layer, quantization_config):
+    """Keras 3.15's Dense / Embedding take a ``quantization_config`` (and write it,
+    None, in their configs); fastkeras has no quantized kernels, so only None is taken."""
+    if quantization_config is not None:
+        raise ValueError(f"{type(layer).__name__}: `quantization_config` must be None "
+                         f"(fastkeras has no quantized layers), got {quantization_config!r}")
+    return None
+
+
 class Dense(Layer):
     """outputs = activation(inputs @ kernel + bias), on the last axis of inputs."""
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
-                 lora_rank=None, **kwargs):
+                 lora_rank=None, quantization_config=None, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        self.quantization_config = _no_quantization(self, quantization_config)
         if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units < 1:
             raise ValueError(f"Dense: `units` must be a positive integer, got {units!r}")
         self.units = int(units)
@@ -91,7 +101,8 @@ class Dense(Layer):
     def get_config(self):
         c = super().get_config()
         c.update(units=self.units, activation=activations.serialize(self.activation),
-                 use_bias=self.use_bias, **weight_config(self, "kernel", "bias"))
+                 use_bias=self.use_bias, **weight_config(self, "kernel", "bias"),
+                 quantization_config=None)
         return c
 
 
@@ -347,8 +358,10 @@ class Embedding(Layer):
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
                  embeddings_regularizer=None, embeddings_constraint=None, mask_zero=False,
-                 input_length=None, activity_regularizer=None, **kwargs):
+                 input_length=None, activity_regularizer=None, quantization_config=None,
+                 **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        self.quantization_config = _no_quantization(self, quantization_config)
         if int(input_dim) < 1 or int(output_dim) < 1:
             raise ValueError(f"Embedding: `input_dim` and `output_dim` must be positive, got "
                              f"{input_dim!r} and {output_dim!r}")
@@ -395,7 +408,10 @@ class Embedding(Layer):
     def get_config(self):
         c = super().get_config()
         c.update(input_dim=self.input_dim, output_dim=self.output_dim,
-                 mask_zero=self.mask_zero, **weight_config(self, "embeddings"))
+                 mask_zero=self.mask_zero, **weight_config(self, "embeddings"),
+                 activity_regularizer=None if self.activity_regularizer is None else
+                 regularizers.serialize(self.activity_regularizer),
+                 quantization_config=None)
         return c
 
 
