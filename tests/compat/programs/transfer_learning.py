@@ -1,8 +1,8 @@
 """keras-io guides/transfer_learning.py: trainable / non-trainable weight counts (Dense,
 BatchNormalization, a frozen Dense), a frozen layer left unchanged by fit, recursive
-freezing of a nested model, and the typical workflow: a base model frozen and called with
-training=False (BatchNormalization in inference mode) under a new head, trained, then
-unfrozen and fine-tuned with a low learning rate after recompiling.
+freezing of a nested model, and the typical workflow up to fine-tuning: a base model
+frozen and called with training=False (BatchNormalization in inference mode) under a new
+head, trained (the fine-tuning step is transfer_learning_fine_tune).
 
 Port: the ImageNet Xception base -> a small convolutional base trained here on digits
 0-4 (16x16 images); the new task is digits 5-9 odd / even, a binary head with
@@ -52,7 +52,13 @@ def run(lib):
     model.trainable = False
     out["recursive_freeze"] = [inner_model.trainable, inner_model.layers[0].trainable,
                                len(model.trainable_weights)]
+    workflow(lib, out)
+    return out
 
+
+def workflow(lib, out):
+    """The typical workflow: pretrain a base, freeze it, train a new head on top."""
+    keras = lib.keras
     x, y = digits(size=16)
     first = y < 5
     base_model = keras.Sequential([
@@ -89,15 +95,4 @@ def run(lib):
     out["head_history"] = history(h1)
     out["bn_statistics_frozen"] = bool(np.array_equal(
         moving_before, to_numpy(base_model.layers[1].moving_mean)))
-
-    base_model.trainable = True
-    out["fine_tune_trainable_weights"] = len(model.trainable_weights)
-    model.compile(optimizer=keras.optimizers.Adam(1e-5),
-                  loss=keras.losses.BinaryCrossentropy(from_logits=True),
-                  metrics=[keras.metrics.BinaryAccuracy()])
-    h2 = model.fit(xs, ys, batch_size=50, epochs=2, validation_split=0.25, verbose=0,
-                   shuffle=False)
-    out["fine_tune_history"] = history(h2)
-    out["bn_statistics_still_frozen"] = bool(np.array_equal(
-        moving_before, to_numpy(base_model.layers[1].moving_mean)))
-    return out
+    return model, base_model, xs, ys, moving_before
