@@ -185,3 +185,31 @@ def test_class_weight_weighs_a_sequence_and_is_refused_for_generators(tf):
             m.fit((b for b in [(x, y)]), class_weight=cw, verbose=0)
     np.testing.assert_allclose(losses[1][0], losses[0][0], rtol=1e-5)
     np.testing.assert_allclose(losses[1][1], losses[0][1], rtol=1e-5, atol=1e-7)
+
+
+def test_pydataset_as_keras_3_writes_it(tf):
+    rng = np.random.default_rng(5)
+    x, y = rng.random((12, 3)).astype("float32"), rng.random((12, 1)).astype("float32")
+    results = []
+    for lib in (tf.keras, fk):
+        class Batches(lib.utils.PyDataset):
+            def __init__(self, **kwargs):
+                super().__init__(**kwargs)
+
+            def __len__(self):
+                return 3
+
+            def __getitem__(self, i):
+                return x[4 * i:4 * i + 4], y[4 * i:4 * i + 4]
+
+        data = Batches(workers=1, use_multiprocessing=False, max_queue_size=4)
+        m = lib.Sequential([lib.Input((3,)), lib.layers.Dense(1)])
+        if results:
+            m.set_weights(w0)
+        else:
+            w0 = m.get_weights()
+        m.compile(optimizer=lib.optimizers.SGD(0.1), loss="mse")
+        h = m.fit(data, epochs=2, shuffle=False, verbose=0)
+        results.append((h.history["loss"], data.num_batches, data.workers))
+    np.testing.assert_allclose(results[1][0], results[0][0], rtol=1e-5)
+    assert results[1][1:] == results[0][1:]

@@ -35,6 +35,37 @@ class Sequence:
         pass
 
 
+class PyDataset(Sequence):
+    """Keras 3's name for a batch provider (keras.utils.PyDataset): a Sequence whose
+    constructor takes Keras' ``workers``, ``use_multiprocessing`` and ``max_queue_size``.
+    fastkeras reads the batches in the calling thread, in order (the arguments are kept as
+    attributes, for code that reads them); ``num_batches`` is ``len(self)``."""
+
+    def __init__(self, workers=1, use_multiprocessing=False, max_queue_size=10):
+        for name, value in (("workers", workers), ("max_queue_size", max_queue_size)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"PyDataset: `{name}` must be a positive integer, got "
+                                 f"{value!r}")
+        self._workers, self._use_multiprocessing = workers, bool(use_multiprocessing)
+        self._max_queue_size = max_queue_size
+
+    @property
+    def workers(self):
+        return self.__dict__.get("_workers", 1)
+
+    @property
+    def use_multiprocessing(self):
+        return self.__dict__.get("_use_multiprocessing", False)
+
+    @property
+    def max_queue_size(self):
+        return self.__dict__.get("_max_queue_size", 10)
+
+    @property
+    def num_batches(self):
+        return len(self)
+
+
 # ------------------------------------------------------------------------------ data
 def _as_struct(data, name, device_ok=False):
     """Arrays (numpy) of a nested list / dict / single input, with a clear error. Arrays in

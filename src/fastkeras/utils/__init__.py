@@ -3,7 +3,7 @@ import numpy as np
 
 from fastkeras import _rng
 from fastkeras.ops.tensor import as_array
-from fastkeras.models.training import Sequence, pack_x_y_sample_weight, unpack_x_y_sample_weight
+from fastkeras.models.training import PyDataset, Sequence, pack_x_y_sample_weight, unpack_x_y_sample_weight
 from fastkeras.utils.plotting import plot_model
 # Keras 3 also exports the saving API's registration and scopes under keras.utils
 from fastkeras.saving.object_registration import (CustomObjectScope, custom_object_scope,
@@ -12,7 +12,8 @@ from fastkeras.saving.object_registration import (CustomObjectScope, custom_obje
                                                   register_keras_serializable)
 from fastkeras.saving.serialization_lib import deserialize_keras_object, serialize_keras_object
 
-__all__ = ["to_categorical", "set_random_seed", "normalize", "Sequence", "plot_model",
+__all__ = ["to_categorical", "set_random_seed", "normalize", "Sequence", "PyDataset",
+           "plot_model",
            "CustomObjectScope", "custom_object_scope", "get_custom_objects",
            "get_registered_name", "get_registered_object", "register_keras_serializable",
            "serialize_keras_object", "deserialize_keras_object", "pack_x_y_sample_weight",
