@@ -199,6 +199,14 @@ def compare(ref, got, prog=None, path=""):
                 diffs += compare(ref[k], got[k], prog, f"{path}.{k}" if path else k)
         return diffs
     if isinstance(ref, list) and isinstance(got, list):
+        if ref and got and all(isinstance(v, str) for v in ref + got):
+            if ref == got:
+                return []
+            missing = [v for v in ref if v not in got]
+            extra = [v for v in got if v not in ref]
+            if missing or extra:
+                return [f"{where}: strings differ (missing {missing}, extra {extra})"]
+            return [f"{where}: order {got} != tf.keras {ref}"]
         if len(ref) != len(got):
             return [f"{where}: length {len(got)} != tf.keras {len(ref)} "
                     f"({_short(got)} vs {_short(ref)})"]
