@@ -40,8 +40,6 @@ FAILING = {
                                       "Normalization next; G8)",
     "text_classification_from_scratch": "raises AttributeError: fastkeras.layers has no "
                                         "attribute 'TextVectorization' (G8)",
-    "training_builtin_pydataset": "raises AttributeError: fastkeras.utils has no attribute "
-                                  "'PyDataset' (G9)",
     # ---- behaviour
     "functional_api_models": "differs: history.department_loss after the first step "
                              "(CategoricalCrossentropy gradient with multi-hot targets: TF "
