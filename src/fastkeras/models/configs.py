@@ -6,7 +6,7 @@ fastkeras and tf.keras: every object is ``{"module", "class_name", "config",
 The readers also take the Keras 2 layouts (``[[layer, node, tensor, kwargs], ...]``)."""
 import numpy as np
 
-from fastkeras.layers.base import InputLayer, KerasTensor, _flatten, _snake
+from fastkeras.layers.base import InputLayer, KerasTensor, _flatten, _map, _snake
 from fastkeras.ops.tensor import Tensor, as_array
 
 __all__ = ["layer_entry", "model_entry", "graph_config", "graph_from_config",
@@ -115,7 +115,10 @@ def _call_args(value, ref):
 
 def graph_config(model):
     """A functional model's config: its layers and, per call within this model, the
-    tensors feeding it (node indices count only this model's calls of each layer)."""
+    tensors feeding it (node indices count only this model's calls of each layer).
+    A symbolic mask passed explicitly (``layer(x, mask=x._keras_mask)``) is left out
+    where the call is given that mask anyway (the mask of its input); otherwise it is
+    written as Keras 3 writes it, the ``keras.ops`` nodes computing it (NotEqual, Any)."""
     from fastkeras.layers.core import OpLayer
 
     nodes = model._graph["nodes"]
@@ -129,25 +132,131 @@ def graph_config(model):
     def index_of(layer, node):
         return next(i for i, n in enumerate(model_nodes(layer)) if n is node)
 
+    masks = _MaskNodes({l.name for l in model.layers})
+
     def ref(t):
+        if _is_symbolic_mask(t):
+            return masks.ref(t, ref)
         return _tensor_ref(t, index_of)
 
     layers = []
     for layer in model.layers:
         entry = layer_entry(layer)
         entry["name"] = layer.name
-        entry["inbound_nodes"] = [] if isinstance(layer, InputLayer) else [
-            {"args": _call_args(list(n["inputs"]) if isinstance(layer, OpLayer)
-                                else [n["inputs"], *n["args"]], ref),
-             "kwargs": _call_args(dict(n["kwargs"]), ref)} for n in model_nodes(layer)]
+        calls = []
+        for n in ([] if isinstance(layer, InputLayer) else model_nodes(layer)):
+            if isinstance(layer, OpLayer):
+                args, kwargs = list(n["inputs"]), dict(n["kwargs"])
+            else:
+                args = [n["inputs"], *n["args"]]
+                kwargs = _without_implied_masks(layer, args, dict(n["kwargs"]))
+            calls.append({"args": _call_args(args, ref), "kwargs": _call_args(kwargs, ref)})
+        entry["inbound_nodes"] = calls
         layers.append(entry)
 
-    def refs(tensors):
-        out = [ref(t)["config"]["keras_history"] for t in tensors]
-        return out[0] if len(out) == 1 else out
+    def refs(structure):  # as Keras 3 writes them: the structure the model was given
+        return _map(lambda t: ref(t)["config"]["keras_history"], structure)
 
-    return {"name": model.name, "trainable": model.trainable, "layers": layers,
-            "input_layers": refs(model.inputs), "output_layers": refs(model.outputs)}
+    return {"name": model.name, "trainable": model.trainable,
+            "layers": masks.placed(layers), "input_layers": refs(model._graph["inputs"]),
+            "output_layers": refs(model._graph["outputs"])}
+
+
+def _is_symbolic_mask(t):
+    return isinstance(t, KerasTensor) and t._keras_history is None and \
+        t._mask_source is not None
+
+
+def _same_structure(a, b):
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same_structure(x, y) for x, y in zip(a, b))
+    return a is b
+
+
+def _without_implied_masks(layer, args, kwargs):
+    """A call's kwargs without the symbolic masks passed explicitly that the call would be
+    given anyway (Keras fills ``mask`` from the input's mask), so that the file replays
+    the same call with the layers' own masks; the kwargs unchanged otherwise."""
+    explicit = {k: v for k, v in kwargs.items()
+                if any(_is_symbolic_mask(t) for t in _flatten(v))}
+    if not explicit:
+        return kwargs
+    rest = {k: v for k, v in kwargs.items() if k not in explicit}
+    try:
+        filled, _ = layer._fill_masks(tuple(args), rest)
+    except (TypeError, ValueError):
+        return kwargs
+    if all(_same_structure(filled.get(k), v) for k, v in explicit.items()):
+        return rest
+    return kwargs
+
+
+class _MaskNodes:
+    """The keras.ops nodes standing for symbolic masks in a config, as Keras 3 records
+    the masks it computes: an Embedding(mask_zero=True)'s is NotEqual(inputs, 0), a
+    Masking's Any(NotEqual(inputs, mask_value), axis=-1). Other masks (a custom
+    compute_mask) have no ops to record them by."""
+
+    def __init__(self, taken):
+        self.taken = set(taken)
+        self.refs = {}
+        self.after = {}  # producing layer's name -> the op entries for its masks
+
+    def _name(self, base):
+        name, i = base, 0
+        while name in self.taken:
+            i += 1
+            name = f"{base}_{i}"
+        self.taken.add(name)
+        return name
+
+    def _op(self, producer, class_name, args, options, shape):
+        name = self._name(_snake(class_name))
+        self.after.setdefault(producer.name, []).append({
+            "module": "keras.src.ops.numpy", "class_name": class_name,
+            "config": {"name": name, **options}, "registered_name": None, "name": name,
+            "inbound_nodes": [{"args": args, "kwargs": {}}]})
+        return {"class_name": "__keras_tensor__",
+                "config": {"shape": _json_shape(shape), "dtype": "bool",
+                           "keras_history": [name, 0, 0]}}
+
+    def ref(self, mask, tensor_ref):
+        if id(mask) in self.refs:
+            return self.refs[id(mask)]
+        from fastkeras.layers.core import Embedding, Masking
+
+        source = mask._mask_source
+        producer, node, _ = source._keras_history if source._keras_history else (None,) * 3
+        x = node["inputs"] if node is not None else None
+        own = producer is not None and type(producer).compute_mask in (
+            Embedding.compute_mask, Masking.compute_mask)
+        if own and isinstance(x, KerasTensor) and isinstance(producer, Embedding) and \
+                producer.mask_zero:
+            out = self._op(producer, "NotEqual", [tensor_ref(x), 0], {}, mask.shape)
+        elif own and isinstance(x, KerasTensor) and isinstance(producer, Masking):
+            value = producer.mask_value
+            value = value.item() if isinstance(value, np.generic) else value
+            ne = self._op(producer, "NotEqual", [tensor_ref(x), value], {}, x.shape)
+            out = self._op(producer, "Any", [ne], {"axis": -1, "keepdims": False},
+                           mask.shape)
+        else:
+            what = producer.name if producer is not None else "a tensor"
+            raise ValueError(f"A call is given `mask=` the symbolic mask of {what!r}, which a "
+                             "model config cannot record: only the masks of Embedding "
+                             "(mask_zero=True) and Masking outputs, or the mask the call's "
+                             "input carries, can be saved. Let the mask flow to the layer "
+                             "(drop `mask=`), or compute it with a layer")
+        self.refs[id(mask)] = out
+        return out
+
+    def placed(self, layers):
+        """The layer entries with each op entry after the layer whose mask it computes
+        (the order Keras lists them in)."""
+        out = []
+        for entry in layers:
+            out.append(entry)
+            out.extend(self.after.get(entry["name"], []))
+        return out
 
 
 def sequential_config(model):
@@ -381,18 +490,38 @@ def graph_from_config(cls, config, custom_objects=None, make=None, inputs_of=Non
         raise ValueError(f"Could not rebuild the model graph: layers {stuck} have inputs "
                          "that are not produced by the config's layers")
 
-    def tensors(spec):  # [[name, node, idx], ...] or a single [name, node, idx]
-        spec = [spec] if spec and isinstance(spec[0], str) else spec
+    def tensors(spec):
+        """The tensors a config's input_layers / output_layers name, in its structure
+        (Keras 3: one [name, node, idx], or a list, tuple or dict of them, nested); a
+        list of one (Keras 2 always wrote lists) is its tensor."""
         try:
-            return [outputs_of[n][k][i] for n, k, i in (s[:3] for s in spec)]
+            out = _tensors_of(spec, outputs_of)
         except (KeyError, IndexError, TypeError, ValueError):
             raise ValueError(f"The model config names inputs or outputs {spec!r} that its "
                              "layers do not produce") from None
+        return out[0] if isinstance(out, list) and len(out) == 1 else out
 
-    inputs = tensors(config["input_layers"])
-    outputs = tensors(config["output_layers"])
-    return cls(inputs=inputs[0] if len(inputs) == 1 else inputs,
-               outputs=outputs[0] if len(outputs) == 1 else outputs, name=config.get("name"))
+    return cls(inputs=tensors(config["input_layers"]),
+               outputs=tensors(config["output_layers"]), name=config.get("name"))
+
+
+def _is_ref(spec):
+    return isinstance(spec, (list, tuple)) and 3 <= len(spec) <= 4 and \
+        isinstance(spec[0], str)
+
+
+def _tensors_of(spec, outputs_of):
+    if _is_ref(spec):
+        name, node, idx = spec[:3]
+        if not (isinstance(node, int) and isinstance(idx, int)):
+            raise TypeError(spec)
+        return outputs_of[name][node][idx]
+    if isinstance(spec, dict):
+        return {k: _tensors_of(v, outputs_of) for k, v in spec.items()}
+    if isinstance(spec, (list, tuple)) and spec:
+        out = [_tensors_of(v, outputs_of) for v in spec]
+        return out if isinstance(spec, list) else tuple(out)
+    raise ValueError(spec)
 
 
 def _is_keras_tensor(x):
