@@ -70,3 +70,16 @@ def test_utils_pack_and_unpack_x_y_sample_weight(tf):
             tf.keras.utils.unpack_x_y_sample_weight(data)
     assert fk.utils.pack_x_y_sample_weight(1) == tf.keras.utils.pack_x_y_sample_weight(1)
     assert fk.utils.pack_x_y_sample_weight(1, 2) == tf.keras.utils.pack_x_y_sample_weight(1, 2)
+
+
+def test_ops_nn_namespace_has_keras_names(tf):
+    import keras
+
+    import fastkeras as fk
+
+    assert fk.ops.nn.sigmoid is fk.ops.sigmoid and fk.ops.nn.softmax is fk.ops.softmax
+    for name in fk.ops.nn.__all__:
+        assert hasattr(keras.ops.nn, name), name
+    x = np.array([[-1.0, 0.5, 2.0]], "float32")
+    np.testing.assert_allclose(fk.ops.nn.sigmoid(x).numpy(),
+                               keras.ops.convert_to_numpy(keras.ops.nn.sigmoid(x)), rtol=1e-6)

@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 
 from fastkeras.losses.loss import Loss, _weight_shapes, squeeze_or_expand_to_same_rank
-from fastkeras.ops import nn as _nn
+from fastkeras.ops import crossentropy_ops as _nn
 from fastkeras.ops.math import make
 from fastkeras.ops.tensor import Tensor, as_array
 

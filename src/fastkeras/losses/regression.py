@@ -2,7 +2,7 @@
 ops so that they differentiate and compose (the documents' focal loss uses
 binary_crossentropy inside a custom loss)."""
 from fastkeras import ops
-from fastkeras.ops import nn as _nn
+from fastkeras.ops import crossentropy_ops as _nn
 from fastkeras.losses.crossentropy import logits_of
 from fastkeras.losses.loss import loss_class, squeeze_or_expand_to_same_rank
 from fastkeras.ops.tensor import convert_to_tensor

@@ -1023,7 +1023,7 @@ class DevicePlan:
         y = np.asarray(y)
         n = y.shape[0] if y.ndim else 0
         if kind == "xent_sparse":
-            from fastkeras.ops.nn import _labels
+            from fastkeras.ops.crossentropy_ops import _labels
 
             lab = _labels(y, "y_true").reshape(-1)
             if lab.shape[0] != n or (y.ndim > 1 and y.size != n):

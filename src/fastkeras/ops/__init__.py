@@ -11,8 +11,9 @@ from fastkeras.ops import activation_ops as _act
 from fastkeras.ops.math import *  # noqa: F401,F403  (names listed in math.__all__)
 from fastkeras.ops.array_ops import *  # noqa: F401,F403
 from fastkeras.ops.activation_ops import *  # noqa: F401,F403
-from fastkeras.ops.nn import sparse_categorical_crossentropy, categorical_crossentropy
+from fastkeras.ops.crossentropy_ops import sparse_categorical_crossentropy, categorical_crossentropy
 from fastkeras.ops.ctc import ctc_loss
+from fastkeras.ops import nn  # keras.ops.nn's names
 from fastkeras.ops.convolution import (
     conv,
     conv_transpose,
