@@ -234,6 +234,20 @@ class Model(TrainingMixin, Layer):
 
         save_model(self, filepath, overwrite=overwrite)
 
+    def get_compile_config(self):
+        """compile()'s settings as a file records them ({} before compile); a subclass that
+        overrides compile() overrides this and compile_from_config, as in Keras."""
+        from fastkeras.saving.model_file import _compile_config
+
+        return _compile_config(self) or {}
+
+    def compile_from_config(self, config):
+        """Compile with the settings get_compile_config() recorded (what load_model calls;
+        names resolve through the registry and the active custom_object_scope)."""
+        from fastkeras.saving.model_file import restore_compile
+
+        restore_compile(self, config)
+
     def to_json(self, **kwargs):
         """A JSON string of the model's config (Keras 3's ``serialize_keras_object`` layout);
         ``keras.models.model_from_json`` reads it back. kwargs go to json.dumps."""

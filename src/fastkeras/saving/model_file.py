@@ -42,6 +42,48 @@ def weights_member_limit(weight_bytes, n_variables):
     return weight_bytes * (1 + _OPTIMIZER_SLOTS) + _HDF5_OVERHEAD + n_state * _HDF5_PER_VARIABLE
 
 
+def saved_compile_config(model):
+    """What a file records of compile(): the model's get_compile_config() (a subclass that
+    overrides compile() overrides it too, as Keras asks), else _compile_config."""
+    from fastkeras.models.model import Model
+
+    if isinstance(model, Model) and type(model).get_compile_config is not \
+            Model.get_compile_config:
+        from fastkeras.saving.serialization_lib import serialize_dict
+
+        config = model.get_compile_config()  # serialized as Keras' saver does
+        return None if config is None else serialize_dict(config)
+    return _compile_config(model)
+
+
+def restore_compile(model, compile_config, custom_objects=None, safe_mode=True):
+    """Compile a loaded model as Keras' loader does: through the model's own
+    compile_from_config() when it overrides it (inside a custom_object_scope of
+    custom_objects); a model whose compile() is custom but compile_from_config() is not is
+    left uncompiled with Keras' warning; otherwise compile_from()."""
+    from fastkeras.models.model import Model
+    from fastkeras.models.training import TrainingMixin
+    from fastkeras.saving.object_registration import custom_object_scope
+
+    if not compile_config:
+        return
+    if isinstance(model, Model):
+        cls = type(model)
+        if cls.compile_from_config is not Model.compile_from_config:
+            with custom_object_scope(custom_objects or {}):
+                model.compile_from_config(compile_config)
+            return
+        if cls.compile is not TrainingMixin.compile:
+            warnings.warn("`compile()` was not called as part of model loading because the "
+                          "model's `compile()` method is custom. All subclassed Models that "
+                          "have `compile()` overridden should also override "
+                          "`get_compile_config()` and `compile_from_config(config)`. "
+                          "Alternatively, you can call `compile()` manually after loading.",
+                          UserWarning, stacklevel=3)
+            return
+    compile_from(model, compile_config, custom_objects, safe_mode)
+
+
 def _compile_config(model):
     """Keras 3's compile_config: the optimizer, and the losses and metrics as
     serialize_keras_object writes them (names stay names; objects and functions become
@@ -64,6 +106,7 @@ def _compile_config(model):
 
 
 def save_model(model, filepath, overwrite=True):
+    from fastkeras.saving.assets import write_assets
     from fastkeras.saving.weights import write_weights_file
 
     filepath = os.fspath(filepath)
@@ -72,7 +115,7 @@ def save_model(model, filepath, overwrite=True):
 
         if not overwrite and os.path.exists(filepath):
             raise FileExistsError(f"{filepath} exists and overwrite=False")
-        return save_model_h5(model, filepath, _compile_config(model))
+        return save_model_h5(model, filepath, saved_compile_config(model))
     if not filepath.endswith(".keras"):
         raise ValueError(f"The filename must end in `.keras` (or `.h5` / `.hdf5` for the "
                          f"legacy format; use save_weights for `.weights.h5`). Received: "
@@ -82,7 +125,7 @@ def save_model(model, filepath, overwrite=True):
     from fastkeras.models.configs import model_entry
 
     config = model_entry(model)
-    config["compile_config"] = _compile_config(model)
+    config["compile_config"] = saved_compile_config(model)
     meta = {"keras_version": "3 (fastkeras " + _version.__version__ + ")",
             "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")}
     with tempfile.TemporaryFile() as weights, atomic_file(filepath) as fh:
@@ -93,6 +136,7 @@ def save_model(model, filepath, overwrite=True):
             z.writestr("metadata.json", json.dumps(meta))
             with z.open("model.weights.h5", "w") as out:
                 shutil.copyfileobj(weights, out, 1 << 20)
+            write_assets(model, z)
 
 
 def _walk(x):
@@ -204,6 +248,7 @@ def _read_bounded(z, info, limit, sink, what):
 
 
 def _load_archive(z, filepath, custom_objects, compile, safe_mode):
+    from fastkeras.saving.assets import read_assets
     from fastkeras.saving.weights import read_weights_file
 
     members = _members(z, filepath)
@@ -222,7 +267,7 @@ def _load_archive(z, filepath, custom_objects, compile, safe_mode):
         if not model.built and build:
             model.build(tuple(build["input_shape"]))
     if compile:
-        compile_from(model, config.get("compile_config"), custom_objects, safe_mode)
+        restore_compile(model, config.get("compile_config"), custom_objects, safe_mode)
     limit = weights_member_limit(budget.used, len(model.weights))
     name = f"{filepath}/model.weights.h5"
     with tempfile.TemporaryFile() as weights:  # anonymous: nothing is left if killed
@@ -230,6 +275,7 @@ def _load_archive(z, filepath, custom_objects, compile, safe_mode):
         weights.flush()
         with open_checked(weights, name) as checked:
             read_weights_file(model, checked)
+    read_assets(model, z, members, filepath, _read_bounded)
     return model
 
 

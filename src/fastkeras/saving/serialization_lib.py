@@ -161,10 +161,10 @@ def _serialize_layer(layer):
     from fastkeras.models.model import Model
 
     if isinstance(layer, Model):
-        from fastkeras.saving.model_file import _compile_config
+        from fastkeras.saving.model_file import saved_compile_config
 
         entry = model_entry(layer)
-        compile_config = _compile_config(layer)
+        compile_config = saved_compile_config(layer)
         if compile_config is not None:
             entry["compile_config"] = compile_config
         return entry
@@ -423,7 +423,7 @@ def instantiate(cls, entry, custom, safe_mode):
 def _layer_or_model(cls, entry, custom, safe_mode):
     from fastkeras.models.configs import make_layer
     from fastkeras.models.model import Model
-    from fastkeras.saving.model_file import check_safe, compile_from
+    from fastkeras.saving.model_file import check_safe, restore_compile
 
     check_safe(entry, custom, safe_mode)
     if not issubclass(cls, Model):
@@ -439,5 +439,5 @@ def _layer_or_model(cls, entry, custom, safe_mode):
         model.build(tuple(shape) if isinstance(shape, list) and all(
             d is None or isinstance(d, int) for d in shape) else shape)
     if entry.get("compile_config"):
-        compile_from(model, entry["compile_config"], custom, safe_mode)
+        restore_compile(model, entry["compile_config"], custom, safe_mode)
     return model
