@@ -16,7 +16,7 @@ from fastkeras import ops
 # so that ``import fastkeras`` costs little more than NumPy and the C core.
 _LAZY_MODULES = frozenset({"losses", "optimizers", "metrics", "activations", "initializers",
                            "regularizers", "constraints", "layers", "utils", "callbacks",
-                           "models", "saving", "serving", "cuda"})
+                           "models", "saving", "serving", "cuda", "random"})
 _LAZY_NAMES = {"Input": "layers", "Model": "models", "Sequential": "models"}
 
 
@@ -67,4 +67,5 @@ __all__ = [
     "Model",
     "Sequential",
     "function",
+    "random",
 ]
