@@ -274,19 +274,11 @@ def _layer_class(item, custom_objects):
     custom_objects, by registered name, class name or the name after "package>"), then
     fastkeras' models and layers. Nothing is imported from the entry's module."""
     from fastkeras.layers.base import Layer
-    from fastkeras.saving.object_registration import known_objects
+    from fastkeras.saving.object_registration import custom_class
     from fastkeras.saving.serialization_lib import _family, builtin_object
 
     name = item["class_name"]
-    known = known_objects(custom_objects)
-    registered = item.get("registered_name")
-    cls = None
-    for key in (registered, name):
-        if isinstance(key, str) and key in known:
-            cls = known[key]
-            break
-    if cls is None and isinstance(registered, str) and ">" in registered:
-        cls = known.get(registered.split(">", 1)[1])  # registered, passed by its bare name
+    cls = custom_class(name, item.get("registered_name"), custom_objects)
     if cls is None:
         family = _family(item.get("module"))
         if family not in ("keras", "models"):

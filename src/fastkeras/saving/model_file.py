@@ -283,16 +283,9 @@ def model_class(class_name, custom_objects=None, registered_name=None, module=No
     """The Model class a config names: a custom object (registry, custom_object_scope,
     custom_objects: by registered name or class name), else Sequential / Model."""
     from fastkeras import models
-    from fastkeras.saving.object_registration import known_objects
+    from fastkeras.saving.object_registration import custom_class
 
-    known = known_objects(custom_objects)
-    cls = None
-    for key in (registered_name, class_name):
-        if isinstance(key, str) and key in known:
-            cls = known[key]
-            break
-    if cls is None and isinstance(registered_name, str) and ">" in registered_name:
-        cls = known.get(registered_name.split(">", 1)[1])
+    cls = custom_class(class_name, registered_name, custom_objects)
     if cls is None:
         cls = {"Sequential": models.Sequential, "Functional": models.Model,
                "Model": models.Model}.get(class_name)

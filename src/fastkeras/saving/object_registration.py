@@ -112,6 +112,19 @@ def known_objects(custom_objects=None):
     return {**(custom_objects or {}), **scope_objects(), **_GLOBAL_CUSTOM_OBJECTS}
 
 
+def custom_class(class_name, registered_name=None, custom_objects=None):
+    """The custom object a saved entry names: by its registered name, then its class name,
+    then a registered name's part after ">" (an object registered as "pkg>Name" and passed
+    in custom_objects as "Name"); None when none is known."""
+    known = known_objects(custom_objects)
+    for key in (registered_name, class_name):
+        if isinstance(key, str) and key in known:
+            return known[key]
+    if isinstance(registered_name, str) and ">" in registered_name:
+        return known.get(registered_name.split(">", 1)[1])
+    return None
+
+
 def lookup(name, custom_objects=None, suffix=True):
     """A custom object by exact name, or (suffix=True) by the part after ">" of a
     registered name (a function written as "my_fn" that was registered as
