@@ -245,18 +245,12 @@ _KEY_DIFFERENCES = {
     # constructor's arguments. A subclass calling super().get_config() gets name /
     # trainable / dtype in both.
     "Layer": ({}, {"activity_regularizer", "autocast"}),
-    # not implemented in fastkeras: BatchNormalization's renorm and synchronized options
-    "BatchNormalization": ({}, {"renorm", "renorm_clipping", "renorm_momentum",
-                                "synchronized"}),
     # fastkeras' SimpleRNN takes a dropout seed and writes it
     "SimpleRNN": ({"seed"}, {"activity_regularizer"}),
 }
-# Keras writes "activity_regularizer": None for these; fastkeras only when one is set
-# (as for Dense). Kept explicit here, owned by the convolution / recurrent modules.
-for _name in ("Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose",
-              "Conv3DTranspose", "Convolution1D", "Convolution2D", "Convolution3D",
-              "Convolution2DTranspose", "DepthwiseConv1D", "DepthwiseConv2D",
-              "SeparableConv1D", "SeparableConv2D", "SeparableConvolution2D", "GRU", "LSTM"):
+# Keras writes "activity_regularizer": None for these; fastkeras only when one is set.
+# Kept explicit here, owned by the recurrent module.
+for _name in ("GRU", "LSTM"):
     _KEY_DIFFERENCES[_name] = ({}, {"activity_regularizer"})
 
 

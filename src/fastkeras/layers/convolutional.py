@@ -134,6 +134,7 @@ class _Conv(Layer):
         c = super().get_config()
         c.update(filters=self.filters, **_spatial_config(self),
                  **weight_config(self, "kernel", "bias"))
+        c.setdefault("activity_regularizer", None)  # Keras writes the key always
         if self.transpose:
             c["output_padding"] = self.output_padding
         else:
@@ -231,6 +232,7 @@ class _DepthwiseConv(Layer):
         c = super().get_config()
         c.update(depth_multiplier=self.depth_multiplier, **_spatial_config(self),
                  **weight_config(self, "depthwise", "bias"))
+        c.setdefault("activity_regularizer", None)  # Keras writes the key always
         return c
 
 
@@ -298,6 +300,7 @@ class _SeparableConv(Layer):
         c = super().get_config()
         c.update(filters=self.filters, depth_multiplier=self.depth_multiplier,
                  **_spatial_config(self), **weight_config(self, "depthwise", "pointwise", "bias"))
+        c.setdefault("activity_regularizer", None)  # Keras writes the key always
         return c
 
 

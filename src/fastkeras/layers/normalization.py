@@ -37,6 +37,11 @@ class BatchNormalization(Layer):
         self.axis = axis
         self.momentum, self.epsilon = float(momentum), float(epsilon)
         self.center, self.scale = bool(center), bool(scale)
+        # one process, one device: synchronized statistics are the statistics (Keras'
+        # flag matters under a distribution strategy only); kept for the config
+        self.synchronized = bool(synchronized)
+        self.renorm, self.renorm_clipping = False, renorm_clipping
+        self.renorm_momentum = float(renorm_momentum)
         set_weight_options(self, locals(), "beta", "gamma")
         self.moving_mean_initializer = initializers.get(moving_mean_initializer)
         self.moving_variance_initializer = initializers.get(moving_variance_initializer)
@@ -98,7 +103,9 @@ class BatchNormalization(Layer):
         c = super().get_config()
         c.update(axis=self.axis, momentum=self.momentum, epsilon=self.epsilon,
                  center=self.center, scale=self.scale, **weight_config(self, "beta", "gamma"),
-                 **config_of(self, "moving_mean_initializer", "moving_variance_initializer"))
+                 **config_of(self, "moving_mean_initializer", "moving_variance_initializer"),
+                 synchronized=self.synchronized, renorm=self.renorm,
+                 renorm_clipping=self.renorm_clipping, renorm_momentum=self.renorm_momentum)
         return c
 
 
