@@ -16,7 +16,8 @@ from fastkeras import ops
 # so that ``import fastkeras`` costs little more than NumPy and the C core.
 _LAZY_MODULES = frozenset({"losses", "optimizers", "metrics", "activations", "initializers",
                            "regularizers", "constraints", "layers", "utils", "callbacks",
-                           "models", "saving", "serving", "cuda", "random"})
+                           "models", "saving", "serving", "cuda", "random", "backend",
+                           "preprocessing"})
 _LAZY_NAMES = {"Input": "layers", "Model": "models", "Sequential": "models"}
 
 
@@ -68,4 +69,6 @@ __all__ = [
     "Sequential",
     "function",
     "random",
+    "backend",
+    "preprocessing",
 ]

@@ -16,6 +16,9 @@ __all__ = [
     "set_floatx",
     "epsilon",
     "set_epsilon",
+    "image_data_format",
+    "set_image_data_format",
+    "backend",
     "get_buffer_cache_limit",
     "set_buffer_cache_limit",
     "get_device",
@@ -104,6 +107,32 @@ def set_epsilon(value):
     if not (0.0 < value < 0.5):
         raise ValueError(f"epsilon must be in (0, 0.5), got {value}")
     _EPSILON = value
+
+
+def image_data_format():
+    """The default image layout, ``"channels_last"`` (keras.config.image_data_format)."""
+    return "channels_last"
+
+
+def set_image_data_format(data_format):
+    """keras.config.set_image_data_format: fastkeras' layers default to channels_last, so
+    only that value is accepted; pass ``data_format="channels_first"`` to each layer."""
+    fmt = str(data_format).lower()
+    if fmt not in ("channels_first", "channels_last"):
+        raise ValueError("The `data_format` argument must be one of {'channels_first', "
+                         f"'channels_last'}}. Received: data_format={data_format}")
+    if fmt == "channels_first":
+        raise NotImplementedError(
+            "set_image_data_format: fastkeras layers default to `data_format`="
+            "'channels_last'; a global 'channels_first' is not supported (pass "
+            "data_format='channels_first' to each layer)")
+
+
+def backend():
+    """The backend's name: ``"fastkeras"`` (Keras answers "tensorflow", "jax", ...;
+    fastkeras is its own backend, so code branching on those names takes its generic
+    path)."""
+    return "fastkeras"
 
 
 _BUFFER_CACHE_LIMIT = 512 << 20
