@@ -213,3 +213,18 @@ def test_pydataset_as_keras_3_writes_it(tf):
         results.append((h.history["loss"], data.num_batches, data.workers))
     np.testing.assert_allclose(results[1][0], results[0][0], rtol=1e-5)
     assert results[1][1:] == results[0][1:]
+
+
+def test_inputs_one_rank_off_by_a_trailing_1_are_adjusted_as_keras(tf):
+    outs = []
+    for lib in (tf.keras, fk):
+        i = lib.Input((4, 1))
+        m = lib.Model(i, lib.layers.Flatten()(i))
+        j = lib.Input((4,))
+        m2 = lib.Model(j, lib.layers.Dense(2, kernel_initializer="ones")(j))
+        outs.append((np.asarray(m.predict(np.ones((3, 4), "float32"), verbose=0)).shape,
+                     np.asarray(m2.predict(np.ones((3, 4, 1), "float32"), verbose=0)).shape))
+    assert outs[1] == outs[0]
+    k = fk.Input((4, 2))  # a trailing axis other than 1 is never invented
+    with pytest.raises(ValueError, match="expects shape"):
+        fk.Model(k, fk.layers.Flatten()(k)).predict(np.ones((3, 4), "float32"), verbose=0)

@@ -5,6 +5,7 @@ import numpy as np
 from fastkeras.layers.base import (InputLayer, KerasTensor, Layer, _flatten, _map, _pack,
                                    _snake, _unique_name)
 from fastkeras.models.training import TrainingMixin
+from fastkeras import ops
 from fastkeras.ops import tape as _tape
 from fastkeras.ops.tensor import Tensor, as_array
 
@@ -144,6 +145,13 @@ class Model(TrainingMixin, Layer):
                 x._keras_mask = np.asarray(as_array(m), dtype=bool)
             want = tuple(kt.shape)
             got = tuple(x.shape)
+            # Keras' _adjust_input_rank: a trailing axis of size 1 is added or dropped
+            if len(got) == len(want) - 1 and want and want[-1] == 1:
+                x = ops.expand_dims(x, -1)
+                got = tuple(x.shape)
+            elif len(got) == len(want) + 1 and got and got[-1] == 1:
+                x = ops.squeeze(x, -1)
+                got = tuple(x.shape)
             if len(got) != len(want) or any(w is not None and w != g
                                             for w, g in zip(want, got)):
                 raise ValueError(f"Input {kt._keras_history[0].name!r} of model {self.name!r} "
