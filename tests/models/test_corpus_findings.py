@@ -233,7 +233,11 @@ def test_a_quantization_config_is_refused_naming_it():
 _ARGS = {"Dense": (3,), "Activation": ("relu",), "Dropout": (0.5,), "Reshape": ((2, 2),),
          "Permute": ((2, 1),), "RepeatVector": (2,), "Lambda": (lambda x: x,),
          "Embedding": (10, 3), "Dot": (1,), "GRU": (3,), "LSTM": (3,), "SimpleRNN": (3,),
-         "DepthwiseConv1D": (3,), "DepthwiseConv2D": (3,)}
+         "DepthwiseConv1D": (3,), "DepthwiseConv2D": (3,), "GRUCell": (3,),
+         "LSTMCell": (3,), "SimpleRNNCell": (3,),
+         # wrappers: a cell or layer of the library under test (its layers -> arguments)
+         "RNN": lambda L: (L.LSTMCell(3),), "StackedRNNCells": lambda L: ([L.GRUCell(2)],),
+         "Bidirectional": lambda L: (L.LSTM(3),), "TimeDistributed": lambda L: (L.Dense(2),)}
 _POOLS = ("AveragePooling", "AvgPool")
 _CONVS = ("Conv", "Convolution", "SeparableConv")
 _NOT_LAYER_CLASSES = {"InputLayer"}  # needs a shape; its config is checked by the saving tests
@@ -245,13 +249,7 @@ _KEY_DIFFERENCES = {
     # constructor's arguments. A subclass calling super().get_config() gets name /
     # trainable / dtype in both.
     "Layer": ({}, {"activity_regularizer", "autocast"}),
-    # fastkeras' SimpleRNN takes a dropout seed and writes it
-    "SimpleRNN": ({"seed"}, {"activity_regularizer"}),
 }
-# Keras writes "activity_regularizer": None for these; fastkeras only when one is set.
-# Kept explicit here, owned by the recurrent module.
-for _name in ("GRU", "LSTM"):
-    _KEY_DIFFERENCES[_name] = ({}, {"activity_regularizer"})
 
 
 def _layer_classes():
@@ -276,8 +274,12 @@ def _args(name):
 
 @pytest.mark.parametrize("name", _layer_classes())
 def test_config_keys_match_tf_keras(tf, name):
-    ours = set(getattr(fk.layers, name)(*_args(name)).get_config())
-    theirs = set(getattr(tf.keras.layers, name)(*_args(name)).get_config())
+    def made(layers):
+        args = _args(name)
+        return getattr(layers, name)(*(args(layers) if callable(args) else args))
+
+    ours = set(made(fk.layers).get_config())
+    theirs = set(made(tf.keras.layers).get_config())
     extra, missing = _KEY_DIFFERENCES.get(name, ({}, {}))
     assert (ours - theirs, theirs - ours) == (set(extra), set(missing))
     assert set(_BASE_KEYS) <= ours

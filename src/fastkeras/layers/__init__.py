@@ -14,7 +14,9 @@ from fastkeras.layers.merging import (ELU, Add, Average, Concatenate, Dot, Leaky
                                       Minimum, Multiply, PReLU, ReLU, Softmax, Subtract, add,
                                       average, concatenate, dot, maximum, minimum, multiply,
                                       subtract)
-from fastkeras.layers.recurrent import GRU, LSTM, SimpleRNN
+from fastkeras.layers.recurrent import (GRU, LSTM, RNN, GRUCell, LSTMCell, SimpleRNN,
+                                        SimpleRNNCell, StackedRNNCells)
+from fastkeras.layers.rnn_wrappers import Bidirectional, TimeDistributed
 
 # tf.keras aliases
 MaxPool1D, MaxPool2D, MaxPool3D = MaxPooling1D, MaxPooling2D, MaxPooling3D

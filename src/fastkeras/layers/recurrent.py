@@ -1,55 +1,87 @@
-"""SimpleRNN, LSTM and GRU (Keras 3 equations, weights and defaults).
+"""Recurrent layers as Keras 3 builds them: a *cell* computes one time step
+(SimpleRNNCell, LSTMCell, GRUCell, StackedRNNCells, or any object with a ``state_size`` and
+``call(inputs, states) -> (output, new_states)``), and ``RNN`` runs a cell over the time
+axis (masks, go_backwards, initial and stateful states). SimpleRNN, LSTM and GRU are RNN
+over their cell, with the cell's options as read-only properties, as in Keras; their
+weights live in the cell (``layer.cell.kernel``), saved under ``<layer>/cell`` as Keras
+saves them.
 
-The input projection of every time step is one matrix product up front; the
-recurrence then runs step by step on differentiable ops, so the tape
-back-propagates through time."""
+Speed: for the built-in cells the input projection of every time step is one matrix
+product up front (the cell's ``_project``); the loop then runs only the recurrent part
+(``_recur``) on differentiable ops, so the tape back-propagates through time. Other cells
+are called step by step."""
+import inspect
+
 import numpy as np
 
 from fastkeras import _rng, activations
 from fastkeras import ops
-from fastkeras.layers.base import InputSpec, Layer
+from fastkeras.layers.base import InputSpec, Layer, _flatten, _map, _pack
 from fastkeras.layers.core import set_weight_options, weight_config
-from fastkeras.ops.tensor import as_array
+from fastkeras.ops.tensor import Tensor, Variable, as_array
 
-__all__ = ["SimpleRNN", "LSTM", "GRU"]
+__all__ = ["RNN", "SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells", "SimpleRNN",
+           "LSTM", "GRU"]
 
 
-class _RNN(Layer):
+def _check_units(owner, units):
+    if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units < 1:
+        raise ValueError(f"{owner}: `units` must be a positive integer, got {units!r}")
+    return int(units)
+
+
+def _check_rate(owner, name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not 0 <= value < 1:
+        raise ValueError(f"{owner}: `{name}` must be a number in [0, 1), got {value!r}")
+    return float(value)
+
+
+def _serialize_cell(obj):
+    from fastkeras.saving.serialization_lib import serialize_keras_object
+
+    return serialize_keras_object(obj)
+
+
+def _deserialize(config, custom_objects=None):
+    from fastkeras.saving.serialization_lib import deserialize_keras_object
+
+    return deserialize_keras_object(config, custom_objects=custom_objects)
+
+
+# ---------------------------------------------------------------------------- cells
+class _Cell(Layer):
+    """What the built-in cells share: a kernel (inputs), a recurrent kernel (state) and a
+    bias, each of ``gates`` blocks of ``units`` columns in Keras' order; dropout masks
+    drawn once per sequence (Keras' DropoutRNNCell), on the inputs and on the state."""
     gates = 1
     n_states = 1
-    _weights_in_cell = True  # saved as Keras 3 does: layers/<rnn>/cell/vars
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
                  bias_initializer="zeros", kernel_regularizer=None, recurrent_regularizer=None,
-                 bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
-                 recurrent_constraint=None, bias_constraint=None, dropout=0.0,
-                 recurrent_dropout=0.0, return_sequences=False, return_state=False,
-                 go_backwards=False, stateful=False, unroll=False, seed=None,
-                 zero_output_for_mask=False, time_major=False, implementation=None, **kwargs):
-        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        if time_major:  # Keras 2's (timesteps, batch, features) layout
-            raise ValueError(f"{type(self).__name__}: time_major=True is not supported; give "
-                             "inputs as (batch, timesteps, features)")
-        if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units < 1:
-            raise ValueError(f"{type(self).__name__}: `units` must be a positive integer, got "
-                             f"{units!r}")
-        self.units = int(units)
+                 bias_regularizer=None, kernel_constraint=None, recurrent_constraint=None,
+                 bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, seed=None,
+                 implementation=None, **kwargs):
+        owner = type(self).__name__
+        units = _check_units(owner, units)
+        super().__init__(**kwargs)
+        self.units = units
         self.activation = activations.get(activation)
         self.recurrent_activation = activations.get(recurrent_activation)
         self.use_bias = bool(use_bias)
         set_weight_options(self, locals(), "kernel", "recurrent", "bias")
-        for nm, v in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
-            if not 0 <= v < 1:
-                raise ValueError(f"{type(self).__name__}: `{nm}` must be in [0, 1), got {v!r}")
-        self.dropout, self.recurrent_dropout = float(dropout), float(recurrent_dropout)
-        self.return_sequences, self.return_state = bool(return_sequences), bool(return_state)
-        self.go_backwards, self.stateful, self.unroll = bool(go_backwards), bool(stateful), unroll
+        self.dropout = _check_rate(owner, "dropout", dropout)
+        self.recurrent_dropout = _check_rate(owner, "recurrent_dropout", recurrent_dropout)
         self.seed = seed
-        self.zero_output_for_mask = bool(zero_output_for_mask)
+        self.implementation = 2 if implementation is None else implementation
         self._gen = np.random.default_rng(seed if seed is not None else _rng.draw_seed())
-        self._states = None
-        self.input_spec = InputSpec(ndim=3)
+        self._seq_masks = None  # (input mask, state mask) while an RNN runs the cell
+        self.output_size = self.units
+
+    @property
+    def state_size(self):
+        return self.units if self.n_states == 1 else [self.units] * self.n_states
 
     def _bias_shape(self):
         return (self.gates * self.units,)
@@ -77,119 +109,122 @@ class _RNN(Layer):
             if self.use_bias else None
         self.built = True
 
-    def _mask(self, shape, rate, dtype):
+    # --- the two halves of a step (RNN calls them directly; call() chains them)
+    def _keep(self, shape, rate, dtype):
         keep = (self._gen.random(shape) >= rate).astype(dtype)
         return keep / dtype.type(1 - rate)
 
-    def call(self, inputs, initial_state=None, training=False, mask=None):
-        x = inputs
-        if x.ndim != 3:
-            raise ValueError(f"{type(self).__name__} {self.name!r} expects inputs of shape "
-                             f"(batch, timesteps, features), got {x.shape}")
-        b, t = x.shape[0], x.shape[1]
-        if t == 0:
-            raise ValueError(f"{type(self).__name__} {self.name!r}: the inputs have no "
-                             f"timesteps (shape {x.shape}); expected at least one")
-        dt = np.dtype(x.dtype)
-        if initial_state is None and self.stateful and self._states is not None:
-            initial_state = self._states
-        if initial_state is None:
-            states = [ops.zeros((b, self.units), dt) for _ in range(self.n_states)]
-        else:
-            states = list(initial_state) if isinstance(initial_state, (list, tuple)) else \
-                [initial_state]
-            if len(states) != self.n_states:
-                raise ValueError(f"{type(self).__name__} {self.name!r} expects "
-                                 f"{self.n_states} initial state tensor(s), got {len(states)}")
-            for s in states:
-                if tuple(s.shape) != (b, self.units):
-                    raise ValueError(f"{type(self).__name__} {self.name!r}: initial states must "
-                                     f"have shape {(b, self.units)}, got {tuple(s.shape)}")
-        if training and self.dropout:
-            x = ops.multiply(x, self._mask((b, 1, x.shape[2]), self.dropout, dt))
-        rec_mask = self._mask((b, self.units), self.recurrent_dropout, dt) \
-            if training and self.recurrent_dropout else None
-        proj = ops.matmul(x, self.kernel)  # every step's input projection at once
-        steps = range(t - 1, -1, -1) if self.go_backwards else range(t)
-        if mask is not None:
-            mask = np.asarray(as_array(mask))
-            if mask.dtype.kind not in "biuf":
-                raise TypeError(f"{type(self).__name__} {self.name!r}: the mask must be boolean "
-                                f"(or 0/1 numbers), got dtype {mask.dtype}")
-            mask = mask.astype(bool)
-            if mask.shape != (b, t):
-                raise ValueError(f"{type(self).__name__} {self.name!r}: the mask must have shape "
-                                 f"{(b, t)}, got {mask.shape}")
-        outputs = []
-        for i in steps:
-            h, new_states = self._step(proj[:, i], states, rec_mask)
-            if mask is not None:
-                # masked steps keep the states and repeat the previous output (Keras), or
-                # output zeros with zero_output_for_mask
-                m = mask[:, i:i + 1]
-                prev = outputs[-1] if outputs and not self.zero_output_for_mask else \
-                    ops.zeros((b, self.units), dt)
-                new_states = [ops.where(m, s1, s0) for s1, s0 in zip(new_states, states)]
-                h = ops.where(m, h, prev)
-            states = new_states
-            outputs.append(h)
-        if self.stateful:
-            self._states = [ops.stop_gradient(s) for s in states]
-        out = ops.stack(outputs, axis=1) if self.return_sequences else outputs[-1]
-        return [out] + states if self.return_state else out
+    def _draw_masks(self, batch, dtype):
+        """Keras' masks for one sequence: one on the inputs, one on the state."""
+        dt = np.dtype(dtype)
+        dp = self._keep((batch, self.kernel.shape[0]), self.dropout, dt) \
+            if self.dropout else None
+        rec = self._keep((batch, self.units), self.recurrent_dropout, dt) \
+            if self.recurrent_dropout else None
+        return dp, rec
 
-    def compute_mask(self, inputs, mask=None):
-        out = mask if self.return_sequences and mask is not None else None
-        return [out] + [None] * self.n_states if self.return_state else out
+    def _project(self, x, dp=None):
+        """The input part of the gates for x (one step, or all steps at once)."""
+        if dp is not None:
+            x = ops.multiply(x, dp if x.ndim == 2 else dp.reshape(dp.shape[0], 1, -1))
+        return self._input_bias(ops.matmul(x, self.kernel))
 
-    def reset_states(self, states=None):
-        self._states = states
+    def _input_bias(self, xp):
+        return xp
 
-    reset_state = reset_states
+    def _recur(self, xp, states, rec_mask):
+        raise NotImplementedError
 
-    def compute_output_shape(self, input_shape):
-        b, t = input_shape[0], input_shape[1]
-        out = (b, t, self.units) if self.return_sequences else (b, self.units)
-        if self.return_state:
-            return [out] + [(b, self.units)] * self.n_states
-        return out
+    def call(self, inputs, states, training=False):
+        nested = isinstance(states, (list, tuple))
+        st = list(states) if nested else [states]
+        dp = rec = None
+        if training and (self.dropout or self.recurrent_dropout):
+            masks = self._seq_masks
+            if masks is None:  # a step on its own: masks for this call
+                masks = self._draw_masks(inputs.shape[0], inputs.dtype)
+            dp, rec = masks
+        h, new = self._recur(self._project(inputs, dp), st, rec)
+        return h, (new if nested or len(new) > 1 else new[0])
 
-    def get_config(self):
+    def get_initial_state(self, batch_size=None):
+        return [ops.zeros((batch_size, self.units), self.compute_dtype)
+                for _ in range(self.n_states)]
+
+    def _config(self, *keys):
         c = super().get_config()
-        c.update(units=self.units, activation=activations.serialize(self.activation),
-                 use_bias=self.use_bias, **weight_config(self, "kernel", "recurrent", "bias"),
-                 dropout=self.dropout, recurrent_dropout=self.recurrent_dropout,
-                 return_sequences=self.return_sequences, return_state=self.return_state,
-                 go_backwards=self.go_backwards, stateful=self.stateful, unroll=self.unroll,
-                 zero_output_for_mask=self.zero_output_for_mask, seed=self.seed)
+        every = dict(units=self.units, activation=activations.serialize(self.activation),
+                     use_bias=self.use_bias, dropout=self.dropout,
+                     recurrent_dropout=self.recurrent_dropout, seed=self.seed)
+        every["recurrent_activation"] = activations.serialize(self.recurrent_activation)
+        every.update(weight_config(self, "kernel", "recurrent", "bias"))
+        for k in keys:
+            c[k] = every[k] if k in every else getattr(self, k)
         return c
 
 
-class SimpleRNN(_RNN):
-    """h_t = activation(x_t W + h_{t-1} U + b)."""
-    gates = 1
+_CELL_KEYS = ("units", "activation", "use_bias", "kernel_initializer", "recurrent_initializer",
+              "bias_initializer", "kernel_regularizer", "recurrent_regularizer",
+              "bias_regularizer", "kernel_constraint", "recurrent_constraint", "bias_constraint",
+              "dropout", "recurrent_dropout")
 
-    def __init__(self, units, activation="tanh", **kwargs):
+
+class SimpleRNNCell(_Cell):
+    """One step of SimpleRNN: h_t = activation(x_t W + b + h_{t-1} U)."""
+
+    def __init__(self, units, activation="tanh", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
+                 bias_initializer="zeros", kernel_regularizer=None, recurrent_regularizer=None,
+                 bias_regularizer=None, kernel_constraint=None, recurrent_constraint=None,
+                 bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, seed=None,
+                 **kwargs):
         kwargs.pop("recurrent_activation", None)
-        super().__init__(units, activation=activation, **kwargs)
+        super().__init__(units, activation=activation, recurrent_activation=None,
+                         use_bias=use_bias, kernel_initializer=kernel_initializer,
+                         recurrent_initializer=recurrent_initializer,
+                         bias_initializer=bias_initializer,
+                         kernel_regularizer=kernel_regularizer,
+                         recurrent_regularizer=recurrent_regularizer,
+                         bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
+                         recurrent_constraint=recurrent_constraint,
+                         bias_constraint=bias_constraint, dropout=dropout,
+                         recurrent_dropout=recurrent_dropout, seed=seed, **kwargs)
 
-    def _step(self, xp, states, rec_mask):
+    def _input_bias(self, xp):
+        return xp if self.bias is None else ops.add(xp, self.bias)
+
+    def _recur(self, xp, states, rec_mask):
         h = states[0] if rec_mask is None else ops.multiply(states[0], rec_mask)
-        z = ops.add(xp, ops.matmul(h, self.recurrent_kernel))
-        if self.bias is not None:
-            z = ops.add(z, self.bias)
-        h = self.activation(z)
+        h = self.activation(ops.add(xp, ops.matmul(h, self.recurrent_kernel)))
         return h, [h]
 
+    def get_config(self):
+        return self._config(*_CELL_KEYS, "seed")
 
-class LSTM(_RNN):
-    """Long short-term memory; gates input, forget, cell, output (Keras' order), sigmoid
-    gates and tanh cell by default; unit_forget_bias starts the forget bias at 1."""
+
+class LSTMCell(_Cell):
+    """One step of LSTM; gates input, forget, cell, output (Keras' order), sigmoid gates
+    and tanh cell by default; unit_forget_bias starts the forget bias at 1."""
     gates = 4
     n_states = 2
 
-    def __init__(self, units, unit_forget_bias=True, **kwargs):
-        super().__init__(units, **kwargs)
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
+                 bias_initializer="zeros", unit_forget_bias=True, kernel_regularizer=None,
+                 recurrent_regularizer=None, bias_regularizer=None, kernel_constraint=None,
+                 recurrent_constraint=None, bias_constraint=None, dropout=0.0,
+                 recurrent_dropout=0.0, seed=None, **kwargs):
+        super().__init__(units, activation=activation,
+                         recurrent_activation=recurrent_activation, use_bias=use_bias,
+                         kernel_initializer=kernel_initializer,
+                         recurrent_initializer=recurrent_initializer,
+                         bias_initializer=bias_initializer,
+                         kernel_regularizer=kernel_regularizer,
+                         recurrent_regularizer=recurrent_regularizer,
+                         bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
+                         recurrent_constraint=recurrent_constraint,
+                         bias_constraint=bias_constraint, dropout=dropout,
+                         recurrent_dropout=recurrent_dropout, seed=seed, **kwargs)
         self.unit_forget_bias = bool(unit_forget_bias)
 
     def _bias_init(self, shape, dtype=None):
@@ -200,7 +235,7 @@ class LSTM(_RNN):
         return np.concatenate([np.asarray(init((u,), dtype=dtype)), np.ones(u, dtype),
                                np.asarray(init((2 * u,), dtype=dtype))])
 
-    def _step(self, xp, states, rec_mask):
+    def _recur(self, xp, states, rec_mask):
         h, c = states
         if rec_mask is not None:
             h = ops.multiply(h, rec_mask)
@@ -217,31 +252,49 @@ class LSTM(_RNN):
         return h, [h, c]
 
     def get_config(self):
-        c = super().get_config()
-        c.update(recurrent_activation=activations.serialize(self.recurrent_activation),
-                 unit_forget_bias=self.unit_forget_bias)
-        return c
+        keys = list(_CELL_KEYS)
+        keys.insert(2, "recurrent_activation")
+        keys.insert(4, "unit_forget_bias")
+        return self._config(*keys, "seed")
 
 
-class GRU(_RNN):
-    """Gated recurrent unit; gates update, reset, candidate (Keras' order). With
+class GRUCell(_Cell):
+    """One step of GRU; gates update, reset, candidate (Keras' order). With
     reset_after=True (the default) the reset gate multiplies the recurrent projection
     and the bias has an input row and a recurrent row."""
     gates = 3
 
-    def __init__(self, units, reset_after=True, **kwargs):
-        super().__init__(units, **kwargs)
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
+                 bias_initializer="zeros", kernel_regularizer=None, recurrent_regularizer=None,
+                 bias_regularizer=None, kernel_constraint=None, recurrent_constraint=None,
+                 bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, reset_after=True,
+                 seed=None, **kwargs):
+        super().__init__(units, activation=activation,
+                         recurrent_activation=recurrent_activation, use_bias=use_bias,
+                         kernel_initializer=kernel_initializer,
+                         recurrent_initializer=recurrent_initializer,
+                         bias_initializer=bias_initializer,
+                         kernel_regularizer=kernel_regularizer,
+                         recurrent_regularizer=recurrent_regularizer,
+                         bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
+                         recurrent_constraint=recurrent_constraint,
+                         bias_constraint=bias_constraint, dropout=dropout,
+                         recurrent_dropout=recurrent_dropout, seed=seed, **kwargs)
         self.reset_after = bool(reset_after)
 
     def _bias_shape(self):
         return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
 
-    def _step(self, xp, states, rec_mask):
+    def _input_bias(self, xp):
+        if self.bias is None:
+            return xp
+        return ops.add(xp, self.bias[0] if self.reset_after else self.bias)
+
+    def _recur(self, xp, states, rec_mask):
         h_prev = states[0]
         h = h_prev if rec_mask is None else ops.multiply(h_prev, rec_mask)
         u = self.units
-        if self.bias is not None:
-            xp = ops.add(xp, self.bias[0] if self.reset_after else self.bias)
         if self.reset_after:
             r_all = ops.matmul(h, self.recurrent_kernel)
             if self.bias is not None:
@@ -260,7 +313,603 @@ class GRU(_RNN):
         return h_new, [h_new]
 
     def get_config(self):
+        keys = list(_CELL_KEYS)
+        keys.insert(2, "recurrent_activation")
+        return self._config(*keys, "reset_after", "seed")
+
+
+def _has_call_and_state_size(cell):
+    names = dir(cell)
+    return "call" in names, "state_size" in names
+
+
+def _takes_training(cell):
+    if isinstance(cell, Layer):
+        return True  # Layer.__call__ drops it for a call without the parameter
+    try:
+        return "training" in inspect.signature(cell.call).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _call_cell(cell, inputs, states, training):
+    """One step of any cell: (output, new states as a list). The built-in cells and stacks
+    run their call directly: no per-step conversion, no cast to a stack's own dtype."""
+    if isinstance(cell, (_Cell, StackedRNNCells)):
+        out, new = cell.call(inputs, states, training=training)
+    else:
+        fn = cell if callable(cell) else cell.call
+        out, new = fn(inputs, states, training=training) if _takes_training(cell) \
+            else fn(inputs, states)
+    return out, list(new) if isinstance(new, (list, tuple)) else [new]
+
+
+def _output_size(cell):
+    size = getattr(cell, "output_size", None)
+    if size is not None:
+        return size
+    s = cell.state_size
+    return s[0] if isinstance(s, (list, tuple)) else s
+
+
+class StackedRNNCells(Layer):
+    """Cells stacked into one cell: each cell's output is the next one's input; the
+    states are one entry per cell (keras.layers.StackedRNNCells)."""
+
+    def __init__(self, cells, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(cells, (list, tuple)) or not cells:
+            raise ValueError(f"StackedRNNCells: `cells` must be a non-empty list of RNN "
+                             f"cells, got {cells!r}")
+        for cell in cells:
+            has_call, has_size = _has_call_and_state_size(cell)
+            if not has_call:
+                raise ValueError("All cells must have a `call` method. Received cell "
+                                 f"without a `call` method: {cell}")
+            if not has_size:
+                raise ValueError("All cells must have a `state_size` attribute. Received "
+                                 f"cell without a `state_size`: {cell}")
+        self.cells = list(cells)
+
+    @property
+    def state_size(self):
+        return [c.state_size for c in self.cells]
+
+    @property
+    def output_size(self):
+        return _output_size(self.cells[-1])
+
+    def get_initial_state(self, batch_size=None):
+        out = []
+        for cell in self.cells:
+            fn = getattr(cell, "get_initial_state", None)
+            if fn is not None:
+                out.append(fn(batch_size=batch_size))
+            elif isinstance(cell.state_size, (list, tuple)):
+                out.append([ops.zeros((batch_size, d), self.compute_dtype)
+                            for d in cell.state_size])
+            else:
+                out.append(ops.zeros((batch_size, cell.state_size), self.compute_dtype))
+        return out
+
+    def call(self, inputs, states, training=False):
+        new_states = []
+        for cell, s in zip(self.cells, states):
+            was_list = isinstance(s, (list, tuple))
+            inputs, s = _call_cell(cell, inputs, list(s) if was_list else [s], training)
+            new_states.append(s if was_list or len(s) > 1 else s[0])
+        return inputs, new_states
+
+    def build(self, input_shape):
+        batch = _flatten(input_shape)[0] if isinstance(input_shape, (list, tuple)) and \
+            input_shape and isinstance(input_shape[0], (list, tuple)) else input_shape[0]
+        for cell in self.cells:
+            if isinstance(cell, Layer) and not cell.built:
+                cell.build(input_shape)
+                cell.built = True
+            input_shape = (batch, _output_size(cell))
+        self.built = True
+
+    def _saved_children(self):
+        counts, out = {}, []
+        for cell in self.cells:
+            if isinstance(cell, Layer):
+                base = _snake_name(cell)
+                n = counts.get(base, 0)
+                counts[base] = n + 1
+                out.append((f"cells/{base}" if n == 0 else f"cells/{base}_{n}", cell))
+        return out
+
+    def get_config(self):
         c = super().get_config()
-        c.update(recurrent_activation=activations.serialize(self.recurrent_activation),
-                 reset_after=self.reset_after)
+        c["cells"] = [_serialize_cell(cell) for cell in self.cells]
         return c
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        cells = [_deserialize(c, custom_objects) for c in config.pop("cells")]
+        return super().from_config(dict(config, cells=cells))
+
+
+def _snake_name(obj):
+    from fastkeras.layers.base import _snake
+
+    return _snake(type(obj).__name__)
+
+
+def _builtin_cells(cell):
+    """The built-in cells an RNN runs (a stack's, recursively), for their dropout masks."""
+    if isinstance(cell, _Cell):
+        return [cell]
+    if isinstance(cell, StackedRNNCells):
+        return [c for sub in cell.cells for c in _builtin_cells(sub)]
+    return []
+
+
+# ---------------------------------------------------------------------------- RNN
+class RNN(Layer):
+    """Runs a cell over the time axis of (batch, timesteps, features) inputs
+    (keras.layers.RNN): a list of cells is a StackedRNNCells. Masked steps keep the states
+    and repeat the previous output (zeros with zero_output_for_mask); go_backwards reads
+    the steps last to first and returns the outputs in that order; stateful keeps the
+    last states of a batch (``layer.states``) as the next batch's initial states, the
+    batch size fixed at build; ``reset_states()`` sets them to zeros."""
+
+    def __init__(self, cell, return_sequences=False, return_state=False, go_backwards=False,
+                 stateful=False, unroll=False, zero_output_for_mask=False, **kwargs):
+        if isinstance(cell, (list, tuple)):
+            cell = StackedRNNCells(cell)
+        has_call, has_size = _has_call_and_state_size(cell)
+        if not has_call:
+            raise ValueError(f"Argument `cell` should have a `call` method. Received: "
+                             f"cell={cell}")
+        if not has_size:
+            raise ValueError("The RNN cell should have a `state_size` attribute (single "
+                             "integer or list of integers, one integer per RNN state). "
+                             f"Received: cell={cell}")
+        super().__init__(**kwargs)
+        state_size = getattr(cell, "state_size", None)
+        if state_size is None:
+            raise ValueError("state_size must be specified as property on the RNN cell.")
+        if isinstance(state_size, bool) or not isinstance(state_size,
+                                                          (list, tuple, int, np.integer)):
+            raise ValueError("state_size must be an integer, or a list/tuple of integers (one "
+                             f"for each state tensor); the cell {cell} has state_size="
+                             f"{state_size!r}")
+        self.cell = cell
+        self.return_sequences, self.return_state = bool(return_sequences), bool(return_state)
+        self.go_backwards, self.stateful = bool(go_backwards), bool(stateful)
+        self.unroll = unroll
+        self.zero_output_for_mask = bool(zero_output_for_mask)
+        self.supports_masking = True
+        object.__setattr__(self, "_state_vars", None)  # untracked: states are no weights
+        self._expected_batch_size = None
+
+    @property
+    def state_size(self):
+        s = self.cell.state_size
+        return list(s) if isinstance(s, (list, tuple)) else [int(s)]
+
+    @property
+    def single_state(self):
+        return not isinstance(self.cell.state_size, (list, tuple))
+
+    @property
+    def states(self):
+        """The stateful layer's states (non-trainable variables), None otherwise."""
+        return self.__dict__.get("_state_vars")
+
+
+    def _saved_children(self):
+        return [("cell", self.cell)] if isinstance(self.cell, Layer) else []
+
+    # --- shapes and masks
+    def compute_output_shape(self, sequences_shape, initial_state_shape=None):
+        b, t = sequences_shape[0], sequences_shape[1]
+        if self.unroll and t is None:
+            raise ValueError("Cannot unroll a RNN if the time dimension is undefined. \n- If "
+                             "using a Sequential model, specify the time dimension by "
+                             "passing an `Input()` as your first layer.\n- If using the "
+                             "functional API, specify the time dimension by passing a "
+                             "`shape` or `batch_shape` argument to your `Input()`.")
+        size = _output_size(self.cell)
+        out = (b, t, size) if self.return_sequences else (b, size)
+        if not self.return_state:
+            return out
+        states = [[(b, s) for s in size_] if isinstance(size_, (list, tuple)) else (b, size_)
+                  for size_ in self.state_size]
+        return (out, *states)
+
+    def compute_mask(self, inputs, mask=None):
+        if isinstance(mask, (list, tuple)):
+            mask = _flatten(mask)[0] if mask else None
+        out = mask if self.return_sequences else None
+        return [out] + [None] * len(self.state_size) if self.return_state else out
+
+    def build(self, sequences_shape, initial_state_shape=None):
+        if len(sequences_shape) < 3:
+            raise ValueError(f"{type(self).__name__} {self.name!r} expects inputs of shape "
+                             f"(batch, timesteps, features), got {tuple(sequences_shape)}")
+        step_shape = (sequences_shape[0],) + tuple(sequences_shape[2:])
+        if isinstance(self.cell, Layer) and not self.cell.built:
+            self.cell.build(step_shape)
+            self.cell.built = True
+        if self.stateful:
+            if self.states is not None:
+                self.reset_states()
+            else:
+                if sequences_shape[0] is None:
+                    raise ValueError("When using `stateful=True` in a RNN, the batch size "
+                                     "must be static. Found dynamic batch size: "
+                                     f"sequence.shape={tuple(sequences_shape)}")
+                self._create_state_variables(sequences_shape[0])
+        self.built = True
+
+    # --- states
+    def get_initial_state(self, batch_size):
+        fn = getattr(self.cell, "get_initial_state", None)
+        if fn is None:
+            dt = getattr(self.cell, "compute_dtype", self.compute_dtype)
+            return [ops.zeros((batch_size, d), dt) for d in self.state_size]
+        init = fn(batch_size=batch_size)
+        return list(init) if isinstance(init, (list, tuple)) else [init]
+
+    def _create_state_variables(self, batch_size):
+        init = self.get_initial_state(batch_size)
+        states = _map(lambda v: Variable(np.asarray(as_array(v), self.dtype),
+                                         trainable=False, name="rnn_state"), init)
+        object.__setattr__(self, "_state_vars", states)  # untracked: no weights
+        self._expected_batch_size = int(batch_size)
+
+    def reset_states(self, states=None):
+        """Zeros into the states of a stateful layer (Keras 3's reset_state()); with
+        ``states`` (tf.keras 2), those values instead."""
+        if self.states is None:
+            if states is not None:
+                raise ValueError(f"{type(self).__name__} {self.name!r}: `states` can only be "
+                                 "set on a built stateful layer")
+            return
+        flat = _flatten(self.states)
+        if states is None:
+            for v in flat:
+                v.assign(np.zeros(v.shape, v.dtype))
+            return
+        values = _flatten(states if isinstance(states, (list, tuple)) else [states])
+        if len(values) != len(flat):
+            raise ValueError(f"{type(self).__name__} {self.name!r}: `states` must hold "
+                             f"{len(flat)} arrays, got {len(values)}")
+        for v, value in zip(flat, values):
+            value = np.asarray(as_array(value))
+            if value.shape != tuple(v.shape):
+                raise ValueError(f"{type(self).__name__} {self.name!r}: `states` entry of "
+                                 f"shape {value.shape}, expected {tuple(v.shape)}")
+            v.assign(value)
+
+    reset_state = reset_states
+
+    def _structure(self):
+        """state_size with an int (or shape) per state tensor, nested as the cell's."""
+        return [list(s) if isinstance(s, (list, tuple)) else s for s in self.state_size]
+
+    def _given_states(self, initial_state, b, dt):
+        structure = self._structure()
+        given = list(initial_state) if isinstance(initial_state, (list, tuple)) \
+            else [initial_state]
+        n_flat = len(_flatten(structure))
+        if len(given) != len(structure) or len(_flatten(given)) != n_flat:
+            flat = _flatten(given)
+            if len(flat) != n_flat:
+                raise ValueError(f"{type(self).__name__} {self.name!r} expects {n_flat} "
+                                 f"initial state tensor(s) in `initial_state`, got "
+                                 f"{len(flat)}")
+            given = _pack(structure, flat)
+        sizes = _flatten(structure)
+        flat = []
+        for s, size in zip(_flatten(given), sizes):
+            s = s if isinstance(s, Tensor) else Tensor(as_array(s))
+            if s.dtype != dt and s.dtype.kind == "f":
+                s = ops.cast(s, dt)
+            if isinstance(size, (int, np.integer)) and tuple(s.shape) != (b, int(size)):
+                raise ValueError(f"{type(self).__name__} {self.name!r}: `initial_state` "
+                                 f"tensors must have shape {(b, int(size))}, got "
+                                 f"{tuple(s.shape)}")
+            flat.append(s)
+        return _pack(structure, flat)
+
+    def _step_mask(self, mask, b, t):
+        if mask is None:
+            return None
+        if isinstance(mask, (list, tuple)):
+            mask = _flatten(mask)[0] if mask else None
+            if mask is None:
+                return None
+        mask = np.asarray(as_array(mask))
+        if mask.dtype.kind not in "biuf":
+            raise TypeError(f"{type(self).__name__} {self.name!r}: the mask must be boolean "
+                            f"(or 0/1 numbers), got dtype {mask.dtype}")
+        mask = mask.astype(bool)
+        if mask.shape != (b, t):
+            raise ValueError(f"{type(self).__name__} {self.name!r}: the mask must have shape "
+                             f"{(b, t)}, got {mask.shape}")
+        return mask
+
+    # --- the loop
+    def _stepper(self, x, training):
+        cell = self.cell
+        if isinstance(cell, _Cell):
+            dp, rec = cell._seq_masks or (None, None)
+            proj = cell._project(x, dp)  # every step's input projection at once
+
+            def step(i, states):
+                return cell._recur(proj[:, i], states, rec)
+            return step
+
+        def step(i, states):
+            return _call_cell(cell, x[:, i], states, training)
+        return step
+
+    def call(self, sequences, initial_state=None, mask=None, training=False):
+        x = sequences
+        if x.ndim < 3:
+            raise ValueError(f"{type(self).__name__} {self.name!r} expects inputs of shape "
+                             f"(batch, timesteps, features), got {x.shape}")
+        b, t = x.shape[0], x.shape[1]
+        if t == 0:
+            raise ValueError(f"{type(self).__name__} {self.name!r}: the inputs have no "
+                             f"timesteps (shape {x.shape}); expected at least one")
+        dt = np.dtype(x.dtype) if np.dtype(x.dtype).kind == "f" else np.dtype(self.compute_dtype)
+        if self.stateful:
+            if self.states is None:
+                self._create_state_variables(b)
+            if self._expected_batch_size is not None and b != self._expected_batch_size:
+                raise ValueError("If an RNN is stateful, the batch size of the input "
+                                 "sequences must be the same as the batch size of the "
+                                 f"initial state. \n- Expected batch size: "
+                                 f"{self._expected_batch_size}\n- Received batch size: {b}")
+            if initial_state is None:  # the kept states, as values (no gradient into them)
+                initial_state = _map(lambda v: Tensor(v._value), self.states)
+        if initial_state is None:
+            initial_state = self.get_initial_state(b)
+        states = self._given_states(initial_state, b, dt)
+        mask = self._step_mask(mask, b, t)
+        cells = _builtin_cells(self.cell)
+        for c in cells:
+            c._seq_masks = c._draw_masks(b, dt) if training and (
+                c.dropout or c.recurrent_dropout) else None
+        try:
+            outputs, states = self._loop(self._stepper(x, training), states, mask, b, t)
+        finally:
+            for c in cells:
+                c._seq_masks = None
+        if self.stateful:
+            for v, s in zip(_flatten(self.states), _flatten(states)):
+                v.assign(np.asarray(as_array(s)))
+        out = ops.stack(outputs, axis=1) if self.return_sequences else outputs[-1]
+        return (out, *states) if self.return_state else out
+
+    def _loop(self, step, states, mask, b, t):
+        structure = states
+        n_flat = len(_flatten(states))
+        outputs, prev = [], None
+        for i in (range(t - 1, -1, -1) if self.go_backwards else range(t)):
+            out, new = step(i, states)
+            flat_new = _flatten(new)
+            if len(flat_new) != n_flat:
+                raise ValueError(f"{type(self).__name__} {self.name!r}: the cell returned "
+                                 f"{len(flat_new)} state tensor(s), expected {n_flat}")
+            if mask is not None and not mask[:, i].all():
+                # masked steps keep the states and repeat the previous output (Keras), or
+                # output zeros with zero_output_for_mask
+                m = mask[:, i]
+                flat_new = [ops.where(m.reshape((b,) + (1,) * (s1.ndim - 1)), s1, s0)
+                            for s1, s0 in zip(flat_new, _flatten(states))]
+                keep = prev if prev is not None and not self.zero_output_for_mask else \
+                    ops.zeros_like(out)
+                out = ops.where(m.reshape((b,) + (1,) * (out.ndim - 1)), out, keep)
+            states = _pack(structure, flat_new)
+            prev = out
+            if self.return_sequences or not outputs:
+                outputs.append(out)
+            else:
+                outputs[0] = out
+        return outputs, states
+
+    def get_config(self):
+        c = super().get_config()
+        c.update(return_sequences=self.return_sequences, return_state=self.return_state,
+                 go_backwards=self.go_backwards, stateful=self.stateful, unroll=self.unroll,
+                 zero_output_for_mask=self.zero_output_for_mask)
+        c["cell"] = _serialize_cell(self.cell)
+        return c
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        cell = _deserialize(config.pop("cell"), custom_objects)
+        return super().from_config(dict(config, cell=cell))
+
+
+# ---------------------------------------------------------------------------- layers
+def _cell_property(name):
+    return property(lambda self: getattr(self.cell, name),
+                    doc=f"The cell's `{name}` (read-only, as in Keras).")
+
+
+def _check_cudnn(owner, use_cudnn):
+    if use_cudnn not in ("auto", True, False):
+        raise ValueError(f"{owner}: invalid value for argument `use_cudnn`. Expected one of "
+                         f"{{'auto', True, False}}. Received: use_cudnn={use_cudnn!r}")
+    return use_cudnn
+
+
+class _CellLayer(RNN):
+    """SimpleRNN / LSTM / GRU: RNN over their own cell (Keras' layer arguments)."""
+    _cell_class = None
+    _cell_name = None
+    _own_keys = ()
+
+    def __init__(self, units, cell_options, return_sequences=False, return_state=False,
+                 go_backwards=False, stateful=False, unroll=False, zero_output_for_mask=False,
+                 activity_regularizer=None, use_cudnn="auto", time_major=False,
+                 implementation=None, **kwargs):
+        owner = type(self).__name__
+        if time_major:  # Keras 2's (timesteps, batch, features) layout
+            raise ValueError(f"{owner}: time_major=True is not supported; give inputs as "
+                             "(batch, timesteps, features)")
+        units = _check_units(owner, units)
+        cell = self._cell_class(units, dtype=kwargs.get("dtype"),
+                                trainable=kwargs.get("trainable", True), name=self._cell_name,
+                                implementation=implementation, **cell_options)
+        super().__init__(cell, return_sequences=return_sequences, return_state=return_state,
+                         go_backwards=go_backwards, stateful=stateful, unroll=unroll,
+                         zero_output_for_mask=zero_output_for_mask,
+                         activity_regularizer=activity_regularizer, **kwargs)
+        self.input_spec = InputSpec(ndim=3)
+        self.use_cudnn = _check_cudnn(owner, use_cudnn)
+
+    units = _cell_property("units")
+    activation = _cell_property("activation")
+    use_bias = _cell_property("use_bias")
+    dropout = _cell_property("dropout")
+    recurrent_dropout = _cell_property("recurrent_dropout")
+    seed = _cell_property("seed")
+    kernel_initializer = _cell_property("kernel_initializer")
+    recurrent_initializer = _cell_property("recurrent_initializer")
+    bias_initializer = _cell_property("bias_initializer")
+    kernel_regularizer = _cell_property("kernel_regularizer")
+    recurrent_regularizer = _cell_property("recurrent_regularizer")
+    bias_regularizer = _cell_property("bias_regularizer")
+    kernel_constraint = _cell_property("kernel_constraint")
+    recurrent_constraint = _cell_property("recurrent_constraint")
+    bias_constraint = _cell_property("bias_constraint")
+
+    def get_config(self):
+        c = RNN.get_config(self)
+        del c["cell"]
+        cell = self.cell.get_config()
+        for k in self._own_keys:
+            if k == "activity_regularizer":
+                from fastkeras import regularizers
+
+                c[k] = None if self.activity_regularizer is None else \
+                    regularizers.serialize(self.activity_regularizer)
+            else:
+                c[k] = cell[k]
+        return c
+
+    @classmethod
+    def from_config(cls, config):
+        return Layer.from_config.__func__(cls, config)
+
+
+def _layer_keys(cell_class):
+    """Keras' key order of a recurrent layer's own config: the cell's, with
+    activity_regularizer after bias_regularizer (SimpleRNN has no seed)."""
+    keys = list(_CELL_KEYS)
+    if cell_class is not SimpleRNNCell:
+        keys.insert(2, "recurrent_activation")
+    if cell_class is LSTMCell:
+        keys.insert(keys.index("bias_initializer") + 1, "unit_forget_bias")
+    keys.insert(keys.index("bias_regularizer") + 1, "activity_regularizer")
+    if cell_class is GRUCell:
+        keys.append("reset_after")
+    if cell_class is not SimpleRNNCell:
+        keys.append("seed")
+    return tuple(keys)
+
+
+class SimpleRNN(_CellLayer):
+    """Fully-connected RNN: h_t = activation(x_t W + b + h_{t-1} U) (SimpleRNNCell)."""
+    _cell_class, _cell_name = SimpleRNNCell, "simple_rnn_cell"
+    _own_keys = _layer_keys(SimpleRNNCell)
+
+    def __init__(self, units, activation="tanh", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
+                 bias_initializer="zeros", kernel_regularizer=None, recurrent_regularizer=None,
+                 bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
+                 recurrent_constraint=None, bias_constraint=None, dropout=0.0,
+                 recurrent_dropout=0.0, return_sequences=False, return_state=False,
+                 go_backwards=False, stateful=False, unroll=False, seed=None, **kwargs):
+        kwargs.pop("recurrent_activation", None)
+        options = dict(activation=activation, use_bias=use_bias,
+                       kernel_initializer=kernel_initializer,
+                       recurrent_initializer=recurrent_initializer,
+                       bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,
+                       recurrent_regularizer=recurrent_regularizer,
+                       bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
+                       recurrent_constraint=recurrent_constraint,
+                       bias_constraint=bias_constraint, dropout=dropout,
+                       recurrent_dropout=recurrent_dropout, seed=seed)
+        super().__init__(units, options, return_sequences=return_sequences,
+                         return_state=return_state, go_backwards=go_backwards,
+                         stateful=stateful, unroll=unroll,
+                         activity_regularizer=activity_regularizer, **kwargs)
+
+
+class LSTM(_CellLayer):
+    """Long short-term memory (Hochreiter 1997) over LSTMCell: gates input, forget, cell,
+    output in Keras' order; unit_forget_bias starts the forget bias at 1."""
+    _cell_class, _cell_name = LSTMCell, "lstm_cell"
+    _own_keys = _layer_keys(LSTMCell)
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
+                 bias_initializer="zeros", unit_forget_bias=True, kernel_regularizer=None,
+                 recurrent_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, recurrent_constraint=None, bias_constraint=None,
+                 dropout=0.0, recurrent_dropout=0.0, seed=None, return_sequences=False,
+                 return_state=False, go_backwards=False, stateful=False, unroll=False,
+                 use_cudnn="auto", **kwargs):
+        options = dict(activation=activation, recurrent_activation=recurrent_activation,
+                       use_bias=use_bias, kernel_initializer=kernel_initializer,
+                       recurrent_initializer=recurrent_initializer,
+                       bias_initializer=bias_initializer, unit_forget_bias=unit_forget_bias,
+                       kernel_regularizer=kernel_regularizer,
+                       recurrent_regularizer=recurrent_regularizer,
+                       bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
+                       recurrent_constraint=recurrent_constraint,
+                       bias_constraint=bias_constraint, dropout=dropout,
+                       recurrent_dropout=recurrent_dropout, seed=seed)
+        super().__init__(units, options, return_sequences=return_sequences,
+                         return_state=return_state, go_backwards=go_backwards,
+                         stateful=stateful, unroll=unroll,
+                         activity_regularizer=activity_regularizer, use_cudnn=use_cudnn,
+                         **kwargs)
+
+    recurrent_activation = _cell_property("recurrent_activation")
+    unit_forget_bias = _cell_property("unit_forget_bias")
+
+
+class GRU(_CellLayer):
+    """Gated recurrent unit (Cho et al. 2014) over GRUCell: gates update, reset,
+    candidate; reset_after=True (Keras 3's default) applies the reset gate after the
+    recurrent product, with an input and a recurrent bias row."""
+    _cell_class, _cell_name = GRUCell, "gru_cell"
+    _own_keys = _layer_keys(GRUCell)
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
+                 bias_initializer="zeros", kernel_regularizer=None, recurrent_regularizer=None,
+                 bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
+                 recurrent_constraint=None, bias_constraint=None, dropout=0.0,
+                 recurrent_dropout=0.0, seed=None, return_sequences=False, return_state=False,
+                 go_backwards=False, stateful=False, unroll=False, reset_after=True,
+                 use_cudnn="auto", **kwargs):
+        options = dict(activation=activation, recurrent_activation=recurrent_activation,
+                       use_bias=use_bias, kernel_initializer=kernel_initializer,
+                       recurrent_initializer=recurrent_initializer,
+                       bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,
+                       recurrent_regularizer=recurrent_regularizer,
+                       bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
+                       recurrent_constraint=recurrent_constraint,
+                       bias_constraint=bias_constraint, dropout=dropout,
+                       recurrent_dropout=recurrent_dropout, reset_after=reset_after, seed=seed)
+        super().__init__(units, options, return_sequences=return_sequences,
+                         return_state=return_state, go_backwards=go_backwards,
+                         stateful=stateful, unroll=unroll,
+                         activity_regularizer=activity_regularizer, use_cudnn=use_cudnn,
+                         **kwargs)
+
+    recurrent_activation = _cell_property("recurrent_activation")
+    reset_after = _cell_property("reset_after")

@@ -19,22 +19,14 @@ def _snake(name):
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", s).lower()
 
 
-class _Cell:
-    """Where Keras 3 keeps a recurrent layer's weights: its `cell` sub-layer."""
-
-    def __init__(self, layer):
-        self.name = f"{_snake(type(layer).__name__)}_cell"
-        self._vars = layer._own_vars()
-
-    def _own_vars(self):
-        return self._vars
-
-
 def _children(layer):
     """(path, sub-layer) in order, paths as Keras names them: `layers/` and the class in
-    snake case, with _1, _2... for repeats; a recurrent layer's weights sit in `cell`."""
-    if getattr(layer, "_weights_in_cell", False):
-        return [("cell", _Cell(layer))]
+    snake case, with _1, _2... for repeats. A layer with ``_saved_children()`` names its
+    own, as Keras 3 names them by attribute (an RNN's `cell`, Bidirectional's
+    `forward_layer` / `backward_layer`, TimeDistributed's `layer`, `cells/<class>`)."""
+    saved = getattr(layer, "_saved_children", None)
+    if saved is not None:
+        return saved()
     from fastkeras.layers.core import OpLayer
 
     layers = [l for l in getattr(layer, "layers", [])  # ops hold no weights (Keras skips them)
@@ -49,8 +41,6 @@ def _children(layer):
 
 
 def _own(layer):
-    if getattr(layer, "_weights_in_cell", False):
-        return []
     own = layer._own_vars()
     return [w for w in own if w.trainable] + [w for w in own if not w.trainable]
 
