@@ -122,3 +122,13 @@ def test_hostile_asset_names_are_refused(tmp_path):
     with pytest.raises(ValueError, match="refusing the archive member"):
         fk.models.load_model(bad)
     assert not os.path.exists(tmp_path / "escape.txt")
+
+
+def test_legacy_h5_holds_wrappers_with_repeated_weight_names(tmp_path):
+    m = fk.Sequential([fk.Input((5, 3)), fk.layers.Bidirectional(fk.layers.LSTM(4)),
+                       fk.layers.Dense(1)])
+    path = os.fspath(tmp_path / "b.h5")
+    m.save(path)
+    back = fk.models.load_model(path)
+    x = np.random.default_rng(0).random((2, 5, 3)).astype("float32")
+    np.testing.assert_allclose(back.predict(x, verbose=0), m.predict(x, verbose=0), rtol=1e-6)

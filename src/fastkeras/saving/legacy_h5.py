@@ -39,7 +39,7 @@ def save_model_h5(model, filepath, compile_config=None):
         mw.attrs["keras_version"] = f.attrs["keras_version"]
         for layer in layers:
             g = mw.create_group(layer.name)
-            names = [f"{layer.name}/{w.name}:0" for w in _layer_weights(layer)]
+            names = _unique_names([f"{layer.name}/{w.name}" for w in _layer_weights(layer)])
             g.attrs["weight_names"] = [n.encode() for n in names]
             for n, w in zip(names, _layer_weights(layer)):
                 g.create_dataset(n, data=w.numpy())
@@ -51,6 +51,17 @@ def save_model_h5(model, filepath, compile_config=None):
             og.attrs["weight_names"] = [n.encode() for n in names]
             for n, v in zip(names, state):
                 og.create_dataset(n, data=v)
+
+
+def _unique_names(names):
+    """HDF5 dataset names for a layer's weights, ":0" as Keras 2 wrote them; repeats (the
+    forward and backward kernels of a Bidirectional, the cells of a stack) get _1, _2..."""
+    seen, out = {}, []
+    for n in names:
+        k = seen.get(n, 0)
+        seen[n] = k + 1
+        out.append(f"{n}:0" if k == 0 else f"{n}_{k}:0")
+    return out
 
 
 def _group(parent, key, name, where):
