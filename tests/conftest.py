@@ -27,3 +27,18 @@ def winograd_always():
     previous = conv.set_winograd_min_positions(0)
     yield
     conv.set_winograd_min_positions(previous)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_custom_objects():
+    """Objects a test registers (keras.saving.register_keras_serializable) are forgotten
+    after it: the registry is global, and a name registered by one test (a corpus program's
+    `custom_fn`) must not resolve in another that expects it unknown."""
+    from fastkeras.saving import object_registration as reg
+
+    objects, names = dict(reg._GLOBAL_CUSTOM_OBJECTS), dict(reg._GLOBAL_CUSTOM_NAMES)
+    yield
+    reg._GLOBAL_CUSTOM_OBJECTS.clear()
+    reg._GLOBAL_CUSTOM_OBJECTS.update(objects)
+    reg._GLOBAL_CUSTOM_NAMES.clear()
+    reg._GLOBAL_CUSTOM_NAMES.update(names)
