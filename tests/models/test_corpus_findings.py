@@ -237,7 +237,11 @@ _ARGS = {"Dense": (3,), "Activation": ("relu",), "Dropout": (0.5,), "Reshape": (
          "LSTMCell": (3,), "SimpleRNNCell": (3,),
          # wrappers: a cell or layer of the library under test (its layers -> arguments)
          "RNN": lambda L: (L.LSTMCell(3),), "StackedRNNCells": lambda L: ([L.GRUCell(2)],),
-         "Bidirectional": lambda L: (L.LSTM(3),), "TimeDistributed": lambda L: (L.Dense(2),)}
+         "Bidirectional": lambda L: (L.LSTM(3),), "TimeDistributed": lambda L: (L.Dense(2),),
+         # attention and regularization layers
+         "MultiHeadAttention": (2, 3), "GaussianNoise": (0.1,), "GaussianDropout": (0.1,),
+         "AlphaDropout": (0.1,), "SpatialDropout1D": (0.1,), "SpatialDropout2D": (0.1,),
+         "SpatialDropout3D": (0.1,), "Wrapper": lambda L: (L.Dense(2),)}
 _POOLS = ("AveragePooling", "AvgPool")
 _CONVS = ("Conv", "Convolution", "SeparableConv")
 _NOT_LAYER_CLASSES = {"InputLayer"}  # needs a shape; its config is checked by the saving tests
