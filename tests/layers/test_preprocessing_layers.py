@@ -179,3 +179,198 @@ def test_normalization_reads_keras_file(tf, rng, tmp_path):
     ours = fk.models.load_model(path)
     np.testing.assert_allclose(_np(ours.predict(x, verbose=0)), theirs.predict(x, verbose=0),
                                rtol=1e-5, atol=1e-5)
+
+
+# ---------------------------------------------------------------- CategoryEncoding
+@pytest.mark.parametrize("mode", ["multi_hot", "one_hot", "count", "binary"])
+@pytest.mark.parametrize("x", [[1, 2, 2], [[1, 2, 2], [0, 0, 3]], [[1], [3]], 2])
+def test_category_encoding_matches_keras(tf, mode, x):
+    x = np.array(x)
+    ours = L.CategoryEncoding(4, output_mode=mode)
+    theirs = tf.keras.layers.CategoryEncoding(4, output_mode=mode)
+    out, ref = ours(x), theirs(x)
+    assert tuple(out.shape) == tuple(ref.shape)
+    assert ours.compute_output_shape(x.shape) == theirs.compute_output_shape(x.shape)
+    assert str(out.dtype) == ref.dtype.name
+    np.testing.assert_array_equal(_np(out), ref.numpy())
+    oc, tc = ours.get_config(), theirs.get_config()
+    assert (oc["num_tokens"], oc["output_mode"]) == (tc["num_tokens"], tc["output_mode"])
+
+
+def test_category_encoding_count_weights_and_range(tf):
+    x = np.array([[1, 2, 2, 7]])
+    w = np.array([[.5, 1., 2., 4.]])
+    ours = L.CategoryEncoding(4, output_mode="count")(x, count_weights=w)
+    theirs = tf.keras.layers.CategoryEncoding(4, output_mode="count")(x, count_weights=w)
+    np.testing.assert_allclose(_np(ours), theirs.numpy())
+    with pytest.raises(ValueError, match="count_weights"):
+        L.CategoryEncoding(4)(x, count_weights=w)
+    with pytest.raises(ValueError, match="non-negative"):
+        L.CategoryEncoding(4)(np.array([1, -1]))
+    with pytest.raises(ValueError, match="num_tokens"):
+        L.CategoryEncoding()
+    with pytest.raises(ValueError, match="num_tokens"):
+        L.CategoryEncoding(0)
+    with pytest.raises(ValueError, match="output_mode"):
+        L.CategoryEncoding(3, output_mode="tf_idf")
+
+
+# ---------------------------------------------------------------- StringLookup / IntegerLookup
+_KEYS = ("invert", "max_tokens", "num_oov_indices", "oov_token", "mask_token", "output_mode",
+         "sparse", "pad_to_max_tokens", "idf_weights", "vocabulary", "vocabulary_size",
+         "oov_method", "salt")
+
+
+def _same_lookup(ours, theirs, x):
+    out, ref = ours(x), theirs(x)
+    ref = ref.numpy()
+    if ref.dtype.kind in "SO":
+        ref = ref.astype(str)
+        np.testing.assert_array_equal(np.asarray(out), ref)
+    else:
+        assert str(out.dtype) == str(ref.dtype)
+        np.testing.assert_allclose(_np(out), ref, rtol=1e-6)
+    assert [str(v) for v in ours.get_vocabulary()] == [
+        v.decode() if isinstance(v, bytes) else str(v) for v in theirs.get_vocabulary()]
+    assert ours.vocabulary_size() == theirs.vocabulary_size()
+    oc, tc = ours.get_config(), theirs.get_config()
+    assert [k for k in tc if k not in ("name", "dtype", "trainable")] == \
+        [k for k in oc if k not in ("name", "dtype", "trainable")]
+    for k in _KEYS:
+        assert oc[k] == (tc[k].tolist() if hasattr(tc[k], "tolist") else tc[k]), k
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(mask_token=""), dict(num_oov_indices=0),
+                                dict(output_mode="one_hot"), dict(output_mode="multi_hot"),
+                                dict(output_mode="count", mask_token=""),
+                                dict(output_mode="binary", num_oov_indices=0),
+                                dict(output_mode="tf_idf", idf_weights=[.5, 1., 2.]),
+                                dict(max_tokens=5, pad_to_max_tokens=True,
+                                     output_mode="multi_hot")])
+def test_string_lookup_vocabulary_matches_keras(tf, kw):
+    vocab = ["a", "b", "c"]
+    x = np.array([["a", "c", "b"], ["c", "c", "a"]])
+    if kw.get("num_oov_indices", 1):
+        x = np.array([["a", "z", "b"], ["c", "c", ""]]) if "mask_token" in kw else \
+            np.array([["a", "z", "b"], ["c", "c", "q"]])
+    _same_lookup(L.StringLookup(vocabulary=vocab, **kw),
+                 tf.keras.layers.StringLookup(vocabulary=vocab, **kw), x)
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(mask_token="[MASK]"), dict(max_tokens=4),
+                                dict(output_mode="tf_idf"), dict(output_mode="count")])
+def test_string_lookup_adapt_matches_keras(tf, kw):
+    data = np.array([["b", "a", "a"], ["c", "c", "d"], ["c", "e", "b"]])
+    ours, theirs = L.StringLookup(**kw), tf.keras.layers.StringLookup(**kw)
+    ours.adapt(data)
+    theirs.adapt(data)
+    _same_lookup(ours, theirs, np.array([["a", "b", "zz"], ["e", "c", "d"]]))
+
+
+def test_string_lookup_invert_matches_keras(tf):
+    kw = dict(vocabulary=["a", "b", "c"], invert=True, mask_token="[M]")
+    _same_lookup(L.StringLookup(**kw), tf.keras.layers.StringLookup(**kw),
+                 np.array([[0, 1, 2], [3, 4, 9]]))
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(mask_token=0, num_oov_indices=2),
+                                dict(output_mode="multi_hot"), dict(output_mode="one_hot"),
+                                dict(invert=True), dict(num_oov_indices=3, output_mode="count")])
+def test_integer_lookup_matches_keras(tf, kw):
+    data = np.array([5, 3, 3, 7, 12, 12, 12])
+    ours, theirs = L.IntegerLookup(**kw), tf.keras.layers.IntegerLookup(**kw)
+    ours.adapt(data)
+    theirs.adapt(data)
+    x = np.array([[0, 1, 2], [3, 4, 5]]) if kw.get("invert") else np.array([[0, 5, 8], [9, 3, 12]])
+    _same_lookup(ours, theirs, x)
+    kw2 = {k: v for k, v in kw.items()}
+    _same_lookup(L.IntegerLookup(vocabulary=[12, 3, 7], **kw2),
+                 tf.keras.layers.IntegerLookup(vocabulary=[12, 3, 7], **kw2), x)
+
+
+def test_lookup_errors(tf, tmp_path):
+    with pytest.raises(ValueError, match="max_tokens"):
+        L.StringLookup(max_tokens=1)
+    with pytest.raises(ValueError, match="num_oov_indices"):
+        L.StringLookup(num_oov_indices=-1)
+    with pytest.raises(ValueError, match="output_mode"):
+        L.StringLookup(output_mode="nope")
+    with pytest.raises(ValueError, match="invert"):
+        L.StringLookup(invert=True, output_mode="one_hot")
+    with pytest.raises(ValueError, match="repeated"):
+        L.StringLookup(vocabulary=["a", "a"])
+    with pytest.raises(ValueError, match="idf_weights"):
+        L.StringLookup(vocabulary=["a"], output_mode="tf_idf")
+    with pytest.raises(ValueError, match="OOV"):
+        L.StringLookup(vocabulary=["a"], num_oov_indices=0)(np.array(["b"]))
+    with pytest.raises(ValueError, match="static"):
+        L.StringLookup(vocabulary=["a"]).adapt(np.array(["b"]))
+    with pytest.raises(NotImplementedError, match="FarmHash"):
+        L.StringLookup(vocabulary=["a"], num_oov_indices=2)(np.array(["b"]))
+
+
+def test_lookup_vocabulary_file_path(tf, tmp_path):
+    path = tmp_path / "vocab.txt"
+    path.write_text("x\ny\nz\n")
+    x = np.array(["y", "q", "z"])
+    # a path given in code is read (tf.keras gives the same indices)
+    ours = L.StringLookup(vocabulary=str(path))
+    theirs = tf.keras.layers.StringLookup(vocabulary=str(path))
+    np.testing.assert_array_equal(_np(ours(x)), theirs(x).numpy())
+    assert ours.get_config()["vocabulary"] is None
+    # a path named by a loaded config is refused in safe mode
+    from fastkeras.saving.serialization_lib import SafeModeScope
+    with SafeModeScope(True), pytest.raises(ValueError, match="vocabulary file"):
+        L.StringLookup.from_config({"vocabulary": str(path), "name": "s"})
+
+
+def test_lookups_saved_with_vocabulary_assets(tf, tmp_path):
+    import zipfile
+    data = np.array([[3, 1, 1], [4, 4, 4], [5, 9, 2]])
+    lookup = L.IntegerLookup(output_mode="multi_hot")
+    lookup.adapt(data)
+    inp = L.Input((3,), dtype="int64")
+    model = fk.Model(inp, L.Dense(2)(lookup(inp)))
+    x = np.array([[1, 4, 7], [9, 9, 2]])
+    expected = _np(model.predict(x, verbose=0))
+    path = str(tmp_path / "lookup.keras")
+    model.save(path)
+    names = zipfile.ZipFile(path).namelist()
+    assert any(n.startswith("assets/") and n.endswith("vocabulary.txt") for n in names)
+    again = fk.models.load_model(path)
+    np.testing.assert_allclose(_np(again.predict(x, verbose=0)), expected, rtol=1e-6)
+    assert again.layers[1].get_vocabulary() == lookup.get_vocabulary()
+    theirs = tf.keras.models.load_model(path)
+    np.testing.assert_allclose(theirs.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-6)
+    assert [int(v) for v in theirs.layers[1].get_vocabulary()] == lookup.get_vocabulary()
+
+
+def test_string_lookup_reads_keras_assets(tf, tmp_path):
+    s = tf.keras.layers.StringLookup()
+    s.adapt(np.array(["q", "w", "w", "e"]))
+    inp = tf.keras.Input((2,), dtype="string")
+    theirs = tf.keras.Model(inp, s(inp))
+    path = str(tmp_path / "s.keras")
+    theirs.save(path)
+    ours_layer = L.StringLookup()
+    with zipfile_dir(path) as d:
+        ours_layer.load_assets(d)
+    x = np.array([["w", "e"], ["zz", "q"]])
+    np.testing.assert_array_equal(_np(ours_layer(x)), s(x).numpy())
+
+
+def zipfile_dir(path):
+    import contextlib
+    import os
+    import tempfile
+    import zipfile
+
+    @contextlib.contextmanager
+    def ctx():
+        with tempfile.TemporaryDirectory() as d:
+            with zipfile.ZipFile(path) as z:
+                members = [m for m in z.namelist() if m.endswith("vocabulary.txt")]
+                with open(os.path.join(d, "vocabulary.txt"), "wb") as f:
+                    f.write(z.read(members[0]))
+            yield d
+    return ctx()

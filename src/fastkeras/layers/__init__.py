@@ -18,7 +18,8 @@ from fastkeras.layers.recurrent import (GRU, LSTM, RNN, GRUCell, LSTMCell, Simpl
                                         SimpleRNNCell, StackedRNNCells)
 from fastkeras.layers.rnn_wrappers import Bidirectional, TimeDistributed
 from fastkeras.layers.attention import AdditiveAttention, Attention, MultiHeadAttention
-from fastkeras.layers.preprocessing import Normalization, Rescaling
+from fastkeras.layers.preprocessing import (CategoryEncoding, IntegerLookup, Normalization,
+                                            Rescaling, StringLookup)
 
 # tf.keras aliases
 MaxPool1D, MaxPool2D, MaxPool3D = MaxPooling1D, MaxPooling2D, MaxPooling3D
