@@ -253,6 +253,12 @@ _KEY_DIFFERENCES = {
     # constructor's arguments. A subclass calling super().get_config() gets name /
     # trainable / dtype in both.
     "Layer": ({}, {"activity_regularizer", "autocast"}),
+    # tf.keras.layers.AlphaDropout is Keras' deprecated legacy class; fastkeras follows
+    # keras.layers.AlphaDropout (3.15), whose config has noise_shape
+    "AlphaDropout": ({"noise_shape"}, {}),
+    # Keras' spatial dropouts write no `trainable`; fastkeras keeps the base keys
+    "SpatialDropout1D": ({"trainable"}, {}), "SpatialDropout2D": ({"trainable"}, {}),
+    "SpatialDropout3D": ({"trainable"}, {}),
 }
 
 

@@ -18,6 +18,11 @@ from fastkeras.layers.recurrent import (GRU, LSTM, RNN, GRUCell, LSTMCell, Simpl
                                         SimpleRNNCell, StackedRNNCells)
 from fastkeras.layers.rnn_wrappers import Bidirectional, TimeDistributed
 from fastkeras.layers.attention import AdditiveAttention, Attention, MultiHeadAttention
+from fastkeras.layers.noise import (ActivityRegularization, AlphaDropout, GaussianDropout,
+                                   GaussianNoise, SpatialDropout1D, SpatialDropout2D,
+                                   SpatialDropout3D)
+from fastkeras.layers.group_normalization import GroupNormalization, UnitNormalization
+from fastkeras.layers.wrapper import Wrapper
 from fastkeras.layers.preprocessing import (CategoryEncoding, IntegerLookup, Normalization,
                                             Rescaling, StringLookup)
 
