@@ -374,3 +374,48 @@ def zipfile_dir(path):
                     f.write(z.read(members[0]))
             yield d
     return ctx()
+
+
+# ---------------------------------------------------------------- Discretization
+@pytest.mark.parametrize("mode", ["int", "one_hot", "multi_hot", "count"])
+def test_discretization_boundaries_match_keras(tf, rng, mode):
+    x = rng.normal(size=(4, 3)).astype("float32")
+    x[0, 0] = 0.0  # on a boundary
+    kw = dict(bin_boundaries=[-0.5, 0.0, 0.5], output_mode=mode)
+    ours, theirs = L.Discretization(**kw), tf.keras.layers.Discretization(**kw)
+    out, ref = ours(x), theirs(x)
+    assert str(out.dtype) == ref.dtype.name
+    np.testing.assert_array_equal(_np(out), ref.numpy())
+    assert ours.compute_output_shape(x.shape) == tuple(theirs.compute_output_shape(x.shape))
+
+
+@pytest.mark.parametrize("num_bins,epsilon", [(4, 0.01), (3, 0.1), (10, 0.01)])
+def test_discretization_adapt_matches_keras(tf, rng, num_bins, epsilon):
+    data = (rng.normal(size=(500, 2)) * 3).astype("float32")
+    for make in (lambda: data, lambda: _batches(data, 64)):
+        ours = L.Discretization(num_bins=num_bins, epsilon=epsilon)
+        theirs = tf.keras.layers.Discretization(num_bins=num_bins, epsilon=epsilon)
+        ours.adapt(make())
+        theirs.adapt(make())
+        np.testing.assert_allclose(ours.bin_boundaries, theirs.bin_boundaries, rtol=1e-6)
+        np.testing.assert_array_equal(_np(ours(data[:20])), theirs(data[:20]).numpy())
+        oc, tc = ours.get_config(), theirs.get_config()
+        for k in ("num_bins", "epsilon", "output_mode", "sparse"):
+            assert oc[k] == tc[k]
+        again = L.Discretization.from_config(oc)
+        assert again.bin_boundaries == ours.bin_boundaries
+
+
+def test_discretization_errors():
+    with pytest.raises(ValueError, match="either"):
+        L.Discretization()
+    with pytest.raises(ValueError, match="Both"):
+        L.Discretization(bin_boundaries=[0.], num_bins=2)
+    with pytest.raises(ValueError, match="num_bins"):
+        L.Discretization(num_bins=-1)
+    with pytest.raises(ValueError, match="output_mode"):
+        L.Discretization(num_bins=2, output_mode="tf_idf")
+    with pytest.raises(ValueError, match="num_bins"):
+        L.Discretization(bin_boundaries=[0.]).adapt(np.ones((3,)))
+    with pytest.raises(ValueError, match="adapt"):
+        L.Discretization(num_bins=3)(np.ones((3,), "float32"))

@@ -7,7 +7,8 @@ from fastkeras import ops
 from fastkeras.layers.base import Layer
 from fastkeras.ops.tensor import as_array
 
-__all__ = ["Rescaling", "Normalization", "CategoryEncoding", "StringLookup", "IntegerLookup"]
+__all__ = ["Rescaling", "Normalization", "CategoryEncoding", "Discretization", "StringLookup",
+           "IntegerLookup"]
 
 _EPSILON = 1e-7  # keras.config.epsilon()
 
@@ -759,3 +760,150 @@ class IntegerLookup(_IndexLookup):
 
     def _dtype_config(self):
         return {"vocabulary_dtype": "int64"}
+
+
+# ---------------------------------------------------------------- Discretization
+def _quantile_summary(values, epsilon):
+    """Sorted values taken every ~``len * epsilon`` places, each weighing its stride (the
+    mergeable summary Keras' Discretization.adapt keeps)."""
+    v = np.sort(np.reshape(values, -1))
+    stride = max(v.size * epsilon, 1)
+    picked = v[int(stride - 1)::int(stride)]
+    return np.stack([picked, np.full(picked.shape, stride, dtype=picked.dtype)])
+
+
+def _compress(summary, epsilon):
+    """Resample a summary at the quantiles epsilon, 2 epsilon, ... (if it has that many
+    points)."""
+    if summary.shape[1] * epsilon < 1:
+        return summary
+    q = np.arange(0.0, 1.0, epsilon) + epsilon
+    cum = np.cumsum(summary[1])
+    at = cum / cum[-1]
+    values = np.interp(q, at, summary[0])
+    cum_q = np.interp(q, at, cum)
+    weights = np.diff(np.concatenate([[0.0], cum_q]))
+    return np.stack([values, weights]).astype("float32")
+
+
+def _merge(a, b, epsilon):
+    both = np.concatenate([a, b], axis=1)
+    return _compress(both[:, np.argsort(both[0], kind="quicksort")], epsilon)
+
+
+class Discretization(Layer):
+    """Bucket continuous values by ``bin_boundaries`` (given, or quantiles learned by
+    ``adapt`` for ``num_bins`` bins); ``output_mode`` "int" (int32 bucket ids), "one_hot",
+    "multi_hot" or "count"."""
+
+    def __init__(self, bin_boundaries=None, num_bins=None, epsilon=0.01, output_mode="int",
+                 sparse=False, dtype=None, name=None, **kwargs):
+        kwargs.pop("trainable", None)
+        super().__init__(name=name, dtype=dtype, **kwargs)
+        if sparse:
+            raise ValueError("Discretization: `sparse=True` is not supported by fastkeras (no "
+                             "sparse tensors); use sparse=False")
+        if output_mode not in ("int",) + _MODES:
+            raise ValueError(f"Discretization: `output_mode` must be one of 'int', 'one_hot', "
+                             f"'multi_hot', 'count'; got {output_mode!r}")
+        if num_bins is not None and num_bins < 0:
+            raise ValueError(f"`num_bins` must be greater than or equal to 0. Received: "
+                             f"`num_bins={num_bins}`")
+        if num_bins is not None and bin_boundaries is not None:
+            raise ValueError(f"Both `num_bins` and `bin_boundaries` should not be set. "
+                             f"Received: `num_bins={num_bins}` and `bin_boundaries="
+                             f"{bin_boundaries}`")
+        if num_bins is None and bin_boundaries is None:
+            raise ValueError("You need to set either `num_bins` or `bin_boundaries`.")
+        self.bin_boundaries = list(bin_boundaries) if bin_boundaries is not None else None
+        self.num_bins = num_bins
+        self.epsilon = epsilon
+        self.output_mode = output_mode
+        self.sparse = False
+        self.summary = None if self.bin_boundaries else np.array([[], []], dtype="float32")
+        self.built = True
+
+    @property
+    def output_dtype(self):
+        return self.compute_dtype if self.output_mode != "int" else "int32"
+
+    def adapt(self, data, steps=None):
+        """Learn ``num_bins - 1`` boundaries from the quantiles of ``data`` (an array, or
+        an iterable of batches)."""
+        from fastkeras.ops.tensor import Tensor
+
+        if self.num_bins is None:
+            raise ValueError("Cannot adapt a Discretization layer that has been initialized "
+                             "with `bin_boundaries`, use `num_bins` instead.")
+        self.reset_state()
+        if isinstance(data, (np.ndarray, Tensor)) or not hasattr(data, "__iter__"):
+            self.update_state(data)
+        else:
+            for i, batch in enumerate(data):
+                if steps is not None and i >= steps:
+                    break
+                self.update_state(batch)
+        self.finalize_state()
+
+    def update_state(self, data):
+        data = np.array(as_array(data) if not isinstance(data, (list, np.ndarray)) else data
+                        ).astype("float32")
+        self.summary = _merge(_quantile_summary(data, self.epsilon), self.summary,
+                              self.epsilon)
+
+    def finalize_state(self):
+        if self.num_bins is None:
+            return
+        self.bin_boundaries = _compress(self.summary, 1.0 / self.num_bins)[0, :-1].tolist()
+
+    def reset_state(self):
+        if self.num_bins is None:
+            return
+        self.summary = np.array([[], []], dtype="float32")
+
+    def call(self, inputs):
+        from fastkeras.ops.tensor import Tensor
+
+        if self.bin_boundaries is None:
+            raise ValueError("You need to either pass the `bin_boundaries` argument at "
+                             "construction time or call `adapt(dataset)` before you can start "
+                             "using the `Discretization` layer.")
+        x = np.asarray(as_array(inputs))
+        ids = np.searchsorted(np.asarray(self.bin_boundaries, dtype=x.dtype
+                                         if x.dtype.kind == "f" else "float64"),
+                              x, side="right")
+        if self.output_mode == "int":
+            return Tensor(ids.astype("int32"))
+        return Tensor(_encode(ids, self.output_mode, len(self.bin_boundaries) + 1,
+                              self.output_dtype, what="Discretization"))
+
+    def compute_output_shape(self, input_shape):
+        input_shape = tuple(input_shape)
+        if self.output_mode == "int":
+            return input_shape
+        depth = len(self.bin_boundaries) + 1 if self.bin_boundaries is not None \
+            else self.num_bins
+        if self.output_mode == "one_hot":
+            if input_shape and input_shape[-1] == 1 and len(input_shape) > 1:
+                return input_shape[:-1] + (depth,)
+            return input_shape + (depth,)
+        if len(input_shape) >= 2:
+            return (input_shape[0],) + input_shape[2:] + (depth,)
+        return (depth,)
+
+    def get_config(self):
+        c = super().get_config()
+        c.pop("trainable", None)
+        c.update(bin_boundaries=self.bin_boundaries, num_bins=self.num_bins,
+                 epsilon=self.epsilon, output_mode=self.output_mode, sparse=self.sparse)
+        return c
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        if config.get("bin_boundaries") is not None and config.get("num_bins") is not None:
+            boundaries = config.pop("bin_boundaries")
+            layer = cls(**config)
+            layer.bin_boundaries = list(boundaries)
+            return layer
+        return cls(**config)
