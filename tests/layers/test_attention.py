@@ -42,6 +42,8 @@ def _pair(tf, kwargs, dtype, *shapes):
     dict(num_heads=3, key_dim=2, value_dim=5, output_shape=7),
     dict(num_heads=2, key_dim=3, use_bias=False),
     dict(num_heads=2, key_dim=3, output_shape=(2, 3)),
+    dict(num_heads=2, key_dim=3, value_dim=2, use_gate=True),
+    dict(num_heads=2, key_dim=3, sliding_window=2),
 ])
 @pytest.mark.parametrize("call", [{}, {"use_causal_mask": True},
                                   {"return_attention_scores": True},
@@ -156,6 +158,28 @@ def test_mha_functional_model_and_fit(tf, rng, dtype):
     tol = dict(rtol=1e-4, atol=1e-5) if dtype == "float32" else dict(rtol=1e-9, atol=1e-11)
     for a, b in zip(fmodel.get_weights(), tmodel.get_weights()):
         np.testing.assert_allclose(a, b, **tol)
+
+
+def test_keras_files_both_ways(tf, rng, tmp_path):
+    """.keras files with MultiHeadAttention / Attention / AdditiveAttention: fastkeras's
+    load in tf.keras and tf.keras's in fastkeras, same predictions."""
+    x = rng.normal(size=(2, 4, 6)).astype("float32")
+
+    def build(L, M, Input):
+        i = Input((4, 6))
+        o = L.MultiHeadAttention(2, 3)(i, i, use_causal_mask=True)
+        o = L.MultiHeadAttention(2, 2, use_gate=True)(o, i)
+        o = L.Attention(use_scale=True)([o, i])
+        return M(i, L.AdditiveAttention()([o, o]))
+
+    fm = build(fk.layers, fk.Model, fk.Input)
+    fm.save(tmp_path / "fk.keras")
+    t = tf.keras.models.load_model(tmp_path / "fk.keras")
+    _close(t.predict(x, verbose=0), fm.predict(x, verbose=0), "float32")
+    tm = build(tf.keras.layers, tf.keras.Model, tf.keras.Input)
+    tm.save(tmp_path / "tf.keras")
+    f = fk.models.load_model(tmp_path / "tf.keras")
+    _close(f.predict(x, verbose=0), tm.predict(x, verbose=0), "float32")
 
 
 def test_mha_dropout_training_only(rng):

@@ -194,7 +194,7 @@ class MultiHeadAttention(Layer):
                  seed=self.seed)
         return c
 
-    def _sub(self, name, equation, tail, bound, activation=None):
+    def _sub(self, name, equation, tail, bound):
         return _Projection(equation, tail, self._use_bias, bound,
                            _clone(self._kernel_initializer, initializers),
                            _clone(self._bias_initializer, initializers),
@@ -310,7 +310,7 @@ class MultiHeadAttention(Layer):
         attention_mask = self._compute_attention_mask(
             query, value, query_mask=query_mask, value_mask=value_mask, key_mask=key_mask,
             attention_mask=attention_mask, use_causal_mask=use_causal_mask)
-        gate = self._gate_dense(query) if self._use_gate else None
+        gate = ops.sigmoid(self._gate_dense(query)) if self._use_gate else None
         q = self._query_dense(query)
         k = self._key_dense(key)
         v = self._value_dense(value)
@@ -325,6 +325,14 @@ class MultiHeadAttention(Layer):
         if return_attention_scores:
             return out, scores
         return out
+
+    def _saved_children(self):
+        """The projections as Keras 3 saves them (by their public attribute names)."""
+        if not self.built:
+            return []
+        gate = [("_gate_dense", self._gate_dense)] if self._use_gate else []
+        return gate + [("key_dense", self._key_dense), ("output_dense", self._output_dense),
+                       ("query_dense", self._query_dense), ("value_dense", self._value_dense)]
 
     def compute_mask(self, query, mask=None):
         # the query's mask, on the attention output only (not on the scores), as Keras
@@ -415,6 +423,9 @@ class Attention(Layer):
         if mask is None or mask[0] is None:
             return None
         return mask[0]
+
+    def _saved_children(self):
+        return []  # the dropout holds no weights (Keras saves none under this layer)
 
     def _validate_inputs(self, inputs, mask=None):
         name = type(self).__name__
