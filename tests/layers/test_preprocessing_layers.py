@@ -419,3 +419,63 @@ def test_discretization_errors():
         L.Discretization(bin_boundaries=[0.]).adapt(np.ones((3,)))
     with pytest.raises(ValueError, match="adapt"):
         L.Discretization(num_bins=3)(np.ones((3,), "float32"))
+
+
+# ---------------------------------------------------------------- Hashing
+# fastkeras hashes with BLAKE2b, not TensorFlow's FarmHash (README): bins differ from
+# tf.keras, so shapes, dtypes, configs, the mask bin and the distribution are compared.
+@pytest.mark.parametrize("mode", ["int", "one_hot", "multi_hot", "count"])
+@pytest.mark.parametrize("x", [np.array([["a"], ["b"], ["zz"]]), np.array([[1, 2, 3], [4, 5, 6]]),
+                               np.array(["p", "q"])])
+def test_hashing_shapes_dtypes_config_match_keras(tf, mode, x):
+    if mode == "one_hot" and x.ndim == 2 and x.shape[1] > 1:
+        x = x[:, :1]
+    ours = L.Hashing(7, output_mode=mode)
+    theirs = tf.keras.layers.Hashing(7, output_mode=mode)
+    out, ref = ours(x), theirs(x)
+    assert tuple(out.shape) == tuple(ref.shape)
+    assert ours.compute_output_shape(x.shape) == tuple(theirs.compute_output_shape(x.shape))
+    assert str(out.dtype) == ref.dtype.name
+    vals = _np(out)
+    if mode == "int":
+        assert vals.min() >= 0 and vals.max() < 7
+    else:  # every row encodes as many ids as tf.keras' row does
+        np.testing.assert_array_equal(vals.sum(-1) > 0, ref.numpy().sum(-1) > 0)
+    oc, tc = ours.get_config(), theirs.get_config()
+    for k in ("num_bins", "salt", "mask_value", "output_mode", "sparse"):
+        assert oc[k] == tc[k], k
+
+
+def test_hashing_mask_salt_and_distribution(tf):
+    tokens = np.array([f"token{i}" for i in range(20000)] + [""] * 5)
+    ours = L.Hashing(10, mask_value="")
+    theirs = tf.keras.layers.Hashing(10, mask_value="")
+    out, ref = _np(ours(tokens)), theirs(tokens).numpy()
+    np.testing.assert_array_equal(out == 0, ref == 0)  # only the mask value lands in bin 0
+    counts = np.bincount(out[:-5], minlength=10)[1:]
+    ref_counts = np.bincount(ref[:-5], minlength=10)[1:]
+    # both spread 20000 tokens evenly over bins 1..9 (within 5 standard deviations)
+    expected = 20000 / 9
+    sd = np.sqrt(expected * (1 - 1 / 9))
+    assert np.all(np.abs(counts - expected) < 5 * sd)
+    assert np.all(np.abs(ref_counts - expected) < 5 * sd)
+    np.testing.assert_array_equal(_np(L.Hashing(10, mask_value="")(tokens)), out)  # stable
+    salted = _np(L.Hashing(10, mask_value="", salt=[1, 2])(tokens))
+    assert (salted != out).mean() > 0.8 and (salted[-5:] == 0).all()
+    assert L.Hashing(3, salt=5).get_config()["salt"] == \
+        tf.keras.layers.Hashing(3, salt=5).get_config()["salt"]
+    ints = _np(L.Hashing(10)(np.array([3, 3, 4])))
+    assert ints[0] == ints[1] == _np(L.Hashing(10)(np.array(["3"])))[0]  # ints hash as text
+
+
+def test_hashing_errors():
+    with pytest.raises(ValueError, match="num_bins"):
+        L.Hashing(0)
+    with pytest.raises(ValueError, match="num_bins"):
+        L.Hashing(None)
+    with pytest.raises(ValueError, match="output_mode"):
+        L.Hashing(3, output_mode="tf_idf")
+    with pytest.raises(ValueError, match="salt"):
+        L.Hashing(3, salt="x")
+    with pytest.raises(ValueError, match="dtype"):
+        L.Hashing(3, dtype="float32")

@@ -23,8 +23,9 @@ from fastkeras.layers.noise import (ActivityRegularization, AlphaDropout, Gaussi
                                    SpatialDropout3D)
 from fastkeras.layers.group_normalization import GroupNormalization, UnitNormalization
 from fastkeras.layers.wrapper import Wrapper
-from fastkeras.layers.preprocessing import (CategoryEncoding, Discretization, IntegerLookup,
-                                            Normalization, Rescaling, StringLookup)
+from fastkeras.layers.preprocessing import (CategoryEncoding, Discretization, Hashing,
+                                            IntegerLookup, Normalization, Rescaling,
+                                            StringLookup)
 
 # tf.keras aliases
 MaxPool1D, MaxPool2D, MaxPool3D = MaxPooling1D, MaxPooling2D, MaxPooling3D

@@ -7,8 +7,8 @@ from fastkeras import ops
 from fastkeras.layers.base import Layer
 from fastkeras.ops.tensor import as_array
 
-__all__ = ["Rescaling", "Normalization", "CategoryEncoding", "Discretization", "StringLookup",
-           "IntegerLookup"]
+__all__ = ["Rescaling", "Normalization", "CategoryEncoding", "Discretization", "Hashing",
+           "StringLookup", "IntegerLookup"]
 
 _EPSILON = 1e-7  # keras.config.epsilon()
 
@@ -907,3 +907,103 @@ class Discretization(Layer):
             layer.bin_boundaries = list(boundaries)
             return layer
         return cls(**config)
+
+
+# ---------------------------------------------------------------- Hashing
+class Hashing(Layer):
+    """Hash strings or integers into ``num_bins`` bins (bin 0 kept for ``mask_value`` when
+    it is set).
+
+    Deliberate difference: Keras hashes with TensorFlow's FarmHash Fingerprint64
+    (``salt``: SipHash); fastkeras uses BLAKE2b (8-byte digest, keyed by ``salt``), so the
+    bin a value lands in differs from tf.keras (the same on every run and machine)."""
+
+    def __init__(self, num_bins, mask_value=None, salt=None, output_mode="int", sparse=False,
+                 **kwargs):
+        if kwargs.get("dtype") is None:
+            kwargs["dtype"] = "int64" if output_mode == "int" else "float32"
+        super().__init__(**kwargs)
+        if num_bins is None or num_bins <= 0:
+            raise ValueError(f"The `num_bins` for `Hashing` cannot be `None` or non-positive "
+                             f"values. Received: num_bins={num_bins}.")
+        if output_mode == "int" and self.dtype not in ("int32", "int64"):
+            raise ValueError(f'When `output_mode="int"`, `dtype` should be an integer type, '
+                             f"'int32' or 'in64'. Received: dtype={kwargs['dtype']}")
+        modes = ("int", "one_hot", "multi_hot", "count")
+        if output_mode not in modes:
+            raise ValueError(f"Invalid value for argument `output_mode`. Expected one of "
+                             f"{modes}. Received: output_mode={output_mode}")
+        if sparse:
+            raise ValueError("Hashing: `sparse=True` is not supported by fastkeras (no sparse "
+                             "tensors); use sparse=False")
+        self.num_bins = int(num_bins)
+        self.mask_value = mask_value
+        self.strong_hash = salt is not None
+        self.output_mode = output_mode
+        self.sparse = False
+        self.salt = None
+        if salt is not None:
+            if isinstance(salt, (tuple, list)) and len(salt) == 2:
+                self.salt = [int(s) for s in salt]
+            elif isinstance(salt, int) and not isinstance(salt, bool):
+                self.salt = [salt, salt]
+            else:
+                raise ValueError(f"The `salt` argument for `Hashing` can only be a tuple of "
+                                 f"size 2 integers, or a single integer. Received: salt={salt}.")
+        self.built = True
+
+    def _convert(self, x):
+        if isinstance(x, np.ndarray) and x.dtype.kind in "USO":
+            return x
+        if isinstance(x, (list, tuple, str, bytes)):
+            return np.asarray(x)
+        if isinstance(x, np.ndarray) and x.dtype.kind == "f":
+            return np.asarray(x)  # hashed as int64 (call casts), not cast to the layer dtype
+        return super()._convert(x)
+
+    def _bins(self, values):
+        import hashlib
+
+        bins = self.num_bins
+        masked = None
+        if self.mask_value is not None and bins > 1:
+            bins -= 1
+            masked = values == self.mask_value
+        if values.dtype.kind == "f":
+            values = values.astype("int64")
+        key = b"" if self.salt is None else \
+            b"".join(int(s & ((1 << 64) - 1)).to_bytes(8, "little") for s in self.salt)
+        out = np.empty(values.size, dtype="int64")
+        for i, v in enumerate(values.reshape(-1).tolist()):
+            data = v if isinstance(v, bytes) else str(v).encode("utf-8")
+            digest = hashlib.blake2b(data, digest_size=8, key=key).digest()
+            out[i] = int.from_bytes(digest, "little") % bins
+        out = out.reshape(values.shape)
+        if masked is not None:
+            out = np.where(masked, 0, out + 1)
+        return out
+
+    def call(self, inputs):
+        from fastkeras.ops.tensor import Tensor
+
+        x = np.asarray(inputs) if isinstance(inputs, np.ndarray) else np.asarray(as_array(inputs))
+        if self.output_mode == "one_hot" and x.ndim and x.shape[-1] == 1:
+            x = x[..., 0]
+        ids = self._bins(x)
+        if self.output_mode == "int":
+            return Tensor(ids.astype(self.dtype))
+        return Tensor(_encode(ids, self.output_mode, self.num_bins, self.dtype, what="Hashing"))
+
+    def compute_output_shape(self, input_shape):
+        input_shape = tuple(input_shape)
+        if self.output_mode == "int":
+            return input_shape
+        if not input_shape:
+            return (self.num_bins,)
+        return input_shape[:-1] + (self.num_bins,)
+
+    def get_config(self):
+        c = super().get_config()
+        c.update(num_bins=self.num_bins, salt=self.salt, mask_value=self.mask_value,
+                 output_mode=self.output_mode, sparse=self.sparse)
+        return c
