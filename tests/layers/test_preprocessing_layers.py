@@ -479,3 +479,29 @@ def test_hashing_errors():
         L.Hashing(3, salt="x")
     with pytest.raises(ValueError, match="dtype"):
         L.Hashing(3, dtype="float32")
+
+
+def test_load_model_refuses_vocabulary_path_in_config(tmp_path):
+    import json
+    import zipfile
+    from fastkeras.saving.errors import FileFormatError
+
+    inp = L.Input((2,), dtype="int64")
+    model = fk.Model(inp, L.IntegerLookup(vocabulary=[3, 4])(inp))
+    good, bad = str(tmp_path / "good.keras"), str(tmp_path / "bad.keras")
+    model.save(good)
+    vocab = tmp_path / "v.txt"
+    vocab.write_text("3\n4\n")
+    with zipfile.ZipFile(good) as z:
+        cfg = json.loads(z.read("config.json"))
+        for layer in cfg["config"]["layers"]:
+            if layer["class_name"] == "IntegerLookup":
+                layer["config"]["vocabulary"] = str(vocab)
+        with zipfile.ZipFile(bad, "w") as out:
+            for name in z.namelist():
+                out.writestr(name, json.dumps(cfg) if name == "config.json" else z.read(name))
+    with pytest.raises((ValueError, FileFormatError), match="vocabulary file"):
+        fk.models.load_model(bad)
+    trusted = fk.models.load_model(bad, safe_mode=False)
+    np.testing.assert_array_equal(_np(trusted.predict(np.array([[3, 9]]), verbose=0)),
+                                  _np(model.predict(np.array([[3, 9]]), verbose=0)))
