@@ -191,8 +191,14 @@ def test_pool_matches_tensorflow(tf, case, seed):
     nd, k, strides, padding, spatial, batch, c, fmt, dtype, kind, ties = case
     rng = np.random.default_rng(seed)
     shape = (batch,) + spatial + (c,) if fmt == "channels_last" else (batch, c) + spatial
-    # ties: small integers, so windows often hold several equal maxima
-    x = (rng.integers(0, 3, size=shape) if ties else rng.normal(size=shape)).astype(dtype)
+    # ties: small integers, so windows often hold several equal maxima; otherwise values
+    # at least 0.05 apart (random normals can fall within 1e-5 of each other, where
+    # TensorFlow's oneDNN max-pool gradient on bf16-capable CPUs picks the smaller one)
+    if ties:
+        x = rng.integers(0, 3, size=shape).astype(dtype)
+    else:
+        x = ((rng.permutation(int(np.prod(shape))).reshape(shape) - np.prod(shape) / 2) * 0.05
+             ).astype(dtype)
     tfmt = {1: "NWC", 2: "NHWC", 3: "NDHWC"}[nd]
     tol = TOL[dtype]
     xt = np.moveaxis(x, 1, -1) if fmt == "channels_first" else x
