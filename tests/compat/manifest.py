@@ -18,9 +18,6 @@ FAILING = {
                                "Embedding rows; unconfirmed)",
     "collaborative_filtering": "differs: history.loss by ~4e-4 relative from the first "
                                "epoch (under investigation; ops.nn exists now)",
-    "structured_data_classification": "raises AttributeError: fastkeras.layers has no "
-                                      "attribute 'IntegerLookup' (StringLookup, "
-                                      "Normalization next; G8)",
     "text_classification_from_scratch": "raises AttributeError: fastkeras.layers has no "
                                         "attribute 'TextVectorization' (G8)",
     # ---- behaviour
