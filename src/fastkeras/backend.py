@@ -692,24 +692,12 @@ def categorical_crossentropy(target, output, from_logits=False, axis=-1):
 
 def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1,
                                     ignore_class=None):
-    if ignore_class is not None:
-        raise NotImplementedError("sparse_categorical_crossentropy: `ignore_class` is not "
-                                  "supported by fastkeras.backend (use keras.losses)")
-    rank = ndim(output)
-    axis %= rank
-    if axis != rank - 1:
-        perm = [i for i in range(rank) if i != axis] + [axis]
-        output = _ops.transpose(output, axes=perm)
-    if not from_logits:
-        eps = epsilon()
-        output = _ops.log(_ops.clip(output, eps, 1.0 - eps))
-    labels = as_array(target).astype(np.int64)
-    out_shape = int_shape(output)
-    if labels.ndim != rank - 1:
-        labels = labels.reshape(out_shape[:-1])
-    onehot = _ops.one_hot(labels, out_shape[-1], dtype=as_array(output).dtype)
-    return _ops.negative(_ops.sum(_ops.multiply(onehot, _ops.log_softmax(output, -1)),
-                                  axis=-1))
+    """Per-sample cross-entropy of integer labels: the fused loss function of
+    keras.losses (labels (N,) or (N, 1); ignore_class gives 0 and masks those samples)."""
+    from fastkeras.losses import sparse_categorical_crossentropy as _scce
+
+    return _scce(target, output, from_logits=from_logits, ignore_class=ignore_class,
+                 axis=axis)
 
 
 # ---- random (tf.keras 2 names over fastkeras.random)

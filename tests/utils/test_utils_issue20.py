@@ -750,3 +750,11 @@ def test_timeseries_generator_trains_and_errors():
                                                          end_index=10)
     with pytest.raises(ValueError, match="`length`"):
         keras.preprocessing.sequence.TimeseriesGenerator(data, data, length=0)
+
+
+def test_backend_sparse_crossentropy_ignore_class():
+    import fastkeras as fk
+
+    p = np.array([[0.7, 0.2, 0.1], [0.1, 0.8, 0.1], [0.2, 0.2, 0.6]], "float32")
+    out = fk.backend.sparse_categorical_crossentropy(np.array([0, 1, 2]), p, ignore_class=1)
+    np.testing.assert_allclose(out.numpy(), [-np.log(0.7), 0.0, -np.log(0.6)], rtol=1e-6)
