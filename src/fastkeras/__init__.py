@@ -17,7 +17,7 @@ from fastkeras import ops
 _LAZY_MODULES = frozenset({"losses", "optimizers", "metrics", "activations", "initializers",
                            "regularizers", "constraints", "layers", "utils", "callbacks",
                            "models", "saving", "serving", "cuda", "random", "backend",
-                           "preprocessing"})
+                           "preprocessing", "applications"})
 _LAZY_NAMES = {"Input": "layers", "Model": "models", "Sequential": "models"}
 
 
@@ -71,4 +71,5 @@ __all__ = [
     "random",
     "backend",
     "preprocessing",
+    "applications",
 ]
