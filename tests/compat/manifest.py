@@ -2,9 +2,9 @@
 
 Each entry names the first thing that goes wrong when the program runs with
 ``import fastkeras as keras`` ("raises": the exception and the program line; "differs":
-the results that differ from Keras 3.15 on TensorFlow) and the cause (the G / F numbers
-are the sections of /work/notes/compat_findings.md; "Keras quirk" marks differences where
-Keras 3.15 itself departs from its guide's stated behaviour, for the maintainers to decide).
+the results that differ from Keras 3.15 on TensorFlow) and the cause ("Keras quirk" marks
+differences where Keras 3.15 itself departs from its guide's stated behaviour or from the
+mathematics, which fastkeras keeps).
 test_corpus.py marks these xfail(strict=True): a fix makes the test XPASS and fail, and the
 entry must then be removed. ``python -m tests.compat.report --suggest`` prints the current
 first failures.
@@ -12,23 +12,27 @@ first failures.
 
 FAILING = {
     # ---- missing API
-    "imdb_bidirectional_lstm": "differs: history.loss from the second epoch (Embedding -> "
-                               "LSTM under Adam differs the same way without Bidirectional, "
-                               "SGD matches exactly; suspected: Keras' sparse Adam update of "
-                               "Embedding rows; unconfirmed)",
+    "imdb_bidirectional_lstm": "differs: history.loss from the second step (Keras quirk, "
+                               "confirmed: Keras 3 on TensorFlow gets the Embedding "
+                               "gradient as IndexedSlices with one slice per token "
+                               "occurrence and Adam squares the slices before summing "
+                               "repeated rows, so its second moment is g1^2 + g2^2, not "
+                               "(g1 + g2)^2; fastkeras keeps the definition, equal to "
+                               "tf.keras given the dense gradient: "
+                               "tests/optimizers/test_optimizer_parity.py)",
     "collaborative_filtering": "differs: history.loss by ~4e-4 relative from the first "
                                "epoch (under investigation; ops.nn exists now)",
     "text_classification_from_scratch": "raises AttributeError: fastkeras.layers has no "
-                                        "attribute 'TextVectorization' (G8)",
+                                        "attribute 'TextVectorization'",
     # ---- behaviour
     "functional_api_models": "differs: history.department_loss after the first step "
                              "(CategoricalCrossentropy gradient with multi-hot targets: TF "
-                             "uses softmax - y; F2)",
+                             "uses softmax - y)",
     "lstm_seq2seq": "differs: history.loss after the first step (crossentropy gradient on "
-                    "all-zero padded target rows; F2, with F1's logits path)",
+                    "all-zero padded target rows)",
     "transfer_learning_fine_tune": "differs: bn_statistics_still_frozen and "
                                    "fine_tune_history (Keras quirk: Keras 3.15's "
                                    "Functional passes fit's training=True over the base "
                                    "model's explicit training=False, so its "
-                                   "BatchNormalization statistics move once unfrozen; F8)",
+                                   "BatchNormalization statistics move once unfrozen)",
 }

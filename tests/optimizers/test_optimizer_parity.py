@@ -89,3 +89,44 @@ def test_schedules_match_tf_keras(tf, rng, schedule):
         to.apply_gradients([(tf.constant(g), tv)])
         fo.apply_gradients([(g, fv)])
     np.testing.assert_allclose(fv.numpy(), tv.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["Adam", "RMSprop", "Adagrad"])
+def test_embedding_gradient_with_repeated_rows_is_summed_before_squaring(tf, name):
+    """A token that appears twice in a batch gets one gradient row, the sum of its two
+    occurrences, and the optimizer squares that sum. Keras 3 on TensorFlow receives the
+    Embedding gradient as tf.IndexedSlices with one slice per occurrence and squares the
+    slices before they are summed (its sparse-aware ops.square), so its second moments hold
+    g1^2 + g2^2 instead of (g1 + g2)^2: fastkeras keeps the definition, which equals
+    tf.keras given the same gradient dense."""
+    ids = np.array([1, 1, 2, 4, 1])
+    upstream = np.arange(10, dtype=np.float32).reshape(5, 2) / 4 - 1
+
+    def run_tf(densify):
+        emb = tf.keras.layers.Embedding(6, 2, embeddings_initializer="ones")
+        emb.build((None,))
+        opt = getattr(tf.keras.optimizers, name)(learning_rate=0.1)
+        for _ in range(3):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_sum(emb(tf.constant(ids)) * upstream)
+            (grad,) = tape.gradient(loss, emb.trainable_variables)
+            assert isinstance(grad, tf.IndexedSlices)
+            if densify:
+                grad = tf.convert_to_tensor(grad)
+            opt.apply_gradients([(grad, emb.embeddings)])
+        return emb.embeddings.numpy()
+
+    emb = fk.layers.Embedding(6, 2, embeddings_initializer="ones")
+    emb.build((None,))
+    opt = getattr(fk.optimizers, name)(learning_rate=0.1)
+    for _ in range(3):
+        with fk.GradientTape() as tape:
+            loss = fk.ops.sum(emb(ids) * upstream)
+        opt.apply_gradients(zip(tape.gradient(loss, emb.trainable_variables),
+                                emb.trainable_variables))
+    ours = emb.embeddings.numpy()
+    np.testing.assert_allclose(ours, run_tf(densify=True), rtol=1e-5, atol=1e-6)
+    sparse = run_tf(densify=False)
+    assert not np.allclose(ours[1], sparse[1], rtol=1e-4)  # row 1 repeats: Keras' quirk
+    np.testing.assert_allclose(ours[[0, 2, 3, 4, 5]], sparse[[0, 2, 3, 4, 5]], rtol=1e-5,
+                               atol=1e-6)
