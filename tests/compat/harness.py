@@ -16,6 +16,7 @@ the initial weights come from one fixed NumPy stream (``seed_weights``), and ``f
 predictions). ``compare`` checks shapes, counts, strings and booleans exactly and numbers
 with the program's tolerances (``TOLERANCES``: key pattern -> (rtol, atol)).
 """
+import contextlib
 import fnmatch
 import importlib
 import os
@@ -135,6 +136,33 @@ class Outcome:
     where: str = None        # the program line that raised
 
 
+@contextlib.contextmanager
+def dense_oracle_gradients(lib, enabled):
+    """For programs with ``ORACLE_DENSE_GRADIENTS = True``: the oracle's optimizers get
+    Embedding gradients as dense tensors instead of ``tf.IndexedSlices``. Keras 3 on
+    TensorFlow squares the slices of an IndexedSlices gradient before rows repeated in a
+    batch are summed (its sparse-aware ``ops.square``), so Adam's second moment of a token
+    seen twice is g1^2 + g2^2, not (g1 + g2)^2; fastkeras keeps Adam's definition, which
+    is what tf.keras computes from the dense gradient (README, compatibility corpus)."""
+    if not enabled or lib.name != "tf.keras":
+        yield
+        return
+    import tensorflow as tf
+    from keras.src.optimizers import base_optimizer
+
+    original = base_optimizer.BaseOptimizer.apply_gradients
+
+    def apply_dense(self, grads_and_vars):
+        return original(self, [(tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices)
+                                else g, v) for g, v in grads_and_vars])
+
+    base_optimizer.BaseOptimizer.apply_gradients = apply_dense
+    try:
+        yield
+    finally:
+        base_optimizer.BaseOptimizer.apply_gradients = original
+
+
 def execute(name, lib):
     """Run one program with one library; exceptions become an Outcome with .error."""
     prog = load_program(name)
@@ -142,7 +170,8 @@ def execute(name, lib):
     # values differ between the libraries but not from one run to the next
     lib.keras.utils.set_random_seed(1337)
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), \
+                dense_oracle_gradients(lib, getattr(prog, "ORACLE_DENSE_GRADIENTS", False)):
             warnings.simplefilter("ignore")
             return Outcome(name, lib.name, results=normalize(prog.run(lib)))
     except Exception as e:  # a failing program is a result, not a crash of the harness

@@ -12,16 +12,6 @@ first failures.
 
 FAILING = {
     # ---- missing API
-    "imdb_bidirectional_lstm": "differs: history.loss from the second step (Keras quirk, "
-                               "confirmed: Keras 3 on TensorFlow gets the Embedding "
-                               "gradient as IndexedSlices with one slice per token "
-                               "occurrence and Adam squares the slices before summing "
-                               "repeated rows, so its second moment is g1^2 + g2^2, not "
-                               "(g1 + g2)^2; fastkeras keeps the definition, equal to "
-                               "tf.keras given the dense gradient: "
-                               "tests/optimizers/test_optimizer_parity.py)",
-    "collaborative_filtering": "differs: history.loss by ~4e-4 relative from the first "
-                               "epoch (under investigation; ops.nn exists now)",
     "text_classification_from_scratch": "raises AttributeError: fastkeras.layers has no "
                                         "attribute 'TextVectorization'",
     # ---- behaviour

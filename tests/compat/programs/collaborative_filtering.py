@@ -12,6 +12,10 @@ import numpy as np
 from ..harness import history, seed_weights, to_numpy
 
 SOURCE = "examples/structured_data/collaborative_filtering_movielens.py"
+# Keras 3 on TensorFlow squares an Embedding's IndexedSlices gradient before summing rows
+# repeated in a batch (Adam's second moment g1^2 + g2^2); the oracle runs with dense
+# gradients, which is Adam's definition and fastkeras' (harness.dense_oracle_gradients).
+ORACLE_DENSE_GRADIENTS = True
 
 
 def run(lib):

@@ -11,6 +11,10 @@ import numpy as np
 from ..harness import history, seed_weights
 
 SOURCE = "examples/nlp/bidirectional_lstm_imdb.py"
+# Keras 3 on TensorFlow squares an Embedding's IndexedSlices gradient before summing rows
+# repeated in a batch (Adam's second moment g1^2 + g2^2); the oracle runs with dense
+# gradients, which is Adam's definition and fastkeras' (harness.dense_oracle_gradients).
+ORACLE_DENSE_GRADIENTS = True
 
 
 def run(lib):
