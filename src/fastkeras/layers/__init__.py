@@ -26,6 +26,9 @@ from fastkeras.layers.wrapper import Wrapper
 from fastkeras.layers.preprocessing import (CategoryEncoding, Discretization, Hashing,
                                             IntegerLookup, Normalization, Rescaling,
                                             StringLookup)
+from fastkeras.layers.image_preprocessing import (CenterCrop, RandomBrightness, RandomContrast,
+                                                  RandomCrop, RandomFlip, RandomRotation,
+                                                  RandomTranslation, RandomZoom, Resizing)
 
 # tf.keras aliases
 MaxPool1D, MaxPool2D, MaxPool3D = MaxPooling1D, MaxPooling2D, MaxPooling3D
