@@ -17,6 +17,9 @@ _MODEL_MODULES = {
     "ResNet50": "resnet",
     "ResNet101": "resnet",
     "ResNet152": "resnet",
+    "ResNet50V2": "resnet_v2",
+    "ResNet101V2": "resnet_v2",
+    "ResNet152V2": "resnet_v2",
     "DenseNet121": "densenet",
     "DenseNet169": "densenet",
     "DenseNet201": "densenet",
@@ -34,7 +37,7 @@ _MODEL_MODULES = {
 
 # submodules reachable as attributes (keras.applications.resnet50.preprocess_input)
 _SUBMODULES = frozenset({
-    "imagenet_utils", "vgg16", "vgg19", "resnet", "resnet50", "densenet",
+    "imagenet_utils", "vgg16", "vgg19", "resnet", "resnet50", "resnet_v2", "densenet",
     "mobilenet", "mobilenet_v2", "efficientnet",
 })
 

@@ -15,7 +15,8 @@ from fastkeras.saving.errors import FileFormatError
 from fastkeras.saving.hdf5_guard import _h5py, open_checked
 from fastkeras.saving.weights import _optimizer_state, restore_optimizer
 
-__all__ = ["save_model_h5", "load_model_h5"]
+__all__ = ["save_model_h5", "load_model_h5", "is_legacy_weights_file",
+           "read_legacy_weights"]
 
 
 def _layer_weights(layer):
@@ -122,3 +123,127 @@ def load_model_h5(source, name, custom_objects=None, compile=True, safe_mode=Tru
                 restore_optimizer(model, [og[n] for n in names], checked,
                                   with_learning_rate=with_lr)
     return model
+
+
+def _legacy_order(layer):
+    """A layer's weights as Keras 2 stored them: trainable first, then non-trainable."""
+    return list(layer.trainable_weights) + list(layer.non_trainable_weights)
+
+
+def _weights_root(f):
+    """The group holding ``layer_names``: the root of a weights-only file
+    (``save_weights("w.h5")``, Keras' downloadable ImageNet files), or ``model_weights``
+    of a whole-model file; None when the file is neither."""
+    if "layer_names" in f.attrs or "layer_names0" in f.attrs:
+        return f
+    if "model_weights" in f and hasattr(f["model_weights"], "keys"):
+        return f["model_weights"]
+    return None
+
+
+def is_legacy_weights_file(f):
+    """Whether the open h5py File `f` is in the Keras 2 (legacy HDF5) weights layout."""
+    return "layers" not in f and _weights_root(f) is not None
+
+
+def _empty_attr(obj, key):
+    """Whether obj has attribute `key` holding no values (of any type): checked by its
+    dataspace alone, nothing read."""
+    h5py = _h5py()
+    if not h5py.h5a.exists(obj.id, key.encode()):
+        return False
+    space = h5py.h5a.open(obj.id, key.encode()).get_space()
+    return space.get_simple_extent_type() == h5py.h5s.SIMPLE \
+        and space.get_simple_extent_npoints() == 0
+
+
+def _names(checked, obj, key, where):
+    """A list-of-text attribute, joined from ``key0``, ``key1``... when Keras split a long
+    one (an attribute over HDF5's 64 KB object header limit)."""
+    if _empty_attr(obj, key):  # Keras writes a layer without weights as an empty array
+        return []
+    names = checked.text_list_attr(obj, key, where)
+    if names is not None:
+        return names
+    names, i = [], 0
+    while f"{key}{i}" in obj.attrs:
+        names.extend(checked.text_list_attr(obj, f"{key}{i}", where))
+        i += 1
+    return names
+
+
+def _stored_values(checked, group, where, targets, label):
+    """The datasets named by `group`'s weight_names, read into the shapes of `targets`
+    (each shape compared before a byte of values is read)."""
+    names = _names(checked, group, "weight_names", where)
+    if len(names) != len(targets):
+        raise FileFormatError(f"{checked.name}: {label} expects {len(targets)} weight(s), "
+                              f"the file holds {len(names)} saved weight(s) in {where}")
+    values = []
+    for target, n in zip(targets, names):
+        if n not in group or not hasattr(group[n], "shape"):
+            raise FileFormatError(f"{checked.name}: {where} has no dataset {n!r} (named in "
+                                  "its weight_names)")
+        ds = group[n]
+        if tuple(ds.shape) != tuple(target.shape):
+            raise FileFormatError(f"{checked.name}: shape mismatch in {label} for weight "
+                                  f"{n!r}: the model expects {tuple(target.shape)}, the file "
+                                  f"holds {tuple(ds.shape)}")
+        values.append(checked.dataset(ds, target.shape, f"{label} weight {n!r}"))
+    return values
+
+
+def read_legacy_weights(model, checked):
+    """Keras 2's topological weight loading, as Keras 3's ``load_weights("w.h5")`` does it:
+    the file's layers that hold weights (in its ``layer_names`` order) match the model's
+    layers that hold weights, in order; names may differ. Every value is read and checked
+    first, then all are assigned, so a refused file changes nothing."""
+    f, name = checked.file, checked.name
+    root = _weights_root(f)
+    if root is None:
+        raise FileFormatError(f"{name} is not a Keras weights file (no `layers` group and no "
+                              "`layer_names` attribute)")
+    rootname = "/" if root is f else "model_weights"
+    layers = [l for l in model.layers if _legacy_order(l)]
+    stored = []
+    for lname in _names(checked, root, "layer_names", rootname):
+        where = f"{rootname.rstrip('/')}/{lname}"
+        if lname not in root or not hasattr(root[lname], "keys"):
+            raise FileFormatError(f"{name}: layer {lname!r} is listed in layer_names but the "
+                                  f"file has no group {where}")
+        if _names(checked, root[lname], "weight_names", where):
+            stored.append(lname)
+    if len(stored) != len(layers):
+        raise FileFormatError(
+            f"{name}: layer count mismatch when loading weights from file. Model expected "
+            f"{len(layers)} layers with weights, found {len(stored)} saved layers"
+            + _first_difference(layers, stored))
+    assignments = []
+    for k, (layer, lname) in enumerate(zip(layers, stored)):
+        targets = _legacy_order(layer)
+        label = f"layer #{k} (named {layer.name!r} in the model, {lname!r} in the file)"
+        where = f"{rootname.rstrip('/')}/{lname}"
+        assignments.extend(zip(targets, _stored_values(checked, root[lname], where, targets,
+                                                       label)))
+    if "top_level_model_weights" in root:
+        from fastkeras.saving.weights import _own
+
+        own = _own(model)
+        group = root["top_level_model_weights"]
+        assignments.extend(zip(own, _stored_values(
+            checked, group, f"{rootname.rstrip('/')}/top_level_model_weights", own,
+            "the model's own variables")))
+    for target, value in assignments:
+        target.assign(value)
+
+
+def _first_difference(layers, stored):
+    """Where the model's and the file's lists of layers with weights first part (names)."""
+    for i, (layer, lname) in enumerate(zip(layers, stored)):
+        if layer.name != lname:
+            return (f"; they first differ at #{i}: the model's {layer.name!r}, the file's "
+                    f"{lname!r}")
+    if len(layers) > len(stored):
+        missing = [l.name for l in layers[len(stored):]]
+        return f"; the file lacks {missing[:5]}"
+    return f"; the model lacks {stored[len(layers):][:5]}"

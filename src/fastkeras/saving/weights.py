@@ -143,14 +143,22 @@ def write_weights_file(model, fileobj):
 
 def load_weights(model, filepath):
     """Read weights (and optimizer state, when both file and model have one). Anything
-    wrong with the file raises FileFormatError."""
+    wrong with the file raises FileFormatError. A Keras 2 HDF5 weights file
+    (``layer_names`` / ``weight_names``, as Keras' downloadable weights and ``save_weights
+    ("w.h5")`` wrote them, or a whole-model ``.h5``) is read as Keras 3 reads it: by the
+    order of the layers that hold weights (saving.legacy_h5.read_legacy_weights)."""
+    from fastkeras.saving.legacy_h5 import is_legacy_weights_file, read_legacy_weights
+
     filepath = os.fspath(filepath)
     with refusing(filepath):
         if not os.path.lexists(filepath):
             raise MissingFileError(f"No such weights file: {filepath}")
         remove_stale_temporaries(os.path.dirname(os.path.abspath(filepath)))
         with open_checked(filepath, filepath) as f:
-            read_weights_file(model, f)
+            if is_legacy_weights_file(f.file):  # Keras 2's layout, read by layer order
+                read_legacy_weights(model, f)
+            else:
+                read_weights_file(model, f)
 
 
 def read_weights_file(model, checked):
