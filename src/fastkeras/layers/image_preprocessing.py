@@ -235,7 +235,10 @@ def _resize_nhwc(x, height, width, method):
 
 
 def _round_half_away(v):
-    return np.sign(v) * np.floor(np.abs(v) + _F32(0.5))
+    """std::round (halves away from zero); floor(v + 0.5) would round 0.49999997 up."""
+    a = np.abs(v)
+    low = np.floor(a)
+    return np.sign(v) * np.where(a - low >= 0.5, low + 1, low)
 
 
 def _map_coordinates(c, size, mode):
