@@ -17,6 +17,7 @@ from fastkeras.layers.merging import (ELU, Add, Average, Concatenate, Dot, Leaky
 from fastkeras.layers.recurrent import (GRU, LSTM, RNN, GRUCell, LSTMCell, SimpleRNN,
                                         SimpleRNNCell, StackedRNNCells)
 from fastkeras.layers.rnn_wrappers import Bidirectional, TimeDistributed
+from fastkeras.layers.conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
 from fastkeras.layers.attention import AdditiveAttention, Attention, MultiHeadAttention
 from fastkeras.layers.noise import (ActivityRegularization, AlphaDropout, GaussianDropout,
                                    GaussianNoise, SpatialDropout1D, SpatialDropout2D,
