@@ -244,7 +244,11 @@ _ARGS = {"Dense": (3,), "Activation": ("relu",), "Dropout": (0.5,), "Reshape": (
          "SpatialDropout3D": (0.1,), "Wrapper": lambda L: (L.Dense(2),),
          # preprocessing layers
          "Rescaling": (0.5,), "Hashing": (4,), "CategoryEncoding": (3,),
-         "Discretization": ([0.0, 1.0],)}
+         "Discretization": ([0.0, 1.0],),
+         # image preprocessing layers
+         "Resizing": (4, 4), "CenterCrop": (4, 4), "RandomCrop": (4, 4),
+         "RandomRotation": (0.1,), "RandomZoom": (0.1,), "RandomTranslation": (0.1, 0.1),
+         "RandomContrast": (0.1,), "RandomBrightness": (0.1,)}
 _POOLS = ("AveragePooling", "AvgPool")
 _CONVS = ("Conv", "Convolution", "SeparableConv")
 _NOT_LAYER_CLASSES = {"InputLayer"}  # needs a shape; its config is checked by the saving tests

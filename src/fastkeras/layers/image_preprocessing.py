@@ -14,12 +14,13 @@ The random layers are the identity at inference (``training=False``, as in ``pre
 augment when ``training`` is True (inside ``fit``, or a direct call without ``training``, as in
 Keras). Draws come from a ``fastkeras.random.SeedGenerator(seed)`` per layer: a seed makes a
 run repeatable, but the numbers are not TensorFlow's (see ``fastkeras.random``)."""
+import functools
 import math
 import numbers
 
 import numpy as np
 
-from fastkeras import ops
+from fastkeras import _rng, ops
 from fastkeras import random as _random
 from fastkeras.layers.base import Layer
 from fastkeras.layers.convolutional import _fmt
@@ -138,6 +139,7 @@ def _apply_gather(x, idx, w, const, out_hw):
 
 
 # 1-D resize weights (out_size, in_size), as TensorFlow's resize kernels compute them in float32
+@functools.lru_cache(maxsize=64)
 def _bilinear_matrix(in_size, out_size):
     scale = _F32(in_size) / _F32(out_size)
     src = (np.arange(out_size, dtype=_F32) + _F32(0.5)) * scale - _F32(0.5)
@@ -173,14 +175,14 @@ def _cubic_table(a=-0.5):
     return t
 
 
-_CUBIC = None
+_CUBIC = []
 
 
+@functools.lru_cache(maxsize=64)
 def _bicubic_matrix(in_size, out_size):
-    global _CUBIC
-    if _CUBIC is None:
-        _CUBIC = _cubic_table()
-    table = _CUBIC
+    if not _CUBIC:
+        _CUBIC.append(_cubic_table())
+    table = _CUBIC[0]
     scale = _F32(in_size) / _F32(out_size)
     m = np.zeros((out_size, in_size), np.float64)
     for o in range(out_size):
@@ -200,6 +202,7 @@ def _bicubic_matrix(in_size, out_size):
     return m
 
 
+@functools.lru_cache(maxsize=64)
 def _area_matrix(in_size, out_size):
     """ResizeArea's box weights, the 1 / scale normalisation folded in."""
     scale = _F32(in_size) / _F32(out_size)
@@ -214,12 +217,6 @@ def _area_matrix(in_size, out_size):
                 part = hi - _F32(i) if i + 1 > hi else _F32(1.0)
             m[o, min(i, in_size - 1)] += float(part)
     return m / float(scale)
-
-
-def _one_hot_rows(index, in_size):
-    m = np.zeros((index.size, in_size), np.float64)
-    m[np.arange(index.size), index] = 1.0
-    return m
 
 
 def _resize_nhwc(x, height, width, method):
@@ -510,7 +507,7 @@ class RandomCrop(_RandomLayer):
 
     def __init__(self, height, width, seed=None, data_format=None, name=None, **kwargs):
         if seed is None:  # Keras writes a concrete seed into the config
-            seed = int(np.random.randint(1, 1e9))
+            seed = int(_rng.draw_seed()) % (1 << 31)
         super().__init__(seed=seed, data_format=data_format, name=name, **kwargs)
         self.height = _positive_int(height, "height", "RandomCrop")
         self.width = _positive_int(width, "width", "RandomCrop")
