@@ -102,37 +102,46 @@ def _check_options(fill_mode, interpolation):
 
 # ------------------------------------------------------------------ resampling ops
 def _apply_separable(x, wy, wx):
-    """y[n, o, p, c] = sum_h sum_w wy[o, h] * x[n, h, w, c] * wx[p, w] (two contractions;
-    the backward is the transposed map)."""
+    """y[n, o, p, c] = sum_h sum_w wy[o, h] * x[n, h, w, c] * wx[p, w] (two batched matrix
+    products; the backward is the transposed map)."""
     a = as_array(x)
+    n, h, w, c = a.shape
+    o, p = wy.shape[0], wx.shape[0]
     wy = wy.astype(a.dtype)
     wx = wx.astype(a.dtype)
-    out = np.einsum("nowc,pw->nopc", np.einsum("oh,nhwc->nowc", wy, a), wx)
+    rows = np.matmul(wy, a.reshape(n, h, w * c))  # (n, o, w * c)
+    out = np.matmul(wx, rows.reshape(n * o, w, c)).reshape(n, o, p, c)
 
     def backward(g, needs):
-        return (np.einsum("oh,nopc,pw->nhwc", wy, g, wx, optimize=True),)
+        gw = np.matmul(wx.T, g.reshape(n * o, p, c))  # (n * o, w, c)
+        return (np.matmul(wy.T, gw.reshape(n, o, w * c)).reshape(a.shape),)
 
     return make(out, (x,), backward)
 
 
 def _apply_gather(x, idx, w, const, out_hw):
-    """y[n, p, c] = sum_k w[n, p, k] * x[n, idx[n, p, k], c] + const[n, p], with idx flat
-    indices into each image's H * W pixels; the backward scatters the weighted gradient."""
+    """y[n, p, c] = sum_k w[k][n, p] * x[n, idx[k][n, p], c] + const[n, p], with idx[k]
+    flat indices into each image's H * W pixels (lists over the K taps); the backward
+    scatters the weighted gradient."""
     a = as_array(x)
     n, h, wd, c = a.shape
-    flat = a.reshape(n, h * wd, c)
-    wt = w.astype(a.dtype)
-    picked = flat[np.arange(n)[:, None, None], idx]  # (N, P, K, C)
-    out = np.einsum("npk,npkc->npc", wt, picked) + const.astype(a.dtype)[..., None]
+    flat = a.reshape(n * h * wd, c)
+    offset = (np.arange(n) * h * wd)[:, None]
+    where = [i + offset for i in idx]  # into the whole batch
+    wt = [v.astype(a.dtype) for v in w]
+    out = np.repeat(const.astype(a.dtype)[..., None], c, axis=-1)
+    for pos, v in zip(where, wt):
+        out += v[..., None] * flat[pos]
     out = out.reshape((n,) + tuple(out_hw) + (c,))
 
     def backward(g, needs):
         gg = g.reshape(n, -1, c)
-        where = (idx + (np.arange(n) * h * wd)[:, None, None]).reshape(-1)
-        full = np.empty((n * h * wd, c), g.dtype)
-        for ch in range(c):
-            contrib = (wt * gg[:, :, None, ch]).reshape(-1)
-            full[:, ch] = np.bincount(where, weights=contrib, minlength=n * h * wd)
+        full = np.zeros((n * h * wd, c), g.dtype)
+        for pos, v in zip(where, wt):
+            pos = pos.reshape(-1)
+            for ch in range(c):
+                full[:, ch] += np.bincount(pos, weights=(v * gg[:, :, ch]).reshape(-1),
+                                           minlength=n * h * wd)
         return (full.reshape(a.shape),)
 
     return make(out, (x,), backward)
@@ -290,7 +299,7 @@ def _projective_transform(x, transforms, interpolation, fill_mode, fill_value):
         wts.append(np.where(inside, wt, 0.0))
         const += np.where(inside, 0.0, np.where(ok, wt, 0.0) * fill)
     const = np.where(ok, const, fill)
-    return _apply_gather(x, np.stack(idx, -1), np.stack(wts, -1), const, (h, w))
+    return _apply_gather(x, idx, wts, const, (h, w))
 
 
 # ------------------------------------------------------------------ the base class
