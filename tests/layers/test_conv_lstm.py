@@ -230,6 +230,28 @@ def test_output_shapes_match_tf_keras(tf):
         tuple(tuple(s) for s in ref.compute_output_shape((None, 4, 6, 7, 2)))
 
 
+def test_bidirectional_matches_tf_keras(tf, rng):
+    x = _seq(rng, 2)
+    for opts in (dict(return_sequences=True), dict(return_state=True)):
+        ref, ours = (lib.layers.Bidirectional(lib.layers.ConvLSTM2D(3, 2, padding="same",
+                                                                    **opts))
+                     for lib in (_keras(), fk))
+        _same_weights(ref, ours, x, rng)
+        _close(ours(x), ref(x))
+
+    def make(lib):  # symbolic: the wrapper's output shapes come from the layer's
+        i = lib.Input((3, 7, 2))
+        outs = lib.layers.Bidirectional(lib.layers.ConvLSTM1D(2, 3, return_state=True),
+                                        merge_mode="sum")(i)
+        return lib.Model(i, list(outs))
+
+    ref, ours = make(_keras()), make(fk)
+    assert [tuple(o.shape) for o in ours.outputs] == [tuple(o.shape) for o in ref.outputs]
+    ours.set_weights(ref.get_weights())
+    x = _seq(rng, 1)
+    _close(ours(x), ref(x))
+
+
 # ------------------------------------------------------------------ gradients (float64)
 def _fresh64(layer, x, rng, **call):
     layer(x, **call)
