@@ -11,7 +11,7 @@ import fastkeras as fk
 from fastkeras import layers as L
 from fastkeras import ops
 
-from tests import _gradcheck
+import _gradcheck  # tests/ is on sys.path (its conftest.py)
 
 FILL_MODES = ("reflect", "wrap", "constant", "nearest")
 AFFINE_INTERP = ("bilinear", "nearest")
