@@ -5,7 +5,7 @@ RandomBrightness.
 Inputs are batched (N, H, W, C) or unbatched (H, W, C) images ("channels_last"; "channels_first"
 is taken too). Resampling follows TensorFlow's kernels, which tf.keras uses: ``tf.image.resize``
 (half-pixel centres; bicubic with Keys' a = -0.5 and TensorFlow's 1024-entry weight table; area
-as ResizeArea) and ``ImageProjectiveTransformV3`` (coordinates in float32, TensorFlow's reflect /
+as ResizeArea; lanczos and antialiasing as ScaleAndTranslate) and ``ImageProjectiveTransformV3`` (coordinates in float32, TensorFlow's reflect /
 wrap / nearest / constant fill rules, round-half-away nearest sampling). Every resampling is a
 fixed linear map of the input (weights and indices computed with NumPy), applied by ops whose
 backward is the transposed map, so gradients with respect to the images flow through the tape.
@@ -31,7 +31,6 @@ __all__ = ["Resizing", "CenterCrop", "RandomCrop", "RandomFlip", "RandomRotation
            "RandomZoom", "RandomTranslation", "RandomContrast", "RandomBrightness"]
 
 _RESIZE_METHODS = ("bilinear", "nearest", "lanczos3", "lanczos5", "bicubic", "area")
-_RESIZE_SUPPORTED = ("bilinear", "nearest", "bicubic", "area")
 _FILL_MODES = ("reflect", "wrap", "constant", "nearest")
 _AFFINE_INTERPOLATIONS = ("nearest", "bilinear")
 _F32 = np.float32
@@ -228,13 +227,72 @@ def _area_matrix(in_size, out_size):
     return m / float(scale)
 
 
-def _resize_nhwc(x, height, width, method):
-    """tf.image.resize(x, (height, width), method, antialias=False) of a (N, H, W, C) float
-    tensor: nearest gathers (values copied exactly), the others are separable matrices."""
+_PI = _F32(3.14159265359)
+
+
+def _lanczos(radius):
+    def kernel(x):
+        x = np.abs(x).astype(_F32)
+        safe = np.where(x <= _F32(1e-3), _F32(1), x)
+        value = _F32(radius) * np.sin(_PI * safe) * np.sin(_PI * safe / _F32(radius)) / \
+            (_PI * _PI * safe * safe)
+        return np.where(x > radius, _F32(0), np.where(x <= _F32(1e-3), _F32(1), value))
+    return kernel, float(radius)
+
+
+def _triangle(x):
+    x = np.abs(x).astype(_F32)
+    return np.where(x < 1, _F32(1) - x, _F32(0))
+
+
+def _keys_cubic(x):
+    x = np.abs(x).astype(_F32)
+    near = ((_F32(1.5) * x - _F32(2.5)) * x) * x + _F32(1)
+    far = ((_F32(-0.5) * x + _F32(2.5)) * x - _F32(4)) * x + _F32(2)
+    return np.where(x >= 2, _F32(0), np.where(x >= 1, far, near))
+
+
+_KERNELS = {"lanczos3": _lanczos(3), "lanczos5": _lanczos(5), "bilinear": (_triangle, 1.0),
+            "bicubic": (_keys_cubic, 2.0)}
+
+
+@functools.lru_cache(maxsize=64)
+def _kernel_matrix(in_size, out_size, method, antialias):
+    """TensorFlow's ScaleAndTranslate weights (no translation): the kernel centred on each
+    output pixel's source position, widened by the downscale factor when antialiasing,
+    clipped to the image and renormalised."""
+    kernel, radius = _KERNELS[method]
+    scale = _F32(out_size) / _F32(in_size)
+    inv_scale = _F32(1.0 / float(scale))
+    kernel_scale = max(inv_scale, _F32(1)) if antialias else _F32(1)
+    reach = _F32(radius) * kernel_scale
+    m = np.zeros((out_size, in_size), np.float64)
+    for o in range(out_size):
+        sample = (_F32(o) + _F32(0.5)) * inv_scale
+        if sample < 0 or sample > in_size:
+            continue
+        start = min(max(int(np.ceil(sample - reach - _F32(0.5))), 0), in_size - 1)
+        end = min(max(int(np.floor(sample + reach - _F32(0.5))), 0), in_size - 1) + 1
+        src = np.arange(start, end)
+        weights = kernel((src.astype(_F32) + _F32(0.5) - sample) / kernel_scale)
+        total = _F32(np.sum(weights, dtype=_F32))
+        if abs(total) >= 1000 * np.finfo(_F32).tiny:
+            m[o, start:end] = (weights * (_F32(1) / total)).astype(np.float64)
+    return m
+
+
+def _resize_nhwc(x, height, width, method, antialias=False):
+    """tf.image.resize(x, (height, width), method, antialias) of a (N, H, W, C) float
+    tensor: nearest gathers (values copied exactly), the others are separable matrices
+    (ResizeBilinear / ResizeBicubic / ResizeArea, or ScaleAndTranslate for lanczos and
+    antialiased bilinear / bicubic)."""
     _, h, w, _ = as_array(x).shape
     if method == "nearest":
         return ops.take(ops.take(x, _nearest_index(h, height), axis=1),
                         _nearest_index(w, width), axis=2)
+    if method.startswith("lanczos") or (antialias and method != "area"):
+        return _apply_separable(x, _kernel_matrix(h, height, method, bool(antialias)),
+                                _kernel_matrix(w, width, method, bool(antialias)))
     build = {"bilinear": _bilinear_matrix, "bicubic": _bicubic_matrix,
              "area": _area_matrix}[method]
     return _apply_separable(x, build(h, height), build(w, width))
@@ -378,9 +436,10 @@ def _saturate_cast(y, dtype):
 # ------------------------------------------------------------------ deterministic layers
 class Resizing(_ImageLayer):
     """Resizes images to (height, width) with tf.image.resize's numbers ("bilinear",
-    "nearest", "bicubic", "area"; "lanczos3" / "lanczos5" and antialias are refused),
-    optionally cropping or padding to the target aspect ratio first. Integer images are
-    rounded and saturated back to their dtype, as Keras does."""
+    "nearest", "bicubic", "area", "lanczos3", "lanczos5"; ``antialias`` widens the kernel
+    when downsampling, as TensorFlow's ScaleAndTranslate), optionally cropping or padding to
+    the target aspect ratio first. Integer images are rounded and saturated back to their
+    dtype, as Keras does."""
 
     def __init__(self, height, width, interpolation="bilinear", crop_to_aspect_ratio=False,
                  pad_to_aspect_ratio=False, fill_mode="constant", fill_value=0.0,
@@ -391,19 +450,12 @@ class Resizing(_ImageLayer):
         if interpolation not in _RESIZE_METHODS:
             raise ValueError(f"Invalid value for argument `interpolation`. Expected of one "
                              f"{_RESIZE_METHODS}. Received: interpolation={interpolation}")
-        if interpolation not in _RESIZE_SUPPORTED:
-            raise UnsupportedOptionError(
-                f"Resizing: interpolation={interpolation!r} is not implemented in fastkeras "
-                f"(supported: {_RESIZE_SUPPORTED})")
         if fill_mode != "constant":
             raise ValueError("Invalid value for argument `fill_mode`. Only `'constant'` is "
                              f"supported. Received: fill_mode={fill_mode}")
         if crop_to_aspect_ratio and pad_to_aspect_ratio:
             raise ValueError("Only one of `pad_to_aspect_ratio` & `crop_to_aspect_ratio` can "
                              "be `True`.")
-        if antialias:
-            raise UnsupportedOptionError("Resizing: `antialias=True` is not implemented in "
-                                         "fastkeras (TensorFlow's scale_and_translate)")
         if not _is_number(fill_value):
             raise ValueError(f"Resizing: `fill_value` must be a number. Received: "
                              f"fill_value={fill_value!r}")
@@ -429,7 +481,8 @@ class Resizing(_ImageLayer):
             hs, ws = int(_F32(ph - h) / 2), int(_F32(pw - w) / 2)
             x = ops.pad(x, ((0, 0), (hs, hs), (ws, ws), (0, 0)),
                         constant_values=self.fill_value)
-        y = back(_resize_nhwc(x, self.height, self.width, self.interpolation))
+        y = back(_resize_nhwc(x, self.height, self.width, self.interpolation,
+                              self.antialias))
         if in_dtype.kind in "iu":
             if self.interpolation != "nearest":
                 y = ops.round(y)
