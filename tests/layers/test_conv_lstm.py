@@ -77,8 +77,11 @@ OPTIONS = [
 ]
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("options", range(len(OPTIONS)))
+# every option in float32; in float64 those covering padding, strides, dilation and states
+CASES = [(o, "float32") for o in range(len(OPTIONS))] + [(o, "float64") for o in (1, 3, 5, 7)]
+
+
+@pytest.mark.parametrize("options,dtype", CASES)
 @pytest.mark.parametrize("rank", [1, 2, 3])
 def test_outputs_match_tf_keras(tf, rng, rank, options, dtype):
     opts = OPTIONS[options]
@@ -265,7 +268,7 @@ def test_gradients_by_finite_differences(rng, rank):
     x = rng.normal(size=(2, 3) + small + (2,))
     mask = np.array([[1, 1, 0], [0, 1, 1]], bool)
     opts = [dict(kernel_size=2, padding="same", return_sequences=True),
-            dict(kernel_size=2, strides=2, go_backwards=True)]
+            dict(kernel_size=2, strides=2, go_backwards=True)][:1 if rank == 3 else 2]
     if rank == 1:
         opts.append(dict(kernel_size=2, dilation_rate=2, padding="same",
                          data_format="channels_first"))
