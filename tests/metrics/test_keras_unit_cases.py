@@ -1245,8 +1245,6 @@ def test_binary_accuracy_with_boolean_inputs():
     _close(metric.result(), 1.0, **EXACT)
 
 
-@pytest.mark.xfail(strict=True, reason="a comparison of a KerasTensor with a number "
-                                       "(`inputs > 0.5`) raises TypeError; Keras builds it")
 def test_binary_accuracy_with_boolean_model_outputs():
     # the model half: the boolean output of a functional model `inputs > 0.5`
     inputs = keras.layers.Input(shape=(1,))

@@ -698,8 +698,9 @@ OP_BOMBS = {
     "Tile (constants)": ([_input("a", [1]), _op("o", "Tile", [[[1.0]], [1, N * N]])], A),
     "Add (constants)": ([_input("a", [1]), _op("o", "Add", [[[0.0] * 30_000],
                                                              [[0.0]] * 30_000])], A),
+    # (a list key is a tuple of indices, as Keras' GetItem reads it: one fancy index)
     "Getitem (constants)": ([_input("a", [1]), _op("o", "Getitem", [[[0.0] * 10_000],
-                                                                     [0] * 20_000])], A),
+                                                                     [[0] * 20_000]])], A),
     "Take (repeated rows)": ([_input("a", [N]), _op("o", "Take", [
         _kt("a", [None, N]), [0] * 10_000], {"axis": 0})], A),
     "TakeAlongAxis (broadcast)": ([_input("a", [N, 1]), _op("o", "TakeAlongAxis", [

@@ -155,6 +155,135 @@ class KerasTensor:
     def __len__(self):
         raise TypeError("a symbolic KerasTensor has no len(); use .shape")
 
+    # As in Keras 3, a KerasTensor has no value: it cannot become a number, an array or a
+    # truth value, and the Python operators (and every fastkeras.ops function, see
+    # fastkeras.ops.symbolic) record a node of the graph instead of computing.
+    def __bool__(self):
+        raise TypeError("A symbolic KerasTensor cannot be used as a boolean.")
+
+    def __iter__(self):
+        raise NotImplementedError("Iterating over a symbolic KerasTensor is not supported.")
+
+    def __array__(self, dtype=None, copy=None):
+        raise ValueError("A KerasTensor is symbolic: it's a placeholder for a shape an a "
+                         "dtype. It doesn't have any actual numerical value. You cannot "
+                         "convert it to a NumPy array.")
+
+    def __int__(self):
+        raise ValueError("A KerasTensor is symbolic: it's a placeholder for a shape an a "
+                         "dtype. It doesn't have any actual numerical value. You cannot "
+                         "convert it to an int.")
+
+    def __float__(self):
+        raise ValueError("A KerasTensor is symbolic: it's a placeholder for a shape an a "
+                         "dtype. It doesn't have any actual numerical value. You cannot "
+                         "convert it to a float.")
+
+    def __add__(self, other):
+        return ops.add(self, other)
+
+    def __radd__(self, other):
+        return ops.add(other, self)
+
+    def __sub__(self, other):
+        return ops.subtract(self, other)
+
+    def __rsub__(self, other):
+        return ops.subtract(other, self)
+
+    def __mul__(self, other):
+        return ops.multiply(self, other)
+
+    def __rmul__(self, other):
+        return ops.multiply(other, self)
+
+    def __matmul__(self, other):
+        return ops.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return ops.matmul(other, self)
+
+    def __truediv__(self, other):
+        return ops.true_divide(self, other)
+
+    def __rtruediv__(self, other):
+        return ops.true_divide(other, self)
+
+    def __floordiv__(self, other):
+        return ops.floor_divide(self, other)
+
+    def __rfloordiv__(self, other):
+        return ops.floor_divide(other, self)
+
+    def __mod__(self, other):
+        return ops.mod(self, other)
+
+    def __rmod__(self, other):
+        return ops.mod(other, self)
+
+    def __pow__(self, other):
+        return ops.power(self, other)
+
+    def __rpow__(self, other):
+        return ops.power(other, self)
+
+    def __neg__(self):
+        return ops.negative(self)
+
+    def __abs__(self):
+        return ops.abs(self)
+
+    def __lt__(self, other):
+        return ops.less(self, other)
+
+    def __le__(self, other):
+        return ops.less_equal(self, other)
+
+    def __gt__(self, other):
+        return ops.greater(self, other)
+
+    def __ge__(self, other):
+        return ops.greater_equal(self, other)
+
+    def __ne__(self, other):  # Keras 3 defines != but not == (== stays identity)
+        return ops.not_equal(self, other)
+
+    def __and__(self, other):
+        return ops.logical_and(self, other)
+
+    def __rand__(self, other):
+        return ops.logical_and(other, self)
+
+    def __or__(self, other):
+        return ops.logical_or(self, other)
+
+    def __ror__(self, other):
+        return ops.logical_or(other, self)
+
+    def __xor__(self, other):
+        return ops.logical_xor(self, other)
+
+    def __rxor__(self, other):
+        return ops.logical_xor(other, self)
+
+    def __invert__(self):
+        return ops.logical_not(self)
+
+    def __getitem__(self, key):
+        return ops.getitem(self, key)
+
+    def __round__(self, ndigits=None):
+        return ops.round(self)
+
+    def reshape(self, newshape):
+        return ops.reshape(self, newshape)
+
+    def squeeze(self, axis=None):
+        return ops.squeeze(self, axis)
+
+
+ops.symbolic.set_keras_tensor_type(KerasTensor)
+
 
 
 def _node_property(attr, compute, doc):

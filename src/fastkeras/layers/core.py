@@ -6,7 +6,7 @@ import numpy as np
 
 from fastkeras import _rng, activations, constraints, initializers, regularizers
 from fastkeras import ops
-from fastkeras.layers.base import InputSpec, Layer
+from fastkeras.layers.base import InputSpec, KerasTensor, Layer, _flatten
 from fastkeras.ops import tape as _tape
 from fastkeras.ops.tensor import Tensor, as_array
 
@@ -327,27 +327,50 @@ class Lambda(Layer):
 
 class OpLayer(Layer):
     """One ``fastkeras.ops`` function as a graph node: what Keras 3 records when
-    ``keras.ops`` functions are applied to symbolic tensors (``NotEqual``, ``Any``,
-    ``Add``... with module ``keras.src.ops.*``), e.g. the masks it computes between
-    layers. The call's arguments (tensors and constants) come as one list; the op's
-    own options (axis, keepdims...) are the config. Only functions of fastkeras.ops
-    can be named, so a file can select an op but never supply code."""
+    ``keras.ops`` functions or Python operators are applied to symbolic tensors
+    (``Greater``, ``GetItem``, ``Mean``... with module ``keras.src.ops.*``), e.g.
+    ``inputs > 0.5`` or the masks Keras computes between layers. The call's arguments
+    (tensors and constants) come as one list; the op's own options (axis, keepdims...)
+    are the config. Only functions of fastkeras.ops can be named, so a file can select
+    an op but never supply code. Not a layer of the model for Keras: ``model.layers``
+    leaves it out, ``model.operations`` has it."""
+
+    _is_op_node = True
 
     def __init__(self, op, module="keras.src.ops.numpy", class_name=None, arguments=None,
                  **kwargs):
         from fastkeras import ops as _ops
+        from fastkeras.ops import symbolic
 
         kwargs.setdefault("autocast", False)
         super().__init__(**kwargs)
-        fn = getattr(_ops, op, None)
-        if not isinstance(op, str) or op.startswith("_") or not callable(fn):
+        fn = getattr(_ops, op, None) if isinstance(op, str) else None
+        if not isinstance(op, str) or op.startswith("_") or not callable(fn) or \
+                isinstance(fn, type):
             raise ValueError(f"Unknown op {op!r}: fastkeras.ops has no such function")
-        self.op, self.fn, self.module = op, fn, module
+        self.op, self.module = op, module
+        self.fn = getattr(fn, "__wrapped__", fn)
         self.class_name = class_name or "".join(w.title() for w in op.split("_"))
-        self.arguments = dict(arguments or {})
+        bad, kept = symbolic.unsupported_options(self.fn, dict(arguments or {}))
+        if bad:
+            raise ValueError(f"Op {self.class_name!r}: fastkeras.ops.{op} does not support "
+                             f"the option(s) {bad}")
+        self.arguments = kept
+        self.built = True
 
-    def call(self, inputs):
-        return self.fn(*inputs, **self.arguments)
+    def __call__(self, inputs, **kwargs):
+        if any(isinstance(t, KerasTensor) for t in _flatten([inputs, kwargs])):
+            return self._symbolic_call((inputs,), kwargs)
+        return self.call(inputs, **kwargs)
+
+    def call(self, inputs, **kwargs):
+        from fastkeras.ops import symbolic
+
+        inputs = list(inputs)
+        if self.op == "getitem" and len(inputs) > 1 and isinstance(inputs[1], list):
+            inputs[1] = tuple(inputs[1])  # a key read from JSON (Keras' GetItem does so)
+        with np.errstate(all="ignore"):  # the dummy values of a symbolic call divide by 0
+            return symbolic.apply(self.fn, inputs, {**self.arguments, **kwargs})
 
     def get_config(self):  # Keras' form: the name and the op's options
         return {"name": self.name, **self.arguments}

@@ -54,7 +54,9 @@ def layer_entry(layer):
 
     if isinstance(layer, OpLayer):
         return {"module": layer.module, "class_name": layer.class_name,
-                "config": layer.get_config(), "registered_name": None}
+                "config": layer.get_config(),  # Keras 3 names its operations so
+                "registered_name": layer.class_name
+                if layer.module.startswith("keras.src.ops.") else None}
     module, class_name, registered = _class_names(layer)
     cfg = dict(layer.get_config())
     if isinstance(layer, InputLayer):
@@ -108,6 +110,16 @@ def _call_args(value, ref):
         return value.item()
     if isinstance(value, (Tensor, np.ndarray)) and np.ndim(as_array(value)) == 0:
         return as_array(value).item()  # a constant operand of an op (`x != 0`)
+    if isinstance(value, slice):  # an op's index (`x[:, 0]`), as Keras 3 writes it
+        return {"class_name": "__slice__", "config": {
+            "start": _call_args(value.start, ref), "stop": _call_args(value.stop, ref),
+            "step": _call_args(value.step, ref)}}
+    if value is Ellipsis:
+        return {"class_name": "__ellipsis__", "config": {}}
+    if isinstance(value, (Tensor, np.ndarray)) and as_array(value).dtype.kind in "biuf":
+        a = as_array(value)  # a constant array operand (`ops.take(x, [0, 2])`)
+        return {"class_name": "__tensor__" if isinstance(value, Tensor) else "__numpy__",
+                "config": {"value": a.tolist(), "dtype": a.dtype.name}}
     raise ValueError(f"A layer call argument of type {type(value).__name__} cannot be saved in "
                      "a model config: pass tensors through Input, other arguments as "
                      "numbers, strings or lists")
@@ -132,7 +144,8 @@ def graph_config(model):
     def index_of(layer, node):
         return next(i for i, n in enumerate(model_nodes(layer)) if n is node)
 
-    masks = _MaskNodes({l.name for l in model.layers})
+    operations = model.operations if hasattr(model, "operations") else model.layers
+    masks = _MaskNodes({l.name for l in operations})
 
     def ref(t):
         if _is_symbolic_mask(t):
@@ -140,7 +153,7 @@ def graph_config(model):
         return _tensor_ref(t, index_of)
 
     layers = []
-    for layer in model.layers:
+    for layer in operations:
         entry = layer_entry(layer)
         entry["name"] = layer.name
         calls = []
@@ -371,10 +384,13 @@ def make_layer(item, custom_objects=None, cls=None):
     from fastkeras.saving.serialization_lib import in_safe_mode
 
     module = item.get("module") or ""
-    if module.startswith("keras.src.ops.") or module.startswith("keras.ops"):
+    if module.startswith("keras.src.ops.") or module.startswith("keras.ops") or \
+            module == "fastkeras.ops":
+        from fastkeras.ops.symbolic import op_name_for
+
         config = dict(item["config"])  # a keras.ops function applied in the graph
         name = config.pop("name", None)
-        return OpLayer(_snake(item["class_name"]), module=module,
+        return OpLayer(op_name_for(item["class_name"]), module=module,
                        class_name=item["class_name"], arguments=config, name=name)
     cls = cls or _layer_class(item, custom_objects)
     known = known_objects(custom_objects)
@@ -531,10 +547,30 @@ def _keras_refs(x):
             yield from _keras_refs(v)
 
 
+_CONSTANT_CLASSES = frozenset({"__slice__", "__ellipsis__", "__numpy__", "__tensor__"})
+
+
+def _constant(x, outputs_of):
+    """A constant argument of a call as Keras 3 writes it (an index, an array)."""
+    kind, c = x["class_name"], x.get("config") or {}
+    if kind == "__ellipsis__":
+        return Ellipsis
+    if kind == "__slice__":
+        return slice(*(_replace_refs(c.get(k), outputs_of) for k in ("start", "stop", "step")))
+    dtype = np.dtype(c.get("dtype") or "float32")
+    if dtype.kind not in "biuf":
+        raise ValueError(f"A constant call argument has dtype {dtype}: only numbers load")
+    value = np.array(c.get("value"), dtype=dtype)
+    return Tensor(value) if kind == "__tensor__" else value
+
+
 def _replace_refs(x, outputs_of):
     if _is_keras_tensor(x):
         name, node, idx = x["config"]["keras_history"]
         return outputs_of[name][node][idx]
+    if isinstance(x, dict) and x.get("class_name") in _CONSTANT_CLASSES and \
+            set(x) <= {"class_name", "config"}:
+        return _constant(x, outputs_of)
     if isinstance(x, list):
         return [_replace_refs(v, outputs_of) for v in x]
     if isinstance(x, dict):

@@ -140,6 +140,8 @@ class Model(TrainingMixin, Layer):
             _flatten(mask) if isinstance(mask, (list, tuple, dict)) else [mask])
         for kt, v, m in zip(flat_in, self._feed(inputs), masks + [None] * len(flat_in)):
             x = v if isinstance(v, Tensor) else Tensor(as_array(v))
+            if x.dtype != kt.dtype and x.dtype.kind in "biuf" and kt.dtype.kind in "biuf":
+                x = ops.cast(x, kt.dtype)  # Keras: each input in its Input's dtype
             if m is not None:  # Keras: the masks given to the call go on the inputs
                 x = Tensor(x._value)
                 x._keras_mask = np.asarray(as_array(m), dtype=bool)
@@ -199,7 +201,25 @@ class Model(TrainingMixin, Layer):
             return _map(lambda t: t.shape, self._graph["outputs"])
         return super().compute_output_shape(input_shape)
 
+    def _convert(self, x):
+        """A functional model does not autocast its inputs (Keras 3): each is cast to its
+        Input's dtype when the graph runs, so a float64 input stays float64."""
+        if self._graph is None or isinstance(x, KerasTensor):
+            return super()._convert(x)
+        return x if isinstance(x, Tensor) else Tensor(as_array(x))
+
     # ---------------------------------------------------------------- introspection
+    @property
+    def layers(self):
+        """The model's layers; the ops applied to its symbolic tensors (``inputs > 0.5``)
+        are operations of the graph, not layers (Keras 3: ``model.operations``)."""
+        return [l for l in self._layers if not getattr(l, "_is_op_node", False)]
+
+    @property
+    def operations(self):
+        """Every operation of the graph in order: the layers and the recorded ops."""
+        return list(self._layers)
+
     def get_layer(self, name=None, index=None):
         layers = self.layers
         if index is not None:

@@ -48,3 +48,13 @@ __all__ = [
     "global_average_pool",
     "global_max_pool",
 ]
+
+# a call on symbolic KerasTensors (functional model construction) records a graph node
+from fastkeras.ops import symbolic as _symbolic  # noqa: E402
+
+_symbolic.wrap_namespace(globals(), [*__all__, "getitem"])
+for _name in nn.__all__:  # keras.ops.nn.<f> is keras.ops.<f>
+    _top = globals().get(_name)
+    if getattr(_top, "__wrapped__", None) is getattr(nn, _name):
+        setattr(nn, _name, _top)
+_symbolic.wrap_namespace(vars(nn), nn.__all__)

@@ -38,6 +38,8 @@ __all__ = [
     "arange",
     "equal",
     "true_divide",
+    "floor_divide",
+    "mod",
 ]
 
 
@@ -357,14 +359,14 @@ def cumsum(x, axis=None):
 
 
 def argmax(x, axis=None, keepdims=False):
-    """Index of the maximum (not differentiable)."""
+    """Index of the maximum, int32 as Keras' (not differentiable)."""
     a = as_array(x)
-    return Tensor(np.argmax(a, axis=axis, keepdims=keepdims))
+    return Tensor(np.argmax(a, axis=axis, keepdims=keepdims).astype(np.int32))
 
 
 def argmin(x, axis=None, keepdims=False):
     a = as_array(x)
-    return Tensor(np.argmin(a, axis=axis, keepdims=keepdims))
+    return Tensor(np.argmin(a, axis=axis, keepdims=keepdims).astype(np.int32))
 
 
 def arange(start, stop=None, step=1, dtype=None):
@@ -406,6 +408,32 @@ def equal(x1, x2):
 
 
 true_divide = divide
+
+
+def floor_divide(x1, x2):
+    """Element-wise floor(x1 / x2) (Python's ``//``); its gradient is zero (not recorded)."""
+    a, b = _operand(x1), _operand(x2)
+    check_broadcast("ops.floor_divide", a, b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return Tensor(np.asarray(np.floor_divide(a, b)))
+
+
+def mod(x1, x2):
+    """Element-wise remainder with the sign of x2 (Python's ``%``); the gradient is 1 for
+    x1 and -floor(x1 / x2) for x2, as TensorFlow's floormod."""
+    a, b = _operand(x1), _operand(x2)
+    check_broadcast("ops.mod", a, b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.asarray(np.mod(a, b))
+        q = np.floor_divide(a, b)
+
+    def backward(g, needs):
+        return (
+            unbroadcast(g, _shape(a)) if needs[0] else None,
+            unbroadcast(-g * q, _shape(b)) if needs[1] else None,
+        )
+
+    return make(out, (x1, x2), backward)
 
 
 # ---------------------------------------------------------------- more element-wise ops

@@ -164,6 +164,21 @@ class Tensor:
     def __rpow__(self, other):
         return _m.power(other, self)
 
+    def __floordiv__(self, other):
+        return _m.floor_divide(self, other)
+
+    def __rfloordiv__(self, other):
+        return _m.floor_divide(other, self)
+
+    def __mod__(self, other):
+        return _m.mod(self, other)
+
+    def __rmod__(self, other):
+        return _m.mod(other, self)
+
+    def __abs__(self):
+        return _m.abs(self)
+
     def __getitem__(self, key):
         return _m.getitem(self, key)
 
