@@ -89,12 +89,27 @@ def _find(group, key, layer, checked):
     if parent is None:
         return None
     if folder:
+        g = _names_index(parent, folder, checked).get(layer.name)
+        if g is not None:
+            return g
+    return parent.get(base)
+
+
+def _names_index(parent, folder, checked):
+    """{recorded layer name: group} of parent's groups (the first group carrying a name
+    wins), read once per parent: scanning the siblings for each layer made a 175-layer
+    ResNet50 take 12 s to load."""
+    cache = checked.__dict__.setdefault("_layer_name_index", {})
+    key = parent.name
+    if key not in cache:
+        index = {}
         for label, g in parent.items():
             vars_ = g.get("vars") if hasattr(g, "get") else None
-            if vars_ is not None and checked.text_attr(vars_, "name",
-                                                       f"{folder}/{label}/vars") == layer.name:
-                return g
-    return parent.get(base)
+            if vars_ is not None:
+                index.setdefault(checked.text_attr(vars_, "name", f"{folder}/{label}/vars"),
+                                 g)
+        cache[key] = index
+    return cache[key]
 
 
 def _optimizer_state(opt, with_learning_rate=False):
