@@ -12,8 +12,6 @@ first failures.
 
 FAILING = {
     # ---- missing API
-    "text_classification_from_scratch": "raises AttributeError: fastkeras.layers has no "
-                                        "attribute 'TextVectorization'",
     # ---- behaviour
     "functional_api_models": "differs: history.department_loss after the first step "
                              "(CategoricalCrossentropy gradient with multi-hot targets: TF "

@@ -27,6 +27,7 @@ from fastkeras.layers.wrapper import Wrapper
 from fastkeras.layers.preprocessing import (CategoryEncoding, Discretization, Hashing,
                                             IntegerLookup, Normalization, Rescaling,
                                             StringLookup)
+from fastkeras.layers.text_vectorization import TextVectorization
 from fastkeras.layers.image_preprocessing import (CenterCrop, RandomBrightness, RandomContrast,
                                                   RandomCrop, RandomFlip, RandomRotation,
                                                   RandomTranslation, RandomZoom, Resizing)

@@ -711,12 +711,20 @@ class Layer:
         if not isinstance(x, Tensor):
             x = Tensor(as_array(x))
         dt = x._value.dtype
+        if dt.kind in "USO" and self._takes_strings():
+            return x
         if dt.kind not in "biuf":
             raise TypeError(f"Layer {self.name!r}: inputs must hold real numbers (bool, "
                             f"integer or float), got dtype {dt}")
         if self.autocast and dt.kind == "f" and dt != self._dtype:
             x = ops.cast(x, self._dtype)
         return x
+
+    def _takes_strings(self):
+        """Whether string inputs pass _convert: a functional model with a string Input."""
+        graph = getattr(self, "_graph", None)
+        return graph is not None and any(getattr(t, "dtype", None) == np.dtype(object)
+                                         for t in _flatten(graph["inputs"]))
 
     def __call__(self, *args, **kwargs):
         if not args:  # every tensor by keyword: the first of call's parameters is the input
@@ -1260,12 +1268,17 @@ class InputLayer(Layer):
                 raise ValueError("InputLayer needs `shape` (or `batch_shape`)")
             shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
             batch_shape = (batch_size,) + shape
-        super().__init__(name=name or _unique_name("input_layer"), dtype=dtype, **kwargs)
+        # Keras' string inputs (TextVectorization, StringLookup): object arrays of str
+        string = dtype in ("string", "str") or dtype is str
+        super().__init__(name=name or _unique_name("input_layer"),
+                         dtype=None if string else dtype, **kwargs)
+        if string:
+            self._dtype, self._dtype_name = np.dtype(object), "string"
         self._batch_input_shape = tuple(None if d is None else int(d) for d in batch_shape)
         self.batch_shape = self._batch_input_shape
         self.built = True
         node = {"layer": self, "inputs": None, "args": (), "kwargs": {}}
-        node["outputs"] = KerasTensor(self._batch_input_shape, self.dtype, name=self.name,
+        node["outputs"] = KerasTensor(self._batch_input_shape, self._dtype, name=self.name,
                                       history=(self, node, 0))
         self._inbound.append(node)
 

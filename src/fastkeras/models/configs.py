@@ -91,7 +91,8 @@ def model_entry(model):
 def _tensor_ref(t, index_of):
     layer, node, idx = t._keras_history
     return {"class_name": "__keras_tensor__",
-            "config": {"shape": _json_shape(t.shape), "dtype": t.dtype.name,
+            "config": {"shape": _json_shape(t.shape),
+                       "dtype": "string" if t.dtype == object else t.dtype.name,
                        "keras_history": [layer.name, index_of(layer, node), idx]}}
 
 
