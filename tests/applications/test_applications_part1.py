@@ -576,3 +576,24 @@ def test_hostile_keras2_weights_files(keras, tmp_path, rng):
     with h5py.File(tmp_path / "neither.h5", "w") as f:
         f.create_group("something")
     _refused(tmp_path / "neither.h5", r"not a \.weights\.h5 file")
+
+
+def test_skip_mismatch_with_a_keras2_file(keras, tmp_path, rng):
+    """The use Keras documents: a pretrained file's top into a model with other classes."""
+    ref = _random_ref(keras, rng)
+    _save_legacy_h5(ref, tmp_path / "w.h5")
+    inp = fk.Input((4,))
+    x = fk.layers.Dense(3, name="d1")(inp)
+    x = fk.layers.BatchNormalization(name="bn")(x)
+    ours = fk.Model(inp, fk.layers.Dense(5, name="d2")(x))
+    with pytest.raises(FileFormatError, match="shape mismatch"):
+        ours.load_weights(tmp_path / "w.h5")
+    head = [w.copy() for w in ours.get_layer("d2").get_weights()]
+    with pytest.warns(UserWarning, match="Skipping loading weights for layer #2"):
+        ours.load_weights(tmp_path / "w.h5", skip_mismatch=True)
+    for layer in ("d1", "bn"):
+        for got, want in zip(ours.get_layer(layer).get_weights(),
+                             ref.get_layer(layer).get_weights()):
+            np.testing.assert_array_equal(got, want)
+    for got, want in zip(ours.get_layer("d2").get_weights(), head):
+        np.testing.assert_array_equal(got, want)

@@ -290,10 +290,12 @@ class Model(TrainingMixin, Layer):
         save_weights(self, filepath, overwrite=overwrite)
 
     def load_weights(self, filepath, skip_mismatch=False):
-        """Read weights written by ``save_weights``."""
+        """Read weights written by ``save_weights`` (a ``.weights.h5`` file), or a Keras 2
+        HDF5 weights file by layer order (skip_mismatch: for those, weights of other shapes
+        are left as they are, with a warning)."""
         from fastkeras.saving import load_weights
 
-        load_weights(self, filepath)
+        load_weights(self, filepath, skip_mismatch=skip_mismatch)
 
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
                 show_trainable=False):

@@ -6,6 +6,7 @@ with one group per layer (``weight_names`` attribute, datasets ``<layer>/<weight
 weights of such a file into the same architecture."""
 import json
 import os
+import warnings
 
 from fastkeras import _version
 from fastkeras._limits import loading_budget
@@ -172,9 +173,10 @@ def _names(checked, obj, key, where):
     return names
 
 
-def _stored_values(checked, group, where, targets, label):
+def _stored_values(checked, group, where, targets, label, skip_mismatch=False):
     """The datasets named by `group`'s weight_names, read into the shapes of `targets`
-    (each shape compared before a byte of values is read)."""
+    (each shape compared before a byte of values is read). skip_mismatch: a weight of
+    another shape is None (left as it is, with a warning, as Keras does)."""
     names = _names(checked, group, "weight_names", where)
     if len(names) != len(targets):
         raise FileFormatError(f"{checked.name}: {label} expects {len(targets)} weight(s), "
@@ -185,6 +187,12 @@ def _stored_values(checked, group, where, targets, label):
             raise FileFormatError(f"{checked.name}: {where} has no dataset {n!r} (named in "
                                   "its weight_names)")
         ds = group[n]
+        if tuple(ds.shape) != tuple(target.shape) and skip_mismatch:
+            warnings.warn(f"Skipping loading weights for {label} due to mismatch in shape "
+                          f"for weight {n!r}. Weight expects shape {tuple(target.shape)}. "
+                          f"Received saved weight with shape {tuple(ds.shape)}", stacklevel=4)
+            values.append(None)
+            continue
         if tuple(ds.shape) != tuple(target.shape):
             raise FileFormatError(f"{checked.name}: shape mismatch in {label} for weight "
                                   f"{n!r}: the model expects {tuple(target.shape)}, the file "
@@ -193,11 +201,12 @@ def _stored_values(checked, group, where, targets, label):
     return values
 
 
-def read_legacy_weights(model, checked):
+def read_legacy_weights(model, checked, skip_mismatch=False):
     """Keras 2's topological weight loading, as Keras 3's ``load_weights("w.h5")`` does it:
     the file's layers that hold weights (in its ``layer_names`` order) match the model's
     layers that hold weights, in order; names may differ. Every value is read and checked
-    first, then all are assigned, so a refused file changes nothing."""
+    first, then all are assigned, so a refused file changes nothing. skip_mismatch: weights
+    whose shapes differ are left as they are, with a warning (counts must still agree)."""
     f, name = checked.file, checked.name
     root = _weights_root(f)
     if root is None:
@@ -224,7 +233,7 @@ def read_legacy_weights(model, checked):
         label = f"layer #{k} (named {layer.name!r} in the model, {lname!r} in the file)"
         where = f"{rootname.rstrip('/')}/{lname}"
         assignments.extend(zip(targets, _stored_values(checked, root[lname], where, targets,
-                                                       label)))
+                                                       label, skip_mismatch)))
     if "top_level_model_weights" in root:
         from fastkeras.saving.weights import _own
 
@@ -232,9 +241,10 @@ def read_legacy_weights(model, checked):
         group = root["top_level_model_weights"]
         assignments.extend(zip(own, _stored_values(
             checked, group, f"{rootname.rstrip('/')}/top_level_model_weights", own,
-            "the model's own variables")))
+            "the model's own variables", skip_mismatch)))
     for target, value in assignments:
-        target.assign(value)
+        if value is not None:
+            target.assign(value)
 
 
 def _first_difference(layers, stored):

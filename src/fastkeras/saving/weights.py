@@ -156,12 +156,14 @@ def write_weights_file(model, fileobj):
                 og.create_dataset(str(i), data=value)
 
 
-def load_weights(model, filepath):
+def load_weights(model, filepath, skip_mismatch=False):
     """Read weights (and optimizer state, when both file and model have one). Anything
     wrong with the file raises FileFormatError. A Keras 2 HDF5 weights file
     (``layer_names`` / ``weight_names``, as Keras' downloadable weights and ``save_weights
     ("w.h5")`` wrote them, or a whole-model ``.h5``) is read as Keras 3 reads it: by the
-    order of the layers that hold weights (saving.legacy_h5.read_legacy_weights)."""
+    order of the layers that hold weights (saving.legacy_h5.read_legacy_weights);
+    skip_mismatch=True leaves its weights of other shapes as they are, with a warning (for
+    .weights.h5 files it is not implemented: they must match)."""
     from fastkeras.saving.legacy_h5 import is_legacy_weights_file, read_legacy_weights
 
     filepath = os.fspath(filepath)
@@ -171,7 +173,7 @@ def load_weights(model, filepath):
         remove_stale_temporaries(os.path.dirname(os.path.abspath(filepath)))
         with open_checked(filepath, filepath) as f:
             if is_legacy_weights_file(f.file):  # Keras 2's layout, read by layer order
-                read_legacy_weights(model, f)
+                read_legacy_weights(model, f, skip_mismatch=skip_mismatch)
             else:
                 read_weights_file(model, f)
 
