@@ -93,10 +93,10 @@ def _truncated_normal(gen, shape, mean, stddev):
     """Normal samples redrawn until within two standard deviations (tf's rule)."""
     n = math.prod(shape)
     out = gen.standard_normal(n)
-    bad = np.abs(out) > 2
-    while bad.any():
-        out[bad] = gen.standard_normal(int(bad.sum()))
-        bad = np.abs(out) > 2
+    bad = np.flatnonzero(np.abs(out) > 2)
+    while bad.size:  # only the redrawn entries are checked again (same draws, in order)
+        out[bad] = gen.standard_normal(bad.size)
+        bad = bad[np.abs(out[bad]) > 2]
     return (out * stddev + mean).reshape(shape)
 
 

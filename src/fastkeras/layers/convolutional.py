@@ -228,6 +228,30 @@ class _DepthwiseConv(Layer):
             y = ops.add(y, b)
         return self.activation(y) if self.activation is not activations.linear else y
 
+    def compute_output_shape(self, input_shape):
+        # given, so that a symbolic call does not run the convolution on dummy batches
+        # (an EfficientNetB7 has 55 of these layers)
+        input_shape = tuple(input_shape)
+        nd = self.rank
+        cl = self.data_format == "channels_last"
+        spatial = input_shape[-nd - 1:-1] if cl else input_shape[-nd:]
+        out = []
+        for n, k, s, d in zip(spatial, self.kernel_size, self.strides, self.dilation_rate):
+            if n is None:
+                out.append(None)
+                continue
+            o = _conv.conv_output_shape((n,), (k,), (s,), self.padding, (d,))[0][0]
+            if o < 1:
+                raise ValueError(
+                    f"{type(self).__name__} {self.name!r}: the kernel (size "
+                    f"{self.kernel_size}, dilation {self.dilation_rate}) is larger than "
+                    f"the input (spatial size {tuple(spatial)})")
+            out.append(o)
+        ch = input_shape[_channel_axis(self.data_format)]
+        ch = None if ch is None else ch * self.depth_multiplier
+        batch = input_shape[:len(input_shape) - nd - 1]
+        return batch + tuple(out) + (ch,) if cl else batch + (ch,) + tuple(out)
+
     def get_config(self):
         c = super().get_config()
         c.update(depth_multiplier=self.depth_multiplier, **_spatial_config(self),
