@@ -454,13 +454,6 @@ def test_augmentation_in_a_model_fit_and_saved(tf, rng, tmp_path):
                                tmodel.predict(xt, verbose=0), rtol=1e-4, atol=1e-3)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "tf.keras writes each layer's call default (training=True for the augmentation layers) "
-    "into the saved node kwargs; Keras 3's functional call lets the model's `training` "
-    "override them, while fastkeras' Model._run_graph deliberately keeps a node's explicit "
-    "`training` (see the transfer_learning_fine_tune entry of tests/compat/manifest.py), so "
-    "a loaded tf.keras model augments at predict. A fix belongs to the loader (drop a "
-    "node's `training` equal to the call's default), not to these layers"))
 def test_tf_keras_file_with_augmentation_is_identity_at_predict(tf, rng, tmp_path):
     tin = tf.keras.Input((8, 6, 3))
     tmodel = tf.keras.Model(tin, tf.keras.layers.RandomRotation(0.2)(tin))

@@ -98,7 +98,7 @@ def test_sequential_built_by_add_calls_each_layer_once(tf, rng):
     fe = fk.Model(ours.inputs, [layer.output for layer in ours.layers])
     ref_fe = keras.Model(ref.inputs, [layer.output for layer in ref.layers])
     for a, b in zip(fe(x), ref_fe(x)):
-        np.testing.assert_allclose(_np(a), _np(b), rtol=1e-6)
+        np.testing.assert_allclose(_np(a), _np(b), rtol=1e-6, atol=1e-6)
     assert _rows(fe) == _rows(ref_fe) and _totals(fe) == _totals(ref_fe)
 
 
@@ -580,7 +580,7 @@ def test_dict_outputs_are_ordered_as_keras_orders_them(tf, rng):
     p, p_ref = ours.predict(x, verbose=0), ref.predict(x, verbose=0)
     assert isinstance(p, dict) and list(p) == list(p_ref) == ["b", "a"]
     for k in p:
-        np.testing.assert_allclose(p[k], p_ref[k], rtol=1e-6)
+        np.testing.assert_allclose(p[k], p_ref[k], rtol=1e-6, atol=1e-6)
     y, y_ref = ours(x), ref(x)
     assert list(y) == list(y_ref) == ["b", "a"]
     for k in y:

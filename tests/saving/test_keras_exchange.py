@@ -248,3 +248,27 @@ def test_a_keras_lambda_with_bytecode_is_never_run(tf, tmp_path):
         fk.models.load_model(tmp_path / "lam.keras")
     with pytest.raises(ValueError, match="custom_objects"):
         fk.models.load_model(tmp_path / "lam.keras", safe_mode=False)
+
+
+def test_call_defaults_tf_keras_writes_into_nodes_leave_training_to_the_model(tf, tmp_path):
+    """tf.keras records each layer's `call` default for `training` in the nodes it saves
+    (Dropout's False); loaded in fastkeras the model's own `training` decides again, so a
+    loaded Dropout drops out under training=True (and fit), while an explicit
+    training=False on a nested model (not a default) is kept."""
+    import keras
+
+    inner_in = keras.Input((6,))
+    inner = keras.Model(inner_in, keras.layers.Dropout(0.5)(inner_in), name="inner")
+    x_in = keras.Input((6,))
+    h = keras.layers.Dropout(0.5)(x_in)
+    frozen = inner(h, training=False)
+    model = keras.Model(x_in, keras.layers.Concatenate()([h, frozen]))
+    path = str(tmp_path / "dropout.keras")
+    model.save(path)
+    loaded = fk.models.load_model(path)
+    x = np.ones((64, 6), "float32")
+    np.testing.assert_array_equal(np.asarray(loaded(x, training=False)), np.ones((64, 12)))
+    out = np.asarray(loaded(x, training=True))
+    assert set(np.unique(out[:, :6])) == {0.0, 2.0}  # the top-level Dropout is active
+    # the nested model's explicit training=False holds: its Dropout passes h through
+    np.testing.assert_array_equal(out[:, 6:], out[:, :6])

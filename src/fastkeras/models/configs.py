@@ -4,6 +4,8 @@ fastkeras and tf.keras: every object is ``{"module", "class_name", "config",
 ``build_config`` and a functional layer's ``inbound_nodes`` hold its calls as
 ``{"args", "kwargs"}`` with ``__keras_tensor__`` references ``[layer, node, tensor]``.
 The readers also take the Keras 2 layouts (``[[layer, node, tensor, kwargs], ...]``)."""
+import inspect
+
 import numpy as np
 
 from fastkeras.layers.base import InputLayer, KerasTensor, _flatten, _map, _snake
@@ -452,13 +454,33 @@ def _replay(layer, call, outputs_of):
 
     if isinstance(call, dict):
         args = _replace_refs(call.get("args", []), outputs_of)
-        kwargs = _replace_refs(call.get("kwargs", {}), outputs_of)
+        kwargs = _without_default_training(layer, _replace_refs(call.get("kwargs", {}),
+                                                                outputs_of))
         if isinstance(layer, OpLayer):  # an op takes its arguments as one list
             return layer(args, **kwargs)
         return layer(*args, **kwargs)
     ins = [outputs_of[r[0]][r[1]][r[2]] for r in call]
     kwargs = call[0][3] if call and len(call[0]) > 3 and isinstance(call[0][3], dict) else {}
-    return layer(ins[0] if len(ins) == 1 else ins, **kwargs)
+    return layer(ins[0] if len(ins) == 1 else ins, **_without_default_training(layer, kwargs))
+
+
+def _without_default_training(layer, kwargs):
+    """A recorded call's kwargs without a `training` equal to the default of the layer's
+    `call`. Keras writes that default into every node it records (Dropout's False, the
+    augmentation layers' True) and then lets the model's own `training` override it; a
+    fastkeras node keeps an explicit `training` (a frozen base called with
+    training=False), so the written defaults are dropped here, where they cannot be told
+    apart from explicit ones, and a loaded Dropout drops out in `fit` again."""
+    if "training" not in kwargs:
+        return kwargs
+    try:
+        param = inspect.signature(layer.call).parameters.get("training")
+    except (TypeError, ValueError):
+        return kwargs
+    if param is None or param.default is inspect.Parameter.empty or \
+            kwargs["training"] != param.default:
+        return kwargs
+    return {k: v for k, v in kwargs.items() if k != "training"}
 
 
 def graph_from_config(cls, config, custom_objects=None, make=None, inputs_of=None):
