@@ -424,3 +424,20 @@ def test_keras_docstring_examples():
     assert layer.get_vocabulary(include_special_tokens=False) == ["earth", "wind", "and",
                                                                   "fire"]
     assert layer.vocabulary_size() == 6
+
+
+def test_adapt_many_documents_and_tf_data_match_keras(tf):
+    rng = np.random.default_rng(3)
+    words = np.array("alpha beta gamma delta eps zeta eta theta iota kappa".split())
+    docs = [" ".join(rng.choice(words, size=int(n))) for n in rng.integers(0, 40, 600)]
+    docs[7] = " ".join(rng.choice(words, size=900))  # one long document among many
+    for kw in (dict(max_tokens=8), dict(output_mode="tf_idf", ngrams=2)):
+        ours, theirs = _tv_pair(tf, kw, adapt=docs)
+        assert _vocab(ours) == _vocab(theirs)
+        _check(ours, theirs, docs[:50])
+    data = tf.data.Dataset.from_tensor_slices(docs[:100]).batch(16)
+    ours, theirs = _tv_pair(tf, dict(output_mode="count"), adapt=None)
+    ours.adapt(data)
+    theirs.adapt(data)
+    assert _vocab(ours) == _vocab(theirs)
+    _check(ours, theirs, docs[:20])

@@ -28,6 +28,7 @@ __all__ = ["TextVectorization"]
 _STRIP = str.maketrans("", "", string.punctuation)
 _LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 _WHITESPACE = re.compile("[ \t\n\v\f\r]+")
+_ADAPT_CHUNK = 256  # documents per padded block fed to StringLookup.adapt
 
 
 def _validate_string_arg(value, allowed, arg_name, allow_none=False, allow_callables=False):
@@ -337,11 +338,17 @@ class TextVectorization(Layer):
             for k, batch in enumerate(batches):
                 if steps is not None and k >= steps:
                     break
-                rows, _ = self._preprocess(batch)
+                rows, scalar = self._preprocess(batch)
                 if isinstance(rows, np.ndarray):  # split=None: the strings themselves
                     yield rows
+                elif scalar:  # one document
+                    yield self._padded(rows, max(len(rows[0]), 1))
                 else:
-                    yield self._padded(rows, max([len(r) for r in rows] + [1]))
+                    # rows padded with the mask token "" (not counted), in chunks so that
+                    # one long document does not pad a whole large batch to its length
+                    for i in range(0, max(len(rows), 1), _ADAPT_CHUNK):
+                        chunk = rows[i:i + _ADAPT_CHUNK]
+                        yield self._padded(chunk, max([len(r) for r in chunk] + [1]))
 
         self._lookup_layer.adapt(token_batches())
 
