@@ -42,6 +42,8 @@ class SeedGenerator:
     ``keras.utils.set_random_seed``).
     """
 
+    _is_seed_generator = True  # a layer holding one lists its state in layer.variables
+
     def __init__(self, seed=None, name=None, **kwargs):
         kwargs.pop("backend", None)  # Keras' custom-backend hook: one backend here
         if kwargs:

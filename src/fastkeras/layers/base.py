@@ -384,6 +384,10 @@ class Layer:
                     self._layers.append(v)
                 elif isinstance(v, Variable) and not any(v is w for w in self._tracked_vars):
                     self._tracked_vars.append(v)
+                elif getattr(type(v), "_is_seed_generator", False):  # keras.random's
+                    gens = self.__dict__.setdefault("_seed_generators", [])
+                    if not any(v is g for g in gens):
+                        gens.append(v)
                 elif (self._track_private_metrics or not name.startswith("_")) and \
                         _metric_type() is not None and isinstance(v, _metric_type()):
                     tracked = self.__dict__.setdefault("_metrics_tracked", [])
@@ -537,7 +541,21 @@ class Layer:
 
     @property
     def variables(self):
-        return self.weights
+        """Keras 3's ``layer.variables``: the weights and the state of each
+        ``keras.random.SeedGenerator`` held as an attribute, layer by layer (own weights,
+        own seed states, then each sub-layer's variables). The seed states are not
+        weights: ``weights``, ``get_weights`` and the saved files leave them out."""
+        own = self._own_vars()
+        out = [w for w in own if w.trainable and self.trainable] + \
+            [w for w in own if not (w.trainable and self.trainable)] + \
+            [g.state for g in self.__dict__.get("_seed_generators", ())]
+        seen = {id(w) for w in out}
+        for layer in self._layers:
+            for w in layer.variables:
+                if id(w) not in seen:
+                    seen.add(id(w))
+                    out.append(w)
+        return out
 
     @property
     def trainable_weights(self):
@@ -559,7 +577,10 @@ class Layer:
         train = {id(w) for w in self.trainable_weights}
         return [w for w in self._all_weights() if id(w) not in train]
 
-    non_trainable_variables = non_trainable_weights
+    @property
+    def non_trainable_variables(self):
+        train = {id(w) for w in self.trainable_weights}
+        return [w for w in self.variables if id(w) not in train]
 
     # ------------------------------------------------------------- weights
     def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True,
@@ -997,7 +1018,7 @@ class Layer:
     def _state_snapshot(self):
         """The values of the layer's variables and of its metrics' (restored after calls
         on dummy data: Keras traces those calls without touching the state)."""
-        weights = [(v, v._value) for v in self._all_weights()]
+        weights = [(v, v._value) for v in self.variables]  # seed states too
         metric_vars = [(v, v._value.copy()) for m in self._tracked_metrics()
                        for v in getattr(m, "variables", [])]
         return weights, metric_vars

@@ -4,8 +4,9 @@ import math
 
 import numpy as np
 
-from fastkeras import _rng, activations, constraints, initializers, regularizers
+from fastkeras import activations, constraints, initializers, regularizers
 from fastkeras import ops
+from fastkeras import random as _random
 from fastkeras.layers.base import InputSpec, KerasTensor, Layer, _flatten
 from fastkeras.ops import tape as _tape
 from fastkeras.ops.tensor import Tensor, as_array
@@ -149,8 +150,15 @@ class Dropout(Layer):
         self.rate = float(rate)
         self.noise_shape = None if noise_shape is None else tuple(noise_shape)
         self.seed = seed
-        self._gen = np.random.default_rng(seed if seed is not None else _rng.draw_seed())
+        if self.rate > 0:  # Keras 3: its state is in layer.variables (not in the weights)
+            self.seed_generator = _random.SeedGenerator(seed)
         self.supports_masking = True
+
+    @property
+    def _gen(self):
+        """The numpy Generator of the next draw: keyed by the seed generator's state,
+        which it advances."""
+        return _random._generator(self.seed_generator)
 
     def call(self, inputs, training=False):
         if not training or self.rate == 0:

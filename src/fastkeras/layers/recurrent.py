@@ -14,8 +14,9 @@ import inspect
 
 import numpy as np
 
-from fastkeras import _rng, activations
+from fastkeras import activations
 from fastkeras import ops
+from fastkeras import random as _random
 from fastkeras.layers.base import InputSpec, Layer, _flatten, _map, _pack
 from fastkeras.layers.core import set_weight_options, weight_config
 from fastkeras.ops.tensor import Tensor, Variable, as_array
@@ -75,7 +76,8 @@ class _Cell(Layer):
         self.recurrent_dropout = _check_rate(owner, "recurrent_dropout", recurrent_dropout)
         self.seed = seed
         self.implementation = 2 if implementation is None else implementation
-        self._gen = np.random.default_rng(seed if seed is not None else _rng.draw_seed())
+        # Keras 3: every cell holds a SeedGenerator (its state is in layer.variables)
+        self.seed_generator = _random.SeedGenerator(seed)
         self._seq_masks = None  # (input mask, state mask) while an RNN runs the cell
         self.output_size = self.units
 
@@ -111,7 +113,7 @@ class _Cell(Layer):
 
     # --- the two halves of a step (RNN calls them directly; call() chains them)
     def _keep(self, shape, rate, dtype):
-        keep = (self._gen.random(shape) >= rate).astype(dtype)
+        keep = (_random._generator(self.seed_generator).random(shape) >= rate).astype(dtype)
         return keep / dtype.type(1 - rate)
 
     def _draw_masks(self, batch, dtype):

@@ -93,6 +93,25 @@ def _as_struct(data, name, device_ok=False):
     return conv(data)
 
 
+def _floats_to_floatx(x):
+    """Keras 3's array data adapter: float arrays given to fit / evaluate / predict that
+    are not in floatx are cast to it (a float64 model fed float64 arrays computes on their
+    float32 values, as Keras'; a direct ``model(x)`` call keeps float64)."""
+    from fastkeras import config
+
+    fx = np.dtype(config.floatx()) if config.floatx() != "bfloat16" else np.dtype("float32")
+
+    def cast(v):
+        if isinstance(v, np.ndarray) and v.dtype.kind == "f" and v.dtype != fx:
+            return v.astype(fx)
+        return v
+    if isinstance(x, dict):
+        return {k: cast(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [cast(v) for v in x]
+    return cast(x)
+
+
 def _is_on_device(v):
     if not (hasattr(v, "__cuda_array_interface__") or hasattr(v, "__dlpack_device__")):
         return False
@@ -864,7 +883,7 @@ class TrainingMixin:
     def _prep_x(self, x, plan=None):
         x = _as_struct(x, "x", device_ok=plan is not None)
         _check_finite(x, "x")
-        return x
+        return _floats_to_floatx(x)
 
     def _class_weights(self, y, class_weight, sw):
         if class_weight is None:
