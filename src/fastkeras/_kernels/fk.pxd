@@ -296,3 +296,36 @@ cdef extern from "fastkeras/cuda/device_ops.h" nogil:
         const fk_pool_geom *pool
     int fk_cuda_dev_op(const fk_dev_op *op, void *stream) noexcept
     int fk_cuda_gemm_backend(int request) noexcept
+
+cdef extern from "fastkeras/recurrent.h" nogil:
+    int FK_RNN_SIMPLE
+    int FK_RNN_LSTM
+    int FK_RNN_GRU
+    int FK_RNN_LINEAR
+    ctypedef struct fk_rnn_opts:
+        int cell
+        int reset_after
+        int activation
+        int recurrent_activation
+        int go_backwards
+        int return_sequences
+        int zero_output_for_mask
+    int64_t fk_rnn_workspace_size(const fk_rnn_opts *o, int64_t B, int64_t T, int64_t U) noexcept
+    int fk_rnn_fwd_f32(int64_t B, int64_t T, int64_t U, const fk_rnn_opts *o, const float *xp,
+                       const float *k, const float *rb, const float *h0, const float *c0,
+                       const uint8_t *mask, const float *rec_mask, float *y, float *hT,
+                       float *cT, float *ws, int n_threads) noexcept
+    int fk_rnn_fwd_f64(int64_t B, int64_t T, int64_t U, const fk_rnn_opts *o, const double *xp,
+                       const double *k, const double *rb, const double *h0, const double *c0,
+                       const uint8_t *mask, const double *rec_mask, double *y, double *hT,
+                       double *cT, double *ws, int n_threads) noexcept
+    int fk_rnn_bwd_f32(int64_t B, int64_t T, int64_t U, const fk_rnn_opts *o, const float *k,
+                       const float *rb, const uint8_t *mask, const float *rec_mask,
+                       const float *ws, const float *dy, const float *dhT, const float *dcT,
+                       float *dxp, float *dk, float *drb, float *dh0, float *dc0,
+                       int n_threads) noexcept
+    int fk_rnn_bwd_f64(int64_t B, int64_t T, int64_t U, const fk_rnn_opts *o, const double *k,
+                       const double *rb, const uint8_t *mask, const double *rec_mask,
+                       const double *ws, const double *dy, const double *dhT,
+                       const double *dcT, double *dxp, double *dk, double *drb, double *dh0,
+                       double *dc0, int n_threads) noexcept
