@@ -728,6 +728,9 @@ class Layer:
 
     def _convert(self, x):
         if isinstance(x, KerasTensor):
+            if x.dtype == np.dtype(object) and not self._takes_strings():
+                raise TypeError(f"Layer {self.name!r}: inputs must hold real numbers (bool, "
+                                f"integer or float), got a string tensor (dtype string)")
             return x
         if not isinstance(x, Tensor):
             x = Tensor(as_array(x))
@@ -741,8 +744,13 @@ class Layer:
             x = ops.cast(x, self._dtype)
         return x
 
+    _string_inputs = False  # layers that read text (lookups, hashing) set it
+
     def _takes_strings(self):
-        """Whether string inputs pass _convert: a functional model with a string Input."""
+        """Whether string inputs pass _convert: a text layer, or a functional model with a
+        string Input."""
+        if self._string_inputs:
+            return True
         graph = getattr(self, "_graph", None)
         return graph is not None and any(getattr(t, "dtype", None) == np.dtype(object)
                                          for t in _flatten(graph["inputs"]))

@@ -293,6 +293,7 @@ class RepeatVector(Layer):
 
 class Lambda(Layer):
     """Wraps a function of the inputs as a layer (keras.layers.Lambda)."""
+    _string_inputs = True
 
     def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
         super().__init__(**kwargs)

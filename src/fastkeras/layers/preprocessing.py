@@ -356,6 +356,7 @@ class CategoryEncoding(Layer):
 class _IndexLookup(Layer):
     """Map tokens to indices through a vocabulary (given, or learned by ``adapt``): layout
     ``[mask] + [oov] * num_oov_indices + tokens`` (the mask slot only in ``"int"`` mode)."""
+    _string_inputs = True
 
     _string = True
 
@@ -917,6 +918,7 @@ class Hashing(Layer):
     Deliberate difference: Keras hashes with TensorFlow's FarmHash Fingerprint64
     (``salt``: SipHash); fastkeras uses BLAKE2b (8-byte digest, keyed by ``salt``), so the
     bin a value lands in differs from tf.keras (the same on every run and machine)."""
+    _string_inputs = True
 
     def __init__(self, num_bins, mask_value=None, salt=None, output_mode="int", sparse=False,
                  **kwargs):

@@ -110,6 +110,7 @@ class TextVectorization(Layer):
     (fastkeras has no sparse or ragged tensors; Keras' other backends refuse them too);
     ``"multi_hot"`` and ``"count"`` outputs are float32 as Keras' ``compute_output_spec``
     declares (tf.keras' eager call returns int64 counts)."""
+    _string_inputs = True
 
     def __init__(self, max_tokens=None, standardize="lower_and_strip_punctuation",
                  split="whitespace", ngrams=None, output_mode="int",
