@@ -1,6 +1,10 @@
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# The oracle with oneDNN on every x86 CPU: TensorFlow turns it on by itself only where the
+# CPU has AVX-512 / VNNI-class features, and without it TF's CPU kernels refuse
+# channels_first convolutions and pooling, which the parity suite compares.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 import numpy as np
 import pytest

@@ -55,6 +55,7 @@ def tf_keras_lib():
     (``import keras``). Its classes are tf.keras' (``keras.Model is tf.keras.Model``);
     the ``keras`` module also has the names tf.keras' facade leaves out (keras.saving)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")  # as tests/conftest.py
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     import tensorflow as tf
     import keras

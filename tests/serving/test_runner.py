@@ -84,7 +84,13 @@ def test_runner_matches_predict(rng, kind, dtype):
     tol = dict(rtol=2e-6, atol=2e-6) if dtype == "float32" else dict(rtol=1e-12, atol=1e-12)
     for n in (1, 5, 70):
         x = _inputs(model, n, rng)
-        want = model.predict(x, verbose=0, batch_size=128)
+        # predict casts float arrays to floatx first (Keras' array adapter); the runner
+        # keeps the model's dtype, so the reference runs with floatx set to it
+        fk.config.set_floatx(dtype)
+        try:
+            want = model.predict(x, verbose=0, batch_size=128)
+        finally:
+            fk.config.set_floatx(previous)
         got = runner(x)
         for a, b in zip(got if isinstance(got, list) else [got],
                         want if isinstance(want, list) else [want]):
