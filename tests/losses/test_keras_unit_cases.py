@@ -5,7 +5,7 @@ d = 3 by default; its ``assertAllClose`` defaults to atol = rtol = 1e-6).
 
 Every stated value was also checked against tf.keras (Keras 3.15 on TensorFlow) on the same
 inputs; where fastkeras fails a case that tf.keras passes, the case is kept and marked
-``xfail(strict=True)`` (the list is in /work/notes/keras_unit_failures.md; the three this
+``xfail(strict=True)`` with the reason in its mark (the three this
 file had, CTC with a mask value inside a label row, BinaryCrossentropy on shapes that only
 broadcast and SparseCategoricalCrossentropy's ``axis``, were fixed in 2a3fcff).
 

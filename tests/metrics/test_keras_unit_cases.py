@@ -8,7 +8,7 @@ inputs, the expected values the Keras tests state and their tolerances (Keras'
 
 Every stated value was also checked against tf.keras (Keras 3.15 on TensorFlow) on the same
 inputs; where fastkeras fails a case that tf.keras passes, the case is kept and marked
-``xfail(strict=True)`` (the list is in /work/notes/keras_unit_failures.md). Inputs the Keras
+``xfail(strict=True)`` with the reason in its mark. Inputs the Keras
 tests draw with an unseeded ``np.random.randint`` are drawn from a seeded generator here.
 
 Left out, because they are not numeric or not about fastkeras:

@@ -1,4 +1,4 @@
-"""Findings of the compatibility corpus (issue 19; /work/notes/compat_findings.md F5, F6,
+"""Findings of the compatibility corpus (issue 19: findings F5, F6,
 F9, dict-structured functional configs, explicit symbolic masks), against tf.keras (Keras
 3.15) on the same weights:
 
