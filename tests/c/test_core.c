@@ -13,6 +13,7 @@
 #include "fastkeras/rank_hist.h"
 #include "fastkeras/dense_chain.h"
 #include "fastkeras/activation.h"
+#include "fastkeras/recurrent.h"
 #include "fastkeras/cuda/device.h"
 #include "fastkeras/cuda/dense_chain_cuda.h"
 #include "fastkeras/cuda/device_ops.h"
@@ -362,6 +363,97 @@ static void test_cuda_entry_points(void) {
           "GPU histogram equals the CPU's");
 }
 
+
+/* Fused recurrences: a linear SimpleRNN by hand, an LSTM's gradient by central
+ * differences (masks, go_backwards, return_sequences), and the refusals. */
+static double rnn_lstm_loss(const fk_rnn_opts *o, int64_t B, int64_t T, int64_t U,
+                            const double *xp, const double *k, const double *rb,
+                            const double *h0, const double *c0, const uint8_t *mask,
+                            double *ws) {
+    double y[2 * 4 * 3], hT[2 * 3], cT[2 * 3], s = 0;
+    if (fk_rnn_fwd_f64(B, T, U, o, xp, k, rb, h0, c0, mask, NULL, y, hT, cT, ws, 1) != FK_OK)
+        return NAN;
+    for (int64_t i = 0; i < B * T * U; ++i) s += y[i] * (double)(i % 5 - 2);
+    for (int64_t i = 0; i < B * U; ++i) s += hT[i] + 2 * cT[i];
+    return s;
+}
+
+static void test_recurrent(void) {
+    fk_rnn_opts o = {FK_RNN_SIMPLE, 0, FK_RNN_LINEAR, FK_RNN_LINEAR, 0, 0, 0};
+    const double xp[3] = {1, 2, 3}, k1[1] = {0.5}, h0[1] = {0};
+    double y[1], hT[1], ws[64], dxp[3], dk[1], dh0[1], dhT[1] = {1};
+    CHECK(fk_rnn_workspace_size(&o, 1, 3, 1) <= 64, "workspace %lld",
+          (long long)fk_rnn_workspace_size(&o, 1, 3, 1));
+    int st = fk_rnn_fwd_f64(1, 3, 1, &o, xp, k1, NULL, h0, NULL, NULL, NULL, y, hT, NULL, ws, 1);
+    CHECK(st == FK_OK && fabs(hT[0] - 4.25) < 1e-15 && fabs(y[0] - 4.25) < 1e-15,
+          "linear rnn %d %g", st, hT[0]);
+    st = fk_rnn_bwd_f64(1, 3, 1, &o, k1, NULL, NULL, NULL, ws, NULL, dhT, NULL, dxp, dk, NULL,
+                        dh0, NULL, 1);
+    CHECK(st == FK_OK && fabs(dxp[0] - 0.25) < 1e-15 && fabs(dxp[1] - 0.5) < 1e-15 &&
+              fabs(dxp[2] - 1) < 1e-15 && fabs(dk[0] - 3) < 1e-15 && fabs(dh0[0] - 0.125) < 1e-15,
+          "linear rnn backward %d %g %g %g %g %g", st, dxp[0], dxp[1], dxp[2], dk[0], dh0[0]);
+    /* LSTM, B=2 T=4 U=3, a mask with a hole and a fully masked row */
+    enum { B = 2, T = 4, U = 3, GU = 12 };
+    fk_rnn_opts l = {FK_RNN_LSTM, 0, FK_ACT_TANH, FK_ACT_SIGMOID, 1, 1, 0};
+    double x[B * T * GU], k[U * GU], rb[GU], hh[B * U], cc[B * U], lws[4096];
+    const uint8_t mask[B * T] = {1, 0, 1, 1, 0, 0, 0, 0};
+    srand(3);
+    for (int i = 0; i < B * T * GU; ++i) x[i] = (double)rand() / RAND_MAX - 0.5;
+    for (int i = 0; i < U * GU; ++i) k[i] = (double)rand() / RAND_MAX - 0.5;
+    for (int i = 0; i < GU; ++i) rb[i] = (double)rand() / RAND_MAX - 0.5;
+    for (int i = 0; i < B * U; ++i) {
+        hh[i] = (double)rand() / RAND_MAX - 0.5;
+        cc[i] = (double)rand() / RAND_MAX - 0.5;
+    }
+    CHECK(fk_rnn_workspace_size(&l, B, T, U) <= 4096, "lstm workspace");
+    (void)rnn_lstm_loss(&l, B, T, U, x, k, rb, hh, cc, mask, lws);
+    double dy[B * T * U], dht[B * U], dct[B * U], gx[B * T * GU], gk[U * GU], grb[GU];
+    double gh[B * U], gc[B * U];
+    for (int i = 0; i < B * T * U; ++i) dy[i] = (double)(i % 5 - 2);
+    for (int i = 0; i < B * U; ++i) { dht[i] = 1; dct[i] = 2; }
+    st = fk_rnn_bwd_f64(B, T, U, &l, k, rb, mask, NULL, lws, dy, dht, dct, gx, gk, grb, gh, gc, 1);
+    CHECK(st == FK_OK, "lstm backward %d", st);
+    double worst = 0, scratch[4096];
+    for (int i = 0; i < B * T * GU; ++i) {
+        const double old = x[i], h = 1e-6;
+        x[i] = old + h;
+        double fp = rnn_lstm_loss(&l, B, T, U, x, k, rb, hh, cc, mask, scratch);
+        x[i] = old - h;
+        double fm = rnn_lstm_loss(&l, B, T, U, x, k, rb, hh, cc, mask, scratch);
+        x[i] = old;
+        double e = fabs((fp - fm) / (2 * h) - gx[i]);
+        worst = e > worst ? e : worst;
+    }
+    for (int i = 0; i < U * GU; ++i) {
+        const double old = k[i], h = 1e-6;
+        k[i] = old + h;
+        double fp = rnn_lstm_loss(&l, B, T, U, x, k, rb, hh, cc, mask, scratch);
+        k[i] = old - h;
+        double fm = rnn_lstm_loss(&l, B, T, U, x, k, rb, hh, cc, mask, scratch);
+        k[i] = old;
+        double e = fabs((fp - fm) / (2 * h) - gk[i]);
+        worst = e > worst ? e : worst;
+    }
+    CHECK(worst < 1e-7, "lstm gradient vs central differences: worst %g", worst);
+    /* refusals */
+    fk_rnn_opts bad = l;
+    bad.activation = FK_ACT_SOFTPLUS;
+    CHECK(fk_rnn_workspace_size(&bad, B, T, U) == 0, "softplus refused");
+    CHECK(fk_rnn_fwd_f64(B, T, U, &bad, x, k, rb, hh, cc, NULL, NULL, y, hT, cc, lws, 1) ==
+              FK_EBADARG, "bad activation");
+    bad = l;
+    bad.cell = 7;
+    CHECK(fk_rnn_fwd_f64(B, T, U, &bad, x, k, rb, hh, cc, NULL, NULL, y, hT, cc, lws, 1) ==
+              FK_EBADARG, "bad cell");
+    CHECK(fk_rnn_fwd_f64(0, T, U, &l, x, k, rb, hh, cc, NULL, NULL, y, hT, cc, lws, 1) ==
+              FK_EBADSHAPE, "empty batch");
+    CHECK(fk_rnn_fwd_f64(B, T, U, &l, x, k, rb, hh, NULL, NULL, NULL, y, hT, cc, lws, 1) ==
+              FK_ENULL, "lstm without c0");
+    CHECK(fk_rnn_bwd_f64(B, T, U, NULL, k, rb, NULL, NULL, lws, NULL, NULL, NULL, gx, gk, grb,
+                         gh, gc, 1) == FK_ENULL, "no options");
+    CHECK(fk_rnn_workspace_size(&l, INT64_MAX / 4, T, U) == 0, "huge batch refused");
+}
+
 int main(void) {
     printf("fastkeras C core %s (%s), simd %s, openmp %d\n", fk_version(), fk_compiler(),
            fk_simd_name(fk_simd_level()), fk_openmp_enabled());
@@ -372,6 +464,7 @@ int main(void) {
     test_optim();
     test_rank();
     test_dense_chain();
+    test_recurrent();
     test_cuda_entry_points();
     test_device_ops_checks();
     if (failures) {

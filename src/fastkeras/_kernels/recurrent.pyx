@@ -5,19 +5,43 @@ whole sequence, forward and backward through time.
 Callers (fastkeras.layers.recurrent) pass C-contiguous arrays of one float dtype: the
 input projections xp (B, T, G*U), the recurrent kernel (U, G*U), the states (B, U); this
 layer checks every shape before the GIL is released and turns a status into an
-exception naming the C function.
+exception naming the C function. ``cell`` is a Cell, the activations are Activation
+members (the kernel's own codes, never bare integers at the call sites).
 """
 from libc.stdint cimport int64_t, uint8_t
 from cython cimport floating
+from enum import IntEnum
 import numpy as np
 
 from fastkeras._kernels.fk cimport *
 
 include "_status.pxi"
 
-CELLS = {"simple": 0, "lstm": 1, "gru": 2}
-GATES = {"simple": 1, "lstm": 4, "gru": 3}
-LINEAR = -1
+cdef extern from "fastkeras/activation.h" nogil:
+    int FK_ACT_RELU
+    int FK_ACT_SIGMOID
+    int FK_ACT_TANH
+    int FK_ACT_HARD_SIGMOID
+
+
+class Cell(IntEnum):
+    """The recurrences the kernel runs (fk_rnn_cell)."""
+    SIMPLE = FK_RNN_SIMPLE
+    LSTM = FK_RNN_LSTM
+    GRU = FK_RNN_GRU
+
+    @property
+    def gates(self):
+        return {Cell.SIMPLE: 1, Cell.LSTM: 4, Cell.GRU: 3}[self]
+
+
+class Activation(IntEnum):
+    """The activations the kernel supports (fk_act_kind values, FK_RNN_LINEAR)."""
+    LINEAR = FK_RNN_LINEAR
+    RELU = FK_ACT_RELU
+    SIGMOID = FK_ACT_SIGMOID
+    TANH = FK_ACT_TANH
+    HARD_SIGMOID = FK_ACT_HARD_SIGMOID
 
 
 cdef inline void check_shape(tuple got, tuple want, str what) except *:
@@ -25,16 +49,27 @@ cdef inline void check_shape(tuple got, tuple want, str what) except *:
         raise ValueError(f"{what} has shape {got}, expected {want}")
 
 
-cdef fk_rnn_opts make_opts(int cell, bint reset_after, int activation,
-                           int recurrent_activation, bint go_backwards, bint return_sequences,
+cdef fk_rnn_opts make_opts(cell, bint reset_after, activation, recurrent_activation,
+                           bint go_backwards, bint return_sequences,
                            bint zero_output_for_mask) except *:
-    if cell < 0 or cell > 2:
-        raise ValueError(f"cell must be 0 (simple), 1 (lstm) or 2 (gru), got {cell}")
+    try:
+        cell = Cell(cell)
+    except ValueError:
+        raise ValueError(f"cell must be a Cell ({', '.join(c.name for c in Cell)}), "
+                         f"got {cell!r}") from None
+    for name, value in (("activation", activation),
+                        ("recurrent_activation", recurrent_activation)):
+        try:
+            Activation(value)
+        except ValueError:
+            raise ValueError(f"{name} must be an Activation "
+                             f"({', '.join(a.name for a in Activation)}), got {value!r}") \
+                from None
     cdef fk_rnn_opts o
-    o.cell = cell
+    o.cell = int(cell)
     o.reset_after = reset_after
-    o.activation = activation
-    o.recurrent_activation = recurrent_activation
+    o.activation = int(activation)
+    o.recurrent_activation = int(recurrent_activation)
     o.go_backwards = go_backwards
     o.return_sequences = return_sequences
     o.zero_output_for_mask = zero_output_for_mask
@@ -45,16 +80,18 @@ cdef inline tuple shp2(Py_ssize_t a, Py_ssize_t b):
     return (int(a), int(b))
 
 
-def workspace_size(int cell, bint reset_after, Py_ssize_t batch, Py_ssize_t steps,
+def workspace_size(cell, bint reset_after, Py_ssize_t batch, Py_ssize_t steps,
                    Py_ssize_t units):
-    cdef fk_rnn_opts o = make_opts(cell, reset_after, -1, -1, 0, 0, 0)
+    cdef fk_rnn_opts o = make_opts(cell, reset_after, Activation.LINEAR, Activation.LINEAR,
+                                   0, 0, 0)
     return int(fk_rnn_workspace_size(&o, batch, steps, units))
 
 
-def forward(const floating[:, :, ::1] xp, const floating[:, ::1] kernel,
-            const floating[::1] rbias, const floating[:, ::1] h0, const floating[:, ::1] c0,
-            const uint8_t[:, ::1] mask, const floating[:, ::1] rec_mask, *, int cell,
-            bint reset_after=True, int activation=6, int recurrent_activation=5,
+def forward(const floating[:, :, ::1] xp not None, const floating[:, ::1] kernel not None,
+            const floating[::1] rbias, const floating[:, ::1] h0 not None,
+            const floating[:, ::1] c0, const uint8_t[:, ::1] mask,
+            const floating[:, ::1] rec_mask, *, cell, bint reset_after=True,
+            activation=Activation.TANH, recurrent_activation=Activation.SIGMOID,
             bint go_backwards=False, bint return_sequences=False,
             bint zero_output_for_mask=False, int n_threads=1):
     """One sequence forward. Returns (y, hT, cT or None, ws); ws goes to backward().
@@ -64,7 +101,7 @@ def forward(const floating[:, :, ::1] xp, const floating[:, ::1] kernel,
     cdef fk_rnn_opts o = make_opts(cell, reset_after, activation, recurrent_activation,
                                    go_backwards, return_sequences, zero_output_for_mask)
     cdef Py_ssize_t B = xp.shape[0], T = xp.shape[1], U = kernel.shape[0]
-    cdef Py_ssize_t G = 4 if cell == 1 else (3 if cell == 2 else 1)
+    cdef Py_ssize_t G = Cell(cell).gates
     if B < 1 or T < 1 or U < 1:
         raise ValueError(f"xp must have a positive batch and step count and the kernel "
                          f"positive units, got xp {(B, T, xp.shape[2])}, units {U}")
@@ -73,7 +110,7 @@ def forward(const floating[:, :, ::1] xp, const floating[:, ::1] kernel,
     check_shape(shp2(h0.shape[0], h0.shape[1]), (B, U), "h0")
     if rbias is not None:
         check_shape((int(rbias.shape[0]),), (G * U,), "rbias")
-    if cell == 1:
+    if o.cell == FK_RNN_LSTM:
         if c0 is None:
             raise ValueError("c0 is required for an LSTM")
         check_shape(shp2(c0.shape[0], c0.shape[1]), (B, U), "c0")
@@ -89,7 +126,7 @@ def forward(const floating[:, :, ::1] xp, const floating[:, ::1] kernel,
     shape_y = (int(B), int(T), int(U)) if return_sequences else (int(B), int(U))
     y = np.empty(shape_y, dtype=dt)
     hT = np.empty((B, U), dtype=dt)
-    cT = np.empty((B, U), dtype=dt) if cell == 1 else None
+    cT = np.empty((B, U), dtype=dt) if o.cell == FK_RNN_LSTM else None
     ws = np.empty(wsn, dtype=dt)
     cdef floating[::1] yv = y.reshape(-1), hv = hT.reshape(-1), wv = ws
     cdef floating[:, ::1] cv
@@ -98,7 +135,7 @@ def forward(const floating[:, :, ::1] xp, const floating[:, ::1] kernel,
     cdef const floating *rbp = NULL
     cdef const floating *rmp = NULL
     cdef const uint8_t *mp = NULL
-    if cell == 1:
+    if o.cell == FK_RNN_LSTM:
         cv = cT
         cp = &cv[0, 0]
         c0p = &c0[0, 0]
@@ -120,11 +157,12 @@ def forward(const floating[:, :, ::1] xp, const floating[:, ::1] kernel,
     return y, hT, cT, ws
 
 
-def backward(const floating[:, ::1] kernel, const floating[::1] rbias,
+def backward(const floating[:, ::1] kernel not None, const floating[::1] rbias,
              const uint8_t[:, ::1] mask, const floating[:, ::1] rec_mask,
-             const floating[::1] ws, const floating[::1] dy, const floating[:, ::1] dhT,
-             const floating[:, ::1] dcT, *, Py_ssize_t batch, Py_ssize_t steps, int cell,
-             bint reset_after=True, int activation=6, int recurrent_activation=5,
+             const floating[::1] ws not None, const floating[::1] dy,
+             const floating[:, ::1] dhT, const floating[:, ::1] dcT, *, Py_ssize_t batch,
+             Py_ssize_t steps, cell, bint reset_after=True, activation=Activation.TANH,
+             recurrent_activation=Activation.SIGMOID,
              bint go_backwards=False, bint return_sequences=False,
              bint zero_output_for_mask=False, int n_threads=1):
     """Gradients of one sequence from forward()'s ws. dy (flattened y) / dhT / dcT may be
@@ -132,7 +170,10 @@ def backward(const floating[:, ::1] kernel, const floating[::1] rbias,
     cdef fk_rnn_opts o = make_opts(cell, reset_after, activation, recurrent_activation,
                                    go_backwards, return_sequences, zero_output_for_mask)
     cdef Py_ssize_t B = batch, T = steps, U = kernel.shape[0]
-    cdef Py_ssize_t G = 4 if cell == 1 else (3 if cell == 2 else 1)
+    cdef Py_ssize_t G = Cell(cell).gates
+    if B < 1 or T < 1 or U < 1:
+        raise ValueError(f"batch, steps and the kernel's units must be positive, got batch "
+                         f"{B}, steps {T}, units {U}")
     check_shape(shp2(kernel.shape[0], kernel.shape[1]), (U, G * U), "kernel")
     cdef int64_t wsn = fk_rnn_workspace_size(&o, B, T, U)
     if wsn == 0:
@@ -150,7 +191,7 @@ def backward(const floating[:, ::1] kernel, const floating[::1] rbias,
     if dhT is not None:
         check_shape(shp2(dhT.shape[0], dhT.shape[1]), (B, U), "dhT")
     if dcT is not None:
-        if cell != 1:
+        if o.cell != FK_RNN_LSTM:
             raise ValueError("dcT is only for an LSTM")
         check_shape(shp2(dcT.shape[0], dcT.shape[1]), (B, U), "dcT")
     dt = np.float32 if floating is float else np.float64
@@ -158,7 +199,7 @@ def backward(const floating[:, ::1] kernel, const floating[::1] rbias,
     dk = np.empty((U, G * U), dtype=dt)
     drb = np.empty(G * U, dtype=dt) if rbias is not None else None
     dh0 = np.empty((B, U), dtype=dt)
-    dc0 = np.empty((B, U), dtype=dt) if cell == 1 else None
+    dc0 = np.empty((B, U), dtype=dt) if o.cell == FK_RNN_LSTM else None
     cdef floating[::1] dxv = dxp.reshape(-1), dkv = dk.reshape(-1), dhv = dh0.reshape(-1)
     cdef floating[::1] drv, dcv
     cdef floating *drp = NULL

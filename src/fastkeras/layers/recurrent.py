@@ -9,7 +9,14 @@ saves them.
 Speed: for the built-in cells the input projection of every time step is one matrix
 product up front (the cell's ``_project``); the loop then runs only the recurrent part
 (``_recur``) on differentiable ops, so the tape back-propagates through time. Other cells
-are called step by step."""
+are called step by step.
+
+Fused path: a plain SimpleRNNCell / LSTMCell / GRUCell (not a subclass) with activations
+the C kernel has (tanh, sigmoid, hard_sigmoid, relu, linear) and float32 / float64
+weights, inputs and states of one dtype runs its whole recurrence as one tape op
+(fastkeras.ops.recurrent_ops): the same projection up front, then every step and the
+backward through time in one C call each. Same numbers as the step path (within
+rounding); anything else takes the step path."""
 import inspect
 
 import numpy as np
@@ -19,6 +26,7 @@ from fastkeras import ops
 from fastkeras import random as _random
 from fastkeras.layers.base import InputSpec, Layer, _flatten, _map, _pack
 from fastkeras.layers.core import set_weight_options, weight_config
+from fastkeras.ops import recurrent_ops as _rops
 from fastkeras.ops.tensor import Tensor, Variable, as_array
 
 __all__ = ["RNN", "SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells", "SimpleRNN",
@@ -137,6 +145,11 @@ class _Cell(Layer):
     def _recur(self, xp, states, rec_mask):
         raise NotImplementedError
 
+    def _recurrent_bias(self):
+        """The bias the fused kernel adds to the recurrent product each step (the part of
+        the bias _input_bias does not add), or None."""
+        return None
+
     def call(self, inputs, states, training=False):
         nested = isinstance(states, (list, tuple))
         st = list(states) if nested else [states]
@@ -237,6 +250,9 @@ class LSTMCell(_Cell):
         return np.concatenate([np.asarray(init((u,), dtype=dtype)), np.ones(u, dtype),
                                np.asarray(init((2 * u,), dtype=dtype))])
 
+    def _recurrent_bias(self):
+        return self.bias
+
     def _recur(self, xp, states, rec_mask):
         h, c = states
         if rec_mask is not None:
@@ -292,6 +308,9 @@ class GRUCell(_Cell):
         if self.bias is None:
             return xp
         return ops.add(xp, self.bias[0] if self.reset_after else self.bias)
+
+    def _recurrent_bias(self):
+        return self.bias[1] if self.bias is not None and self.reset_after else None
 
     def _recur(self, xp, states, rec_mask):
         h_prev = states[0]
@@ -680,15 +699,57 @@ class RNN(Layer):
             c._seq_masks = c._draw_masks(b, dt) if training and (
                 c.dropout or c.recurrent_dropout) else None
         try:
-            outputs, states = self._loop(self._stepper(x, training), states, mask, b, t)
+            spec = self._fused_spec(x, states)
+            if spec is not None:
+                out, states = self._run_fused(spec, x, states, mask)
+            else:
+                outputs, states = self._loop(self._stepper(x, training), states, mask, b, t)
+                out = ops.stack(outputs, axis=1) if self.return_sequences else outputs[-1]
         finally:
             for c in cells:
                 c._seq_masks = None
         if self.stateful:
             for v, s in zip(_flatten(self.states), _flatten(states)):
                 v.assign(np.asarray(as_array(s)))
-        out = ops.stack(outputs, axis=1) if self.return_sequences else outputs[-1]
         return (out, *states) if self.return_state else out
+
+    # --- the fused path (ops.recurrent_ops): the whole sequence in one C call
+    def _fused_spec(self, x, states):
+        """The RecurrenceSpec of this layer's recurrence, or None when the step path runs
+        it (a custom or subclassed cell, an activation the kernel lacks, other dtypes)."""
+        cell = self.cell
+        kind = _FUSED_CELLS.get(type(cell))
+        if kind is None or not _rops.enabled():
+            return None
+        act = _FUSED_ACTIVATIONS.get(cell.activation)
+        ract = Activation.SIGMOID if kind == Cell.SIMPLE else \
+            _FUSED_ACTIVATIONS.get(cell.recurrent_activation)
+        if act is None or ract is None:
+            return None
+        dt = np.dtype(as_array(x).dtype)
+        if dt not in (np.float32, np.float64):
+            return None
+        weights = [cell.kernel, cell.recurrent_kernel] + \
+            ([cell.bias] if cell.bias is not None else [])
+        flat = _flatten(states)
+        if any(np.dtype(w.dtype) != dt for w in weights + flat):
+            return None
+        return _rops.RecurrenceSpec(
+            cell=kind, activation=act, recurrent_activation=ract,
+            reset_after=bool(getattr(cell, "reset_after", True)),
+            go_backwards=self.go_backwards, return_sequences=self.return_sequences,
+            zero_output_for_mask=self.zero_output_for_mask)
+
+    def _run_fused(self, spec, x, states, mask):
+        cell = self.cell
+        dp, rec = cell._seq_masks or (None, None)
+        xp = cell._project(x, dp)  # every step's input projection: one matmul (tape op)
+        flat = _flatten(states)
+        lstm = spec.cell == Cell.LSTM
+        y, h, c = _rops.recurrence(xp, cell.recurrent_kernel, cell._recurrent_bias(), flat[0],
+                                   flat[1] if lstm else None, spec, mask,
+                                   None if rec is None else as_array(rec))
+        return y, _pack(states, [h, c] if lstm else [h])
 
     def _loop(self, step, states, mask, b, t):
         structure = states
@@ -730,6 +791,13 @@ class RNN(Layer):
         config = dict(config)
         cell = _deserialize(config.pop("cell"), custom_objects)
         return super().from_config(dict(config, cell=cell))
+
+
+Cell, Activation = _rops.Cell, _rops.Activation
+_FUSED_CELLS = {SimpleRNNCell: Cell.SIMPLE, LSTMCell: Cell.LSTM, GRUCell: Cell.GRU}
+_FUSED_ACTIVATIONS = {activations.tanh: Activation.TANH, activations.sigmoid: Activation.SIGMOID,
+                      activations.hard_sigmoid: Activation.HARD_SIGMOID,
+                      activations.relu: Activation.RELU, activations.linear: Activation.LINEAR}
 
 
 # ---------------------------------------------------------------------------- layers
