@@ -158,6 +158,10 @@ int FK_FN(fk_act_fwd)(int kind, int64_t n, const T *x, T *y, double alpha, int n
     if (n == 0) return FK_OK;
     if (!x || !y) return FK_ENULL;
     const int nt = n < FK_ACT_GRAIN || n_threads < 1 ? 1 : n_threads;
+    if (nt == 1 && n <= FK_ACT_BLOCK) { /* small calls (a recurrence's rows): no region */
+        FK_FN(act_fwd_block)(kind, n, x, y, (T)alpha);
+        return FK_OK;
+    }
     const int64_t blocks = (n + FK_ACT_BLOCK - 1) / FK_ACT_BLOCK;
 #ifdef _OPENMP
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
@@ -176,6 +180,10 @@ int FK_FN(fk_act_bwd)(int kind, int64_t n, const T *x, const T *y, const T *g, T
     if (n == 0) return FK_OK;
     if (!x || !g || !dx) return FK_ENULL;
     const int nt = n < FK_ACT_GRAIN || n_threads < 1 ? 1 : n_threads;
+    if (nt == 1 && n <= FK_ACT_BLOCK) { /* small calls (a recurrence's rows): no region */
+        FK_FN(act_bwd_block)(kind, n, x, y, g, dx, (T)alpha);
+        return FK_OK;
+    }
     const int64_t blocks = (n + FK_ACT_BLOCK - 1) / FK_ACT_BLOCK;
 #ifdef _OPENMP
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
