@@ -669,6 +669,57 @@ WORKLOADS += [
 ]
 
 
+def make_lstm(batch=32, steps=200, features=16, units=64):
+    """LSTM(units), return_sequences, forward + backward (inputs and weights) through a
+    GradientTape, float32: the fused C recurrence against the step-by-step path."""
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((batch, steps, features), dtype=np.float32)
+    dy = rng.standard_normal((batch, steps, units), dtype=np.float32)
+    impls = {}
+    import fastkeras as fk
+    from fastkeras.ops import recurrent_ops
+
+    layer = fk.layers.LSTM(units, return_sequences=True)
+    layer(x)
+    vx = fk.Variable(x)
+
+    def fastkeras():
+        with fk.GradientTape() as tape:
+            y = layer(vx)
+        return tape.gradient(y, [vx] + layer.trainable_weights, output_gradients=[dy])
+
+    def fastkeras_steps():
+        with recurrent_ops.step_path():
+            return fastkeras()
+
+    impls["fastkeras"] = fastkeras
+    impls["fastkeras (step path)"] = fastkeras_steps
+    tf = _tf()
+    if tf is not None:
+        ref = tf.keras.layers.LSTM(units, return_sequences=True)
+        ref(x)
+        ref.set_weights(layer.get_weights())
+        tx, tdy = tf.constant(x), tf.constant(dy)
+
+        @tf.function
+        def tf_step(xx, dd):
+            with tf.GradientTape() as tape:
+                tape.watch(xx)
+                y = ref(xx)
+            return tape.gradient(y, [xx] + ref.trainable_weights, output_gradients=dd)
+
+        tf_step(tx, tdy)
+        impls["tensorflow"] = lambda: [g.numpy() for g in tf_step(tx, tdy)]
+    return impls
+
+
+WORKLOADS += [
+    Workload("LSTM(64) fwd+bwd, 200 steps, batch 32, 16 features f32", make_lstm,
+             # recurrent and input products: forward once, backward twice
+             flops=3 * 2 * 32 * 200 * (16 + 64) * 4 * 64, repeats=7),
+]
+
+
 # ---------------------------------------------------------------------------- models
 def _mlp_model(lib):
     L = lib.layers
