@@ -18,7 +18,8 @@
  * Activations are fk_act_kind values of activation.h or FK_RNN_LINEAR (the identity).
  * Batch rows are independent, so with enough rows (8 or more a thread) up to n_threads
  * OpenMP threads each run the recurrence on their own block of rows; the products run
- * single-threaded BLAS. Results do not depend on the thread count. */
+ * single-threaded BLAS. Each thread's products cover its own block of rows, so results can
+ * differ in the last bits between thread counts (the BLAS blocks a product by its size). */
 #ifndef FASTKERAS_RECURRENT_H
 #define FASTKERAS_RECURRENT_H
 
