@@ -721,9 +721,9 @@ class RNN(Layer):
         kind = _FUSED_CELLS.get(type(cell))
         if kind is None or not _rops.enabled():
             return None
-        act = _FUSED_ACTIVATIONS.get(cell.activation)
+        act = _fused_activation(cell.activation)
         ract = Activation.SIGMOID if kind == Cell.SIMPLE else \
-            _FUSED_ACTIVATIONS.get(cell.recurrent_activation)
+            _fused_activation(cell.recurrent_activation)
         if act is None or ract is None:
             return None
         dt = np.dtype(as_array(x).dtype)
@@ -798,6 +798,14 @@ _FUSED_CELLS = {SimpleRNNCell: Cell.SIMPLE, LSTMCell: Cell.LSTM, GRUCell: Cell.G
 _FUSED_ACTIVATIONS = {activations.tanh: Activation.TANH, activations.sigmoid: Activation.SIGMOID,
                       activations.hard_sigmoid: Activation.HARD_SIGMOID,
                       activations.relu: Activation.RELU, activations.linear: Activation.LINEAR}
+
+
+def _fused_activation(fn):
+    """The kernel's code for a built-in activation function, None for any other callable."""
+    try:
+        return _FUSED_ACTIVATIONS.get(fn)
+    except TypeError:  # an unhashable callable object
+        return None
 
 
 # ---------------------------------------------------------------------------- layers
