@@ -49,6 +49,14 @@ def status_str(int status):
     return fk_status_str(status).decode()
 
 
+def status_codes():
+    """fk_status.h's codes by C name (kernel_errors.Status mirrors them)."""
+    return {"FK_OK": FK_OK, "FK_EBADSHAPE": FK_EBADSHAPE, "FK_ENULL": FK_ENULL,
+            "FK_ELABEL": FK_ELABEL, "FK_EBADARG": FK_EBADARG, "FK_ENOMEM": FK_ENOMEM,
+            "FK_ENODEVICE": FK_ENODEVICE, "FK_ECUDA": FK_ECUDA, "FK_ENOTBUILT": FK_ENOTBUILT,
+            "FK_EHOSTPTR": FK_EHOSTPTR}
+
+
 def peak_gflops(int n_threads=1, double seconds=0.3):
     """Measured float32 FMA peak (GFLOP/s) on n_threads threads (benchmark yardstick)."""
     cdef double g

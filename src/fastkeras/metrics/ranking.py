@@ -14,6 +14,7 @@ import numpy as np
 from fastkeras import config
 from fastkeras._limits import check_allocation
 from fastkeras._kernels import rank as _kr
+from fastkeras.kernel_errors import KernelValueError, Status
 from fastkeras.losses.loss import squeeze_or_expand
 from fastkeras.metrics.metric import Metric, to_numpy
 from fastkeras.ops.tensor import Tensor, Variable, as_array
@@ -108,10 +109,9 @@ def _fast_inputs(y_true, y_pred, sample_weight, weighted_ok=False):
 
 
 def _kernel_errors(exc, p):
-    msg = str(exc)
-    if "label out of range" in msg:
+    if exc.status is Status.LABEL:
         raise ValueError("`y_true` must hold binary labels (0/1) for this metric") from None
-    if "invalid argument" in msg and np.isnan(p).any():
+    if exc.status is Status.BAD_ARG and np.isnan(p).any():
         raise ValueError(f"`y_pred` contains {int(np.isnan(p).sum())} NaN scores; pass "
                          "nan='drop' to ignore those samples") from None
     raise exc
@@ -120,7 +120,7 @@ def _kernel_errors(exc, p):
 def _hist(p, t, w, num_thresholds, pos, neg):
     try:
         _kr.hist(p, t, w, num_thresholds, pos, neg, config.get_num_threads())
-    except ValueError as exc:
+    except KernelValueError as exc:
         _kernel_errors(exc, p)
 
 
@@ -151,10 +151,10 @@ def _device_hist(y_true, y_pred, sample_weight, num_thresholds, pos, neg):
     try:
         _kr.hist_device(p.size, p.ptr, p.dtype.name, t.ptr, t.dtype.name,
                         0 if w is None else w.ptr, num_thresholds, pos, neg)
-    except ValueError as exc:
-        if "label out of range" in str(exc):
+    except KernelValueError as exc:
+        if exc.status is Status.LABEL:
             raise ValueError("`y_true` on the device must hold labels 0 or 1") from None
-        if "invalid argument" in str(exc):
+        if exc.status is Status.BAD_ARG:
             raise ValueError("`y_pred` on the device contains NaN scores") from None
         raise
     return True
@@ -598,8 +598,8 @@ def _exact(y_true, y_score, sample_weight, nan):
         p, t, w = fast
         try:
             return _kr.exact(p, t, w, config.get_num_threads())
-        except ValueError as exc:
-            if "invalid argument" in str(exc) and not np.isnan(p).any():
+        except KernelValueError as exc:
+            if exc.status is Status.BAD_ARG and not np.isnan(p).any():
                 if w is not None and (np.any(w < 0) or not np.all(np.isfinite(w))):
                     raise ValueError("`sample_weight` must be finite and >= 0") from None
                 raise ValueError("Only one class present in `y_true`: ROC AUC and KS are not "

@@ -25,6 +25,7 @@ import threading
 import numpy as np
 
 from fastkeras import activations
+from fastkeras.kernel_errors import KernelValueError, Status
 from fastkeras.layers.base import InputLayer
 
 __all__ = ["DevicePlan", "DeviceInput", "HostOps", "CudaOps", "ops_for"]
@@ -384,8 +385,8 @@ class CudaOps:
         try:
             self._op("xent_sparse" if sparse else "xent_dense", x, m, n, a=x, b=labels,
                      c=rowscale, y=grad, z=loss, xent=tuple(opts))
-        except ValueError as exc:
-            if sparse and "label" in str(exc):
+        except KernelValueError as exc:
+            if sparse and exc.status is Status.LABEL:
                 raise ValueError(f"`y_true` contains a label outside the valid range [0, {n}) "
                                  f"for y_pred with {n} classes") from None
             raise

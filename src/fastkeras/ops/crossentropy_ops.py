@@ -11,6 +11,7 @@ import numpy as np
 
 from fastkeras import config
 from fastkeras._kernels import softmax_xent as _kx
+from fastkeras.kernel_errors import KernelValueError, Status
 from fastkeras.ops import buffers
 from fastkeras.ops import tape as _tape
 from fastkeras.ops.math import make, unbroadcast
@@ -81,10 +82,10 @@ class XentProblem:
             return _kx.sparse(self.x, self.y, gscale, want_loss=want_loss, want_grad=want_grad,
                               grad_scale=grad_scale, n_threads=config.get_num_threads(),
                               **self.opts)
-        except ValueError as exc:
+        except KernelValueError as exc:
             # The kernel checks the label range in its single pass; the message
             # naming the offending label is only built on this error path.
-            if "label out of range" in str(exc):
+            if exc.status is Status.LABEL:
                 self._raise_label_error()
             raise
 
