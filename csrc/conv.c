@@ -28,12 +28,7 @@
  * same, f32, 2 threads (Winograd / im2col, us): 1x8x8x32->32 47 / 12, 32x8x8x32->32
  * 274 / 231, 1x32x32x64->64 797 / 462, 1x64x64x32->32 552 / 544, 8x32x32x32->32
  * 980 / 1140. */
-static int64_t g_wino_min_positions = 8192;
-
-int64_t fk_conv_set_winograd_min_positions(int64_t positions) {
-    return __atomic_exchange_n(&g_wino_min_positions, positions < 0 ? 0 : positions,
-                               __ATOMIC_ACQ_REL);
-}
+/* (FK_CONV_WINOGRAD_MIN_POSITIONS in conv.h: where FK_CONV_AUTO switches.) */
 
 #if defined(FK_BLAS_OPENBLAS)
 void FK_BLAS(openblas_set_num_threads)(int n);
@@ -84,6 +79,7 @@ static int mul_ok(int64_t a, int64_t b, int64_t *out) {
 int fk_conv_check(const fk_conv_geom *g) {
     if (!g) return FK_ENULL;
     if (g->n < 0 || g->cin < 1 || g->cout < 1 || g->groups < 1) return FK_EBADSHAPE;
+    if (g->algo < FK_CONV_AUTO || g->algo > FK_CONV_WINOGRAD) return FK_EBADARG;
     if (g->cin % g->groups || g->cout % g->groups) return FK_EBADSHAPE;
     for (int d = 0; d < 3; ++d) {
         if (g->in[d] < 1 || g->out[d] < 1 || g->k[d] < 1) return FK_EBADSHAPE;
@@ -138,7 +134,8 @@ static int fk_conv_wino_ok(const fk_conv_geom *g) {
     if (g->in[0] != 1 || g->out[0] != 1 || g->pad[0] != 0 || g->groups != 1) return 0;
     for (int d = 0; d < 3; ++d)
         if (g->stride[d] != 1 || g->dil[d] != 1) return 0;
-    if (g->n * g->out[1] * g->out[2] < __atomic_load_n(&g_wino_min_positions, __ATOMIC_ACQUIRE))
+    if (g->algo == FK_CONV_IM2COL) return 0;
+    if (g->algo == FK_CONV_AUTO && g->n * g->out[1] * g->out[2] < FK_CONV_WINOGRAD_MIN_POSITIONS)
         return 0;
     return g->cin >= FK_WINO_MIN_CHANNELS && g->cout >= FK_WINO_MIN_CHANNELS;
 }

@@ -26,11 +26,10 @@ def rng():
 def winograd_always():
     """Force the Winograd convolution path (by default it starts at 8192 output
     positions, so the tests' small shapes would take the im2col products)."""
-    from fastkeras._kernels import conv
+    from fastkeras.ops.convolution import convolution_algorithm
 
-    previous = conv.set_winograd_min_positions(0)
-    yield
-    conv.set_winograd_min_positions(previous)
+    with convolution_algorithm("winograd"):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -218,3 +218,28 @@ def test_winograd_kernel_gradient_matches_direct_products(rng, dtype, padding, s
     tol = dict(rtol=1e-4, atol=1e-3) if dtype == np.float32 else dict(rtol=1e-11, atol=1e-11)
     np.testing.assert_allclose(gk, ref, **tol)
     np.testing.assert_allclose(gb, dy.sum(axis=(0, 1, 2)), **tol)
+
+
+def test_convolution_algorithm_is_chosen_per_call_not_globally(rng):
+    """The product algorithm travels in the geometry (no global state in C): im2col and
+    Winograd agree to rounding, the choice ends with the block, bad names are refused."""
+    from fastkeras.ops.convolution import ConvAlgorithm, conv_geometry, convolution_algorithm
+    from fastkeras._kernels import conv as _kc
+
+    x = rng.normal(size=(2, 6, 6, 8))
+    k = rng.normal(size=(3, 3, 8, 8))
+    outs = {}
+    for algo in ("im2col", "winograd", ConvAlgorithm.AUTO):
+        with convolution_algorithm(algo):
+            assert conv_geometry(2, (6, 6), 8, k.shape, (1, 1), "same", (1, 1))[0]["algo"] == \
+                int(ConvAlgorithm[algo.upper()] if isinstance(algo, str) else algo)
+            outs[str(algo)] = ops.conv(x, k, 1, "same").numpy()
+    assert conv_geometry(2, (6, 6), 8, k.shape, (1, 1), "same", (1, 1))[0]["algo"] == 0
+    np.testing.assert_allclose(outs["winograd"], outs["im2col"], rtol=1e-12, atol=1e-12)
+    assert not np.array_equal(outs["winograd"], outs["im2col"])  # two distinct paths ran
+    with pytest.raises(ValueError, match="`algorithm` must be one of"):
+        with convolution_algorithm("fft"):
+            pass
+    geom = dict(conv_geometry(1, (6, 6), 8, k.shape, (1, 1), "same", (1, 1))[0], algo=7)
+    with pytest.raises(ValueError, match="fk_conv_check: invalid argument value"):
+        _kc.forward(geom, np.zeros(6 * 6 * 8), np.zeros(k.size), None, np.zeros(6 * 6 * 8))

@@ -20,12 +20,24 @@
 extern "C" {
 #endif
 
+/* How the products are formed. Winograd F(2x2,3x3) applies only to 2-D 3x3 stride-1
+ * undilated ungrouped convolutions with 8+ input and output channels; elsewhere every
+ * choice is im2col. FK_CONV_AUTO (what a zeroed geometry says) takes Winograd from
+ * FK_CONV_WINOGRAD_MIN_POSITIONS output positions (all images together). */
+typedef enum fk_conv_algo {
+    FK_CONV_AUTO = 0,
+    FK_CONV_IM2COL = 1,
+    FK_CONV_WINOGRAD = 2
+} fk_conv_algo;
+#define FK_CONV_WINOGRAD_MIN_POSITIONS 8192
+
 typedef struct fk_conv_geom {
     int64_t n;                       /* images (leading batch dims flattened) */
     int64_t in[3], out[3];           /* spatial sizes, depth/height/width */
     int64_t k[3], stride[3], dil[3]; /* kernel size, stride, dilation per dim */
     int64_t pad[3];                  /* padding before, per dim */
     int64_t cin, cout, groups;
+    int32_t algo;                    /* an fk_conv_algo */
 } fk_conv_geom;
 
 /* FK_OK if the geometry is consistent (sizes positive, out[] matching in/k/
@@ -34,12 +46,6 @@ int fk_conv_check(const fk_conv_geom *g);
 
 /* Workspace in bytes that every pass below needs for this geometry and thread count. */
 int64_t fk_conv_workspace_size(const fk_conv_geom *g, int elem_size, int n_threads);
-
-/* 3x3 stride-1 convolutions with 8+ channels use Winograd F(2x2,3x3) from this many
- * output positions (all images together; default 8192), im2col products below it.
- * Returns the previous value. Change it only while no convolution is running (the
- * workspace size depends on it); tests set 0 to force the Winograd path. */
-int64_t fk_conv_set_winograd_min_positions(int64_t positions);
 
 /* y = conv(x, w) + bias (bias [Cout] or NULL). */
 int fk_conv_fwd_f32(const fk_conv_geom *g, const float *x, const float *w, const float *bias,

@@ -14,6 +14,7 @@ cdef fk_conv_geom make_conv_geom(dict g) except *:
     c.cin = g["cin"]
     c.cout = g["cout"]
     c.groups = g["groups"]
+    c.algo = g.get("algo", 0)  # fk_conv_algo; fastkeras.ops.convolution.ConvAlgorithm
     check_status(fk_conv_check(&c), "fk_conv_check")
     return c
 

@@ -175,6 +175,7 @@ cdef class ConvPlan:
             self.g.dil[d] = geom["dil"][d]
             self.g.pad[d] = geom["pad"][d]
         self.g.cin, self.g.cout, self.g.groups = geom["cin"], geom["cout"], geom["groups"]
+        self.g.algo = geom.get("algo", 0)
         check_status(fk_conv_check(&self.g), "fk_conv_check")
         if act < STEP_SOFTMAX or act >= FK_ACT_COUNT:
             raise ValueError(f"ConvPlan: unknown activation kind {act}")

@@ -140,8 +140,3 @@ def cuda_pass(int which, dict geom, const floating[::1] a, const floating[::1] b
             st = fk_conv_f64_cuda_host(which, &c, &a[0], &b[0], bp, &out[0], o2)
     check_status(st, "fk_conv_cuda_host")
 
-
-def set_winograd_min_positions(int64_t positions):
-    """Output positions from which 3x3 convolutions use Winograd (default 8192); returns
-    the previous value. For tests and tuning: call it while no convolution runs."""
-    return fk_conv_set_winograd_min_positions(positions)

@@ -96,9 +96,9 @@ cdef extern from "fastkeras/conv.h" nogil:
         int64_t cin
         int64_t cout
         int64_t groups
+        int32_t algo
     int fk_conv_check(const fk_conv_geom *g) noexcept
     int64_t fk_conv_workspace_size(const fk_conv_geom *g, int elem_size, int n_threads) noexcept
-    int64_t fk_conv_set_winograd_min_positions(int64_t positions) noexcept
     int fk_conv_fwd_f32(const fk_conv_geom *g, const float *x, const float *w, const float *bias,
                         float *y, void *ws, int64_t ws_bytes, int n_threads) noexcept
     int fk_conv_fwd_f64(const fk_conv_geom *g, const double *x, const double *w,

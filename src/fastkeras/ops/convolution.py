@@ -7,6 +7,9 @@ does, Keras 3 does not) and flattened into the batch. Kernels are
 (spatial..., in_channels / groups, out_channels); ``groups`` is inferred
 from the kernel as keras.ops.conv does.
 """
+import contextlib
+import contextvars
+import enum
 import math
 
 import numpy as np
@@ -32,6 +35,37 @@ __all__ = [
 ]
 
 _PADDINGS = ("valid", "same", "causal")
+
+
+class ConvAlgorithm(enum.IntEnum):
+    """How the C core forms a convolution's products (conv.h's fk_conv_algo). AUTO takes
+    Winograd F(2x2,3x3) for 2-D 3x3 stride-1 undilated convolutions with 8+ channels from
+    8192 output positions, im2col products elsewhere; WINOGRAD takes it wherever the
+    geometry allows (tests use it to reach that path on small shapes); IM2COL never."""
+    AUTO = 0
+    IM2COL = 1
+    WINOGRAD = 2
+
+
+_ALGORITHM = contextvars.ContextVar("fastkeras_conv_algorithm", default=ConvAlgorithm.AUTO)
+
+
+@contextlib.contextmanager
+def convolution_algorithm(algorithm):
+    """Within the block, convolutions of this thread / task use ``algorithm`` (a
+    ConvAlgorithm or its name, e.g. "winograd"); the numbers agree to rounding."""
+    if isinstance(algorithm, str):
+        try:
+            algorithm = ConvAlgorithm[algorithm.upper()]
+        except KeyError:
+            raise ValueError(f"`algorithm` must be one of "
+                             f"{[a.name.lower() for a in ConvAlgorithm]}, got {algorithm!r}") from None
+    algorithm = ConvAlgorithm(algorithm)
+    token = _ALGORITHM.set(algorithm)
+    try:
+        yield
+    finally:
+        _ALGORITHM.reset(token)
 
 
 def _tuple(value, n, name, minimum=1):
@@ -192,6 +226,7 @@ def conv_geometry(n, spatial, cin, kernel_shape, strides, pad_mode, dil):
         "n": n, "in": _pad3(spatial, nd, 1), "out": _pad3(out, nd, 1), "k": _pad3(ksz, nd, 1),
         "stride": _pad3(strides, nd, 1), "dil": _pad3(dil, nd, 1), "pad": _pad3(pad, nd, 0),
         "cin": cin, "cout": cout, "groups": cin // kernel_shape[-2],
+        "algo": int(_ALGORITHM.get()),
     }
     return geom, tuple(out)
 
@@ -300,7 +335,7 @@ def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=No
     geom = {
         "n": n, "in": _pad3(big, nd, 1), "out": _pad3(spatial, nd, 1), "k": _pad3(ksz, nd, 1),
         "stride": _pad3(strides, nd, 1), "dil": _pad3(dil, nd, 1), "pad": _pad3(pad, nd, 0),
-        "cin": cout, "cout": cin, "groups": 1,
+        "cin": cout, "cout": cin, "groups": 1, "algo": int(_ALGORITHM.get()),
     }
     check_allocation(batch + tuple(big) + (cout,), dt,
                      f"conv_transpose output (strides={strides}, dilation_rate={dil})")
