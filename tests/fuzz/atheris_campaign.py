@@ -27,7 +27,7 @@ import fastkeras  # noqa: E402
 
 for mod in pkgutil.walk_packages(fastkeras.__path__, "fastkeras."):
     if not mod.name.startswith(("fastkeras.bench", "fastkeras.serving_http",
-                                "fastkeras.callbacks_tensorboard", "fastkeras.__main__")):
+                                "fastkeras.callbacks.tensorboard", "fastkeras.__main__")):
         importlib.import_module(mod.name)  # the lazy subpackages, loaded before instrumenting
 
 from fuzz import test_entry_points, test_hangs, test_recurrent_masks  # noqa: E402

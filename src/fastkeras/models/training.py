@@ -9,6 +9,7 @@ import numpy as np
 
 from fastkeras import _rng
 from fastkeras import callbacks as _cb
+from fastkeras.callbacks.callback import pythonify_logs
 from fastkeras.layers.base import _flatten, training_mode
 from fastkeras.ops.tape import GradientTape, paused
 from fastkeras.ops.tensor import Tensor, as_array
@@ -737,7 +738,7 @@ class TrainingMixin:
                 out.update(r)
             else:
                 out[m.name] = r
-        return _cb._pythonify_logs(out)
+        return pythonify_logs(out)
 
     def _track_loss(self, loss, x):
         with paused():
@@ -1024,7 +1025,7 @@ class TrainingMixin:
             first = False
             if ran_out:
                 _ran_out_warning()
-            epoch_logs = _cb._pythonify_logs(step_logs)
+            epoch_logs = pythonify_logs(step_logs)
             if plan is not None:  # the host weights are current before callbacks run
                 plan.download()
             if val_data is not None and self._should_validate(epoch, validation_freq):
@@ -1066,7 +1067,7 @@ class TrainingMixin:
             _ran_out_warning()
         if logs is None:
             raise ValueError("evaluate: the data produced no batches")
-        logs = _cb._pythonify_logs(logs)
+        logs = pythonify_logs(logs)
         if cb is not None:
             cb.on_test_end(logs)
         return logs
@@ -1155,7 +1156,7 @@ class TrainingMixin:
         self.reset_metrics()
         with training_mode(True), self._on_device(plan):
             logs = self.train_step((x, y, sw))
-        logs = _cb._pythonify_logs(logs)
+        logs = pythonify_logs(logs)
         return logs if return_dict else self._flatten_metrics_in_order(logs)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
@@ -1166,7 +1167,7 @@ class TrainingMixin:
             logs = self.test_step((self._prep_x(x, plan), _as_struct(y, "y"),
                                    None if sample_weight is None else
                                    _as_struct(sample_weight, "sample_weight")))
-        logs = _cb._pythonify_logs(logs)
+        logs = pythonify_logs(logs)
         return logs if return_dict else self._flatten_metrics_in_order(logs)
 
     def predict_on_batch(self, x):

@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from fastkeras.callbacks import Callback
+from fastkeras.callbacks.callback import Callback
 
 __all__ = ["TensorBoard"]
 
