@@ -130,8 +130,8 @@ def test_steps_receive_the_batches_keras_packs(libs):
 
 
 def test_unpack_and_pack_helpers():
-    from fastkeras.models.training import pack_x_y_sample_weight as pack
-    from fastkeras.models.training import unpack_x_y_sample_weight as unpack
+    from fastkeras.models.data_adapters import pack_x_y_sample_weight as pack
+    from fastkeras.models.data_adapters import unpack_x_y_sample_weight as unpack
 
     x, y, sw = np.zeros(2), np.ones(2), np.full(2, 2.0)
     assert unpack(x) == (x, None, None)

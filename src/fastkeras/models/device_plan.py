@@ -1014,7 +1014,8 @@ class DevicePlan:
     # ---- loss
     def _prepare_loss(self, y, sw):
         m = self.model
-        name, loss, weight, _, _ = m._compiled_outputs[0]
+        out = m._compiled_outputs[0]
+        loss, weight = out.loss, out.weight
         if loss is None:
             raise ValueError("No loss to minimise: compile() the model with a `loss`")
         if self._loss is None or self._loss[0] is not loss:
@@ -1141,14 +1142,14 @@ class DevicePlan:
         m = self.model
         _check_optimizer(m.optimizer)
         outs = m._compiled_outputs
-        loss = outs[0][1] if outs else None
+        loss = outs[0].loss if outs else None
         if loss is None:
-            from fastkeras.models.training import _resolve_loss
+            from fastkeras.models.compile_utils import resolve_loss
 
             spec = m._compile_args["loss"]
             if isinstance(spec, (list, tuple, dict)):
                 raise ValueError("device training: the model has one output; give one loss")
-            loss = _resolve_loss(spec)
+            loss = resolve_loss(spec)
         if loss is None:
             raise ValueError("No loss to minimise: compile() the model with a `loss`")
         _loss_spec(loss, self.dtype)

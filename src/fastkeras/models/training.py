@@ -7,419 +7,21 @@ import warnings
 
 import numpy as np
 
-from fastkeras import _rng
 from fastkeras import callbacks as _cb
 from fastkeras.callbacks.callback import pythonify_logs
 from fastkeras.layers.base import _flatten, training_mode
+from fastkeras.models.compile_utils import CompiledOutput, per_output, resolve_loss, resolve_metric
+from fastkeras.models.data_adapters import (ArrayData, IterData, Sequence, as_struct,
+                                            check_finite, floats_to_floatx, is_iterable_source,
+                                            num_samples, pack_x_y_sample_weight,
+                                            ran_out_warning, take_samples,
+                                            unpack_x_y_sample_weight)
 from fastkeras.ops.tape import GradientTape, paused
-from fastkeras.ops.tensor import Tensor, as_array
+from fastkeras.ops.tensor import as_array
 
-__all__ = ["TrainingMixin", "Sequence",
-           "unpack_x_y_sample_weight", "pack_x_y_sample_weight"]
+__all__ = ["TrainingMixin"]
 
 _PLANS_LOCK = threading.Lock()  # creating a model's device plan
-
-
-class Sequence:
-    """Base class of batch providers for fit (keras.utils.Sequence): implement
-    ``__len__`` (batches per epoch) and ``__getitem__(index)`` -> (x, y[, sample_weight])."""
-
-    def __len__(self):
-        raise NotImplementedError(f"{type(self).__name__} must implement __len__() (batches "
-                                  "per epoch)")
-
-    def __getitem__(self, index):
-        raise NotImplementedError(f"{type(self).__name__} must implement __getitem__(index) "
-                                  "-> (x, y[, sample_weight])")
-
-    def on_epoch_end(self):
-        pass
-
-
-class PyDataset(Sequence):
-    """Keras 3's name for a batch provider (keras.utils.PyDataset): a Sequence whose
-    constructor takes Keras' ``workers``, ``use_multiprocessing`` and ``max_queue_size``.
-    fastkeras reads the batches in the calling thread, in order (the arguments are kept as
-    attributes, for code that reads them); ``num_batches`` is ``len(self)``."""
-
-    def __init__(self, workers=1, use_multiprocessing=False, max_queue_size=10):
-        for name, value in (("workers", workers), ("max_queue_size", max_queue_size)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"PyDataset: `{name}` must be a positive integer, got "
-                                 f"{value!r}")
-        self._workers, self._use_multiprocessing = workers, bool(use_multiprocessing)
-        self._max_queue_size = max_queue_size
-
-    @property
-    def workers(self):
-        return self.__dict__.get("_workers", 1)
-
-    @property
-    def use_multiprocessing(self):
-        return self.__dict__.get("_use_multiprocessing", False)
-
-    @property
-    def max_queue_size(self):
-        return self.__dict__.get("_max_queue_size", 10)
-
-    @property
-    def num_batches(self):
-        return len(self)
-
-
-# ------------------------------------------------------------------------------ data
-def _as_struct(data, name, device_ok=False):
-    """Arrays (numpy) of a nested list / dict / single input, with a clear error. Arrays in
-    GPU memory become DeviceInputs when device_ok (a device model takes their rows where
-    they are), else host copies (one device-to-host copy each)."""
-    def conv(v):
-        if isinstance(v, Tensor):
-            return v._value
-        if not isinstance(v, np.ndarray) and _is_on_device(v):
-            from fastkeras.models.device_plan import DeviceInput
-
-            d = DeviceInput.of(v, name)
-            return d if device_ok else d.to_host()
-        a = np.asarray(v)
-        if a.dtype == object:
-            raise TypeError(f"`{name}` must hold numeric arrays, got an object array")
-        return a
-    if data is None:
-        return None
-    if isinstance(data, dict):
-        return {k: conv(v) for k, v in data.items()}
-    if isinstance(data, (list, tuple)) and data and all(
-            isinstance(v, (np.ndarray, Tensor)) for v in data):
-        return [conv(v) for v in data]
-    return conv(data)
-
-
-def _floats_to_floatx(x):
-    """Keras 3's array data adapter: float arrays given to fit / evaluate / predict that
-    are not in floatx are cast to it (a float64 model fed float64 arrays computes on their
-    float32 values, as Keras'; a direct ``model(x)`` call keeps float64)."""
-    from fastkeras import config
-
-    fx = np.dtype(config.floatx()) if config.floatx() != "bfloat16" else np.dtype("float32")
-
-    def cast(v):
-        if isinstance(v, np.ndarray) and v.dtype.kind == "f" and v.dtype != fx:
-            return v.astype(fx)
-        return v
-    if isinstance(x, dict):
-        return {k: cast(v) for k, v in x.items()}
-    if isinstance(x, list):
-        return [cast(v) for v in x]
-    return cast(x)
-
-
-def _is_on_device(v):
-    if not (hasattr(v, "__cuda_array_interface__") or hasattr(v, "__dlpack_device__")):
-        return False
-    from fastkeras import cuda
-
-    return cuda.is_device_array(v)
-
-
-def _take(struct, idx):
-    if struct is None:
-        return None
-    if isinstance(struct, dict):
-        return {k: v[idx] for k, v in struct.items()}
-    if isinstance(struct, list):
-        return [v[idx] for v in struct]
-    return struct[idx]
-
-
-def _length(struct, name):
-    flat = _flatten(struct)
-    lens = {int(a.shape[0]) if a.ndim else 1 for a in flat}
-    if len(lens) != 1:
-        raise ValueError(f"All arrays in `{name}` must have the same number of samples, got "
-                         f"lengths {sorted(lens)}")
-    return lens.pop()
-
-
-def unpack_x_y_sample_weight(data):
-    """(x, y, sample_weight) of a batch as fit passes it to train_step: ``x`` alone,
-    ``(x,)``, ``(x, y)`` or ``(x, y, sample_weight)`` (keras.utils.unpack_x_y_sample_weight;
-    missing parts are None)."""
-    if isinstance(data, list):
-        data = tuple(data)
-    if not isinstance(data, tuple):
-        return data, None, None
-    if len(data) == 1:
-        return data[0], None, None
-    if len(data) == 2:
-        return data[0], data[1], None
-    if len(data) == 3:
-        return data
-    raise ValueError("Data is expected to be in format `x`, `(x,)`, `(x, y)`, or "
-                     f"`(x, y, sample_weight)`, found a tuple of {len(data)} elements")
-
-
-def pack_x_y_sample_weight(x, y=None, sample_weight=None):
-    """The batch structure Keras hands to train_step / test_step / predict_step: ``x``
-    alone when there are no targets (``(x,)`` when x is itself a list or tuple, so that it
-    is not read as (x, y)), else ``(x, y)`` or ``(x, y, sample_weight)``."""
-    if y is None:
-        return (x,) if isinstance(x, (list, tuple)) else x
-    if sample_weight is None:
-        return x, y
-    return x, y, sample_weight
-
-
-def _ran_out_warning(stacklevel=4):
-    warnings.warn("Your input ran out of data; interrupting training. Make sure that your "
-                  "dataset or generator can generate at least `steps_per_epoch * epochs` "
-                  "batches. You may need to use the `.repeat()` function when building your "
-                  "dataset.", UserWarning, stacklevel=stacklevel)
-
-
-class _Data:
-    """Batches, epoch by epoch, as Keras' EpochIterator hands them out. Without
-    ``steps_per_epoch`` an epoch is one pass over the data. With it, an epoch is that many
-    batches taken from the current pass, which carries over into the next epoch; where the
-    pass ends first, the epoch ends early and ``ran_out`` is set. A source that can be read
-    again (arrays, a Sequence, a re-iterable) starts a new pass at the next epoch; a
-    generator cannot (``restartable`` False)."""
-
-    restartable = True
-    steps_per_epoch = None
-
-    def _new_pass(self):  # an iterator over one pass of packed batches
-        raise NotImplementedError
-
-    def _end_pass(self):
-        pass
-
-    def num_batches(self):  # batches in a pass, or None when unknown
-        return None
-
-    def steps(self):
-        return self.steps_per_epoch if self.steps_per_epoch is not None else \
-            self.num_batches()
-
-    def batches(self):
-        """This epoch's batches."""
-        self.ran_out = False
-        passes = getattr(self, "_passes", 0)
-        if self.steps_per_epoch is None:
-            count = 0
-            for batch in self._new_pass():
-                count += 1
-                yield batch
-            self._passes = passes + 1
-            self._end_pass()
-            # a generator read to its end yields nothing the next time
-            self.ran_out = count == 0 and passes > 0 and not self.restartable
-            return
-        it = getattr(self, "_it", None)
-        fresh = it is None
-        if fresh:
-            it, self._seen = self._new_pass(), 0
-        taken = 0
-        while taken < self.steps_per_epoch:
-            try:
-                batch = next(it)
-            except StopIteration:
-                self._it = None
-                self._passes = passes + 1
-                self._end_pass()
-                if taken == 0 and not fresh and self.restartable:
-                    # the last pass ended exactly at the previous epoch's end
-                    it, fresh, self._seen = self._new_pass(), True, 0
-                    continue
-                self.ran_out = True
-                return
-            self._it = it
-            taken += 1
-            self._seen += 1
-            yield batch
-        known = self.num_batches()
-        if known is not None and self._seen >= known:  # the pass is used up: a new one next
-            self._it = None
-            self._passes = passes + 1
-            self._end_pass()
-
-
-class _ArrayData(_Data):
-    """Batches of in-memory arrays, packed as Keras packs them."""
-
-    def __init__(self, x, y, sw, batch_size, shuffle=False, steps_per_epoch=None):
-        self.x, self.y, self.sw = x, y, sw
-        self.n = _length(x, "x")
-        if y is not None:
-            ny = _length(y, "y")
-            if ny != self.n:
-                raise ValueError(f"`x` and `y` must have the same number of samples: x has "
-                                 f"{self.n}, y has {ny}")
-        if sw is not None and _length(sw, "sample_weight") != self.n:
-            raise ValueError(f"`sample_weight` must have one entry per sample ({self.n})")
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.steps_per_epoch = steps_per_epoch
-
-    def num_batches(self):
-        return max(math.ceil(self.n / self.batch_size), 1) if self.n else 0
-
-    def _new_pass(self):
-        order = np.arange(self.n)
-        if self.shuffle:
-            order = _rng.generator().permutation(self.n)
-        for s in range(0, self.n, self.batch_size):
-            idx = order[s:s + self.batch_size]
-            if not self.shuffle:
-                idx = slice(s, s + self.batch_size)
-            yield pack_x_y_sample_weight(_take(self.x, idx), _take(self.y, idx),
-                                         _take(self.sw, idx))
-
-
-_DATA_NAMES = ("x", "y", "sample_weight")
-
-
-class _IterData(_Data):
-    """Batches from a Sequence, a re-iterable (a list of batches, a dataset object) or a
-    Python generator / iterator, handed on as they come (a tuple stays a tuple of the same
-    length; anything else is x alone)."""
-
-    def __init__(self, source, steps, shuffle=False, weigh=None):
-        self.source, self.steps_per_epoch = source, steps
-        self.shuffle = shuffle  # a Sequence's batches in a new order each pass (Keras)
-        self.weigh = weigh  # (y, sample_weight) -> sample_weight: fit's class_weight
-        self._it = None
-        if isinstance(source, Sequence):
-            self.restartable = True
-        else:
-            try:
-                self.restartable = iter(source) is not source
-            except TypeError:
-                raise TypeError(f"Expected arrays, a Sequence or an iterable of batches, got "
-                                f"{type(source).__name__}") from None
-
-    def num_batches(self):
-        if isinstance(self.source, Sequence) or hasattr(self.source, "__len__"):
-            return len(self.source)
-        return None
-
-    def _new_pass(self):
-        if isinstance(self.source, Sequence):
-            n = len(self.source)
-            order = _rng.generator().permutation(n) if self.shuffle else range(n)
-            items = (self.source[int(i)] for i in order)
-        else:
-            items = iter(self.source)
-        for item in items:
-            if isinstance(item, tuple):
-                item = tuple(_as_struct(v, _DATA_NAMES[i] if i < 3 else "data")
-                             for i, v in enumerate(item))
-                if self.weigh is not None and len(item) >= 2:
-                    x, y, sw = (item + (None,))[:3]
-                    item = (x, y, self.weigh(y, sw))
-                yield item
-            else:  # x alone ((x,) when x is a list, so that it is not read as (x, y))
-                yield pack_x_y_sample_weight(_as_struct(item, "x"))
-
-    def _end_pass(self):
-        if isinstance(self.source, Sequence):
-            self.source.on_epoch_end()
-
-
-def _is_iterable_source(x):
-    return isinstance(x, Sequence) or (hasattr(x, "__next__") and not isinstance(x, np.ndarray))\
-        or (hasattr(x, "__iter__") and not isinstance(x, (np.ndarray, list, tuple, dict, Tensor)))
-
-
-def _check_finite(struct, name):
-    for a in _flatten(struct):
-        if not isinstance(a, np.ndarray):  # a DeviceInput: not scanned on the host
-            continue
-        # one float64 sum (no temporary) is finite unless some value is NaN / inf
-        if a.dtype.kind == "f" and not np.isfinite(np.sum(a, dtype=np.float64)) and \
-                not np.isfinite(a).all():
-            bad = int(np.size(a) - np.isfinite(a).sum())
-            raise ValueError(f"`{name}` contains {bad} NaN or infinite values")
-
-
-# ------------------------------------------------------------------------------ compile
-def _per_output(spec, names, what):
-    """The spec (single, list or dict) as one entry per output."""
-    if isinstance(spec, dict):
-        unknown = set(spec) - set(names)
-        if unknown:
-            raise ValueError(f"Unknown output name(s) {sorted(unknown)} in `{what}`; the model's "
-                             f"outputs are {names}")
-        return [spec.get(n) for n in names]
-    if isinstance(spec, (list, tuple)) and what != "metrics" and (len(names) > 1 or
-                                                                   len(spec) == 1):
-        if len(spec) != len(names):
-            raise ValueError(f"`{what}` has {len(spec)} entries for {len(names)} outputs")
-        return list(spec)
-    return [spec] * len(names)
-
-
-def _crossentropy_for(y_true, y_pred):
-    """Keras' choice for loss="crossentropy" / "ce" (and metrics "accuracy"): binary when
-    y_pred has one column, sparse when y_true has a lower rank or one column against
-    several, else categorical."""
-    from fastkeras import losses
-
-    t_shape, p_shape = np.shape(as_array(y_true)), np.shape(as_array(y_pred))
-    if p_shape and p_shape[-1] == 1:
-        return losses.binary_crossentropy
-    if len(t_shape) < len(p_shape) or (t_shape and t_shape[-1] == 1 and p_shape[-1] > 1):
-        return losses.sparse_categorical_crossentropy
-    return losses.categorical_crossentropy
-
-
-def _resolve_loss(spec, y_true=None, y_pred=None):
-    from fastkeras import losses
-
-    if spec is None:
-        return None
-    if isinstance(spec, str) and spec.lower() in ("crossentropy", "ce"):
-        if y_pred is None:  # compile(): chosen from the data's shapes when it first comes
-            return None
-        spec = _crossentropy_for(y_true, y_pred)
-    obj = losses.get(spec)
-    if isinstance(obj, losses.Loss):
-        return obj
-    if callable(obj):
-        return losses.LossFunctionWrapper(obj, name=getattr(obj, "__name__", "loss"))
-    raise ValueError(f"Could not interpret loss: {spec!r}")
-
-
-def _loss_name(loss):
-    fn = getattr(loss, "fn", None)
-    return getattr(fn, "__name__", "") if fn is not None else type(loss).__name__
-
-
-def _resolve_metric(spec, loss, y_true, y_pred):
-    from fastkeras import metrics as M
-
-    if isinstance(spec, str) and spec.lower() in ("accuracy", "acc"):
-        lname = _loss_name(loss).lower() if loss is not None else ""
-        out_last = y_pred.shape[-1] if y_pred.ndim else 1
-        if "binary" in lname or (out_last == 1 and "categorical" not in lname):
-            cls = M.BinaryAccuracy
-        elif "sparse" in lname or (y_true is not None and (y_true.ndim < y_pred.ndim or
-                                                           y_true.shape[-1] == 1)):
-            cls = M.SparseCategoricalAccuracy
-        else:
-            cls = M.CategoricalAccuracy
-        return cls(name=spec)
-    if isinstance(spec, str) and spec.lower() in ("crossentropy", "ce"):
-        return M.get("categorical_crossentropy")
-    obj = M.get(spec)
-    if isinstance(obj, M.Metric):
-        # tf.keras names a metric given by a function name or alias ("mae") after that
-        # string; a class name ("AUC") keeps the class' default name ("auc")
-        if isinstance(spec, str) and not spec[:1].isupper():
-            obj.name = spec
-        return obj
-    if callable(obj):
-        return M.MeanMetricWrapper(obj, name=getattr(obj, "__name__", "metric"))
-    raise ValueError(f"Could not interpret metric: {spec!r}")
 
 
 class TrainingMixin:
@@ -432,7 +34,7 @@ class TrainingMixin:
         self.history = None
         self._in_fit = False
         self._compile_args = None
-        self._compiled_outputs = None  # per output: (name, loss, weight, metrics, wmetrics)
+        self._compiled_outputs = None  # a CompiledOutput per output, once built
         self._loss_tracker = None
         self._compile_metrics = None
         self._output_loss_trackers = []
@@ -456,7 +58,7 @@ class TrainingMixin:
         self.optimizer = optimizers.get(optimizer)
         # resolve names now, so that an unknown loss or metric fails at compile time
         for spec in _flatten(loss if isinstance(loss, (list, tuple, dict)) else [loss]):
-            _resolve_loss(spec)
+            resolve_loss(spec)
         self._check_metric_names(metrics)
         self._check_metric_names(weighted_metrics)
         self._compile_args = dict(loss=loss, metrics=metrics, loss_weights=loss_weights,
@@ -577,9 +179,9 @@ class TrainingMixin:
         flat_true = _flatten(y) if y is not None else [None] * len(flat_pred)
         if isinstance(y, dict):
             flat_true = [y.get(n) for n in names]
-        losses = [_resolve_loss(s, flat_true[i] if i < len(flat_true) else None, flat_pred[i])
-                  for i, s in enumerate(_per_output(a["loss"], names, "loss"))]
-        weights = _per_output(a["loss_weights"], names, "loss_weights") if \
+        losses = [resolve_loss(s, flat_true[i] if i < len(flat_true) else None, flat_pred[i])
+                  for i, s in enumerate(per_output(a["loss"], names, "loss"))]
+        weights = per_output(a["loss_weights"], names, "loss_weights") if \
             a["loss_weights"] is not None else [1.0] * len(names)
         outs = []
         for i, name in enumerate(names):
@@ -597,7 +199,7 @@ class TrainingMixin:
                                                         for s in spec):
                     spec = spec[i]
                 spec = spec if isinstance(spec, (list, tuple)) else [spec] if spec else []
-                out = [_resolve_metric(s, losses[i], yt_arr, yp) for s in spec]
+                out = [resolve_metric(s, losses[i], yt_arr, yp) for s in spec]
                 if len(names) > 1:
                     for m in out:
                         m.name = f"{name}_{m.name}"
@@ -608,16 +210,18 @@ class TrainingMixin:
             for m in wmets:  # tf.keras: a weighted twin of a metric is "weighted_<name>"
                 if m.name in taken:
                     m.name = f"weighted_{m.name}"
-            outs.append((name, losses[i], float(weights[i] if weights[i] is not None else 1.0),
-                         mets, wmets))
+            outs.append(CompiledOutput(
+                name=name, loss=losses[i],
+                weight=float(weights[i] if weights[i] is not None else 1.0),
+                metrics=mets, weighted_metrics=wmets))
         self._compiled_outputs = outs
-        if sum(o[1] is not None for o in outs) > 1:
+        if sum(o.loss is not None for o in outs) > 1:
             from fastkeras.metrics import Mean
 
             # as Keras' CompileLoss: a `<output>_loss` tracker per output that has a loss,
             # when more than one has (loss=[None, "cce"] logs `loss` only); None elsewhere,
             # so the list stays aligned with the outputs
-            self._output_loss_trackers = [None if o[1] is None else Mean(name=f"{o[0]}_loss")
+            self._output_loss_trackers = [None if o.loss is None else Mean(name=f"{o.name}_loss")
                                           for o in outs]
         else:
             self._output_loss_trackers = []
@@ -629,7 +233,7 @@ class TrainingMixin:
     # ---------------------------------------------------------------- losses and metrics
     def _flat_targets(self, y, n_out):
         if isinstance(y, dict):
-            return [y.get(o[0]) for o in self._compiled_outputs]
+            return [y.get(o.name) for o in self._compiled_outputs]
         return _flatten(y) if y is not None else [None] * n_out
 
     def _compiled_loss(self, y, y_pred, sample_weight):
@@ -639,7 +243,7 @@ class TrainingMixin:
         if self._compiled_outputs is None:
             self._build_compiled(y, y_pred)
         outs = self._compiled_outputs
-        if all(o[1] is None for o in outs):
+        if all(o.loss is None for o in outs):
             return None
         if y is None:
             raise ValueError("compute_loss: `y` is required: the model was compiled with a loss, "
@@ -655,11 +259,11 @@ class TrainingMixin:
             [sample_weight] * len(flat_pred)
         trackers = self._output_loss_trackers
         total = None
-        for i, ((name, loss, w, _, _), yt, yp, s) in enumerate(zip(outs, flat_true, flat_pred,
-                                                                   sws)):
-            if loss is None:
+        for i, (out, yt, yp, s) in enumerate(zip(outs, flat_true, flat_pred, sws)):
+            if out.loss is None:
                 continue
-            value = loss(yt, yp, sample_weight=s)
+            value = out.loss(yt, yp, sample_weight=s)
+            w = out.weight
             if trackers and trackers[i] is not None:
                 with paused():
                     trackers[i].update_state(float(as_array(value)),
@@ -710,14 +314,13 @@ class TrainingMixin:
             flat_true = self._flat_targets(y, len(flat_pred))
             sws = _flatten(sample_weight) if isinstance(sample_weight, (list, dict)) else \
                 [sample_weight] * len(flat_pred)
-            for (name, loss, w, mets, wmets), yt, yp, s in zip(self._compiled_outputs,
-                                                               flat_true, flat_pred, sws):
+            for out, yt, yp, s in zip(self._compiled_outputs, flat_true, flat_pred, sws):
                 # an output of softmax / sigmoid keeps its logits: the cross-entropy
                 # metrics compute from them, as the loss does (tf.keras' rule)
                 ypa = yp if getattr(yp, "_keras_logits", None) is not None else as_array(yp)
-                for m in mets:
+                for m in out.metrics:
                     m.update_state(yt, ypa)
-                for m in wmets:
+                for m in out.weighted_metrics:
                     m.update_state(yt, ypa, sample_weight=s)
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
@@ -882,9 +485,9 @@ class TrainingMixin:
 
     # ---------------------------------------------------------------- data plumbing
     def _prep_x(self, x, plan=None):
-        x = _as_struct(x, "x", device_ok=plan is not None)
-        _check_finite(x, "x")
-        return _floats_to_floatx(x)
+        x = as_struct(x, "x", device_ok=plan is not None)
+        check_finite(x, "x")
+        return floats_to_floatx(x)
 
     def _class_weights(self, y, class_weight, sw):
         if class_weight is None:
@@ -910,8 +513,8 @@ class TrainingMixin:
         else:  # x_val alone (a model whose test_step needs no targets)
             vd = (validation_data,)
         vx, vy, vsw = unpack_x_y_sample_weight(vd)
-        return _ArrayData(self._prep_x(vx, plan), _as_struct(vy, "y"),
-                          None if vsw is None else _as_struct(vsw, "sample_weight"),
+        return ArrayData(self._prep_x(vx, plan), as_struct(vy, "y"),
+                          None if vsw is None else as_struct(vsw, "sample_weight"),
                           batch_size, steps_per_epoch=steps)
 
     # ---------------------------------------------------------------- fit
@@ -935,7 +538,7 @@ class TrainingMixin:
         if x is None:
             raise ValueError("fit: `x` is required")
         plan = self._plan_for_call(training=True, kind="train")
-        if _is_iterable_source(x):
+        if is_iterable_source(x):
             # class_weight weighs a Sequence's batches by class, as Keras' PyDataset adapter
             # does; Keras refuses it for Python generators, and so does fastkeras
             if class_weight is not None and not isinstance(x, Sequence):
@@ -943,34 +546,34 @@ class TrainingMixin:
                                  f"generator inputs. Received: class_weight={class_weight}")
             weigh = None if class_weight is None else (
                 lambda yb, swb: self._class_weights(yb, class_weight, swb))
-            data = _IterData(x, steps_per_epoch, shuffle=bool(shuffle), weigh=weigh)
+            data = IterData(x, steps_per_epoch, shuffle=bool(shuffle), weigh=weigh)
         else:
             x = self._prep_x(x, plan)
-            y = _as_struct(y, "y")  # None: the batches are x alone (a custom train_step)
-            sw = None if sample_weight is None else _as_struct(sample_weight,
+            y = as_struct(y, "y")  # None: the batches are x alone (a custom train_step)
+            sw = None if sample_weight is None else as_struct(sample_weight,
                                                                "sample_weight")
             if validation_split and validation_data is None:
                 if not 0 < validation_split < 1:
                     raise ValueError(f"`validation_split` must be in (0, 1), got "
                                      f"{validation_split}")
-                n = _length(x, "x")
+                n = num_samples(x, "x")
                 split = int(math.floor(n * (1.0 - validation_split)))  # Keras' split point
-                val = (_take(x, slice(split, None)), _take(y, slice(split, None)),
+                val = (take_samples(x, slice(split, None)), take_samples(y, slice(split, None)),
                        None if sw is None else sw[split:])
-                x, y = _take(x, slice(0, split)), _take(y, slice(0, split))
+                x, y = take_samples(x, slice(0, split)), take_samples(y, slice(0, split))
                 sw = None if sw is None else sw[:split]
             sw = self._class_weights(y, class_weight, sw)
-            data = _ArrayData(x, y, sw, batch_size, shuffle=bool(shuffle),
+            data = ArrayData(x, y, sw, batch_size, shuffle=bool(shuffle),
                               steps_per_epoch=steps_per_epoch)
         if validation_data is not None:
-            if _is_iterable_source(validation_data):
-                val_data = _IterData(validation_data, validation_steps)
+            if is_iterable_source(validation_data):
+                val_data = IterData(validation_data, validation_steps)
             else:
                 val_data = self._validation_arrays(validation_data,
                                                    validation_batch_size or batch_size,
                                                    validation_steps, plan)
         elif val is not None:
-            val_data = _ArrayData(*val, validation_batch_size or batch_size,
+            val_data = ArrayData(*val, validation_batch_size or batch_size,
                                   steps_per_epoch=validation_steps)
         else:
             val_data = None
@@ -980,7 +583,7 @@ class TrainingMixin:
         if verbose and not any(isinstance(c, _cb.ProgbarLogger) for c in cbs):
             cbs.insert(0, _cb.ProgbarLogger())
         cbs.append(history)
-        samples = data.n if isinstance(data, _ArrayData) and steps_per_epoch is None else None
+        samples = data.n if isinstance(data, ArrayData) and steps_per_epoch is None else None
         cb = _cb.CallbackList(cbs, model=self, verbose=verbose, epochs=epochs,
                               steps=data.steps(), _samples=(samples, batch_size))
         self.stop_training = False
@@ -1020,11 +623,11 @@ class TrainingMixin:
             if seen == 0:
                 if first or not ran_out:
                     raise ValueError("fit: the training data produced no batches")
-                _ran_out_warning()  # a generator used up at an epoch's end: stop here
+                ran_out_warning()  # a generator used up at an epoch's end: stop here
                 break
             first = False
             if ran_out:
-                _ran_out_warning()
+                ran_out_warning()
             epoch_logs = pythonify_logs(step_logs)
             if plan is not None:  # the host weights are current before callbacks run
                 plan.download()
@@ -1064,7 +667,7 @@ class TrainingMixin:
             if cb is not None:
                 cb.on_test_batch_end(step, logs)
         if data.ran_out:
-            _ran_out_warning()
+            ran_out_warning()
         if logs is None:
             raise ValueError("evaluate: the data produced no batches")
         logs = pythonify_logs(logs)
@@ -1083,12 +686,12 @@ class TrainingMixin:
         verbose = 1 if verbose == "auto" else int(verbose)
         steps = _check_steps(steps, "steps")
         plan = self._plan_for_call(training=False, kind="test")
-        if _is_iterable_source(x):
-            data = _IterData(x, steps)
+        if is_iterable_source(x):
+            data = IterData(x, steps)
         else:
-            data = _ArrayData(self._prep_x(x, plan), _as_struct(y, "y"),
+            data = ArrayData(self._prep_x(x, plan), as_struct(y, "y"),
                               None if sample_weight is None else
-                              _as_struct(sample_weight, "sample_weight"),
+                              as_struct(sample_weight, "sample_weight"),
                               32 if batch_size is None else int(batch_size),
                               steps_per_epoch=steps)
         cbs = list(callbacks or [])
@@ -1114,16 +717,16 @@ class TrainingMixin:
             return self._predict(x, batch_size, steps, callbacks, plan, verbose)
 
     def _predict(self, x, batch_size, steps, callbacks, plan, verbose=0):
-        if _is_iterable_source(x):
-            data = _IterData(x, steps)
+        if is_iterable_source(x):
+            data = IterData(x, steps)
         else:
             x = self._prep_x(x, plan)
-            n = _length(x, "x")
+            n = num_samples(x, "x")
             bs = 32 if batch_size is None else int(batch_size)
             if n <= bs and not callbacks and steps is None:
                 # one batch and no callback watching: no slicing, no concatenation
                 return _map_np(self.predict_step(pack_x_y_sample_weight(x)))
-            data = _ArrayData(x, None, None, bs, steps_per_epoch=steps)
+            data = ArrayData(x, None, None, bs, steps_per_epoch=steps)
         cb = _cb.CallbackList(list(callbacks or []), model=self, verbose=verbose, epochs=1,
                               steps=data.steps())
         cb.on_predict_begin()
@@ -1135,7 +738,7 @@ class TrainingMixin:
             if cb.has("on_predict_batch_end"):
                 cb.on_predict_batch_end(step, {"outputs": _map_np(out)})
         if data.ran_out:
-            _ran_out_warning()
+            ran_out_warning()
         cb.on_predict_end()
         if not outs:
             raise ValueError("predict: the data produced no batches")
@@ -1149,10 +752,10 @@ class TrainingMixin:
         """One train_step on (x, y, sample_weight) (the 3-tuple Keras passes, Nones kept)."""
         self._require_compiled("train_on_batch")
         plan = self._plan_for_call(training=True, kind="train")
-        x, y = self._prep_x(x, plan), _as_struct(y, "y")
+        x, y = self._prep_x(x, plan), as_struct(y, "y")
         sw = self._class_weights(y, class_weight,
                                  None if sample_weight is None else
-                                 _as_struct(sample_weight, "sample_weight"))
+                                 as_struct(sample_weight, "sample_weight"))
         self.reset_metrics()
         with training_mode(True), self._on_device(plan):
             logs = self.train_step((x, y, sw))
@@ -1164,9 +767,9 @@ class TrainingMixin:
         self.reset_metrics()
         plan = self._plan_for_call(training=False, kind="test")
         with self._on_device(plan):
-            logs = self.test_step((self._prep_x(x, plan), _as_struct(y, "y"),
+            logs = self.test_step((self._prep_x(x, plan), as_struct(y, "y"),
                                    None if sample_weight is None else
-                                   _as_struct(sample_weight, "sample_weight")))
+                                   as_struct(sample_weight, "sample_weight")))
         logs = pythonify_logs(logs)
         return logs if return_dict else self._flatten_metrics_in_order(logs)
 
@@ -1230,7 +833,7 @@ def _CompileMetrics(model):
             @property
             def metrics(self):
                 outs = self._model._compiled_outputs or []
-                return [m for o in outs for m in o[3] + o[4]]
+                return [m for o in outs for m in o.metrics + o.weighted_metrics]
 
             @property
             def variables(self):

@@ -6,7 +6,7 @@ import random
 
 import numpy as np
 
-from fastkeras.models.training import PyDataset
+from fastkeras.models.data_adapters import PyDataset
 from fastkeras.utils.sequence_utils import pad_sequences
 
 __all__ = ["pad_sequences", "TimeseriesGenerator", "make_sampling_table", "skipgrams"]

@@ -5,7 +5,7 @@ import numpy as np
 
 from fastkeras import _rng
 from fastkeras.ops.tensor import as_array
-from fastkeras.models.training import PyDataset, Sequence, pack_x_y_sample_weight, unpack_x_y_sample_weight
+from fastkeras.models.data_adapters import PyDataset, Sequence, pack_x_y_sample_weight, unpack_x_y_sample_weight
 from fastkeras.utils.plotting import plot_model
 # Keras 3 also exports the saving API's registration and scopes under keras.utils
 from fastkeras.saving.object_registration import (CustomObjectScope, custom_object_scope,
