@@ -37,6 +37,16 @@ cdef void *checked(object arr, int typenum, int64_t size, bint writable, str wha
     return cnp.PyArray_DATA(a)
 
 
+cdef _check_lengths(Py_ssize_t n, list slots, object ema):
+    """Every slot list and the EMA list hold one entry per tensor (indexed without bounds
+    checks below)."""
+    for k in range(3):
+        if slots[k] is not None and len(slots[k]) != n:
+            raise ValueError(f"slot list {k} has {len(slots[k])} entries, expected {n}")
+    if ema is not None and len(ema) != n:
+        raise ValueError(f"ema has {len(ema)} entries, expected {n}")
+
+
 cdef fk_optim_args _args(dict args) except *:
     cdef fk_optim_args a
     if args.get("kind") not in KINDS:
@@ -70,6 +80,7 @@ def step(dict args, list params, list grads, list slots, object ema=None, object
         raise ValueError(f"got {len(grads)} gradients for {n} parameters")
     if len(slots) != 3:
         raise ValueError("slots must be a list of 3 lists (or None)")
+    _check_lengths(n, slots, ema)
     if n == 0:
         return
     typenum = cnp.NPY_FLOAT32 if params[0].dtype == np.float32 else cnp.NPY_FLOAT64
@@ -141,6 +152,7 @@ def step_device(dict args, list sizes, list params, list grads, list slots, obje
     if len(sizes) != n or len(grads) != n or len(slots) != 3 or \
             (ema is not None and len(ema) != n):
         raise ValueError("sizes, params, grads, each slot list and ema need one entry per tensor")
+    _check_lengths(n, slots, ema)
     if n == 0:
         return
     cdef int64_t[::1] sz = np.asarray(sizes, dtype=np.int64)
