@@ -189,11 +189,31 @@ def test_bad_input():
         kp.cuda_pass(1, g, y, x, None)
 
 
-@pytest.mark.xfail(strict=True, raises=KeyError,
-                   reason="make_pool_geom reads the dict with [] : a missing key is a KeyError, "
-                          "not a ValueError naming the argument")
-def test_missing_geometry_key_is_a_value_error():
+def test_malformed_geometry_dicts_raise():
+    """Short geometry tuples were read past their end (the bridges index them without
+    bounds checks: a segfault) and a missing key was a bare KeyError; both are now a
+    ValueError naming the entry, for pooling, convolution and the serving plans."""
+    from fastkeras._kernels import chain as kch
+    from fastkeras._kernels import conv as kc
     g = _geom(1, (4, 4), 2, (2, 2), (2, 2), "valid")
-    del g["pad"]
-    with pytest.raises(ValueError):
-        kp.avg_forward(g, np.zeros(32, np.float32), np.zeros(8, np.float32))
+    x, y = np.zeros(32, np.float32), np.zeros(8, np.float32)
+    with pytest.raises(ValueError, match="geometry: missing 'pad'"):
+        kp.avg_forward({k: v for k, v in g.items() if k != "pad"}, x, y)
+    with pytest.raises(ValueError, match="geometry: 'k' must have 3 entries, got \\(2, 2\\)"):
+        kp.avg_forward(dict(g, k=[2, 2]), x, y)
+    with pytest.raises(ValueError, match="geometry: missing 'c'"):
+        kp.max_forward({k: v for k, v in g.items() if k != "c"}, x, y, None)
+    with pytest.raises(ValueError, match="geometry: 'stride' must have 3 entries"):
+        kch.PoolPlan(dict(g, stride=(2, 2), in_shape=(4, 4, 2), out_shape=(2, 2, 2)), True,
+                     np.float32)
+    cg = {"n": 1, "in": (1, 4, 4), "out": (1, 3, 3), "k": (1, 2, 2), "stride": (1, 1, 1),
+          "dil": (1, 1, 1), "pad": (0, 0, 0), "cin": 3, "cout": 2, "groups": 1}
+    cx, cw, cy = np.zeros(48, np.float32), np.zeros(24, np.float32), np.zeros(18, np.float32)
+    kc.forward(cg, cx, cw, None, cy)
+    with pytest.raises(ValueError, match="geometry: 'dil' must have 3 entries"):
+        kc.forward(dict(cg, dil=(1,)), cx, cw, None, cy)
+    with pytest.raises(ValueError, match="geometry: missing 'groups'"):
+        kc.forward({k: v for k, v in cg.items() if k != "groups"}, cx, cw, None, cy)
+    with pytest.raises(ValueError, match="geometry: 'in' must have 3 entries"):
+        kch.ConvPlan(dict(cg, **{"in": (4, 4), "in_shape": (4, 4, 3), "out_shape": (3, 3, 2)}),
+                     cw, None, -1, 0.0, np.float32)

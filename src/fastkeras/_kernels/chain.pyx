@@ -13,6 +13,7 @@ cimport numpy as cnp
 from fastkeras._kernels.fk cimport *
 
 include "_status.pxi"
+include "_geom.pxi"
 
 cnp.import_array()
 
@@ -168,12 +169,12 @@ cdef class ConvPlan:
         cdef int d
         self.g.n = 1
         for d in range(3):
-            self.g.in_[d] = geom["in"][d]
-            self.g.out[d] = geom["out"][d]
-            self.g.k[d] = geom["k"][d]
-            self.g.stride[d] = geom["stride"][d]
-            self.g.dil[d] = geom["dil"][d]
-            self.g.pad[d] = geom["pad"][d]
+            self.g.in_[d] = geom_triple(geom, "in")[d]
+            self.g.out[d] = geom_triple(geom, "out")[d]
+            self.g.k[d] = geom_triple(geom, "k")[d]
+            self.g.stride[d] = geom_triple(geom, "stride")[d]
+            self.g.dil[d] = geom_triple(geom, "dil")[d]
+            self.g.pad[d] = geom_triple(geom, "pad")[d]
         self.g.cin, self.g.cout, self.g.groups = geom["cin"], geom["cout"], geom["groups"]
         self.g.algo = geom.get("algo", 0)
         check_status(fk_conv_check(&self.g), "fk_conv_check")
@@ -255,11 +256,11 @@ cdef class PoolPlan:
         cdef int d
         self.g.n = 1
         for d in range(3):
-            self.g.in_[d] = geom["in"][d]
-            self.g.out[d] = geom["out"][d]
-            self.g.k[d] = geom["k"][d]
-            self.g.stride[d] = geom["stride"][d]
-            self.g.pad[d] = geom["pad"][d]
+            self.g.in_[d] = geom_triple(geom, "in")[d]
+            self.g.out[d] = geom_triple(geom, "out")[d]
+            self.g.k[d] = geom_triple(geom, "k")[d]
+            self.g.stride[d] = geom_triple(geom, "stride")[d]
+            self.g.pad[d] = geom_triple(geom, "pad")[d]
         self.g.c = geom["c"]
         check_status(fk_pool_check(&self.g), "fk_pool_check")
         self.in_size = self.g.in_[0] * self.g.in_[1] * self.g.in_[2] * self.g.c
