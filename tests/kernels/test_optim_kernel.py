@@ -207,6 +207,10 @@ def test_bad_input():
         ko.step(sgd, p, [np.ones(4)], none)
     with pytest.raises(TypeError, match="parameters must be float32 or float64"):
         ko.step(sgd, [np.ones(4, np.int32)], [np.ones(4, np.int32)], none)
+    with pytest.raises(TypeError, match="parameter 0 must be a numpy array, got list"):
+        ko.step(sgd, [[1.0, 1.0, 1.0, 1.0]], g, none)
+    with pytest.raises(TypeError, match="parameter 1 has dtype float64, expected float32"):
+        ko.step(sgd, p + [np.ones(4)], g + [np.ones(4)], none)
     with pytest.raises(TypeError, match="gradient 0 must be a numpy array"):
         ko.step(sgd, p, [[1.0, 1.0, 1.0, 1.0]], none)
     with pytest.raises(ValueError, match="gradient 0 has 3 elements, expected 4"):

@@ -83,6 +83,8 @@ def step(dict args, list params, list grads, list slots, object ema=None, object
     _check_lengths(n, slots, ema)
     if n == 0:
         return
+    if not isinstance(params[0], np.ndarray):
+        raise TypeError(f"parameter 0 must be a numpy array, got {type(params[0]).__name__}")
     typenum = cnp.NPY_FLOAT32 if params[0].dtype == np.float32 else cnp.NPY_FLOAT64
     if params[0].dtype not in (np.float32, np.float64):
         raise TypeError(f"parameters must be float32 or float64, got {params[0].dtype}")
