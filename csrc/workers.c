@@ -27,7 +27,8 @@ static struct {
     int64_t items, next, done;
     fk_work_fn fn;
     void *ctx;
-} g = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER};
+} g = {.mu = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER,
+       .finished = PTHREAD_COND_INITIALIZER, .started = 0};
 
 static pthread_once_t g_atfork_once = PTHREAD_ONCE_INIT;
 
