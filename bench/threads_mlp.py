@@ -2,8 +2,10 @@
 float32) at 1 and 2 fastkeras threads, on a quiet machine and with one foreign busy core
 (a ``python -c "while True: pass"`` process). Rounds are interleaved; medians printed.
 
-Run:  python bench/threads_mlp.py [--rows 60000] [--rounds 3] [--label main]
-Each measurement runs in its own process (so its thread pools start fresh).
+Run:  python bench/threads_mlp.py [--rows 60000] [--rounds 3] [--python OTHER_PY ...]
+Each measurement runs in its own process (so its thread pools start fresh); with
+--python the same configurations also run under other interpreters (another build, e.g.
+main's), interleaved with this one's round by round.
 """
 import argparse
 import json
@@ -34,7 +36,7 @@ print(json.dumps({"seconds": time.perf_counter() - t}))
 """
 
 
-def run_one(threads, rows, busy):
+def run_one(py, threads, rows, busy):
     hog = None
     if busy:
         hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
@@ -43,7 +45,7 @@ def run_one(threads, rows, busy):
         env = dict(os.environ)
         env.pop("OPENBLAS_NUM_THREADS", None)
         env.pop("OMP_NUM_THREADS", None)
-        out = subprocess.run([sys.executable, "-c", CHILD, str(threads), str(rows)],
+        out = subprocess.run([py, "-c", CHILD, str(threads), str(rows)],
                              capture_output=True, text=True, env=env, check=True)
         return json.loads(out.stdout.strip().splitlines()[-1])["seconds"]
     finally:
@@ -56,17 +58,19 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--rows", type=int, default=60000)
     p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--label", default="")
+    p.add_argument("--python", action="append", default=[])
     args = p.parse_args()
-    configs = [(t, busy) for t in (1, 2) for busy in (False, True)]
+    pys = [sys.executable] + args.python
+    configs = [(py, t, busy) for py in pys for t in (1, 2) for busy in (False, True)]
     times = {c: [] for c in configs}
     for r in range(args.rounds):
         for c in configs:
-            times[c].append(run_one(c[0], args.rows, c[1]))
-            print(f"round {r} threads={c[0]} busy={c[1]}: {times[c][-1]:.3f} s", flush=True)
-    print(f"\n{args.label} rows={args.rows} medians of {args.rounds}:")
+            times[c].append(run_one(c[0], c[1], args.rows, c[2]))
+            print(f"round {r} {c[0]} threads={c[1]} busy={c[2]}: {times[c][-1]:.3f} s",
+                  flush=True)
+    print(f"\nrows={args.rows} medians of {args.rounds}:")
     for c in configs:
-        print(f"  threads={c[0]} {'one foreign busy core' if c[1] else 'quiet'}: "
+        print(f"  {c[0]} threads={c[1]} {'one foreign busy core' if c[2] else 'quiet'}: "
               f"{statistics.median(times[c]):.3f} s  {[round(v, 3) for v in times[c]]}")
 
 
