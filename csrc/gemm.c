@@ -6,10 +6,11 @@
 #include "workers.h"
 #include "fastkeras/gemm.h"
 
-/* About 4 MFLOP per piece and per thread: a piece is then ~40 us or more of BLAS work,
+/* About 8 MFLOP per piece and per thread (4 MFLOP pieces cost a 128x784 @ 784x128 product
+ * 40% more than one call on one thread here, 8 MFLOP ones ~12%): a piece is ~80 us or more,
  * far above a shared counter's cost, and re-packing the other operand once per piece
  * stays a small fraction. Pieces hold multiples of 16 rows (the BLAS micro-tiles). */
-#define FK_GEMM_PIECE_FLOPS 4e6
+#define FK_GEMM_PIECE_FLOPS 8e6
 #define FK_GEMM_PIECE_ALIGN 16
 #define FK_GEMM_MAX_PIECES 64
 

@@ -12,7 +12,7 @@
  *
  * Threads: every product is cut into pieces of whole rows (or whole columns when n
  * exceeds m), the cut fixed by (m, n, k) alone; each piece is one single-threaded
- * BLAS call. Up to n_threads threads (about one per 4 MFLOP of work: the caller and
+ * BLAS call. Up to n_threads threads (about one per 8 MFLOP of work: the caller and
  * fastkeras' own workers, csrc/workers.h, not OpenMP) take the
  * pieces one at a time from a shared counter, so a thread slowed by a busy core
  * takes fewer pieces instead of holding the others back, and the numbers are the
