@@ -4,7 +4,9 @@ Threads: ``FASTKERAS_NUM_THREADS`` is read once at import; ``set_num_threads``
 changes the value later. The value is passed to every kernel call as an
 argument (never through ``omp_set_num_threads``), so a change made in one
 thread never disturbs a kernel already running in another, and results are
-identical whatever the thread count.
+identical whatever the thread count. Float matrix products run on the C core's
+BLAS with this count (ops/products.py); NumPy's own BLAS pool is set to it too
+(fastkeras/_numpy_blas.py).
 """
 import os
 import threading
@@ -68,6 +70,16 @@ def _initial_threads():
 _NUM_THREADS = _initial_threads()
 
 
+def _pin_numpy_blas(n):
+    """NumPy's own BLAS pool follows the same count (see fastkeras/_numpy_blas.py)."""
+    from fastkeras import _numpy_blas
+
+    _numpy_blas.set_threads(n)
+
+
+_pin_numpy_blas(_NUM_THREADS)
+
+
 def get_num_threads():
     """Number of threads the C kernels use (an upper bound: small inputs run on one)."""
     return _NUM_THREADS
@@ -79,6 +91,7 @@ def set_num_threads(n):
     n = _parse_threads(n, "n")
     with _lock:
         _NUM_THREADS = n
+        _pin_numpy_blas(n)
 
 
 def floatx():

@@ -12,6 +12,7 @@
 #include "fastkeras/optim.h"
 #include "fastkeras/rank_hist.h"
 #include "fastkeras/dense_chain.h"
+#include "fastkeras/gemm.h"
 #include "fastkeras/activation.h"
 #include "fastkeras/recurrent.h"
 #include "fastkeras/cuda/device.h"
@@ -25,6 +26,52 @@ static int failures = 0;
 #define CHECK(cond, ...) do { if (!(cond)) { ++failures; \
     fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); fprintf(stderr, __VA_ARGS__); \
     fputc('\n', stderr); } } while (0)
+
+/* fk_gemm: against a naive product, transposed operands, a broadcast batch, the same
+ * bits for 1 and 4 threads, and bad arguments refused. */
+static void test_gemm(void) {
+    enum { M = 150, N = 90, K = 300 };
+    double *a = malloc(sizeof(double) * M * K), *b = malloc(sizeof(double) * K * N);
+    double *c1 = malloc(sizeof(double) * 2 * M * N), *c4 = malloc(sizeof(double) * 2 * M * N);
+    for (int i = 0; i < M * K; i++) a[i] = sin(0.37 * i);
+    for (int i = 0; i < K * N; i++) b[i] = cos(0.11 * i);
+    int64_t ao[2] = {0, 0}, bo[2] = {0, 0}, co[2] = {0, M * N};
+    int s1 = fk_gemm_f64(0, 0, M, N, K, a, K, b, N, c1, N, 2, ao, bo, co, 1);
+    int s4 = fk_gemm_f64(0, 0, M, N, K, a, K, b, N, c4, N, 2, ao, bo, co, 4);
+    CHECK(s1 == FK_OK && s4 == FK_OK, "gemm status %d %d", s1, s4);
+    CHECK(memcmp(c1, c4, sizeof(double) * 2 * M * N) == 0, "gemm differs between 1 and 4 threads");
+    double worst = 0;
+    for (int i = 0; i < M; i += 7)
+        for (int j = 0; j < N; j += 5) {
+            double r = 0;
+            for (int q = 0; q < K; q++) r += a[i * K + q] * b[q * N + j];
+            worst = fmax(worst, fabs(r - c4[M * N + i * N + j]));
+        }
+    CHECK(worst < 1e-10, "gemm error %g", worst);
+    /* op(A) = (A^T)^T: the (K, M) transpose read with trans_a, B^T with trans_b */
+    double *at = malloc(sizeof(double) * M * K), *bt = malloc(sizeof(double) * K * N);
+    for (int i = 0; i < M; i++)
+        for (int q = 0; q < K; q++) at[q * M + i] = a[i * K + q];
+    for (int q = 0; q < K; q++)
+        for (int j = 0; j < N; j++) bt[j * K + q] = b[q * N + j];
+    int st = fk_gemm_f64(1, 1, M, N, K, at, M, bt, K, c4, N, 1, NULL, NULL, NULL, 3);
+    CHECK(st == FK_OK, "gemm trans status %d", st);
+    worst = 0;
+    for (int i = 0; i < M * N; i++) worst = fmax(worst, fabs(c4[i] - c1[i]));
+    CHECK(worst < 1e-10, "gemm trans error %g", worst);
+    CHECK(fk_gemm_f64(0, 0, M, N, K, a, K - 1, b, N, c4, N, 1, NULL, NULL, NULL, 1) ==
+          FK_EBADSHAPE, "gemm short lda accepted");
+    CHECK(fk_gemm_f64(0, 0, -1, N, K, a, K, b, N, c4, N, 1, NULL, NULL, NULL, 1) ==
+          FK_EBADSHAPE, "gemm negative m accepted");
+    CHECK(fk_gemm_f64(0, 0, M, N, K, NULL, K, b, N, c4, N, 1, NULL, NULL, NULL, 1) == FK_ENULL,
+          "gemm NULL a accepted");
+    CHECK(fk_gemm_f64(0, 0, M, N, K, a, K, b, N, c4, N, 2, NULL, NULL, NULL, 1) == FK_ENULL,
+          "gemm batch without offsets accepted");
+    float z[6] = {1, 1, 1, 1, 1, 1};
+    CHECK(fk_gemm_f32(0, 0, 2, 3, 0, NULL, 1, NULL, 3, z, 3, 1, NULL, NULL, NULL, 2) == FK_OK &&
+          z[0] == 0 && z[5] == 0, "gemm k = 0 must give zeros");
+    free(a); free(b); free(c1); free(c4); free(at); free(bt);
+}
 
 static double ref_loss(int64_t c, const double *x, int64_t y) {
     double m = x[0], s = 0.0;
@@ -467,6 +514,7 @@ int main(void) {
     test_recurrent();
     test_cuda_entry_points();
     test_device_ops_checks();
+    test_gemm();
     if (failures) {
         printf("%d failed\n", failures);
         return 1;

@@ -254,6 +254,20 @@ cdef extern from "fastkeras/dense_chain.h" nogil:
                            const double *x, double *y, int n_threads) noexcept
 
 
+cdef extern from "fastkeras/gemm.h" nogil:
+    int fk_gemm_f32(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, const float *a,
+                    int64_t lda, const float *b, int64_t ldb, float *c, int64_t ldc,
+                    int64_t batch, const int64_t *a_off, const int64_t *b_off,
+                    const int64_t *c_off, int n_threads) noexcept
+    int fk_gemm_f64(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, const double *a,
+                    int64_t lda, const double *b, int64_t ldb, double *c, int64_t ldc,
+                    int64_t batch, const int64_t *a_off, const int64_t *b_off,
+                    const int64_t *c_off, int n_threads) noexcept
+    int64_t fk_gemm_pieces(int64_t m, int64_t n, int64_t k) noexcept
+    int fk_gemm_threads(int64_t m, int64_t n, int64_t k, int64_t batch, int n_threads) noexcept
+    int fk_blas_pool_threads() noexcept
+
+
 cdef extern from "fastkeras/cuda/dense_chain_cuda.h" nogil:
     ctypedef struct fk_chain_cuda:
         pass

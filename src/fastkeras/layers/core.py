@@ -9,6 +9,7 @@ from fastkeras import ops
 from fastkeras import random as _random
 from fastkeras.layers.base import InputSpec, KerasTensor, Layer, _flatten
 from fastkeras.ops import tape as _tape
+from fastkeras.ops.products import matmul_array
 from fastkeras.ops.tensor import Tensor, as_array
 
 __all__ = ["Dense", "Activation", "Dropout", "Flatten", "Reshape", "Permute", "RepeatVector",
@@ -85,8 +86,8 @@ class Dense(Layer):
 
     def call(self, inputs):
         if not _tape.is_recording():  # inference: one product, the bias added in place
-            v = np.matmul(inputs._value if isinstance(inputs, Tensor) else as_array(inputs),
-                          self.kernel._value)
+            v = matmul_array(inputs._value if isinstance(inputs, Tensor) else as_array(inputs),
+                             self.kernel._value, f"Dense layer {self.name!r}")
             if self.bias is not None:
                 v += self.bias._value
             y = Tensor(v)

@@ -25,6 +25,7 @@ from fastkeras import random as _random
 from fastkeras.layers.base import Layer
 from fastkeras.layers.convolutional import _fmt
 from fastkeras.ops.math import make
+from fastkeras.ops.products import matmul_array
 from fastkeras.ops.tensor import Tensor, as_array
 
 __all__ = ["Resizing", "CenterCrop", "RandomCrop", "RandomFlip", "RandomRotation",
@@ -108,12 +109,12 @@ def _apply_separable(x, wy, wx):
     o, p = wy.shape[0], wx.shape[0]
     wy = wy.astype(a.dtype)
     wx = wx.astype(a.dtype)
-    rows = np.matmul(wy, a.reshape(n, h, w * c))  # (n, o, w * c)
-    out = np.matmul(wx, rows.reshape(n * o, w, c)).reshape(n, o, p, c)
+    rows = matmul_array(wy, a.reshape(n, h, w * c), "resize")  # (n, o, w * c)
+    out = matmul_array(wx, rows.reshape(n * o, w, c), "resize").reshape(n, o, p, c)
 
     def backward(g, needs):
-        gw = np.matmul(wx.T, g.reshape(n * o, p, c))  # (n * o, w, c)
-        return (np.matmul(wy.T, gw.reshape(n, o, w * c)).reshape(a.shape),)
+        gw = matmul_array(wx.T, g.reshape(n * o, p, c), "resize")  # (n * o, w, c)
+        return (matmul_array(wy.T, gw.reshape(n, o, w * c), "resize").reshape(a.shape),)
 
     return make(out, (x,), backward)
 

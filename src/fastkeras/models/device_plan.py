@@ -85,7 +85,9 @@ class HostOps:
             _kp.avg_backward(geom, f(a), f(y), nt)
 
     def gemm(self, a, b, y, ta=False, tb=False, beta=0.0):
-        prod = (a.T if ta else a) @ (b.T if tb else b)
+        from fastkeras.ops.products import matmul_array
+
+        prod = matmul_array(a.T if ta else a, b.T if tb else b, "device plan gemm")
         if beta:
             y *= y.dtype.type(beta)
             y += prod

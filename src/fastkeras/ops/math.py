@@ -10,6 +10,7 @@ import numpy as np
 
 from fastkeras._limits import check_allocation, check_broadcast, check_result
 from fastkeras.ops import tape as _tape
+from fastkeras.ops.products import matmul_array
 from fastkeras.ops.tensor import Tensor, Variable, VariableSlice, as_array, _floatx_dtype
 
 __all__ = [
@@ -286,12 +287,13 @@ def _matmul_shape(sa, sb):
 
 
 def matmul(x1, x2):
-    """Matrix product with numpy's broadcasting rules (1-D operands included)."""
+    """Matrix product with numpy's broadcasting rules (1-D operands included); float
+    products, forward and backward, run on fastkeras' BLAS (ops/products.py)."""
     a, b = as_array(x1), as_array(x2)
     if a.ndim >= 2 and b.ndim >= 2:  # (N, 1) @ (1, N) is (N, N): check it first
         check_result(a.size * b.size, lambda: (_matmul_shape(a.shape, b.shape),
                                                np.result_type(a, b)), "ops.matmul")
-    out = np.matmul(a, b)
+    out = matmul_array(a, b, "ops.matmul")
 
     def backward(g, needs):
         ga = gb = None
@@ -303,9 +305,11 @@ def matmul(x1, x2):
         if b.ndim == 1:
             g2 = np.expand_dims(g2, -1)
         if needs[0]:
-            ga = unbroadcast(np.matmul(g2, np.swapaxes(b2, -1, -2)), a2.shape).reshape(a.shape)
+            ga = unbroadcast(matmul_array(g2, np.swapaxes(b2, -1, -2), "ops.matmul backward"),
+                             a2.shape).reshape(a.shape)
         if needs[1]:
-            gb = unbroadcast(np.matmul(np.swapaxes(a2, -1, -2), g2), b2.shape).reshape(b.shape)
+            gb = unbroadcast(matmul_array(np.swapaxes(a2, -1, -2), g2, "ops.matmul backward"),
+                             b2.shape).reshape(b.shape)
         return ga, gb
 
     return make(out, (x1, x2), backward)
