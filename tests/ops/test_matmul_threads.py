@@ -15,7 +15,7 @@ from fastkeras._kernels import gemm as _gemm
 from fastkeras import _numpy_blas
 from fastkeras.ops.products import matmul_array
 
-from tests import _gradcheck
+import _gradcheck  # tests/ is on sys.path (its conftest.py)
 
 TOL = {np.float32: dict(rtol=1e-5, atol=1e-5), np.float64: dict(rtol=1e-12, atol=1e-12)}
 
