@@ -460,26 +460,24 @@ static void test_recurrent(void) {
     for (int i = 0; i < B * U; ++i) { dht[i] = 1; dct[i] = 2; }
     st = fk_rnn_bwd_f64(B, T, U, &l, k, rb, mask, NULL, lws, dy, dht, dct, gx, gk, grb, gh, gc, 1);
     CHECK(st == FK_OK, "lstm backward %d", st);
-    double worst = 0, scratch[4096];
-    for (int i = 0; i < B * T * GU; ++i) {
-        const double old = x[i], h = 1e-6;
-        x[i] = old + h;
-        double fp = rnn_lstm_loss(&l, B, T, U, x, k, rb, hh, cc, mask, scratch);
-        x[i] = old - h;
-        double fm = rnn_lstm_loss(&l, B, T, U, x, k, rb, hh, cc, mask, scratch);
-        x[i] = old;
-        double e = fabs((fp - fm) / (2 * h) - gx[i]);
-        worst = e > worst ? e : worst;
-    }
-    for (int i = 0; i < U * GU; ++i) {
-        const double old = k[i], h = 1e-6;
-        k[i] = old + h;
-        double fp = rnn_lstm_loss(&l, B, T, U, x, k, rb, hh, cc, mask, scratch);
-        k[i] = old - h;
-        double fm = rnn_lstm_loss(&l, B, T, U, x, k, rb, hh, cc, mask, scratch);
-        k[i] = old;
-        double e = fabs((fp - fm) / (2 * h) - gk[i]);
-        worst = e > worst ? e : worst;
+    double scratch[4096];
+    /* central differences of the loss in each entry of x, then of k */
+    double *const wrt[2] = {x, k};
+    const double *const grads[2] = {gx, gk};
+    const int64_t sizes[2] = {B * T * GU, U * GU};
+    double worst = 0;
+    for (int which = 0; which < 2; ++which) {
+        double *v = wrt[which];
+        for (int64_t i = 0; i < sizes[which]; ++i) {
+            const double old = v[i], h = 1e-6;
+            v[i] = old + h;
+            double fp = rnn_lstm_loss(&l, B, T, U, x, k, rb, hh, cc, mask, scratch);
+            v[i] = old - h;
+            double fm = rnn_lstm_loss(&l, B, T, U, x, k, rb, hh, cc, mask, scratch);
+            v[i] = old;
+            double e = fabs((fp - fm) / (2 * h) - grads[which][i]);
+            worst = e > worst ? e : worst;
+        }
     }
     CHECK(worst < 1e-7, "lstm gradient vs central differences: worst %g", worst);
     /* refusals */
