@@ -13,96 +13,67 @@ one, or call ``runner.refresh()``). It holds no mutable state, so any number of 
 call it at once.
 """
 import threading
+from dataclasses import dataclass
 
 import numpy as np
 
-from fastkeras import activations, config
-from fastkeras.layers.base import InputLayer, KerasTensor, _flatten
+from fastkeras import config
+from fastkeras.device.steps import (LINEAR, Activation, NotLowerable, PoolMode, StepKind,
+                                    layer_chain, lower_layer)
+from fastkeras.layers.base import _flatten
 from fastkeras.ops import tape as _tape
 from fastkeras.ops.tensor import Tensor, as_array
 
 __all__ = ["InferenceRunner"]
 
-_LINEAR, _SOFTMAX = -1, -2
+@dataclass
+class _ChainEntry:
+    """One entry of a DenseChain (dense_chain.h): "dense" (weight (in, out), bias) or
+    "affine" (scale and shift (out,)), then its activation."""
+    kind: str
+    weight: np.ndarray
+    bias: np.ndarray
+    activation: Activation
+
+    def as_chain_step(self):
+        return (self.kind, self.weight, self.bias, self.activation.code, self.activation.alpha)
 
 
-def _kinds():
-    from fastkeras._kernels import elementwise
-
-    k = elementwise.KINDS
-    return {activations.relu: (k["relu"], 0.0), activations.relu6: (k["relu6"], 0.0),
-            activations.elu: (k["elu"], 1.0), activations.selu: (k["selu"], 0.0),
-            activations.sigmoid: (k["sigmoid"], 0.0), activations.tanh: (k["tanh"], 0.0),
-            activations.softplus: (k["softplus"], 0.0),
-            activations.softsign: (k["softsign"], 0.0), activations.silu: (k["silu"], 0.0),
-            activations.hard_sigmoid: (k["hard_sigmoid"], 0.0),
-            activations.hard_silu: (k["hard_silu"], 0.0), activations.mish: (k["mish"], 0.0),
-            activations.log_sigmoid: (k["log_sigmoid"], 0.0),
-            activations.gelu: (k["gelu_erf"], 0.0),
-            activations.leaky_relu: (k["leaky_relu"], float(np.float32(0.2))),
-            activations.linear: (_LINEAR, 0.0), activations.softmax: (_SOFTMAX, 0.0)}
+_CHAIN_KINDS = (StepKind.DENSE, StepKind.BATCHNORM, StepKind.ACTIVATION, StepKind.DROPOUT)
 
 
-def _activation_step(fn, kinds):
-    """(kind, alpha) of an activation function the C kernels compute, else None."""
-    return kinds.get(fn)
-
-
-def _layer_steps(layer, kinds):
-    """The chain steps of one layer, or None when it is not a last-axis layer the chain
-    computes (it then runs its own inference code)."""
-    from fastkeras import layers as L
-
-    t = type(layer)
-    if t in (L.Dropout, L.Identity):
-        return []
-    if t is L.Activation:
-        act = _activation_step(layer.activation, kinds)
-        return None if act is None else [("act",) + act]
-    if t is L.Dense:
-        act = _activation_step(layer.activation, kinds)
-        if act is None:
-            return None
-        bias = None if layer.bias is None else layer.bias.numpy()
-        return [("dense", layer.kernel.numpy(), bias) + act]
-    if t is L.ReLU and layer.max_value is None and not layer.threshold and \
-            not layer.negative_slope:
-        return [("act", kinds[activations.relu][0], 0.0)]
-    if t is L.LeakyReLU:  # the slope in float32, as ops.leaky_relu (and TensorFlow) use it
-        return [("act", kinds[activations.leaky_relu][0],
-                 float(np.float32(layer.negative_slope)))]
-    if t is L.ELU:
-        return [("act", kinds[activations.elu][0], layer.alpha)]
-    if t is L.Softmax and layer.axis in (-1,):
-        return [("act", _SOFTMAX, 0.0)]
-    if t is L.BatchNormalization and len(layer._bshape) >= 2 and \
-            list(layer._ax) == [len(layer._bshape) - 1]:
-        var = layer.moving_variance.numpy().astype(np.float64)
-        scale = 1.0 / np.sqrt(var + layer.epsilon)
-        if layer.gamma is not None:
-            scale = scale * layer.gamma.numpy()
-        shift = -layer.moving_mean.numpy() * scale
-        if layer.beta is not None:
-            shift = shift + layer.beta.numpy()
-        return [("affine", scale, shift, _LINEAR, 0.0)]
-    return None
+def _batchnorm_affine(layer):
+    """Inference BatchNormalization as scale and shift (the moving statistics folded)."""
+    var = layer.moving_variance.numpy().astype(np.float64)
+    scale = 1.0 / np.sqrt(var + layer.epsilon)
+    if layer.gamma is not None:
+        scale = scale * layer.gamma.numpy()
+    shift = -layer.moving_mean.numpy() * scale
+    if layer.beta is not None:
+        shift = shift + layer.beta.numpy()
+    return scale, shift
 
 
 def _fold(steps):
-    """Merge activation steps into the step before them (which then must be linear):
-    [("dense", W, b, kind, alpha) | ("affine", s, t, kind, alpha)]."""
+    """The DenseChain entries of last-axis steps: activations merged into the entry before
+    them (which then must be linear), dropout dropped; None when an activation comes first
+    (left to the layer itself)."""
     out = []
-    for s in steps:
-        if s[0] == "act":
-            if out and out[-1][3] == _LINEAR:
-                out[-1] = out[-1][:3] + (s[1], s[2])
-            else:
-                width = out[-1][1].shape[-1] if out else None
-                if width is None:
-                    return None  # an activation first: left to the layer itself
-                out.append(("affine", np.ones(width), np.zeros(width), s[1], s[2]))
+    for st in steps:
+        if st.kind is StepKind.DROPOUT:
+            continue
+        if st.kind is StepKind.DENSE:
+            bias = None if st.layer.bias is None else st.layer.bias.numpy()
+            out.append(_ChainEntry("dense", st.layer.kernel.numpy(), bias, st.activation))
+        elif st.kind is StepKind.BATCHNORM:
+            out.append(_ChainEntry("affine", *_batchnorm_affine(st.layer), LINEAR))
+        elif out and out[-1].activation.is_linear:
+            out[-1].activation = st.activation
+        elif out:
+            width = out[-1].weight.shape[-1]
+            out.append(_ChainEntry("affine", np.ones(width), np.zeros(width), st.activation))
         else:
-            out.append(s)
+            return None
     return out
 
 
@@ -112,9 +83,8 @@ class _ChainStage:
     def __init__(self, steps, dtype, device="cpu"):
         from fastkeras._kernels import chain
 
-        self.steps = steps
-        self.chain = chain.DenseChain([(s[0], s[1], s[2], s[3], s[4]) for s in steps], dtype,
-                                      device)
+        self.steps = steps  # _ChainEntry records
+        self.chain = chain.DenseChain([e.as_chain_step() for e in steps], dtype, device)
         self.dtype = np.dtype(dtype)
 
     def __call__(self, x):
@@ -133,10 +103,10 @@ class _DevicePlanStage:
     out; calls are serialised, as the plan reuses its device buffers."""
 
     def __init__(self, model):
-        from fastkeras.models import device_plan as dp
+        from fastkeras.device.plan import DevicePlan
 
         try:
-            self.plan = dp.DevicePlan.for_device(model, "cuda")
+            self.plan = DevicePlan.for_device(model, "cuda")
         except ValueError as exc:
             raise ValueError(f"compile_for_inference(device='cuda'): {exc}") from None
         self.plan.upload(slots=False)
@@ -158,35 +128,29 @@ class _PlannedStage:
 
 class _ConvStage(_PlannedStage):
     """A channels-last convolution (+ bias) and its activation: one GIL-free C call
-    (_kernels.chain.ConvPlan) with the geometry worked out once."""
+    (_kernels.chain.ConvPlan) with the geometry worked out once (the step's)."""
 
-    def __init__(self, layer, in_shape, act, dtype):
+    def __init__(self, step, dtype):
         from fastkeras._kernels import chain
-        from fastkeras.ops import convolution as _c
 
-        probe = np.zeros((1,) + tuple(in_shape[1:]), dtype)
-        _, kc, _, geom, _, out, _, _ = _c._conv_problem(
-            probe, layer.kernel.numpy().astype(dtype), layer.strides, layer.padding,
-            "channels_last", layer.dilation_rate)
-        geom = dict(geom, in_shape=tuple(in_shape[1:]), out_shape=tuple(out) + (geom["cout"],))
+        layer = step.layer
+        geom = dict(step.geometry, in_shape=step.in_shape, out_shape=step.out_shape)
         bias = None if layer.bias is None else layer.bias.numpy()
-        self.plan = chain.ConvPlan(geom, kc, bias, act[0], act[1], dtype)
+        kernel = np.ascontiguousarray(layer.kernel.numpy(), dtype=dtype)
+        self.plan = chain.ConvPlan(geom, kernel, bias, step.activation.code,
+                                   step.activation.alpha, dtype)
         self.dtype = np.dtype(dtype)
         self.layer = layer
 
 
 class _PoolStage(_PlannedStage):
-    def __init__(self, layer, in_shape, dtype):
+    def __init__(self, step, dtype):
         from fastkeras._kernels import chain
-        from fastkeras.ops import convolution as _c
 
-        probe = np.zeros((1,) + tuple(in_shape[1:]), dtype)
-        _, _, geom, _, out, _, _ = _c._pool_problem(probe, layer.pool_size, layer.strides,
-                                                   layer.padding, "channels_last")
-        geom = dict(geom, in_shape=tuple(in_shape[1:]), out_shape=tuple(out) + (geom["c"],))
-        self.plan = chain.PoolPlan(geom, layer.kind == "max", dtype)
+        geom = dict(step.geometry, in_shape=step.in_shape, out_shape=step.out_shape)
+        self.plan = chain.PoolPlan(geom, step.pool_mode is PoolMode.MAX, dtype)
         self.dtype = np.dtype(dtype)
-        self.layer = layer
+        self.layer = step.layer
 
 
 class _ReduceStage:
@@ -207,29 +171,16 @@ class _ReduceStage:
         return fn(x, axis=self.axes, keepdims=True).astype(x.dtype, copy=False)
 
 
-def _array_stage(layer, kinds, dtype):
-    """A stage on arrays for a convolution / pooling / flatten layer with a known input
-    shape, or None (the layer then runs its own code)."""
-    from fastkeras import layers as L
-    from fastkeras.layers import convolutional as C
-
-    shape = getattr(layer, "_build_input_shape", None)
-    if not isinstance(shape, tuple) or any(d is None for d in shape[1:]):
-        return None
-    fmt = getattr(layer, "data_format", "channels_last")
-    if fmt != "channels_last":
-        return None
-    t = type(layer)
-    if isinstance(layer, C._Conv) and t.__mro__[1] is C._Conv and not layer.transpose:
-        act = _activation_step(layer.activation, kinds)
-        return None if act is None else _ConvStage(layer, shape, act, dtype)
-    if isinstance(layer, C._Pool):
-        return _PoolStage(layer, shape, dtype)
-    if isinstance(layer, C._GlobalPool):
-        return _ReduceStage(layer.kind, tuple(range(1, layer.rank + 1)), layer.keepdims)
-    if t is L.Flatten:
-        return _ReduceStage("flatten")
-    return None
+def _array_stage(step, dtype):
+    """The stage of a convolution / pooling / flatten step."""
+    if step.kind is StepKind.CONV:
+        return _ConvStage(step, dtype)
+    if step.kind is StepKind.POOL:
+        return _PoolStage(step, dtype)
+    if step.kind is StepKind.GLOBAL_POOL:
+        rank = step.layer.rank
+        return _ReduceStage(step.pool_mode.value, tuple(range(1, rank + 1)), step.layer.keepdims)
+    return _ReduceStage("flatten")
 
 
 class _LayerStage:
@@ -269,32 +220,6 @@ class InferenceRunner:
             self._stages, self._dtype, self._in_shape = self._plan(self.model)
 
     # ------------------------------------------------------------------ planning
-    @staticmethod
-    def _layer_sequence(model):
-        """The model's layers in order when it is a simple chain, else None."""
-        from fastkeras.models.model import Sequential
-
-        if isinstance(model, Sequential):
-            return [l for l in model.layers]
-        graph = model._graph
-        if graph is None or len(model.inputs) != 1 or len(model.outputs) != 1:
-            return None
-        seq, t = [], model.outputs[0]
-        while True:
-            layer, node, _ = t._keras_history
-            if isinstance(layer, InputLayer):
-                break
-            ins = [v for v in _flatten([node["inputs"], list(node["args"]), node["kwargs"]])
-                   if isinstance(v, KerasTensor)]
-            if len(ins) != 1 or node["args"] or node["kwargs"] or \
-                    len(_flatten(node["outputs"])) != 1:
-                return None
-            seq.append(layer)
-            t = ins[0]
-        if t is not model.inputs[0]:
-            return None
-        return seq[::-1]
-
     def _plan(self, model):
         stages, dtype, shape = self._plan_stages(model)  # planned on the CPU first
         if self.device == "cuda":
@@ -307,38 +232,51 @@ class InferenceRunner:
         return stages, dtype, shape
 
     def _plan_stages(self, model):
+        """The stages of a chain model: each layer lowered (fastkeras.device.steps), runs of
+        last-axis steps merged into one C chain, convolution / pooling steps as planned C
+        calls, and the layers without a fast path running their own inference code."""
         inputs = model.inputs
         shape = tuple(inputs[0].shape) if inputs and len(inputs) == 1 else None
         dtype = np.dtype(model.dtype)
         from fastkeras import layers as L
 
-        layers = self._layer_sequence(model)
+        layers = layer_chain(model)
         if layers is None or any(isinstance(l, L.Masking) or getattr(l, "mask_zero", False)
                                  for l in layers):
             return None, dtype, shape  # the graph itself (masks travel between its layers)
-        kinds = _kinds()
-        stages, pending = [], []
+        stages, pending, pending_layers = [], [], []
 
         def flush():
-            steps = _fold(pending) if pending else []
-            if steps:
-                stages.append(_ChainStage(steps, dtype))
-            elif pending:  # not foldable: back to the layers themselves
+            entries = _fold(pending) if pending else []
+            if entries:
+                stages.append(_ChainStage(entries, dtype))
+            elif pending_layers:  # not foldable: back to the layers themselves
                 stages.extend(_LayerStage(l) for l in pending_layers)
             pending.clear()
             pending_layers.clear()
 
-        pending_layers = []
+        sample = shape[1:] if shape is not None else None
         for layer in layers:
-            plain = layer.dtype == dtype.name and layer.activity_regularizer is None
-            steps = _layer_steps(layer, kinds) if plain else None
-            if steps is not None:
+            built = getattr(layer, "_build_input_shape", None)
+            if isinstance(built, tuple):
+                sample = tuple(built[1:])
+            try:
+                if sample is None:
+                    raise NotLowerable("input shape unknown")
+                steps = lower_layer(layer, sample, dtype)
+            except NotLowerable:
+                flush()
+                stages.append(_LayerStage(layer))
+                sample = None
+                continue
+            if steps:
+                sample = steps[-1].out_shape
+            if all(st.kind in _CHAIN_KINDS for st in steps):
                 pending.extend(steps)
                 pending_layers.append(layer)
                 continue
             flush()
-            stage = _array_stage(layer, kinds, dtype) if plain else None
-            stages.append(stage if stage is not None else _LayerStage(layer))
+            stages.extend(_array_stage(st, dtype) for st in steps)
         flush()
         return stages, dtype, shape
 

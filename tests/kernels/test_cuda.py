@@ -437,7 +437,7 @@ def _mlp(dtype, acts=("gelu", "elu", "selu", "mish")):
 def test_gpu_inference_is_refused_cleanly_where_it_cannot_run():
     m = _mlp("float32")
     rnn = fk.Sequential([fk.Input((8, 3)), fk.layers.LSTM(2, name="lstm"), fk.layers.Dense(3)])
-    with pytest.raises(ValueError, match="layer 'lstm' \\(LSTM\\) is not one"):
+    with pytest.raises(ValueError, match="layer 'lstm' \\(LSTM\\) has no fast path"):
         rnn.compile_for_inference(device="cuda")
     with pytest.raises(ValueError, match="device must be 'cpu' or 'cuda'"):
         m.compile_for_inference(device="gpu0")

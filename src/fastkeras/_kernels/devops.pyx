@@ -2,7 +2,7 @@
 """Cython bridge to the device training primitives (fastkeras/cuda/device_ops.h).
 
 Pointers are device addresses (Python ints) of buffers that the caller allocated for the
-sizes it passes (fastkeras.models.device_plan owns every one of them); the C side checks
+sizes it passes (fastkeras.device.plan owns every one of them); the C side checks
 the op, the kind, the sizes and NULL pointers before anything is launched.
 """
 from libc.stdint cimport int64_t, uintptr_t

@@ -542,7 +542,7 @@ def make_gpu_adam(total, tensors=10):
 def make_gpu_xent(n, c):
     """Fused sparse softmax cross-entropy, loss and gradient, on logits in GPU memory."""
     from fastkeras import cuda
-    from fastkeras.models import device_plan as dp
+    from fastkeras.device import backends as dp
 
     rng = np.random.default_rng(7)
     ops = dp.CudaOps()

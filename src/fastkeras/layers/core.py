@@ -161,16 +161,23 @@ class Dropout(Layer):
         which it advances."""
         return _random._generator(self.seed_generator)
 
+    def keep_mask(self, shape, dtype):
+        """The training-time multiplier of inputs of `shape`: 1 / (1 - rate) where a value is
+        kept, 0 where it is dropped (noise_shape broadcast; zeros without a draw at rate 1).
+        The compiled plans draw it here too, so both paths drop the same values."""
+        dtype = np.dtype(dtype)
+        if self.rate == 1:
+            return np.zeros((), dtype)
+        shape = tuple(shape) if self.noise_shape is None else tuple(
+            shape[i] if d is None else d for i, d in enumerate(self.noise_shape))
+        keep = (self._gen.random(shape) >= self.rate).astype(dtype)
+        return keep / dtype.type(1 - self.rate)
+
     def call(self, inputs, training=False):
         if not training or self.rate == 0:
             return inputs
         x = as_array(inputs)
-        if self.rate == 1:
-            return ops.multiply(inputs, np.zeros((), x.dtype))
-        shape = x.shape if self.noise_shape is None else tuple(
-            x.shape[i] if d is None else d for i, d in enumerate(self.noise_shape))
-        keep = (self._gen.random(shape) >= self.rate).astype(x.dtype)
-        return ops.multiply(inputs, keep / x.dtype.type(1 - self.rate))
+        return ops.multiply(inputs, self.keep_mask(x.shape, x.dtype))
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)

@@ -96,6 +96,12 @@ class BatchNormalization(Layer):
             y = ops.add(y, ops.reshape(self.beta, self._bshape))
         return y
 
+    @property
+    def normalized_axes(self):
+        """The axes the statistics are kept for (of the full input, batch axis 0), once
+        built."""
+        return tuple(self._ax)
+
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
 

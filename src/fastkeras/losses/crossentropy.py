@@ -50,10 +50,15 @@ def logits_of(y_pred, from_logits, fn_name, activation="softmax"):
     if logits is None or getattr(y_pred, "_keras_logits_of", None) != activation:
         return y_pred, from_logits
     if from_logits:
-        warnings.warn(f'"`{fn_name}` received `from_logits=True`, but the `output` argument '
-                      f"was produced by a {activation} activation and thus does not "
-                      "represent logits. Was this intended?", stacklevel=3)
+        warn_not_logits(fn_name, activation, stacklevel=4)
     return logits, True
+
+
+def warn_not_logits(fn_name, activation, stacklevel=3):
+    """Keras' warning for from_logits=True on an output that carries its logits."""
+    warnings.warn(f'"`{fn_name}` received `from_logits=True`, but the `output` argument '
+                  f"was produced by a {activation} activation and thus does not "
+                  "represent logits. Was this intended?", stacklevel=stacklevel)
 
 
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None,

@@ -203,6 +203,11 @@ class LossFunctionWrapper(Loss):
         self.fn = fn
         self._fn_kwargs = kwargs
 
+    @property
+    def fn_kwargs(self):
+        """The keyword arguments the wrapped function is called with."""
+        return dict(self._fn_kwargs)
+
     def call(self, y_true, y_pred):
         y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
         return self.fn(y_true, y_pred, **self._fn_kwargs)

@@ -70,7 +70,7 @@ def as_struct(data, name, device_ok=False):
         if isinstance(v, Tensor):
             return v._value
         if not isinstance(v, np.ndarray) and is_on_device(v):
-            from fastkeras.models.device_plan import DeviceInput
+            from fastkeras.device.arrays import DeviceInput
 
             d = DeviceInput.of(v, name)
             return d if device_ok else d.to_host()

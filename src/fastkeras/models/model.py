@@ -17,6 +17,16 @@ def _is_symbolic_structure(x):
         len(_flatten(x)) > 0
 
 
+def input_rank_adjustment(got, want):
+    """Keras' _adjust_input_rank for an input of shape `got` fed to an Input of shape `want`:
+    +1 (add a trailing axis of size 1), -1 (drop one) or 0."""
+    if len(got) == len(want) - 1 and want and want[-1] == 1:
+        return 1
+    if len(got) == len(want) + 1 and got and got[-1] == 1:
+        return -1
+    return 0
+
+
 class Model(TrainingMixin, Layer):
     """A trainable stack of layers (keras.Model).
 
@@ -147,12 +157,9 @@ class Model(TrainingMixin, Layer):
                 x._keras_mask = np.asarray(as_array(m), dtype=bool)
             want = tuple(kt.shape)
             got = tuple(x.shape)
-            # Keras' _adjust_input_rank: a trailing axis of size 1 is added or dropped
-            if len(got) == len(want) - 1 and want and want[-1] == 1:
-                x = ops.expand_dims(x, -1)
-                got = tuple(x.shape)
-            elif len(got) == len(want) + 1 and got and got[-1] == 1:
-                x = ops.squeeze(x, -1)
+            adjust = input_rank_adjustment(got, want)
+            if adjust:
+                x = ops.expand_dims(x, -1) if adjust > 0 else ops.squeeze(x, -1)
                 got = tuple(x.shape)
             if len(got) != len(want) or any(w is not None and w != g
                                             for w, g in zip(want, got)):

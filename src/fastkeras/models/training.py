@@ -70,8 +70,9 @@ class TrainingMixin:
             _CompileMetrics(self)
         self.loss = loss
         self.compiled = True
-        self.run_eagerly = True if run_eagerly is None else run_eagerly
-        self.jit_compile = bool(jit_compile)
+        self.run_eagerly = bool(run_eagerly)  # True: the tape runs every step
+        self._jit_compile = jit_compile  # False: the tape too; None / True / "auto": the plan
+        self.jit_compile = jit_compile is not False
         self._device = None if device is None else config._parse_device(device)
         self._device_plans = {}
 
@@ -84,14 +85,60 @@ class TrainingMixin:
         return getattr(self, "_device", None) or config.get_device()
 
     def _plan_for_call(self, training, kind=None):
-        """The device plan that will run this fit / evaluate / predict (None: the CPU path),
-        decided before the data is prepared (device inputs stay on the device only for it).
+        """The plan that will run this fit / evaluate / predict (None: the tape), decided
+        before the data is prepared (device inputs stay on the device only for a GPU plan).
         `kind` ('train', 'test', 'predict') names the steps the call runs."""
         if self._active_plan is not None:  # a call inside a call (a callback's evaluate)
             return self._active_plan
         device = self.device
         kind = kind or ("train" if training else "test")
-        return None if device == "cpu" else self._device_plan(device, training, kind)
+        if device == "cpu":
+            return self._cpu_plan(kind)
+        return self._device_plan(device, training, kind)
+
+    def _own_steps(self, kind):
+        """The step methods of `kind` this model overrides (the plan runs the built-in
+        ones only)."""
+        return [m for m in _OVERRIDABLE[kind]
+                if getattr(type(self), m) is not getattr(TrainingMixin, m)]
+
+    def _cpu_plan(self, kind):
+        """The compiled CPU plan (fastkeras.device.plan on HostOps) of a model the plan
+        covers, unless run_eagerly or jit_compile=False asks for the tape, or the model has
+        its own train / test / predict step; None: the tape runs the call."""
+        from fastkeras.device.backends import HostOps
+        from fastkeras.device.plan import DevicePlan
+
+        if getattr(self, "run_eagerly", False) or getattr(self, "_jit_compile", None) is False \
+                or self._own_steps(kind):
+            return None
+        with _PLANS_LOCK:
+            plans = self.__dict__.setdefault("_device_plans", {})
+            plan = plans.get("cpu")
+            if plan is None:
+                try:
+                    plan = plans["cpu"] = DevicePlan(self, HostOps())
+                except ValueError as exc:
+                    plan = plans["cpu"] = exc  # the layers cannot change: the tape for good
+        if isinstance(plan, ValueError):
+            return None
+        try:
+            plan.check_call(kind)
+        except ValueError:  # this optimizer / loss: the tape
+            return None
+        return plan
+
+    def uses_compiled_plan(self, kind="train"):
+        """Whether fit ('train'), evaluate ('test') or predict ('predict') of this model
+        runs through the compiled plan (fastkeras.device.plan) on its device, rather than
+        the autodiff tape (run_eagerly=True, a custom step, or a layer, loss or optimizer
+        option the plan does not cover)."""
+        if kind not in _OVERRIDABLE:
+            raise ValueError(f"kind must be 'train', 'test' or 'predict', got {kind!r}")
+        try:
+            return self._plan_for_call(kind == "train", kind) is not None
+        except ValueError:
+            return False
 
     @contextlib.contextmanager
     def _on_device(self, plan):
@@ -116,16 +163,15 @@ class TrainingMixin:
         ValueError when the model asked for the device (compile(device=...)); under
         config.set_device it runs on the CPU instead, with one warning per model and reason
         (as TensorFlow places ops without a GPU kernel on the CPU)."""
-        from fastkeras.models import device_plan as _dp
+        from fastkeras.device.plan import DevicePlan
 
         explicit = getattr(self, "_device", None) is not None
         try:
             kind = kind or ("train" if training else "test")
-            for method in _OVERRIDABLE[kind]:  # the plan runs the built-in steps only
-                if getattr(type(self), method) is not getattr(TrainingMixin, method):
-                    raise ValueError(f"device={device!r}: a model with its own {method} "
-                                     f"{'trains' if training else 'runs'} on the CPU; "
-                                     "compile it with device='cpu'")
+            for method in self._own_steps(kind):  # the plan runs the built-in steps only
+                raise ValueError(f"device={device!r}: a model with its own {method} "
+                                 f"{'trains' if training else 'runs'} on the CPU; "
+                                 "compile it with device='cpu'")
             with _PLANS_LOCK:
                 plans = self.__dict__.setdefault("_device_plans", {})
                 plan = plans.get(device)
@@ -133,12 +179,11 @@ class TrainingMixin:
                     raise plan
                 if plan is None:
                     try:
-                        plan = plans[device] = _dp.DevicePlan.for_device(self, device)
+                        plan = plans[device] = DevicePlan.for_device(self, device)
                     except ValueError as exc:
                         plans[device] = exc  # the model cannot change: refused for good
                         raise
-            if training:
-                plan.check_training()
+            plan.check_call(kind)
             return plan
         except ValueError as exc:
             if explicit:
@@ -347,6 +392,31 @@ class TrainingMixin:
         with paused():
             self._loss_tracker.update_state(float(as_array(loss)), sample_weight=_batch_size(x))
 
+    # ---------------------------------------------------------------- for the compiled plans
+    def compiled_output(self, y=None, y_pred=None):
+        """The CompiledOutput (loss, loss weight, metrics) of a one-output compiled model,
+        built from the batch's y and y_pred when it is not yet (None without them)."""
+        if self._compiled_outputs is None and y_pred is not None:
+            self._build_compiled(y, y_pred)
+        outs = self._compiled_outputs
+        return outs[0] if outs else None
+
+    def compiled_loss_spec(self):
+        """compile()'s `loss` argument (a name, a Loss, a function, or per output)."""
+        return (self._compile_args or {}).get("loss")
+
+    def record_batch(self, y, y_pred, sample_weight, loss, batch_size, logits=None):
+        """After a batch a compiled plan ran: the loss tracker and compile()'s metrics take
+        it; returns the logs (as train_step / test_step do). logits: the softmax output's
+        logits, which the cross-entropy metrics compute from (as on the tape)."""
+        if logits is not None:
+            from fastkeras.activations import _with_logits
+            from fastkeras.ops.tensor import Tensor
+
+            y_pred = _with_logits(Tensor(y_pred), Tensor(logits), "softmax")
+        self._update_metrics(y, y_pred, sample_weight, loss, [loss], batch_size)
+        return self._logs()
+
     def _update_metrics(self, y, y_pred, sw, total, parts, batch_n):
         """After a step the device plan ran: the loss trackers and compile()'s metrics."""
         with paused():
@@ -485,7 +555,7 @@ class TrainingMixin:
 
     # ---------------------------------------------------------------- data plumbing
     def _prep_x(self, x, plan=None):
-        x = as_struct(x, "x", device_ok=plan is not None)
+        x = as_struct(x, "x", device_ok=plan is not None and not plan.ops.shares_host_memory)
         check_finite(x, "x")
         return floats_to_floatx(x)
 

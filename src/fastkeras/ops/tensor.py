@@ -266,6 +266,17 @@ class Variable(Tensor):
         self._value = self._value - self._coerce(delta, "assign_sub")
         return self
 
+    @property
+    def regularizer(self):
+        """The regularizer add_weight gave this weight (its penalty is in layer.losses)."""
+        return self._regularizer
+
+    @property
+    def buffer(self):
+        """The current value's own array (no copy): optimizers and the compiled plans update
+        it in place; an assign replaces it with a new array."""
+        return self._value
+
     def numpy(self):
         """A copy of the current value (optimizers update the variable's buffer in place)."""
         v = self._value

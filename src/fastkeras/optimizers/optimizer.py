@@ -10,6 +10,7 @@ call; subclasses that override ``update_step`` take the generic path.
 """
 import math
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -54,6 +55,17 @@ def _check_float(value, name, minimum=None, allow_none=True):
     if minimum is not None and v < minimum:
         raise ValueError(f"`{name}` must be >= {minimum}, got {v}")
     return v
+
+
+@dataclass
+class FusedStep:
+    """One fused optimizer kernel call: its arguments (fastkeras._kernels.optim.step's),
+    the indices of its variables in the list given to fused_steps, the variables, and their
+    slot Variables (3 lists, None where a slot is unused)."""
+    args: dict
+    indices: list
+    variables: list
+    slots: list
 
 
 class Optimizer:
@@ -419,8 +431,8 @@ class Optimizer:
     def _update(self, grads, variables):
         lr = self._current_lr()
         scales = self._clip_scales(grads)
-        if self._kind is not None and type(self).update_step is Optimizer.update_step:
-            self._fused_update(grads, variables, lr, scales)
+        if self.runs_fused_steps:
+            self._fused_update(grads, variables, scales)
             return
         if scales is not None:
             grads = [g * g.dtype.type(s) for g, s in zip(grads, scales)]
@@ -450,7 +462,7 @@ class Optimizer:
     def _fused_groups(self, variables, lr):
         """This step's kernel calls: [(args, indices into variables)], one per (dtype,
         weight decay) group; also runs the per-step state update (Nadam). Shared by the
-        CPU step and the device plan (fastkeras.models.device_plan)."""
+        CPU step and the device plan (fastkeras.device.plan)."""
         self._before_fused_step()
         groups = {}
         for i, v in enumerate(variables):
@@ -464,19 +476,43 @@ class Optimizer:
             out.append((args, idx))
         return out
 
-    def _slot_variables(self, variable):
+    def slot_variables(self, variable):
         """The (up to 3) slot Variables of a trainable variable, None where unused."""
         i = self._index[id(variable)]
         return [self._slots[k][i] if self._slots[k] else None for k in range(3)]
 
-    def _fused_update(self, grads, variables, lr, scales):
-        for args, idx in self._fused_groups(variables, lr):
-            params = [variables[i]._value for i in idx]
-            gs = [grads[i] for i in idx]
-            slots = [[self._slot_variables(variables[i])[k] for i in idx] for k in range(3)]
-            slots = [[s._value if s is not None else None for s in lst] for lst in slots]
-            _ko.step(args, params, gs, slots, None,
-                     None if scales is None else scales[idx], config.get_num_threads())
+    def tracks(self, variable):
+        """Whether the optimizer was built with this variable (has its slots)."""
+        return id(variable) in self._index
+
+    @property
+    def runs_fused_steps(self):
+        """Whether the update is a fused C kernel step (a built-in optimizer whose
+        update_step is not overridden): what the compiled plans run."""
+        return self._kind is not None and type(self).update_step is Optimizer.update_step
+
+    def fused_steps(self, variables):
+        """This step's fused kernel calls over `variables` (FusedStep records, one per
+        (dtype, weight decay) group), at the current learning rate; runs the per-step state
+        update (Nadam). The CPU step and the compiled plans execute them."""
+        out = []
+        for args, idx in self._fused_groups(variables, self._current_lr()):
+            vs = [variables[i] for i in idx]
+            slots = [[self.slot_variables(v)[k] for v in vs] for k in range(3)]
+            out.append(FusedStep(args, idx, vs, slots))
+        return out
+
+    def count_step(self):
+        """Advance `iterations` by one (after a step the caller ran)."""
+        self._iterations.assign(self._iterations.numpy() + 1)
+
+    def _fused_update(self, grads, variables, scales):
+        for step in self.fused_steps(variables):
+            idx = step.indices
+            slots = [[s._value if s is not None else None for s in lst] for lst in step.slots]
+            _ko.step(step.args, [v._value for v in step.variables], [grads[i] for i in idx],
+                     slots, None, None if scales is None else scales[idx],
+                     config.get_num_threads())
 
     def _ema_step(self):
         first = self._step() == 0
