@@ -113,8 +113,9 @@ class HostOps:
         if b is not None:
             z += b
         if kind == _SOFTMAX:
-            e = np.exp(z - z.max(axis=1, keepdims=True))
-            y[...] = e / e.sum(axis=1, keepdims=True)
+            from fastkeras.ops.activation_ops import softmax_values
+
+            y[...] = softmax_values(z, (1,))
         elif kind == _LINEAR:
             if y is not z:
                 y[...] = z
@@ -126,7 +127,9 @@ class HostOps:
         from fastkeras._kernels import elementwise as _ke
 
         if kind == _SOFTMAX:
-            dx[...] = fy * (g - np.sum(g * fy, axis=1, keepdims=True))
+            from fastkeras.ops.activation_ops import softmax_gradient
+
+            dx[...] = softmax_gradient(fy, g, (1,))
         elif kind == _LINEAR:
             dx[...] = g
         else:
@@ -140,32 +143,24 @@ class HostOps:
         return a.reshape(-1)[start:start + count]
 
     def batchnorm(self, kind, a, b, c, d, y, z, w, eps, momentum):
-        """device_ops.h's FK_DOP_BATCHNORM on (m, n) arrays (sums in float64)."""
-        x, t = a, (y.dtype.type if y is not None else a.dtype.type)
-        dy = c if kind in (BatchNormPass.TRAINING_BACKWARD, BatchNormPass.FROZEN_BACKWARD) else None
+        """device_ops.h's FK_DOP_BATCHNORM on (m, n) arrays, with the tape's implementation
+        (fastkeras.ops.normalization_ops)."""
+        from fastkeras.ops import normalization_ops as _bn
+
         n = y.shape[1]
+        t = y.dtype.type
         if kind == BatchNormPass.TRAINING_FORWARD:
-            x64 = x.astype(np.float64)
-            mean = x64.mean(axis=0)
-            var = np.square(x64 - mean).mean(axis=0)
-            z[:n], z[n:] = mean, var
+            z[:n], z[n:] = _bn.batch_statistics(a)
             w[...] = w * t(momentum) + z * t(1.0 - momentum)
-        stats = z if kind == BatchNormPass.TRAINING_FORWARD else d
-        mean, var = stats[:n], stats[n:]
-        inv = t(1) / np.sqrt(var + t(eps))
-        gi = inv * b if b is not None else inv
         if kind in (BatchNormPass.TRAINING_FORWARD, BatchNormPass.INFERENCE_FORWARD):
-            y[...] = (x - mean) * gi + (c if c is not None else t(0))
-        elif kind == BatchNormPass.FROZEN_BACKWARD:
-            y[...] = dy * gi
+            stats = z if kind == BatchNormPass.TRAINING_FORWARD else d
+            _bn.normalize(a, stats[:n], stats[n:], b, c, eps, out=y)
+        elif kind == BatchNormPass.FROZEN_BACKWARD:  # an affine map of the moving statistics
+            inv = t(1) / np.sqrt(d[n:] + t(eps))
+            y[...] = c * (inv * b if b is not None else inv)
         else:
-            m = x.shape[0]
-            xhat64 = (x.astype(np.float64) - mean) * (1.0 / np.sqrt(var.astype(np.float64) +
-                                                                    t(eps)))
-            z[:n] = (dy.astype(np.float64) * xhat64).sum(axis=0)
-            z[n:] = dy.astype(np.float64).sum(axis=0)
-            xhat = (x - mean) * inv
-            y[...] = gi / t(m) * (t(m) * dy - z[n:] - xhat * z[:n])
+            dx, z[:n], z[n:] = _bn.normalize_backward(a, c, d[:n], d[n:], b, eps)
+            y[...] = dx
 
     def global_max(self, kind, x, ymax, g, out):
         """FK_DOP_GLOBAL_MAX on x (m, k, n): the max over k; its gradient shared by ties."""

@@ -5,6 +5,7 @@ from fastkeras import initializers
 from fastkeras import ops
 from fastkeras.layers.base import Layer
 from fastkeras.layers.core import config_of, set_weight_options, weight_config
+from fastkeras.ops import normalization_ops as _bn
 from fastkeras.ops.tensor import as_array
 
 __all__ = ["BatchNormalization", "LayerNormalization"]
@@ -75,19 +76,18 @@ class BatchNormalization(Layer):
         if inputs.ndim != len(self._bshape):
             raise ValueError(f"BatchNormalization {self.name!r}: built for inputs of rank "
                              f"{len(self._bshape)}, got shape {inputs.shape}")
-        if training and self.trainable:
-            mean = ops.mean(inputs, axis=self._reduce, keepdims=True)
-            var = ops.mean(ops.square(ops.subtract(inputs, mean)), axis=self._reduce,
-                           keepdims=True)
-            m = self.momentum
+        if training and self.trainable:  # the batch's statistics (normalization_ops)
+            y, mean, var = _bn.batch_norm_training(inputs, self.gamma, self.beta, self._ax,
+                                                   self.epsilon)
             dt = self.moving_mean.dtype
-            self.moving_mean.assign(self.moving_mean.numpy() * m + as_array(mean).reshape(
-                self.moving_mean.shape).astype(dt) * (1 - m))
-            self.moving_variance.assign(self.moving_variance.numpy() * m + as_array(var).reshape(
-                self.moving_variance.shape).astype(dt) * (1 - m))
-        else:
-            mean = ops.reshape(self.moving_mean, self._bshape)
-            var = ops.reshape(self.moving_variance, self._bshape)
+            m = dt.type(self.momentum)
+            self.moving_mean.assign(self.moving_mean.numpy() * m + mean.reshape(
+                self.moving_mean.shape).astype(dt) * dt.type(1 - self.momentum))
+            self.moving_variance.assign(self.moving_variance.numpy() * m + var.reshape(
+                self.moving_variance.shape).astype(dt) * dt.type(1 - self.momentum))
+            return y
+        mean = ops.reshape(self.moving_mean, self._bshape)
+        var = ops.reshape(self.moving_variance, self._bshape)
         inv = ops.rsqrt(ops.add(var, self.epsilon))
         if self.gamma is not None:
             inv = ops.multiply(inv, ops.reshape(self.gamma, self._bshape))

@@ -143,14 +143,24 @@ def erf(x):
                 lambda g, needs: ((g * k * np.exp(-a * a)).astype(a.dtype, copy=False),))
 
 
+def softmax_values(a, axes):
+    """The softmax of array a along axes (in a's dtype): the one implementation the tape's
+    op and the compiled plans' CPU backend use."""
+    e = np.exp(a - np.max(a, axis=axes, keepdims=True))
+    return (e / np.sum(e, axis=axes, keepdims=True)).astype(a.dtype, copy=False)
+
+
+def softmax_gradient(y, g, axes):
+    """The gradient of softmax at its output y for the output gradient g."""
+    return (y * (g - np.sum(g * y, axis=axes, keepdims=True))).astype(y.dtype, copy=False)
+
+
 def softmax(x, axis=-1):
     """exp(x) / sum(exp(x)) along axis (an int or a tuple of ints)."""
     a = _float(x)
     axes = _norm_axis(axis, a.ndim)
-    e = np.exp(a - np.max(a, axis=axes, keepdims=True))
-    y = (e / np.sum(e, axis=axes, keepdims=True)).astype(a.dtype, copy=False)
-    return make(y, (x,), lambda g, needs: (
-        (y * (g - np.sum(g * y, axis=axes, keepdims=True))).astype(a.dtype, copy=False),))
+    y = softmax_values(a, axes)
+    return make(y, (x,), lambda g, needs: (softmax_gradient(y, g, axes),))
 
 
 def log_softmax(x, axis=-1):
