@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 
 import fastkeras as fk
-from fastkeras import layers, losses, optimizers
+from fastkeras import layers, optimizers
 from fastkeras import config
 from fastkeras.device.plan import DevicePlan
+
+from _plan_cases import LOSSES, OPTIMIZERS
 
 
 def _tol(dtype):
@@ -87,24 +89,6 @@ def _mlp(out_act="softmax", extra=(), out=4, **dense_kw):
 
 DTYPES = [np.float32, np.float64]
 
-OPTIMIZERS = {
-    "sgd": lambda: optimizers.SGD(0.1),
-    "momentum": lambda: optimizers.SGD(0.05, momentum=0.9),
-    "nesterov": lambda: optimizers.SGD(0.05, momentum=0.9, nesterov=True),
-    "adam": lambda: optimizers.Adam(0.01),
-    "amsgrad": lambda: optimizers.Adam(0.01, amsgrad=True),
-    "adamw": lambda: optimizers.AdamW(0.01, weight_decay=0.05),
-    "rmsprop": lambda: optimizers.RMSprop(0.01),
-    "rmsprop_centered": lambda: optimizers.RMSprop(0.01, momentum=0.5, centered=True),
-    "adagrad": lambda: optimizers.Adagrad(0.1),
-    "adadelta": lambda: optimizers.Adadelta(1.0),
-    "adamax": lambda: optimizers.Adamax(0.01),
-    "nadam": lambda: optimizers.Nadam(0.01),
-    "lion": lambda: optimizers.Lion(0.001),
-    "clipvalue": lambda: optimizers.Adam(0.01, clipvalue=0.01),
-    "schedule": lambda: optimizers.SGD(optimizers.schedules.ExponentialDecay(0.1, 3, 0.5)),
-    "weight_decay_sgd": lambda: optimizers.SGD(0.1, weight_decay=0.01),
-}
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -115,20 +99,6 @@ def test_every_optimizer_option_matches_the_tape(dtype, opt):
     _assert_same(res, dtype)
 
 
-LOSSES = {
-    "sparse": (lambda: losses.SparseCategoricalCrossentropy(), "softmax", "sparse"),
-    "sparse_logits": (lambda: losses.SparseCategoricalCrossentropy(from_logits=True),
-                      "linear", "sparse"),
-    "sparse_name": ("sparse_categorical_crossentropy", "softmax", "sparse"),
-    "cce_smooth": (lambda: losses.CategoricalCrossentropy(label_smoothing=0.1), "softmax",
-                   "onehot"),
-    "cce_logits_sum": (lambda: losses.CategoricalCrossentropy(from_logits=True,
-                                                              reduction="sum"), "linear",
-                       "onehot"),
-    "cce_name_sigmoid": ("categorical_crossentropy", "sigmoid", "onehot"),
-    "mse": ("mse", "linear", "regression"),
-    "mse_object": (lambda: losses.MeanSquaredError(), "tanh", "regression"),
-}
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

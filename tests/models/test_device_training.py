@@ -16,6 +16,8 @@ from fastkeras import config, layers, losses, optimizers
 from fastkeras import device as dp
 from fastkeras.device import plan as plan_module
 
+from _plan_cases import LOSSES, OPTIMIZERS
+
 info = fk.build_info()
 has_device = info["cuda_compiled"] and info["cuda_device_count"] > 0
 
@@ -97,20 +99,6 @@ def _assert_same(cpu, dev, dtype):
                                    np.asarray(sc.numpy(), np.float64), **_tol(dtype))
 
 
-OPTIMIZERS = {
-    "sgd": lambda: optimizers.SGD(0.1),
-    "nesterov": lambda: optimizers.SGD(0.05, momentum=0.9, nesterov=True),
-    "adam": lambda: optimizers.Adam(0.01),
-    "amsgrad": lambda: optimizers.Adam(0.01, amsgrad=True),
-    "adamw": lambda: optimizers.AdamW(0.01, weight_decay=0.05),
-    "rmsprop_centered": lambda: optimizers.RMSprop(0.01, momentum=0.5, centered=True),
-    "adagrad": lambda: optimizers.Adagrad(0.1),
-    "adadelta": lambda: optimizers.Adadelta(1.0),
-    "adamax": lambda: optimizers.Adamax(0.01),
-    "nadam": lambda: optimizers.Nadam(0.01),
-    "lion": lambda: optimizers.Lion(0.001),
-    "clipvalue": lambda: optimizers.Adam(0.01, clipvalue=0.01),
-}
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -122,20 +110,6 @@ def test_fit_on_the_device_matches_the_cpu_for_every_optimizer(cuda_plan, dtype,
     assert res[1][0]["loss"][-1] < res[1][0]["loss"][0] or opt in ("adadelta", "lion")
 
 
-LOSSES = {
-    "sparse_probs": (lambda: losses.SparseCategoricalCrossentropy(), "softmax", "sparse"),
-    "sparse_logits": (lambda: losses.SparseCategoricalCrossentropy(from_logits=True), "linear",
-                      "sparse"),
-    "sparse_fn": ("sparse_categorical_crossentropy", "softmax", "sparse"),
-    "cce_smooth": (lambda: losses.CategoricalCrossentropy(label_smoothing=0.1), "softmax",
-                   "onehot"),
-    "cce_logits_sum": (lambda: losses.CategoricalCrossentropy(from_logits=True,
-                                                              reduction="sum"), "linear",
-                       "onehot"),
-    "cce_fn_sigmoid": ("categorical_crossentropy", "sigmoid", "onehot"),
-    "mse": ("mse", "linear", "regression"),
-    "mse_class": (lambda: losses.MeanSquaredError(), "tanh", "regression"),
-}
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
