@@ -1,6 +1,21 @@
 """Optimizer and loss configurations the compiled-plan tests share (CPU plan against the
 tape, device plan against the CPU)."""
+import numpy as np
+
 from fastkeras import losses, optimizers
+
+
+def assert_same_training(ref, got, tol):
+    """The histories, weights and optimizer slots of two (history, model) runs agree."""
+    (hr, mr), (hg, mg) = ref, got
+    assert hr.keys() == hg.keys()
+    for k in hr:
+        np.testing.assert_allclose(hg[k], hr[k], **tol, err_msg=k)
+    for wr, wg in zip(mr.get_weights(), mg.get_weights()):
+        np.testing.assert_allclose(wg, wr, **tol)
+    for sr, sg in zip(mr.optimizer.variables, mg.optimizer.variables):
+        np.testing.assert_allclose(np.asarray(sg.numpy(), np.float64),
+                                   np.asarray(sr.numpy(), np.float64), **tol)
 
 OPTIMIZERS = {
     "sgd": lambda: optimizers.SGD(0.1),

@@ -12,7 +12,7 @@ from fastkeras import layers, optimizers
 from fastkeras import config
 from fastkeras.device.plan import DevicePlan
 
-from _plan_cases import LOSSES, OPTIMIZERS
+from _plan_cases import LOSSES, OPTIMIZERS, assert_same_training
 
 
 def _tol(dtype):
@@ -54,14 +54,7 @@ def _run_both(dtype, build, x, y, loss="sparse_categorical_crossentropy",
 
 def _assert_same(res, dtype):
     (ht, mt, et), (hp, mp, ep) = res
-    assert ht.keys() == hp.keys()
-    for k in ht:
-        np.testing.assert_allclose(hp[k], ht[k], **_tol(dtype), err_msg=k)
-    for wt, wp in zip(mt.get_weights(), mp.get_weights()):
-        np.testing.assert_allclose(wp, wt, **_tol(dtype))
-    for st, sp in zip(mt.optimizer.variables, mp.optimizer.variables):
-        np.testing.assert_allclose(np.asarray(sp.numpy(), np.float64),
-                                   np.asarray(st.numpy(), np.float64), **_tol(dtype))
+    assert_same_training((ht, mt), (hp, mp), _tol(dtype))
     if et is not None:
         for a, b in zip(_flat(et), _flat(ep)):
             np.testing.assert_allclose(np.asarray(b, np.float64), np.asarray(a, np.float64),

@@ -16,7 +16,7 @@ from fastkeras import config, layers, losses, optimizers
 from fastkeras import device as dp
 from fastkeras.device import plan as plan_module
 
-from _plan_cases import LOSSES, OPTIMIZERS
+from _plan_cases import LOSSES, OPTIMIZERS, assert_same_training
 
 info = fk.build_info()
 has_device = info["cuda_compiled"] and info["cuda_device_count"] > 0
@@ -88,15 +88,8 @@ def _fit_both(dtype, build, loss, x, y, optimizer=lambda: optimizers.Adam(0.01),
 
 def _assert_same(cpu, dev, dtype):
     (hc, mc), (hd, md) = cpu, dev
-    assert set(md._device_plans) == {"cuda"} and not mc._device_plans  # the plan really ran
-    assert hc.keys() == hd.keys()
-    for k in hc:
-        np.testing.assert_allclose(hd[k], hc[k], **_tol(dtype), err_msg=k)
-    for wc, wd in zip(mc.get_weights(), md.get_weights()):
-        np.testing.assert_allclose(wd, wc, **_tol(dtype))
-    for sc, sd in zip(mc.optimizer.variables, md.optimizer.variables):
-        np.testing.assert_allclose(np.asarray(sd.numpy(), np.float64),
-                                   np.asarray(sc.numpy(), np.float64), **_tol(dtype))
+    assert set(md._device_plans) == {"cuda"} and "cpu" not in mc._device_plans  # plan vs tape
+    assert_same_training(cpu, dev, _tol(dtype))
 
 
 
