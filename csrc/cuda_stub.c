@@ -1,11 +1,12 @@
 /* CPU-only builds: the CUDA entry points exist and say they were not built,
- * so C and Cython callers link the same API whatever the build. */
+ * so C and Cython callers link the same API whatever the build: the public
+ * fastkeras/cuda headers and the internal host-copy wrappers (cuda/host_copies.h). */
 #include "fastkeras/cuda/softmax_xent_cuda.h"
-#include "fastkeras/cuda/conv_cuda.h"
 #include "fastkeras/cuda/dense_chain_cuda.h"
 #include "fastkeras/cuda/device_ops.h"
 #include "fastkeras/cuda/optim_cuda.h"
 #include "fastkeras/cuda/rank_cuda.h"
+#include "cuda/host_copies.h"
 
 int fk_cuda_device_count(void) { return 0; }
 int fk_cuda_device_name(char *buf, int len) {

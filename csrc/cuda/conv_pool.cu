@@ -6,7 +6,7 @@
 #include <float.h>
 #include <stdint.h>
 #include "common.cuh"
-#include "fastkeras/cuda/conv_cuda.h"
+#include "host_copies.h"
 #include "conv_pool.cuh"
 
 namespace {

@@ -1,5 +1,5 @@
-// Convolution and pooling on device memory (conv_pool.cu), for the host wrappers of
-// conv_cuda.h and the training primitives (device_ops.cu). The geometry must have passed
+// Convolution and pooling on device memory (conv_pool.cu), for the internal host wrappers
+// (host_copies.h) and the training primitives (device_ops.cu). The geometry must have passed
 // fk_conv_check / fk_pool_check. which: conv 0 forward (out = y from a = x, b = w, bias),
 // 1 data gradient (out = dx from a = dy, b = w), 2 filter gradient (out = dw from a = x,
 // b = dy; out2 = dbias or NULL); pool 0 max forward (argmax written when not NULL),

@@ -3,6 +3,7 @@
 // element is read and written once: bound by memory bandwidth.
 #include "common.cuh"
 #include "fastkeras/cuda/optim_cuda.h"
+#include "host_copies.h"
 #include "../optim_bodies.h"
 #include "../optim_check.h"
 

@@ -6,6 +6,7 @@
 // integers, so the result is exact and does not depend on the launch.
 #include "common.cuh"
 #include "fastkeras/cuda/rank_cuda.h"
+#include "host_copies.h"
 #include "../rank_bucket.h"
 
 namespace {

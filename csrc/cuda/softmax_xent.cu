@@ -8,6 +8,7 @@
 #include "common.cuh"
 #include "softmax_xent.cuh"
 #include "fastkeras/cuda/softmax_xent_cuda.h"
+#include "host_copies.h"
 
 namespace {
 

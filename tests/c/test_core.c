@@ -21,6 +21,7 @@
 #include "fastkeras/cuda/optim_cuda.h"
 #include "fastkeras/cuda/rank_cuda.h"
 #include "fastkeras/cuda/softmax_xent_cuda.h"
+#include "cuda/host_copies.h"
 
 static int failures = 0;
 #define CHECK(cond, ...) do { if (!(cond)) { ++failures; \

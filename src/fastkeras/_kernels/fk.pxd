@@ -1,4 +1,5 @@
-# Declarations of the fastkeras C API (csrc/include/fastkeras). Every kernel is
+# Declarations of the fastkeras C API (csrc/include/fastkeras), and of the internal
+# host-copy wrappers of the CUDA twins (csrc/cuda/host_copies.h). Every kernel is
 # noexcept nogil: it returns a status and never touches Python.
 from libc.stdint cimport int64_t, int32_t, uint8_t
 
@@ -66,24 +67,6 @@ cdef extern from "fastkeras/cuda/device.h" nogil:
     int fk_cuda_free(void *ptr) noexcept
     double fk_cuda_peak_bandwidth() noexcept
 
-cdef extern from "fastkeras/cuda/softmax_xent_cuda.h" nogil:
-    int fk_softmax_xent_dense_bwd_f32_cuda_host(int64_t n, int64_t c, const float *x,
-                                                const float *targets, const float *gscale,
-                                                float *grad, float *loss,
-                                                const fk_xent_opts *opts) noexcept
-    int fk_softmax_xent_dense_bwd_f64_cuda_host(int64_t n, int64_t c, const double *x,
-                                                const double *targets, const double *gscale,
-                                                double *grad, double *loss,
-                                                const fk_xent_opts *opts) noexcept
-    int fk_softmax_xent_sparse_bwd_f32_cuda_host(int64_t n, int64_t c, const float *x,
-                                                 const int64_t *labels, const float *gscale,
-                                                 float *grad, float *loss,
-                                                 const fk_xent_opts *opts) noexcept
-    int fk_softmax_xent_sparse_bwd_f64_cuda_host(int64_t n, int64_t c, const double *x,
-                                                 const int64_t *labels, const double *gscale,
-                                                 double *grad, double *loss,
-                                                 const fk_xent_opts *opts) noexcept
-
 cdef extern from "fastkeras/conv.h" nogil:
     ctypedef struct fk_conv_geom:
         int64_t n
@@ -144,16 +127,6 @@ cdef extern from "fastkeras/pool.h" nogil:
     int fk_avgpool_bwd_f32(const fk_pool_geom *g, const float *dy, float *dx, int n_threads) noexcept
     int fk_avgpool_bwd_f64(const fk_pool_geom *g, const double *dy, double *dx, int n_threads) noexcept
 
-cdef extern from "fastkeras/cuda/conv_cuda.h" nogil:
-    int fk_conv_f32_cuda_host(int which, const fk_conv_geom *g, const float *a, const float *b,
-                              const float *bias, float *out, float *out2) noexcept
-    int fk_conv_f64_cuda_host(int which, const fk_conv_geom *g, const double *a, const double *b,
-                              const double *bias, double *out, double *out2) noexcept
-    int fk_pool_f32_cuda_host(int which, const fk_pool_geom *g, const float *inp, float *out,
-                              uint8_t *argmax) noexcept
-    int fk_pool_f64_cuda_host(int which, const fk_pool_geom *g, const double *inp, double *out,
-                              uint8_t *argmax) noexcept
-
 cdef extern from "fastkeras/optim.h" nogil:
     ctypedef struct fk_optim_args:
         int kind
@@ -198,12 +171,6 @@ cdef extern from "fastkeras/cuda/rank_cuda.h" nogil:
     int fk_rank_hist_f64_cuda(int64_t n, const double *scores, const void *labels,
                               int label_type, const double *weights, int64_t num_thresholds,
                               double *pos, double *neg, void *stream) noexcept
-    int fk_rank_hist_f32_cuda_host(int64_t n, const float *scores, const uint8_t *labels,
-                                   const float *weights, int64_t num_thresholds, double *pos,
-                                   double *neg) noexcept
-    int fk_rank_hist_f64_cuda_host(int64_t n, const double *scores, const uint8_t *labels,
-                                   const double *weights, int64_t num_thresholds, double *pos,
-                                   double *neg) noexcept
 
 cdef extern from "fastkeras/cuda/optim_cuda.h" nogil:
     int fk_optim_step_f32_cuda(const fk_optim_args *a, int64_t ntensors, const int64_t *sizes,
@@ -212,6 +179,34 @@ cdef extern from "fastkeras/cuda/optim_cuda.h" nogil:
     int fk_optim_step_f64_cuda(const fk_optim_args *a, int64_t ntensors, const int64_t *sizes,
                                double **params, const double **grads, const double *gscale,
                                double ***slots, double **ema, void *stream) noexcept
+
+# Internal host-copy wrappers of the CUDA twins (csrc/cuda/host_copies.h, not a public
+# header): host arrays in and out, for the tests.
+cdef extern from "cuda/host_copies.h" nogil:
+    int fk_softmax_xent_dense_bwd_f32_cuda_host(int64_t n, int64_t c, const float *x,
+                                                const float *targets, const float *gscale,
+                                                float *grad, float *loss,
+                                                const fk_xent_opts *opts) noexcept
+    int fk_softmax_xent_dense_bwd_f64_cuda_host(int64_t n, int64_t c, const double *x,
+                                                const double *targets, const double *gscale,
+                                                double *grad, double *loss,
+                                                const fk_xent_opts *opts) noexcept
+    int fk_softmax_xent_sparse_bwd_f32_cuda_host(int64_t n, int64_t c, const float *x,
+                                                 const int64_t *labels, const float *gscale,
+                                                 float *grad, float *loss,
+                                                 const fk_xent_opts *opts) noexcept
+    int fk_softmax_xent_sparse_bwd_f64_cuda_host(int64_t n, int64_t c, const double *x,
+                                                 const int64_t *labels, const double *gscale,
+                                                 double *grad, double *loss,
+                                                 const fk_xent_opts *opts) noexcept
+    int fk_conv_f32_cuda_host(int which, const fk_conv_geom *g, const float *a, const float *b,
+                              const float *bias, float *out, float *out2) noexcept
+    int fk_conv_f64_cuda_host(int which, const fk_conv_geom *g, const double *a, const double *b,
+                              const double *bias, double *out, double *out2) noexcept
+    int fk_pool_f32_cuda_host(int which, const fk_pool_geom *g, const float *inp, float *out,
+                              uint8_t *argmax) noexcept
+    int fk_pool_f64_cuda_host(int which, const fk_pool_geom *g, const double *inp, double *out,
+                              uint8_t *argmax) noexcept
     int fk_optim_step_f32_cuda_host(const fk_optim_args *a, int64_t ntensors,
                                     const int64_t *sizes, float **params, const float **grads,
                                     const double *gscale, float ***slots, float **ema) noexcept
@@ -219,6 +214,12 @@ cdef extern from "fastkeras/cuda/optim_cuda.h" nogil:
                                     const int64_t *sizes, double **params, const double **grads,
                                     const double *gscale, double ***slots,
                                     double **ema) noexcept
+    int fk_rank_hist_f32_cuda_host(int64_t n, const float *scores, const uint8_t *labels,
+                                   const float *weights, int64_t num_thresholds, double *pos,
+                                   double *neg) noexcept
+    int fk_rank_hist_f64_cuda_host(int64_t n, const double *scores, const uint8_t *labels,
+                                   const double *weights, int64_t num_thresholds, double *pos,
+                                   double *neg) noexcept
 
 cdef extern from "fastkeras/elementwise.h" nogil:
     int fk_erf_f32(int64_t n, const float *x, float *out, int n_threads) noexcept

@@ -22,15 +22,6 @@ int fk_optim_step_f64_cuda(const fk_optim_args *a, int64_t ntensors, const int64
                            double *const *params, const double *const *grads,
                            const double *gscale, double *const *const *slots,
                            double *const *ema, void *stream);
-/* The same on host arrays, copied to the device and back: tests and C callers. */
-int fk_optim_step_f32_cuda_host(const fk_optim_args *a, int64_t ntensors, const int64_t *sizes,
-                                float *const *params, const float *const *grads,
-                                const double *gscale, float *const *const *slots,
-                                float *const *ema);
-int fk_optim_step_f64_cuda_host(const fk_optim_args *a, int64_t ntensors, const int64_t *sizes,
-                                double *const *params, const double *const *grads,
-                                const double *gscale, double *const *const *slots,
-                                double *const *ema);
 
 #ifdef __cplusplus
 }

@@ -26,13 +26,6 @@ int fk_rank_hist_f32_cuda(int64_t n, const float *scores, const void *labels, in
 int fk_rank_hist_f64_cuda(int64_t n, const double *scores, const void *labels, int label_type,
                           const double *weights, int64_t num_thresholds, double *pos,
                           double *neg, void *stream);
-/* The same from host arrays (uint8 labels), copied in: tests and C callers. */
-int fk_rank_hist_f32_cuda_host(int64_t n, const float *scores, const uint8_t *labels,
-                               const float *weights, int64_t num_thresholds, double *pos,
-                               double *neg);
-int fk_rank_hist_f64_cuda_host(int64_t n, const double *scores, const uint8_t *labels,
-                               const double *weights, int64_t num_thresholds, double *pos,
-                               double *neg);
 
 #ifdef __cplusplus
 }
