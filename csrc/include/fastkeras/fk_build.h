@@ -29,6 +29,17 @@ const char *fk_simd_name(int level);
  * at the dispatched SIMD level on n_threads threads for about `seconds`. */
 double fk_peak_gflops(int n_threads, double seconds);
 
+/* One STREAM-like pass over float32 arrays of n elements (the benchmark's bandwidth
+ * yardstick): every element of the n_read read-only arrays is read, every element of
+ * the n_update arrays read and written back, every element of the n_write arrays
+ * written without being read. All streams advance together block by block, the blocks
+ * split statically over n_threads threads. *checksum keeps the reads observable.
+ * FK_EBADSHAPE for a negative count, FK_EBADARG for no stream at all or a NULL
+ * checksum, FK_ENULL for a NULL array. */
+int fk_stream_pass(float *const *read, int n_read, float *const *update, int n_update,
+                   float *const *write, int n_write, int64_t n, int n_threads,
+                   double *checksum);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,7 +1,9 @@
 # cython: language_level=3, boundscheck=False, wraparound=False
 """Build facts of the C core, its CUDA device queries and device memory."""
 from libc.stdint cimport int64_t
+from libc.stdlib cimport free, malloc
 cimport numpy as cnp
+import numpy as np
 from fastkeras._kernels.fk cimport *
 
 include "_status.pxi"
@@ -63,6 +65,61 @@ def peak_gflops(int n_threads=1, double seconds=0.3):
     with nogil:
         g = fk_peak_gflops(n_threads, seconds)
     return g
+
+
+cdef float **_stream_pointers(list arrays, str what, Py_ssize_t n) except? NULL:
+    cdef Py_ssize_t k
+    cdef float[::1] view
+    cdef float **ptrs = <float **>malloc(max(len(arrays), 1) * sizeof(float *))
+    if ptrs == NULL:
+        raise MemoryError("stream_pass: no memory for the array table")
+    try:
+        for k, a in enumerate(arrays):
+            if not isinstance(a, cnp.ndarray) or a.dtype != np.float32 or a.ndim != 1 \
+                    or not a.flags.c_contiguous or not a.flags.writeable:
+                raise TypeError(f"stream_pass: {what}[{k}] must be a writeable contiguous "
+                                f"1-D float32 array, got {type(a).__name__}"
+                                + (f" {a.dtype} of shape {a.shape}" if hasattr(a, "shape") else ""))
+            if a.shape[0] != n:
+                raise ValueError(f"stream_pass: {what}[{k}] has {a.shape[0]} elements, "
+                                 f"expected {n} (all arrays the same length)")
+            view = a
+            ptrs[k] = &view[0] if n else <float *>NULL
+    except BaseException:
+        free(ptrs)
+        raise
+    return ptrs
+
+
+def stream_pass(list read, list update, list write, int n_threads=1):
+    """One STREAM-like pass (fk_stream_pass): `read` arrays only read, `update` arrays
+    read and written back, `write` arrays only written; all float32, 1-D, contiguous,
+    of one length. Returns the checksum. The benchmark's bandwidth yardstick."""
+    arrays = read + update + write
+    if not arrays:
+        raise ValueError("stream_pass: at least one array is needed")
+    if n_threads < 1:
+        raise ValueError(f"stream_pass: n_threads must be >= 1, got {n_threads}")
+    cdef Py_ssize_t n = len(arrays[0]) if hasattr(arrays[0], "__len__") else -1
+    if n == 0:
+        return 0.0
+    cdef float **r = NULL
+    cdef float **u = NULL
+    cdef float **w = NULL
+    cdef int nr = len(read), nu = len(update), nw = len(write), st
+    cdef double checksum = 0.0
+    try:
+        r = _stream_pointers(read, "read", n)
+        u = _stream_pointers(update, "update", n)
+        w = _stream_pointers(write, "write", n)
+        with nogil:
+            st = fk_stream_pass(r, nr, u, nu, w, nw, n, n_threads, &checksum)
+        check_status(st, "fk_stream_pass")
+    finally:
+        free(r)
+        free(u)
+        free(w)
+    return checksum
 
 
 def blas_name():

@@ -27,6 +27,9 @@ cdef extern from "fastkeras/fk_build.h" nogil:
     int fk_simd_level() noexcept
     const char *fk_simd_name(int level) noexcept
     double fk_peak_gflops(int n_threads, double seconds) noexcept
+    int fk_stream_pass(float *const *read, int n_read, float *const *update, int n_update,
+                       float *const *write, int n_write, int64_t n, int n_threads,
+                       double *checksum) noexcept
 
 cdef extern from "fastkeras/softmax_xent.h" nogil:
     ctypedef struct fk_xent_opts:

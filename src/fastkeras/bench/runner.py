@@ -13,8 +13,15 @@ Method (so that numbers from shared, noisy machines mean something):
     after a pause then waits milliseconds for it (measured: 2-7 ms instead of
     1.3 ms for the softmax row), which is not what a training loop sees;
   * medians and the inter-quartile range are reported, never a single time;
-  * the machine's memory bandwidth is measured in the same run (1 and 2
-    threads, best of the two), giving each row a bandwidth-bound time;
+  * a row with a bandwidth bound runs the C core's STREAM-like pass with its own mix
+    of streams (read-only, updated in place, written) at 1..t threads as extra
+    entries of its interleaved rounds (bench/bandwidth.py): its bound is measured at
+    its thread count, under the load its implementations saw;
+  * every row runs at the thread count its header states, for every library in it
+    (fastkeras and NumPy's BLAS, PyTorch, TensorFlow's pools, ONNX Runtime's sessions:
+    bench/peers.py); --threads sets the run's count, a row may fix its own;
+  * --busy-core runs one spinning process beside the rows, the "one other core is
+    busy" condition;
   * the load average before and after is recorded with the results.
 """
 import argparse
@@ -24,11 +31,14 @@ import os
 import platform
 import statistics
 import sys
+import subprocess
 import threading
 import time
 
 import numpy as np
 
+from fastkeras.bench import peers
+from fastkeras.bench.bandwidth import StreamLoops
 from fastkeras.bench.workloads import WORKLOADS
 
 EVICT_BYTES = 128 * 2**20
@@ -51,6 +61,7 @@ class _Progress:
     def __init__(self, total, quiet):
         self.quiet = quiet
         self.bar = None
+        self.total, self.done = total, 0
         if quiet:
             return
         try:
@@ -59,7 +70,14 @@ class _Progress:
             self.bar = tqdm(total=total, unit="run", file=sys.stderr, leave=False, mininterval=0.5)
             self.label = None
         except ImportError:
-            self.total, self.done = total, 0
+            pass
+
+    def add(self, runs):
+        """More runs than first counted (a row's implementations are known once it is made)."""
+        self.total += runs
+        if self.bar is not None:
+            self.bar.total = self.total
+            self.bar.refresh()
 
     def step(self, label):
         if self.quiet:
@@ -77,42 +95,6 @@ class _Progress:
     def close(self):
         if self.bar is not None:
             self.bar.close()
-
-
-def measure_bandwidth(nbytes=256 * 2**20, repeats=7, in_place=False):
-    """Read+write bandwidth in bytes/s, best of 1 and 2 threads.
-
-    in_place=False: STREAM's "scale" (b = s a, counted as 2 bytes moved per byte
-    of a; the write-allocate reads of b are not counted, as in STREAM).
-    in_place=True: a *= s, where every written line was just read: the full
-    physical read+write bandwidth, the yardstick for in-place updates."""
-    n = nbytes // 8
-    src = np.ones(n)
-    dst = src if in_place else np.empty(n)
-    np.multiply(src, 1.0, out=dst)  # fault the pages in
-
-    def one_thread():
-        t0 = time.perf_counter()
-        np.multiply(src, 1.0, out=dst)
-        return time.perf_counter() - t0
-
-    def two_threads():
-        half = n // 2
-        parts = [(src[:half], dst[:half]), (src[half:], dst[half:])]
-        threads = [threading.Thread(target=np.multiply, args=(s, 1.0), kwargs={"out": d})
-                   for s, d in parts]
-        t0 = time.perf_counter()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        return time.perf_counter() - t0
-
-    best = 0.0
-    for fn in (one_thread, two_threads):
-        t = statistics.median(fn() for _ in range(repeats))
-        best = max(best, 2 * nbytes / t)
-    return best
 
 
 def _evict(buf):
@@ -157,89 +139,158 @@ def _run_blocked(w, impls, times, warmup, reps, bar):
             bar.step(f"{w.name}: {k}")
 
 
+def _runs(w, repeats, warmup):
+    """(timed runs, untimed runs first) of a row."""
+    reps = min(repeats, w.repeats) if w.repeats else repeats
+    first = max(warmup, 20) if w.blocked else min(warmup, 1 if w.repeats else warmup)
+    return reps, first
+
+
+def _time_row(w, impls, repeats, warmup, evict, cooldown, bar):
+    """{implementation: [seconds]} of one row, interleaved (or blocked) rounds."""
+    names = list(impls)
+    times = {k: [] for k in names}
+    reps, first = _runs(w, repeats, warmup)
+    if w.blocked:
+        _run_blocked(w, impls, times, first, reps, bar)
+        return times
+    order_rng = np.random.default_rng(2024)
+    for rep in range(first + reps):
+        # A fresh random order each round: no implementation always follows the
+        # same one (TensorFlow's pool threads keep spinning for a while after a call).
+        order = [names[i] for i in order_rng.permutation(len(names))]
+        for k in order:
+            if cooldown:
+                time.sleep(cooldown)
+            if evict is not None and w.cold is not False:
+                _evict(evict)
+            t0 = time.perf_counter()
+            impls[k]()
+            dt = time.perf_counter() - t0
+            if rep >= first:
+                times[k].append(dt)
+            bar.step(f"{w.name}: {k}")
+    return times
+
+
+def _stream_entries(w, threads):
+    """The STREAM loops a host bandwidth-bound row times in its rounds, or (None, {})."""
+    if not w.bytes_moved or w.device_bandwidth:
+        return None, {}
+    loops = StreamLoops(w.traffic, threads)
+    return loops, {k: (lambda k=k: loops.run(k)) for k in range(1, threads + 1)}
+
+
+def _row_bound(w, threads, stream_GBps, peak_per_thread):
+    if w.bytes_moved and w.device_bandwidth:
+        return w.bytes_moved / w.device_bandwidth, "GPU memory bandwidth"
+    if w.bytes_moved:
+        return w.bytes_moved / (max(stream_GBps.values()) * 1e9), f"{w.traffic.name} bandwidth"
+    if w.flops and peak_per_thread:
+        return w.flops / (peak_per_thread * threads), "compute"
+    return None, None
+
+
+class _BusyCore:
+    """One spinning process beside the rows (--busy-core)."""
+
+    def __enter__(self):
+        self.proc = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        return self
+
+    def __exit__(self, *exc):
+        self.proc.kill()
+        self.proc.wait()
+
+
 def run_benchmarks(repeats=30, warmup=3, cold=True, name_filter=None, progress=True,
-                   cooldown=0.0):
-    """Run every workload; returns a dict with the environment and per-row results."""
+                   cooldown=0.0, threads=None, busy_core=False):
+    """Run every workload; returns a dict with the environment and per-row results.
+
+    threads: the run's thread count for every library (default: fastkeras' current
+    count); rows with their own ``Workload.threads`` run at that instead."""
     import fastkeras as fk
 
+    run_threads = int(threads) if threads is not None else fk.config.get_num_threads()
+    if run_threads < 1:
+        raise ValueError(f"threads must be >= 1, got {threads}")
+    peers.set_run_threads(run_threads)
+    peers.pin(run_threads)
     workloads = [w for w in WORKLOADS if not name_filter or name_filter in w.name]
-    load_before = os.getloadavg()
-    bandwidth = measure_bandwidth()
-    bandwidth_in_place = measure_bandwidth(in_place=True) if any(w.in_place for w in workloads) \
-        else None
-    peak = measure_peak_flops(fk.config.get_num_threads()) if any(w.flops for w in workloads) \
-        else None
-    evict = np.zeros(EVICT_BYTES // 8) if cold else None
-    made = [(w, w.make()) for w in workloads]
-    def runs(w):
-        reps = min(repeats, w.repeats) if w.repeats else repeats
-        return reps + (max(warmup, 20) if w.blocked else (1 if w.repeats else warmup))
-
-    total = sum(len(impls) * runs(w) for w, impls in made)
-    bar = _Progress(total, quiet=not progress)
+    row_threads = [w.threads or run_threads for w in workloads]
+    busy = _BusyCore() if busy_core else None
+    if busy is not None:
+        busy.__enter__()
+    try:
+        load_before = os.getloadavg()
+        peak1 = measure_peak_flops(1) if any(w.flops for w in workloads) else None
+        evict = np.zeros(EVICT_BYTES // 8) if cold else None
+        bar = _Progress(0, quiet=not progress)
+        made = []
+        for w, t in zip(workloads, row_threads):
+            peers.pin(t)  # before make: TensorFlow traces, sessions and checks run at t too
+            impls = w.make()
+            loops, streams = _stream_entries(w, t)
+            stream_names = {f"STREAM {w.traffic.name}, {k} thread{'s' if k > 1 else ''}": k
+                            for k in streams}
+            impls.update({name: streams[k] for name, k in stream_names.items()})
+            reps, first = _runs(w, repeats, warmup)
+            bar.add(len(impls) * (reps + first))
+            peers.pin(t)
+            times = _time_row(w, impls, repeats, warmup, evict, cooldown, bar)
+            stream_GBps = {k: loops.bytes_per_pass / statistics.median(times.pop(name))
+                           / 1e9 for name, k in stream_names.items()}
+            if loops is not None:
+                loops.close()
+            made.append((w, t, peers.settings(), times, stream_GBps))
+            del impls  # a row's data (up to gigabytes) is freed before the next is made
+        bar.close()
+        load_after = os.getloadavg()
+    finally:
+        if busy is not None:
+            busy.__exit__(None, None, None)
+        peers.pin(run_threads)
     rows = []
-    for w, impls in made:
-        names = list(impls)
-        times = {k: [] for k in names}
-        order_rng = np.random.default_rng(2024)
-        reps = min(repeats, w.repeats) if w.repeats else repeats
-        if w.blocked:
-            _run_blocked(w, impls, times, max(warmup, 20), reps, bar)
-            names = list(impls)
-        for rep in range(0 if w.blocked else min(warmup, 1 if w.repeats else warmup) + reps):
-            # A fresh random order each round: no implementation always follows the
-            # same one (TensorFlow's pool threads keep spinning for a while after a call).
-            order = [names[i] for i in order_rng.permutation(len(names))]
-            for k in order:
-                if cooldown:
-                    time.sleep(cooldown)
-                if evict is not None and w.cold is not False:
-                    _evict(evict)
-                t0 = time.perf_counter()
-                impls[k]()
-                dt = time.perf_counter() - t0
-                if rep >= min(warmup, 1 if w.repeats else warmup):
-                    times[k].append(dt)
-                bar.step(f"{w.name}: {k}")
+    for w, t, thread_settings, times, stream_GBps in made:
+        names = list(times)
         med = {k: statistics.median(v) for k, v in times.items()}
         q = {k: (float(np.percentile(v, 25)), float(np.percentile(v, 75))) for k, v in times.items()}
-        if w.bytes_moved and getattr(w, "device_bandwidth", None):
-            bound, bound_kind = w.bytes_moved / w.device_bandwidth, "GPU memory bandwidth"
-        elif w.bytes_moved:
-            bw = bandwidth_in_place if w.in_place else bandwidth
-            bound, bound_kind = w.bytes_moved / bw, "bandwidth"
-        elif w.flops and peak:
-            bound, bound_kind = w.flops / peak, "compute"
-        else:
-            bound, bound_kind = None, None
+        bound, bound_kind = _row_bound(w, t, stream_GBps, peak1)
         ref = med[w.reference]
+        fraction = {k: bound / med[k] for k in names} if bound else {}
         rows.append({
             "workload": w.name,
+            "threads": t,
+            "thread_settings": thread_settings.as_dict(),
             "mode": "warm" if (w.cold is False or not cold) else "cold",
             "median_s": med,
             "iqr_s": q,
             "speedup_of_fastkeras": {k: med[k] / ref for k in names if k != w.reference},
             "bound_s": bound,
             "bound_kind": bound_kind,
+            "stream_GBps": {str(k): v for k, v in stream_GBps.items()},
             "gflops": {k: w.flops / med[k] / 1e9 for k in names} if w.flops else None,
-            "fraction_of_bound": {k: bound / med[k] for k in names} if bound else {},
+            "fraction_of_bound": fraction,
+            # a time under the bound means the bound was wrong for this row (data held in
+            # cache, a bandwidth sample taken while the machine was busier): said, not hidden
+            "above_bound": sorted(k for k, f in fraction.items() if f > 1.0),
             "samples": len(times[w.reference]),
             "order": "blocked" if w.blocked else "interleaved",
         })
-    bar.close()
     info = fk.build_info()
     return {
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
         "machine": {"cpu": _cpu_model(), "cores": os.cpu_count(), "platform": platform.platform()},
-        "fastkeras": {k: info[k] for k in ("version", "simd", "num_threads", "openmp")},
+        "fastkeras": {k: info[k] for k in ("version", "simd", "openmp")},
+        "threads": run_threads,
+        "thread_settings": peers.settings().as_dict(),
+        "busy_core": busy_core,
         "mode": "cold (caches evicted between calls)" if cold else "warm",
         "cooldown_s": cooldown,
         "repeats": repeats,
-        "memory_bandwidth_GBps": bandwidth / 1e9,
-        "memory_bandwidth_in_place_GBps": bandwidth_in_place / 1e9 if bandwidth_in_place else None,
-        "peak_GFLOPs": peak / 1e9 if peak else None,
+        "peak_GFLOPs_per_thread": peak1 / 1e9 if peak1 else None,
         "loadavg_before": load_before,
-        "loadavg_after": os.getloadavg(),
+        "loadavg_after": load_after,
         "rows": rows,
     }
 
@@ -248,26 +299,36 @@ def _ms(s):
     return f"{s * 1e3:.2f}" if s >= 1e-3 else f"{s * 1e3:.4f}"  # microseconds stay visible
 
 
+def _settings_line(settings):
+    return peers.ThreadSettings(**settings).describe()
+
+
 def to_markdown(res):
-    peak = res.get("peak_GFLOPs")
+    peak = res.get("peak_GFLOPs_per_thread")
     lines = [
         f"Benchmark of {res['date']} on {res['machine']['cpu']} ({res['machine']['cores']} cores), "
-        f"fastkeras {res['fastkeras']['version']} ({res['fastkeras']['simd']}, "
-        f"{res['fastkeras']['num_threads']} threads), {res['mode']}, medians of "
-        f"{res['repeats']} interleaved runs; measured memory bandwidth "
-        f"{res['memory_bandwidth_GBps']:.1f} GB/s (STREAM scale)"
-        + (f", {res['memory_bandwidth_in_place_GBps']:.1f} GB/s in place"
-           if res.get("memory_bandwidth_in_place_GBps") else "")
-        + (f", float32 FMA peak {peak:.0f} GFLOP/s" if peak else "")
+        f"fastkeras {res['fastkeras']['version']} ({res['fastkeras']['simd']}); "
+        f"**{res['threads']} threads** unless a row says otherwise "
+        f"({_settings_line(res['thread_settings'])})"
+        + ("; **one other core busy** (a spinning process)" if res.get("busy_core") else "")
+        + f"; {res['mode']}, medians of {res['repeats']} interleaved runs"
+        + (f"; float32 FMA peak {peak:.0f} GFLOP/s per thread" if peak else "")
         + f"; load average {res['loadavg_before'][0]:.2f} before, "
         f"{res['loadavg_after'][0]:.2f} after.",
         "",
     ]
     for row in res["rows"]:
         kind = row.get("bound_kind")
-        head = f"**{row['workload']}**"
+        threads = row.get("threads")
+        head = f"**{row['workload']}** ({threads} thread{'s' if threads != 1 else ''}"
+        if threads != res["threads"]:
+            head += f": {_settings_line(row['thread_settings'])}"
         if row.get("bound_s"):
-            head += f" ({kind} bound {_ms(row['bound_s'])} ms, {row['mode']})"
+            head += f"; {kind} bound {_ms(row['bound_s'])} ms"
+        if row.get("stream_GBps"):
+            head += " from STREAM loops in the same rounds (" + ", ".join(
+                f"{v:.1f} GB/s at {k}" for k, v in row["stream_GBps"].items()) + ")"
+        head += f", {row['mode']})"
         if row.get("order") == "blocked":
             head += " (each implementation's runs back to back, after a pause)"
         lines.append(head)
@@ -286,6 +347,11 @@ def to_markdown(res):
                 + (f"{gf[k]:.0f} | " if gf else "")
                 + f"{'%.0f%%' % (100 * fr) if fr is not None else '—'} |"
             )
+        if row.get("above_bound"):
+            lines.append("")
+            lines.append(f"Faster than the measured bound: {', '.join(row['above_bound'])} "
+                         "(its data stayed in cache, or the bandwidth rounds ran while the "
+                         "machine was busier): this row's bound is not a bound.")
         lines.append("")
     return "\n".join(lines)
 
@@ -330,19 +396,22 @@ def main(argv=None):
     ap.add_argument("--cooldown", type=float, default=0.0,
                     help="seconds of idle before each timed call (default 0)")
     ap.add_argument("--filter", default=None, help="only workloads whose name contains this")
-    ap.add_argument("--threads", type=int, default=None, help="fastkeras kernel threads")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="threads of every library in the run (default: fastkeras' count, "
+                         "FASTKERAS_NUM_THREADS or the cores)")
+    ap.add_argument("--busy-core", action="store_true",
+                    help="run one spinning process beside the rows")
     ap.add_argument("--out", default="bench-results", help="folder for results.md / results.json")
     ap.add_argument("--plot", action="store_true", help="also draw ratios.png (needs matplotlib)")
     ap.add_argument("--quiet", action="store_true", help="no progress display")
     args = ap.parse_args(argv)
     if args.repeats < 1 or args.warmup < 0:
         ap.error("--repeats must be >= 1 and --warmup >= 0")
-    import fastkeras as fk
-
-    if args.threads is not None:
-        fk.config.set_num_threads(args.threads)
+    if args.threads is not None and args.threads < 1:
+        ap.error("--threads must be >= 1")
     res = run_benchmarks(args.repeats, args.warmup, cold=not args.warm, name_filter=args.filter,
-                         progress=not args.quiet, cooldown=max(0.0, args.cooldown))
+                         progress=not args.quiet, cooldown=max(0.0, args.cooldown),
+                         threads=args.threads, busy_core=args.busy_core)
     md = to_markdown(res)
     print(md)
     os.makedirs(args.out, exist_ok=True)

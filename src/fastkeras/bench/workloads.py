@@ -1,9 +1,15 @@
 """Benchmark workloads: each one sets up its data once and offers several
-implementations of the same computation (NumPy, TensorFlow, fastkeras).
+implementations of the same computation (NumPy, TensorFlow, PyTorch, ONNX Runtime,
+fastkeras). The peers are imported through ``peers`` (thread counts pinned) and PyTorch's
+implementations live in ``torch_peers`` (each checked against fastkeras on the same
+weights before it is timed).
 
 Later kernel families add their rows by appending a Workload to WORKLOADS.
 """
 import numpy as np
+
+from fastkeras.bench import peers, torch_peers
+from fastkeras.bench import bandwidth as bw
 
 
 class Workload:
@@ -11,21 +17,21 @@ class Workload:
 
     make(): returns a dict {implementation name: zero-argument callable}.
     bytes_moved: the minimum memory traffic (reads + writes) of the computation,
-    which with the measured bandwidth gives the bandwidth-bound time.
+    which with the measured bandwidth of its mix of streams (`traffic`) gives the bandwidth-bound time.
     """
 
     def __init__(self, name, make, bytes_moved=None, flops=None, reference="fastkeras",
-                 cold=None, in_place=False, repeats=None, blocked=False,
-                 device_bandwidth=None):
+                 cold=None, traffic=bw.COPY, repeats=None, blocked=False,
+                 device_bandwidth=None, threads=None):
         self.name = name
         self.make = make
         self.bytes_moved = bytes_moved  # minimum memory traffic, for the bandwidth bound
         self.flops = flops  # arithmetic, for the compute bound
         self.reference = reference
         self.cold = cold  # None: the runner's mode; False: always warm (latency rows)
-        # in-place updates write lines they have just read: no write-allocate reads,
-        # so their bound uses the in-place bandwidth (STREAM's convention would undercount)
-        self.in_place = in_place
+        # the mix of streams (bandwidth.Traffic) whose measured bandwidth bounds the row:
+        # what it only reads, updates in place and only writes
+        self.traffic = traffic
         self.repeats = repeats  # fewer timed runs for multi-second rows
         # microsecond latencies: each implementation's runs back to back after a pause, so
         # the thread pools another library leaves spinning (TensorFlow's, ONNX Runtime's)
@@ -33,6 +39,9 @@ class Workload:
         self.blocked = blocked
         # GPU rows: the device's peak memory bandwidth (bytes/s) replaces the host's
         self.device_bandwidth = device_bandwidth
+        # None: the run's thread count (--threads); a number: the row's own, for every
+        # library in it (said in its header)
+        self.threads = threads
 
 
 def _xent_data(n, c, seed=0):
@@ -62,12 +71,8 @@ def make_xent(n=4096, c=1000):
 
     impls["numpy"] = numpy_inplace
 
-    try:
-        import os
-
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-        import tensorflow as tf
-
+    tf = peers.tensorflow()
+    if tf is not None:
         tx = tf.constant(x)
         ty = tf.constant(y)
 
@@ -86,8 +91,6 @@ def make_xent(n=4096, c=1000):
             return loss.numpy(), grad.numpy()
 
         impls["tensorflow"] = tensorflow
-    except ImportError:
-        pass
 
     import fastkeras as fk
     from fastkeras._kernels import softmax_xent as kx
@@ -107,19 +110,15 @@ def make_xent(n=4096, c=1000):
 
     impls["fastkeras"] = fastkeras_tape
     impls["fastkeras (raw kernel)"] = fastkeras_kernel
+    want_loss, want_grad = fastkeras_tape()
+    torch_step = torch_peers.xent(x, y, float(np.asarray(want_loss)), np.asarray(want_grad))
+    if torch_step is not None:
+        impls["pytorch"] = torch_step
     return impls
 
 
 def _tf():
-    try:
-        import os
-
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-        import tensorflow as tf
-
-        return tf
-    except ImportError:
-        return None
+    return peers.tensorflow()
 
 
 def _numpy_conv2d_same(x, w):
@@ -196,6 +195,10 @@ def make_conv(n=32, h=64, w=64, cin=32, cout=64, k=3):
 
     impls["fastkeras"] = fastkeras_conv
     impls["fastkeras (raw kernels, reused buffers)"] = fastkeras_kernels
+    fastkeras_kernels()
+    torch_step = torch_peers.conv(x, kern, dy, dx_buf, dk_buf)
+    if torch_step is not None:
+        impls["pytorch"] = torch_step
     return impls
 
 
@@ -259,6 +262,10 @@ def make_maxpool(n=32, h=64, w=64, c=64):
 
     impls["fastkeras"] = fastkeras_pool
     impls["fastkeras (raw kernels, reused buffers)"] = fastkeras_kernels
+    fastkeras_kernels()
+    torch_step = torch_peers.maxpool(x, dy, y_buf, dx_buf)
+    if torch_step is not None:
+        impls["pytorch"] = torch_step
     return impls
 
 
@@ -373,19 +380,27 @@ def make_optimizer(kind, layout):
         fopt.apply_gradients(pairs)
 
     impls["fastkeras"] = fastkeras_step
+    keras_lr = float(np.asarray(fopt.learning_rate))  # SGD's default is 0.01, Adam's 1e-3
+    torch_step = torch_peers.optimizer(kind, params, grads, (keras_lr, b1, b2, eps, mom, wd),
+                                       fastkeras_step, lambda: np.asarray(fvars[0]))
+    if torch_step is not None:
+        how, step = torch_step
+        impls[f"pytorch ({how})"] = step
     return impls
 
 
 def _optimizer_workloads():
     rows = []
-    for kind, streams in (("adam", 7), ("adamw", 7), ("sgd-momentum", 5)):
+    adam = bw.Traffic("gradient read, 3 updated", reads=1, updates=3)  # p, m, v in place
+    sgd = bw.Traffic("gradient read, 2 updated", reads=1, updates=2)  # p, m in place
+    for kind, traffic in (("adam", adam), ("adamw", adam), ("sgd-momentum", sgd)):
         for layout in ("1x10M", "200x50k"):
             rows.append(Workload(
                 f"{kind} step, 10M f32 params ({layout})",
                 lambda kind=kind, layout=layout: make_optimizer(kind, layout),
-                bytes_moved=streams * 4 * 10_000_000,
+                bytes_moved=traffic.bytes_per_element(4) * 10_000_000,
                 cold=False,  # 200+ MB per step: caches cannot hold it anyway
-                in_place=True,
+                traffic=traffic,
             ))
     return rows
 
@@ -478,7 +493,7 @@ def _rank_workloads():
             rows.append(Workload(
                 f"{which.upper()} on {label} f32 scores, int8 labels (binned 200 thresholds)",
                 lambda n=n, which=which, slow=slow: make_rank(n, which, slow),
-                bytes_moved=5 * n, cold=False, repeats=reps))
+                bytes_moved=5 * n, cold=False, repeats=reps, traffic=bw.READ2))
     return rows
 
 
@@ -658,13 +673,18 @@ def make_activation(which, n=4096, c=1024):
         return y, tape.gradient(y, v, output_gradients=g)
 
     impls["fastkeras"] = fastkeras
+    want_y, want_dx = fastkeras()
+    torch_step = torch_peers.activation(which, x, g, np.asarray(want_y), np.asarray(want_dx))
+    if torch_step is not None:
+        impls["pytorch"] = torch_step
     return impls
 
 
 WORKLOADS += [
     Workload(f"{which} activation fwd+bwd [4096,1024] f32", lambda which=which:
              make_activation(which),
-             bytes_moved=5 * 4096 * 1024 * 4)  # read x, write y; read x and g, write dx
+             bytes_moved=5 * 4096 * 1024 * 4,  # read x, write y; read x and g, write dx
+             traffic=bw.SCALE2)
     for which in ("sigmoid", "gelu")
 ]
 
@@ -694,6 +714,12 @@ def make_lstm(batch=32, steps=200, features=16, units=64):
 
     impls["fastkeras"] = fastkeras
     impls["fastkeras (step path)"] = fastkeras_steps
+    with fk.GradientTape() as tape:
+        y_ref = layer(vx)
+    dx_ref = tape.gradient(y_ref, vx, output_gradients=dy)
+    torch_step = torch_peers.lstm(layer, x, dy, np.asarray(y_ref), np.asarray(dx_ref))
+    if torch_step is not None:
+        impls["pytorch nn.LSTM"] = torch_step
     tf = _tf()
     if tf is not None:
         ref = tf.keras.layers.LSTM(units, return_sequences=True)
@@ -732,12 +758,13 @@ def make_mlp_epoch(n=60000):
     rng = np.random.default_rng(7)
     x = rng.random((n, 784), dtype=np.float32)
     y = rng.integers(0, 10, n)
-    return _fit_impls(_mlp_model, x, y, 128)
+    return _fit_impls(_mlp_model, "mlp", x, y, 128)
 
 
-def _fit_impls(model_fn, x, y, batch_size):
-    """One epoch of fit (Adam, sparse cross-entropy, accuracy) in TensorFlow and fastkeras;
-    TensorFlow traces on two batches first, outside the timing."""
+def _fit_impls(model_fn, kind, x, y, batch_size):
+    """One epoch of fit (Adam, sparse cross-entropy, accuracy) in TensorFlow and fastkeras,
+    and PyTorch's hand-written loop from fastkeras' initial weights; TensorFlow traces on
+    two batches first, outside the timing."""
     impls = {}
     tf = _tf()
     import fastkeras as fk
@@ -751,6 +778,10 @@ def _fit_impls(model_fn, x, y, batch_size):
         if lib is not fk:
             model.fit(x[:2 * batch_size], y[:2 * batch_size], batch_size=batch_size, epochs=1,
                       verbose=0)
+        else:
+            torch_epoch = torch_peers.fit_epoch(kind, model, x, y, batch_size)
+            if torch_epoch is not None:
+                impls["pytorch loop (fused Adam)"] = torch_epoch
         impls[name] = lambda m=model: m.fit(x, y, batch_size=batch_size, epochs=1, verbose=0)
     return impls
 
@@ -771,7 +802,7 @@ def make_digits_epoch():
     d = load_digits()
     x = (d.images / 16.0).astype(np.float32)[..., None][:1437]
     y = d.target[:1437]
-    return _fit_impls(_digits_model, x, y, 32)
+    return _fit_impls(_digits_model, "digits_cnn", x, y, 32)
 
 
 def _ort_session(nodes, inits, in_name, in_shape, out_name, out_width):
@@ -788,7 +819,8 @@ def _ort_session(nodes, inits, in_name, in_shape, out_name, out_width):
         [numpy_helper.from_array(np.ascontiguousarray(v), k) for k, v in inits.items()])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 9
-    return ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(model.SerializeToString(), sess_options=peers.ort_session_options(),
+                                providers=["CPUExecutionProvider"])
 
 
 def _ort_mlp(ws):
@@ -819,7 +851,7 @@ def _ort_digits_cnn(ws):
     return _ort_session(nodes, w, "x", (8, 8, 1), "y", 10)
 
 
-def _latency_impls(model_fn, ort_fn, x, numpy_fn=None):
+def _latency_impls(model_fn, kind, ort_fn, x, numpy_fn=None):
     """fastkeras (runner, model(x), predict), TensorFlow (predict, model(x), tf.function)
     and ONNX Runtime on one batch x of the same model and weights."""
     import fastkeras as fk
@@ -845,6 +877,9 @@ def _latency_impls(model_fn, ort_fn, x, numpy_fn=None):
     if sess is not None:
         np.testing.assert_allclose(sess.run(None, {"x": x})[0], runner(x), rtol=1e-4, atol=1e-5)
         impls["onnxruntime"] = lambda: sess.run(None, {"x": x})
+    torch_run = torch_peers.inference(kind, ours, x, runner(x))
+    if torch_run is not None:
+        impls["pytorch inference_mode"] = torch_run
     impls["fastkeras predict"] = lambda: ours.predict(x, verbose=0)
     impls["fastkeras model(x)"] = lambda: ours(x)
     impls["fastkeras runner"] = lambda: runner(x)
@@ -862,13 +897,13 @@ def _numpy_mlp(x, ws):
 def make_mlp_latency(batch):
     """Inference latency of the MLP on one batch (warm)."""
     x = np.random.default_rng(8).random((batch, 784), dtype=np.float32)
-    return _latency_impls(_mlp_model, _ort_mlp, x, _numpy_mlp)
+    return _latency_impls(_mlp_model, "mlp", _ort_mlp, x, _numpy_mlp)
 
 
 def make_cnn_latency(batch):
     """Inference latency of the digits CNN on one batch of 8x8 images (warm)."""
     x = np.random.default_rng(9).random((batch, 8, 8, 1), dtype=np.float32)
-    return _latency_impls(_digits_model, _ort_digits_cnn, x)
+    return _latency_impls(_digits_model, "digits_cnn", _ort_digits_cnn, x)
 
 
 def make_runner_threads(batch=32, calls=64):
@@ -893,7 +928,6 @@ def make_runner_threads(batch=32, calls=64):
         for t in ts:
             t.join()
 
-    fk.config.set_num_threads(1)  # one kernel thread per call: the threads are the parallelism
     return {"fastkeras runner, 1 thread": serial, "fastkeras runner, 2 threads": two_threads}
 
 
@@ -924,8 +958,9 @@ WORKLOADS += [
     for what, make in (("MLP 784-128-64-10", make_mlp_latency), ("digits CNN", make_cnn_latency))
     for b in (1, 32)
 ] + [
+    # one kernel thread per call: the Python threads are the parallelism
     Workload("digits CNN runner throughput, 64 batches of 32 (warm)", make_runner_threads,
-             cold=False, reference="fastkeras runner, 1 thread", repeats=10),
+             cold=False, reference="fastkeras runner, 1 thread", repeats=10, threads=1),
     Workload("import time: python -c 'import X' (fresh process)", make_imports, cold=False,
              repeats=7),
 ]
