@@ -333,32 +333,11 @@ def lower_layer(layer, in_shape, dtype=None):
 
 
 def layer_chain(model):
-    """The model's layers in order when it is one chain (a Sequential model, or a
-    functional model with one input and one output and no branches), else None."""
-    from fastkeras.layers.base import InputLayer, KerasTensor, _flatten
-    from fastkeras.models.model import Model, Sequential
-
-    if isinstance(model, Sequential):  # a subclass with its own call computes something else
-        return list(model.layers) if type(model).call is Sequential.call else None
-    if type(model).call is not Model.call:
-        return None
-    if model._graph is None or len(model.inputs) != 1 or len(model.outputs) != 1:
-        return None
-    seq, t = [], model.outputs[0]
-    while True:
-        layer, node, _ = t._keras_history
-        if isinstance(layer, InputLayer):
-            break
-        ins = [v for v in _flatten([node["inputs"], list(node["args"]), node["kwargs"]])
-               if isinstance(v, KerasTensor)]
-        if len(ins) != 1 or node["args"] or node["kwargs"] or \
-                len(_flatten(node["outputs"])) != 1:
-            return None
-        seq.append(layer)
-        t = ins[0]
-    if t is not model.inputs[0]:
-        return None
-    return seq[::-1]
+    """The model's layers in order when it is one chain (``Model.layer_chain``: a
+    Sequential model, or a functional model with one input and one output and no
+    branches), else None."""
+    chain = getattr(model, "layer_chain", None)
+    return chain() if callable(chain) else None
 
 
 def lower(model):

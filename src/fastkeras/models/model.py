@@ -73,6 +73,28 @@ class Model(TrainingMixin, Layer):
         self.built = True
         self._output_dtypes = [t.dtype for t in flat_out]
 
+    def layer_chain(self):
+        """The model's layers in call order when the model is one chain (one input, one
+        output, every layer called once on the previous layer's one output with no extra
+        arguments), else None. Subclasses that define their own ``call`` compute something
+        else: None. The fast paths (fastkeras.device) lower only chains."""
+        if type(self).call is not Model.call or self._graph is None:
+            return None
+        ins, outs = self.inputs, self.outputs
+        if len(ins) != 1 or len(outs) != 1:
+            return None
+        chain, previous = [], ins[0]
+        for node in self._graph["nodes"]:
+            given = [v for v in _flatten([node["inputs"], list(node["args"]), node["kwargs"]])
+                     if isinstance(v, KerasTensor)]
+            produced = _flatten(node["outputs"])
+            if len(given) != 1 or given[0] is not previous or node["args"] or node["kwargs"] \
+                    or len(produced) != 1:
+                return None
+            chain.append(node["layer"])
+            previous = produced[0]
+        return chain if previous is outs[0] else None
+
     @property
     def inputs(self):
         return None if self._graph is None else _flatten(self._graph["inputs"])
@@ -436,6 +458,10 @@ class Sequential(Model):
     @property
     def layers(self):
         return list(self._seq)
+
+    def layer_chain(self):
+        """The stack's layers (None for a subclass with its own call)."""
+        return list(self.layers) if type(self).call is Sequential.call else None
 
     def add(self, layer, rebuild=True):
         """Append a layer (or an ``Input``, which fixes the model's input shape). Each
