@@ -77,9 +77,13 @@ cdef float **_stream_pointers(list arrays, str what, Py_ssize_t n) except? NULL:
         for k, a in enumerate(arrays):
             if not isinstance(a, cnp.ndarray) or a.dtype != np.float32 or a.ndim != 1 \
                     or not a.flags.c_contiguous or not a.flags.writeable:
+                got = type(a).__name__
+                if isinstance(a, cnp.ndarray):
+                    got += f" {a.dtype} of shape {a.shape}" \
+                        + ("" if a.flags.c_contiguous else ", not contiguous") \
+                        + ("" if a.flags.writeable else ", read-only")
                 raise TypeError(f"stream_pass: {what}[{k}] must be a writeable contiguous "
-                                f"1-D float32 array, got {type(a).__name__}"
-                                + (f" {a.dtype} of shape {a.shape}" if hasattr(a, "shape") else ""))
+                                f"1-D float32 array, got {got}")
             if a.shape[0] != n:
                 raise ValueError(f"stream_pass: {what}[{k}] has {a.shape[0]} elements, "
                                  f"expected {n} (all arrays the same length)")

@@ -62,7 +62,8 @@ class StreamLoops:
     """Float32 arrays for `traffic`'s streams and its pass over them (the C core's
     ``fk_stream_pass``) at up to `max_threads` threads. ``close()`` frees the arrays."""
 
-    def __init__(self, traffic, max_threads, stream_bytes=STREAM_BYTES):
+    def __init__(self, traffic, max_threads, stream_bytes=None):
+        stream_bytes = STREAM_BYTES if stream_bytes is None else stream_bytes
         if max_threads < 1:
             raise ValueError(f"max_threads must be >= 1, got {max_threads}")
         n = max(1, stream_bytes // 4)

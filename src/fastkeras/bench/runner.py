@@ -308,7 +308,8 @@ def to_markdown(res):
     lines = [
         f"Benchmark of {res['date']} on {res['machine']['cpu']} ({res['machine']['cores']} cores), "
         f"fastkeras {res['fastkeras']['version']} ({res['fastkeras']['simd']}); "
-        f"**{res['threads']} threads** unless a row says otherwise "
+        f"**{res['threads']} thread{'s' if res['threads'] != 1 else ''}** unless a row says "
+        "otherwise "
         f"({_settings_line(res['thread_settings'])})"
         + ("; **one other core busy** (a spinning process)" if res.get("busy_core") else "")
         + f"; {res['mode']}, medians of {res['repeats']} interleaved runs"

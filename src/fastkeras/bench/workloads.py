@@ -747,6 +747,15 @@ WORKLOADS += [
 
 
 # ---------------------------------------------------------------------------- models
+# The products an epoch cannot avoid (2 FLOP per multiply-add): every layer's forward and
+# kernel gradient, and the input gradient of every layer but the first.
+_MLP_MACS = 784 * 128 * 2 + (128 * 64 + 64 * 10) * 3
+_MLP_EPOCH_FLOPS = 2 * _MLP_MACS * 60000
+# digits CNN per image: conv 1->32 and 32->32 on 8x8, conv 32->64 on 4x4, dense 64->10
+_DIGITS_FWD = 64 * 9 * 1 * 32 + 64 * 9 * 32 * 32 + 16 * 9 * 32 * 64 + 64 * 10
+_DIGITS_EPOCH_FLOPS = 2 * (2 * _DIGITS_FWD + (_DIGITS_FWD - 64 * 9 * 32)) * 1437
+
+
 def _mlp_model(lib):
     L = lib.layers
     return lib.Sequential([lib.Input(shape=(784,)), L.Dense(128, activation="relu"),
@@ -949,9 +958,9 @@ def make_imports():
 
 WORKLOADS += [
     Workload("MLP 784-128-64-10 fit, one epoch of 60000 (batch 128)", make_mlp_epoch,
-             cold=False, repeats=3),
+             cold=False, repeats=3, flops=_MLP_EPOCH_FLOPS),
     Workload("digits CNN fit, one epoch of 1437 8x8 images (batch 32)", make_digits_epoch,
-             cold=False, repeats=5),
+             cold=False, repeats=5, flops=_DIGITS_EPOCH_FLOPS),
 ] + [
     Workload(f"{what} inference latency, batch {b} (warm)", lambda make=make, b=b: make(b),
              cold=False, reference="fastkeras runner", blocked=True)
