@@ -500,6 +500,35 @@ static void test_recurrent(void) {
     CHECK(fk_rnn_workspace_size(&l, INT64_MAX / 4, T, U) == 0, "huge batch refused");
 }
 
+/* fk_stream_pass: reads untouched and summed, updates u = 0.5 u + 0.25, writes 0.25,
+ * over a length that is not a whole number of blocks, on 1 and 3 threads; refusals. */
+static void test_stream_pass(void) {
+    enum { N = 40000 };
+    float *r = malloc(sizeof(float) * N), *u = malloc(sizeof(float) * N);
+    float *w = malloc(sizeof(float) * N);
+    for (int threads = 1; threads <= 3; threads += 2) {
+        for (int i = 0; i < N; i++) { r[i] = 1.0f; u[i] = 2.0f; w[i] = -1.0f; }
+        float *rs[1] = {r}, *us[1] = {u}, *ws[1] = {w};
+        double sum = -1.0;
+        int st = fk_stream_pass(rs, 1, us, 1, ws, 1, N, threads, &sum);
+        CHECK(st == FK_OK, "stream pass status %d", st);
+        CHECK(fabs(sum - N) < 1e-3, "stream checksum %g, expected %d", sum, N);
+        int bad = 0;
+        for (int i = 0; i < N; i++)
+            bad += r[i] != 1.0f || u[i] != 1.25f || w[i] != 0.25f;
+        CHECK(bad == 0, "%d elements wrong after a stream pass (%d threads)", bad, threads);
+    }
+    double sum;
+    float *none[1] = {NULL};
+    CHECK(fk_stream_pass(NULL, 0, NULL, 0, NULL, 0, N, 1, &sum) == FK_EBADARG, "no streams");
+    CHECK(fk_stream_pass(none, 1, NULL, 0, NULL, 0, N, 1, &sum) == FK_ENULL, "NULL stream");
+    CHECK(fk_stream_pass(&r, 1, NULL, 0, NULL, 0, -1, 1, &sum) == FK_EBADSHAPE, "negative n");
+    CHECK(fk_stream_pass(&r, 1, NULL, 0, NULL, 0, N, 1, NULL) == FK_EBADARG, "NULL checksum");
+    free(r);
+    free(u);
+    free(w);
+}
+
 int main(void) {
     printf("fastkeras C core %s (%s), simd %s, openmp %d\n", fk_version(), fk_compiler(),
            fk_simd_name(fk_simd_level()), fk_openmp_enabled());
@@ -514,6 +543,7 @@ int main(void) {
     test_cuda_entry_points();
     test_device_ops_checks();
     test_gemm();
+    test_stream_pass();
     if (failures) {
         printf("%d failed\n", failures);
         return 1;
