@@ -70,6 +70,7 @@ def tensorflow():
     """TensorFlow with its pools at the run's thread count, or None where not installed."""
     if not _state["tf_tried"]:
         _state["tf_tried"] = True
+        torch()  # PyTorch first: see torch()
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         try:
             import tensorflow as tf
@@ -85,13 +86,22 @@ def tensorflow():
 
 
 def torch():
-    """PyTorch (one inter-op thread), or None where not installed."""
+    """PyTorch (one inter-op thread), or None where not installed.
+
+    Imported before TensorFlow, with ``torch._dynamo`` (which ``torch.optim`` loads
+    lazily, and with it triton where the CUDA wheel installed it): triton's native
+    library loaded after TensorFlow's crashes the process (seen with torch 2.14.1,
+    triton 3.8.0, TensorFlow 2.21); loaded first, both work."""
     if not _state["torch_tried"]:
         _state["torch_tried"] = True
         try:
             import torch as t
         except ImportError:
             return None
+        try:
+            import torch._dynamo  # noqa: F401
+        except Exception:  # noqa: BLE001 - optional machinery; torch.optim works without it
+            pass
         try:
             t.set_num_interop_threads(1)
         except RuntimeError:  # parallel work already ran in this process
