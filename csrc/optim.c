@@ -13,6 +13,7 @@
 #define FK_CLONES
 #endif
 
+#include "denormals.h"
 #include "optim_check.h"
 
 #define T float

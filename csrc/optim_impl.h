@@ -92,6 +92,7 @@ int FK_FN(fk_optim_step)(const fk_optim_args *a, int64_t ntensors, const int64_t
 #pragma omp parallel num_threads(nt) if (nt > 1)
 #endif
     {
+        const unsigned csr = fk_flush_denormals_begin(); /* decayed slots: see denormals.h */
         int64_t t = 0, first_item = 0; /* the tensor holding the current item, found incrementally */
 #ifdef _OPENMP
 #pragma omp for schedule(static)
@@ -114,6 +115,7 @@ int FK_FN(fk_optim_step)(const fk_optim_args *a, int64_t ntensors, const int64_t
             FK_FN(optim_run)(a, n, params[t] + off, grads[t] + off,
                              gscale ? (T)gscale[t] : (T)1, s0, s1, s2, em);
         }
+        fk_flush_denormals_end(csr);
     }
     return FK_OK;
 }

@@ -181,6 +181,28 @@ def _run_no_ref(kind, base, dtype, nt):
     return params, slots
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_decayed_slots_flush_to_zero_and_the_caller_keeps_denormals(dtype, n_threads):
+    """A zero gradient decays Adam's m into denormals; the step flushes them (as TensorFlow's
+    CPU kernels do: denormal arithmetic costs ~100 cycles per operation) and leaves the
+    calling thread's floating-point mode as it was."""
+    tiny = np.finfo(dtype).tiny
+    n = 2_000_000  # above the parallel grain: every thread of the region flushes
+    p = [np.ones(n, dtype)]
+    g = [np.zeros(n, dtype)]
+    m = np.full(n, tiny * 4, dtype)  # normal now; times beta1 stays normal
+    m[::2] = tiny / 4  # already denormal
+    v = np.ones(n, dtype)
+    args = {"kind": "adam", "lr": 1e-3, "beta1": 0.5, "beta2": 0.999, "epsilon": 1e-7,
+            "alpha": 1e-3}
+    ko.step(args, p, g, [[m], [v], None], None, None, n_threads=n_threads)
+    assert np.all(m[::2] == 0)  # 0.5 * denormal, flushed (denormals-are-zero on the input)
+    np.testing.assert_array_equal(m[1::2], dtype(tiny * 2))  # a normal result stays
+    # the caller's arithmetic still produces denormals after the call
+    assert dtype(tiny) / dtype(4) != 0
+
+
 def test_empty_tensors_and_no_tensors():
     ko.step({"kind": "sgd", "lr": 0.1}, [], [], [None, None, None])
     p = [np.zeros(0, np.float32), np.ones(3, np.float32)]
