@@ -7,6 +7,7 @@
 #include <omp.h>
 #endif
 #include "blas.h"
+#include "workers.h"
 #include "fastkeras/conv.h"
 
 /* Groups whose per-group channel product is at most this use direct loops. */

@@ -90,6 +90,176 @@ static int FK_FN(use_direct)(const fk_conv_geom *g) {
     return g->groups > 1 && (g->cin / g->groups) * (g->cout / g->groups) <= FK_DIRECT_MAX;
 }
 
+/* What the passes' work items read: the geometry, the operands and the sizes derived
+ * from them once per call. */
+typedef struct {
+    const fk_conv_geom *g;
+    const T *a, *b, *bias; /* forward: x, w; backward-data: dy, w; backward-filter: x, dy */
+    T *out;                /* y, dx, or the slots' partial dW */
+    T *ws;                 /* per-slot im2col buffers first */
+    int64_t P, Pin, cig, cog, K, tile, ipi, tiles;
+    int direct, pointwise;
+} FK_FN(conv_job);
+
+/* Forward, one item: `ipi` whole images, or one tile of output pixels of one image. Runs
+ * on the worker pool (workers.h): a descheduled thread never holds the others back. */
+static void FK_FN(conv_fwd_item)(void *ctx, int64_t item, int slot) {
+    const FK_FN(conv_job) *j = (const FK_FN(conv_job) *)ctx;
+    const fk_conv_geom *g = j->g;
+    const T *x = j->a, *w = j->b, *bias = j->bias;
+    const int64_t P = j->P, Pin = j->Pin, cig = j->cig, cog = j->cog, K = j->K, tile = j->tile;
+    const int64_t ipi = j->ipi, tiles = j->tiles;
+    const int64_t img = (item / tiles) * ipi, p0 = (item % tiles) * tile;
+    const int64_t nimg = g->n - img < ipi ? g->n - img : ipi;
+    const int64_t np = ipi > 1 ? P : (P - p0 < tile ? P - p0 : tile);
+    const int64_t rows = nimg * np;
+    const T *xi = x + img * Pin * g->cin;
+    T *yi = j->out + img * P * g->cout;
+    if (j->direct) {
+        for (int64_t p = p0; p < p0 + np; ++p) FK_FN(direct_pixel)(g, xi, w, bias, p, yi + p * g->cout);
+        return;
+    }
+    T *col = j->ws + (int64_t)slot * tile * K;
+    T *yt = yi + p0 * g->cout;
+    const T beta = bias ? (T)1 : (T)0;
+    if (bias)
+        for (int64_t p = 0; p < rows; ++p) memcpy(yt + p * g->cout, bias, (size_t)g->cout * sizeof(T));
+    for (int64_t gr = 0; gr < g->groups; ++gr) {
+        const T *a = col;
+        int64_t lda = K;
+        if (j->pointwise) {
+            a = xi + p0 * g->cin + gr * cig;
+            lda = g->cin;
+        } else {
+            for (int64_t i = 0; i < nimg; ++i)
+                FK_FN(im2col)(g, xi + i * Pin * g->cin, p0, np, gr * cig, cig, col + i * np * K);
+        }
+        GEMM(FK_CblasRowMajor, FK_CblasNoTrans, FK_CblasNoTrans, (int)rows, (int)cog, (int)K,
+             (T)1, a, (int)lda, w + gr * cog, (int)g->cout, beta, yt + gr * cog,
+             (int)g->cout);
+    }
+}
+
+/* Backward data, one item: one image (windows of neighbouring tiles overlap in dx). */
+static void FK_FN(conv_bwd_data_item)(void *ctx, int64_t img, int slot) {
+    const FK_FN(conv_job) *j = (const FK_FN(conv_job) *)ctx;
+    const fk_conv_geom *g = j->g;
+    const T *dy = j->a, *w = j->b;
+    const int64_t P = j->P, Pin = j->Pin, cig = j->cig, cog = j->cog, K = j->K, tile = j->tile;
+    const T *dyi = dy + img * P * g->cout;
+    T *dxi = j->out + img * Pin * g->cin;
+    T *col = j->ws + (int64_t)slot * tile * K;
+    if (!j->pointwise) memset(dxi, 0, (size_t)(Pin * g->cin) * sizeof(T));
+    for (int64_t p0 = 0; p0 < P; p0 += tile) {
+        const int64_t np = P - p0 < tile ? P - p0 : tile;
+        const T *dyt = dyi + p0 * g->cout;
+        if (j->direct) {
+            /* dcol[p, (k, ci)] for every group, written group-interleaved as im2col reads */
+            for (int64_t gr = 0; gr < g->groups; ++gr) {
+                for (int64_t p = 0; p < np; ++p) {
+                    T *row = col + p * K;
+                    const T *dyr = dyt + p * g->cout + gr * cog;
+                    for (int64_t kk = 0; kk < g->k[0] * g->k[1] * g->k[2]; ++kk)
+                        for (int64_t ci = 0; ci < cig; ++ci) {
+                            const T *wr = w + (kk * cig + ci) * g->cout + gr * cog;
+                            T acc = (T)0;
+                            for (int64_t co = 0; co < cog; ++co) acc += dyr[co] * wr[co];
+                            row[kk * cig + ci] = acc;
+                        }
+                }
+                FK_FN(col2im)(g, col, p0, np, gr * cig, cig, dxi);
+            }
+            continue;
+        }
+        for (int64_t gr = 0; gr < g->groups; ++gr) {
+            if (j->pointwise) {
+                GEMM(FK_CblasRowMajor, FK_CblasNoTrans, FK_CblasTrans, (int)np, (int)cig,
+                     (int)cog, (T)1, dyt + gr * cog, (int)g->cout, w + gr * cog,
+                     (int)g->cout, (T)0, dxi + p0 * g->cin + gr * cig, (int)g->cin);
+            } else {
+                GEMM(FK_CblasRowMajor, FK_CblasNoTrans, FK_CblasTrans, (int)np, (int)K,
+                     (int)cog, (T)1, dyt + gr * cog, (int)g->cout, w + gr * cog,
+                     (int)g->cout, (T)0, col, (int)K);
+                FK_FN(col2im)(g, col, p0, np, gr * cig, cig, dxi);
+            }
+        }
+    }
+}
+
+/* Backward filter, one item: slot s of the fixed slot count accumulates its own partial
+ * dW (and a double db) over images s, s + S, ... in image order. */
+typedef struct {
+    FK_FN(conv_job) c;
+    int64_t S;
+    double *dbp;
+} FK_FN(conv_filter_job);
+
+static void FK_FN(conv_bwd_filter_item)(void *ctx, int64_t s, int slot) {
+    const FK_FN(conv_filter_job) *jf = (const FK_FN(conv_filter_job) *)ctx;
+    const FK_FN(conv_job) *j = &jf->c;
+    const fk_conv_geom *g = j->g;
+    const T *x = j->a, *dy = j->b;
+    const int64_t P = j->P, Pin = j->Pin, cig = j->cig, cog = j->cog, K = j->K, tile = j->tile;
+    const int64_t wsize = K * g->cout;
+    T *col = j->ws + (int64_t)slot * tile * K;
+    T *dws = j->out + s * wsize;
+    double *dbs = jf->dbp + s * g->cout;
+    memset(dws, 0, (size_t)wsize * sizeof(T));
+    for (int64_t c = 0; c < g->cout; ++c) dbs[c] = 0.0;
+    for (int64_t img = s; img < g->n; img += jf->S) {
+        const T *xi = x + img * Pin * g->cin;
+        const T *dyi = dy + img * P * g->cout;
+        for (int64_t p0 = 0; p0 < P; p0 += tile) {
+            const int64_t np = P - p0 < tile ? P - p0 : tile;
+            const T *dyt = dyi + p0 * g->cout;
+            for (int64_t p = 0; p < np; ++p)
+                for (int64_t c = 0; c < g->cout; ++c) dbs[c] += (double)dyt[p * g->cout + c];
+            for (int64_t gr = 0; gr < g->groups; ++gr) {
+                const T *a = col;
+                int64_t lda = K;
+                if (j->pointwise) {
+                    a = xi + p0 * g->cin + gr * cig;
+                    lda = g->cin;
+                } else {
+                    FK_FN(im2col)(g, xi, p0, np, gr * cig, cig, col);
+                }
+                if (j->direct) {
+                    for (int64_t p = 0; p < np; ++p)
+                        for (int64_t kk = 0; kk < K; ++kk) {
+                            const T av = a[p * lda + kk];
+                            T *dr = dws + kk * g->cout + gr * cog;
+                            const T *dyr = dyt + p * g->cout + gr * cog;
+                            for (int64_t co = 0; co < cog; ++co) dr[co] += av * dyr[co];
+                        }
+                } else {
+                    GEMM(FK_CblasRowMajor, FK_CblasTrans, FK_CblasNoTrans, (int)K, (int)cog,
+                         (int)np, (T)1, a, (int)lda, dyt + gr * cog, (int)g->cout, (T)1,
+                         dws + gr * cog, (int)g->cout);
+                }
+            }
+        }
+    }
+}
+
+/* The slots' ordered sum, one item: a chunk of dW's elements (serial over slots). */
+typedef struct {
+    const T *partial;
+    T *dw;
+    int64_t S, wsize, chunk;
+} FK_FN(slot_sum_job);
+
+static void FK_FN(slot_sum_item)(void *ctx, int64_t item, int slot) {
+    const FK_FN(slot_sum_job) *j = (const FK_FN(slot_sum_job) *)ctx;
+    (void)slot;
+    const int64_t e0 = item * j->chunk;
+    const int64_t e1 = e0 + j->chunk < j->wsize ? e0 + j->chunk : j->wsize;
+    for (int64_t e = e0; e < e1; ++e) {
+        double acc = 0.0;
+        for (int64_t s = 0; s < j->S; ++s) acc += (double)j->partial[s * j->wsize + e];
+        j->dw[e] = (T)acc;
+    }
+}
+
 int FK_FN(fk_conv_fwd)(const fk_conv_geom *g, const T *x, const T *w, const T *bias, T *y,
                        void *ws, int64_t ws_bytes, int n_threads) {
     int nt;
@@ -118,44 +288,9 @@ int FK_FN(fk_conv_fwd)(const fk_conv_geom *g, const T *x, const T *w, const T *b
     }
     const int64_t tiles = ipi > 1 ? 1 : (P + tile - 1) / tile;
     const int64_t groups_of_images = (g->n + ipi - 1) / ipi;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-#endif
-    for (int64_t item = 0; item < groups_of_images * tiles; ++item) {
-        const int64_t img = (item / tiles) * ipi, p0 = (item % tiles) * tile;
-        const int64_t nimg = g->n - img < ipi ? g->n - img : ipi;
-        const int64_t np = ipi > 1 ? P : (P - p0 < tile ? P - p0 : tile);
-        const int64_t rows = nimg * np;
-        const T *xi = x + img * Pin * g->cin;
-        T *yi = y + img * P * g->cout;
-        if (direct) {
-            for (int64_t p = p0; p < p0 + np; ++p) FK_FN(direct_pixel)(g, xi, w, bias, p, yi + p * g->cout);
-            continue;
-        }
-#ifdef _OPENMP
-        T *col = (T *)ws + (int64_t)omp_get_thread_num() * tile * K;
-#else
-        T *col = (T *)ws;
-#endif
-        T *yt = yi + p0 * g->cout;
-        const T beta = bias ? (T)1 : (T)0;
-        if (bias)
-            for (int64_t p = 0; p < rows; ++p) memcpy(yt + p * g->cout, bias, (size_t)g->cout * sizeof(T));
-        for (int64_t gr = 0; gr < g->groups; ++gr) {
-            const T *a = col;
-            int64_t lda = K;
-            if (pointwise) {
-                a = xi + p0 * g->cin + gr * cig;
-                lda = g->cin;
-            } else {
-                for (int64_t i = 0; i < nimg; ++i)
-                    FK_FN(im2col)(g, xi + i * Pin * g->cin, p0, np, gr * cig, cig, col + i * np * K);
-            }
-            GEMM(FK_CblasRowMajor, FK_CblasNoTrans, FK_CblasNoTrans, (int)rows, (int)cog, (int)K,
-                 (T)1, a, (int)lda, w + gr * cog, (int)g->cout, beta, yt + gr * cog,
-                 (int)g->cout);
-        }
-    }
+    FK_FN(conv_job) job = {g, x, w, bias, y, (T *)ws, P, Pin, cig, cog, K, tile, ipi, tiles,
+                           direct, pointwise};
+    fk_workers_run(nt, groups_of_images * tiles, FK_FN(conv_fwd_item), &job);
     return FK_OK;
 }
 
@@ -180,53 +315,9 @@ int FK_FN(fk_conv_bwd_data)(const fk_conv_geom *g, const T *dy, const T *w, T *d
     const int pointwise = fk_conv_pointwise(g);
     /* One image per work item: windows of neighbouring tiles overlap in dx. */
     const int nti = (int)(g->n < nt ? g->n : nt);
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(nti) if (nti > 1)
-#endif
-    for (int64_t img = 0; img < g->n; ++img) {
-        const T *dyi = dy + img * P * g->cout;
-        T *dxi = dx + img * Pin * g->cin;
-#ifdef _OPENMP
-        T *col = (T *)ws + (int64_t)omp_get_thread_num() * tile * K;
-#else
-        T *col = (T *)ws;
-#endif
-        if (!pointwise) memset(dxi, 0, (size_t)(Pin * g->cin) * sizeof(T));
-        for (int64_t p0 = 0; p0 < P; p0 += tile) {
-            const int64_t np = P - p0 < tile ? P - p0 : tile;
-            const T *dyt = dyi + p0 * g->cout;
-            if (direct) {
-                /* dcol[p, (k, ci)] for every group, written group-interleaved as im2col reads */
-                for (int64_t gr = 0; gr < g->groups; ++gr) {
-                    for (int64_t p = 0; p < np; ++p) {
-                        T *row = col + p * K;
-                        const T *dyr = dyt + p * g->cout + gr * cog;
-                        for (int64_t kk = 0; kk < g->k[0] * g->k[1] * g->k[2]; ++kk)
-                            for (int64_t ci = 0; ci < cig; ++ci) {
-                                const T *wr = w + (kk * cig + ci) * g->cout + gr * cog;
-                                T acc = (T)0;
-                                for (int64_t co = 0; co < cog; ++co) acc += dyr[co] * wr[co];
-                                row[kk * cig + ci] = acc;
-                            }
-                    }
-                    FK_FN(col2im)(g, col, p0, np, gr * cig, cig, dxi);
-                }
-                continue;
-            }
-            for (int64_t gr = 0; gr < g->groups; ++gr) {
-                if (pointwise) {
-                    GEMM(FK_CblasRowMajor, FK_CblasNoTrans, FK_CblasTrans, (int)np, (int)cig,
-                         (int)cog, (T)1, dyt + gr * cog, (int)g->cout, w + gr * cog,
-                         (int)g->cout, (T)0, dxi + p0 * g->cin + gr * cig, (int)g->cin);
-                } else {
-                    GEMM(FK_CblasRowMajor, FK_CblasNoTrans, FK_CblasTrans, (int)np, (int)K,
-                         (int)cog, (T)1, dyt + gr * cog, (int)g->cout, w + gr * cog,
-                         (int)g->cout, (T)0, col, (int)K);
-                    FK_FN(col2im)(g, col, p0, np, gr * cig, cig, dxi);
-                }
-            }
-        }
-    }
+    FK_FN(conv_job) job = {g, dy, w, (const T *)0, dx, (T *)ws, P, Pin, cig, cog, K, tile, 1, 1,
+                           direct, pointwise};
+    fk_workers_run(nti, g->n, FK_FN(conv_bwd_data_item), &job);
     return FK_OK;
 }
 
@@ -256,64 +347,14 @@ int FK_FN(fk_conv_bwd_filter)(const fk_conv_geom *g, const T *x, const T *dy, T 
     size_t db_off = ((size_t)((int64_t)nt * tile * K + S * wsize) * sizeof(T) + 7) & ~(size_t)7;
     double *dbp = (double *)((char *)ws + db_off);
     const int nts = (int)(S < nt ? S : nt);
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(nts) if (nts > 1)
-#endif
-    for (int64_t s = 0; s < S; ++s) {
-#ifdef _OPENMP
-        T *col = cols + (int64_t)omp_get_thread_num() * tile * K;
-#else
-        T *col = cols;
-#endif
-        T *dws = partial + s * wsize;
-        double *dbs = dbp + s * g->cout;
-        memset(dws, 0, (size_t)wsize * sizeof(T));
-        for (int64_t c = 0; c < g->cout; ++c) dbs[c] = 0.0;
-        for (int64_t img = s; img < g->n; img += S) {
-            const T *xi = x + img * Pin * g->cin;
-            const T *dyi = dy + img * P * g->cout;
-            for (int64_t p0 = 0; p0 < P; p0 += tile) {
-                const int64_t np = P - p0 < tile ? P - p0 : tile;
-                const T *dyt = dyi + p0 * g->cout;
-                for (int64_t p = 0; p < np; ++p)
-                    for (int64_t c = 0; c < g->cout; ++c) dbs[c] += (double)dyt[p * g->cout + c];
-                for (int64_t gr = 0; gr < g->groups; ++gr) {
-                    const T *a = col;
-                    int64_t lda = K;
-                    if (pointwise) {
-                        a = xi + p0 * g->cin + gr * cig;
-                        lda = g->cin;
-                    } else {
-                        FK_FN(im2col)(g, xi, p0, np, gr * cig, cig, col);
-                    }
-                    if (direct) {
-                        for (int64_t p = 0; p < np; ++p)
-                            for (int64_t kk = 0; kk < K; ++kk) {
-                                const T av = a[p * lda + kk];
-                                T *dr = dws + kk * g->cout + gr * cog;
-                                const T *dyr = dyt + p * g->cout + gr * cog;
-                                for (int64_t co = 0; co < cog; ++co) dr[co] += av * dyr[co];
-                            }
-                    } else {
-                        GEMM(FK_CblasRowMajor, FK_CblasTrans, FK_CblasNoTrans, (int)K, (int)cog,
-                             (int)np, (T)1, a, (int)lda, dyt + gr * cog, (int)g->cout, (T)1,
-                             dws + gr * cog, (int)g->cout);
-                    }
-                }
-            }
-        }
-    }
+    FK_FN(conv_filter_job) job = {{g, x, dy, (const T *)0, partial, cols, P, Pin, cig, cog, K,
+                                   tile, 1, 1, direct, pointwise}, S, dbp};
+    fk_workers_run(nts, S, FK_FN(conv_bwd_filter_item), &job);
     /* Ordered reduction of the slots (parallel over elements, serial over slots). */
     const int64_t chunk = 4096;
     const int ntr = (int)(wsize / chunk + 1 < nt ? wsize / chunk + 1 : nt);
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(ntr) if (ntr > 1)
-#endif
-    for (int64_t e = 0; e < wsize; ++e) {
-        double acc = 0.0;
-        for (int64_t s = 0; s < S; ++s) acc += (double)partial[s * wsize + e];
-        dw[e] = (T)acc;
-    }
+    FK_FN(slot_sum_job) sum = {partial, dw, S, wsize, chunk};
+    fk_workers_run(ntr, (wsize + chunk - 1) / chunk, FK_FN(slot_sum_item), &sum);
     if (db)
         for (int64_t c = 0; c < g->cout; ++c) {
             double acc = 0.0;

@@ -117,6 +117,29 @@ FK_CLONES static void FK_FN(wino_chunk)(int64_t H, int64_t W, int64_t Ci, const 
 }
 
 /* The whole pass over n images; ws holds U, a zero row and per-thread V and M. */
+/* One work item of wino_run: one chunk of tiles of one image, on the worker pool. */
+typedef struct {
+    int64_t H, W, Ci;
+    const T *x;
+    int64_t Ho, Wo, Co, ph, pw;
+    const T *U, *bias;
+    T *y;
+    const T *zeros;
+    T *per_thread;
+    int64_t tiles, chunk, chunks;
+} FK_FN(wino_job);
+
+static void FK_FN(wino_item)(void *ctx, int64_t item, int slot) {
+    const FK_FN(wino_job) *j = (const FK_FN(wino_job) *)ctx;
+    const int64_t img = item / j->chunks, t0 = (item % j->chunks) * j->chunk;
+    const int64_t ntl = j->tiles - t0 < j->chunk ? j->tiles - t0 : j->chunk;
+    T *V = j->per_thread + (int64_t)slot * 16 * j->chunk * (j->Ci + j->Co);
+    T *M = V + 16 * j->chunk * j->Ci;
+    FK_FN(wino_chunk)(j->H, j->W, j->Ci, j->x + img * j->H * j->W * j->Ci, j->Ho, j->Wo, j->Co,
+                      j->ph, j->pw, j->U, j->bias, t0, ntl, V, M, j->zeros,
+                      j->y + img * j->Ho * j->Wo * j->Co);
+}
+
 static void FK_FN(wino_run)(int64_t n, int64_t H, int64_t W, int64_t Ci, const T *x, int64_t Ho,
                             int64_t Wo, int64_t Co, int64_t ph, int64_t pw, const T *w, int flip,
                             const T *bias, T *y, void *ws, int nt_req) {
@@ -131,22 +154,9 @@ static void FK_FN(wino_run)(int64_t n, int64_t H, int64_t W, int64_t Ci, const T
     memset(zeros, 0, (size_t)zlen * sizeof(T));
     const int64_t items = n * chunks;
     const int nt = (int)(items < nt_req ? items : nt_req);
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-#endif
-    for (int64_t item = 0; item < items; ++item) {
-        const int64_t img = item / chunks, t0 = (item % chunks) * chunk;
-        const int64_t ntl = tiles - t0 < chunk ? tiles - t0 : chunk;
-#ifdef _OPENMP
-        const int64_t tid = omp_get_thread_num();
-#else
-        const int64_t tid = 0;
-#endif
-        T *V = per_thread + tid * 16 * chunk * (Ci + Co);
-        T *M = V + 16 * chunk * Ci;
-        FK_FN(wino_chunk)(H, W, Ci, x + img * H * W * Ci, Ho, Wo, Co, ph, pw, U, bias, t0, ntl, V,
-                          M, zeros, y + img * Ho * Wo * Co);
-    }
+    FK_FN(wino_job) job = {H, W, Ci, x, Ho, Wo, Co, ph, pw, U, bias, y, zeros, per_thread,
+                           tiles, chunk, chunks};
+    fk_workers_run(nt, items, FK_FN(wino_item), &job);
 }
 
 /* Weight gradient of one chunk: Wt[k] += V[k]^T D[k] with D[k] = (A e A^T)[k]
@@ -186,12 +196,80 @@ FK_CLONES static void FK_FN(wino_filter_chunk)(int64_t H, int64_t W, int64_t Ci,
              V + k * nt * Ci, (int)Ci, D + k * nt * Co, (int)Co, (T)1, Wt + k * Ci * Co, (int)Co);
 }
 
+/* wino_filter_run's items: slot s of S accumulates its partial transformed dW (and a
+ * double db) over images s, s + S, ...; then chunks of (ci, co) elements sum the slots in
+ * slot order and transform back. Both on the worker pool. */
+typedef struct {
+    const fk_conv_geom *g;
+    const T *x, *dy, *zeros;
+    T *partial, *per_thread;
+    double *dbp;
+    int64_t per_thread_len, tiles, chunk, S;
+} FK_FN(wino_filter_job);
+
+static void FK_FN(wino_filter_item)(void *ctx, int64_t s, int slot) {
+    const FK_FN(wino_filter_job) *j = (const FK_FN(wino_filter_job) *)ctx;
+    const fk_conv_geom *g = j->g;
+    const int64_t H = g->in[1], W = g->in[2], Ho = g->out[1], Wo = g->out[2];
+    const int64_t Ci = g->cin, Co = g->cout, n = g->n;
+    T *V = j->per_thread + (int64_t)slot * j->per_thread_len;
+    T *D = V + 16 * j->chunk * Ci;
+    T *Wt = j->partial + s * 16 * Ci * Co;
+    double *dbs = j->dbp + s * Co;
+    memset(Wt, 0, (size_t)(16 * Ci * Co) * sizeof(T));
+    for (int64_t c = 0; c < Co; ++c) dbs[c] = 0.0;
+    for (int64_t img = s; img < n; img += j->S) {
+        const T *xi = j->x + img * H * W * Ci;
+        const T *dyi = j->dy + img * Ho * Wo * Co;
+        for (int64_t r = 0; r < Ho * Wo; ++r)
+            for (int64_t c = 0; c < Co; ++c) dbs[c] += (double)dyi[r * Co + c];
+        for (int64_t t0 = 0; t0 < j->tiles; t0 += j->chunk) {
+            const int64_t ntl = j->tiles - t0 < j->chunk ? j->tiles - t0 : j->chunk;
+            FK_FN(wino_filter_chunk)(H, W, Ci, xi, Ho, Wo, Co, dyi, g->pad[1], g->pad[2], t0,
+                                     ntl, V, D, j->zeros, Wt);
+        }
+    }
+}
+
+typedef struct {
+    const T *partial;
+    T *dw;
+    int64_t count, S, chunk;
+} FK_FN(wino_sum_job);
+
+static void FK_FN(wino_sum_item)(void *ctx, int64_t item, int slot) {
+    const FK_FN(wino_sum_job) *j = (const FK_FN(wino_sum_job) *)ctx;
+    (void)slot;
+    const int64_t e0 = item * j->chunk, e1 = e0 + j->chunk < j->count ? e0 + j->chunk : j->count;
+    for (int64_t e = e0; e < e1; ++e) {
+        double u[16], m[4][3];
+        for (int k = 0; k < 16; ++k) {
+            double acc = 0.0;
+            for (int64_t s = 0; s < j->S; ++s)
+                acc += (double)j->partial[(s * 16 + k) * j->count + e];
+            u[k] = acc;
+        }
+        /* m = U G (4x3), then dW = G^T m (3x3); G rows: (1,0,0) (.5,.5,.5) (.5,-.5,.5) (0,0,1) */
+        for (int a = 0; a < 4; ++a) {
+            const double *ua = u + 4 * a;
+            m[a][0] = ua[0] + 0.5 * (ua[1] + ua[2]);
+            m[a][1] = 0.5 * (ua[1] - ua[2]);
+            m[a][2] = 0.5 * (ua[1] + ua[2]) + ua[3];
+        }
+        for (int b = 0; b < 3; ++b) {
+            j->dw[(0 * 3 + b) * j->count + e] = (T)(m[0][b] + 0.5 * (m[1][b] + m[2][b]));
+            j->dw[(1 * 3 + b) * j->count + e] = (T)(0.5 * (m[1][b] - m[2][b]));
+            j->dw[(2 * 3 + b) * j->count + e] = (T)(0.5 * (m[1][b] + m[2][b]) + m[3][b]);
+        }
+    }
+}
+
 /* dW (and db) over n images: slot partials in the transformed domain, summed in
  * slot order, then dW[a][b] = G^T Wt G per (ci, co). */
 static void FK_FN(wino_filter_run)(const fk_conv_geom *g, const T *x, const T *dy, T *dw, T *db,
                                    void *ws, int nt_req) {
-    const int64_t H = g->in[1], W = g->in[2], Ho = g->out[1], Wo = g->out[2];
-    const int64_t Ci = g->cin, Co = g->cout, n = g->n;
+    const int64_t Ho = g->out[1], Wo = g->out[2];
+    const int64_t Ci = g->cin, Co = g->cout;
     const int64_t tiles = ((Ho + 1) / 2) * ((Wo + 1) / 2);
     const int64_t chunk = fk_wino_chunk(Ci, Co, (int)sizeof(T), tiles);
     const int64_t S = fk_conv_slots(g);
@@ -205,57 +283,13 @@ static void FK_FN(wino_filter_run)(const fk_conv_geom *g, const T *x, const T *d
                      sizeof(T) + 7) & ~(size_t)7;
     double *dbp = (double *)((char *)ws + db_off);
     memset(zeros, 0, (size_t)zlen * sizeof(T));
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(nts) if (nts > 1)
-#endif
-    for (int64_t s = 0; s < S; ++s) {
-#ifdef _OPENMP
-        const int64_t tid = omp_get_thread_num();
-#else
-        const int64_t tid = 0;
-#endif
-        T *V = per_thread + tid * per_thread_len;
-        T *D = V + 16 * chunk * Ci;
-        T *Wt = partial + s * 16 * Ci * Co;
-        double *dbs = dbp + s * Co;
-        memset(Wt, 0, (size_t)(16 * Ci * Co) * sizeof(T));
-        for (int64_t c = 0; c < Co; ++c) dbs[c] = 0.0;
-        for (int64_t img = s; img < n; img += S) {
-            const T *xi = x + img * H * W * Ci;
-            const T *dyi = dy + img * Ho * Wo * Co;
-            for (int64_t r = 0; r < Ho * Wo; ++r)
-                for (int64_t c = 0; c < Co; ++c) dbs[c] += (double)dyi[r * Co + c];
-            for (int64_t t0 = 0; t0 < tiles; t0 += chunk) {
-                const int64_t ntl = tiles - t0 < chunk ? tiles - t0 : chunk;
-                FK_FN(wino_filter_chunk)(H, W, Ci, xi, Ho, Wo, Co, dyi, g->pad[1], g->pad[2], t0,
-                                         ntl, V, D, zeros, Wt);
-            }
-        }
-    }
+    FK_FN(wino_filter_job) job = {g, x, dy, zeros, partial, per_thread, dbp, per_thread_len,
+                                  tiles, chunk, S};
+    fk_workers_run(nts, S, FK_FN(wino_filter_item), &job);
     const int ntr = (int)((Ci * Co) / 1024 + 1 < nt_req ? (Ci * Co) / 1024 + 1 : nt_req);
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(ntr) if (ntr > 1)
-#endif
-    for (int64_t e = 0; e < Ci * Co; ++e) {
-        double u[16], m[4][3];
-        for (int k = 0; k < 16; ++k) {
-            double acc = 0.0;
-            for (int64_t s = 0; s < S; ++s) acc += (double)partial[(s * 16 + k) * Ci * Co + e];
-            u[k] = acc;
-        }
-        /* m = U G (4x3), then dW = G^T m (3x3); G rows: (1,0,0) (.5,.5,.5) (.5,-.5,.5) (0,0,1) */
-        for (int a = 0; a < 4; ++a) {
-            const double *ua = u + 4 * a;
-            m[a][0] = ua[0] + 0.5 * (ua[1] + ua[2]);
-            m[a][1] = 0.5 * (ua[1] - ua[2]);
-            m[a][2] = 0.5 * (ua[1] + ua[2]) + ua[3];
-        }
-        for (int b = 0; b < 3; ++b) {
-            dw[(0 * 3 + b) * Ci * Co + e] = (T)(m[0][b] + 0.5 * (m[1][b] + m[2][b]));
-            dw[(1 * 3 + b) * Ci * Co + e] = (T)(0.5 * (m[1][b] - m[2][b]));
-            dw[(2 * 3 + b) * Ci * Co + e] = (T)(0.5 * (m[1][b] + m[2][b]) + m[3][b]);
-        }
-    }
+    const int64_t chunk_e = 1024;
+    FK_FN(wino_sum_job) sum = {partial, dw, Ci * Co, S, chunk_e};
+    fk_workers_run(ntr, (Ci * Co + chunk_e - 1) / chunk_e, FK_FN(wino_sum_item), &sum);
     if (db)
         for (int64_t c = 0; c < Co; ++c) {
             double acc = 0.0;

@@ -85,8 +85,9 @@ typedef struct {
 
 /* Piece i: rows (or columns) [lo, hi) of product i / pieces. */
 #define FK_GEMM_BODY(T, SUFFIX, GEMM)                                                         \
-    static void piece_##SUFFIX(void *ctx, int64_t i) {                                       \
+    static void piece_##SUFFIX(void *ctx, int64_t i, int slot) {                             \
         const gemm_job *j = (const gemm_job *)ctx;                                            \
+        (void)slot;                                                                           \
         int64_t bi = i / j->pieces, p = i % j->pieces;                                        \
         int64_t lo = p * j->len, hi = lo + j->len < j->d ? lo + j->len : j->d;                \
         int64_t r0 = j->by_rows ? lo : 0, r1 = j->by_rows ? hi : j->m;                        \

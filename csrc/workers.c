@@ -4,7 +4,7 @@
 #if defined(_WIN32)
 
 void fk_workers_run(int n_threads, int64_t items, fk_work_fn fn, void *ctx) {
-    for (int64_t i = 0; i < items; i++) fn(ctx, i);
+    for (int64_t i = 0; i < items; i++) fn(ctx, i, 0);
 }
 int fk_workers_started(void) { return 0; }
 
@@ -46,13 +46,13 @@ static void after_fork_child(void) {
 static void install_atfork(void) { pthread_atfork(NULL, NULL, after_fork_child); }
 
 /* Take items until none is left; called and returns with mu held. */
-static void take_items(void) {
+static void take_items(int slot) {
     while (g.next < g.items) {
         int64_t i = g.next++;
         fk_work_fn fn = g.fn;
         void *ctx = g.ctx;
         pthread_mutex_unlock(&g.mu);
-        fn(ctx, i);
+        fn(ctx, i, slot);
         pthread_mutex_lock(&g.mu);
         if (++g.done == g.items) pthread_cond_signal(&g.finished);
     }
@@ -66,8 +66,7 @@ static void *worker_main(void *arg) {
         while (g.gen == seen) pthread_cond_wait(&g.wake, &g.mu);
         seen = g.gen;
         if (g.joined >= g.want) continue;
-        g.joined++;
-        take_items();
+        take_items(++g.joined); /* slots 1..want; the caller is 0 */
     }
     return NULL; /* not reached */
 }
@@ -90,14 +89,14 @@ static void grow(int n) {
 void fk_workers_run(int n_threads, int64_t items, fk_work_fn fn, void *ctx) {
     if (items <= 0) return;
     if (n_threads <= 1 || items == 1) {
-        for (int64_t i = 0; i < items; i++) fn(ctx, i);
+        for (int64_t i = 0; i < items; i++) fn(ctx, i, 0);
         return;
     }
     pthread_once(&g_atfork_once, install_atfork);
     pthread_mutex_lock(&g.mu);
     if (g.busy) { /* another thread's job holds the pool: do this one here */
         pthread_mutex_unlock(&g.mu);
-        for (int64_t i = 0; i < items; i++) fn(ctx, i);
+        for (int64_t i = 0; i < items; i++) fn(ctx, i, 0);
         return;
     }
     int want = n_threads - 1;
@@ -113,7 +112,7 @@ void fk_workers_run(int n_threads, int64_t items, fk_work_fn fn, void *ctx) {
     g.joined = 0;
     g.gen++;
     if (want > 0) pthread_cond_broadcast(&g.wake);
-    take_items();
+    take_items(0);
     while (g.done < g.items) pthread_cond_wait(&g.finished, &g.mu);
     g.items = g.next = g.done = 0;
     g.want = 0;
