@@ -6,6 +6,7 @@
 #include <omp.h>
 #endif
 #include "fastkeras/activation.h"
+#include "workers.h"
 
 #define FK_ACT_GRAIN 65536 /* below this, one thread */
 #define FK_ACT_BLOCK 4096  /* elements per scheduled block */

@@ -152,6 +152,30 @@ FK_CLONES static void FK_FN(act_bwd_block)(int kind, int64_t n, const T *restric
     }
 }
 
+/* Blocks of FK_ACT_BLOCK elements on the worker pool (workers.h). */
+typedef struct {
+    int kind;
+    int64_t n;
+    const T *x, *y, *g;
+    T *out;
+    T alpha;
+} FK_FN(act_job);
+
+static void FK_FN(act_fwd_item)(void *ctx, int64_t b, int slot) {
+    const FK_FN(act_job) *j = (const FK_FN(act_job) *)ctx;
+    (void)slot;
+    const int64_t lo = b * FK_ACT_BLOCK, m = j->n - lo < FK_ACT_BLOCK ? j->n - lo : FK_ACT_BLOCK;
+    FK_FN(act_fwd_block)(j->kind, m, j->x + lo, j->out + lo, j->alpha);
+}
+
+static void FK_FN(act_bwd_item)(void *ctx, int64_t b, int slot) {
+    const FK_FN(act_job) *j = (const FK_FN(act_job) *)ctx;
+    (void)slot;
+    const int64_t lo = b * FK_ACT_BLOCK, m = j->n - lo < FK_ACT_BLOCK ? j->n - lo : FK_ACT_BLOCK;
+    FK_FN(act_bwd_block)(j->kind, m, j->x + lo, j->y ? j->y + lo : (const T *)0, j->g + lo,
+                         j->out + lo, j->alpha);
+}
+
 int FK_FN(fk_act_fwd)(int kind, int64_t n, const T *x, T *y, double alpha, int n_threads) {
     if (kind < 0 || kind >= FK_ACT_COUNT) return FK_EBADARG;
     if (n < 0) return FK_EBADSHAPE;
@@ -163,13 +187,8 @@ int FK_FN(fk_act_fwd)(int kind, int64_t n, const T *x, T *y, double alpha, int n
         return FK_OK;
     }
     const int64_t blocks = (n + FK_ACT_BLOCK - 1) / FK_ACT_BLOCK;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-#endif
-    for (int64_t b = 0; b < blocks; ++b) {
-        const int64_t lo = b * FK_ACT_BLOCK, m = n - lo < FK_ACT_BLOCK ? n - lo : FK_ACT_BLOCK;
-        FK_FN(act_fwd_block)(kind, m, x + lo, y + lo, (T)alpha);
-    }
+    FK_FN(act_job) job = {kind, n, x, (const T *)0, (const T *)0, y, (T)alpha};
+    fk_workers_run(nt, blocks, FK_FN(act_fwd_item), &job);
     return FK_OK;
 }
 
@@ -185,14 +204,8 @@ int FK_FN(fk_act_bwd)(int kind, int64_t n, const T *x, const T *y, const T *g, T
         return FK_OK;
     }
     const int64_t blocks = (n + FK_ACT_BLOCK - 1) / FK_ACT_BLOCK;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-#endif
-    for (int64_t b = 0; b < blocks; ++b) {
-        const int64_t lo = b * FK_ACT_BLOCK, m = n - lo < FK_ACT_BLOCK ? n - lo : FK_ACT_BLOCK;
-        FK_FN(act_bwd_block)(kind, m, x + lo, y ? y + lo : (const T *)0, g + lo, dx + lo,
-                             (T)alpha);
-    }
+    FK_FN(act_job) job = {kind, n, x, y, g, dx, (T)alpha};
+    fk_workers_run(nt, blocks, FK_FN(act_bwd_item), &job);
     return FK_OK;
 }
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "fastkeras/pool.h"
+#include "workers.h"
 
 int fk_pool_check(const fk_pool_geom *g) {
     if (!g) return FK_ENULL;
@@ -53,6 +54,13 @@ static int fk_pool_threads(const fk_pool_geom *g, int requested) {
                         (double)(g->k[0] * g->k[1] * g->k[2]) * (double)g->c;
     if (work < 32768) nt = 1;
     return nt;
+}
+
+/* Items of the worker pool (workers.h) for a loop of `total` cheap iterations: about four
+ * per thread, so that a thread the scheduler parks leaves little for the others to take. */
+static int64_t fk_pool_chunk(int64_t total, int nt) {
+    const int64_t parts = nt <= 1 ? 1 : 4 * (int64_t)nt;
+    return total <= parts ? 1 : (total + parts - 1) / parts;
 }
 
 #define T float

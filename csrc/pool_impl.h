@@ -75,6 +75,27 @@ FK_CLONES static void FK_FN(maxpool_pixel)(const fk_pool_geom *g, const T *xi, i
     }
 }
 
+typedef struct {
+    const fk_pool_geom *g;
+    const T *x;
+    T *y;
+    uint8_t *argmax;
+    int64_t P, Pin, total, chunk;
+} FK_FN(maxpool_fwd_job);
+
+/* Output pixels [item * chunk, ...) of the batch, on the worker pool. */
+static void FK_FN(maxpool_fwd_item)(void *ctx, int64_t item, int slot) {
+    const FK_FN(maxpool_fwd_job) *j = (const FK_FN(maxpool_fwd_job) *)ctx;
+    (void)slot;
+    const int64_t C = j->g->c, e0 = item * j->chunk;
+    const int64_t e1 = e0 + j->chunk < j->total ? e0 + j->chunk : j->total;
+    for (int64_t e = e0; e < e1; ++e) {
+        const int64_t img = e / j->P;
+        FK_FN(maxpool_pixel)(j->g, j->x + img * j->Pin * C, e % j->P, j->y + e * C,
+                             j->argmax ? j->argmax + e * C : (uint8_t *)0);
+    }
+}
+
 int FK_FN(fk_maxpool_fwd)(const fk_pool_geom *g, const T *x, T *y, uint8_t *argmax,
                           int n_threads) {
     int st = fk_pool_check(g);
@@ -83,34 +104,35 @@ int FK_FN(fk_maxpool_fwd)(const fk_pool_geom *g, const T *x, T *y, uint8_t *argm
     if (argmax && g->k[0] * g->k[1] * g->k[2] > 256) return FK_EBADARG;
     const int64_t P = g->out[0] * g->out[1] * g->out[2];
     const int64_t Pin = g->in[0] * g->in[1] * g->in[2];
-    const int64_t C = g->c;
     const int nt = fk_pool_threads(g, n_threads);
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-#endif
-    for (int64_t item = 0; item < g->n * P; ++item) {
-        const int64_t img = item / P;
-        FK_FN(maxpool_pixel)(g, x + img * Pin * C, item % P, y + item * C,
-                             argmax ? argmax + item * C : (uint8_t *)0);
-    }
+    const int64_t total = g->n * P, chunk = fk_pool_chunk(total, nt);
+    FK_FN(maxpool_fwd_job) job = {g, x, y, argmax, P, Pin, total, chunk};
+    fk_workers_run(nt, (total + chunk - 1) / chunk, FK_FN(maxpool_fwd_item), &job);
     return FK_OK;
 }
 
 /* Non-overlapping windows: every dx element belongs to at most one window, so
  * dx can be gathered row by row (no zeroing pass, no scatter) and streamed out. */
-static void FK_FN(maxpool_bwd_gather)(const fk_pool_geom *g, const T *dy, const uint8_t *argmax,
-                                      T *dx, int nt) {
+typedef struct {
+    const fk_pool_geom *g;
+    const T *dy;
+    const uint8_t *argmax;
+    T *dx;
+    int64_t rows, chunk;
+} FK_FN(gather_job);
+
+static void FK_FN(gather_item)(void *ctx, int64_t item, int slot) {
+    const FK_FN(gather_job) *j = (const FK_FN(gather_job) *)ctx;
+    (void)slot;
+    const fk_pool_geom *g = j->g;
     const int64_t P = g->out[0] * g->out[1] * g->out[2];
     const int64_t Pin = g->in[0] * g->in[1] * g->in[2];
     const int64_t C = g->c, W = g->in[2];
-    const int64_t rows = g->n * g->in[0] * g->in[1];
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-#endif
-    for (int64_t r = 0; r < rows; ++r) {
+    const int64_t r0 = item * j->chunk, r1 = r0 + j->chunk < j->rows ? r0 + j->chunk : j->rows;
+    for (int64_t r = r0; r < r1; ++r) {
         const int64_t img = r / (g->in[0] * g->in[1]);
         const int64_t d = (r / g->in[1]) % g->in[0], h = r % g->in[1];
-        T *restrict out = dx + img * Pin * C + (d * g->in[1] + h) * W * C;
+        T *restrict out = j->dx + img * Pin * C + (d * g->in[1] + h) * W * C;
         /* the window row covering (d, h), if any */
         const int64_t od = (d + g->pad[0]) / g->stride[0], oh = (h + g->pad[1]) / g->stride[1];
         const int64_t kd = (d + g->pad[0]) % g->stride[0], kh = (h + g->pad[1]) % g->stride[1];
@@ -124,9 +146,16 @@ static void FK_FN(maxpool_bwd_gather)(const fk_pool_geom *g, const T *dy, const 
             }
             const int64_t e = (img * P + (od * g->out[1] + oh) * g->out[2] + ow) * C;
             const uint8_t loc = (uint8_t)((kd * g->k[1] + kh) * g->k[2] + kw);
-            FK_FN(gather_row)(C, argmax + e, loc, dy + e, o);
+            FK_FN(gather_row)(C, j->argmax + e, loc, j->dy + e, o);
         }
     }
+}
+
+static void FK_FN(maxpool_bwd_gather)(const fk_pool_geom *g, const T *dy, const uint8_t *argmax,
+                                      T *dx, int nt) {
+    const int64_t rows = g->n * g->in[0] * g->in[1], chunk = fk_pool_chunk(rows, nt);
+    FK_FN(gather_job) job = {g, dy, argmax, dx, rows, chunk};
+    fk_workers_run(nt, (rows + chunk - 1) / chunk, FK_FN(gather_item), &job);
 }
 
 int FK_FN(fk_maxpool_bwd)(const fk_pool_geom *g, const T *dy, const uint8_t *argmax, T *dx,
@@ -228,18 +257,22 @@ int FK_FN(fk_maxpool_bwd_recompute)(const fk_pool_geom *g, const T *x, const T *
     return oom ? FK_ENOMEM : FK_OK;
 }
 
-int FK_FN(fk_avgpool_fwd)(const fk_pool_geom *g, const T *x, T *y, int n_threads) {
-    int st = fk_pool_check(g);
-    if (st != FK_OK) return st;
-    if (!x || !y) return FK_ENULL;
-    const int64_t P = g->out[0] * g->out[1] * g->out[2];
-    const int64_t Pin = g->in[0] * g->in[1] * g->in[2];
-    const int64_t C = g->c;
-    const int nt = fk_pool_threads(g, n_threads);
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-#endif
-    for (int64_t item = 0; item < g->n * P; ++item) {
+typedef struct {
+    const fk_pool_geom *g;
+    const T *x;
+    T *y;
+    int64_t P, Pin, total, chunk;
+} FK_FN(avgpool_fwd_job);
+
+static void FK_FN(avgpool_fwd_item)(void *ctx, int64_t chunk_index, int slot) {
+    const FK_FN(avgpool_fwd_job) *j = (const FK_FN(avgpool_fwd_job) *)ctx;
+    (void)slot;
+    const fk_pool_geom *g = j->g;
+    const int64_t P = j->P, Pin = j->Pin, C = g->c, e0 = chunk_index * j->chunk;
+    const int64_t e1 = e0 + j->chunk < j->total ? e0 + j->chunk : j->total;
+    const T *x = j->x;
+    T *y = j->y;
+    for (int64_t item = e0; item < e1; ++item) {
         const int64_t img = item / P, p = item % P;
         const T *xi = x + img * Pin * C;
         T *yo = y + item * C;
@@ -255,23 +288,37 @@ int FK_FN(fk_avgpool_fwd)(const fk_pool_geom *g, const T *x, T *y, int n_threads
         const T inv = (T)1 / (T)((hi[0] - lo[0]) * (hi[1] - lo[1]) * (hi[2] - lo[2]));
         for (int64_t c = 0; c < C; ++c) yo[c] *= inv;
     }
+}
+
+int FK_FN(fk_avgpool_fwd)(const fk_pool_geom *g, const T *x, T *y, int n_threads) {
+    int st = fk_pool_check(g);
+    if (st != FK_OK) return st;
+    if (!x || !y) return FK_ENULL;
+    const int64_t P = g->out[0] * g->out[1] * g->out[2];
+    const int64_t Pin = g->in[0] * g->in[1] * g->in[2];
+    const int nt = fk_pool_threads(g, n_threads);
+    const int64_t total = g->n * P, chunk = fk_pool_chunk(total, nt);
+    FK_FN(avgpool_fwd_job) job = {g, x, y, P, Pin, total, chunk};
+    fk_workers_run(nt, (total + chunk - 1) / chunk, FK_FN(avgpool_fwd_item), &job);
     return FK_OK;
 }
 
-int FK_FN(fk_avgpool_bwd)(const fk_pool_geom *g, const T *dy, T *dx, int n_threads) {
-    int st = fk_pool_check(g);
-    if (st != FK_OK) return st;
-    if (!dy || !dx) return FK_ENULL;
-    const int64_t P = g->out[0] * g->out[1] * g->out[2];
-    const int64_t Pin = g->in[0] * g->in[1] * g->in[2];
-    const int64_t C = g->c;
-    const int nt = fk_pool_threads(g, n_threads);
-    const int nti = (int)(g->n < nt ? g->n : nt);
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(nti) if (nti > 1)
-#endif
-    for (int64_t img = 0; img < g->n; ++img) {
-        T *dxi = dx + img * Pin * C;
+typedef struct {
+    const fk_pool_geom *g;
+    const T *dy;
+    T *dx;
+    int64_t P, Pin;
+} FK_FN(avgpool_bwd_job);
+
+/* One image (windows may overlap: zero, then add in window order). */
+static void FK_FN(avgpool_bwd_item)(void *ctx, int64_t img, int slot) {
+    const FK_FN(avgpool_bwd_job) *j = (const FK_FN(avgpool_bwd_job) *)ctx;
+    (void)slot;
+    const fk_pool_geom *g = j->g;
+    const int64_t P = j->P, Pin = j->Pin, C = g->c;
+    const T *dy = j->dy;
+    {
+        T *dxi = j->dx + img * Pin * C;
         memset(dxi, 0, (size_t)(Pin * C) * sizeof(T));
         for (int64_t p = 0; p < P; ++p) {
             const T *dyo = dy + (img * P + p) * C;
@@ -286,6 +333,18 @@ int FK_FN(fk_avgpool_bwd)(const fk_pool_geom *g, const T *dy, T *dx, int n_threa
                     }
         }
     }
+}
+
+int FK_FN(fk_avgpool_bwd)(const fk_pool_geom *g, const T *dy, T *dx, int n_threads) {
+    int st = fk_pool_check(g);
+    if (st != FK_OK) return st;
+    if (!dy || !dx) return FK_ENULL;
+    const int64_t P = g->out[0] * g->out[1] * g->out[2];
+    const int64_t Pin = g->in[0] * g->in[1] * g->in[2];
+    const int nt = fk_pool_threads(g, n_threads);
+    const int nti = (int)(g->n < nt ? g->n : nt);
+    FK_FN(avgpool_bwd_job) job = {g, dy, dx, P, Pin};
+    fk_workers_run(nti, g->n, FK_FN(avgpool_bwd_item), &job);
     return FK_OK;
 }
 
