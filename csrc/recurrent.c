@@ -9,6 +9,7 @@
 #include "blas.h"
 #include "fastkeras/activation.h"
 #include "fastkeras/recurrent.h"
+#include "workers.h"
 
 static int64_t rnn_gates(int cell) {
     return cell == FK_RNN_LSTM ? 4 : cell == FK_RNN_GRU ? 3 : 1;

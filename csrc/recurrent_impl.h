@@ -127,36 +127,6 @@ static void FK_FN(rnn_fwd_rows)(int64_t B, int64_t S, int64_t U, const fk_rnn_op
         memcpy(cT + r0 * U, C + S * bu + r0 * U, (size_t)(nr * U) * sizeof(T));
 }
 
-int FK_FN(fk_rnn_fwd)(int64_t B, int64_t S, int64_t U, const fk_rnn_opts *o, const T *xp,
-                      const T *k, const T *rb, const T *h0, const T *c0, const uint8_t *mask,
-                      const T *rec_mask, T *y, T *hT, T *cT, T *ws, int n_threads) {
-    int st = rnn_check(o, B, S, U);
-    if (st != FK_OK) return st;
-    const int lstm = o->cell == FK_RNN_LSTM;
-    if (!xp || !k || !h0 || !y || !hT || !ws || (lstm && (!c0 || !cT))) return FK_ENULL;
-    fk_blas_init();
-    const int nt = rnn_threads(B, S, U, rnn_gates(o->cell), n_threads);
-    T *yprev = (T *)malloc((size_t)(B * U) * sizeof(T));
-    if (!yprev) return FK_ENOMEM;
-#ifdef _OPENMP
-#pragma omp parallel num_threads(nt) if (nt > 1)
-#endif
-    {
-#ifdef _OPENMP
-        const int tid = omp_get_thread_num(), team = omp_get_num_threads();
-#else
-        const int tid = 0, team = 1;
-#endif
-        int64_t r0, r1;
-        rnn_rows(B, team, tid, &r0, &r1);
-        if (r1 > r0)
-            FK_FN(rnn_fwd_rows)(B, S, U, o, r0, r1, xp, k, rb, h0, c0, mask, rec_mask, y, hT,
-                                cT, ws, yprev + r0 * U);
-    }
-    free(yprev);
-    return FK_OK;
-}
-
 /* The backward recurrence on rows [r0, r1): fills dxp, DA (the gradient of each step's
  * recurrent product, [S, B, G*U] time-major), dh0 and dc0. scratch: 7 nr*U elements. */
 static void FK_FN(rnn_bwd_rows)(int64_t B, int64_t S, int64_t U, const fk_rnn_opts *o,
@@ -283,6 +253,97 @@ static void FK_FN(rnn_bwd_rows)(int64_t B, int64_t S, int64_t U, const fk_rnn_op
     if (lstm && dc0) memcpy(dc0 + r0 * U, dc, (size_t)(nr * U) * sizeof(T));
 }
 
+/* The passes' work items on the worker pool (workers.h): `blocks` fixed blocks of batch
+ * rows (the split the OpenMP team used, so the numbers are the same), then, backward,
+ * blocks of dk's columns. A thread the scheduler parks leaves its block to the others. */
+typedef struct {
+    int64_t B, S, U;
+    const fk_rnn_opts *o;
+    int blocks;
+    const T *xp, *k, *rb, *h0, *c0;
+    const uint8_t *mask;
+    const T *rec_mask;
+    T *y, *hT, *cT, *ws, *yprev;
+    const T *dy, *dhT, *dcT;
+    T *dxp, *DA, *dh0, *dc0, *scratch, *dk, *drb;
+} FK_FN(rnn_job);
+
+static void FK_FN(rnn_fwd_item)(void *ctx, int64_t block, int slot) {
+    const FK_FN(rnn_job) *j = (const FK_FN(rnn_job) *)ctx;
+    (void)slot;
+    int64_t r0, r1;
+    rnn_rows(j->B, j->blocks, (int)block, &r0, &r1);
+    if (r1 > r0)
+        FK_FN(rnn_fwd_rows)(j->B, j->S, j->U, j->o, r0, r1, j->xp, j->k, j->rb, j->h0, j->c0,
+                            j->mask, j->rec_mask, j->y, j->hT, j->cT, j->ws,
+                            j->yprev + r0 * j->U);
+}
+
+static void FK_FN(rnn_bwd_item)(void *ctx, int64_t block, int slot) {
+    const FK_FN(rnn_job) *j = (const FK_FN(rnn_job) *)ctx;
+    (void)slot;
+    int64_t r0, r1;
+    rnn_rows(j->B, j->blocks, (int)block, &r0, &r1);
+    if (r1 > r0)
+        FK_FN(rnn_bwd_rows)(j->B, j->S, j->U, j->o, r0, r1, j->k, j->mask, j->rec_mask, j->ws,
+                            j->dy, j->dhT, j->dcT, j->dxp, j->DA, j->dh0, j->dc0,
+                            j->scratch + 7 * r0 * j->U);
+}
+
+/* dk = hm^T DA over every step and row: one product, columns split in blocks. */
+static void FK_FN(rnn_dk_item)(void *ctx, int64_t block, int slot) {
+    const FK_FN(rnn_job) *j = (const FK_FN(rnn_job) *)ctx;
+    (void)slot;
+    const fk_rnn_opts *o = j->o;
+    const int64_t S = j->S, B = j->B, U = j->U;
+    const rnn_layout l = rnn_ws_layout(o, B, S, U);
+    const int64_t GU = rnn_gates(o->cell) * U;
+    const int gru0 = o->cell == FK_RNN_GRU && !o->reset_after;
+    const T *ws = j->ws, *DA = j->DA;
+    T *dk = j->dk;
+    const T *hm = ws + (j->rec_mask ? l.HM : l.H);
+    int64_t c0_, c1_;
+    rnn_rows(GU, j->blocks, (int)block, &c0_, &c1_);
+    if (gru0) { /* the candidate's columns multiply r * hm */
+        int64_t a0 = c0_ < 2 * U ? c0_ : 2 * U, a1 = c1_ < 2 * U ? c1_ : 2 * U;
+        if (a1 > a0)
+            GEMM(FK_CblasRowMajor, FK_CblasTrans, FK_CblasNoTrans, (int)U, (int)(a1 - a0),
+                 (int)(S * B), 1, hm, (int)U, DA + a0, (int)GU, 0, dk + a0, (int)GU);
+        int64_t b0 = c0_ > 2 * U ? c0_ : 2 * U, b1 = c1_;
+        if (b1 > b0)
+            GEMM(FK_CblasRowMajor, FK_CblasTrans, FK_CblasNoTrans, (int)U, (int)(b1 - b0),
+                 (int)(S * B), 1, ws + l.X, (int)U, DA + b0, (int)GU, 0, dk + b0, (int)GU);
+    } else if (c1_ > c0_) {
+        GEMM(FK_CblasRowMajor, FK_CblasTrans, FK_CblasNoTrans, (int)U, (int)(c1_ - c0_),
+             (int)(S * B), 1, hm, (int)U, DA + c0_, (int)GU, 0, dk + c0_, (int)GU);
+    }
+    if (j->rb && j->drb)
+        for (int64_t c = c0_; c < c1_; ++c) {
+            double acc = 0;
+            for (int64_t r = 0; r < S * B; ++r) acc += DA[r * GU + c];
+            j->drb[c] = (T)acc;
+        }
+}
+
+int FK_FN(fk_rnn_fwd)(int64_t B, int64_t S, int64_t U, const fk_rnn_opts *o, const T *xp,
+                      const T *k, const T *rb, const T *h0, const T *c0, const uint8_t *mask,
+                      const T *rec_mask, T *y, T *hT, T *cT, T *ws, int n_threads) {
+    int st = rnn_check(o, B, S, U);
+    if (st != FK_OK) return st;
+    const int lstm = o->cell == FK_RNN_LSTM;
+    if (!xp || !k || !h0 || !y || !hT || !ws || (lstm && (!c0 || !cT))) return FK_ENULL;
+    fk_blas_init();
+    const int nt = rnn_threads(B, S, U, rnn_gates(o->cell), n_threads);
+    T *yprev = (T *)malloc((size_t)(B * U) * sizeof(T));
+    if (!yprev) return FK_ENOMEM;
+    FK_FN(rnn_job) job = {.B = B, .S = S, .U = U, .o = o, .blocks = nt, .xp = xp, .k = k,
+                          .rb = rb, .h0 = h0, .c0 = c0, .mask = mask, .rec_mask = rec_mask,
+                          .y = y, .hT = hT, .cT = cT, .ws = ws, .yprev = yprev};
+    fk_workers_run(nt, nt, FK_FN(rnn_fwd_item), &job);
+    free(yprev);
+    return FK_OK;
+}
+
 int FK_FN(fk_rnn_bwd)(int64_t B, int64_t S, int64_t U, const fk_rnn_opts *o, const T *k,
                       const T *rb, const uint8_t *mask, const T *rec_mask, const T *ws,
                       const T *dy, const T *dhT, const T *dcT, T *dxp, T *dk, T *drb, T *dh0,
@@ -292,54 +353,18 @@ int FK_FN(fk_rnn_bwd)(int64_t B, int64_t S, int64_t U, const fk_rnn_opts *o, con
     const int lstm = o->cell == FK_RNN_LSTM;
     if (!k || !ws || !dxp || !dk || !dh0 || (lstm && !dc0)) return FK_ENULL;
     fk_blas_init();
-    const rnn_layout l = rnn_ws_layout(o, B, S, U);
     const int64_t G = rnn_gates(o->cell), GU = G * U;
-    const int gru0 = o->cell == FK_RNN_GRU && !o->reset_after;
     const int nt = rnn_threads(B, S, U, G, n_threads);
     T *DA = (T *)malloc((size_t)(S * B * GU + 7 * B * U) * sizeof(T));
     if (!DA) return FK_ENOMEM;
     T *scratch = DA + S * B * GU;
-#ifdef _OPENMP
-#pragma omp parallel num_threads(nt) if (nt > 1)
-#endif
-    {
-#ifdef _OPENMP
-        const int tid = omp_get_thread_num(), team = omp_get_num_threads();
-#else
-        const int tid = 0, team = 1;
-#endif
-        int64_t r0, r1;
-        rnn_rows(B, team, tid, &r0, &r1);
-        if (r1 > r0)
-            FK_FN(rnn_bwd_rows)(B, S, U, o, r0, r1, k, mask, rec_mask, ws, dy, dhT, dcT, dxp,
-                                DA, dh0, dc0, scratch + 7 * r0 * U);
-#ifdef _OPENMP
-#pragma omp barrier
-#endif
-        /* dk = hm^T DA over every step and row: one product, columns split by thread */
-        const T *hm = ws + (rec_mask ? l.HM : l.H);
-        int64_t c0_, c1_;
-        rnn_rows(GU, team, tid, &c0_, &c1_);
-        if (gru0) { /* the candidate's columns multiply r * hm */
-            int64_t a0 = c0_ < 2 * U ? c0_ : 2 * U, a1 = c1_ < 2 * U ? c1_ : 2 * U;
-            if (a1 > a0)
-                GEMM(FK_CblasRowMajor, FK_CblasTrans, FK_CblasNoTrans, (int)U, (int)(a1 - a0),
-                     (int)(S * B), 1, hm, (int)U, DA + a0, (int)GU, 0, dk + a0, (int)GU);
-            int64_t b0 = c0_ > 2 * U ? c0_ : 2 * U, b1 = c1_;
-            if (b1 > b0)
-                GEMM(FK_CblasRowMajor, FK_CblasTrans, FK_CblasNoTrans, (int)U, (int)(b1 - b0),
-                     (int)(S * B), 1, ws + l.X, (int)U, DA + b0, (int)GU, 0, dk + b0, (int)GU);
-        } else if (c1_ > c0_) {
-            GEMM(FK_CblasRowMajor, FK_CblasTrans, FK_CblasNoTrans, (int)U, (int)(c1_ - c0_),
-                 (int)(S * B), 1, hm, (int)U, DA + c0_, (int)GU, 0, dk + c0_, (int)GU);
-        }
-        if (rb && drb)
-            for (int64_t j = c0_; j < c1_; ++j) {
-                double acc = 0;
-                for (int64_t r = 0; r < S * B; ++r) acc += DA[r * GU + j];
-                drb[j] = (T)acc;
-            }
-    }
+    FK_FN(rnn_job) job = {.B = B, .S = S, .U = U, .o = o, .blocks = nt, .k = k, .rb = rb,
+                          .mask = mask, .rec_mask = rec_mask, .ws = (T *)ws, .dy = dy,
+                          .dhT = dhT, .dcT = dcT, .dxp = dxp, .DA = DA, .dh0 = dh0, .dc0 = dc0,
+                          .scratch = scratch, .dk = dk, .drb = drb};
+    /* the rows' recurrences, then (after all of them) dk's columns */
+    fk_workers_run(nt, nt, FK_FN(rnn_bwd_item), &job);
+    fk_workers_run(nt, nt, FK_FN(rnn_dk_item), &job);
     free(DA);
     return FK_OK;
 }
