@@ -68,6 +68,15 @@ static int rnn_threads(int64_t B, int64_t T, int64_t U, int64_t G, int n_threads
     return t < 1 ? 1 : (int)t;
 }
 
+/* Row blocks for nt threads: two per thread where the batch allows (8 rows or more each),
+ * so that a thread the scheduler parks leaves half its share to the others. */
+static int rnn_blocks(int64_t B, int nt) {
+    if (nt <= 1) return 1;
+    int64_t b = 2 * (int64_t)nt;
+    if (b > B / 8) b = B / 8;
+    return b < nt ? nt : (int)b;
+}
+
 static void rnn_rows(int64_t B, int nt, int tid, int64_t *r0, int64_t *r1) {
     int64_t per = B / nt, extra = B % nt;
     *r0 = tid * per + (tid < extra ? tid : extra);

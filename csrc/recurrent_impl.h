@@ -336,10 +336,11 @@ int FK_FN(fk_rnn_fwd)(int64_t B, int64_t S, int64_t U, const fk_rnn_opts *o, con
     const int nt = rnn_threads(B, S, U, rnn_gates(o->cell), n_threads);
     T *yprev = (T *)malloc((size_t)(B * U) * sizeof(T));
     if (!yprev) return FK_ENOMEM;
-    FK_FN(rnn_job) job = {.B = B, .S = S, .U = U, .o = o, .blocks = nt, .xp = xp, .k = k,
+    const int blocks = rnn_blocks(B, nt);
+    FK_FN(rnn_job) job = {.B = B, .S = S, .U = U, .o = o, .blocks = blocks, .xp = xp, .k = k,
                           .rb = rb, .h0 = h0, .c0 = c0, .mask = mask, .rec_mask = rec_mask,
                           .y = y, .hT = hT, .cT = cT, .ws = ws, .yprev = yprev};
-    fk_workers_run(nt, nt, FK_FN(rnn_fwd_item), &job);
+    fk_workers_run(nt, blocks, FK_FN(rnn_fwd_item), &job);
     free(yprev);
     return FK_OK;
 }
@@ -358,13 +359,14 @@ int FK_FN(fk_rnn_bwd)(int64_t B, int64_t S, int64_t U, const fk_rnn_opts *o, con
     T *DA = (T *)malloc((size_t)(S * B * GU + 7 * B * U) * sizeof(T));
     if (!DA) return FK_ENOMEM;
     T *scratch = DA + S * B * GU;
-    FK_FN(rnn_job) job = {.B = B, .S = S, .U = U, .o = o, .blocks = nt, .k = k, .rb = rb,
+    const int blocks = rnn_blocks(B, nt);
+    FK_FN(rnn_job) job = {.B = B, .S = S, .U = U, .o = o, .blocks = blocks, .k = k, .rb = rb,
                           .mask = mask, .rec_mask = rec_mask, .ws = (T *)ws, .dy = dy,
                           .dhT = dhT, .dcT = dcT, .dxp = dxp, .DA = DA, .dh0 = dh0, .dc0 = dc0,
                           .scratch = scratch, .dk = dk, .drb = drb};
     /* the rows' recurrences, then (after all of them) dk's columns */
-    fk_workers_run(nt, nt, FK_FN(rnn_bwd_item), &job);
-    fk_workers_run(nt, nt, FK_FN(rnn_dk_item), &job);
+    fk_workers_run(nt, blocks, FK_FN(rnn_bwd_item), &job);
+    fk_workers_run(nt, blocks, FK_FN(rnn_dk_item), &job);
     free(DA);
     return FK_OK;
 }
