@@ -101,13 +101,29 @@ typedef struct {
     int direct, pointwise;
 } FK_FN(conv_job);
 
+/* The first operand of one group's product: x itself for pointwise kernels, else the
+ * im2col rows of `nimg` images' pixels [p0, p0 + np) gathered into col. */
+static const T *FK_FN(group_rows)(const FK_FN(conv_job) *j, const T *xi, int64_t nimg,
+                                  int64_t p0, int64_t np, int64_t gr, T *col, int64_t *lda) {
+    const fk_conv_geom *g = j->g;
+    if (j->pointwise) {
+        *lda = g->cin;
+        return xi + p0 * g->cin + gr * j->cig;
+    }
+    for (int64_t i = 0; i < nimg; ++i)
+        FK_FN(im2col)(g, xi + i * j->Pin * g->cin, p0, np, gr * j->cig, j->cig,
+                      col + i * np * j->K);
+    *lda = j->K;
+    return col;
+}
+
 /* Forward, one item: `ipi` whole images, or one tile of output pixels of one image. Runs
  * on the worker pool (workers.h): a descheduled thread never holds the others back. */
 static void FK_FN(conv_fwd_item)(void *ctx, int64_t item, int slot) {
     const FK_FN(conv_job) *j = (const FK_FN(conv_job) *)ctx;
     const fk_conv_geom *g = j->g;
     const T *x = j->a, *w = j->b, *bias = j->bias;
-    const int64_t P = j->P, Pin = j->Pin, cig = j->cig, cog = j->cog, K = j->K, tile = j->tile;
+    const int64_t P = j->P, Pin = j->Pin, cog = j->cog, K = j->K, tile = j->tile;
     const int64_t ipi = j->ipi, tiles = j->tiles;
     const int64_t img = (item / tiles) * ipi, p0 = (item % tiles) * tile;
     const int64_t nimg = g->n - img < ipi ? g->n - img : ipi;
@@ -125,15 +141,8 @@ static void FK_FN(conv_fwd_item)(void *ctx, int64_t item, int slot) {
     if (bias)
         for (int64_t p = 0; p < rows; ++p) memcpy(yt + p * g->cout, bias, (size_t)g->cout * sizeof(T));
     for (int64_t gr = 0; gr < g->groups; ++gr) {
-        const T *a = col;
-        int64_t lda = K;
-        if (j->pointwise) {
-            a = xi + p0 * g->cin + gr * cig;
-            lda = g->cin;
-        } else {
-            for (int64_t i = 0; i < nimg; ++i)
-                FK_FN(im2col)(g, xi + i * Pin * g->cin, p0, np, gr * cig, cig, col + i * np * K);
-        }
+        int64_t lda;
+        const T *a = FK_FN(group_rows)(j, xi, nimg, p0, np, gr, col, &lda);
         GEMM(FK_CblasRowMajor, FK_CblasNoTrans, FK_CblasNoTrans, (int)rows, (int)cog, (int)K,
              (T)1, a, (int)lda, w + gr * cog, (int)g->cout, beta, yt + gr * cog,
              (int)g->cout);
@@ -199,7 +208,7 @@ static void FK_FN(conv_bwd_filter_item)(void *ctx, int64_t s, int slot) {
     const FK_FN(conv_job) *j = &jf->c;
     const fk_conv_geom *g = j->g;
     const T *x = j->a, *dy = j->b;
-    const int64_t P = j->P, Pin = j->Pin, cig = j->cig, cog = j->cog, K = j->K, tile = j->tile;
+    const int64_t P = j->P, Pin = j->Pin, cog = j->cog, K = j->K, tile = j->tile;
     const int64_t wsize = K * g->cout;
     T *col = j->ws + (int64_t)slot * tile * K;
     T *dws = j->out + s * wsize;
@@ -215,14 +224,8 @@ static void FK_FN(conv_bwd_filter_item)(void *ctx, int64_t s, int slot) {
             for (int64_t p = 0; p < np; ++p)
                 for (int64_t c = 0; c < g->cout; ++c) dbs[c] += (double)dyt[p * g->cout + c];
             for (int64_t gr = 0; gr < g->groups; ++gr) {
-                const T *a = col;
-                int64_t lda = K;
-                if (j->pointwise) {
-                    a = xi + p0 * g->cin + gr * cig;
-                    lda = g->cin;
-                } else {
-                    FK_FN(im2col)(g, xi, p0, np, gr * cig, cig, col);
-                }
+                int64_t lda;
+                const T *a = FK_FN(group_rows)(j, xi, 1, p0, np, gr, col, &lda);
                 if (j->direct) {
                     for (int64_t p = 0; p < np; ++p)
                         for (int64_t kk = 0; kk < K; ++kk) {

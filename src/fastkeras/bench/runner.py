@@ -123,6 +123,16 @@ def measure_peak_flops(n_threads):
     return _core.peak_gflops(1, 0.5) * 1e9 * n_threads
 
 
+def _time_call(w, impls, k, times, keep, bar):
+    """One timed call of implementation k (kept when past the warm-up)."""
+    t0 = time.perf_counter()
+    impls[k]()
+    dt = time.perf_counter() - t0
+    if keep:
+        times[k].append(dt)
+    bar.step(f"{w.name}: {k}")
+
+
 def _run_blocked(w, impls, times, warmup, reps, bar):
     """Each implementation's runs back to back (in a random order of implementations),
     after half a second of rest that lets other libraries' pool threads go idle."""
@@ -131,12 +141,7 @@ def _run_blocked(w, impls, times, warmup, reps, bar):
     for k in [names[i] for i in order_rng.permutation(len(names))]:
         time.sleep(0.5)
         for rep in range(warmup + reps):
-            t0 = time.perf_counter()
-            impls[k]()
-            dt = time.perf_counter() - t0
-            if rep >= warmup:
-                times[k].append(dt)
-            bar.step(f"{w.name}: {k}")
+            _time_call(w, impls, k, times, rep >= warmup, bar)
 
 
 def _runs(w, repeats, warmup):
@@ -164,12 +169,7 @@ def _time_row(w, impls, repeats, warmup, evict, cooldown, bar):
                 time.sleep(cooldown)
             if evict is not None and w.cold is not False:
                 _evict(evict)
-            t0 = time.perf_counter()
-            impls[k]()
-            dt = time.perf_counter() - t0
-            if rep >= first:
-                times[k].append(dt)
-            bar.step(f"{w.name}: {k}")
+            _time_call(w, impls, k, times, rep >= first, bar)
     return times
 
 
