@@ -207,3 +207,48 @@ def test_concurrent_calls_from_python_threads(threads):
     for t in ts:
         t.join()
     assert not errors
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("sa, sb", [((4, 5), (5, 3)), ((2, 4, 5), (5, 3)), ((5,), (5, 3)),
+                                    ((4, 5), (5,)), ((5,), (5,)), ((3, 1, 4, 5), (2, 5, 6))])
+def test_matmul_array_into_out(dtype, sa, sb):
+    """np.matmul's out: written in place (or through a temporary for a strided out)."""
+    from fastkeras.ops.products import matmul_array
+
+    rng = np.random.default_rng(4)
+    a, b = rng.standard_normal(sa).astype(dtype), rng.standard_normal(sb).astype(dtype)
+    want = np.matmul(a, b)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    out = np.empty_like(want)
+    assert matmul_array(a, b, out=out) is out
+    np.testing.assert_allclose(out, want, rtol=tol, atol=tol)
+    strided = np.zeros(want.shape + (2,), dtype)[..., 0]
+    matmul_array(a, b, out=strided)
+    np.testing.assert_allclose(strided, want, rtol=tol, atol=tol)
+    wider = np.empty(want.shape, np.float64)  # another dtype: cast as np.matmul does
+    matmul_array(a, b, out=wider)
+    np.testing.assert_allclose(wider, want, rtol=tol, atol=tol)
+
+
+def test_matmul_array_out_refusals_and_aliasing():
+    from fastkeras._kernels import gemm
+    from fastkeras.ops.products import matmul_array
+
+    a, b = np.ones((4, 5), np.float32), np.ones((5, 3), np.float32)
+    with pytest.raises(ValueError, match=r"ops.matmul: out has shape \(4, 4\), expected \(4, 3\)"):
+        matmul_array(a, b, out=np.empty((4, 4), np.float32))
+    ro = np.empty((4, 3), np.float32)
+    ro.flags.writeable = False
+    with pytest.raises(ValueError, match="out is read-only"):
+        matmul_array(a, b, out=ro)
+    with pytest.raises(TypeError, match="out must be a NumPy array, got list"):
+        matmul_array(a, b, out=[[0.0] * 3] * 4)
+    x = np.full((4, 4), 1.0, np.float32)
+    matmul_array(x, x.copy(), out=x)  # out is an operand: through a temporary, as np.matmul
+    np.testing.assert_array_equal(x, np.full((4, 4), 4.0, np.float32))
+    with pytest.raises(ValueError, match="gemm.matmul: out overlaps an operand"):
+        gemm.matmul(x, x.copy(), 1, out=x)
+    with pytest.raises(ValueError, match=r"gemm.matmul: out must be a writeable C-contiguous "
+                                         r"float32 array of shape \(4, 3\), got float64"):
+        gemm.matmul(a, b, 1, out=np.empty((4, 3)))

@@ -67,9 +67,11 @@ cdef object _offsets(cnp.ndarray x, tuple out_batch):
     return np.ascontiguousarray(np.broadcast_to(off, out_batch), dtype=np.int64).reshape(-1)
 
 
-def matmul(cnp.ndarray a, cnp.ndarray b, int n_threads=1):
-    """a (..., m, k) @ b (..., k, n) -> a new C-contiguous (broadcast batch..., m, n) array;
-    None when a size exceeds what 32-bit BLAS takes (the caller uses numpy then)."""
+def matmul(cnp.ndarray a, cnp.ndarray b, int n_threads=1, out=None):
+    """a (..., m, k) @ b (..., k, n) -> a C-contiguous (broadcast batch..., m, n) array: `out`
+    when given (it must be exactly that: C-contiguous, writeable, of a's dtype and that
+    shape), else a new one; None when a size exceeds what 32-bit BLAS takes (the caller uses
+    numpy then)."""
     if a.dtype != b.dtype or (a.dtype != np.float32 and a.dtype != np.float64):
         raise TypeError(f"gemm.matmul: operands must both be float32 or both float64, got "
                         f"{a.dtype} and {b.dtype}")
@@ -83,7 +85,17 @@ def matmul(cnp.ndarray a, cnp.ndarray b, int n_threads=1):
                          f"{(<object>b).shape}")
     sa, sb = (<object>a).shape, (<object>b).shape
     out_batch = np.broadcast_shapes(sa[:-2], sb[:-2])
-    out = np.empty(out_batch + (m, n), dtype=a.dtype)
+    if out is None:
+        out = np.empty(out_batch + (m, n), dtype=a.dtype)
+    elif not isinstance(out, np.ndarray) or out.dtype != a.dtype \
+            or out.shape != out_batch + (m, n) or not out.flags.c_contiguous \
+            or not out.flags.writeable:
+        raise ValueError(f"gemm.matmul: out must be a writeable C-contiguous {a.dtype} array "
+                         f"of shape {out_batch + (m, n)}, got "
+                         + (f"{out.dtype} {out.shape}" if isinstance(out, np.ndarray)
+                            else type(out).__name__))
+    elif np.may_share_memory(out, a) or np.may_share_memory(out, b):
+        raise ValueError("gemm.matmul: out overlaps an operand")
     cdef int64_t batch = 1
     for d in out_batch:
         batch *= d

@@ -99,12 +99,13 @@ class HostOps:
     def gemm(self, a, b, y, ta=False, tb=False, beta=0.0):
         from fastkeras.ops.products import matmul_array
 
-        prod = matmul_array(a.T if ta else a, b.T if tb else b, "device plan gemm")
+        a, b = a.T if ta else a, b.T if tb else b
         if beta:
+            prod = matmul_array(a, b, "device plan gemm")
             y *= y.dtype.type(beta)
             y += prod
-        else:
-            y[...] = prod
+        else:  # straight into the plan's buffer (a temporary only when y is a strided view)
+            matmul_array(a, b, "device plan gemm", out=y)
 
     def bias_act(self, z, b, y, kind, alpha):
         from fastkeras import config

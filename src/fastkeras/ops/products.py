@@ -30,13 +30,17 @@ def _shape_error(name, a, b):
     return None
 
 
-def matmul_array(a, b, name="ops.matmul"):
-    """np.matmul(a, b) on fastkeras' BLAS for float32 / float64 results."""
+def matmul_array(a, b, name="ops.matmul", out=None):
+    """np.matmul(a, b) on fastkeras' BLAS for float32 / float64 results; into `out` when given
+    (np.matmul's out: the result's exact shape and dtype; written in place when it is also
+    C-contiguous and shares no memory with an operand, else through a temporary)."""
     a, b = np.asarray(a), np.asarray(b)
     err = _shape_error(name, a, b)
     if err is not None:
         raise err
     dt = np.result_type(a, b)
+    if out is not None:
+        return _matmul_into(a, b, name, out, dt)
     if dt not in _FLOATS or a.dtype.kind != "f" or b.dtype.kind != "f":
         try:
             return np.matmul(a, b)
@@ -57,4 +61,31 @@ def matmul_array(a, b, name="ops.matmul"):
         out = out[..., 0, :]
     if b.ndim == 1:
         out = out[..., 0]
+    return out
+
+
+def _matmul_into(a, b, name, out, dt):
+    """matmul_array(a, b) written into `out` (checked as np.matmul checks it)."""
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"{name}: out must be a NumPy array, got {type(out).__name__}")
+    ta = a[None, :] if a.ndim == 1 else a
+    tb = b[:, None] if b.ndim == 1 else b
+    shape = np.broadcast_shapes(ta.shape[:-2], tb.shape[:-2]) + (ta.shape[-2], tb.shape[-1])
+    if a.ndim == 1:
+        shape = shape[:-2] + shape[-1:]
+    if b.ndim == 1:
+        shape = shape[:-1]
+    if out.shape != shape:
+        raise ValueError(f"{name}: out has shape {out.shape}, expected {shape}")
+    if not out.flags.writeable:
+        raise ValueError(f"{name}: out is read-only")
+    direct = (out.dtype == dt and dt in _FLOATS and a.dtype.kind == "f" and b.dtype.kind == "f"
+              and a.ndim >= 2 and b.ndim >= 2 and out.flags.c_contiguous
+              and not np.may_share_memory(out, a) and not np.may_share_memory(out, b))
+    if direct:
+        got = _gemm.matmul(a.astype(dt, copy=False), b.astype(dt, copy=False),
+                           config.get_num_threads(), out=out)
+        if got is not None:
+            return out
+    out[...] = matmul_array(a, b, name)
     return out
