@@ -10,7 +10,9 @@ def main(argv=None):
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("info", help="print the build information (the default)")
     srv = sub.add_parser("serve", help="serve a saved model over HTTP (JSON)")
-    srv.add_argument("model", help="a .keras or .h5 model file")
+    srv.add_argument("model", nargs="+",
+                     help="one or more .keras or .h5 model files (named by their stems in "
+                          "/v1/models/<name> and /v2/models/<name>; /predict serves the first)")
     srv.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
     srv.add_argument("--port", type=int, default=8080, help="port (0: any free one)")
     srv.add_argument("--threads", type=int, default=4, help="server threads (default 4)")
@@ -28,7 +30,8 @@ def main(argv=None):
 
         if args.connection_limit < 1 or args.channel_timeout < 1:
             parser.error("--connection-limit and --channel-timeout must be at least 1")
-        serve(args.model, host=args.host, port=args.port, threads=args.threads,
+        model = args.model if len(args.model) > 1 else args.model[0]
+        serve(model, host=args.host, port=args.port, threads=args.threads,
               max_body=args.max_body, connection_limit=args.connection_limit,
               channel_timeout=args.channel_timeout, ready=lambda line: print(line, flush=True))
         return 0

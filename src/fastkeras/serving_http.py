@@ -11,6 +11,21 @@ server thread calls at once. Requests and answers:
   ``{"inputs": ...}`` (whole arrays: one nested list, a list per input, or a dict by
   input name) -> ``{"predictions": [...]}`` (several outputs: a dict by output name).
 
+Beside those, the protocols clients already speak (for each model, by name: one model, or
+several from ``make_app({name: model})`` / ``serve a.keras b.keras``, named by the files'
+stems; /predict and /metadata serve the first):
+
+- TensorFlow Serving's REST API: ``POST /v1/models/<name>[/versions/1]:predict`` with
+  ``{"signature_name"?, "instances": ...}`` -> ``{"predictions": ...}`` (row format; several
+  outputs: one object per example) or ``{"inputs": ...}`` -> ``{"outputs": ...}`` (columnar);
+  ``GET /v1/models/<name>`` (the version status) and ``GET /v1/models/<name>/metadata``
+  (the ``serving_default`` signature's inputs and outputs, TF dtypes and shapes).
+- KServe v2 / the Open Inference Protocol: ``GET /v2``, ``/v2/health/live``,
+  ``/v2/health/ready``, ``/v2/models/<name>[/versions/1]`` (metadata) and ``.../ready``;
+  ``POST /v2/models/<name>[/versions/1]/infer`` with ``{"id"?, "inputs": [{"name", "shape",
+  "datatype", "data"}], "outputs"?: [{"name"}]}`` -> ``{"model_name", "model_version", "id",
+  "outputs": [{"name", "datatype", "shape", "data"}]}`` (``data`` flat, row-major).
+
 Bad requests get a 4xx answer with ``{"error": "..."}`` and the server carries on:
 malformed JSON (UTF-8) or a missing field (400), nesting deeper than 64 levels (400), wrong
 shapes, values that are not JSON numbers (strings such as "1.5", booleans, null), numbers
@@ -895,18 +910,276 @@ def _json_pieces(a):
     return parts + [b"]"]
 
 
+# --- the protocols: TensorFlow Serving's REST API (/v1) and KServe v2 (/v2) -------------
+#
+# Facts from the two specifications (TF Serving's "RESTful API" page, the Open Inference
+# Protocol's REST section); the request bodies go through the same parser, budgets and array
+# checks as /predict.
+
+_TF_DTYPES = {"float16": "DT_HALF", "float32": "DT_FLOAT", "float64": "DT_DOUBLE",
+              "bfloat16": "DT_BFLOAT16", "int8": "DT_INT8", "int16": "DT_INT16",
+              "int32": "DT_INT32", "int64": "DT_INT64", "uint8": "DT_UINT8",
+              "uint16": "DT_UINT16", "uint32": "DT_UINT32", "uint64": "DT_UINT64",
+              "bool": "DT_BOOL", "string": "DT_STRING"}
+_V2_DTYPES = {"float16": "FP16", "float32": "FP32", "float64": "FP64", "bfloat16": "BF16",
+              "int8": "INT8", "int16": "INT16", "int32": "INT32", "int64": "INT64",
+              "uint8": "UINT8", "uint16": "UINT16", "uint32": "UINT32", "uint64": "UINT64",
+              "bool": "BOOL", "string": "BYTES"}
+_V2_FLOAT = {"FP16", "FP32", "FP64", "BF16"}
+_V2_INT = {"INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64"}
+_TF_SIGNATURE = "serving_default"
+_V1_PATH = re.compile(r"/v1/models/([^/:]+)(?:/versions/([^/:]*)|/labels/([^/:]*))?"
+                      r"(/metadata|:[A-Za-z]*)?")
+_V2_PATH = re.compile(r"/v2/models/([^/]+)(?:/versions/([^/]*))?(/ready|/infer)?")
+
+
+class _Served:
+    """One model of the app: its name in the URLs, its runner and its metadata."""
+
+    def __init__(self, name, model, batch_size):
+        self.name, self.model, self.batch_size = name, model, batch_size
+        self.runner = model.compile_for_inference()
+        self.meta = _metadata(model)
+        self.out_names = [o["name"] for o in self.meta["outputs"]]
+
+    def run(self, arrays):
+        """The outputs (always a list) of the model on `arrays` (a list, one per input)."""
+        out = self.runner(arrays[0] if len(arrays) == 1 else arrays, batch_size=self.batch_size)
+        return out if isinstance(out, list) else [out]
+
+
+def _served_models(models, batch_size):
+    if isinstance(models, dict):
+        if not models:
+            raise ValueError("make_app: models must name at least one model, got {}")
+        bad = [k for k in models if not isinstance(k, str) or not k or "/" in k or ":" in k]
+        if bad:
+            raise ValueError(f"make_app: model names must be non-empty strings without '/' "
+                             f"or ':', got {bad[0]!r}")
+        items = list(models.items())
+    else:
+        items = [(models.name, models)]
+    return {name: _Served(name, m, batch_size) for name, m in items}
+
+
+def _load(raw):
+    return _Doc(raw, 4 * len(raw) + (64 << 20)).loads()
+
+
+def _dumps(v):
+    return json.dumps(v).encode()
+
+
+def _tf_shape(shape):
+    return {"dim": [{"size": str(-1 if d is None else d), "name": ""} for d in shape],
+            "unknown_rank": False}
+
+
+def _tf_metadata(m):
+    def tensors(specs):
+        return {s["name"]: {"dtype": _TF_DTYPES.get(s["dtype"], "DT_INVALID"),
+                            "tensor_shape": _tf_shape(s["shape"]), "name": s["name"]}
+                for s in specs}
+
+    sig = {"inputs": tensors(m.meta["inputs"]), "outputs": tensors(m.meta["outputs"]),
+           "method_name": "tensorflow/serving/predict"}
+    return {"model_spec": {"name": m.name, "signature_name": "", "version": "1"},
+            "metadata": {"signature_def": {"signature_def": {_TF_SIGNATURE: sig}}}}
+
+
+def _tf_status():
+    return {"model_version_status": [{"version": "1", "state": "AVAILABLE",
+                                      "status": {"error_code": "OK", "error_message": ""}}]}
+
+
+def _rows_pieces(names, outs):
+    """TF Serving's row answer for several outputs: one object per example."""
+    n = len(outs[0])
+    width = max(1, sum(o[0].size for o in outs) if n else 1)
+    step = max(1, _ANSWER_BLOCK // width)
+    parts = [b"["]
+    for i in range(0, n, step):
+        block = [{k: o[j].tolist() for k, o in zip(names, outs)}
+                 for j in range(i, min(n, i + step))]
+        parts += [b", "] if i else []
+        parts.append(json.dumps(block)[1:-1].encode())
+    return parts + [b"]"]
+
+
+def _tf_predict(m, raw):
+    body = _load(raw)
+    if isinstance(body, _Obj) and "signature_name" in body:
+        sig = body["signature_name"]
+        if not isinstance(sig, str):
+            raise _HTTPError(400, '"signature_name" must be a string')
+        if sig not in ("", _TF_SIGNATURE):
+            raise _HTTPError(400, f'"signature_name": Serving signature name: "{sig}" not '
+                                  f'found in signature def (this model has only '
+                                  f'"{_TF_SIGNATURE}")')
+    arrays = _parse_inputs(body, m.meta)
+    outs = m.run(arrays)
+    if "instances" in body:  # row format
+        head = b'{"predictions": '
+        parts = _json_pieces(outs[0]) if len(outs) == 1 else _rows_pieces(m.out_names, outs)
+    else:  # columnar format
+        head = b'{"outputs": '
+        if len(outs) == 1:
+            parts = _json_pieces(outs[0])
+        else:
+            parts = [b"{"]
+            for k, (n, o) in enumerate(zip(m.out_names, outs)):
+                parts += [b", " if k else b"", _dumps(n), b": "] + _json_pieces(o)
+            parts.append(b"}")
+    return _Pieces([head] + parts + [b"}"])
+
+
+def _v2_tensor_meta(spec):
+    return {"name": spec["name"], "datatype": _V2_DTYPES.get(spec["dtype"], "BYTES"),
+            "shape": [-1 if d is None else d for d in spec["shape"]]}
+
+
+def _v2_metadata(m):
+    return {"name": m.name, "versions": ["1"], "platform": "fastkeras",
+            "inputs": [_v2_tensor_meta(s) for s in m.meta["inputs"]],
+            "outputs": [_v2_tensor_meta(s) for s in m.meta["outputs"]]}
+
+
+def _field(obj, key, what):
+    if key not in obj:
+        raise _HTTPError(400, f'{what}: the field "{key}" is missing')
+    return obj[key]
+
+
+def _v2_shape(value, what):
+    """A tensor's "shape": a list of non-negative integers."""
+    if not isinstance(value, (list, _SegView)):
+        raise _HTTPError(400, f"{what}: expected a list of non-negative integers")
+    if isinstance(value, list) and not value:
+        return ()
+    shape = _as_array(value, {"shape": [None], "dtype": "int64"}, what)
+    if (shape < 0).any() or (shape > 1 << 40).any():
+        raise _HTTPError(400, f"{what}: expected integers in [0, 2**40], got {shape.tolist()}")
+    return tuple(int(d) for d in shape)
+
+
+def _v2_data_shape(value, dtype, what):
+    if isinstance(value, _SegView):
+        return value.shape(what)
+    if not isinstance(value, list):
+        raise _HTTPError(400, f"{what}: expected a list of numbers (flat, row-major, or "
+                              f"nested as the shape), got {_describe(value)}")
+    try:
+        return _py_shape(value, what, ())
+    except _HTTPError as e:
+        raise _HTTPError(e.status, str(e).replace("{dtype}", dtype.name)) from None
+
+
+def _v2_input(tensor, spec, k):
+    """One input's array from its request tensor, checked against the model's input."""
+    what = f"inputs[{k}] ({spec['name']!r})"
+    shape = _v2_shape(_field(tensor, "shape", what), what + ".shape")
+    datatype = _field(tensor, "datatype", what)
+    want = _V2_DTYPES.get(spec["dtype"], "BYTES")
+    ok = isinstance(datatype, str) and (
+        datatype == want or want in _V2_FLOAT and datatype in _V2_FLOAT | _V2_INT
+        or want in _V2_INT and datatype in _V2_INT)
+    if not ok:
+        also = (" (or another FP, INT or UINT type)" if want in _V2_FLOAT else
+                " (or another INT or UINT type)" if want in _V2_INT else "")
+        got = json.dumps(datatype) if isinstance(datatype, str) else _describe(datatype)
+        raise _HTTPError(400, f"{what}.datatype: this input takes {want}{also}, got {got}")
+    if want not in _V2_FLOAT | _V2_INT:
+        raise _HTTPError(400, f"{what}.datatype: {want} tensors cannot be sent as JSON here")
+    dtype = np.dtype(spec["dtype"])
+    data = _field(tensor, "data", what)
+    got = _v2_data_shape(data, dtype, what + ".data")
+    size = int(np.prod(shape, dtype=np.int64))
+    if int(np.prod(got, dtype=np.int64)) != size or (len(got) > 1 and got != shape):
+        raise _HTTPError(400, f"{what}.data: {int(np.prod(got))} values "
+                              f"{'in shape ' + str(got) + ' ' if len(got) > 1 else ''}do not "
+                              f"fill the shape {list(shape)} ({size} values)")
+    if size == 0:
+        raise _HTTPError(400, f"{what}.shape: the tensor must hold at least one example, "
+                              f"got shape {list(shape)}")
+    flat = _as_array(data, {"shape": [None] * len(got), "dtype": spec["dtype"]},
+                     what + ".data").reshape(shape)
+    _check_shape(shape, spec, what + ".shape")
+    return flat
+
+
+def _v2_infer(m, raw):
+    body = _load(raw)
+    if not isinstance(body, _Obj):
+        raise _HTTPError(400, 'the body must be a JSON object with "inputs" (a list of '
+                              'tensors {"name", "shape", "datatype", "data"})')
+    rid = body["id"] if "id" in body else None
+    if rid is not None and not isinstance(rid, str):
+        raise _HTTPError(400, f'"id": expected a string, got {_describe(rid)}')
+    tensors = _field(body, "inputs", "the request")
+    names = [s["name"] for s in m.meta["inputs"]]
+    if not isinstance(tensors, list) or not tensors or not all(isinstance(t, _Obj)
+                                                               for t in tensors):
+        raise _HTTPError(400, '"inputs": expected a non-empty list of tensors {"name", '
+                              '"shape", "datatype", "data"}')
+    by_name = {}
+    for k, t in enumerate(tensors):
+        n = _field(t, "name", f"inputs[{k}]")
+        if not isinstance(n, str) or n not in names:
+            raise _HTTPError(400, f"inputs[{k}].name: this model has no input "
+                                  f"{json.dumps(n) if isinstance(n, str) else _describe(n)}; "
+                                  f"its inputs are {names}")
+        if n in by_name:
+            raise _HTTPError(400, f"inputs[{k}].name: the input {n!r} is given twice")
+        by_name[n] = k
+    missing = [n for n in names if n not in by_name]
+    if missing:
+        raise _HTTPError(400, f'"inputs" lacks {missing}; the inputs are {names}')
+    arrays = [_v2_input(tensors[by_name[s["name"]]], s, by_name[s["name"]])
+              for s in m.meta["inputs"]]
+    if len({len(a) for a in arrays}) != 1:
+        raise _HTTPError(400, '"inputs": every input must have the same number of examples '
+                              "(first dimension)")
+    want = list(range(len(m.out_names)))
+    if "outputs" in body:
+        asked = body["outputs"]
+        if not isinstance(asked, list) or not all(isinstance(o, _Obj) for o in asked):
+            raise _HTTPError(400, '"outputs": expected a list of objects {"name": ...}')
+        want = []
+        for k, o in enumerate(asked):
+            n = _field(o, "name", f"outputs[{k}]")
+            if not isinstance(n, str) or n not in m.out_names:
+                raise _HTTPError(400, f"outputs[{k}].name: this model has no output "
+                                      f"{json.dumps(n) if isinstance(n, str) else _describe(n)}"
+                                      f"; its outputs are {m.out_names}")
+            want.append(m.out_names.index(n))
+    outs = m.run(arrays)
+    parts = [b'{"model_name": ', _dumps(m.name), b', "model_version": "1"']
+    if rid is not None:
+        parts += [b', "id": ', _dumps(rid)]
+    parts.append(b', "outputs": [')
+    for k, i in enumerate(want):
+        o = np.asarray(outs[i])
+        parts += [b", " if k else b"", b'{"name": ', _dumps(m.out_names[i]),
+                  b', "datatype": ', _dumps(_V2_DTYPES.get(o.dtype.name, "BYTES")),
+                  b', "shape": ', _dumps(list(o.shape)), b', "data": ']
+        parts += _json_pieces(o.reshape(-1)) + [b"}"]
+    return _Pieces(parts + [b"]}"])
+
+
 def make_app(model, max_body=64 << 20, batch_size=1024):
-    """The WSGI application serving `model` (see the module's docstring)."""
-    runner = model.compile_for_inference()
-    meta = _metadata(model)
-    out_names = [o["name"] for o in meta["outputs"]]
+    """The WSGI application serving `model` (see the module's docstring): one model, or a
+    dict {name: model} of several (the URLs' names; /predict, /metadata serve the first)."""
+    served = _served_models(model, batch_size)
+    first = next(iter(served.values()))
+    meta = first.meta
+    names = list(served)
 
     def predict(raw):
         arrays = _parse_request(raw, meta)
-        out = runner(arrays[0] if len(arrays) == 1 else arrays, batch_size=batch_size)
+        out = first.runner(arrays[0] if len(arrays) == 1 else arrays, batch_size=batch_size)
         if isinstance(out, list):  # what json.dumps({"predictions": {...}}) writes
             parts = [b'{"predictions": {']
-            for k, (n, o) in enumerate(zip(out_names, out)):
+            for k, (n, o) in enumerate(zip(first.out_names, out)):
                 parts += [b", " if k else b"", json.dumps(n).encode(), b": "]
                 parts += _json_pieces(o)
             return _Pieces(parts + [b"}}"])
@@ -924,16 +1197,65 @@ def make_app(model, max_body=64 << 20, batch_size=1024):
             raise _HTTPError(400, "empty body: send a JSON object")
         return raw
 
+    def v1_route(match, environ):
+        name, version, label, verb = match.groups()
+        if name not in served:
+            raise _HTTPError(404, f"Servable not found for request: Latest({name}) (this "
+                                  f"server has {names})")
+        m = served[name]
+        if label is not None:
+            raise _HTTPError(404, f"Servable not found for request: label {label!r} of "
+                                  f"{name} (model labels are not supported)")
+        if version is not None and version != "1":
+            raise _HTTPError(404, f"Servable not found for request: Specific({name}, "
+                                  f"{version}) (only version 1 is served)")
+        if verb is None:
+            return "GET", _tf_status
+        if verb == "/metadata":
+            return "GET", lambda: _tf_metadata(m)
+        if verb == ":predict":
+            return "POST", lambda: _tf_predict(m, read_body(environ))
+        raise _HTTPError(404, f"{verb[1:]!r} is not supported here (only :predict, not "
+                              ":classify or :regress)")
+
+    def v2_route(match, environ):
+        name, version, verb = match.groups()
+        if name not in served:
+            raise _HTTPError(404, f"no model named {name!r}; this server has {names}")
+        if version is not None and version != "1":
+            raise _HTTPError(404, f"model {name!r} has no version {version!r} (only version "
+                                  "1 is served)")
+        m = served[name]
+        if verb is None:
+            return "GET", lambda: _v2_metadata(m)
+        if verb == "/ready":
+            return "GET", lambda: {"name": name, "ready": True}
+        return "POST", lambda: _v2_infer(m, read_body(environ))
+
+    def route(path, environ):
+        fixed = {"/health": ("GET", lambda: {"status": "ok"}),
+                 "/metadata": ("GET", lambda: meta),
+                 "/predict": ("POST", lambda: predict(read_body(environ))),
+                 "/v2": ("GET", lambda: {"name": "fastkeras", "version": _version(),
+                                         "extensions": []}),
+                 "/v2/health/live": ("GET", lambda: {"live": True}),
+                 "/v2/health/ready": ("GET", lambda: {"ready": True})}
+        if path in fixed:
+            return fixed[path]
+        match = _V1_PATH.fullmatch(path)
+        if match:
+            return v1_route(match, environ)
+        match = _V2_PATH.fullmatch(path)
+        if match:
+            return v2_route(match, environ)
+        raise _HTTPError(404, f"no such path {path!r}; try /predict, /metadata, /health, "
+                              f"/v1/models/{names[0]}:predict or /v2/models/{names[0]}/infer")
+
     def app(environ, start_response):
         path, method = environ.get("PATH_INFO", "/"), environ.get("REQUEST_METHOD", "GET")
-        routes = {"/health": ("GET", lambda: {"status": "ok"}),
-                  "/metadata": ("GET", lambda: meta),
-                  "/predict": ("POST", lambda: predict(read_body(environ)))}
+        want = None
         try:
-            if path not in routes:
-                raise _HTTPError(404, f"no such path {path!r}; try /predict, /metadata or "
-                                      "/health")
-            want, handler = routes[path]
+            want, handler = route(path, environ)
             if method != want:
                 raise _HTTPError(405, f"{path} takes {want} requests")
             status, payload = 200, handler()
@@ -949,11 +1271,17 @@ def make_app(model, max_body=64 << 20, batch_size=1024):
         headers = [("Content-Type", "application/json"),
                    ("Content-Length", str(sum(map(len, data))))]
         if status == 405:
-            headers.append(("Allow", routes[path][0]))
+            headers.append(("Allow", want))
         start_response(f"{status} {_REASONS[status]}", headers)
         return data
 
     return app
+
+
+def _version():
+    from fastkeras import __version__
+
+    return __version__
 
 
 def _raise_fd_limit(want):
@@ -973,7 +1301,9 @@ def _raise_fd_limit(want):
 
 def serve(model_path, host="127.0.0.1", port=8080, threads=4, custom_objects=None,
           max_body=64 << 20, connection_limit=1000, channel_timeout=30, ready=print):
-    """Load `model_path` and serve it until interrupted (blocks).
+    """Load `model_path` (a path, or a list of paths: several models, named by their files'
+    stems in the /v1 and /v2 URLs, /predict serving the first) and serve until interrupted
+    (blocks).
 
     `connection_limit`: open connections at most (beyond it waitress stops accepting until
     some close); `channel_timeout`: seconds after which a connection with no activity and
@@ -988,8 +1318,18 @@ def serve(model_path, host="127.0.0.1", port=8080, threads=4, custom_objects=Non
                           "install waitress)") from None
     from fastkeras.models import load_model
 
-    model = load_model(model_path, custom_objects=custom_objects, compile=False)
-    app = make_app(model, max_body=max_body)
+    paths = [model_path] if isinstance(model_path, (str, os.PathLike)) else list(model_path)
+    if not paths:
+        raise ValueError("serve: model_path must name at least one model file")
+    stems = [os.path.splitext(os.path.basename(os.fspath(p)))[0] for p in paths]
+    twice = sorted({n for n in stems if stems.count(n) > 1})
+    if twice:
+        raise ValueError(f"serve: the models are named by their files' stems and {twice} "
+                         "would name two; rename the files")
+    models = {n: load_model(p, custom_objects=custom_objects, compile=False)
+              for n, p in zip(stems, paths)}
+    model = models[stems[0]]
+    app = make_app(models, max_body=max_body)
     _raise_fd_limit(connection_limit + 64)
     # waitress refuses (413, plain text) bodies far over the limit before reading them;
     # the application answers the ones just over it with its JSON error. poll() rather
@@ -1002,7 +1342,8 @@ def serve(model_path, host="127.0.0.1", port=8080, threads=4, custom_objects=Non
                                     cleanup_interval=max(1, min(30, channel_timeout // 2)),
                                     asyncore_use_poll=True)
     ready(f"fastkeras serving {model.name!r} on http://{host}:{server.effective_port} "
-          "(POST /predict, GET /metadata, GET /health)")
+          f"(POST /predict, GET /metadata, GET /health; models {stems} at /v1/models/<name> "
+          "and /v2/models/<name>)")
     try:
         server.run()
     except KeyboardInterrupt:
