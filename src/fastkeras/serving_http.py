@@ -5,6 +5,8 @@ The HTTP side is waitress (a production WSGI server, pure Python: ``pip install
 server thread calls at once. Requests and answers:
 
 - ``GET /health`` -> ``{"status": "ok"}``
+- ``GET /metrics`` -> Prometheus' text format (request counts by route and status, latency
+  and rows-per-call histograms; ``serving_metrics``), 501 without ``prometheus_client``
 - ``GET /metadata`` -> the model's name, inputs and outputs (names, shapes, dtypes)
 - ``POST /predict`` with ``{"instances": [...]}`` (one entry per example, TensorFlow
   Serving's row format; for several inputs each entry is a dict by input name) or
@@ -42,6 +44,7 @@ and ``channel_timeout`` (``serve``'s arguments, the CLI's ``--connection-limit``
 import json
 import os
 import re
+import time
 
 import numpy as np
 
@@ -56,6 +59,7 @@ class _HTTPError(Exception):
 
 _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
             411: "Length Required", 413: "Payload Too Large", 500: "Internal Server Error",
+            501: "Not Implemented",
             503: "Service Unavailable"}
 
 
@@ -942,8 +946,12 @@ class _Served:
         self.meta = _metadata(model)
         self.out_names = [o["name"] for o in self.meta["outputs"]]
 
+    metrics = None  # the app's ServerMetrics, where prometheus_client is installed
+
     def run(self, arrays):
         """The outputs (always a list) of the model on `arrays` (a list, one per input)."""
+        if self.metrics is not None and arrays:
+            self.metrics.model_call(self.name, len(arrays[0]))
         out = self.runner(arrays[0] if len(arrays) == 1 else arrays, batch_size=self.batch_size)
         return out if isinstance(out, list) else [out]
 
@@ -1169,14 +1177,20 @@ def _v2_infer(m, raw):
 def make_app(model, max_body=64 << 20, batch_size=1024):
     """The WSGI application serving `model` (see the module's docstring): one model, or a
     dict {name: model} of several (the URLs' names; /predict, /metadata serve the first)."""
+    from fastkeras.serving_metrics import server_metrics
+
     served = _served_models(model, batch_size)
     first = next(iter(served.values()))
     meta = first.meta
     names = list(served)
+    metrics = server_metrics()
+    for m in served.values():
+        m.metrics = metrics
 
     def predict(raw):
         arrays = _parse_request(raw, meta)
-        out = first.runner(arrays[0] if len(arrays) == 1 else arrays, batch_size=batch_size)
+        out = first.run(arrays)
+        out = out if len(out) > 1 else out[0]
         if isinstance(out, list):  # what json.dumps({"predictions": {...}}) writes
             parts = [b'{"predictions": {']
             for k, (n, o) in enumerate(zip(first.out_names, out)):
@@ -1232,8 +1246,15 @@ def make_app(model, max_body=64 << 20, batch_size=1024):
             return "GET", lambda: {"name": name, "ready": True}
         return "POST", lambda: _v2_infer(m, read_body(environ))
 
+    def exposition():
+        if metrics is None:
+            raise _HTTPError(501, "metrics need prometheus_client: pip install "
+                                  "\"fastkeras[serve]\" (or pip install prometheus_client)")
+        return _Exposition(*metrics.exposition())
+
     def route(path, environ):
         fixed = {"/health": ("GET", lambda: {"status": "ok"}),
+                 "/metrics": ("GET", exposition),
                  "/metadata": ("GET", lambda: meta),
                  "/predict": ("POST", lambda: predict(read_body(environ))),
                  "/v2": ("GET", lambda: {"name": "fastkeras", "version": _version(),
@@ -1253,9 +1274,10 @@ def make_app(model, max_body=64 << 20, batch_size=1024):
 
     def app(environ, start_response):
         path, method = environ.get("PATH_INFO", "/"), environ.get("REQUEST_METHOD", "GET")
-        want = None
+        want, label, t0 = None, "unmatched", time.perf_counter()
         try:
             want, handler = route(path, environ)
+            label = _route_label(path, served)
             if method != want:
                 raise _HTTPError(405, f"{path} takes {want} requests")
             status, payload = 200, handler()
@@ -1267,15 +1289,41 @@ def make_app(model, max_body=64 << 20, batch_size=1024):
             status, payload = 503, {"error": "the server ran out of memory for this request"}
         except Exception as e:  # never take the server down
             status, payload = 500, {"error": f"{type(e).__name__}: {e}"}
-        data = payload if isinstance(payload, _Pieces) else [json.dumps(payload).encode()]
-        headers = [("Content-Type", "application/json"),
-                   ("Content-Length", str(sum(map(len, data))))]
+        if isinstance(payload, _Exposition):
+            data, content_type = [payload.body], payload.content_type
+        else:
+            data = payload if isinstance(payload, _Pieces) else [json.dumps(payload).encode()]
+            content_type = "application/json"
+        headers = [("Content-Type", content_type), ("Content-Length", str(sum(map(len, data))))]
+        if metrics is not None:
+            metrics.answered(label, status, time.perf_counter() - t0)
         if status == 405:
             headers.append(("Allow", want))
         start_response(f"{status} {_REASONS[status]}", headers)
         return data
 
     return app
+
+
+class _Exposition:
+    """A /metrics answer: Prometheus' text format, not JSON."""
+
+    def __init__(self, body, content_type):
+        self.body, self.content_type = body, content_type
+
+
+def _route_label(path, served):
+    """The metrics' route label: the path for fixed routes, the template with the (served)
+    model's name for /v1 and /v2 (routing has already refused unknown names)."""
+    match = _V1_PATH.fullmatch(path)
+    if match:
+        name, version, _, verb = match.groups()
+        return f"/v1/models/{name}{'/versions/' + version if version else ''}{verb or ''}"
+    match = _V2_PATH.fullmatch(path)
+    if match:
+        name, version, verb = match.groups()
+        return f"/v2/models/{name}{'/versions/' + version if version else ''}{verb or ''}"
+    return path
 
 
 def _version():
