@@ -1,6 +1,5 @@
 """GET /metrics: the server's Prometheus counters and histograms (issue 22, item 4), parsed
 with prometheus_client's own text parser; without prometheus_client the route says 501."""
-import io
 import json
 
 import numpy as np
@@ -9,22 +8,15 @@ import pytest
 import fastkeras as fk
 from fastkeras import serving_http as sh
 from fastkeras import serving_metrics
+from _wsgi import call_raw  # tests/ is on sys.path (its conftest.py)
 
 pc_parser = pytest.importorskip("prometheus_client.parser")  # in the [test] and [serve] extras
 
 
 def _request(app, method, path, body=None):
-    data = b"" if body is None else json.dumps(body).encode()
-    environ = {"REQUEST_METHOD": method, "PATH_INFO": path, "CONTENT_LENGTH": str(len(data)),
-               "wsgi.input": io.BytesIO(data)}
-    got = {}
-
-    def start_response(status, headers):
-        got["status"], got["headers"] = int(status.split()[0]), dict(headers)
-
-    out = b"".join(app(environ, start_response))
-    assert int(got["headers"]["Content-Length"]) == len(out)
-    return got["status"], got["headers"]["Content-Type"], out
+    status, headers, out = call_raw(app, method, path,
+                                    b"" if body is None else json.dumps(body).encode())
+    return status, headers["Content-Type"], out
 
 
 def _samples(app):

@@ -2,7 +2,6 @@
 beside /predict (issue 22, item 4): every route and its errors, answers compared with
 model.predict, several models in one app. The WSGI app is called in process (no sockets);
 one test starts `python -m fastkeras serve a.keras b.keras`."""
-import io
 import json
 import subprocess
 import sys
@@ -13,21 +12,14 @@ import pytest
 
 import fastkeras as fk
 from fastkeras import serving_http as sh
+from _wsgi import call_raw  # tests/ is on sys.path (its conftest.py)
 
 
 def _call(app, method, path, body=None, raw=None):
     """(status, decoded JSON answer) of one request to the WSGI app."""
     data = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
-    environ = {"REQUEST_METHOD": method, "PATH_INFO": path, "CONTENT_LENGTH": str(len(data)),
-               "wsgi.input": io.BytesIO(data)}
-    got = {}
-
-    def start_response(status, headers):
-        got["status"], got["headers"] = int(status.split()[0]), dict(headers)
-
-    out = b"".join(app(environ, start_response))
-    assert int(got["headers"]["Content-Length"]) == len(out)
-    return got["status"], json.loads(out)
+    status, _, out = call_raw(app, method, path, data)
+    return status, json.loads(out)
 
 
 @pytest.fixture
