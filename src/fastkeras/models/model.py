@@ -291,6 +291,20 @@ class Model(TrainingMixin, Layer):
 
         save_model(self, filepath, overwrite=overwrite)
 
+    def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None,
+               **kwargs):
+        """Write the model for other runtimes (Keras 3's ``Model.export``). fastkeras writes
+        ``format="onnx"`` only (fastkeras.saving.onnx_export; kwargs: ``opset_version``);
+        Keras' default "tf_saved_model" (and "tfsm_layer", "openvino", "litert") needs
+        TensorFlow's writers, so any other format is a ValueError."""
+        if format != "onnx":
+            raise ValueError(f"export: format={format!r} is not one fastkeras writes; it "
+                             "writes format='onnx' (model.save() writes a .keras file)")
+        from fastkeras.saving.onnx_export import export_onnx
+
+        export_onnx(self, filepath, verbose=verbose, input_signature=input_signature,
+                    **kwargs)
+
     def get_compile_config(self):
         """compile()'s settings as a file records them ({} before compile); a subclass that
         overrides compile() overrides this and compile_from_config, as in Keras."""

@@ -1,0 +1,971 @@
+"""ONNX export: ``model.export("m.onnx", format="onnx")`` writes the model's inference
+graph with the ``onnx`` package (an optional extra: ``pip install fastkeras[onnx]``).
+
+The model's recorded calls are walked in order (the walk ``Model`` itself uses), and each
+layer is converted by the one rule of ``_RULES`` that matches its type (a ``LayerRule``);
+a layer without a rule, or a configuration a rule cannot express, raises
+``OnnxExportError`` (a ValueError) naming the layer and its class before anything is
+written.
+
+Layouts: Keras convolutions and pooling are channels_last, ONNX's are channels first. A
+tensor is carried as a ``Value`` that says how its ONNX axes relate to the Keras tensor's
+(``Layout``): a run of convolutions, pooling, elementwise activations, batch
+normalization, padding, cropping and upsampling stays channels first inside the ONNX
+graph, and one Transpose is written where the run starts and one where a layer that needs
+the Keras axes (Dense, Flatten, Reshape, a model output...) reads it.
+
+Opset 17 by default: the first with a LayerNormalization operator and the last whose
+Reduce* operators take their axes as an attribute; onnxruntime >= 1.14 runs it (and
+``opset_version=`` 18..20 is accepted). The file's ir_version is the lowest the opset
+allows (8 for opset 17), which every onnxruntime >= 1.17 reads.
+"""
+import math
+from dataclasses import dataclass
+from enum import Enum
+from typing import Callable
+
+import numpy as np
+
+__all__ = ["OnnxExportError", "export_onnx", "to_onnx", "DEFAULT_OPSET", "SUPPORTED_OPSETS"]
+
+DEFAULT_OPSET = 17
+SUPPORTED_OPSETS = (17, 18, 19, 20)
+_INT64_MAX = np.iinfo(np.int64).max
+
+
+class OnnxExportError(ValueError):
+    """A model (or one of its layers) that the ONNX export cannot write; the message names
+    the layer, its class and why."""
+
+
+class _Refusal(Exception):
+    """Raised inside a rule: why the layer cannot be written (the caller names it)."""
+
+
+class Layout(Enum):
+    KERAS = "keras"                    # the ONNX axes are the Keras tensor's
+    CHANNELS_FIRST = "channels_first"  # a channels_last Keras tensor held (batch, C, ...)
+
+
+@dataclass(frozen=True)
+class Value:
+    """A tensor of the ONNX graph: its name, the Keras tensor's shape (batch None) and
+    dtype, and how its ONNX axes hold the Keras axes."""
+    name: str
+    shape: tuple
+    dtype: np.dtype
+    layout: Layout = Layout.KERAS
+
+    @property
+    def rank(self):
+        return len(self.shape)
+
+    def keras_axes(self):
+        """The Keras axis held by each ONNX axis, in ONNX order."""
+        r = self.rank
+        if self.layout is Layout.KERAS:
+            return list(range(r))
+        return [0, r - 1] + list(range(1, r - 1))
+
+    def onnx_axis(self, axis):
+        """The ONNX axis holding Keras axis `axis` (negative counts from the end)."""
+        return self.keras_axes().index(int(axis) % self.rank)
+
+    def with_name(self, name, layout=None):
+        return Value(name, self.shape, self.dtype, layout or self.layout)
+
+
+@dataclass(frozen=True)
+class LayerRule:
+    """How one kind of layer is written: ``convert(builder, layer, inputs, outputs)``
+    gets the input Values and the call's output KerasTensors and returns the output
+    Values (or raises _Refusal); ``exact``: the type itself only, not its subclasses."""
+    types: tuple
+    convert: Callable
+    exact: bool = True
+
+
+# ------------------------------------------------------------------------------ the builder
+class _Builder:
+    """The ONNX graph under construction: nodes, initializers and unique names."""
+
+    def __init__(self, opset, reserved=()):
+        from onnx import helper, numpy_helper
+
+        self.helper, self.numpy_helper = helper, numpy_helper
+        self.opset = opset
+        self.nodes, self.initializers = [], []
+        self._used = set(reserved)
+        self._weights = {}
+        self._relaid = {}  # (value name, layout) -> the Value transposed to that layout
+
+    def fresh(self, hint):
+        base = str(hint) or "t"
+        name, i = base, 0
+        while name in self._used:
+            i += 1
+            name = f"{base}_{i}"
+        self._used.add(name)
+        return name
+
+    def op(self, op_type, inputs, hint, outputs=1, **attrs):
+        names = [self.fresh(f"{hint}/{op_type}" if outputs == 1 else f"{hint}/{op_type}_{k}")
+                 for k in range(outputs)]
+        attrs = {k: v for k, v in attrs.items() if v is not None}
+        self.nodes.append(self.helper.make_node(op_type, list(inputs), names,
+                                                name=self.fresh(f"{hint}/{op_type}_node"),
+                                                **attrs))
+        return names[0] if outputs == 1 else names
+
+    def const(self, array, hint):
+        name = self.fresh(hint)
+        self.initializers.append(self.numpy_helper.from_array(np.ascontiguousarray(array),
+                                                              name))
+        return name
+
+    def weight(self, array, dtype, hint, key=None):
+        """A constant in `dtype`; `key` (a variable's id and a transform) shares it between
+        the calls of a shared layer."""
+        if key is not None and key in self._weights:
+            return self._weights[key]
+        name = self.const(np.asarray(array).astype(dtype), hint)
+        if key is not None:
+            self._weights[key] = name
+        return name
+
+    def ints(self, values, hint):
+        return self.const(np.asarray(values, dtype=np.int64), hint)
+
+    def scalar(self, value, dtype, hint):
+        return self.const(np.asarray(value, dtype=dtype), hint)
+
+    def reduce(self, op_type, x, axes, keepdims, hint):
+        if self.opset >= 18:
+            return self.op(op_type, [x, self.ints(axes, f"{hint}/axes")], hint,
+                           keepdims=int(keepdims))
+        return self.op(op_type, [x], hint, axes=list(axes), keepdims=int(keepdims))
+
+    def unsqueeze(self, x, axes, hint):
+        return self.op("Unsqueeze", [x, self.ints(axes, f"{hint}/axes")], hint)
+
+    def squeeze(self, x, axes, hint):
+        return self.op("Squeeze", [x, self.ints(axes, f"{hint}/axes")], hint)
+
+    def to_keras(self, v, hint):
+        """`v` with the Keras tensor's axes (a Transpose where it is held channels first)."""
+        if v.layout is Layout.KERAS:
+            return v
+        key = (v.name, Layout.KERAS)
+        if key not in self._relaid:  # once per tensor, however many layers read it
+            inverse = [int(a) for a in np.argsort(v.keras_axes())]
+            self._relaid[key] = v.with_name(self.op("Transpose", [v.name], hint, perm=inverse),
+                                            Layout.KERAS)
+        return self._relaid[key]
+
+    def to_channels_first(self, v, hint):
+        """A channels_last Keras tensor held channels first."""
+        if v.layout is Layout.CHANNELS_FIRST:
+            return v
+        key = (v.name, Layout.CHANNELS_FIRST)
+        if key not in self._relaid:
+            held = Value(v.name, v.shape, v.dtype, Layout.CHANNELS_FIRST)
+            self._relaid[key] = held.with_name(self.op("Transpose", [v.name], hint,
+                                                       perm=held.keras_axes()))
+        return self._relaid[key]
+
+    def per_sample(self, v, array):
+        """A constant of the Keras per-sample shape (rank - 1 axes), with its axes in the
+        order `v` holds them."""
+        order = [a - 1 for a in v.keras_axes()[1:]]
+        return np.transpose(np.asarray(array), order)
+
+
+def _name_of(layer):
+    return f"layer {layer.name!r} ({type(layer).__name__})"
+
+
+# ------------------------------------------------------------------------------ activations
+def _act_relu6(b, v, h):
+    return b.op("Clip", [v.name, b.scalar(0, v.dtype, f"{h}/zero"),
+                         b.scalar(6, v.dtype, f"{h}/six")], h)
+
+
+def _act_gelu(b, v, h):  # 0.5 x (1 + erf(x / sqrt 2)), as the exact gelu
+    t = b.op("Div", [v.name, b.scalar(math.sqrt(2.0), v.dtype, f"{h}/sqrt2")], h)
+    t = b.op("Erf", [t], h)
+    t = b.op("Add", [t, b.scalar(1, v.dtype, f"{h}/one")], h)
+    t = b.op("Mul", [v.name, t], h)
+    return b.op("Mul", [t, b.scalar(0.5, v.dtype, f"{h}/half")], h)
+
+
+def _act_gelu_tanh(b, v, h):  # 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+    x = v.name
+    cube = b.op("Mul", [b.op("Mul", [x, x], h), x], h)
+    inner = b.op("Add", [x, b.op("Mul", [cube, b.scalar(0.044715, v.dtype, f"{h}/c")], h)], h)
+    inner = b.op("Mul", [inner, b.scalar(math.sqrt(2.0 / math.pi), v.dtype, f"{h}/k")], h)
+    t = b.op("Add", [b.op("Tanh", [inner], h), b.scalar(1, v.dtype, f"{h}/one")], h)
+    return b.op("Mul", [b.op("Mul", [x, t], h), b.scalar(0.5, v.dtype, f"{h}/half")], h)
+
+
+def _act_swish(b, v, h):
+    return b.op("Mul", [v.name, b.op("Sigmoid", [v.name], h)], h)
+
+
+def _act_mish(b, v, h):
+    return b.op("Mul", [v.name, b.op("Tanh", [b.op("Softplus", [v.name], h)], h)], h)
+
+
+def _act_log_sigmoid(b, v, h):  # -softplus(-x)
+    return b.op("Neg", [b.op("Softplus", [b.op("Neg", [v.name], h)], h)], h)
+
+
+def _act_softmax(op_type):
+    def emit(b, v, h):
+        return b.op(op_type, [v.name], h, axis=v.onnx_axis(-1))
+    return emit
+
+
+def _simple(op_type, **attrs):
+    def emit(b, v, h):
+        return b.op(op_type, [v.name], h, **attrs)
+    return emit
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def _activation_table():
+    from fastkeras import activations as A
+
+    return {
+        A.linear: None,
+        A.relu: _simple("Relu"),
+        A.relu6: _act_relu6,
+        A.sigmoid: _simple("Sigmoid"),
+        A.tanh: _simple("Tanh"),
+        A.softmax: _act_softmax("Softmax"),
+        A.log_softmax: _act_softmax("LogSoftmax"),
+        A.gelu: _act_gelu,
+        A.elu: _simple("Elu", alpha=1.0),
+        A.selu: _simple("Selu", alpha=_SELU_ALPHA, gamma=_SELU_SCALE),
+        A.softplus: _simple("Softplus"),
+        A.softsign: _simple("Softsign"),
+        A.silu: _act_swish,
+        A.leaky_relu: _simple("LeakyRelu", alpha=float(np.float32(0.2))),
+        # Keras 3: relu6(x + 3) / 6
+        A.hard_sigmoid: _simple("HardSigmoid", alpha=1.0 / 6.0, beta=0.5),
+        A.hard_silu: _simple("HardSwish"),
+        A.exponential: _simple("Exp"),
+        A.mish: _act_mish,
+        A.log_sigmoid: _act_log_sigmoid,
+    }
+
+
+_ACTIVATIONS = None
+
+
+def _activation_emitter(fn):
+    """The emitter of an activation function; a ``functools.partial`` of gelu with
+    approximate=True is the tanh approximation. Raises _Refusal for others."""
+    global _ACTIVATIONS
+    if _ACTIVATIONS is None:
+        _ACTIVATIONS = _activation_table()
+    import functools
+
+    from fastkeras import activations as A
+
+    if isinstance(fn, functools.partial) and fn.func is A.gelu and not fn.args and \
+            set(fn.keywords) <= {"approximate"}:
+        return _act_gelu_tanh if fn.keywords.get("approximate") else _act_gelu
+    try:
+        if fn in _ACTIVATIONS:
+            return _ACTIVATIONS[fn]
+    except TypeError:  # an unhashable callable
+        pass
+    raise _Refusal(f"has the activation {getattr(fn, '__name__', fn)!r}, which the ONNX "
+                   "export does not write")
+
+
+def _apply_activation(b, fn, v, hint):
+    emit = _activation_emitter(fn)
+    return v if emit is None else v.with_name(emit(b, v, f"{hint}/act"))
+
+
+# ------------------------------------------------------------------------------ the rules
+def _out(kt, name, layout=Layout.KERAS):
+    return Value(name, tuple(kt.shape), np.dtype(kt.dtype), layout)
+
+
+def _identity(b, layer, xs, outs):
+    return [xs[0]]
+
+
+def _only_one(xs, layer):
+    if len(xs) != 1:
+        raise _Refusal(f"is called on {len(xs)} tensors (one expected)")
+    return xs[0]
+
+
+def _dense(b, layer, xs, outs):
+    if getattr(layer, "quantization_config", None) is not None or \
+            getattr(layer, "quantization_mode", None):
+        raise _Refusal("is quantized")
+    x = b.to_keras(_only_one(xs, layer), layer.name)
+    k = b.weight(layer.kernel.numpy(), x.dtype, f"{layer.name}/kernel", ("k", id(layer.kernel)))
+    y = b.op("MatMul", [x.name, k], layer.name)
+    if layer.bias is not None:
+        bias = b.weight(layer.bias.numpy(), x.dtype, f"{layer.name}/bias",
+                        ("b", id(layer.bias)))
+        y = b.op("Add", [y, bias], layer.name)
+    return [_apply_activation(b, layer.activation, _out(outs[0], y), layer.name)]
+
+
+def _activation_layer(b, layer, xs, outs):
+    x = _only_one(xs, layer)
+    return [_apply_activation(b, layer.activation, x, layer.name)]
+
+
+def _relu_layer(b, layer, xs, outs):
+    """Keras' relu(x, negative_slope, max_value, threshold), term by term."""
+    x, h = _only_one(xs, layer), layer.name
+    slope, threshold, top = float(layer.negative_slope), float(layer.threshold), \
+        layer.max_value
+    dt = x.dtype
+    if slope and top is None and not threshold:
+        return [x.with_name(b.op("LeakyRelu", [x.name], h, alpha=float(np.float32(slope))))]
+    if threshold:
+        above = b.op("Cast", [b.op("Greater", [x.name, b.scalar(threshold, dt, f"{h}/th")],
+                                   h)], h, to=b.helper.np_dtype_to_tensor_dtype(dt))
+        y = b.op("Mul", [x.name, above], h)
+    else:
+        y = b.op("Relu", [x.name], h)
+    if top is not None:
+        y = b.op("Clip", [y, b.scalar(0, dt, f"{h}/zero"), b.scalar(float(top), dt,
+                                                                     f"{h}/max")], h)
+    if slope:
+        neg = b.op("Neg", [x.name], h)
+        if threshold:
+            neg = b.op("Add", [neg, b.scalar(threshold, dt, f"{h}/th2")], h)
+        neg = b.op("Mul", [b.op("Relu", [neg], h), b.scalar(slope, dt, f"{h}/slope")], h)
+        y = b.op("Sub", [y, neg], h)
+    return [x.with_name(y)]
+
+
+def _leaky_relu_layer(b, layer, xs, outs):
+    x = _only_one(xs, layer)
+    return [x.with_name(b.op("LeakyRelu", [x.name], layer.name,
+                             alpha=float(np.float32(layer.negative_slope))))]
+
+
+def _elu_layer(b, layer, xs, outs):
+    x = _only_one(xs, layer)
+    return [x.with_name(b.op("Elu", [x.name], layer.name, alpha=float(layer.alpha)))]
+
+
+def _softmax_layer(b, layer, xs, outs):
+    x = _only_one(xs, layer)
+    if not isinstance(layer.axis, (int, np.integer)):
+        raise _Refusal(f"has axis={layer.axis!r} (one axis only)")
+    return [x.with_name(b.op("Softmax", [x.name], layer.name, axis=x.onnx_axis(layer.axis)))]
+
+
+def _prelu_layer(b, layer, xs, outs):
+    x = _only_one(xs, layer)
+    alpha = b.weight(b.per_sample(x, layer.alpha.numpy()), x.dtype, f"{layer.name}/alpha")
+    return [x.with_name(b.op("PRelu", [x.name, alpha], layer.name))]
+
+
+def _batchnorm(b, layer, xs, outs):
+    """Inference: (x - moving_mean) * gamma / sqrt(moving_variance + epsilon) + beta."""
+    x, h = _only_one(xs, layer), layer.name
+    axes = layer.normalized_axes
+    shape = [x.shape[i] if i in axes else 1 for i in range(1, x.rank)]
+    dt = x.dtype
+
+    def const(a, hint):
+        return b.weight(b.per_sample(x, np.reshape(a, shape)), dt, f"{h}/{hint}")
+
+    var = layer.moving_variance.numpy().astype(dt)
+    inv = (np.ones((), dt) / np.sqrt(var + dt.type(layer.epsilon))).astype(dt)
+    if layer.gamma is not None:
+        inv = inv * layer.gamma.numpy().astype(dt)
+    y = b.op("Sub", [x.name, const(layer.moving_mean.numpy(), "moving_mean")], h)
+    y = b.op("Mul", [y, const(inv, "scale")], h)
+    if layer.beta is not None:
+        y = b.op("Add", [y, const(layer.beta.numpy(), "beta")], h)
+    return [x.with_name(y)]
+
+
+def _layernorm(b, layer, xs, outs):
+    x, h = b.to_keras(_only_one(xs, layer), layer.name), layer.name
+    axes = sorted({int(a) % x.rank for a in (layer.axis if isinstance(layer.axis, (list, tuple))
+                                             else [layer.axis])})
+    dt = x.dtype
+    norm_shape = [x.shape[a] for a in axes]
+    gamma = None if layer.gamma is None else np.reshape(layer.gamma.numpy(), norm_shape)
+    beta = None if layer.beta is None else np.reshape(layer.beta.numpy(), norm_shape)
+    if axes == list(range(axes[0], x.rank)) and not layer.rms_scaling:
+        scale = b.weight(np.ones(norm_shape) if gamma is None else gamma, dt, f"{h}/gamma")
+        ins = [x.name, scale] + ([] if beta is None else
+                                 [b.weight(beta, dt, f"{h}/beta")])
+        return [x.with_name(b.op("LayerNormalization", ins, h, axis=axes[0],
+                                 epsilon=float(layer.epsilon)))]
+    bshape = [x.shape[i] if i in axes else 1 for i in range(1, x.rank)]
+    eps = b.scalar(layer.epsilon, dt, f"{h}/epsilon")
+    if layer.rms_scaling:
+        sq = b.op("Mul", [x.name, x.name], h)
+        ms = b.reduce("ReduceMean", sq, axes, True, h)
+        inv = b.op("Reciprocal", [b.op("Sqrt", [b.op("Add", [ms, eps], h)], h)], h)
+        y = b.op("Mul", [x.name, inv], h)
+        if gamma is not None:
+            y = b.op("Mul", [y, b.weight(np.reshape(gamma, bshape), dt, f"{h}/gamma")], h)
+        return [x.with_name(y)]
+    mean = b.reduce("ReduceMean", x.name, axes, True, h)
+    centred = b.op("Sub", [x.name, mean], h)
+    var = b.reduce("ReduceMean", b.op("Mul", [centred, centred], h), axes, True, h)
+    inv = b.op("Reciprocal", [b.op("Sqrt", [b.op("Add", [var, eps], h)], h)], h)
+    if gamma is not None:
+        inv = b.op("Mul", [inv, b.weight(np.reshape(gamma, bshape), dt, f"{h}/gamma")], h)
+    y = b.op("Mul", [centred, inv], h)
+    if beta is not None:
+        y = b.op("Add", [y, b.weight(np.reshape(beta, bshape), dt, f"{h}/beta")], h)
+    return [x.with_name(y)]
+
+
+def _dropout(b, layer, xs, outs):
+    return [_only_one(xs, layer)]  # inference: the identity
+
+
+def _flatten(b, layer, xs, outs):
+    x, h = _only_one(xs, layer), layer.name
+    x = b.to_keras(x, h)
+    if layer.data_format == "channels_first" and x.rank > 2:
+        x = x.with_name(b.op("Transpose", [x.name], h,
+                             perm=[0] + list(range(2, x.rank)) + [1]))
+    return [_out(outs[0], b.op("Flatten", [x.name], h, axis=1))]
+
+
+def _reshape(b, layer, xs, outs):
+    x = b.to_keras(_only_one(xs, layer), layer.name)
+    shape = b.ints([0] + list(layer.target_shape), f"{layer.name}/shape")
+    return [_out(outs[0], b.op("Reshape", [x.name, shape], layer.name))]
+
+
+def _permute(b, layer, xs, outs):
+    x = b.to_keras(_only_one(xs, layer), layer.name)
+    return [_out(outs[0], b.op("Transpose", [x.name], layer.name,
+                                  perm=[0] + list(layer.dims)))]
+
+
+def _repeat_vector(b, layer, xs, outs):
+    x = b.to_keras(_only_one(xs, layer), layer.name)
+    y = b.unsqueeze(x.name, [1], layer.name)
+    y = b.op("Tile", [y, b.ints([1, layer.n, 1], f"{layer.name}/repeats")], layer.name)
+    return [_out(outs[0], y)]
+
+
+def _embedding(b, layer, xs, outs):
+    x, h = _only_one(xs, layer), layer.name
+    if layer.mask_zero:
+        raise _Refusal("has mask_zero=True (masks are not exported)")
+    if getattr(layer, "quantization_config", None) is not None:
+        raise _Refusal("is quantized")
+    ids = b.to_keras(x, h).name
+    if x.dtype != np.int64:
+        ids = b.op("Cast", [ids], h, to=b.helper.np_dtype_to_tensor_dtype(np.dtype(np.int64)))
+    table = b.weight(layer.embeddings.numpy(), np.dtype(layer.compute_dtype),
+                     f"{h}/embeddings", ("e", id(layer.embeddings)))
+    return [_out(outs[0], b.op("Gather", [table, ids], h, axis=0))]
+
+
+# --------------------------------------------------------------- convolutions and pooling
+def _spatial_geometry(layer, x):
+    """(Keras spatial axes, their sizes, the channel axis) of `x` for the layer's
+    data_format."""
+    r = x.rank
+    if getattr(layer, "data_format", "channels_last") == "channels_first":
+        axes = list(range(2, r))
+        return axes, [x.shape[a] for a in axes], 1
+    axes = list(range(1, r - 1))
+    return axes, [x.shape[a] for a in axes], r - 1
+
+
+def _pads(padding, sizes, kernel, strides, dilations):
+    """ONNX pads (begins then ends), or None for auto_pad SAME_UPPER where a size is
+    unknown. TensorFlow's "same" puts the odd pixel at the end, as SAME_UPPER does."""
+    n = len(kernel)
+    if padding == "valid":
+        return [0] * (2 * n)
+    if padding == "causal":
+        return [(kernel[0] - 1) * dilations[0], 0]
+    if any(s is None for s in sizes):
+        return None
+    begins, ends = [], []
+    for size, k, s, d in zip(sizes, kernel, strides, dilations):
+        out = -(-size // s)
+        total = max((out - 1) * s + (k - 1) * d + 1 - size, 0)
+        begins.append(total // 2)
+        ends.append(total - total // 2)
+    return begins + ends
+
+
+def _conv_input(b, layer, x):
+    """The input held as the ONNX convolution reads it (N, C, spatial...), and the
+    layout of the result."""
+    if x.rank != layer.rank + 2:
+        raise _Refusal(f"gets inputs of rank {x.rank}, expected {layer.rank + 2}")
+    if getattr(layer, "data_format", "channels_last") == "channels_first":
+        return b.to_keras(x, layer.name), Layout.KERAS
+    return b.to_channels_first(x, layer.name), Layout.CHANNELS_FIRST
+
+
+def _conv_node(b, layer, x, weight, bias, kernel, strides, dilations, padding, group, hint):
+    _, sizes, _ = _spatial_geometry(layer, x)
+    pads = _pads(padding, sizes, kernel, strides, dilations)
+    ins = [x.name, weight] + ([bias] if bias is not None else [])
+    return b.op("Conv", ins, hint, kernel_shape=list(kernel), strides=list(strides),
+                dilations=list(dilations), group=int(group),
+                pads=pads, auto_pad="SAME_UPPER" if pads is None else None)
+
+
+def _bias_of(b, layer, dt):
+    if getattr(layer, "bias", None) is None:
+        return None
+    return b.weight(layer.bias.numpy(), dt, f"{layer.name}/bias", ("b", id(layer.bias)))
+
+
+def _conv(b, layer, xs, outs):
+    if layer.transpose:
+        raise _Refusal("is a transposed convolution, which the ONNX export does not write")
+    x0 = _only_one(xs, layer)
+    x, layout = _conv_input(b, layer, x0)
+    n = layer.rank
+    w = np.transpose(layer.kernel.numpy(), [n + 1, n] + list(range(n)))
+    weight = b.weight(w, x.dtype, f"{layer.name}/kernel", ("k", id(layer.kernel)))
+    y = _conv_node(b, layer, x, weight, _bias_of(b, layer, x.dtype), layer.kernel_size,
+                   layer.strides, layer.dilation_rate, layer.padding, layer.groups,
+                   layer.name)
+    return [_apply_activation(b, layer.activation, _out(outs[0], y, layout), layer.name)]
+
+
+def _depthwise_weight(layer):
+    """Keras' depthwise kernel (k..., C, M) as ONNX's grouped weight (C*M, 1, k...):
+    output channel c*M + m reads input channel c, as Keras orders them."""
+    k = layer.depthwise_kernel.numpy()
+    n = layer.rank
+    k = k.reshape(k.shape[:n] + (-1,))
+    return np.transpose(k, [n] + list(range(n)))[:, None]
+
+
+def _depthwise(b, layer, xs, outs):
+    x0 = _only_one(xs, layer)
+    x, layout = _conv_input(b, layer, x0)
+    _, _, caxis = _spatial_geometry(layer, x0)
+    weight = b.weight(_depthwise_weight(layer), x.dtype, f"{layer.name}/depthwise_kernel",
+                      ("d", id(layer.depthwise_kernel)))
+    y = _conv_node(b, layer, x, weight, _bias_of(b, layer, x.dtype), layer.kernel_size,
+                   layer.strides, layer.dilation_rate, layer.padding, x0.shape[caxis],
+                   layer.name)
+    return [_apply_activation(b, layer.activation, _out(outs[0], y, layout), layer.name)]
+
+
+def _separable(b, layer, xs, outs):
+    x0 = _only_one(xs, layer)
+    x, layout = _conv_input(b, layer, x0)
+    _, _, caxis = _spatial_geometry(layer, x0)
+    n = layer.rank
+    dw = b.weight(_depthwise_weight(layer), x.dtype, f"{layer.name}/depthwise_kernel",
+                  ("d", id(layer.depthwise_kernel)))
+    y = _conv_node(b, layer, x, dw, None, layer.kernel_size, layer.strides,
+                   layer.dilation_rate, layer.padding, x0.shape[caxis], layer.name)
+    pw = np.transpose(layer.pointwise_kernel.numpy(), [n + 1, n] + list(range(n)))
+    pw = b.weight(pw, x.dtype, f"{layer.name}/pointwise_kernel",
+                  ("p", id(layer.pointwise_kernel)))
+    ins = [y, pw] + ([_bias_of(b, layer, x.dtype)] if layer.bias is not None else [])
+    y = b.op("Conv", ins, layer.name, kernel_shape=[1] * n, strides=[1] * n,
+             dilations=[1] * n, group=1, pads=[0] * (2 * n))
+    return [_apply_activation(b, layer.activation, _out(outs[0], y, layout), layer.name)]
+
+
+def _pool(b, layer, xs, outs):
+    x0 = _only_one(xs, layer)
+    x, layout = _conv_input(b, layer, x0)
+    _, sizes, _ = _spatial_geometry(layer, x0)
+    n = layer.rank
+    pads = _pads(layer.padding, sizes, layer.pool_size, layer.strides, [1] * n)
+    common = dict(kernel_shape=list(layer.pool_size), strides=list(layer.strides), pads=pads,
+                  auto_pad="SAME_UPPER" if pads is None else None)
+    if layer.kind == "max":
+        y = b.op("MaxPool", [x.name], layer.name, **common)
+    else:  # Keras' average leaves the padding out of the count
+        y = b.op("AveragePool", [x.name], layer.name, count_include_pad=0, **common)
+    return [_out(outs[0], y, layout)]
+
+
+def _global_pool(b, layer, xs, outs):
+    x = _only_one(xs, layer)
+    axes, _, _ = _spatial_geometry(layer, x)
+    op_type = "ReduceMax" if layer.kind == "max" else "ReduceMean"
+    y = b.reduce(op_type, x.name, [x.onnx_axis(a) for a in axes], layer.keepdims, layer.name)
+    return [_out(outs[0], y, x.layout if layer.keepdims else Layout.KERAS)]
+
+
+def _zero_padding(b, layer, xs, outs):
+    x = _only_one(xs, layer)
+    axes, _, _ = _spatial_geometry(layer, x)
+    begins, ends = [0] * x.rank, [0] * x.rank
+    for a, (lo, hi) in zip(axes, layer.padding):
+        begins[x.onnx_axis(a)], ends[x.onnx_axis(a)] = int(lo), int(hi)
+    y = b.op("Pad", [x.name, b.ints(begins + ends, f"{layer.name}/pads"),
+                     b.scalar(0, x.dtype, f"{layer.name}/zero")], layer.name, mode="constant")
+    return [_out(outs[0], y, x.layout)]
+
+
+def _cropping(b, layer, xs, outs):
+    x = _only_one(xs, layer)
+    axes, _, _ = _spatial_geometry(layer, x)
+    starts = [int(lo) for lo, _ in layer.cropping]
+    ends = [-int(hi) if hi else _INT64_MAX for _, hi in layer.cropping]
+    y = b.op("Slice", [x.name, b.ints(starts, f"{layer.name}/starts"),
+                       b.ints(ends, f"{layer.name}/ends"),
+                       b.ints([x.onnx_axis(a) for a in axes], f"{layer.name}/axes")],
+             layer.name)
+    return [_out(outs[0], y, x.layout)]
+
+
+def _upsampling(b, layer, xs, outs):
+    x = _only_one(xs, layer)
+    axes, _, _ = _spatial_geometry(layer, x)
+    mode = getattr(layer, "interpolation", "nearest")
+    if mode not in ("nearest", "bilinear"):
+        raise _Refusal(f"has interpolation={mode!r} (nearest and bilinear only)")
+    scales = [1.0] * x.rank
+    for a, s in zip(axes, layer.size):
+        scales[x.onnx_axis(a)] = float(s)
+    attrs = dict(mode="nearest", coordinate_transformation_mode="asymmetric",
+                 nearest_mode="floor") if mode == "nearest" else \
+        dict(mode="linear", coordinate_transformation_mode="half_pixel")
+    y = b.op("Resize", [x.name, "", b.const(np.asarray(scales, np.float32),
+                                            f"{layer.name}/scales")], layer.name, **attrs)
+    return [_out(outs[0], y, x.layout)]
+
+
+# ------------------------------------------------------------------------------ merging
+def _same_layout(b, layer, xs):
+    """The inputs in one layout: kept when they share one and a rank, else the Keras axes."""
+    if len({v.layout for v in xs}) == 1 and len({v.rank for v in xs}) == 1:
+        return xs
+    return [b.to_keras(v, layer.name) for v in xs]
+
+
+def _merge(op_type, variadic=False, mean=False):
+    def convert(b, layer, xs, outs):
+        if len(xs) < 2:
+            raise _Refusal(f"is called on {len(xs)} tensor(s)")
+        xs = _same_layout(b, layer, xs)
+        if variadic:
+            y = b.op(op_type, [v.name for v in xs], layer.name)
+        else:
+            y = xs[0].name
+            for v in xs[1:]:
+                y = b.op(op_type, [y, v.name], layer.name)
+        if mean:
+            y = b.op("Div", [y, b.scalar(len(xs), xs[0].dtype, f"{layer.name}/n")], layer.name)
+        return [_out(outs[0], y, xs[0].layout)]
+    return convert
+
+
+def _concatenate(b, layer, xs, outs):
+    xs = _same_layout(b, layer, xs)
+    axis = xs[0].onnx_axis(layer.axis)
+    return [_out(outs[0], b.op("Concat", [v.name for v in xs], layer.name, axis=axis),
+                 xs[0].layout)]
+
+
+# ------------------------------------------------------------------------------ recurrent
+_ONNX_ACTIVATION = {"tanh": "Tanh", "sigmoid": "Sigmoid", "relu": "Relu"}
+
+
+def _onnx_activation(fn, what):
+    name = getattr(fn, "__name__", None)
+    if name not in _ONNX_ACTIVATION:
+        raise _Refusal(f"has the {what} {name or fn!r} (tanh, sigmoid or relu only)")
+    return _ONNX_ACTIVATION[name]
+
+
+def _recurrent(b, layer, xs, outs):
+    """SimpleRNN / LSTM / GRU as ONNX's RNN / LSTM / GRU: time-major input, forward
+    direction (go_backwards reverses the input, as Keras does), the last state or the
+    whole sequence."""
+    from fastkeras import layers as L
+
+    if layer.return_state or layer.stateful:
+        raise _Refusal("has return_state or stateful set")
+    x = b.to_keras(_only_one(xs, layer), layer.name)
+    h, cell, dt = layer.name, layer.cell, x.dtype
+    u = cell.units
+    kernel, rec = cell.kernel.numpy(), cell.recurrent_kernel.numpy()
+    bias = None if cell.bias is None else cell.bias.numpy()
+    if isinstance(layer, L.LSTM):
+        op_type = "LSTM"
+        order = [0, 3, 1, 2]  # Keras i, f, c, o; ONNX i, o, f, c
+        acts = [_onnx_activation(cell.recurrent_activation, "recurrent_activation"),
+                _onnx_activation(cell.activation, "activation"),
+                _onnx_activation(cell.activation, "activation")]
+        split = 4
+        wb = np.zeros(4 * u) if bias is None else bias
+        rb = np.zeros(4 * u)
+        extra = {}
+    elif isinstance(layer, L.GRU):
+        op_type = "GRU"
+        order = [0, 1, 2]  # z, r, h in both
+        acts = [_onnx_activation(cell.recurrent_activation, "recurrent_activation"),
+                _onnx_activation(cell.activation, "activation")]
+        split = 3
+        if bias is None:
+            wb, rb = np.zeros(3 * u), np.zeros(3 * u)
+        elif cell.reset_after:
+            wb, rb = bias[0], bias[1]
+        else:
+            wb, rb = bias, np.zeros(3 * u)
+        extra = {"linear_before_reset": int(cell.reset_after)}
+    else:
+        op_type = "RNN"
+        order = [0]
+        acts = [_onnx_activation(cell.activation, "activation")]
+        split = 1
+        wb = np.zeros(u) if bias is None else bias
+        rb = np.zeros(u)
+        extra = {}
+
+    def gates(a, axis):
+        parts = np.split(a, split, axis=axis)
+        return np.concatenate([parts[i] for i in order], axis=axis)
+
+    w = b.weight(gates(kernel, 1).T[None], dt, f"{h}/W")
+    r = b.weight(gates(rec, 1).T[None], dt, f"{h}/R")
+    bb = b.weight(np.concatenate([gates(wb, 0), gates(rb, 0)])[None], dt, f"{h}/B")
+    seq = b.op("Transpose", [x.name], h, perm=[1, 0, 2])  # (T, N, F)
+    if layer.go_backwards:
+        seq = b.op("Slice", [seq, b.ints([-1], f"{h}/start"),
+                             b.ints([-_INT64_MAX], f"{h}/end"), b.ints([0], f"{h}/axis"),
+                             b.ints([-1], f"{h}/step")], h)
+    y, y_h = b.op(op_type, [seq, w, r, bb], h, outputs=2, hidden_size=int(u),
+                  activations=acts, direction="forward", **extra)
+    if layer.return_sequences:  # Y: (T, 1, N, H)
+        y = b.op("Transpose", [b.squeeze(y, [1], h)], h, perm=[1, 0, 2])
+    else:                       # Y_h: (1, N, H)
+        y = b.squeeze(y_h, [0], h)
+    return [_out(outs[0], y)]
+
+
+# ------------------------------------------------------------------------------ the table
+def _rules():
+    from fastkeras import layers as L
+    from fastkeras.layers import convolutional as C
+    from fastkeras.layers.base import InputLayer
+
+    return [
+        LayerRule((InputLayer, L.Identity, L.ActivityRegularization), _identity),
+        LayerRule((L.Dropout, L.SpatialDropout1D, L.SpatialDropout2D, L.SpatialDropout3D,
+                   L.GaussianNoise, L.GaussianDropout, L.AlphaDropout), _dropout),
+        LayerRule((L.Dense,), _dense),
+        LayerRule((L.Activation,), _activation_layer),
+        LayerRule((L.ReLU,), _relu_layer),
+        LayerRule((L.LeakyReLU,), _leaky_relu_layer),
+        LayerRule((L.ELU,), _elu_layer),
+        LayerRule((L.Softmax,), _softmax_layer),
+        LayerRule((L.PReLU,), _prelu_layer),
+        LayerRule((L.BatchNormalization,), _batchnorm),
+        LayerRule((L.LayerNormalization,), _layernorm),
+        LayerRule((L.Flatten,), _flatten),
+        LayerRule((L.Reshape,), _reshape),
+        LayerRule((L.Permute,), _permute),
+        LayerRule((L.RepeatVector,), _repeat_vector),
+        LayerRule((L.Embedding,), _embedding),
+        LayerRule((L.Conv1D, L.Conv2D, L.Conv3D), _conv),
+        LayerRule((C.DepthwiseConv1D, C.DepthwiseConv2D), _depthwise),
+        LayerRule((C.SeparableConv1D, C.SeparableConv2D), _separable),
+        LayerRule((C._GlobalPool,), _global_pool, exact=False),
+        LayerRule((C._Pool,), _pool, exact=False),
+        LayerRule((C._ZeroPadding,), _zero_padding, exact=False),
+        LayerRule((C._Cropping,), _cropping, exact=False),
+        LayerRule((C._UpSampling,), _upsampling, exact=False),
+        LayerRule((L.Add,), _merge("Sum", variadic=True)),
+        LayerRule((L.Subtract,), _merge("Sub")),
+        LayerRule((L.Multiply,), _merge("Mul")),
+        LayerRule((L.Average,), _merge("Sum", variadic=True, mean=True)),
+        LayerRule((L.Maximum,), _merge("Max", variadic=True)),
+        LayerRule((L.Minimum,), _merge("Min", variadic=True)),
+        LayerRule((L.Concatenate,), _concatenate),
+        LayerRule((L.SimpleRNN, L.LSTM, L.GRU), _recurrent),
+    ]
+
+
+_RULES = None
+
+
+def _rule_for(layer):
+    global _RULES
+    if _RULES is None:
+        _RULES = _rules()
+    t = type(layer)
+    for rule in _RULES:
+        if (t in rule.types) if rule.exact else isinstance(layer, rule.types):
+            return rule
+    return None
+
+
+# ------------------------------------------------------------------------------ the walk
+def _graph_calls(model):
+    """The model's recorded layer calls in an order where each comes after the calls it
+    reads (Model's own depth-first walk from the outputs)."""
+    from fastkeras.models.model import _walk_graph
+
+    order, _ = _walk_graph(model.outputs)
+    return [n for n in order if n["inputs"] is not None]
+
+
+def _check_graph_model(model):
+    from fastkeras.models.model import Model, Sequential
+
+    call = type(model).call
+    if call is not Model.call and call is not Sequential.call:
+        raise OnnxExportError(f"model {model.name!r} ({type(model).__name__}) defines its own "
+                              "call(): the ONNX export writes Sequential and functional "
+                              "models (their recorded layer graph)")
+    if not model.inputs or not model.outputs:
+        raise OnnxExportError(f"model {model.name!r} ({type(model).__name__}) has no recorded "
+                              "graph: give it an Input (or an input_shape) first")
+
+
+def _tensor_args(node):
+    from fastkeras.layers.base import KerasTensor, _flatten
+
+    return [v for v in _flatten([list(node["args"]), node["kwargs"]])
+            if isinstance(v, KerasTensor)]
+
+
+def _convert_model(b, model, given):
+    """Write `model`'s graph with its input tensors bound to the Values `given` (in the
+    order of model.inputs); returns the Values of model.outputs."""
+    from fastkeras.layers.base import _flatten
+    from fastkeras.models.model import Model
+
+    _check_graph_model(model)
+    values = {id(kt): v for kt, v in zip(model.inputs, given)}
+    for node in _graph_calls(model):
+        layer = node["layer"]
+        ins = _flatten(node["inputs"])
+        outs = _flatten(node["outputs"])
+        if _tensor_args(node):
+            raise OnnxExportError(f"{_name_of(layer)} is called with tensors besides its "
+                                  "inputs (a mask or an initial state), which the ONNX "
+                                  "export does not write")
+        xs = [values[id(t)] for t in ins]
+        if isinstance(layer, Model):
+            ys = _convert_model(b, layer, xs)
+        else:
+            rule = _rule_for(layer)
+            if rule is None:
+                raise OnnxExportError(f"{_name_of(layer)} has no ONNX conversion")
+            xs = [_autocast(b, layer, v) for v in xs]
+            try:
+                ys = rule.convert(b, layer, xs, outs)
+            except _Refusal as exc:
+                raise OnnxExportError(f"{_name_of(layer)} {exc}") from None
+        if len(ys) != len(outs):
+            raise OnnxExportError(f"{_name_of(layer)} returns {len(outs)} tensors, the ONNX "
+                                  f"export wrote {len(ys)}")
+        for kt, v in zip(outs, ys):
+            values[id(kt)] = v
+    return [values[id(t)] for t in model.outputs]
+
+
+def _autocast(b, layer, v):
+    """A float input cast to the layer's compute dtype, as a layer call casts it (Keras'
+    autocast); other inputs as they are."""
+    want = np.dtype(layer.compute_dtype)
+    if not getattr(layer, "autocast", True) or v.dtype.kind != "f" or v.dtype == want:
+        return v
+    name = b.op("Cast", [v.name], f"{layer.name}/autocast", to=_tensor_type(b.helper, want))
+    return Value(name, v.shape, want, v.layout)
+
+
+def _tensor_type(helper, dtype):
+    return helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
+
+
+def _value_info(helper, name, kt, batch_name):
+    dims = [batch_name] + [d if d is not None else f"{name}_dim{i + 1}"
+                           for i, d in enumerate(tuple(kt.shape)[1:])]
+    return helper.make_tensor_value_info(name, _tensor_type(helper, kt.dtype), dims)
+
+
+def to_onnx(model, opset_version=None):
+    """The model's ONNX ModelProto (checked with onnx.checker); OnnxExportError names the
+    first layer it cannot write."""
+    try:
+        import onnx
+        from onnx import helper
+    except ImportError:
+        raise ImportError("ONNX export needs the onnx package: pip install 'fastkeras[onnx]' "
+                          "(or pip install onnx)") from None
+    opset = DEFAULT_OPSET if opset_version is None else opset_version
+    if opset not in SUPPORTED_OPSETS:
+        raise ValueError(f"opset_version must be one of {list(SUPPORTED_OPSETS)}, got "
+                         f"{opset_version!r}")
+    _check_graph_model(model)
+    input_names = [t._keras_history[0].name for t in model.inputs]
+    output_names = list(model.output_names)
+    if len(set(input_names)) != len(input_names):
+        raise OnnxExportError(f"model {model.name!r}: its Input layers' names repeat "
+                              f"({input_names})")
+    b = _Builder(opset, reserved=input_names + output_names + ["batch"])
+    given = [Value(n, tuple(t.shape), np.dtype(t.dtype)) for n, t in zip(input_names,
+                                                                       model.inputs)]
+    results = _convert_model(b, model, given)
+    for name, v in zip(output_names, results):
+        v = b.to_keras(v, name)
+        b.nodes.append(helper.make_node("Identity", [v.name], [name],
+                                        name=b.fresh(f"{name}/output")))
+    graph = helper.make_graph(
+        b.nodes, model.name,
+        [_value_info(helper, n, t, "batch") for n, t in zip(input_names, model.inputs)],
+        [_value_info(helper, n, t, "batch") for n, t in zip(output_names, model.outputs)],
+        initializer=b.initializers)
+    opsets = [helper.make_opsetid("", opset)]
+    proto = helper.make_model(graph, opset_imports=opsets, producer_name="fastkeras",
+                              producer_version=_version())
+    proto.ir_version = helper.find_min_ir_version_for(opsets)
+    onnx.checker.check_model(proto, full_check=True)
+    return proto
+
+
+def _version():
+    from fastkeras import __version__
+
+    return str(__version__)
+
+
+def export_onnx(model, filepath, verbose=None, input_signature=None, opset_version=None,
+                **kwargs):
+    """Write `model` to `filepath` as an ONNX file (``Model.export(..., format="onnx")``).
+    Nothing is written when a layer cannot be exported."""
+    if kwargs:
+        raise ValueError(f"export(format='onnx') got unexpected arguments {sorted(kwargs)}; "
+                         "it takes verbose, input_signature (None) and opset_version")
+    if input_signature is not None:
+        raise ValueError("export(format='onnx'): input_signature must be None: the file takes "
+                         "the model's own Input shapes and dtypes, with a dynamic batch axis")
+    proto = to_onnx(model, opset_version)
+    from fastkeras.saving.atomic import atomic_file
+
+    with atomic_file(filepath) as fh:
+        fh.write(proto.SerializeToString())
+    if verbose is None or verbose:
+        ins = ", ".join(i.name for i in proto.graph.input)
+        outs = ", ".join(o.name for o in proto.graph.output)
+        print(f"Saved ONNX model to {filepath!s} (opset {proto.opset_import[0].version}; "
+              f"inputs: {ins}; outputs: {outs})")
