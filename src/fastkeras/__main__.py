@@ -24,16 +24,33 @@ def main(argv=None):
     srv.add_argument("--channel-timeout", type=int, default=30,
                      help="seconds after which an idle connection, or one stuck before its "
                           "request is complete, is closed (default 30)")
+    srv.add_argument("--max-batch-size", type=int, default=None,
+                     help="turn on dynamic batching: concurrent requests to a model are "
+                          "merged into runner calls of up to this many rows (default when "
+                          "batching: 256)")
+    srv.add_argument("--batch-wait-ms", type=float, default=None,
+                     help="turn on dynamic batching: the oldest queued request waits at most "
+                          "this many milliseconds for others (default when batching: 2)")
     args = parser.parse_args(argv)
     if args.command == "serve":
-        from fastkeras.serving_http import serve
+        from fastkeras.serving_http import Batching, serve
 
         if args.connection_limit < 1 or args.channel_timeout < 1:
             parser.error("--connection-limit and --channel-timeout must be at least 1")
+        batching = None
+        if args.max_batch_size is not None or args.batch_wait_ms is not None:
+            given = {k: v for k, v in (("max_batch_size", args.max_batch_size),
+                                       ("max_wait_ms", args.batch_wait_ms)) if v is not None}
+            try:
+                batching = Batching(**given)
+            except ValueError as e:
+                flag = "--max-batch-size" if "max_batch_size" in str(e) else "--batch-wait-ms"
+                parser.error(f"{flag}: {e}")
         model = args.model if len(args.model) > 1 else args.model[0]
         serve(model, host=args.host, port=args.port, threads=args.threads,
               max_body=args.max_body, connection_limit=args.connection_limit,
-              channel_timeout=args.channel_timeout, ready=lambda line: print(line, flush=True))
+              channel_timeout=args.channel_timeout, ready=lambda line: print(line, flush=True),
+              batching=batching)
         return 0
     from fastkeras import build_info
 

@@ -2,7 +2,9 @@
 
 The HTTP side is waitress (a production WSGI server, pure Python: ``pip install
 "fastkeras[serve]"``); the model runs through ``compile_for_inference()``, which every
-server thread calls at once. Requests and answers:
+server thread calls at once, or, with ``batching=Batching(...)`` (``--max-batch-size``,
+``--batch-wait-ms``), in runner calls that merge concurrent requests (``serving_batching``).
+Requests and answers:
 
 - ``GET /health`` -> ``{"status": "ok"}``
 - ``GET /metrics`` -> Prometheus' text format (request counts by route and status, latency
@@ -48,7 +50,9 @@ import time
 
 import numpy as np
 
-__all__ = ["make_app", "serve"]
+from fastkeras.serving_batching import Batching, _Batcher
+
+__all__ = ["Batching", "make_app", "serve"]
 
 
 class _HTTPError(Exception):
@@ -938,25 +942,38 @@ _V2_PATH = re.compile(r"/v2/models/([^/]+)(?:/versions/([^/]*))?(/ready|/infer)?
 
 
 class _Served:
-    """One model of the app: its name in the URLs, its runner and its metadata."""
+    """One model of the app: its name in the URLs, its runner, its metadata and, with
+    batching on, the batcher that merges concurrent requests (serving_batching)."""
 
-    def __init__(self, name, model, batch_size):
+    def __init__(self, name, model, batch_size, batching=None, metrics=None):
         self.name, self.model, self.batch_size = name, model, batch_size
+        self.metrics = metrics  # the app's ServerMetrics, where prometheus_client is installed
         self.runner = model.compile_for_inference()
         self.meta = _metadata(model)
         self.out_names = [o["name"] for o in self.meta["outputs"]]
-
-    metrics = None  # the app's ServerMetrics, where prometheus_client is installed
+        self.batcher = None
+        if batching is not None:
+            waited = None if metrics is None else (
+                lambda seconds: metrics.queue_wait(name, seconds))
+            self.batcher = _Batcher(self._call, batching, waited)
 
     def run(self, arrays):
         """The outputs (always a list) of the model on `arrays` (a list, one per input)."""
+        return self._call(arrays) if self.batcher is None else self.batcher(arrays)
+
+    def _call(self, arrays):
+        """One runner call (the rows of one request, or of several merged)."""
         if self.metrics is not None and arrays:
             self.metrics.model_call(self.name, len(arrays[0]))
         out = self.runner(arrays[0] if len(arrays) == 1 else arrays, batch_size=self.batch_size)
         return out if isinstance(out, list) else [out]
 
+    def close(self):
+        if self.batcher is not None:
+            self.batcher.close()
 
-def _served_models(models, batch_size):
+
+def _served_models(models, batch_size, batching=None, metrics=None):
     if isinstance(models, dict):
         if not models:
             raise ValueError("make_app: models must name at least one model, got {}")
@@ -967,7 +984,7 @@ def _served_models(models, batch_size):
         items = list(models.items())
     else:
         items = [(models.name, models)]
-    return {name: _Served(name, m, batch_size) for name, m in items}
+    return {name: _Served(name, m, batch_size, batching, metrics) for name, m in items}
 
 
 def _load(raw):
@@ -1174,18 +1191,25 @@ def _v2_infer(m, raw):
     return _Pieces(parts + [b"]}"])
 
 
-def make_app(model, max_body=64 << 20, batch_size=1024):
+def make_app(model, max_body=64 << 20, batch_size=1024, batching=None):
     """The WSGI application serving `model` (see the module's docstring): one model, or a
-    dict {name: model} of several (the URLs' names; /predict, /metadata serve the first)."""
+    dict {name: model} of several (the URLs' names; /predict, /metadata serve the first).
+
+    `batching`: None (each request is its own runner call) or a ``Batching``: concurrent
+    requests to one model, from every route, are merged into runner calls of up to
+    ``max_batch_size`` rows, the oldest waiting at most ``max_wait_ms`` for others.
+    Batching starts no thread: the server's own threads run the merged calls.
+    ``app.close()`` turns batching off for later requests (those queued are answered)."""
     from fastkeras.serving_metrics import server_metrics
 
-    served = _served_models(model, batch_size)
+    if batching is not None and not isinstance(batching, Batching):
+        raise ValueError("make_app: batching must be None or a fastkeras.serving_http."
+                         f"Batching(max_batch_size=..., max_wait_ms=...), got {batching!r}")
+    metrics = server_metrics()
+    served = _served_models(model, batch_size, batching, metrics)
     first = next(iter(served.values()))
     meta = first.meta
     names = list(served)
-    metrics = server_metrics()
-    for m in served.values():
-        m.metrics = metrics
 
     def predict(raw):
         arrays = _parse_request(raw, meta)
@@ -1302,6 +1326,11 @@ def make_app(model, max_body=64 << 20, batch_size=1024):
         start_response(f"{status} {_REASONS[status]}", headers)
         return data
 
+    def close():
+        for m in served.values():
+            m.close()
+
+    app.close = close
     return app
 
 
@@ -1348,17 +1377,23 @@ def _raise_fd_limit(want):
 
 
 def serve(model_path, host="127.0.0.1", port=8080, threads=4, custom_objects=None,
-          max_body=64 << 20, connection_limit=1000, channel_timeout=30, ready=print):
+          max_body=64 << 20, connection_limit=1000, channel_timeout=30, ready=print,
+          batching=None):
     """Load `model_path` (a path, or a list of paths: several models, named by their files'
     stems in the /v1 and /v2 URLs, /predict serving the first) and serve until interrupted
     (blocks).
 
     `connection_limit`: open connections at most (beyond it waitress stops accepting until
     some close); `channel_timeout`: seconds after which a connection with no activity and
-    no request in progress is closed (idle keep-alives, requests stuck mid-header)."""
+    no request in progress is closed (idle keep-alives, requests stuck mid-header);
+    `batching`: None (off) or a ``Batching``, dynamic batching of concurrent requests (see
+    ``make_app``)."""
     if connection_limit < 1 or channel_timeout < 1:
         raise ValueError("connection_limit and channel_timeout must be at least 1, got "
                          f"{connection_limit} and {channel_timeout}")
+    if batching is not None and not isinstance(batching, Batching):
+        raise ValueError("serve: batching must be None or a fastkeras.serving_http.Batching("
+                         f"max_batch_size=..., max_wait_ms=...), got {batching!r}")
     try:
         import waitress
     except ImportError:
@@ -1377,7 +1412,7 @@ def serve(model_path, host="127.0.0.1", port=8080, threads=4, custom_objects=Non
     models = {n: load_model(p, custom_objects=custom_objects, compile=False)
               for n, p in zip(stems, paths)}
     model = models[stems[0]]
-    app = make_app(models, max_body=max_body)
+    app = make_app(models, max_body=max_body, batching=batching)
     _raise_fd_limit(connection_limit + 64)
     # waitress refuses (413, plain text) bodies far over the limit before reading them;
     # the application answers the ones just over it with its JSON error. poll() rather
@@ -1391,10 +1426,13 @@ def serve(model_path, host="127.0.0.1", port=8080, threads=4, custom_objects=Non
                                     asyncore_use_poll=True)
     ready(f"fastkeras serving {model.name!r} on http://{host}:{server.effective_port} "
           f"(POST /predict, GET /metadata, GET /health; models {stems} at /v1/models/<name> "
-          "and /v2/models/<name>)")
+          "and /v2/models/<name>)" + (
+              "" if batching is None else f"; dynamic batching: up to "
+              f"{batching.max_batch_size} rows, {batching.max_wait_ms:g} ms wait"))
     try:
         server.run()
     except KeyboardInterrupt:
         pass
     finally:
         server.close()
+        app.close()

@@ -8,7 +8,10 @@ process, as tests make them, never share counters):
   series) and HTTP status;
 - ``fastkeras_request_seconds{route}``: the time from routing to the answer's bytes, a
   histogram from 100 us to 10 s;
-- ``fastkeras_batch_rows{model}``: rows per model call, a histogram from 1 to 65536.
+- ``fastkeras_batch_rows{model}``: rows per model call, a histogram from 1 to 65536 (with
+  dynamic batching, the rows of each merged call);
+- ``fastkeras_batch_queue_seconds{model}``: with dynamic batching, each request's time in
+  the model's queue before its batch runs, a histogram from 10 us to 10 s.
 
 Without ``prometheus_client`` (``pip install "fastkeras[serve]"``) the server runs as before
 and ``/metrics`` answers 501 saying what to install.
@@ -18,6 +21,7 @@ __all__ = ["ServerMetrics", "server_metrics"]
 _LATENCY_BUCKETS = (1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 0.1, 0.25, 0.5,
                     1.0, 2.5, 5.0, 10.0)
 _ROW_BUCKETS = tuple(float(2 ** k) for k in range(17))  # 1 .. 65536
+_QUEUE_BUCKETS = (1e-5, 2.5e-5, 5e-5) + _LATENCY_BUCKETS
 
 
 class ServerMetrics:
@@ -35,6 +39,9 @@ class ServerMetrics:
                                     buckets=_LATENCY_BUCKETS, registry=self.registry)
         self.rows = pc.Histogram("fastkeras_batch_rows", "Rows per model call", ["model"],
                                  buckets=_ROW_BUCKETS, registry=self.registry)
+        self.queued = pc.Histogram("fastkeras_batch_queue_seconds",
+                                   "Seconds a request waited in its model's batching queue",
+                                   ["model"], buckets=_QUEUE_BUCKETS, registry=self.registry)
 
     def answered(self, route, status, seconds):
         self.requests.labels(route=route, status=str(status)).inc()
@@ -42,6 +49,9 @@ class ServerMetrics:
 
     def model_call(self, model, rows):
         self.rows.labels(model=model).observe(rows)
+
+    def queue_wait(self, model, seconds):
+        self.queued.labels(model=model).observe(seconds)
 
     def exposition(self):
         """(body bytes, content type) of the text exposition format."""
