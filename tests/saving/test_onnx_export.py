@@ -18,10 +18,7 @@ from _layer_cases import CASES  # noqa: E402
 TOL = dict(rtol=1e-5, atol=1e-5)
 
 # parity-suite configurations the export refuses (each raises OnnxExportError)
-REFUSED = {
-    "conv2d_transpose", "conv2d_transpose_op", "conv1d_transpose", "conv3d_transpose",
-    "dot",
-}
+REFUSED = set()
 
 
 def _session(path):
@@ -186,6 +183,42 @@ def test_convolution_and_pooling_geometry(conv, tmp_path, rng):
     inp = fk.Input(conv["shape"], name="x")
     model = fk.Model(inp, getattr(fk.layers, conv["cls"])(**conv["kwargs"])(inp))
     _randomise(model, rng)
+    _check(model, tmp_path, rng)
+
+
+@pytest.mark.parametrize("transpose", [
+    dict(cls="Conv2DTranspose", kwargs=dict(filters=3, kernel_size=2, strides=3,
+                                            padding="valid"), shape=(3, 4, 2)),
+    dict(cls="Conv2DTranspose", kwargs=dict(filters=2, kernel_size=(3, 4), strides=(2, 1),
+                                            padding="same", activation="relu"),
+         shape=(4, 5, 3)),
+    dict(cls="Conv2DTranspose", kwargs=dict(filters=2, kernel_size=3, dilation_rate=2,
+                                            padding="same", use_bias=False), shape=(5, 4, 2)),
+    dict(cls="Conv2DTranspose", kwargs=dict(filters=2, kernel_size=4, strides=3,
+                                            padding="same", output_padding=(2, 1)),
+         shape=(3, 3, 2)),
+    dict(cls="Conv1DTranspose", kwargs=dict(filters=2, kernel_size=5, strides=2,
+                                            padding="same"), shape=(5, 3)),
+    dict(cls="Conv3DTranspose", kwargs=dict(filters=2, kernel_size=3, strides=2,
+                                            padding="same"), shape=(2, 3, 2, 2)),
+    dict(cls="Conv2DTranspose", kwargs=dict(filters=2, kernel_size=3, strides=2,
+                                            data_format="channels_first"), shape=(2, 3, 4)),
+], ids=lambda c: f"{c['cls']}-{'-'.join(f'{k}{v}' for k, v in c['kwargs'].items())}")
+def test_transposed_convolution_geometry(transpose, tmp_path, rng):
+    inp = fk.Input(transpose["shape"], name="x")
+    layer = getattr(fk.layers, transpose["cls"])(**transpose["kwargs"])
+    model = fk.Model(inp, layer(inp))
+    _randomise(model, rng)
+    _check(model, tmp_path, rng)
+
+
+@pytest.mark.parametrize("shapes,axes,normalize", [
+    ([(4,), (4,)], 1, True), ([(3, 4), (5, 4)], 2, False), ([(3, 4), (3, 5)], 1, True),
+    ([(4,), (4, 3)], (1, 1), False), ([(3, 4), (4,)], (2, 1), False),
+    ([(3, 4), (4, 2)], (2, 1), False)])
+def test_dot(shapes, axes, normalize, tmp_path, rng):
+    a, c = fk.Input(shapes[0], name="a"), fk.Input(shapes[1], name="c")
+    model = fk.Model([a, c], fk.layers.Dot(axes=axes, normalize=normalize)([a, c]))
     _check(model, tmp_path, rng)
 
 
@@ -405,3 +438,81 @@ def test_other_formats_and_arguments(tmp_path):
     with pytest.raises(ValueError, match="unexpected arguments"):
         model.export(str(tmp_path / "m.onnx"), format="onnx", dynamic_axes=True)
     assert not os.listdir(tmp_path)
+
+
+# ------------------------------------------------------------------------------ more layers
+@pytest.mark.parametrize("merge_mode", ["concat", "sum", "mul", "ave", None])
+@pytest.mark.parametrize("rnn", ["LSTM", "GRU", "SimpleRNN"])
+def test_bidirectional(rnn, merge_mode, tmp_path, rng):
+    inp = fk.Input((5, 3), name="seq")
+    inner = getattr(fk.layers, rnn)(4, return_sequences=merge_mode != "sum")
+    out = fk.layers.Bidirectional(inner, merge_mode=merge_mode)(inp)
+    model = fk.Model(inp, list(out) if merge_mode is None else out)
+    _randomise(model, rng)
+    _check(model, tmp_path, rng)
+
+
+def test_time_distributed(tmp_path, rng):
+    inp = fk.Input((4, 6, 6, 2), name="frames")
+    x = fk.layers.TimeDistributed(fk.layers.Conv2D(3, 3, activation="relu"))(inp)
+    x = fk.layers.TimeDistributed(fk.layers.GlobalAveragePooling2D())(x)
+    x = fk.layers.TimeDistributed(fk.layers.Dense(2))(x)
+    model = fk.Model(inp, x)
+    _randomise(model, rng)
+    _check(model, tmp_path, rng)
+
+
+def test_preprocessing_and_other_normalizations(tmp_path, rng):
+    norm = fk.layers.Normalization(axis=-1)
+    norm.adapt(rng.normal(size=(20, 5, 5, 3)) * 3 + 1)
+    inp = fk.Input((5, 5, 3), name="img")
+    x = fk.layers.Rescaling(1 / 127.5, offset=-1)(inp)
+    x = norm(x)
+    x = fk.layers.Conv2D(4, 3, padding="same")(x)
+    x = fk.layers.GroupNormalization(groups=2)(x)
+    x = fk.layers.Normalization(axis=-1, mean=[0.1, 0.2, 0.3, 0.4], variance=[1, 2, 3, 4],
+                                invert=True)(x)
+    x = fk.layers.UnitNormalization(axis=[1, 2])(x)
+    model = fk.Model(inp, x)
+    _randomise(model, rng)
+    _check(model, tmp_path, rng)
+
+
+def test_integer_image_rescaled(tmp_path, rng):
+    inp = fk.Input((4, 4, 3), dtype="uint8", name="img")
+    x = fk.layers.Rescaling(1 / 255.0)(inp)
+    model = fk.Model(inp, fk.layers.Conv2D(2, 3)(x))
+    _randomise(model, rng)
+    path = tmp_path / "u8.onnx"
+    model.export(str(path), format="onnx", verbose=False)
+    img = rng.integers(0, 256, size=(3, 4, 4, 3)).astype(np.uint8)
+    np.testing.assert_allclose(_session(path).run(None, {"img": img})[0],
+                               model.predict(img, verbose=0), **TOL)
+
+
+@pytest.mark.parametrize("name,kwargs", [
+    ("MobileNetV2", dict(alpha=0.35)), ("ResNet50V2", dict()), ("DenseNet121", dict()),
+    ("EfficientNetB0", dict())])
+def test_applications(name, kwargs, tmp_path, rng):
+    from fastkeras import applications
+
+    model = getattr(applications, name)(weights=None, input_shape=(32, 32, 3), classes=5,
+                                        classifier_activation=None, **kwargs)
+    proto = _check(model, tmp_path, rng, batches=(2,), tol=dict(rtol=1e-4, atol=1e-4))
+    assert len(_ops(proto, "Transpose")) == 1
+
+
+def test_every_layer_the_inference_plan_lowers_has_a_rule():
+    import inspect
+
+    from fastkeras import layers as L
+    from fastkeras.device import steps
+    from fastkeras.saving.onnx_export import rule_for_class
+
+    public = [c for c in vars(L).values() if inspect.isclass(c)]
+    for types, _, exact in steps._rules():
+        for t in types:
+            classes = [t] if exact else [c for c in public if issubclass(c, t)]
+            assert classes, t
+            for c in classes:
+                assert rule_for_class(c) is not None, c.__name__

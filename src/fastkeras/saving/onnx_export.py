@@ -26,7 +26,8 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["OnnxExportError", "export_onnx", "to_onnx", "DEFAULT_OPSET", "SUPPORTED_OPSETS"]
+__all__ = ["OnnxExportError", "LayerRule", "Layout", "Value", "export_onnx", "to_onnx",
+           "rule_for_class", "DEFAULT_OPSET", "SUPPORTED_OPSETS"]
 
 DEFAULT_OPSET = 17
 SUPPORTED_OPSETS = (17, 18, 19, 20)
@@ -293,8 +294,10 @@ def _apply_activation(b, fn, v, hint):
 
 
 # ------------------------------------------------------------------------------ the rules
-def _out(kt, name, layout=Layout.KERAS):
-    return Value(name, tuple(kt.shape), np.dtype(kt.dtype), layout)
+def _out(kt, dtype, name, layout=Layout.KERAS):
+    """The Value of a rule's output: the call's output shape, the dtype the rule computed
+    (a symbolic tensor's dtype is not always the one its layer computes in)."""
+    return Value(name, tuple(kt.shape), np.dtype(dtype), layout)
 
 
 def _identity(b, layer, xs, outs):
@@ -318,7 +321,7 @@ def _dense(b, layer, xs, outs):
         bias = b.weight(layer.bias.numpy(), x.dtype, f"{layer.name}/bias",
                         ("b", id(layer.bias)))
         y = b.op("Add", [y, bias], layer.name)
-    return [_apply_activation(b, layer.activation, _out(outs[0], y), layer.name)]
+    return [_apply_activation(b, layer.activation, _out(outs[0], x.dtype, y), layer.name)]
 
 
 def _activation_layer(b, layer, xs, outs):
@@ -443,18 +446,25 @@ def _flatten(b, layer, xs, outs):
     if layer.data_format == "channels_first" and x.rank > 2:
         x = x.with_name(b.op("Transpose", [x.name], h,
                              perm=[0] + list(range(2, x.rank)) + [1]))
-    return [_out(outs[0], b.op("Flatten", [x.name], h, axis=1))]
+    return [_out(outs[0], x.dtype, b.op("Flatten", [x.name], h, axis=1))]
 
 
 def _reshape(b, layer, xs, outs):
     x = b.to_keras(_only_one(xs, layer), layer.name)
+    target = tuple(outs[0].shape[1:])
+    if len(target) >= 2 and all(d == 1 for d in target[:-1]) and target[-1] is not None:
+        # (N, C) -> (N, 1, ..., 1, C) is the same tensor held channels first: the
+        # squeeze-and-excitation pattern, so the 1x1 convolutions after it need no Transpose
+        shape = b.ints([0, target[-1]] + [1] * (len(target) - 1), f"{layer.name}/shape")
+        return [_out(outs[0], x.dtype, b.op("Reshape", [x.name, shape], layer.name),
+                     Layout.CHANNELS_FIRST)]
     shape = b.ints([0] + list(layer.target_shape), f"{layer.name}/shape")
-    return [_out(outs[0], b.op("Reshape", [x.name, shape], layer.name))]
+    return [_out(outs[0], x.dtype, b.op("Reshape", [x.name, shape], layer.name))]
 
 
 def _permute(b, layer, xs, outs):
     x = b.to_keras(_only_one(xs, layer), layer.name)
-    return [_out(outs[0], b.op("Transpose", [x.name], layer.name,
+    return [_out(outs[0], x.dtype, b.op("Transpose", [x.name], layer.name,
                                   perm=[0] + list(layer.dims)))]
 
 
@@ -462,7 +472,7 @@ def _repeat_vector(b, layer, xs, outs):
     x = b.to_keras(_only_one(xs, layer), layer.name)
     y = b.unsqueeze(x.name, [1], layer.name)
     y = b.op("Tile", [y, b.ints([1, layer.n, 1], f"{layer.name}/repeats")], layer.name)
-    return [_out(outs[0], y)]
+    return [_out(outs[0], x.dtype, y)]
 
 
 def _embedding(b, layer, xs, outs):
@@ -476,7 +486,85 @@ def _embedding(b, layer, xs, outs):
         ids = b.op("Cast", [ids], h, to=b.helper.np_dtype_to_tensor_dtype(np.dtype(np.int64)))
     table = b.weight(layer.embeddings.numpy(), np.dtype(layer.compute_dtype),
                      f"{h}/embeddings", ("e", id(layer.embeddings)))
-    return [_out(outs[0], b.op("Gather", [table, ids], h, axis=0))]
+    return [_out(outs[0], layer.compute_dtype, b.op("Gather", [table, ids], h, axis=0))]
+
+
+def _cast_to_compute(b, layer, x):
+    want = np.dtype(layer.compute_dtype)
+    if x.dtype == want:
+        return x
+    name = b.op("Cast", [x.name], f"{layer.name}/cast", to=_tensor_type(b.helper, want))
+    return Value(name, x.shape, want, x.layout)
+
+
+def _rescaling(b, layer, xs, outs):
+    x = _cast_to_compute(b, layer, _only_one(xs, layer))
+    scale, offset = np.asarray(layer.scale), np.asarray(layer.offset)
+    if scale.ndim or offset.ndim:  # broadcast against the Keras axes
+        x = b.to_keras(x, layer.name)
+    y = b.op("Mul", [x.name, b.weight(scale, x.dtype, f"{layer.name}/scale")], layer.name)
+    y = b.op("Add", [y, b.weight(offset, x.dtype, f"{layer.name}/offset")], layer.name)
+    return [x.with_name(y)]
+
+
+def _normalization(b, layer, xs, outs):
+    """(x - mean) / max(sqrt(variance), 1e-7), or its inverse."""
+    from fastkeras.layers.preprocessing import _EPSILON
+
+    x = _cast_to_compute(b, layer, _only_one(xs, layer))
+    if layer.mean is None:
+        raise _Refusal("is not built (no mean and variance)")
+    mean, var = (np.asarray(a) for a in layer._stats())
+    if mean.ndim != x.rank or mean.shape[0] != 1:
+        raise _Refusal("keeps statistics per batch index")
+    std = np.maximum(np.sqrt(var), np.asarray(_EPSILON, var.dtype))
+    m = b.weight(b.per_sample(x, mean[0]), x.dtype, f"{layer.name}/mean")
+    sd = b.weight(b.per_sample(x, std[0]), x.dtype, f"{layer.name}/std")
+    if layer.invert:
+        y = b.op("Add", [b.op("Mul", [x.name, sd], layer.name), m], layer.name)
+    else:
+        y = b.op("Div", [b.op("Sub", [x.name, m], layer.name), sd], layer.name)
+    return [x.with_name(y)]
+
+
+def _unit_normalization(b, layer, xs, outs):
+    """x * min(1 / sqrt(sum(x^2, axis)), 1e12)."""
+    x, h = _only_one(xs, layer), layer.name
+    axes = layer.axis if isinstance(layer.axis, list) else [layer.axis]
+    sq = b.reduce("ReduceSumSquare", x.name, [x.onnx_axis(a) for a in axes], True, h)
+    inv = b.op("Reciprocal", [b.op("Sqrt", [sq], h)], h)
+    inv = b.op("Min", [inv, b.scalar(1e12, x.dtype, f"{h}/cap")], h)
+    return [x.with_name(b.op("Mul", [x.name, inv], h))]
+
+
+def _group_normalization(b, layer, xs, outs):
+    """Channels first, (N, C, ...) -> (N, groups, rest): each group's mean and variance
+    over its last axis, then back to the input's shape, scaled and shifted per channel."""
+    x0, h = _only_one(xs, layer), layer.name
+    ax = int(layer.axis) % x0.rank
+    if ax == x0.rank - 1:
+        x = b.to_channels_first(x0, h) if x0.rank > 2 else x0
+    elif ax == 1 and x0.layout is Layout.KERAS:
+        x = x0
+    else:
+        raise _Refusal(f"normalizes axis {layer.axis} (the channel axis, last or first, only)")
+    x = _cast_to_compute(b, layer, x)
+    dt = x.dtype
+    grouped = b.op("Reshape", [x.name, b.ints([0, layer.groups, -1], f"{h}/groups")], h)
+    mean = b.reduce("ReduceMean", grouped, [2], True, h)
+    centred = b.op("Sub", [grouped, mean], h)
+    var = b.reduce("ReduceMean", b.op("Mul", [centred, centred], h), [2], True, h)
+    inv = b.op("Reciprocal", [b.op("Sqrt", [b.op("Add", [var, b.scalar(
+        layer.epsilon, dt, f"{h}/epsilon")], h)], h)], h)
+    y = b.op("Reshape", [b.op("Mul", [centred, inv], h), b.op("Shape", [x.name], h)], h)
+    channel_shape = (-1,) + (1,) * (x.rank - 2)
+    if layer.gamma is not None:
+        y = b.op("Mul", [y, b.weight(np.reshape(layer.gamma.numpy(), channel_shape), dt,
+                                     f"{h}/gamma")], h)
+    if layer.beta is not None:
+        y = b.op("Add", [y, b.weight(np.reshape(layer.beta.numpy(), channel_shape), dt,
+                                     f"{h}/beta")], h)
+    return [x.with_name(y)]
 
 
 # --------------------------------------------------------------- convolutions and pooling
@@ -535,9 +623,49 @@ def _bias_of(b, layer, dt):
     return b.weight(layer.bias.numpy(), dt, f"{layer.name}/bias", ("b", id(layer.bias)))
 
 
+def _transpose_pads(in_sizes, out_sizes, layer):
+    """ConvTranspose's pads and output_padding giving Keras' output sizes: the begin pad
+    is the one of the convolution it is the gradient of (TensorFlow's "same" pad, or 0),
+    the end is cropped (pads) or extended with zeros (output_padding) to the size."""
+    if any(s is None for s in list(in_sizes) + list(out_sizes)):
+        raise _Refusal("needs known spatial input sizes (a transposed convolution's output "
+                       "size is fixed at export)")
+    begins, ends, extra = [], [], []
+    for i, big, k, s, d in zip(in_sizes, out_sizes, layer.kernel_size, layer.strides,
+                               layer.dilation_rate):
+        eff = (k - 1) * d + 1
+        pb = max((i - 1) * s + eff - big, 0) // 2 if layer.padding == "same" else 0
+        diff = big - s * (i - 1) - eff + pb  # output_padding - end pad
+        begins.append(pb)
+        ends.append(max(-diff, 0))
+        extra.append(max(diff, 0))
+    return begins + ends, extra
+
+
+def _conv_transpose(b, layer, xs, outs):
+    x0 = _only_one(xs, layer)
+    if layer.groups != 1:
+        raise _Refusal("has groups > 1")
+    x, layout = _conv_input(b, layer, x0)
+    n = layer.rank
+    _, in_sizes, _ = _spatial_geometry(layer, x0)
+    out_kt = Value("", tuple(outs[0].shape), x0.dtype)
+    _, out_sizes, _ = _spatial_geometry(layer, out_kt)
+    pads, extra = _transpose_pads(in_sizes, out_sizes, layer)
+    # Keras' kernel is (k..., filters, in_channels); ONNX's (in_channels, filters, k...)
+    w = np.transpose(layer.kernel.numpy(), [n + 1, n] + list(range(n)))
+    weight = b.weight(w, x.dtype, f"{layer.name}/kernel", ("k", id(layer.kernel)))
+    bias = _bias_of(b, layer, x.dtype)
+    y = b.op("ConvTranspose", [x.name, weight] + ([bias] if bias is not None else []),
+             layer.name, kernel_shape=list(layer.kernel_size), strides=list(layer.strides),
+             dilations=list(layer.dilation_rate), pads=pads,
+             output_padding=extra if any(extra) else None)
+    return [_apply_activation(b, layer.activation, _out(outs[0], x.dtype, y, layout), layer.name)]
+
+
 def _conv(b, layer, xs, outs):
     if layer.transpose:
-        raise _Refusal("is a transposed convolution, which the ONNX export does not write")
+        return _conv_transpose(b, layer, xs, outs)
     x0 = _only_one(xs, layer)
     x, layout = _conv_input(b, layer, x0)
     n = layer.rank
@@ -546,7 +674,7 @@ def _conv(b, layer, xs, outs):
     y = _conv_node(b, layer, x, weight, _bias_of(b, layer, x.dtype), layer.kernel_size,
                    layer.strides, layer.dilation_rate, layer.padding, layer.groups,
                    layer.name)
-    return [_apply_activation(b, layer.activation, _out(outs[0], y, layout), layer.name)]
+    return [_apply_activation(b, layer.activation, _out(outs[0], x.dtype, y, layout), layer.name)]
 
 
 def _depthwise_weight(layer):
@@ -567,7 +695,7 @@ def _depthwise(b, layer, xs, outs):
     y = _conv_node(b, layer, x, weight, _bias_of(b, layer, x.dtype), layer.kernel_size,
                    layer.strides, layer.dilation_rate, layer.padding, x0.shape[caxis],
                    layer.name)
-    return [_apply_activation(b, layer.activation, _out(outs[0], y, layout), layer.name)]
+    return [_apply_activation(b, layer.activation, _out(outs[0], x.dtype, y, layout), layer.name)]
 
 
 def _separable(b, layer, xs, outs):
@@ -585,7 +713,7 @@ def _separable(b, layer, xs, outs):
     ins = [y, pw] + ([_bias_of(b, layer, x.dtype)] if layer.bias is not None else [])
     y = b.op("Conv", ins, layer.name, kernel_shape=[1] * n, strides=[1] * n,
              dilations=[1] * n, group=1, pads=[0] * (2 * n))
-    return [_apply_activation(b, layer.activation, _out(outs[0], y, layout), layer.name)]
+    return [_apply_activation(b, layer.activation, _out(outs[0], x.dtype, y, layout), layer.name)]
 
 
 def _pool(b, layer, xs, outs):
@@ -600,7 +728,7 @@ def _pool(b, layer, xs, outs):
         y = b.op("MaxPool", [x.name], layer.name, **common)
     else:  # Keras' average leaves the padding out of the count
         y = b.op("AveragePool", [x.name], layer.name, count_include_pad=0, **common)
-    return [_out(outs[0], y, layout)]
+    return [_out(outs[0], x.dtype, y, layout)]
 
 
 def _global_pool(b, layer, xs, outs):
@@ -608,7 +736,7 @@ def _global_pool(b, layer, xs, outs):
     axes, _, _ = _spatial_geometry(layer, x)
     op_type = "ReduceMax" if layer.kind == "max" else "ReduceMean"
     y = b.reduce(op_type, x.name, [x.onnx_axis(a) for a in axes], layer.keepdims, layer.name)
-    return [_out(outs[0], y, x.layout if layer.keepdims else Layout.KERAS)]
+    return [_out(outs[0], x.dtype, y, x.layout if layer.keepdims else Layout.KERAS)]
 
 
 def _zero_padding(b, layer, xs, outs):
@@ -619,7 +747,7 @@ def _zero_padding(b, layer, xs, outs):
         begins[x.onnx_axis(a)], ends[x.onnx_axis(a)] = int(lo), int(hi)
     y = b.op("Pad", [x.name, b.ints(begins + ends, f"{layer.name}/pads"),
                      b.scalar(0, x.dtype, f"{layer.name}/zero")], layer.name, mode="constant")
-    return [_out(outs[0], y, x.layout)]
+    return [_out(outs[0], x.dtype, y, x.layout)]
 
 
 def _cropping(b, layer, xs, outs):
@@ -631,7 +759,7 @@ def _cropping(b, layer, xs, outs):
                        b.ints(ends, f"{layer.name}/ends"),
                        b.ints([x.onnx_axis(a) for a in axes], f"{layer.name}/axes")],
              layer.name)
-    return [_out(outs[0], y, x.layout)]
+    return [_out(outs[0], x.dtype, y, x.layout)]
 
 
 def _upsampling(b, layer, xs, outs):
@@ -648,7 +776,7 @@ def _upsampling(b, layer, xs, outs):
         dict(mode="linear", coordinate_transformation_mode="half_pixel")
     y = b.op("Resize", [x.name, "", b.const(np.asarray(scales, np.float32),
                                             f"{layer.name}/scales")], layer.name, **attrs)
-    return [_out(outs[0], y, x.layout)]
+    return [_out(outs[0], x.dtype, y, x.layout)]
 
 
 # ------------------------------------------------------------------------------ merging
@@ -672,15 +800,52 @@ def _merge(op_type, variadic=False, mean=False):
                 y = b.op(op_type, [y, v.name], layer.name)
         if mean:
             y = b.op("Div", [y, b.scalar(len(xs), xs[0].dtype, f"{layer.name}/n")], layer.name)
-        return [_out(outs[0], y, xs[0].layout)]
+        return [_out(outs[0], xs[0].dtype, y, xs[0].layout)]
     return convert
 
 
 def _concatenate(b, layer, xs, outs):
     xs = _same_layout(b, layer, xs)
     axis = xs[0].onnx_axis(layer.axis)
-    return [_out(outs[0], b.op("Concat", [v.name for v in xs], layer.name, axis=axis),
+    return [_out(outs[0], xs[0].dtype, b.op("Concat", [v.name for v in xs], layer.name, axis=axis),
                  xs[0].layout)]
+
+
+def _l2_normalize(b, v, axis, hint):
+    """v / max(||v|| along axis, 1e-12), as Dot(normalize=True) divides."""
+    norm = b.op("Sqrt", [b.reduce("ReduceSumSquare", v.name, [axis], True, hint)], hint)
+    norm = b.op("Max", [norm, b.scalar(1e-12, v.dtype, f"{hint}/eps")], hint)
+    return v.with_name(b.op("Div", [v.name, norm], hint))
+
+
+def _dot(b, layer, xs, outs):
+    """Dot of (batch, k) / (batch, m, k) tensors as one batched MatMul: the first with its
+    contracted axis last, the second with it first after the batch."""
+    if len(xs) != 2:
+        raise _Refusal(f"is called on {len(xs)} tensors (two expected)")
+    a, c = (b.to_keras(v, layer.name) for v in xs)
+    if {a.rank, c.rank} - {2, 3}:
+        raise _Refusal("gets inputs of rank other than 2 or 3")
+    h = layer.name
+    ax = [int(x) % v.rank for x, v in zip(layer.axes, (a, c))]
+    if 0 in ax:
+        raise _Refusal("contracts the batch axis")
+    if layer.normalize:
+        a, c = _l2_normalize(b, a, ax[0], h), _l2_normalize(b, c, ax[1], h)
+    if a.rank == 2:
+        left = b.unsqueeze(a.name, [1], h)                     # (N, 1, k)
+    else:
+        left = a.name if ax[0] == 2 else b.op("Transpose", [a.name], h, perm=[0, 2, 1])
+    if c.rank == 2:
+        right = b.unsqueeze(c.name, [2], h)                    # (N, k, 1)
+    else:
+        right = c.name if ax[1] == 1 else b.op("Transpose", [c.name], h, perm=[0, 2, 1])
+    y = b.op("MatMul", [left, right], h)
+    if a.rank == 2 and c.rank == 3:
+        y = b.squeeze(y, [1], h)
+    elif c.rank == 2:
+        y = b.squeeze(y, [2], h)
+    return [_out(outs[0], a.dtype, y)]
 
 
 # ------------------------------------------------------------------------------ recurrent
@@ -757,7 +922,68 @@ def _recurrent(b, layer, xs, outs):
         y = b.op("Transpose", [b.squeeze(y, [1], h)], h, perm=[1, 0, 2])
     else:                       # Y_h: (1, N, H)
         y = b.squeeze(y_h, [0], h)
-    return [_out(outs[0], y)]
+    return [_out(outs[0], x.dtype, y)]
+
+
+_BIDIRECTIONAL_MERGE = {"sum": "Add", "mul": "Mul", "ave": "Add"}
+
+
+def _bidirectional(b, layer, xs, outs):
+    """The forward and backward recurrent layers as two ONNX recurrences (the backward one
+    on the reversed sequence, its output sequence reversed back, as Keras aligns them),
+    then merged."""
+    from fastkeras import layers as L
+
+    x = b.to_keras(_only_one(xs, layer), layer.name)
+    parts = []
+    for sub in (layer.forward_layer, layer.backward_layer):
+        if not isinstance(sub, (L.SimpleRNN, L.LSTM, L.GRU)):
+            raise _Refusal(f"wraps a {type(sub).__name__} (SimpleRNN, LSTM or GRU only)")
+        units = sub.cell.units
+        shape = (None, x.shape[1], units) if sub.return_sequences else (None, units)
+        v = _recurrent(b, sub, [x], [Value("", shape, x.dtype)])[0]
+        if sub.go_backwards and sub.return_sequences:
+            h = sub.name
+            v = v.with_name(b.op("Slice", [v.name, b.ints([-1], f"{h}/start"),
+                                           b.ints([-_INT64_MAX], f"{h}/end"),
+                                           b.ints([1], f"{h}/axis"),
+                                           b.ints([-1], f"{h}/step")], h))
+        parts.append(v)
+    mode = layer.merge_mode
+    if mode is None:
+        return [_out(kt, v.dtype, v.name) for kt, v in zip(outs, parts)]
+    if mode == "concat":
+        y = b.op("Concat", [v.name for v in parts], layer.name, axis=-1)
+    else:
+        y = b.op(_BIDIRECTIONAL_MERGE[mode], [v.name for v in parts], layer.name)
+        if mode == "ave":
+            y = b.op("Div", [y, b.scalar(2, x.dtype, f"{layer.name}/two")], layer.name)
+    return [_out(outs[0], parts[0].dtype, y)]
+
+
+def _time_distributed(b, layer, xs, outs):
+    """The wrapped layer on (batch * time, ...), reshaped back to (batch, time, ...)."""
+    from fastkeras.models.model import Model
+
+    x, h = b.to_keras(_only_one(xs, layer), layer.name), layer.name
+    inner = layer.layer
+    rule = None if isinstance(inner, Model) else _rule_for(inner)
+    if rule is None:
+        raise _Refusal(f"wraps {_name_of(inner)}, which has no ONNX conversion")
+    step_in, step_out = tuple(x.shape[2:]), tuple(outs[0].shape[2:])
+    if any(d is None for d in step_in + step_out):
+        raise _Refusal("needs known per-step shapes")
+    merged = b.op("Reshape", [x.name, b.ints([-1] + list(step_in), f"{h}/merged")], h)
+    try:
+        y = rule.convert(b, inner, [Value(merged, (None,) + step_in, x.dtype)],
+                         [Value("", (None,) + step_out, np.dtype(outs[0].dtype))])[0]
+    except _Refusal as exc:
+        raise _Refusal(f"wraps {_name_of(inner)}, which {exc}") from None
+    y = b.to_keras(y, h)
+    lead = b.op("Slice", [b.op("Shape", [x.name], h), b.ints([0], f"{h}/s0"),
+                          b.ints([2], f"{h}/s2")], h)
+    target = b.op("Concat", [lead, b.ints(list(step_out), f"{h}/step_shape")], h, axis=0)
+    return [_out(outs[0], y.dtype, b.op("Reshape", [y.name, target], h))]
 
 
 # ------------------------------------------------------------------------------ the table
@@ -784,7 +1010,8 @@ def _rules():
         LayerRule((L.Permute,), _permute),
         LayerRule((L.RepeatVector,), _repeat_vector),
         LayerRule((L.Embedding,), _embedding),
-        LayerRule((L.Conv1D, L.Conv2D, L.Conv3D), _conv),
+        LayerRule((L.Conv1D, L.Conv2D, L.Conv3D, L.Conv1DTranspose, L.Conv2DTranspose,
+                   L.Conv3DTranspose), _conv),
         LayerRule((C.DepthwiseConv1D, C.DepthwiseConv2D), _depthwise),
         LayerRule((C.SeparableConv1D, C.SeparableConv2D), _separable),
         LayerRule((C._GlobalPool,), _global_pool, exact=False),
@@ -799,22 +1026,33 @@ def _rules():
         LayerRule((L.Maximum,), _merge("Max", variadic=True)),
         LayerRule((L.Minimum,), _merge("Min", variadic=True)),
         LayerRule((L.Concatenate,), _concatenate),
+        LayerRule((L.Dot,), _dot),
         LayerRule((L.SimpleRNN, L.LSTM, L.GRU), _recurrent),
+        LayerRule((L.Bidirectional,), _bidirectional),
+        LayerRule((L.TimeDistributed,), _time_distributed),
+        LayerRule((L.Rescaling,), _rescaling),
+        LayerRule((L.Normalization,), _normalization),
+        LayerRule((L.UnitNormalization,), _unit_normalization),
+        LayerRule((L.GroupNormalization,), _group_normalization),
     ]
 
 
 _RULES = None
 
 
-def _rule_for(layer):
+def rule_for_class(cls):
+    """The LayerRule writing layers of class `cls`, or None."""
     global _RULES
     if _RULES is None:
         _RULES = _rules()
-    t = type(layer)
     for rule in _RULES:
-        if (t in rule.types) if rule.exact else isinstance(layer, rule.types):
+        if (cls in rule.types) if rule.exact else issubclass(cls, rule.types):
             return rule
     return None
+
+
+def _rule_for(layer):
+    return rule_for_class(type(layer))
 
 
 # ------------------------------------------------------------------------------ the walk
@@ -897,10 +1135,10 @@ def _tensor_type(helper, dtype):
     return helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
 
 
-def _value_info(helper, name, kt, batch_name):
+def _value_info(helper, name, kt, batch_name, dtype):
     dims = [batch_name] + [d if d is not None else f"{name}_dim{i + 1}"
                            for i, d in enumerate(tuple(kt.shape)[1:])]
-    return helper.make_tensor_value_info(name, _tensor_type(helper, kt.dtype), dims)
+    return helper.make_tensor_value_info(name, _tensor_type(helper, dtype), dims)
 
 
 def to_onnx(model, opset_version=None):
@@ -932,8 +1170,10 @@ def to_onnx(model, opset_version=None):
                                         name=b.fresh(f"{name}/output")))
     graph = helper.make_graph(
         b.nodes, model.name,
-        [_value_info(helper, n, t, "batch") for n, t in zip(input_names, model.inputs)],
-        [_value_info(helper, n, t, "batch") for n, t in zip(output_names, model.outputs)],
+        [_value_info(helper, n, t, "batch", t.dtype) for n, t in zip(input_names,
+                                                                     model.inputs)],
+        [_value_info(helper, n, t, "batch", v.dtype) for n, t, v in zip(output_names,
+                                                                       model.outputs, results)],
         initializer=b.initializers)
     opsets = [helper.make_opsetid("", opset)]
     proto = helper.make_model(graph, opset_imports=opsets, producer_name="fastkeras",
