@@ -420,6 +420,17 @@ def test_refuses_a_subclassed_model(tmp_path):
     _refused(model, tmp_path, r"\(Custom\) defines its own call")
 
 
+def test_refuses_a_call_in_training_mode(tmp_path):
+    inp = fk.Input((3,), name="x")
+    model = fk.Model(inp, fk.layers.Dropout(0.5, name="drop")(inp, training=True))
+    _refused(model, tmp_path, r"layer 'drop' \(Dropout\) is called with training=True")
+
+
+def test_refuses_a_model_without_inputs(tmp_path):
+    model = fk.Sequential([fk.layers.Dense(2)], name="unbuilt")
+    _refused(model, tmp_path, r"model 'unbuilt' \(Sequential\) has no recorded graph")
+
+
 def test_refusal_is_a_value_error():
     assert issubclass(OnnxExportError, ValueError)
 
@@ -516,3 +527,39 @@ def test_every_layer_the_inference_plan_lowers_has_a_rule():
             assert classes, t
             for c in classes:
                 assert rule_for_class(c) is not None, c.__name__
+
+
+@pytest.mark.parametrize("opset", [17, 18])
+def test_ops_on_symbolic_tensors(opset, tmp_path, rng):
+    from fastkeras import ops
+
+    a = fk.Input((3, 4), name="a")
+    c = fk.Input((4,), name="c")
+    x = fk.layers.Conv1D(4, 1)(a)  # held channels first: the ops read Keras' axes
+    y = (x + 1.0) * 2.0 - ops.exp(x) / (ops.abs(a) + 0.5)
+    y = ops.maximum(y, -1.0) ** 2 + ops.square(ops.tanh(y)) + ops.sqrt(ops.abs(y))
+    outs = [
+        ops.mean(y, axis=-1, keepdims=True),
+        ops.sum(y, axis=(1, 2)),
+        ops.max(y, axis=1) - ops.min(y, axis=1),
+        ops.reshape(ops.transpose(y, (0, 2, 1)), (-1, 12)),
+        ops.concatenate([ops.expand_dims(c, 1), y], axis=1),
+        ops.squeeze(ops.expand_dims(c, 1), 1),
+        ops.matmul(y, ops.expand_dims(c, -1)),
+        y[:, 0],
+        y[:, -1, 1:3],
+        y[:, 1:, ::-2],
+        ops.softmax(y, axis=1),
+        ops.cast(ops.relu(y), "float32") * ops.sigmoid(a),
+    ]
+    model = fk.Model([a, c], outs)
+    _randomise(model, rng)
+    _check(model, tmp_path, rng, opset_version=opset)
+
+
+def test_refuses_an_op_without_a_conversion(tmp_path):
+    from fastkeras import ops
+
+    a = fk.Input((3, 4), name="a")
+    model = fk.Model(a, ops.argmax(a, axis=-1))
+    _refused(model, tmp_path, r"\(Argmax\) is the op 'argmax'")

@@ -141,7 +141,8 @@ class _Builder:
         return self.const(np.asarray(value, dtype=dtype), hint)
 
     def reduce(self, op_type, x, axes, keepdims, hint):
-        if self.opset >= 18:
+        # ReduceSum takes its axes as an input from opset 13, the other Reduce* from 18
+        if self.opset >= 18 or op_type == "ReduceSum":
             return self.op(op_type, [x, self.ints(axes, f"{hint}/axes")], hint,
                            keepdims=int(keepdims))
         return self.op(op_type, [x], hint, axes=list(axes), keepdims=int(keepdims))
@@ -182,7 +183,9 @@ class _Builder:
 
 
 def _name_of(layer):
-    return f"layer {layer.name!r} ({type(layer).__name__})"
+    kind = getattr(layer, "class_name", None) if getattr(layer, "_is_op_node", False) \
+        else None
+    return f"layer {layer.name!r} ({kind or type(layer).__name__})"
 
 
 # ------------------------------------------------------------------------------ activations
@@ -986,6 +989,111 @@ def _time_distributed(b, layer, xs, outs):
     return [_out(outs[0], y.dtype, b.op("Reshape", [y.name, target], h))]
 
 
+# ------------------------------------------------------------------------------ ops
+# fastkeras.ops functions applied to symbolic tensors (OpLayer nodes: `x / 255.0`,
+# `ops.mean(x, axis=1)`), by the op's name
+_OP_BINARY = {"add": "Add", "subtract": "Sub", "multiply": "Mul", "true_divide": "Div",
+              "divide": "Div", "maximum": "Max", "minimum": "Min", "power": "Pow",
+              "matmul": "MatMul"}
+_OP_UNARY = {"negative": "Neg", "abs": "Abs", "absolute": "Abs", "exp": "Exp", "log": "Log",
+             "sqrt": "Sqrt", "tanh": "Tanh", "sigmoid": "Sigmoid", "relu": "Relu",
+             "erf": "Erf", "floor": "Floor", "ceil": "Ceil", "sin": "Sin", "cos": "Cos",
+             "reciprocal": "Reciprocal", "softplus": "Softplus", "softsign": "Softsign"}
+_OP_REDUCE = {"mean": "ReduceMean", "sum": "ReduceSum", "max": "ReduceMax",
+              "min": "ReduceMin"}
+
+
+def _op_operand(b, v, dtype, hint):
+    """An operand's ONNX name: a Value (with Keras' axes) or a constant in `dtype`."""
+    if isinstance(v, Value):
+        return b.to_keras(v, hint).name
+    a = np.asarray(v)
+    if a.dtype.kind not in "biuf":
+        raise _Refusal(f"has the operand {v!r}")
+    return b.weight(a, dtype, f"{hint}/const")
+
+
+def _getitem(b, x, key, h):
+    """x[key] for keys of ints and slices (Slice, then Squeeze the int axes)."""
+    key = key if isinstance(key, tuple) else (key,)
+    if len(key) > x.rank or any(not isinstance(k, (int, np.integer, slice)) for k in key):
+        raise _Refusal(f"indexes with {key!r} (ints and slices only)")
+    starts, ends, axes, steps, drop = [], [], [], [], []
+    for axis, k in enumerate(key):
+        if isinstance(k, slice):
+            if k == slice(None):
+                continue
+            step = 1 if k.step is None else int(k.step)
+            start = k.start if k.start is not None else (0 if step > 0 else -1)
+            end = k.stop if k.stop is not None else (_INT64_MAX if step > 0 else -_INT64_MAX)
+            starts.append(int(start)), ends.append(int(end)), steps.append(step)
+        else:
+            k = int(k)
+            starts.append(k), ends.append(k + 1 if k != -1 else _INT64_MAX), steps.append(1)
+            drop.append(axis)
+        axes.append(axis)
+    y = x.name
+    if axes:
+        y = b.op("Slice", [y, b.ints(starts, f"{h}/starts"), b.ints(ends, f"{h}/ends"),
+                           b.ints(axes, f"{h}/axes"), b.ints(steps, f"{h}/steps")], h)
+    return b.squeeze(y, drop, h) if drop else b.op("Identity", [y], h)
+
+
+def _op_layer(b, layer, args, outs):
+    """One OpLayer node: `args` are the call's positional arguments, the KerasTensors
+    among them already Values."""
+    op, opts, h = layer.op, dict(layer.arguments), layer.name
+    dtype = np.dtype(outs[0].dtype)
+    tensors = [a for a in args if isinstance(a, Value)]
+    if op in _OP_BINARY and len(args) == 2 and not opts:
+        y = b.op(_OP_BINARY[op], [_op_operand(b, a, dtype, h) for a in args], h)
+    elif op in _OP_UNARY and len(args) == 1 and tensors and not opts:
+        y = b.op(_OP_UNARY[op], [tensors[0].name], h)  # elementwise: any layout
+        return [Value(y, tuple(outs[0].shape), dtype, tensors[0].layout)]
+    elif op == "square" and len(args) == 1 and tensors and not opts:
+        y = b.op("Mul", [tensors[0].name, tensors[0].name], h)
+        return [Value(y, tuple(outs[0].shape), dtype, tensors[0].layout)]
+    elif op in ("softmax", "log_softmax") and len(tensors) == 1 and set(opts) <= {"axis"}:
+        x = b.to_keras(tensors[0], h)
+        y = b.op("Softmax" if op == "softmax" else "LogSoftmax", [x.name], h,
+                 axis=int(opts.get("axis", -1)) % x.rank)
+    elif op in _OP_REDUCE and len(tensors) == 1 and len(args) == 1 and \
+            set(opts) <= {"axis", "keepdims"}:
+        x = b.to_keras(tensors[0], h)
+        axis = opts.get("axis")
+        axes = list(range(x.rank)) if axis is None else \
+            [int(a) % x.rank for a in (axis if isinstance(axis, (list, tuple)) else [axis])]
+        y = b.reduce(_OP_REDUCE[op], x.name, axes, bool(opts.get("keepdims", False)), h)
+    elif op == "reshape" and len(tensors) == 1 and set(opts) == {"newshape"}:
+        x = b.to_keras(tensors[0], h)
+        shape = [-1 if d is None else int(d) for d in opts["newshape"]]
+        y = b.op("Reshape", [x.name, b.ints(shape, f"{h}/shape")], h)
+    elif op == "transpose" and len(tensors) == 1 and set(opts) <= {"axes"}:
+        x = b.to_keras(tensors[0], h)
+        perm = opts.get("axes") or list(range(x.rank))[::-1]
+        y = b.op("Transpose", [x.name], h, perm=[int(a) % x.rank for a in perm])
+    elif op == "expand_dims" and len(tensors) == 1 and set(opts) == {"axis"}:
+        x = b.to_keras(tensors[0], h)
+        y = b.unsqueeze(x.name, [int(opts["axis"]) % (x.rank + 1)], h)
+    elif op == "squeeze" and len(tensors) == 1 and opts.get("axis") is not None:
+        x = b.to_keras(tensors[0], h)
+        axis = opts["axis"]
+        y = b.squeeze(x.name, [int(a) % x.rank for a in (axis if isinstance(
+            axis, (list, tuple)) else [axis])], h)
+    elif op == "concatenate" and len(args) == 1 and isinstance(args[0], list) and \
+            all(isinstance(a, Value) for a in args[0]) and set(opts) <= {"axis"}:
+        xs = [b.to_keras(v, h) for v in args[0]]
+        y = b.op("Concat", [v.name for v in xs], h, axis=int(opts.get("axis", 0)) % xs[0].rank)
+    elif op == "cast" and len(tensors) == 1 and set(opts) == {"dtype"}:
+        y = b.op("Cast", [b.to_keras(tensors[0], h).name], h, to=_tensor_type(b.helper, dtype))
+    elif op == "getitem" and len(args) == 2 and isinstance(args[0], Value) and not opts:
+        y = _getitem(b, b.to_keras(args[0], h), args[1], h)
+    else:
+        raise _Refusal(f"is the op {op!r} with options {sorted(opts)}, which the ONNX export "
+                       "does not write")
+    return [Value(y, tuple(outs[0].shape), dtype)]
+
+
 # ------------------------------------------------------------------------------ the table
 def _rules():
     from fastkeras import layers as L
@@ -1088,7 +1196,8 @@ def _tensor_args(node):
 def _convert_model(b, model, given):
     """Write `model`'s graph with its input tensors bound to the Values `given` (in the
     order of model.inputs); returns the Values of model.outputs."""
-    from fastkeras.layers.base import _flatten
+    from fastkeras.layers.base import KerasTensor, _flatten, _map
+    from fastkeras.layers.core import OpLayer
     from fastkeras.models.model import Model
 
     _check_graph_model(model)
@@ -1097,10 +1206,23 @@ def _convert_model(b, model, given):
         layer = node["layer"]
         ins = _flatten(node["inputs"])
         outs = _flatten(node["outputs"])
+        if node["kwargs"].get("training"):
+            raise OnnxExportError(f"{_name_of(layer)} is called with training=True: the "
+                                  "file computes inference only")
         if _tensor_args(node):
             raise OnnxExportError(f"{_name_of(layer)} is called with tensors besides its "
                                   "inputs (a mask or an initial state), which the ONNX "
                                   "export does not write")
+        if isinstance(layer, OpLayer):
+            args = _map(lambda t: values[id(t)] if isinstance(t, KerasTensor) else t,
+                        list(node["inputs"]))
+            try:
+                ys = _op_layer(b, layer, args, outs)
+            except _Refusal as exc:
+                raise OnnxExportError(f"{_name_of(layer)} {exc}") from None
+            for kt, v in zip(outs, ys):
+                values[id(kt)] = v
+            continue
         xs = [values[id(t)] for t in ins]
         if isinstance(layer, Model):
             ys = _convert_model(b, layer, xs)
