@@ -563,3 +563,37 @@ def test_refuses_an_op_without_a_conversion(tmp_path):
     a = fk.Input((3, 4), name="a")
     model = fk.Model(a, ops.argmax(a, axis=-1))
     _refused(model, tmp_path, r"\(Argmax\) is the op 'argmax'")
+
+
+@pytest.mark.parametrize("kwargs,call", [
+    (dict(num_heads=2, key_dim=3), dict()),
+    (dict(num_heads=3, key_dim=2, value_dim=4, use_bias=False, output_shape=5), dict()),
+    (dict(num_heads=2, key_dim=4, dropout=0.3), dict(use_causal_mask=True)),
+    (dict(num_heads=1, key_dim=3, use_gate=True), dict(key=True)),
+    (dict(num_heads=2, key_dim=2, sliding_window=2), dict()),
+])
+def test_multi_head_attention(kwargs, call, tmp_path, rng):
+    q = fk.Input((5, 6), name="q")
+    v = fk.Input((5, 4), name="v")
+    layer = fk.layers.MultiHeadAttention(**kwargs)
+    if call.pop("key", False):
+        k = fk.Input((5, 3), name="k")
+        out, inputs = layer(q, v, key=k, **call), [q, v, k]
+    else:
+        out, inputs = layer(q, v, **call), [q, v]
+    model = fk.Model(inputs, out)
+    _randomise(model, rng)
+    _check(model, tmp_path, rng)
+
+
+def test_transformer_block(tmp_path, rng):
+    tokens = fk.Input((6,), dtype="int32", name="tokens")
+    x = fk.layers.Embedding(7, 8)(tokens)
+    att = fk.layers.MultiHeadAttention(num_heads=2, key_dim=4)(x, x, use_causal_mask=True)
+    x = fk.layers.LayerNormalization(epsilon=1e-6)(x + att)
+    ff = fk.layers.Dense(8)(fk.layers.Dense(16, activation="gelu")(x))
+    x = fk.layers.LayerNormalization(epsilon=1e-6)(fk.layers.Add()([x, ff]))
+    x = fk.layers.GlobalAveragePooling1D()(x)
+    model = fk.Model(tokens, fk.layers.Dense(3, activation="softmax")(x))
+    _randomise(model, rng)
+    _check(model, tmp_path, rng)

@@ -84,6 +84,8 @@ class LayerRule:
     types: tuple
     convert: Callable
     exact: bool = True
+    # the call's other arguments (tensors as Values) go to convert as (args, kwargs)
+    takes_call: bool = False
 
 
 # ------------------------------------------------------------------------------ the builder
@@ -989,6 +991,77 @@ def _time_distributed(b, layer, xs, outs):
     return [_out(outs[0], y.dtype, b.op("Reshape", [y.name, target], h))]
 
 
+# ------------------------------------------------------------------------------ attention
+_MHA_ARGS = ("value", "key", "query_mask", "value_mask", "key_mask", "attention_mask",
+             "return_attention_scores", "training", "use_causal_mask")
+
+
+def _projection(b, proj, x, hint):
+    """One of MultiHeadAttention's einsum projections (kernel, then bias)."""
+    w = b.weight(proj.kernel.numpy(), x.dtype, f"{hint}/kernel", ("k", id(proj.kernel)))
+    y = b.op("Einsum", [x.name, w], hint, equation=proj.equation)
+    if proj.bias is not None:
+        bias = b.weight(proj.bias.numpy(), x.dtype, f"{hint}/bias", ("b", id(proj.bias)))
+        y = b.op("Add", [y, bias], hint)
+    return y
+
+
+def _multi_head_attention(b, layer, xs, outs, args, kwargs):
+    """Keras' MultiHeadAttention as Einsum nodes (its own equations); a causal or
+    sliding-window mask is a constant of the known sequence lengths."""
+    call = dict(zip(_MHA_ARGS, args))
+    call.update(kwargs)
+    for name in ("query_mask", "value_mask", "key_mask", "attention_mask"):
+        if call.get(name) is not None:
+            raise _Refusal(f"is called with {name} (masks are not exported)")
+    if call.get("return_attention_scores"):
+        raise _Refusal("returns its attention scores")
+    if len(layer._norm_axes) != 1 or layer._norm_axes[0] != len(
+            layer._dot_product_equation.split("->")[1]) - 1:
+        raise _Refusal("attends over several axes")
+    h = layer.name
+    query = b.to_keras(_only_one(xs, layer), h)
+    value = call.get("value")
+    key = call.get("key")
+    if not isinstance(value, Value) or (key is not None and not isinstance(key, Value)):
+        raise _Refusal("is not given its value (and key) as tensors")
+    value = b.to_keras(value, h)
+    key = value if key is None else b.to_keras(key, h)
+    dt = query.dtype
+    q = _projection(b, layer._query_dense, query, f"{h}/query")
+    k = _projection(b, layer._key_dense, key, f"{h}/key")
+    v = _projection(b, layer._value_dense, value, f"{h}/value")
+    q = b.op("Mul", [q, b.scalar(float(np.float32(layer._inverse_sqrt_key_dim)), dt,
+                                 f"{h}/scale")], h)
+    scores = b.op("Einsum", [k, q], h, equation=layer._dot_product_equation)
+    mask = None
+    t, src = query.shape[1], value.shape[1]
+    if call.get("use_causal_mask") or layer._sliding_window is not None:
+        if t is None or src is None or query.rank != 3:
+            raise _Refusal("masks a sequence of unknown length (a causal or sliding-window "
+                           "mask is fixed at export)")
+        mask = np.ones((t, src), bool)
+        if call.get("use_causal_mask"):
+            mask &= np.arange(t)[:, None] >= np.arange(src)[None, :]
+        if layer._sliding_window is not None:
+            mask &= np.abs(np.arange(t)[:, None] - np.arange(src)[None, :]) < \
+                layer._sliding_window
+        if not mask.any(axis=1).all() and layer._dropout > 0:
+            # a query that sees no key: the -1e9 scores average the values, as Keras' fused
+            # path does; with dropout Keras takes the other path, which gives zeros
+            raise _Refusal("masks every key of some query and has dropout")
+        big = 3e4 if dt == np.float16 else 1e9
+        scores = b.op("Where", [b.const(mask, f"{h}/mask"), scores,
+                                b.scalar(-big, dt, f"{h}/masked")], h)
+    scores = b.op("Softmax", [scores], h, axis=-1)
+    out = b.op("Einsum", [scores, v], h, equation=layer._combine_equation)
+    if layer._use_gate:
+        gate = b.op("Sigmoid", [_projection(b, layer._gate_dense, query, f"{h}/gate")], h)
+        out = b.op("Mul", [out, gate], h)
+    heads = Value(out, (), dt)
+    return [_out(outs[0], dt, _projection(b, layer._output_dense, heads, f"{h}/output"))]
+
+
 # ------------------------------------------------------------------------------ ops
 # fastkeras.ops functions applied to symbolic tensors (OpLayer nodes: `x / 255.0`,
 # `ops.mean(x, axis=1)`), by the op's name
@@ -1137,6 +1210,7 @@ def _rules():
         LayerRule((L.Dot,), _dot),
         LayerRule((L.SimpleRNN, L.LSTM, L.GRU), _recurrent),
         LayerRule((L.Bidirectional,), _bidirectional),
+        LayerRule((L.MultiHeadAttention,), _multi_head_attention, takes_call=True),
         LayerRule((L.TimeDistributed,), _time_distributed),
         LayerRule((L.Rescaling,), _rescaling),
         LayerRule((L.Normalization,), _normalization),
@@ -1209,7 +1283,8 @@ def _convert_model(b, model, given):
         if node["kwargs"].get("training"):
             raise OnnxExportError(f"{_name_of(layer)} is called with training=True: the "
                                   "file computes inference only")
-        if _tensor_args(node):
+        rule = None if isinstance(layer, (Model, OpLayer)) else _rule_for(layer)
+        if _tensor_args(node) and not (rule is not None and rule.takes_call):
             raise OnnxExportError(f"{_name_of(layer)} is called with tensors besides its "
                                   "inputs (a mask or an initial state), which the ONNX "
                                   "export does not write")
@@ -1227,12 +1302,17 @@ def _convert_model(b, model, given):
         if isinstance(layer, Model):
             ys = _convert_model(b, layer, xs)
         else:
-            rule = _rule_for(layer)
             if rule is None:
                 raise OnnxExportError(f"{_name_of(layer)} has no ONNX conversion")
             xs = [_autocast(b, layer, v) for v in xs]
+            extra = ()
+            if rule.takes_call:
+                def bound(t):
+                    return _autocast(b, layer, values[id(t)]) if isinstance(t, KerasTensor) \
+                        else t
+                extra = (_map(bound, list(node["args"])), _map(bound, dict(node["kwargs"])))
             try:
-                ys = rule.convert(b, layer, xs, outs)
+                ys = rule.convert(b, layer, xs, outs, *extra)
             except _Refusal as exc:
                 raise OnnxExportError(f"{_name_of(layer)} {exc}") from None
         if len(ys) != len(outs):
