@@ -940,6 +940,21 @@ def make_runner_threads(batch=32, calls=64):
     return {"fastkeras runner, 1 thread": serial, "fastkeras runner, 2 threads": two_threads}
 
 
+def make_server(clients=32, per_client=16):
+    """The HTTP server under `clients` concurrent keep-alive clients (a separate process),
+    each posting `per_client` one-row requests to /predict, with dynamic batching off and on
+    (fastkeras.bench.server; ``python -m fastkeras.bench.server`` gives requests/s and
+    latency percentiles at several client counts)."""
+    import atexit
+
+    from fastkeras.bench.server import Harness
+
+    h = Harness("mlp", threads=clients)
+    atexit.register(h.close)
+    return {f"batching {mode}": lambda mode=mode: h.load(mode, clients, count=per_client)
+            for mode in ("off", "on")}
+
+
 def make_import(module):
     import subprocess
     import sys
@@ -971,5 +986,8 @@ WORKLOADS += [
     Workload("digits CNN runner throughput, 64 batches of 32 (warm)", make_runner_threads,
              cold=False, reference="fastkeras runner, 1 thread", repeats=10, threads=1),
     Workload("import time: python -c 'import X' (fresh process)", make_imports, cold=False,
+             repeats=7),
+    Workload("HTTP server, MLP 784-128-64-10: 32 clients x 16 one-row POST /predict "
+             "(waitress, 32 threads)", make_server, cold=False, reference="batching off",
              repeats=7),
 ]
