@@ -597,3 +597,18 @@ def test_transformer_block(tmp_path, rng):
     model = fk.Model(tokens, fk.layers.Dense(3, activation="softmax")(x))
     _randomise(model, rng)
     _check(model, tmp_path, rng)
+
+
+def test_image_preprocessing_at_inference(tmp_path, rng):
+    inp = fk.Input((9, 8, 3), name="img")
+    x = fk.layers.RandomFlip()(inp)
+    x = fk.layers.RandomRotation(0.2)(x)
+    x = fk.layers.RandomZoom(0.1)(x)
+    x = fk.layers.RandomTranslation(0.1, 0.1)(x)
+    x = fk.layers.RandomContrast(0.2)(x)
+    x = fk.layers.RandomBrightness(0.2, value_range=(-5, 5))(x)
+    x = fk.layers.CenterCrop(6, 5)(x)
+    x = fk.layers.Conv2D(2, 3)(x)
+    model = fk.Model(inp, [x, fk.layers.CenterCrop(4, 3)(x)])
+    _randomise(model, rng)
+    _check(model, tmp_path, rng)

@@ -502,6 +502,28 @@ def _cast_to_compute(b, layer, x):
     return Value(name, x.shape, want, x.layout)
 
 
+def _random_image_layer(b, layer, xs, outs):
+    """A random augmentation layer at inference: the identity, in the compute dtype."""
+    return [_cast_to_compute(b, layer, _only_one(xs, layer))]
+
+
+def _center_crop(b, layer, xs, outs):
+    x = _cast_to_compute(b, layer, _only_one(xs, layer))
+    if x.rank != 4:
+        raise _Refusal("gets unbatched images")
+    axes, sizes, _ = _spatial_geometry(layer, x)
+    if any(s is None for s in sizes) or sizes[0] < layer.height or sizes[1] < layer.width:
+        raise _Refusal("needs known image sizes at least the crop's (smaller images are "
+                       "resized, which the ONNX export does not write)")
+    starts = [(sizes[0] - layer.height) // 2, (sizes[1] - layer.width) // 2]
+    ends = [starts[0] + layer.height, starts[1] + layer.width]
+    y = b.op("Slice", [x.name, b.ints(starts, f"{layer.name}/starts"),
+                       b.ints(ends, f"{layer.name}/ends"),
+                       b.ints([x.onnx_axis(a) for a in axes], f"{layer.name}/axes")],
+             layer.name)
+    return [_out(outs[0], x.dtype, y, x.layout)]
+
+
 def _rescaling(b, layer, xs, outs):
     x = _cast_to_compute(b, layer, _only_one(xs, layer))
     scale, offset = np.asarray(layer.scale), np.asarray(layer.offset)
@@ -1213,6 +1235,9 @@ def _rules():
         LayerRule((L.MultiHeadAttention,), _multi_head_attention, takes_call=True),
         LayerRule((L.TimeDistributed,), _time_distributed),
         LayerRule((L.Rescaling,), _rescaling),
+        LayerRule((L.CenterCrop,), _center_crop),
+        LayerRule((L.RandomFlip, L.RandomRotation, L.RandomZoom, L.RandomTranslation,
+                   L.RandomContrast, L.RandomBrightness), _random_image_layer),
         LayerRule((L.Normalization,), _normalization),
         LayerRule((L.UnitNormalization,), _unit_normalization),
         LayerRule((L.GroupNormalization,), _group_normalization),
