@@ -156,7 +156,8 @@ cdef class ConvPlan:
     kernel and bias are private contiguous copies, and one GIL-free call runs the
     convolution (workspace from malloc) and the activation."""
     cdef fk_conv_geom g
-    cdef cnp.ndarray kernel, bias
+    cdef cnp.ndarray kernel, bias, packed
+    cdef readonly str algorithm
     cdef int act
     cdef double alpha
     cdef readonly object dtype
@@ -190,6 +191,17 @@ cdef class ConvPlan:
         if self.bias is not None and (self.bias.ndim != 1 or self.bias.shape[0] != self.g.cout):
             raise ValueError(f"ConvPlan: the bias must have {self.g.cout} values")
         self.act, self.alpha = act, alpha
+        # float32 on AVX2 / AVX-512, ungrouped 1-D / 2-D: the direct kernel on weights
+        # packed here (conv_direct.h); elsewhere the training pass' im2col / Winograd
+        self.packed = None
+        self.algorithm = "im2col"
+        if dt == np.float32 and act != STEP_SOFTMAX and fk_conv_direct_usable(&self.g):
+            self.packed = np.empty(fk_conv_direct_packed_size(&self.g), dtype=np.float32)
+            check_status(fk_conv_direct_pack_f32(
+                &self.g, <float *>cnp.PyArray_DATA(self.kernel),
+                NULL if self.bias is None else <float *>cnp.PyArray_DATA(self.bias),
+                <float *>cnp.PyArray_DATA(self.packed)), "fk_conv_direct_pack_f32")
+            self.algorithm = "direct"
         self.in_size = self.g.in_[0] * self.g.in_[1] * self.g.in_[2] * self.g.cin
         self.out_size = self.g.out[0] * self.g.out[1] * self.g.out[2] * self.g.cout
         self.in_shape = tuple(geom["in_shape"])
@@ -200,11 +212,13 @@ cdef class ConvPlan:
         cdef cnp.ndarray xa = <cnp.ndarray?>x
         cdef int64_t n = batch_of(xa, self.dtype, self.in_size, self.in_shape)
         cdef cnp.ndarray y = np.empty((n,) + self.out_shape, dtype=self.dtype)
+        cdef fk_conv_geom g = self.g
+        g.n = n
+        if self.packed is not None:
+            return y if n == 0 else self._run_direct(g, xa, y, n_threads)
         cdef cnp.ndarray z = y if self.act == STEP_LINEAR else np.empty_like(y)
         if n == 0:
             return z
-        cdef fk_conv_geom g = self.g
-        g.n = n
         cdef int es = self.dtype.itemsize
         cdef int64_t nbytes = fk_conv_workspace_size(&g, es, n_threads)
         if nbytes < 0:
@@ -240,6 +254,28 @@ cdef class ConvPlan:
             e = np.exp(y - y.max(axis=-1, keepdims=True))
             return e / e.sum(axis=-1, keepdims=True)
         return z
+
+    cdef _run_direct(self, fk_conv_geom g, cnp.ndarray xa, cnp.ndarray y, int n_threads):
+        """The direct kernel: bias and activation in its tiles, one GIL-free call."""
+        cdef int act = self.act
+        cdef int64_t nbytes = fk_conv_direct_workspace_size(&g, act, n_threads)
+        if nbytes < 0:
+            raise ValueError("fk_conv_direct_workspace_size: invalid geometry")
+        cdef const float *xp = <const float *>cnp.PyArray_DATA(xa)
+        cdef const float *pp = <const float *>cnp.PyArray_DATA(self.packed)
+        cdef float *yp = <float *>cnp.PyArray_DATA(y)
+        cdef double alpha = self.alpha
+        cdef int st = FK_OK
+        cdef void *ws
+        with nogil:
+            ws = malloc(<size_t>(nbytes if nbytes > 0 else 1))
+            if ws == NULL:
+                st = FK_ENOMEM
+            else:
+                st = fk_conv_direct_fwd_f32(&g, xp, pp, act, alpha, yp, ws, nbytes, n_threads)
+            free(ws)
+        check_status(st, "fk_conv_direct_fwd_f32")
+        return y
 
 
 cdef class PoolPlan:

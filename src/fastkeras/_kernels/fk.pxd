@@ -101,6 +101,16 @@ cdef extern from "fastkeras/conv.h" nogil:
                                int n_threads) noexcept
     const char *fk_blas_name() noexcept
 
+cdef extern from "fastkeras/conv_direct.h" nogil:
+    int fk_conv_direct_usable(const fk_conv_geom *g) noexcept
+    int64_t fk_conv_direct_packed_size(const fk_conv_geom *g) noexcept
+    int fk_conv_direct_pack_f32(const fk_conv_geom *g, const float *w, const float *bias,
+                                float *packed) noexcept
+    int64_t fk_conv_direct_workspace_size(const fk_conv_geom *g, int act, int n_threads) noexcept
+    int fk_conv_direct_fwd_f32(const fk_conv_geom *g, const float *x, const float *packed,
+                               int act, double alpha, float *y, void *ws, int64_t ws_bytes,
+                               int n_threads) noexcept
+
 cdef extern from "fastkeras/pool.h" nogil:
     ctypedef struct fk_pool_geom:
         int64_t n
