@@ -8,7 +8,7 @@ import pytest
 
 from fastkeras._kernels import chain as kch
 from fastkeras.ops.convolution import conv_geometry
-from tests.kernels.test_chain_kernel import ACTS
+from _activation_refs import ACTS  # tests/ is on sys.path (its conftest.py)
 
 LINEAR = -1
 
