@@ -8,6 +8,7 @@
 #include "fastkeras/dense_chain.h"
 
 #include "chain_check.h"
+#include "qdense_impl.h"
 
 /* Threads worth starting: about 2 MFLOP per thread (a parallel region's start-up is
  * microseconds, and BLAS runs single-threaded inside each), at least 8 rows each. */
@@ -15,14 +16,14 @@ static int chain_threads(int64_t n, int n_steps, const fk_chain_step *steps, int
     double flops = 0;
     for (int i = 0; i < n_steps; i++)
         flops += 2.0 * (double)n * (double)steps[i].in *
-                 (double)(steps[i].type == FK_STEP_DENSE ? steps[i].out : 1);
+                 (double)(steps[i].type == FK_STEP_AFFINE ? 1 : steps[i].out);
     int64_t t = (int64_t)(flops / 2e6);
     if (t > n / 8) t = n / 8;
     if (t > n_threads) t = n_threads;
     return t < 1 ? 1 : (int)t;
 }
 
-#define FK_CHAIN_BODY(T, SUFFIX, GEMM, EXP)                                                   \
+#define FK_CHAIN_BODY(T, SUFFIX, GEMM, EXP, QDENSE, INT8)                                    \
     static void softmax_rows_##SUFFIX(int64_t n, int64_t c, T *z) {                         \
         for (int64_t r = 0; r < n; r++) {                                                     \
             T *row = z + r * c;                                                               \
@@ -55,6 +56,9 @@ static int chain_threads(int64_t n, int n_steps, const fk_chain_step *steps, int
                     for (int64_t r = 0; r < n; r++) memcpy(pre + r * m, b, m * sizeof(T));    \
                 GEMM(FK_CblasRowMajor, FK_CblasNoTrans, FK_CblasNoTrans, (int)n, (int)m,      \
                      (int)k, 1, in, (int)k, w, (int)m, b ? 1 : 0, pre, (int)m);               \
+            } else if (s->type == FK_STEP_DENSE_INT8) {                                       \
+                st = QDENSE(n, k, m, (const fk_qdense *)s->w, b, in, pre);                    \
+                if (st != FK_OK) break;                                                       \
             } else {                                                                          \
                 for (int64_t r = 0; r < n; r++)                                               \
                     for (int64_t j = 0; j < m; j++)                                           \
@@ -81,7 +85,7 @@ static int chain_threads(int64_t n, int n_steps, const fk_chain_step *steps, int
     int fk_dense_chain_##SUFFIX(int64_t n, int n_steps, const fk_chain_step *steps,           \
                                 const T *x, T *y, int n_threads) {                            \
         int64_t widest = 0;                                                                   \
-        int st = check_steps(n, n_steps, steps, &widest);                                     \
+        int st = check_steps(n, n_steps, steps, INT8, &widest);                               \
         if (st != FK_OK) return st;                                                           \
         if (n == 0) return FK_OK;                                                             \
         if (!x || !y) return FK_ENULL;                                                         \
@@ -103,5 +107,10 @@ static int chain_threads(int64_t n, int n_steps, const fk_chain_step *steps, int
         return status;                                                                        \
     }
 
-FK_CHAIN_BODY(float, f32, FK_BLAS(cblas_sgemm), expf)
-FK_CHAIN_BODY(double, f64, FK_BLAS(cblas_dgemm), exp)
+FK_CHAIN_BODY(float, f32, FK_BLAS(cblas_sgemm), expf, fk_qdense_rows_f32, 1)
+/* float64 chains have no int8 steps (check_steps refuses them): never called */
+static int no_qdense_f64(int64_t n, int64_t k, int64_t m, const fk_qdense *q, const double *b,
+                         const double *x, double *y) {
+    return FK_EBADARG;
+}
+FK_CHAIN_BODY(double, f64, FK_BLAS(cblas_dgemm), exp, no_qdense_f64, 0)

@@ -38,7 +38,7 @@ int run(fk_chain_cuda *p, int64_t n, const T *x, T *y) {
     if (!p || (n > 0 && (!x || !y))) return FK_ENULL;
     if ((sizeof(T) == 8) != (p->f64 != 0)) return FK_EBADARG;
     int64_t widest = 0;
-    int rc = check_steps(n, (int)p->steps.size(), p->steps.data(), &widest);
+    int rc = check_steps(n, (int)p->steps.size(), p->steps.data(), 0, &widest);
     if (rc != FK_OK || n == 0) return rc;
     const int64_t in0 = p->steps.front().in, out = p->steps.back().out;
     const int64_t width = in0 > widest ? in0 : widest;
@@ -82,7 +82,7 @@ extern "C" int fk_chain_cuda_create(int f64, int n_steps, const fk_chain_step *s
     if (!out) return FK_ENULL;
     *out = nullptr;
     int64_t widest = 0;
-    int rc = check_steps(1, n_steps, steps, &widest);
+    int rc = check_steps(1, n_steps, steps, 0, &widest);
     if (rc != FK_OK) return rc;
     rc = fkcuda::require_device();
     if (rc != FK_OK) return rc;

@@ -3,6 +3,8 @@
  * Each step maps a row-major (n, in) activation to (n, out):
  *   FK_STEP_DENSE:  y = f(x W + b)        W (in, out) row-major, b (out) or NULL
  *   FK_STEP_AFFINE: y = f(x * w + b)      per-feature scale w (in == out) and shift b
+ *   FK_STEP_DENSE_INT8: y = f(q(x) Wq + b) w points to an fk_qdense (qdense.h): the
+ *                   row quantised to int8, an integer product, dequantised (float32 only)
  * then f is an activation kind of activation.h, FK_STEP_LINEAR (none) or
  * FK_STEP_SOFTMAX (over the out axis). Intermediate rows live in two scratch
  * buffers the call allocates and frees itself, so concurrent calls share nothing
@@ -19,13 +21,13 @@
 extern "C" {
 #endif
 
-enum { FK_STEP_DENSE = 0, FK_STEP_AFFINE = 1 };
+enum { FK_STEP_DENSE = 0, FK_STEP_AFFINE = 1, FK_STEP_DENSE_INT8 = 2 };
 enum { FK_STEP_LINEAR = -1, FK_STEP_SOFTMAX = -2 };
 
 typedef struct fk_chain_step {
-    int type;           /* FK_STEP_DENSE or FK_STEP_AFFINE */
+    int type;           /* FK_STEP_DENSE, FK_STEP_AFFINE or FK_STEP_DENSE_INT8 */
     int64_t in, out;    /* widths; AFFINE needs in == out */
-    const void *w;      /* (in, out) matrix, or (out) scales */
+    const void *w;      /* (in, out) matrix, (out) scales, or an fk_qdense */
     const void *b;      /* (out) bias / shift, or NULL */
     int act;            /* fk_act_kind, FK_STEP_LINEAR or FK_STEP_SOFTMAX */
     double alpha;       /* the activation's parameter (leaky_relu slope, elu alpha) */

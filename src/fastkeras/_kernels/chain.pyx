@@ -21,12 +21,60 @@ STEP_LINEAR = -1
 STEP_SOFTMAX = -2
 
 
+def qdense_kernel():
+    """The int8 kernel this process runs: "avx512_vnni" or "portable" (qdense.h)."""
+    return fk_qdense_kernel().decode()
+
+
+cdef class QuantizedDense:
+    """A float32 Dense weight (in, out) quantised to int8 per output column, symmetric
+    (scale = max |w| / 127 of the column), packed for the chain's int8 step (qdense.h).
+    x_scale: the static input scale (> 0, from calibration), or 0 to scale each row by its
+    own max |x| / 127 when the chain runs."""
+    cdef readonly cnp.ndarray packed, w_scale, offset
+    cdef readonly float x_scale
+    cdef readonly int64_t n_in, n_out
+
+    def __init__(self, weight, double x_scale=0.0):
+        cdef cnp.ndarray w = np.ascontiguousarray(weight, dtype=np.float32)
+        if w.ndim != 2 or w.shape[0] < 1 or w.shape[1] < 1:
+            raise ValueError(f"QuantizedDense: weight must be a non-empty (in, out) matrix, "
+                             f"got shape {np.shape(weight)}")
+        if w.shape[0] > FK_QDENSE_MAX_IN:
+            raise ValueError(f"QuantizedDense: at most {FK_QDENSE_MAX_IN} input features "
+                             f"(exact int32 sums), got {w.shape[0]}")
+        if not (x_scale >= 0.0 and x_scale < np.finfo(np.float32).max):
+            raise ValueError(f"QuantizedDense: x_scale must be a finite value >= 0, got "
+                             f"{x_scale}")
+        self.n_in, self.n_out = w.shape[0], w.shape[1]
+        self.x_scale = <float>x_scale
+        cdef int64_t padded = (self.n_out + FK_QDENSE_NB - 1) // FK_QDENSE_NB * FK_QDENSE_NB
+        self.packed = np.empty(fk_qdense_packed_size(self.n_in, self.n_out), dtype=np.int8)
+        self.w_scale = np.empty(padded, dtype=np.float32)
+        self.offset = np.empty(padded, dtype=np.int32)
+        cdef int st = fk_qdense_quantize(self.n_in, self.n_out, <const float *>cnp.PyArray_DATA(w),
+                                         <int8_t *>cnp.PyArray_DATA(self.packed),
+                                         <float *>cnp.PyArray_DATA(self.w_scale),
+                                         <int32_t *>cnp.PyArray_DATA(self.offset))
+        if st == FK_EBADARG:
+            raise ValueError("QuantizedDense: the weight holds NaN or infinite values")
+        check_status(st, "fk_qdense_quantize")
+        for a in (self.packed, self.w_scale, self.offset):
+            a.flags.writeable = False  # running chains read them without the GIL
+
+    @property
+    def scales(self):
+        """The per-output-column weight scales (out,)."""
+        return self.w_scale[:self.n_out].copy()
+
+
 cdef class DenseChain:
     """steps: [(type, weight, bias or None, activation kind, alpha)], type "dense"
     (weight (in, out)) or "affine" (weight and bias (out,)); dtype float32 or float64.
     device="cuda": the weights are copied to the GPU once and every run copies the batch in
     and the result out once (the CUDA build with a device; RuntimeError elsewhere)."""
     cdef fk_chain_step *steps
+    cdef fk_qdense *qsteps
     cdef fk_chain_cuda *gpu
     cdef readonly str device
     cdef int n_steps
@@ -36,6 +84,7 @@ cdef class DenseChain:
 
     def __cinit__(self, steps, dtype, device="cpu"):
         self.steps = NULL
+        self.qsteps = NULL
         self.gpu = NULL
 
     def __init__(self, steps, dtype, device="cpu"):
@@ -51,20 +100,39 @@ cdef class DenseChain:
         self.dtype = dt
         self.arrays = []
         self.steps = <fk_chain_step *>malloc(len(steps) * sizeof(fk_chain_step))
-        if self.steps == NULL:
+        self.qsteps = <fk_qdense *>malloc(len(steps) * sizeof(fk_qdense))
+        if self.steps == NULL or self.qsteps == NULL:
             raise MemoryError("DenseChain: no memory for the steps")
         self.n_steps = len(steps)
         cdef cnp.ndarray w, b
+        cdef QuantizedDense q
         cdef int i
         prev = None
         for i, (kind, weight, bias, act, alpha) in enumerate(steps):
-            w = np.ascontiguousarray(weight, dtype=dt).copy()
-            if kind == "dense":
+            if kind == "dense_int8":
+                if not isinstance(weight, QuantizedDense):
+                    raise ValueError(f"DenseChain step {i}: an int8 step takes a "
+                                     f"QuantizedDense, got {type(weight).__name__}")
+                if dt != np.float32 or device != "cpu":
+                    raise ValueError(f"DenseChain step {i}: int8 steps run in float32 chains "
+                                     f"on the CPU only")
+                q = weight
+                n_in, n_out = q.n_in, q.n_out
+                self.qsteps[i].packed = <const int8_t *>cnp.PyArray_DATA(q.packed)
+                self.qsteps[i].w_scale = <const float *>cnp.PyArray_DATA(q.w_scale)
+                self.qsteps[i].offset = <const int32_t *>cnp.PyArray_DATA(q.offset)
+                self.qsteps[i].x_scale = q.x_scale
+                self.steps[i].type = FK_STEP_DENSE_INT8
+                w = q.packed
+                self.arrays.append(q)  # owns packed / w_scale / offset (read-only)
+            elif kind == "dense":
+                w = np.ascontiguousarray(weight, dtype=dt).copy()
                 if w.ndim != 2:
                     raise ValueError(f"DenseChain step {i}: a dense weight must be 2-D")
                 n_in, n_out = w.shape[0], w.shape[1]
                 self.steps[i].type = FK_STEP_DENSE
             elif kind == "affine":
+                w = np.ascontiguousarray(weight, dtype=dt).copy()
                 if w.ndim != 1:
                     raise ValueError(f"DenseChain step {i}: affine scales must be 1-D")
                 n_in = n_out = w.shape[0]
@@ -77,7 +145,8 @@ cdef class DenseChain:
             prev = n_out
             self.steps[i].in_ = n_in
             self.steps[i].out = n_out
-            self.steps[i].w = cnp.PyArray_DATA(w)
+            self.steps[i].w = (<void *>&self.qsteps[i] if kind == "dense_int8"
+                               else cnp.PyArray_DATA(w))
             self.steps[i].b = NULL
             if bias is not None:
                 b = np.ascontiguousarray(bias, dtype=dt).copy()
@@ -99,6 +168,7 @@ cdef class DenseChain:
 
     def __dealloc__(self):
         free(self.steps)
+        free(self.qsteps)
         if self.gpu != NULL:
             fk_chain_cuda_destroy(self.gpu)
 

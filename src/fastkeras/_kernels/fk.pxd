@@ -1,7 +1,7 @@
 # Declarations of the fastkeras C API (csrc/include/fastkeras), and of the internal
 # host-copy wrappers of the CUDA twins (csrc/cuda/host_copies.h). Every kernel is
 # noexcept nogil: it returns a status and never touches Python.
-from libc.stdint cimport int64_t, int32_t, uint8_t
+from libc.stdint cimport int64_t, int32_t, int8_t, uint8_t
 
 cdef extern from "fastkeras/fk_status.h" nogil:
     int FK_OK
@@ -249,9 +249,24 @@ cdef extern from "fastkeras/activation.h" nogil:
     int fk_act_bwd_f64(int kind, int64_t n, const double *x, const double *y, const double *g,
                        double *dx, double alpha, int n_threads) noexcept
 
+cdef extern from "fastkeras/qdense.h" nogil:
+    int FK_QDENSE_NB
+    int FK_QDENSE_MAX_IN
+    ctypedef struct fk_qdense:
+        const int8_t *packed
+        const float *w_scale
+        const int32_t *offset
+        float x_scale
+    int64_t fk_qdense_packed_size(int64_t in_, int64_t out) noexcept
+    int fk_qdense_quantize(int64_t in_, int64_t out, const float *w, int8_t *packed,
+                           float *w_scale, int32_t *offset) noexcept
+    const char *fk_qdense_kernel() noexcept
+
+
 cdef extern from "fastkeras/dense_chain.h" nogil:
     int FK_STEP_DENSE
     int FK_STEP_AFFINE
+    int FK_STEP_DENSE_INT8
     int FK_STEP_LINEAR
     int FK_STEP_SOFTMAX
     ctypedef struct fk_chain_step:
