@@ -202,15 +202,19 @@ class InferenceRunner:
     layers) run as planned stages; any other functional model runs its graph with
     recording off. ``batch_size`` splits large inputs like ``predict`` does."""
 
-    def __init__(self, model, device="cpu"):
+    def __init__(self, model, device="cpu", quantize=None, calibration=None):
         if not model.built or (model._graph is None and not model.layers):
             raise ValueError("compile_for_inference needs a built model: give it an Input "
                              "(or call it on data once) first")
         if device not in ("cpu", "cuda"):
             raise ValueError(f"compile_for_inference: device must be 'cpu' or 'cuda', got "
                              f"{device!r}")
+        from fastkeras.serving_quantize import check_quantize
+
+        self._calibration = check_quantize(quantize, calibration, device, model.dtype)
         self.model = model
         self.device = device
+        self.quantize = quantize
         self._lock = threading.Lock()
         self.refresh()
 
@@ -222,6 +226,16 @@ class InferenceRunner:
     # ------------------------------------------------------------------ planning
     def _plan(self, model):
         stages, dtype, shape = self._plan_stages(model)  # planned on the CPU first
+        if self.quantize == "int8":
+            from fastkeras.serving_quantize import quantize_stages
+
+            cal = self._calibration
+            if cal is not None:
+                try:
+                    self._check(cal, shape)
+                except ValueError as exc:
+                    raise ValueError(f"compile_for_inference: calibration: {exc}") from None
+            return quantize_stages(stages, cal, model.name), dtype, shape
         if self.device == "cuda":
             # a chain of Dense / BatchNormalization / activation / Dropout / softmax layers
             # runs as one planned GPU chain; any other model through the device plan (Conv,
@@ -281,8 +295,8 @@ class InferenceRunner:
         return stages, dtype, shape
 
     # ------------------------------------------------------------------ running
-    def _check(self, x):
-        want = self._in_shape
+    def _check(self, x, want=None):
+        want = self._in_shape if want is None else want
         if want is not None:
             if x.ndim != len(want) or any(w is not None and w != g
                                           for w, g in zip(want[1:], x.shape[1:])):
@@ -325,7 +339,13 @@ class InferenceRunner:
         lines = []
         for s in self._stages:
             if isinstance(s, _ChainStage):
-                lines.append(f"C chain: {s.chain.n_in} -> {s.chain.n_out} ({s.dtype})")
+                int8 = [e for e in s.steps if e.kind == "dense_int8"]
+                how = ""
+                if int8:
+                    static = "static" if int8[0].weight.x_scale > 0 else "per-row"
+                    how = (f", {len(int8)} of {len(s.steps)} steps int8 ({static} input "
+                           f"scales)")
+                lines.append(f"C chain: {s.chain.n_in} -> {s.chain.n_out} ({s.dtype}{how})")
             elif isinstance(s, _DevicePlanStage):
                 lines.append(f"GPU plan: {len(s.plan.steps)} steps ({s.plan.dtype})")
             elif isinstance(s, _LayerStage):

@@ -892,6 +892,11 @@ def _latency_impls(model_fn, kind, ort_fn, x, numpy_fn=None):
     impls["fastkeras predict"] = lambda: ours.predict(x, verbose=0)
     impls["fastkeras model(x)"] = lambda: ours(x)
     impls["fastkeras runner"] = lambda: runner(x)
+    # int8 (csrc/qdense.c): the Dense steps, scales calibrated on another batch like x
+    cal = np.random.default_rng(99).random((256,) + x.shape[1:], dtype=np.float32)
+    runner8 = ours.compile_for_inference(quantize="int8", calibration=cal)
+    np.testing.assert_allclose(runner8(x), runner(x), atol=0.05)
+    impls["fastkeras runner int8"] = lambda: runner8(x)
     return impls
 
 

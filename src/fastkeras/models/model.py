@@ -276,14 +276,17 @@ class Model(TrainingMixin, Layer):
             return _pack(spec, out)
         return out
 
-    def compile_for_inference(self, device="cpu"):
+    def compile_for_inference(self, device="cpu", quantize=None, calibration=None):
         """A planned, thread-safe forward pass for serving (fastkeras.serving):
         ``runner(x)`` returns what ``predict(x)`` returns, with the least overhead.
         device="cuda" runs a chain of Dense / BatchNormalization / activation / Dropout /
-        softmax layers on the GPU (weights copied once, each batch copied in and out once)."""
+        softmax layers on the GPU (weights copied once, each batch copied in and out once).
+        quantize="int8" runs the Dense layers with int8 weights (per output channel) and
+        int8 inputs, scaled from ``calibration`` (representative inputs) or per row
+        (fastkeras.serving_quantize)."""
         from fastkeras.serving import InferenceRunner
 
-        return InferenceRunner(self, device)
+        return InferenceRunner(self, device, quantize=quantize, calibration=calibration)
 
     def save(self, filepath, overwrite=True, **kwargs):
         """Save architecture, weights and optimizer state to a ``.keras`` file."""
