@@ -109,6 +109,36 @@ static void qgemm_portable(const fk_qgemm_args *a) {
     }
 }
 
+static float q8_absmax(int64_t k, const float *x) {
+#if defined(FK_HAVE_AVX512VNNI)
+    if (vnni_usable()) return fk_absmax_avx512(k, x);
+#endif
+    return absmax_portable(k, x);
+}
+
+float fk_q8_scale(float x_scale, int64_t k, const float *x) {
+    if (x_scale > 0.0f) return x_scale;
+    const float m = q8_absmax(k, x);
+    return m > 0.0f ? m / 127.0f : 1.0f;
+}
+
+int fk_q8_quantize(int64_t k, const float *x, float scale, uint8_t *q) {
+#if defined(FK_HAVE_AVX512VNNI)
+    if (vnni_usable()) return fk_quantize_avx512(k, x, 1.0f / scale, q);
+#endif
+    return quantize_portable(k, x, 1.0f / scale, q);
+}
+
+void fk_qgemm(const fk_qgemm_args *a) {
+#if defined(FK_HAVE_AVX512VNNI)
+    if (vnni_usable()) {
+        fk_qgemm_vnni(a);
+        return;
+    }
+#endif
+    qgemm_portable(a);
+}
+
 int fk_qdense_rows_f32(int64_t n, int64_t in, int64_t out, const fk_qdense *q,
                        const float *bias, const float *x, float *y) {
     if (n == 0) return FK_OK;
@@ -117,37 +147,15 @@ int fk_qdense_rows_f32(int64_t n, int64_t in, int64_t out, const fk_qdense *q,
     if (!xq) return FK_ENOMEM;
     float *xs = (float *)(xq + n * ldx); /* n * ldx is a multiple of 4: aligned */
     uint8_t *bad = (uint8_t *)(xs + n);
-    const int vnni = vnni_usable();
     for (int64_t r = 0; r < n; ++r) {
         const float *xr = x + r * in;
-        float s = q->x_scale;
-        if (s == 0.0f) {
-#if defined(FK_HAVE_AVX512VNNI)
-            const float m = vnni ? fk_absmax_avx512(in, xr) : absmax_portable(in, xr);
-#else
-            const float m = absmax_portable(in, xr);
-#endif
-            s = m > 0.0f ? m / 127.0f : 1.0f;
-        }
-        xs[r] = s;
         uint8_t *qr = xq + r * ldx;
-#if defined(FK_HAVE_AVX512VNNI)
-        bad[r] = (uint8_t)(vnni ? fk_quantize_avx512(in, xr, 1.0f / s, qr)
-                                : quantize_portable(in, xr, 1.0f / s, qr));
-#else
-        bad[r] = (uint8_t)quantize_portable(in, xr, 1.0f / s, qr);
-#endif
+        xs[r] = fk_q8_scale(q->x_scale, in, xr);
+        bad[r] = (uint8_t)fk_q8_quantize(in, xr, xs[r], qr);
         memset(qr + in, 128, (size_t)(ldx - in)); /* zero, against zero weights */
     }
     fk_qgemm_args a = {n, k4, out, xq, q->packed, q->offset, q->w_scale, xs, bias, y};
-#if defined(FK_HAVE_AVX512VNNI)
-    if (vnni)
-        fk_qgemm_vnni(&a);
-    else
-        qgemm_portable(&a);
-#else
-    qgemm_portable(&a);
-#endif
+    fk_qgemm(&a);
     for (int64_t r = 0; r < n; ++r)
         if (bad[r])
             for (int64_t o = 0; o < out; ++o) y[r * out + o] = NAN;

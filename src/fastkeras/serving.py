@@ -130,7 +130,7 @@ class _ConvStage(_PlannedStage):
     """A channels-last convolution (+ bias) and its activation: one GIL-free C call
     (_kernels.chain.ConvPlan) with the geometry worked out once (the step's)."""
 
-    def __init__(self, step, dtype):
+    def __init__(self, step, dtype, int8_x_scale=None):
         from fastkeras._kernels import chain
 
         layer = step.layer
@@ -138,9 +138,18 @@ class _ConvStage(_PlannedStage):
         bias = None if layer.bias is None else layer.bias.numpy()
         kernel = np.ascontiguousarray(layer.kernel.numpy(), dtype=dtype)
         self.plan = chain.ConvPlan(geom, kernel, bias, step.activation.code,
-                                   step.activation.alpha, dtype)
+                                   step.activation.alpha, dtype, int8_x_scale=int8_x_scale)
         self.dtype = np.dtype(dtype)
         self.layer = layer
+        self.step = step
+
+    @property
+    def quantizable(self):
+        """Whether the int8 convolution computes this one (float32, groups 1, no softmax)."""
+        from fastkeras._kernels import chain
+
+        return (self.dtype == np.float32 and self.step.geometry["groups"] == 1 and
+                self.step.activation.code != chain.STEP_SOFTMAX)
 
 
 class _PoolStage(_PlannedStage):
@@ -350,6 +359,8 @@ class InferenceRunner:
                 lines.append(f"GPU plan: {len(s.plan.steps)} steps ({s.plan.dtype})")
             elif isinstance(s, _LayerStage):
                 lines.append(f"layer: {s.layer.name} ({type(s.layer).__name__})")
+            elif isinstance(s, _ConvStage):
+                lines.append(f"C kernel: ConvStage ({s.plan.algorithm})")
             else:
                 lines.append(f"C kernel: {type(s).__name__.strip('_')}")
         return lines

@@ -7,8 +7,11 @@ it, a portable path with the same bits elsewhere), dequantised with the bias and
 the step's activation in float32. The input scale is static when ``calibration`` (a batch of
 representative inputs) is given: max |x| / 127 of the step's input over that batch, computed
 on the float32 activations; without calibration every row is scaled by its own max |x| / 127
-when it runs (dynamic, as Keras 3's ``model.quantize("int8")``). Convolutions, pooling,
-BatchNormalization and the layers that run their own code stay float32.
+when it runs (dynamic, as Keras 3's ``model.quantize("int8")``). Convolutions (Conv1D /
+2D / 3D, ungrouped, csrc/qconv.c) run the same way: the kernel quantised per output
+channel, the input per tensor (static) or per image, its im2col rows gathered as bytes.
+Pooling, BatchNormalization after a convolution, grouped / depthwise convolutions and the
+layers that run their own code stay float32.
 """
 import numpy as np
 
@@ -75,9 +78,10 @@ def _quantize_chain(stage, calibration):
 
 
 def quantize_stages(stages, calibration, model_name):
-    """The runner's stages with every Dense step of its chains in int8. calibration: the
-    model's float32 inputs (checked by the runner), or None."""
-    from fastkeras.serving import _ChainStage
+    """The runner's stages with every Dense step of its chains and every (ungrouped)
+    convolution in int8. calibration: the model's float32 inputs (checked by the runner),
+    or None."""
+    from fastkeras.serving import _ChainStage, _ConvStage
 
     if stages is None:
         raise ValueError(f"compile_for_inference: quantize='int8' needs a model the runner "
@@ -92,11 +96,15 @@ def quantize_stages(stages, calibration, model_name):
             entries, count = _quantize_chain(stage, rows)
             total += count
             out.append(_ChainStage(entries, np.float32) if count else stage)
+        elif isinstance(stage, _ConvStage) and stage.quantizable:
+            scale = 0.0 if x is None else _static_scale(x)
+            out.append(_ConvStage(stage.step, np.float32, int8_x_scale=scale))
+            total += 1
         else:
             out.append(stage)
         if x is not None:
             x = np.asarray(stage(x), dtype=np.float32)
     if total == 0:
-        raise ValueError(f"compile_for_inference: quantize='int8' found no Dense layer to "
-                         f"quantise in {model_name!r} (only Dense layers run in int8)")
+        raise ValueError(f"compile_for_inference: quantize='int8' found no Dense or "
+                         f"convolution layer to quantise in {model_name!r}")
     return out

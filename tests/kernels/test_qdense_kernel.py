@@ -1,7 +1,8 @@
-"""The int8 dense step of the inference chain (csrc/qdense.c, chain.QuantizedDense) against
-an independent NumPy quantisation (per-column weight scales, static and per-row input
-scales, every activation after it); the AVX-512 VNNI and portable kernels give the same
-bits, threads change nothing, NaN / inf rows give NaN, bad weights and scales are refused."""
+"""The int8 dense step of the inference chain (csrc/qdense.c, chain.QuantizedDense) and the
+int8 convolution (csrc/qconv.c, ConvPlan(int8_x_scale=...)) against an independent NumPy
+quantisation (per-column weight scales, static and per-row / per-image input scales, every
+activation after it); the AVX-512 VNNI and portable kernels give the same bits, threads
+change nothing, NaN / inf rows give NaN, bad weights and scales are refused."""
 import os
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import pytest
 from fastkeras._kernels import chain as kch
 
 from _activation_refs import ACTS  # tests/ is on sys.path (its conftest.py)
+from _conv_refs import CASES, geometry, reference
 
 F32 = np.float32
 
@@ -119,6 +121,13 @@ _BITS_SCRIPT = textwrap.dedent("""
         x = (rng.standard_normal((n, k)) * 2).astype(np.float32)
         c = kch.DenseChain([("dense_int8", kch.QuantizedDense(w, s), b, 0, 0.0)], np.float32)
         out.append(c.run(x, 1))
+    from fastkeras.ops.convolution import conv_geometry
+    g, o = conv_geometry(3, (8, 8), 5, (3, 3, 5, 40), (1, 1), "same", (1, 1))
+    g["in_shape"], g["out_shape"] = (8, 8, 5), tuple(o) + (40,)
+    w = rng.standard_normal((3, 3, 5, 40)).astype(np.float32)
+    x = rng.standard_normal((3, 8, 8, 5)).astype(np.float32)
+    for s in (0.0, 0.02):
+        out.append(kch.ConvPlan(g, w, None, 0, 0.0, np.float32, int8_x_scale=s).run(x, 1))
     np.savez(sys.argv[1], *out)
     print(kch.qdense_kernel())
 """)
@@ -165,3 +174,74 @@ def test_quantized_dense_refuses_bad_weights_and_scales():
                         ("dense_int8", kch.QuantizedDense(np.ones((3, 2), F32)), None, -1,
                          0.0)], F32)
     assert not q.packed.flags.writeable
+
+
+def _wq(w2d):
+    ws = (np.abs(w2d).max(axis=0) / F32(127)).astype(F32)
+    ws[ws == 0] = 1
+    return np.clip(np.rint(w2d / ws), -127, 127), ws
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c[0]}x{c[1]}->{c[2]}k{c[3]}"
+                         f"s{c[4]}{c[5]}d{c[6]}")
+@pytest.mark.parametrize("static", [False, True])
+def test_int8_conv_matches_numpy_quantisation(case, static):
+    spatial, cin, cout, k, strides, padding, dil = case
+    n = 3
+    rng = np.random.default_rng(sum(spatial) * 100 + cin + cout)
+    geom = geometry(n, spatial, cin, cout, k, strides, padding, dil)
+    w = rng.standard_normal(tuple(k) + (cin, cout)).astype(F32)
+    b = rng.standard_normal(cout).astype(F32)
+    x = rng.standard_normal((n,) + tuple(spatial) + (cin,)).astype(F32)
+    x_scale = F32(np.abs(x).max() / 127 * 0.9) if static else F32(0)
+    plan = kch.ConvPlan(geom, w, b, -1, 0.0, F32, int8_x_scale=float(x_scale))
+    assert plan.algorithm == "int8"
+    y = plan.run(x, 1)
+    wq, ws = _wq(w.reshape(-1, cout))
+    if static:
+        xs = np.full(n, x_scale, F32)
+    else:
+        xs = (np.abs(x.reshape(n, -1)).max(axis=1) / F32(127)).astype(F32)
+    shape = (n,) + (1,) * len(spatial) + (1,)
+    xq = np.clip(np.rint(x * (F32(1) / xs).reshape(shape)), -127, 127)
+    integer = reference(geom, xq, wq.reshape(w.shape), None)
+    want = integer * ws.astype(np.float64) * xs.astype(np.float64).reshape(shape) + b
+    np.testing.assert_allclose(y, want, rtol=2e-6, atol=2e-6 * np.abs(want).max())
+    if not static:  # (the static scale above saturates the largest inputs on purpose)
+        exact = reference(geom, x, w, b)  # within the quantisation error of float32's
+        assert np.abs(y - exact).max() <= 0.05 * np.abs(exact).max()
+
+
+@pytest.mark.parametrize("name,fn", ACTS, ids=[a[0] for a in ACTS])
+def test_int8_conv_then_every_activation(name, fn):
+    rng = np.random.default_rng(8)
+    geom = geometry(2, (6, 5), 3, 20, (3, 3), (1, 1), "same", (1, 1))
+    w = rng.standard_normal((3, 3, 3, 20)).astype(F32)
+    b = rng.standard_normal(20).astype(F32)
+    x = rng.standard_normal((2, 6, 5, 3)).astype(F32)
+    code = ACTS.index((name, fn))
+    lin = kch.ConvPlan(geom, w, b, -1, 0.0, F32, int8_x_scale=0.0).run(x, 1)
+    y = kch.ConvPlan(geom, w, b, code, 0.3, F32, int8_x_scale=0.0).run(x, 1)
+    np.testing.assert_allclose(y, fn(lin.astype(np.float64), 0.3), rtol=1e-5, atol=1e-5)
+
+
+def test_int8_conv_threads_nan_images_empty_batch_and_refusals():
+    rng = np.random.default_rng(9)
+    geom = geometry(40, (8, 8), 4, 32, (3, 3), (1, 1), "same", (1, 1))
+    w = rng.standard_normal((3, 3, 4, 32)).astype(F32)
+    x = rng.standard_normal((40, 8, 8, 4)).astype(F32)
+    x[5, 2, 3, 1], x[7, 0, 0, 0] = np.nan, -np.inf
+    plan = kch.ConvPlan(geom, w, None, 0, 0.0, F32, int8_x_scale=0.0)
+    y1, y2 = plan.run(x, 1), plan.run(x, 2)
+    np.testing.assert_array_equal(y1, y2)
+    assert np.isnan(y1[[5, 7]]).all() and np.isfinite(np.delete(y1, [5, 7], axis=0)).all()
+    assert plan.run(np.zeros((0, 8, 8, 4), F32), 1).shape == (0, 8, 8, 32)
+    with pytest.raises(ValueError, match="int8 runs float32"):
+        kch.ConvPlan(geom, w, None, 0, 0.0, np.float64, int8_x_scale=0.0)
+    with pytest.raises(ValueError, match="int8 runs float32"):
+        kch.ConvPlan(geom, w, None, kch.STEP_SOFTMAX, 0.0, F32, int8_x_scale=0.0)
+    grouped = geometry(1, (6, 6), 4, 8, (3, 3), (1, 1), "same", (1, 1), groups=2)
+    with pytest.raises(ValueError, match="int8 runs float32"):
+        kch.ConvPlan(grouped, np.ones((3, 3, 2, 8), F32), None, -1, 0.0, F32, int8_x_scale=0.0)
+    with pytest.raises(ValueError, match="x_scale"):
+        kch.ConvPlan(geom, w, None, 0, 0.0, F32, int8_x_scale=-1.0)

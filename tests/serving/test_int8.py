@@ -43,13 +43,18 @@ def test_runner_int8_static_scales_come_from_the_calibration():
                                rtol=1e-6)
 
 
-def test_runner_int8_cnn_quantises_its_dense_head_and_refresh_requantises():
+def test_runner_int8_cnn_quantises_convolutions_and_dense_and_refresh_requantises():
     fk.utils.set_random_seed(3)
     model = fk.Sequential([fk.Input((6, 6, 1)), L.Conv2D(4, 3, activation="relu"),
+                           L.DepthwiseConv2D(3, padding="same"), L.Conv2D(3, 1),
                            L.Flatten(), L.Dense(5, activation="softmax")])
     x = np.random.default_rng(4).random((8, 6, 6, 1)).astype(F32)
     runner = model.compile_for_inference(quantize="int8", calibration=x)
-    assert any("1 of 1 steps int8" in line for line in runner.describe())
+    lines = runner.describe()
+    assert any("1 of 1 steps int8" in line for line in lines)
+    convs = [line for line in lines if line.startswith("C kernel: ConvStage")]
+    assert convs[0].endswith("(int8)") and convs[-1].endswith("(int8)"), lines
+    assert sum(line.endswith("(int8)") for line in convs) == 2, lines  # depthwise: float32
     np.testing.assert_allclose(runner(x), model.predict(x, verbose=0), atol=0.02)
     model.layers[-1].kernel.assign(model.layers[-1].kernel.numpy() * 2)
     runner.refresh()
@@ -92,9 +97,9 @@ def test_bad_arguments_are_refused():
         fk.config.set_floatx(previous)
     with pytest.raises(ValueError, match="needs a float32 model"):
         f64.compile_for_inference(quantize="int8")
-    convs = fk.Sequential([fk.Input((5, 5, 1)), L.Conv2D(2, 3)])
-    with pytest.raises(ValueError, match="no Dense layer"):
-        convs.compile_for_inference(quantize="int8")
+    pools = fk.Sequential([fk.Input((4, 4, 1)), L.MaxPooling2D(2), L.Flatten()])
+    with pytest.raises(ValueError, match="no Dense or convolution layer"):
+        pools.compile_for_inference(quantize="int8")
     a, b = fk.Input((3,)), fk.Input((3,))
     graph = fk.Model([a, b], L.Dense(2)(L.Concatenate()([a, b])))
     with pytest.raises(ValueError, match="runs as a graph"):

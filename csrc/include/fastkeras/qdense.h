@@ -18,6 +18,7 @@
 #define FASTKERAS_QDENSE_H
 
 #include <stdint.h>
+#include "fastkeras/conv.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -42,6 +43,12 @@ int64_t fk_qdense_packed_size(int64_t in, int64_t out);
  * FK_EBADARG when a weight is NaN or infinite, FK_EBADSHAPE for sizes out of range. */
 int fk_qdense_quantize(int64_t in, int64_t out, const float *w, int8_t *packed, float *w_scale,
                        int32_t *offset);
+/* y = act(conv(x, W) + bias) in int8 (channels-last, 1-D / 2-D / 3-D, groups 1): q is the
+ * kernel [Kd, Kh, Kw, Cin, Cout] quantised as an (Kd*Kh*Kw*Cin, Cout) dense layer
+ * (fk_qdense_quantize), x_scale static or 0 for each image's own max |x| / 127; an image
+ * holding NaN or inf gives NaN. act an fk_act_kind or -1 (linear). */
+int fk_qconv_fwd_f32(const fk_conv_geom *g, const fk_qdense *q, const float *bias, int act,
+                     double alpha, const float *x, float *y, int n_threads);
 /* "avx512_vnni" or "portable": the kernel this process runs (fk_simd_level() and the CPU). */
 const char *fk_qdense_kernel(void);
 

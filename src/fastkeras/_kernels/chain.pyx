@@ -227,6 +227,8 @@ cdef class ConvPlan:
     convolution (workspace from malloc) and the activation."""
     cdef fk_conv_geom g
     cdef cnp.ndarray kernel, bias, packed
+    cdef readonly QuantizedDense quantized
+    cdef fk_qdense q
     cdef readonly str algorithm
     cdef int act
     cdef double alpha
@@ -234,7 +236,10 @@ cdef class ConvPlan:
     cdef readonly tuple in_shape, out_shape
     cdef int64_t in_size, out_size
 
-    def __init__(self, dict geom, kernel, bias, int act, double alpha, dtype):
+    def __init__(self, dict geom, kernel, bias, int act, double alpha, dtype,
+                 int8_x_scale=None):
+        """int8_x_scale: run in int8 (qdense.h's fk_qconv_fwd_f32), the kernel quantised per
+        output channel, the input by this static scale (> 0) or per image (0)."""
         dt = plan_dtype(dtype, "ConvPlan")
         self.dtype = dt
         cdef int d
@@ -264,8 +269,20 @@ cdef class ConvPlan:
         # float32 on AVX2 / AVX-512, ungrouped 1-D / 2-D: the direct kernel on weights
         # packed here (conv_direct.h); elsewhere the training pass' im2col / Winograd
         self.packed = None
+        self.quantized = None
         self.algorithm = "im2col"
-        if dt == np.float32 and act != STEP_SOFTMAX and fk_conv_direct_usable(&self.g):
+        if int8_x_scale is not None:
+            if dt != np.float32 or act == STEP_SOFTMAX or self.g.groups != 1:
+                raise ValueError("ConvPlan: int8 runs float32, ungrouped convolutions without "
+                                 "a softmax")
+            self.quantized = QuantizedDense(self.kernel.reshape(-1, self.g.cout),
+                                            float(int8_x_scale))
+            self.q.packed = <const int8_t *>cnp.PyArray_DATA(self.quantized.packed)
+            self.q.w_scale = <const float *>cnp.PyArray_DATA(self.quantized.w_scale)
+            self.q.offset = <const int32_t *>cnp.PyArray_DATA(self.quantized.offset)
+            self.q.x_scale = self.quantized.x_scale
+            self.algorithm = "int8"
+        elif dt == np.float32 and act != STEP_SOFTMAX and fk_conv_direct_usable(&self.g):
             self.packed = np.empty(fk_conv_direct_packed_size(&self.g), dtype=np.float32)
             check_status(fk_conv_direct_pack_f32(
                 &self.g, <float *>cnp.PyArray_DATA(self.kernel),
@@ -284,6 +301,8 @@ cdef class ConvPlan:
         cdef cnp.ndarray y = np.empty((n,) + self.out_shape, dtype=self.dtype)
         cdef fk_conv_geom g = self.g
         g.n = n
+        if self.quantized is not None:
+            return self._run_int8(g, xa, y, n_threads)
         if self.packed is not None:
             return y if n == 0 else self._run_direct(g, xa, y, n_threads)
         cdef cnp.ndarray z = y if self.act == STEP_LINEAR else np.empty_like(y)
@@ -324,6 +343,20 @@ cdef class ConvPlan:
             e = np.exp(y - y.max(axis=-1, keepdims=True))
             return e / e.sum(axis=-1, keepdims=True)
         return z
+
+    cdef _run_int8(self, fk_conv_geom g, cnp.ndarray xa, cnp.ndarray y, int n_threads):
+        """The int8 kernel: quantise, gather, integer product, bias, activation; one call."""
+        cdef const float *xp = <const float *>cnp.PyArray_DATA(xa)
+        cdef float *yp = <float *>cnp.PyArray_DATA(y)
+        cdef const float *bp = (NULL if self.bias is None
+                                else <const float *>cnp.PyArray_DATA(self.bias))
+        cdef int act = self.act
+        cdef double alpha = self.alpha
+        cdef int st
+        with nogil:
+            st = fk_qconv_fwd_f32(&g, &self.q, bp, act, alpha, xp, yp, n_threads)
+        check_status(st, "fk_qconv_fwd_f32")
+        return y
 
     cdef _run_direct(self, fk_conv_geom g, cnp.ndarray xa, cnp.ndarray y, int n_threads):
         """The direct kernel: bias and activation in its tiles, one GIL-free call."""

@@ -261,6 +261,8 @@ cdef extern from "fastkeras/qdense.h" nogil:
     int fk_qdense_quantize(int64_t in_, int64_t out, const float *w, int8_t *packed,
                            float *w_scale, int32_t *offset) noexcept
     const char *fk_qdense_kernel() noexcept
+    int fk_qconv_fwd_f32(const fk_conv_geom *g, const fk_qdense *q, const float *bias, int act,
+                         double alpha, const float *x, float *y, int n_threads) noexcept
 
 
 cdef extern from "fastkeras/dense_chain.h" nogil:
