@@ -12,6 +12,7 @@
 #include "fastkeras/optim.h"
 #include "fastkeras/rank_hist.h"
 #include "fastkeras/dense_chain.h"
+#include "fastkeras/qdense.h"
 #include "fastkeras/gemm.h"
 #include "fastkeras/activation.h"
 #include "fastkeras/recurrent.h"
@@ -282,6 +283,75 @@ static void test_dense_chain(void) {
     CHECK(fk_dense_chain_f32(3, 3, steps, x, y, 1) == FK_ENULL, "null weights");
 }
 
+/* The int8 dense step and convolution (qdense.h): a hand-checkable layer, exact against
+ * the integer arithmetic, then the argument checks. */
+static void test_qdense(void) {
+    /* w (5 x 3): column 0 max 1.27 -> scale 0.01, column 1 all zero, column 2 max 2.54 */
+    float w[15] = {1.27f, 0, 2.54f, -0.5f, 0, 1, 0.3f, 0, -2.54f, 0, 0, 0.02f, 1, 0, 0};
+    const int64_t size = fk_qdense_packed_size(5, 3);
+    CHECK(size == 16 * 8, "packed size %lld", (long long)size);
+    int8_t packed[128];
+    float ws[16];
+    int32_t off[16];
+    CHECK(fk_qdense_quantize(5, 3, w, packed, ws, off) == FK_OK, "quantize");
+    CHECK(fabsf(ws[0] - 0.01f) < 1e-9f && ws[1] == 1.0f && fabsf(ws[2] - 0.02f) < 1e-9f &&
+              ws[3] == 0.0f, "scales %g %g %g", ws[0], ws[1], ws[2]);
+    /* group 0 of block 0 holds rows 0..3; byte 4c + t is Wq[t, c] */
+    CHECK(packed[0] == 127 && packed[1] == -50 && packed[2] == 30 && packed[3] == 0 &&
+              packed[8] == 127 && packed[9] == 50 && packed[10] == -127 && packed[11] == 1 &&
+              packed[64] == 100 && packed[65] == 0, "packed bytes");
+    CHECK(off[0] == 128 * (127 - 50 + 30 + 0 + 100) && off[1] == 0 &&
+              off[2] == 128 * (127 + 50 - 127 + 1), "offsets %d %d", off[0], off[2]);
+    fk_qdense q = {packed, ws, off, 0.0f};
+    float x[10] = {1.27f, 0, -1.27f, 0.5f, 0.01f, 0, 0, 0, 0, 0}, b[3] = {0, 1, -1}, y[6];
+    fk_chain_step step = {FK_STEP_DENSE_INT8, 5, 3, &q, b, FK_STEP_LINEAR, 0.0};
+    CHECK(fk_dense_chain_f32(2, 1, &step, x, y, 1) == FK_OK, "int8 chain");
+    /* row 0: scale 0.01, xq = {127, 0, -127, 50, 1}; column 0: 127*127 - 127*30 + 50*0 + 100 */
+    const float want0 = (float)(127 * 127 - 127 * 30 + 100) * (0.01f * 0.01f);
+    CHECK(fabsf(y[0] - want0) < 1e-5f && y[1] == 1.0f, "int8 row 0: %g (want %g) %g", y[0],
+          want0, y[1]);
+    CHECK(y[3] == 0.0f && y[4] == 1.0f && y[5] == -1.0f, "all-zero row: %g %g %g", y[3], y[4],
+          y[5]);
+    x[7] = NAN;
+    CHECK(fk_dense_chain_f32(2, 1, &step, x, y, 1) == FK_OK && isnan(y[3]) && isnan(y[5]) &&
+              !isnan(y[0]), "a NaN row gives NaN");
+    CHECK(fk_dense_chain_f64(2, 1, &step, (const double *)x, (double *)y, 1) == FK_EBADARG,
+          "float64 chains refuse int8 steps");
+    q.x_scale = -1.0f;
+    CHECK(fk_dense_chain_f32(2, 1, &step, x, y, 1) == FK_EBADARG, "negative x_scale");
+    q.x_scale = 0.0f;
+    q.offset = NULL;
+    CHECK(fk_dense_chain_f32(2, 1, &step, x, y, 1) == FK_ENULL, "null offsets");
+    q.offset = off;
+    w[4] = INFINITY;
+    CHECK(fk_qdense_quantize(5, 3, w, packed, ws, off) == FK_EBADARG, "inf weight");
+    CHECK(fk_qdense_packed_size(FK_QDENSE_MAX_IN + 1, 3) == -1, "too many inputs");
+
+    /* a 1-channel 3x3 image, 2x2 kernel of ones, 1 output channel, valid: window sums */
+    fk_conv_geom g = {1, {1, 3, 3}, {1, 2, 2}, {1, 2, 2}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0},
+                      1, 1, 1, 0};
+    float k[4] = {1, 1, 1, 1}, img[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9}, out[4];
+    int8_t kp[16 * 4];
+    float kws[16];
+    int32_t koff[16];
+    CHECK(fk_qdense_quantize(4, 1, k, kp, kws, koff) == FK_OK, "conv kernel");
+    fk_qdense kq = {kp, kws, koff, 9.0f / 127.0f};
+    CHECK(fk_qconv_fwd_f32(&g, &kq, NULL, FK_STEP_LINEAR, 0.0, img, out, 1) == FK_OK, "qconv");
+    for (int i = 0; i < 4; ++i) {
+        const int r = i / 2, c = i % 2;
+        float sum = 0;
+        for (int t = 0; t < 4; ++t) { /* xq = round(v * 127 / 9), exact in the kernel's terms */
+            const float v = img[(r + t / 2) * 3 + c + t % 2];
+            sum += rintf(v * (1.0f / (9.0f / 127.0f)));
+        }
+        const float want = sum * 127.0f * (kws[0] * (9.0f / 127.0f)); /* Wq = 127 */
+        CHECK(fabsf(out[i] - want) <= 1e-5f * want, "qconv %d: %g want %g", i, out[i], want);
+    }
+    g.groups = 2;
+    CHECK(fk_qconv_fwd_f32(&g, &kq, NULL, FK_STEP_LINEAR, 0.0, img, out, 1) != FK_OK,
+          "grouped convolution refused");
+}
+
 /* The CUDA entry points in every build: argument errors first (the same as the CPU's),
  * then FK_ENOTBUILT (CPU build) or FK_ENODEVICE (CUDA build, no GPU); with a GPU, a small
  * run against the CPU kernel. */
@@ -539,6 +609,7 @@ int main(void) {
     test_optim();
     test_rank();
     test_dense_chain();
+    test_qdense();
     test_recurrent();
     test_cuda_entry_points();
     test_device_ops_checks();
