@@ -162,6 +162,25 @@ class _PoolStage(_PlannedStage):
         self.layer = step.layer
 
 
+class _GlobalAveragePoolStage(_PlannedStage):
+    """Global average pooling as one C pooling window over every position (the step's
+    geometry), reshaped to (batch, channels) or kept (batch, 1, ..., channels)."""
+
+    def __init__(self, step, dtype):
+        from fastkeras._kernels import chain
+
+        geom = dict(step.geometry, in_shape=step.in_shape,
+                    out_shape=(1,) * (len(step.in_shape) - 1) + step.in_shape[-1:])
+        self.plan = chain.PoolPlan(geom, False, dtype)
+        self.dtype = np.dtype(dtype)
+        self.out_shape = step.out_shape
+        self.layer = step.layer
+
+    def __call__(self, x):
+        y = super().__call__(x)
+        return y.reshape((len(y),) + self.out_shape)
+
+
 class _ReduceStage:
     """Global pooling (mean / max over the spatial axes) and Flatten, on arrays."""
 
@@ -186,6 +205,8 @@ def _array_stage(step, dtype):
         return _ConvStage(step, dtype)
     if step.kind is StepKind.POOL:
         return _PoolStage(step, dtype)
+    if step.kind is StepKind.GLOBAL_POOL and step.geometry is not None:
+        return _GlobalAveragePoolStage(step, dtype)
     if step.kind is StepKind.GLOBAL_POOL:
         rank = step.layer.rank
         return _ReduceStage(step.pool_mode.value, tuple(range(1, rank + 1)), step.layer.keepdims)
