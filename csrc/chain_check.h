@@ -9,7 +9,8 @@
 #include "fastkeras/dense_chain.h"
 #include "fastkeras/qdense.h"
 
-/* allow_int8: whether FK_STEP_DENSE_INT8 steps may appear (the float32 CPU chain). */
+/* cpu_f32: whether FK_STEP_DENSE_INT8 steps and packed weights may appear (the float32 CPU
+ * chain). */
 static inline int check_qdense(const fk_chain_step *s) {
     const fk_qdense *q = (const fk_qdense *)s->w;
     if (s->in > FK_QDENSE_MAX_IN) return FK_EBADSHAPE;
@@ -18,7 +19,7 @@ static inline int check_qdense(const fk_chain_step *s) {
     return FK_OK;
 }
 
-static inline int check_steps(int64_t n, int n_steps, const fk_chain_step *steps, int allow_int8,
+static inline int check_steps(int64_t n, int n_steps, const fk_chain_step *steps, int cpu_f32,
                               int64_t *widest) {
     if (n < 0 || n_steps < 1 || !steps) return FK_EBADSHAPE;
     int64_t w = 0;
@@ -29,13 +30,14 @@ static inline int check_steps(int64_t n, int n_steps, const fk_chain_step *steps
         if (i > 0 && s->in != steps[i - 1].out) return FK_EBADSHAPE;
         if (!s->w) return FK_ENULL;
         if (s->type == FK_STEP_DENSE_INT8) {
-            if (!allow_int8) return FK_EBADARG;
+            if (!cpu_f32) return FK_EBADARG;
             int st = check_qdense(s);
             if (st != FK_OK) return st;
         } else if (s->type == FK_STEP_AFFINE ? s->in != s->out : s->type != FK_STEP_DENSE) {
             return FK_EBADARG;
         }
         if (s->act < FK_STEP_SOFTMAX || s->act >= FK_ACT_COUNT) return FK_EBADARG;
+        if (s->packed && (!cpu_f32 || s->type != FK_STEP_DENSE)) return FK_EBADARG;
         if (s->out > w) w = s->out;
     }
     if (n > INT32_MAX || (w > 0 && n > INT64_MAX / w / 2)) return FK_EBADSHAPE;

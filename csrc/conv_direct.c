@@ -35,6 +35,11 @@ static tile_fn tile_for_cpu(int *mr) {
     return 0;
 }
 
+int fk_conv_direct_tile_rows(void) {
+    int mr;
+    return tile_for_cpu(&mr) ? mr : 0;
+}
+
 int fk_conv_direct_usable(const fk_conv_geom *g) {
     int mr;
     if (!g || fk_conv_check(g) != FK_OK || !tile_for_cpu(&mr)) return 0;

@@ -5,6 +5,7 @@
 
 #include "blas.h"
 #include "fastkeras/activation.h"
+#include "fastkeras/conv_direct.h"
 #include "fastkeras/dense_chain.h"
 
 #include "chain_check.h"
@@ -21,6 +22,51 @@ static int chain_threads(int64_t n, int n_steps, const fk_chain_step *steps, int
     if (t > n / 8) t = n / 8;
     if (t > n_threads) t = n_threads;
     return t < 1 ? 1 : (int)t;
+}
+
+/* The 1x1-convolution view of a dense step on n rows: one image of 1 x n positions. */
+static fk_conv_geom dense_as_conv(int64_t n, int64_t in, int64_t out) {
+    fk_conv_geom g = {1, {1, 1, n}, {1, 1, n}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0},
+                      in, out, 1, 0};
+    return g;
+}
+
+int64_t fk_dense_chain_packed_size(int64_t in, int64_t out) {
+    if (in < 1 || out < 1 || in > INT32_MAX || out > INT32_MAX) return -1;
+    fk_conv_geom g = dense_as_conv(1, in, out);
+    return fk_conv_direct_packed_size(&g);
+}
+
+int fk_dense_chain_pack_f32(int64_t in, int64_t out, const float *w, const float *b,
+                            float *packed) {
+    if (fk_dense_chain_packed_size(in, out) < 0) return FK_EBADARG;
+    fk_conv_geom g = dense_as_conv(1, in, out);
+    return fk_conv_direct_pack_f32(&g, w, b, packed);
+}
+
+/* A packed float32 dense step through the direct tiles when there are rows enough for a
+ * tile (*used = 1: bias and activation applied, softmax excepted), else *used = 0. */
+static int packed_dense_f32(int64_t n, const fk_chain_step *s, const float *in, float *pre,
+                            int *used) {
+    *used = 0;
+    if (!s->packed || n < fk_conv_direct_tile_rows()) return FK_OK;
+    fk_conv_geom g = dense_as_conv(n, s->in, s->out);
+    const int act = s->act >= 0 ? s->act : -1;
+    const int64_t bytes = fk_conv_direct_workspace_size(&g, act, 1);
+    if (bytes < 0) return FK_OK; /* (not usable here: BLAS) */
+    void *ws = malloc((size_t)bytes);
+    if (!ws) return FK_ENOMEM;
+    int st = fk_conv_direct_fwd_f32(&g, in, (const float *)s->packed, act, s->alpha, pre, ws,
+                                    bytes, 1);
+    free(ws);
+    *used = st == FK_OK;
+    return st;
+}
+
+static int packed_dense_f64(int64_t n, const fk_chain_step *s, const double *in, double *pre,
+                            int *used) {
+    *used = 0; /* float64 steps have no packed weights (check_steps) */
+    return FK_OK;
 }
 
 #define FK_CHAIN_BODY(T, SUFFIX, GEMM, EXP, QDENSE, INT8)                                    \
@@ -51,11 +97,15 @@ static int chain_threads(int64_t n, int n_steps, const fk_chain_step *steps, int
             const T *w = (const T *)s->w, *b = (const T *)s->b;                               \
             int64_t k = s->in, m = s->out;                                                    \
             T *pre = in == bufa ? bufb : bufa;                                                \
+            int fused = 0; /* the activation already applied (the packed path) */            \
             if (s->type == FK_STEP_DENSE) {                                                   \
-                if (b)                                                                        \
+                st = packed_dense_##SUFFIX(n, s, in, pre, &fused);                            \
+                if (st != FK_OK) break;                                                       \
+                if (!fused && b)                                                              \
                     for (int64_t r = 0; r < n; r++) memcpy(pre + r * m, b, m * sizeof(T));    \
-                GEMM(FK_CblasRowMajor, FK_CblasNoTrans, FK_CblasNoTrans, (int)n, (int)m,      \
-                     (int)k, 1, in, (int)k, w, (int)m, b ? 1 : 0, pre, (int)m);               \
+                if (!fused)                                                                   \
+                    GEMM(FK_CblasRowMajor, FK_CblasNoTrans, FK_CblasNoTrans, (int)n, (int)m,  \
+                         (int)k, 1, in, (int)k, w, (int)m, b ? 1 : 0, pre, (int)m);           \
             } else if (s->type == FK_STEP_DENSE_INT8) {                                       \
                 st = QDENSE(n, k, m, (const fk_qdense *)s->w, b, in, pre);                    \
                 if (st != FK_OK) break;                                                       \
@@ -67,7 +117,7 @@ static int chain_threads(int64_t n, int n_steps, const fk_chain_step *steps, int
             if (s->act == FK_STEP_SOFTMAX) {                                                  \
                 softmax_rows_##SUFFIX(n, m, pre);                                             \
                 in = pre;                                                                     \
-            } else if (s->act >= 0) { /* `in` is spent: the activation writes there */       \
+            } else if (s->act >= 0 && !fused) { /* `in` is spent: the activation writes there */\
                 T *post = pre == bufa ? bufb : bufa;                                          \
                 st = fk_act_fwd_##SUFFIX(s->act, n * m, pre, post, s->alpha, 1);              \
                 if (st != FK_OK) break;                                                       \

@@ -63,6 +63,19 @@ def test_linear_softmax_and_copies(rng, dtype):
     np.testing.assert_allclose(y.sum(axis=1), 1, **_tol(dtype))
 
 
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 8, 9, 16, 33])
+@pytest.mark.parametrize("width", [1, 31, 32, 33, 65])
+def test_rows_around_the_direct_tile(rng, n, width):
+    """float32 dense steps run the packed direct tiles for blocks of at least a tile's rows
+    (8 with AVX-512, 3 with AVX2) and BLAS below: both give the float64 answer."""
+    steps = [("dense", rng.normal(size=(784, width)) / 28, rng.normal(size=width), 0, 0.0),
+             ("dense", rng.normal(size=(width, 10)), None, kch.STEP_SOFTMAX, 0.0),
+             ("dense", rng.normal(size=(10, width)), rng.normal(size=width), 5, 0.0)]
+    ch = kch.DenseChain(steps, np.float32)
+    x = rng.normal(size=(n, 784)).astype(np.float32)
+    np.testing.assert_allclose(ch.run(x, 1), _ref(steps, x), rtol=1e-5, atol=1e-5)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_independent_of_threads(rng, dtype):
     steps = [("dense", rng.normal(size=(64, 128)) / 8, rng.normal(size=128), 15, 0.0),

@@ -28,6 +28,10 @@ extern "C" {
  * groups 1, no depth dimension, AVX2 or AVX-512 at run time), else 0. */
 int fk_conv_direct_usable(const fk_conv_geom *g);
 
+/* Output positions per register tile on this CPU (8 with AVX-512, 3 with AVX2), 0 when the
+ * direct kernel does not run here. */
+int fk_conv_direct_tile_rows(void);
+
 /* Floats of the packed kernel and bias; -1 when not usable. */
 int64_t fk_conv_direct_packed_size(const fk_conv_geom *g);
 

@@ -8,7 +8,8 @@
  * then f is an activation kind of activation.h, FK_STEP_LINEAR (none) or
  * FK_STEP_SOFTMAX (over the out axis). Intermediate rows live in two scratch
  * buffers the call allocates and frees itself, so concurrent calls share nothing
- * but the (read-only) weights. The products use BLAS, single-threaded; with enough
+ * but the (read-only) weights. The products use BLAS (or the packed direct tiles, see
+ * fk_chain_step.packed), single-threaded; with enough
  * work (about 2 MFLOP per thread, 8 rows or more each) up to n_threads OpenMP
  * threads each run the whole chain on their own block of rows. */
 #ifndef FASTKERAS_DENSE_CHAIN_H
@@ -31,7 +32,17 @@ typedef struct fk_chain_step {
     const void *b;      /* (out) bias / shift, or NULL */
     int act;            /* fk_act_kind, FK_STEP_LINEAR or FK_STEP_SOFTMAX */
     double alpha;       /* the activation's parameter (leaky_relu slope, elu alpha) */
+    const void *packed; /* FK_STEP_DENSE in float32 only, or NULL: W and b packed by
+                           fk_dense_chain_pack_f32; blocks of rows at least as many as the
+                           direct tile's then run the direct kernel's register tiles
+                           (conv_direct.h, as a 1x1 convolution) instead of BLAS */
 } fk_chain_step;
+
+/* Floats fk_dense_chain_pack_f32 writes for an (in, out) dense step; -1 where this CPU has
+ * no direct tile (then steps run BLAS). */
+int64_t fk_dense_chain_packed_size(int64_t in, int64_t out);
+int fk_dense_chain_pack_f32(int64_t in, int64_t out, const float *w, const float *b,
+                            float *packed);
 
 int fk_dense_chain_f32(int64_t n, int n_steps, const fk_chain_step *steps, const float *x,
                        float *y, int n_threads);

@@ -5,7 +5,7 @@ A DenseChain holds its steps' weights (C-contiguous copies it owns, so nothing c
 change or free them under a running call) and runs a whole chain of Dense /
 affine layers with their activations in one C call without the GIL."""
 from libc.stdint cimport int64_t, uint8_t
-from libc.stdlib cimport malloc, free
+from libc.stdlib cimport calloc, malloc, free
 
 import numpy as np
 cimport numpy as cnp
@@ -99,8 +99,8 @@ cdef class DenseChain:
             raise ValueError("DenseChain: no steps")
         self.dtype = dt
         self.arrays = []
-        self.steps = <fk_chain_step *>malloc(len(steps) * sizeof(fk_chain_step))
-        self.qsteps = <fk_qdense *>malloc(len(steps) * sizeof(fk_qdense))
+        self.steps = <fk_chain_step *>calloc(len(steps), sizeof(fk_chain_step))
+        self.qsteps = <fk_qdense *>calloc(len(steps), sizeof(fk_qdense))
         if self.steps == NULL or self.qsteps == NULL:
             raise MemoryError("DenseChain: no memory for the steps")
         self.n_steps = len(steps)
@@ -157,6 +157,9 @@ cdef class DenseChain:
             self.arrays.append(w)
             self.steps[i].act = int(act)
             self.steps[i].alpha = float(alpha)
+            self.steps[i].packed = NULL
+            if kind == "dense" and dt == np.float32 and device == "cpu":
+                self._pack(i)
         self.n_in = self.steps[0].in_
         self.n_out = self.steps[self.n_steps - 1].out
         cdef int st
@@ -165,6 +168,21 @@ cdef class DenseChain:
             with nogil:
                 st = fk_chain_cuda_create(f64, self.n_steps, self.steps, &self.gpu)
             check_status(st, "fk_chain_cuda_create")
+
+    cdef _pack(self, int i):
+        """The step's weight and bias in the direct tiles' layout (dense_chain.h), where this
+        CPU has them: blocks of rows then skip BLAS' per-call packing."""
+        cdef int64_t size = fk_dense_chain_packed_size(self.steps[i].in_, self.steps[i].out)
+        if size < 0:
+            return
+        cdef cnp.ndarray packed = np.empty(size, dtype=np.float32)
+        check_status(fk_dense_chain_pack_f32(self.steps[i].in_, self.steps[i].out,
+                                             <const float *>self.steps[i].w,
+                                             <const float *>self.steps[i].b,
+                                             <float *>cnp.PyArray_DATA(packed)),
+                     "fk_dense_chain_pack_f32")
+        self.arrays.append(packed)
+        self.steps[i].packed = cnp.PyArray_DATA(packed)
 
     def __dealloc__(self):
         free(self.steps)

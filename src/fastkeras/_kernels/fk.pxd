@@ -279,6 +279,10 @@ cdef extern from "fastkeras/dense_chain.h" nogil:
         const void *b
         int act
         double alpha
+        const void *packed
+    int64_t fk_dense_chain_packed_size(int64_t in_, int64_t out) noexcept
+    int fk_dense_chain_pack_f32(int64_t in_, int64_t out, const float *w, const float *b,
+                                float *packed) noexcept
     int fk_dense_chain_f32(int64_t n, int n_steps, const fk_chain_step *steps, const float *x,
                            float *y, int n_threads) noexcept
     int fk_dense_chain_f64(int64_t n, int n_steps, const fk_chain_step *steps,
