@@ -517,6 +517,11 @@ def _center_crop(b, layer, xs, outs):
                        "resized, which the ONNX export does not write)")
     starts = [(sizes[0] - layer.height) // 2, (sizes[1] - layer.width) // 2]
     ends = [starts[0] + layer.height, starts[1] + layer.width]
+    return _spatial_slice(b, layer, x, axes, starts, ends, outs)
+
+
+def _spatial_slice(b, layer, x, axes, starts, ends, outs):
+    """x[starts:ends] along the Keras spatial axes as one ONNX Slice."""
     y = b.op("Slice", [x.name, b.ints(starts, f"{layer.name}/starts"),
                        b.ints(ends, f"{layer.name}/ends"),
                        b.ints([x.onnx_axis(a) for a in axes], f"{layer.name}/axes")],
@@ -782,11 +787,7 @@ def _cropping(b, layer, xs, outs):
     axes, _, _ = _spatial_geometry(layer, x)
     starts = [int(lo) for lo, _ in layer.cropping]
     ends = [-int(hi) if hi else _INT64_MAX for _, hi in layer.cropping]
-    y = b.op("Slice", [x.name, b.ints(starts, f"{layer.name}/starts"),
-                       b.ints(ends, f"{layer.name}/ends"),
-                       b.ints([x.onnx_axis(a) for a in axes], f"{layer.name}/axes")],
-             layer.name)
-    return [_out(outs[0], x.dtype, y, x.layout)]
+    return _spatial_slice(b, layer, x, axes, starts, ends, outs)
 
 
 def _upsampling(b, layer, xs, outs):
