@@ -31,9 +31,6 @@ def main(argv=None):
     srv.add_argument("--batch-wait-ms", type=float, default=None,
                      help="turn on dynamic batching: the oldest queued request waits at most "
                           "this many milliseconds for others (default when batching: 2)")
-    srv.add_argument("--quantize", choices=["int8"], default=None,
-                     help="run the Dense layers and convolutions in int8 (per-row / "
-                          "per-image input scales; see compile_for_inference)")
     args = parser.parse_args(argv)
     if args.command == "serve":
         from fastkeras.serving_http import Batching, serve
@@ -53,7 +50,7 @@ def main(argv=None):
         serve(model, host=args.host, port=args.port, threads=args.threads,
               max_body=args.max_body, connection_limit=args.connection_limit,
               channel_timeout=args.channel_timeout, ready=lambda line: print(line, flush=True),
-              batching=batching, quantize=args.quantize)
+              batching=batching)
         return 0
     from fastkeras import build_info
 

@@ -945,13 +945,10 @@ class _Served:
     """One model of the app: its name in the URLs, its runner, its metadata and, with
     batching on, the batcher that merges concurrent requests (serving_batching)."""
 
-    def __init__(self, name, model, batch_size, batching=None, metrics=None, quantize=None):
+    def __init__(self, name, model, batch_size, batching=None, metrics=None):
         self.name, self.model, self.batch_size = name, model, batch_size
         self.metrics = metrics  # the app's ServerMetrics, where prometheus_client is installed
-        try:
-            self.runner = model.compile_for_inference(quantize=quantize)
-        except ValueError as exc:
-            raise ValueError(f"model {name!r}: {exc}") from None
+        self.runner = model.compile_for_inference()
         self.meta = _metadata(model)
         self.out_names = [o["name"] for o in self.meta["outputs"]]
         self.batcher = None
@@ -976,7 +973,7 @@ class _Served:
             self.batcher.close()
 
 
-def _served_models(models, batch_size, batching=None, metrics=None, quantize=None):
+def _served_models(models, batch_size, batching=None, metrics=None):
     if isinstance(models, dict):
         if not models:
             raise ValueError("make_app: models must name at least one model, got {}")
@@ -987,8 +984,7 @@ def _served_models(models, batch_size, batching=None, metrics=None, quantize=Non
         items = list(models.items())
     else:
         items = [(models.name, models)]
-    return {name: _Served(name, m, batch_size, batching, metrics, quantize)
-            for name, m in items}
+    return {name: _Served(name, m, batch_size, batching, metrics) for name, m in items}
 
 
 def _load(raw):
@@ -1195,7 +1191,7 @@ def _v2_infer(m, raw):
     return _Pieces(parts + [b"]}"])
 
 
-def make_app(model, max_body=64 << 20, batch_size=1024, batching=None, quantize=None):
+def make_app(model, max_body=64 << 20, batch_size=1024, batching=None):
     """The WSGI application serving `model` (see the module's docstring): one model, or a
     dict {name: model} of several (the URLs' names; /predict, /metadata serve the first).
 
@@ -1203,16 +1199,14 @@ def make_app(model, max_body=64 << 20, batch_size=1024, batching=None, quantize=
     requests to one model, from every route, are merged into runner calls of up to
     ``max_batch_size`` rows, the oldest waiting at most ``max_wait_ms`` for others.
     Batching starts no thread: the server's own threads run the merged calls.
-    ``app.close()`` turns batching off for later requests (those queued are answered).
-    `quantize`: None or "int8", each model's runner in int8 with per-row / per-image input
-    scales (``compile_for_inference(quantize="int8")`` without calibration)."""
+    ``app.close()`` turns batching off for later requests (those queued are answered)."""
     from fastkeras.serving_metrics import server_metrics
 
     if batching is not None and not isinstance(batching, Batching):
         raise ValueError("make_app: batching must be None or a fastkeras.serving_http."
                          f"Batching(max_batch_size=..., max_wait_ms=...), got {batching!r}")
     metrics = server_metrics()
-    served = _served_models(model, batch_size, batching, metrics, quantize)
+    served = _served_models(model, batch_size, batching, metrics)
     first = next(iter(served.values()))
     meta = first.meta
     names = list(served)
@@ -1384,7 +1378,7 @@ def _raise_fd_limit(want):
 
 def serve(model_path, host="127.0.0.1", port=8080, threads=4, custom_objects=None,
           max_body=64 << 20, connection_limit=1000, channel_timeout=30, ready=print,
-          batching=None, quantize=None):
+          batching=None):
     """Load `model_path` (a path, or a list of paths: several models, named by their files'
     stems in the /v1 and /v2 URLs, /predict serving the first) and serve until interrupted
     (blocks).
@@ -1393,7 +1387,7 @@ def serve(model_path, host="127.0.0.1", port=8080, threads=4, custom_objects=Non
     some close); `channel_timeout`: seconds after which a connection with no activity and
     no request in progress is closed (idle keep-alives, requests stuck mid-header);
     `batching`: None (off) or a ``Batching``, dynamic batching of concurrent requests (see
-    ``make_app``); `quantize`: None or "int8" (see ``make_app``)."""
+    ``make_app``)."""
     if connection_limit < 1 or channel_timeout < 1:
         raise ValueError("connection_limit and channel_timeout must be at least 1, got "
                          f"{connection_limit} and {channel_timeout}")
@@ -1418,7 +1412,7 @@ def serve(model_path, host="127.0.0.1", port=8080, threads=4, custom_objects=Non
     models = {n: load_model(p, custom_objects=custom_objects, compile=False)
               for n, p in zip(stems, paths)}
     model = models[stems[0]]
-    app = make_app(models, max_body=max_body, batching=batching, quantize=quantize)
+    app = make_app(models, max_body=max_body, batching=batching)
     _raise_fd_limit(connection_limit + 64)
     # waitress refuses (413, plain text) bodies far over the limit before reading them;
     # the application answers the ones just over it with its JSON error. poll() rather

@@ -106,39 +106,3 @@ def test_bad_arguments_are_refused():
     graph = fk.Model([a, b], L.Dense(2)(L.Concatenate()([a, b])))
     with pytest.raises(ValueError, match="runs as a graph"):
         graph.compile_for_inference(quantize="int8")
-
-
-def test_http_app_serves_int8():
-    pytest.importorskip("waitress")
-    import json
-
-    from fastkeras import serving_http as sh
-
-    from _wsgi import call_raw  # tests/ is on sys.path (its conftest.py)
-
-    fk.utils.set_random_seed(5)
-    model = fk.Sequential([fk.Input((12,)), L.Dense(16, activation="relu"),
-                           L.Dense(3, activation="softmax")], name="clf")
-    x = np.random.default_rng(6).standard_normal((4, 12)).astype(F32)
-    app = sh.make_app(model, quantize="int8")
-    status, _, body = call_raw(app, "POST", "/predict",
-                               json.dumps({"instances": x.tolist()}).encode())
-    assert status == 200
-    got = np.array(json.loads(body)["predictions"])
-    np.testing.assert_allclose(got, model.compile_for_inference(quantize="int8")(x), rtol=1e-6)
-    np.testing.assert_allclose(got, model.predict(x, verbose=0), atol=0.02)
-    pools = fk.Sequential([fk.Input((4, 4, 1)), L.MaxPooling2D(2), L.Flatten()], name="p")
-    with pytest.raises(ValueError, match="model 'p': .*no Dense or convolution"):
-        sh.make_app(pools, quantize="int8")
-
-
-def test_serve_cli_takes_quantize(monkeypatch):
-    import fastkeras.__main__ as cli
-    from fastkeras import serving_http as sh
-
-    seen = {}
-    monkeypatch.setattr(sh, "serve", lambda model, **kw: seen.update(kw, model=model))
-    assert cli.main(["serve", "m.keras", "--quantize", "int8"]) == 0
-    assert seen["quantize"] == "int8" and seen["model"] == "m.keras"
-    with pytest.raises(SystemExit):
-        cli.main(["serve", "m.keras", "--quantize", "int4"])
